@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// `altnet <command> [args]`. Each command lives in its own module exporting
+// `run(args: string[], io: CliIO): Promise<number>` (the exit code); this file only dispatches.
+import type { CliIO } from './io.js';
+import { processIO } from './io.js';
+
+interface CommandEntry {
+  summary: string;
+  load: () => Promise<{ run: (args: string[], io: CliIO) => Promise<number> }>;
+}
+
+const COMMANDS: Record<string, CommandEntry> = {
+};
+
+function usage(io: CliIO): void {
+  io.out('usage: altnet <command> [options]\n\ncommands:');
+  for (const [name, c] of Object.entries(COMMANDS)) io.out(`  ${name.padEnd(10)} ${c.summary}`);
+  io.out('\n`altnet <command> --help` describes each command.');
+}
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    usage(io);
+    return cmd ? 0 : 2;
+  }
+  const entry = COMMANDS[cmd];
+  if (!entry) {
+    io.err(`altnet: unknown command "${cmd}"`);
+    usage(io);
+    return 2;
+  }
+  return (await entry.load()).run(rest, io);
+}
+
+main(process.argv.slice(2), processIO()).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`altnet: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,91 @@
+// The contract every link driver fulfils, whatever it carries bytes over.
+// A driver runs in its own child process (gateway/supervisor); everything it reports is
+// untrusted and re-validated by the main process before use.
+import type { Logger } from '../util/log.js';
+import type { Counters } from '../util/counters.js';
+import type { NetworkParams } from '../chain/networks.js';
+
+export type LinkDirection = 'rx' | 'tx' | 'duplex';
+export type Cargo = 'headers' | 'tx' | 'blocks';
+
+export interface LinkCapabilities {
+  direction: LinkDirection;
+  /** Largest payload one frame can carry, in bytes (after the link's own framing). */
+  mtu: number;
+  /** Raw bit rate of the medium, bits/s. */
+  bitrate: number;
+  /** Legal share of airtime, 0 < dutyCycle <= 1 (1 = unrestricted). */
+  dutyCycle: number;
+  carries: Cargo[];
+  /** Amateur-radio links: refuses to transmit without an operator callsign. */
+  needsCallsign: boolean;
+}
+
+export type LinkState = 'starting' | 'up' | 'degraded' | 'down' | 'stopped';
+
+export interface TipReport {
+  height: number;
+  /** Block hash, internal byte order, when the source gives it. */
+  hash?: Uint8Array;
+  /** Cumulative work claimed by the source, when it gives it. A claim, not a fact. */
+  chainWork?: bigint;
+}
+
+/** What a link reports to the gateway. Nothing here is trusted. */
+export interface LinkEvents {
+  /** Raw 80-byte headers, in chain order. */
+  headers(raw: Uint8Array[]): void;
+  /** A raw serialized transaction. */
+  tx(raw: Uint8Array): void;
+  /** A raw serialized block. */
+  block?(raw: Uint8Array): void;
+  /** The source's view of its best tip (internet sources, beacons). */
+  tip?(report: TipReport): void;
+  state(state: LinkState, reason?: string): void;
+}
+
+export interface LinkContext {
+  log: Logger;
+  counters: Counters;
+  events: LinkEvents;
+  network: NetworkParams;
+}
+
+export interface Link {
+  readonly name: string;
+  readonly capabilities: LinkCapabilities;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /**
+   * Ask for headers that follow the locator (block hashes, newest first, internal order).
+   * Answers arrive through events.headers. Links that cannot ask (rx-only radio) omit this.
+   */
+  requestHeaders?(locator: Uint8Array[]): Promise<void>;
+  sendHeaders?(raw: Uint8Array[]): Promise<void>;
+  sendTx?(raw: Uint8Array): Promise<void>;
+}
+
+/**
+ * The byte-moving layer under a radio link (KISS TNC, LoRa modem, BLE UART): one datagram of
+ * at most capabilities.mtu bytes per call. The codec (frames, fragments, FEC) sits above it.
+ */
+export interface FrameTransport {
+  readonly capabilities: LinkCapabilities;
+  open(): Promise<void>;
+  close(): Promise<void>;
+  /**
+   * Queue one frame for transmission. Resolves once it has been handed to the radio. A frame
+   * that must wait (duty cycle, busy modem) stays queued; it is never dropped silently.
+   */
+  send(frame: Uint8Array): Promise<void>;
+  onFrame(handler: (frame: Uint8Array) => void): void;
+  onState(handler: (state: LinkState, reason?: string) => void): void;
+}
+
+export function canTransmit(c: LinkCapabilities): boolean {
+  return c.direction === 'tx' || c.direction === 'duplex';
+}
+
+export function canReceive(c: LinkCapabilities): boolean {
+  return c.direction === 'rx' || c.direction === 'duplex';
+}

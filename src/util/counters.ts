@@ -1,0 +1,32 @@
+// Named monotonic counters and gauges. Every component gets its own instance (or a
+// scoped view of a shared one) through its constructor: there is no global registry.
+
+export class Counters {
+  constructor(
+    private readonly prefix = '',
+    private readonly values = new Map<string, number>(),
+  ) {}
+
+  inc(name: string, by = 1): void {
+    const key = this.prefix + name;
+    this.values.set(key, (this.values.get(key) ?? 0) + by);
+  }
+
+  set(name: string, value: number): void {
+    this.values.set(this.prefix + name, value);
+  }
+
+  get(name: string): number {
+    return this.values.get(this.prefix + name) ?? 0;
+  }
+
+  /** A view that writes into the same store with names prefixed, e.g. `link.lora0.`. */
+  scoped(prefix: string): Counters {
+    return new Counters(this.prefix + prefix, this.values);
+  }
+
+  /** Every counter in the store (not only this view's), sorted by name. */
+  snapshot(): Record<string, number> {
+    return Object.fromEntries([...this.values.entries()].sort(([a], [b]) => a.localeCompare(b)));
+  }
+}
