@@ -1,0 +1,329 @@
+// One P2P connection with the user's node. altnet is the inbound side: the node dials it
+// (`addnode=127.0.0.1:8334`), sends `version`, and we answer the way Bitcoin Core expects.
+// Everything the node sends is parsed strictly; a malformed message is logged, counted and
+// ends the connection (the node reconnects), and never throws out of this class.
+import type { Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import type { NetworkParams } from '../chain/networks.js';
+import type { Logger } from '../util/log.js';
+import type { Counters } from '../util/counters.js';
+import { AltnetError, MalformedInputError } from '../util/errors.js';
+import { hashToHex } from '../util/bytes.js';
+import {
+  decodeGetHeaders,
+  decodeHeaders,
+  decodeInv,
+  decodeNonce,
+  decodeVersion,
+  encodeGetHeaders,
+  encodeHeaders,
+  encodeInv,
+  encodeNonce,
+  encodeVersion,
+  InvType,
+  ipv4Mapped,
+  MAX_HEADERS_PER_MESSAGE,
+  PROTOCOL_VERSION,
+  Services,
+  type InvItem,
+  type VersionMessage,
+} from './messages.js';
+import type { P2PMessage } from './wire.js';
+import { isV1Prefix, V1_PREFIX_LENGTH, V1Transport, type MessageTransport } from './transport.js';
+
+export const USER_AGENT = '/altnet:0.1.0/';
+const MIN_PEER_VERSION = 70015;
+const HANDSHAKE_TIMEOUT_MS = 60_000;
+
+/** What the node side needs from the header chain. */
+export interface HeaderView {
+  tipHeight(): number;
+  locator(): Uint8Array[];
+  headersAfter(locator: Uint8Array[], stopHash: Uint8Array | undefined, max: number): Uint8Array[];
+}
+
+/** Blocks and transactions altnet holds and may serve on `getdata`. */
+export interface ObjectStore {
+  getBlock(hash: Uint8Array): Uint8Array | undefined;
+  getTx(hash: Uint8Array): Uint8Array | undefined;
+}
+
+export interface NodePeerEvents {
+  /** Handshake done; the node can now be sent headers. */
+  ready(peer: NodePeer): void;
+  /** Headers the node sent (its announcements, or answers to our getheaders). */
+  headers(peer: NodePeer, raw: Uint8Array[]): void;
+  /** The node asked us for headers: locator[0] is its best header. */
+  getheaders(peer: NodePeer, locator: Uint8Array[]): void;
+  /** The node announced blocks or transactions. */
+  inv(peer: NodePeer, items: InvItem[]): void;
+  closed(peer: NodePeer, reason: string): void;
+}
+
+/** Builds a BIP324 responder transport; absent until v2 support is plugged in. */
+export type V2ResponderFactory = () => MessageTransport;
+
+export interface NodePeerDeps {
+  network: NetworkParams;
+  log: Logger;
+  counters: Counters;
+  chain: HeaderView;
+  objects?: ObjectStore;
+  events: NodePeerEvents;
+  v2Responder?: V2ResponderFactory;
+  now?: () => number;
+}
+
+type PeerState = 'detecting' | 'awaiting-version' | 'awaiting-verack' | 'ready' | 'closed';
+
+export class NodePeer {
+  readonly id: string;
+  private state: PeerState = 'detecting';
+  private transport: MessageTransport | undefined;
+  private prefix = new Uint8Array(0);
+  private readonly ourNonce = randomBytes(8).readBigUInt64LE();
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private theirVersion: VersionMessage | undefined;
+  /** The node asked for headers announcements instead of inv (BIP130). */
+  wantsHeaders = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly deps: NodePeerDeps,
+  ) {
+    this.id = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)));
+    socket.on('error', (err) => this.close(`socket error: ${err.message}`));
+    socket.on('close', () => this.close('connection closed by the node'));
+    this.handshakeTimer = setTimeout(() => this.close('no version message within 60 s'), HANDSHAKE_TIMEOUT_MS);
+    this.handshakeTimer.unref();
+    deps.counters.inc('node.connections');
+    deps.log.info('node connected', { peer: this.id });
+  }
+
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  get isReady(): boolean {
+    return this.state === 'ready';
+  }
+
+  get transportKind(): 'v1' | 'v2' | undefined {
+    return this.transport?.kind;
+  }
+
+  get version(): VersionMessage | undefined {
+    return this.theirVersion;
+  }
+
+  /** Push headers unsolicited (BIP130 style), in messages of at most 2000. */
+  sendHeaders(raw: Uint8Array[]): void {
+    for (let i = 0; i < raw.length; i += MAX_HEADERS_PER_MESSAGE) {
+      this.send('headers', encodeHeaders(raw.slice(i, i + MAX_HEADERS_PER_MESSAGE)));
+    }
+    this.deps.counters.inc('node.headers_sent', raw.length);
+  }
+
+  /** Ask the node for headers after our locator: its answer tells us its best chain. */
+  requestHeaders(locator: Uint8Array[]): void {
+    this.send('getheaders', encodeGetHeaders({ version: PROTOCOL_VERSION, locator, stopHash: new Uint8Array(32) }));
+  }
+
+  sendBlock(raw: Uint8Array): void {
+    this.send('block', raw);
+    this.deps.counters.inc('node.blocks_sent');
+  }
+
+  sendTx(raw: Uint8Array): void {
+    this.send('tx', raw);
+    this.deps.counters.inc('node.tx_sent');
+  }
+
+  close(reason: string): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    clearTimeout(this.handshakeTimer);
+    this.socket.destroy();
+    this.deps.log.info('node disconnected', { peer: this.id, reason });
+    this.deps.events.closed(this, reason);
+  }
+
+  private send(command: string, payload: Uint8Array): void {
+    if (this.state === 'closed' || !this.transport) return;
+    this.socket.write(this.transport.encode({ command, payload }));
+    this.deps.counters.inc(`node.msg_out.${command}`);
+  }
+
+  private onData(chunk: Uint8Array): void {
+    if (this.state === 'closed') return;
+    try {
+      if (!this.transport) {
+        chunk = this.detectTransport(chunk);
+        if (!this.transport) return;
+      }
+      const { send, messages } = this.transport.receive(chunk);
+      for (const bytes of send) this.socket.write(bytes);
+      for (const msg of messages) {
+        if (this.isClosed) return;
+        this.deps.counters.inc(`node.msg_in.${msg.command}`);
+        this.onMessage(msg);
+      }
+    } catch (err) {
+      const code = err instanceof AltnetError ? err.code : 'internal';
+      this.deps.counters.inc(`node.errors.${code}`);
+      this.close(`bad message from node: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** BIP324: the first 16 bytes tell v1 from v2. Returns the bytes left for the chosen transport. */
+  private detectTransport(chunk: Uint8Array): Uint8Array {
+    const joined = new Uint8Array(this.prefix.length + chunk.length);
+    joined.set(this.prefix);
+    joined.set(chunk, this.prefix.length);
+    if (joined.length < V1_PREFIX_LENGTH) {
+      this.prefix = joined;
+      return new Uint8Array(0);
+    }
+    this.prefix = new Uint8Array(0);
+    if (isV1Prefix(this.deps.network.magic, joined)) {
+      this.transport = new V1Transport(this.deps.network.magic);
+    } else if (this.deps.v2Responder) {
+      this.transport = this.deps.v2Responder();
+      for (const bytes of this.transport.start()) this.socket.write(bytes);
+    } else {
+      // Closing before we send anything makes Bitcoin Core retry the connection as v1.
+      this.deps.counters.inc('node.v2_refused');
+      throw new MalformedInputError('p2p-v2-unsupported', 'the node opened a BIP324 v2 connection; v2 is not enabled, so it will retry with v1');
+    }
+    this.state = 'awaiting-version';
+    this.deps.log.debug('transport chosen', { peer: this.id, transport: this.transport.kind });
+    return joined;
+  }
+
+  private onMessage(msg: P2PMessage): void {
+    if (this.state === 'awaiting-version') {
+      if (msg.command !== 'version') {
+        throw new MalformedInputError('p2p-no-version', `"${msg.command}" before version`);
+      }
+      this.onVersion(decodeVersion(msg.payload));
+      return;
+    }
+    if (this.state === 'awaiting-verack') {
+      switch (msg.command) {
+        case 'verack':
+          this.onVerack();
+          return;
+        case 'wtxidrelay':
+        case 'sendaddrv2':
+        case 'sendtxrcncl':
+          return; // feature negotiation; we relay no addresses and do no reconciliation
+        default:
+          // Core ignores other messages before verack; so do we.
+          this.deps.counters.inc('node.ignored_before_verack');
+          return;
+      }
+    }
+    this.onReadyMessage(msg);
+  }
+
+  private onVersion(v: VersionMessage): void {
+    if (v.version < MIN_PEER_VERSION) {
+      throw new MalformedInputError('p2p-old-version', `node speaks protocol ${v.version}; altnet needs ${MIN_PEER_VERSION} or newer`);
+    }
+    if (v.nonce === this.ourNonce) throw new MalformedInputError('p2p-self-connection', 'connected to ourselves');
+    this.theirVersion = v;
+    const now = BigInt(Math.floor((this.deps.now?.() ?? Date.now()) / 1000));
+    const ourVersion: VersionMessage = {
+      version: PROTOCOL_VERSION,
+      // NODE_WITNESS only: without NODE_NETWORK the node never waits on us for blocks we may
+      // not have (it would disconnect a peer that stalls block download). Headers, blocks and
+      // transactions we push are accepted regardless.
+      services: Services.WITNESS,
+      timestamp: now,
+      addrRecv: { services: v.services, ip: ipv4Mapped(127, 0, 0, 1), port: this.socket.remotePort ?? 0 },
+      addrFrom: { services: Services.WITNESS, ip: ipv4Mapped(0, 0, 0, 0), port: 0 },
+      nonce: this.ourNonce,
+      userAgent: USER_AGENT,
+      startHeight: this.deps.chain.tipHeight(),
+      relay: true,
+    };
+    this.send('version', encodeVersion(ourVersion));
+    // BIP339 and BIP155 negotiation must sit between version and verack.
+    this.send('wtxidrelay', new Uint8Array(0));
+    this.send('sendaddrv2', new Uint8Array(0));
+    this.send('verack', new Uint8Array(0));
+    this.state = 'awaiting-verack';
+    this.deps.log.debug('node version', { peer: this.id, version: v.version, agent: v.userAgent, height: v.startHeight });
+  }
+
+  private onVerack(): void {
+    this.state = 'ready';
+    clearTimeout(this.handshakeTimer);
+    this.send('sendheaders', new Uint8Array(0));
+    this.requestHeaders(this.deps.chain.locator());
+    this.deps.log.info('handshake complete', {
+      peer: this.id,
+      agent: this.theirVersion?.userAgent,
+      height: this.theirVersion?.startHeight,
+      transport: this.transport?.kind,
+    });
+    this.deps.events.ready(this);
+  }
+
+  private onReadyMessage(msg: P2PMessage): void {
+    const { events } = this.deps;
+    switch (msg.command) {
+      case 'ping':
+        this.send('pong', encodeNonce(decodeNonce(msg.payload, 'ping')));
+        return;
+      case 'pong':
+        decodeNonce(msg.payload, 'pong');
+        return;
+      case 'sendheaders':
+        this.wantsHeaders = true;
+        return;
+      case 'headers':
+        events.headers(this, decodeHeaders(msg.payload));
+        return;
+      case 'getheaders': {
+        const req = decodeGetHeaders(msg.payload);
+        events.getheaders(this, req.locator);
+        const stop = req.stopHash.some((b) => b !== 0) ? req.stopHash : undefined;
+        const answer = this.deps.chain.headersAfter(req.locator, stop, MAX_HEADERS_PER_MESSAGE);
+        this.send('headers', encodeHeaders(answer));
+        return;
+      }
+      case 'inv':
+        events.inv(this, decodeInv(msg.payload, 'inv'));
+        return;
+      case 'getdata':
+        this.onGetData(decodeInv(msg.payload, 'getdata'));
+        return;
+      case 'notfound':
+        decodeInv(msg.payload, 'notfound');
+        return;
+      default:
+        // feefilter, sendcmpct, addr, addrv2, getaddr, mempool... and commands from the
+        // future: ignored, as Core ignores unknown messages.
+        return;
+    }
+  }
+
+  private onGetData(items: InvItem[]): void {
+    const missing: InvItem[] = [];
+    for (const it of items) {
+      const type = it.type & 0x3fffffff;
+      let found: Uint8Array | undefined;
+      if (type === InvType.BLOCK) found = this.deps.objects?.getBlock(it.hash);
+      else if (type === InvType.TX || type === InvType.WTX) found = this.deps.objects?.getTx(it.hash);
+      if (found) this.send(type === InvType.BLOCK ? 'block' : 'tx', found);
+      else missing.push(it);
+    }
+    if (missing.length) {
+      this.send('notfound', encodeInv(missing));
+      this.deps.log.debug('notfound', { peer: this.id, count: missing.length, first: hashToHex(missing[0].hash) });
+    }
+  }
+}
