@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findBoardProfile, loadBoardProfiles, maxPayloadFor, parseBoardProfile, profilesForUsb } from '../../../src/links/boards.js';
+import { ConfigError } from '../../../src/util/errors.js';
+
+describe('board profiles', () => {
+  it('loads every profile in boards/ and covers the device families', () => {
+    const all = loadBoardProfiles();
+    expect(all.map((p) => p.id)).toEqual(
+      ['direwolf', 'ebyte-e22', 'kiss-tnc', 'meshtastic', 'mobilinkd', 'nordic-uart', 'rak3172', 'rn2483', 'rnode'],
+    );
+    const mobilinkd = all.find((p) => p.id === 'mobilinkd')!;
+    expect(mobilinkd.transports.serial).toBeDefined();
+    expect(mobilinkd.transports.ble?.framing).toBe('kiss');
+    expect(findBoardProfile('direwolf').transports.tcp?.defaultPort).toBe(8001);
+  });
+
+  it('finds profiles by USB id and gives regional payload limits', () => {
+    const all = loadBoardProfiles();
+    expect(profilesForUsb(all, '0483', '5740').map((p) => p.id)).toEqual(['mobilinkd']);
+    const rak = findBoardProfile('rak3172');
+    expect(maxPayloadFor(rak, 'EU868', 12, 125_000)).toBe(51);
+    expect(maxPayloadFor(rak, 'EU868', 7, 125_000)).toBe(222);
+    expect(maxPayloadFor(rak, 'US915', 10, 125_000)).toBe(11);
+  });
+
+  it('rejects a broken profile naming the file and field', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'boards-'));
+    try {
+      const good = JSON.parse(readFileSync(findBoardProfile('rak3172').file!, 'utf8'));
+      good.transports.serial.baudRate = -5;
+      writeFileSync(join(dir, 'rak3172.json'), JSON.stringify(good));
+      expect(() => loadBoardProfiles(dir)).toThrow(/rak3172\.json: transports\.serial\.baudRate must be an integer/);
+      writeFileSync(join(dir, 'rak3172.json'), '{ nope');
+      expect(() => loadBoardProfiles(dir)).toThrow(ConfigError);
+      expect(() => findBoardProfile('nosuch')).toThrow(/known boards: direwolf/);
+      expect(() => parseBoardProfile({ ...good, transports: {} }, 'x')).toThrow(/at least one of serial, tcp, ble/);
+      expect(() => parseBoardProfile({ ...good, extra: 1 }, 'x')).toThrow(/extra is not a known field/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
