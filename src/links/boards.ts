@@ -343,8 +343,9 @@ export function parseBoardProfile(json: unknown, source = 'board profile'): Boar
   if (t.tcp !== undefined) transports.tcp = checkTcp(c, t.tcp, 'transports.tcp');
   if (t.ble !== undefined) transports.ble = checkBle(c, t.ble, 'transports.ble');
   if (!transports.serial && !transports.tcp && !transports.ble) c.fail('transports', 'must declare at least one of serial, tcp, ble');
-  const usbList: unknown = o.usb;
-  if (!Array.isArray(usbList)) c.fail('usb', 'must be an array (empty when the device has no USB side)');
+  const usbList: unknown[] = Array.isArray(o.usb)
+    ? o.usb
+    : c.fail('usb', 'must be an array (empty when the device has no USB side)');
   const profile: BoardProfile = {
     id: c.str(o.id, 'id', /^[a-z0-9][a-z0-9-]*$/),
     name: c.str(o.name, 'name'),
