@@ -1,0 +1,745 @@
+// altnet.conf: one key=value file in the style of bitcoin.conf, plus `-key=value` flags that
+// override it. Every option is declared once in OPTIONS; parsing, validation, defaults and the
+// `--help` text all come from that table, so they cannot drift apart.
+//
+// File syntax:
+//   # comment                 (a `#` starts a comment anywhere outside a value's quotes)
+//   key=value                 (spaces around `=` are allowed; keys are case-insensitive)
+//   [regtest]                 (what follows applies only when network=regtest)
+//   regtest.key=value         (same thing, one line)
+//   link.<name>.<key>=value   (one radio or internet link; its driver checks its own keys)
+// Flags: `-key=value`, `--key=value`, `-key` (bool true), `-nokey` (bool false), `--conf=path`.
+import { readFileSync } from 'node:fs';
+import * as pathPosix from 'node:path/posix';
+import { ConfigError } from '../util/errors.js';
+import type { LogLevel } from '../util/log.js';
+import type { CliIO } from './io.js';
+
+export type OptionType = 'string' | 'int' | 'number' | 'bool' | 'hostport' | 'path' | 'enum' | 'duration';
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface OptionSpec {
+  name: string;
+  type: OptionType;
+  /** Value when neither the file nor a flag sets it; undefined: the option is off/absent. */
+  default?: string;
+  help: string;
+  /** enum: the allowed values. */
+  values?: readonly string[];
+  /** int, number, duration (in ms): inclusive bounds. */
+  min?: number;
+  max?: number;
+  /** hostport: only loopback addresses are accepted (see allowremote for `listen`). */
+  loopbackOnly?: boolean;
+  /** hostport: the words that mean "disabled" (the option then reads as undefined). */
+  offWords?: readonly string[];
+  /** string: a pattern the value must match, and what to tell the user when it does not. */
+  pattern?: RegExp;
+  patternHint?: string;
+  /** Only meaningful at top level: network sections cannot change it (like bitcoind's chain). */
+  topLevelOnly?: boolean;
+  /** Placeholder shown in help, e.g. <host:port>. */
+  meta?: string;
+}
+
+export const NETWORK_NAMES = ['main', 'testnet4', 'signet', 'regtest'] as const;
+export type NetworkName = (typeof NETWORK_NAMES)[number];
+
+export const LINK_TYPES = ['lora', 'kiss', 'ble', 'p2p', 'esplora', 'electrum', 'dns', 'sim'] as const;
+export type LinkType = (typeof LINK_TYPES)[number];
+
+export const OPTIONS: readonly OptionSpec[] = [
+  {
+    name: 'network',
+    type: 'enum',
+    values: NETWORK_NAMES,
+    default: 'main',
+    topLevelOnly: true,
+    help: 'Which chain the node follows. Options in a [network] section apply only to that chain.',
+  },
+  {
+    name: 'listen',
+    type: 'hostport',
+    default: '127.0.0.1:8334',
+    loopbackOnly: true,
+    help: 'Address of the Bitcoin P2P peer server the node connects to (bitcoin.conf: addnode=127.0.0.1:8334). Loopback only unless allowremote=1.',
+  },
+  {
+    name: 'allowremote',
+    type: 'bool',
+    default: '0',
+    help: 'Allow `listen` on a non-loopback address. Only do this behind a firewall you control.',
+  },
+  {
+    name: 'datadir',
+    type: 'path',
+    help: 'Where headers, pending transactions and state are kept. Default: $STATE_DIRECTORY (set by systemd), else ~/.altnet.',
+  },
+  {
+    name: 'devicedir',
+    type: 'path',
+    default: '/dev/altnet',
+    help: 'Directory the udev rules put stable device names in; watched for radios being plugged in and out.',
+  },
+  {
+    name: 'loglevel',
+    type: 'enum',
+    values: ['debug', 'info', 'warn', 'error'],
+    default: 'info',
+    help: 'Least severe log level written.',
+  },
+  { name: 'logjson', type: 'bool', default: '0', help: 'Write logs as JSON lines instead of text.' },
+  {
+    name: 'metrics',
+    type: 'hostport',
+    default: 'off',
+    loopbackOnly: true,
+    offWords: ['off', '0', 'no', 'false', ''],
+    help: 'Serve Prometheus metrics at http://<host:port>/metrics (loopback only), or off.',
+  },
+  { name: 'receiveonly', type: 'bool', default: '0', help: 'Never transmit on any link, only listen.' },
+  {
+    name: 'beacon',
+    type: 'bool',
+    default: '0',
+    help: "Broadcast the node's new headers on transmit-capable links.",
+  },
+  {
+    name: 'stalewatchprob',
+    type: 'number',
+    default: '1e-4',
+    min: 1e-12,
+    max: 0.5,
+    help: "Raise an anomaly when a silence as long as the node's current one has lower probability than this.",
+  },
+  {
+    name: 'callsign',
+    type: 'string',
+    pattern: /^[A-Za-z0-9]{1,3}[0-9][A-Za-z0-9]{0,4}(-(?:[0-9]|1[0-5]))?$/,
+    patternHint: 'an amateur-radio callsign such as DL1ABC or N0CALL-7 (SSID 0-15)',
+    help: 'Operator callsign, sent with every amateur-radio transmission. Transmit on amateur links refuses to start without it.',
+  },
+  {
+    name: 'noderpc',
+    type: 'hostport',
+    loopbackOnly: true,
+    offWords: ['off', ''],
+    help: "Bitcoin Core's RPC address (optional; for status and for checking the node's peers).",
+  },
+  {
+    name: 'noderpccookie',
+    type: 'path',
+    help: "Path of the node's RPC .cookie file (used with noderpc).",
+  },
+  {
+    name: 'maxlinkmsg',
+    type: 'int',
+    default: '4000000',
+    min: 1024,
+    max: 32_000_000,
+    meta: '<bytes>',
+    help: 'Largest message a link driver may hand to the main process; larger ones are dropped and counted.',
+  },
+  {
+    name: 'linkrestartmax',
+    type: 'duration',
+    default: '5m',
+    min: 1000,
+    max: 24 * 3600_000,
+    help: 'Longest wait between restarts of a link driver that keeps failing (backoff cap).',
+  },
+  {
+    name: 'hotplugrescan',
+    type: 'duration',
+    default: '5s',
+    min: 100,
+    max: 3600_000,
+    help: 'How often devicedir is re-scanned in case a filesystem notification was missed.',
+  },
+];
+
+const OPTION_BY_NAME = new Map(OPTIONS.map((o) => [o.name, o]));
+
+/** Where a value came from, so later checks (a driver rejecting a link key) can point at it. */
+export interface ValueSource {
+  file: string;
+  /** 1-based line in `file`; for a command-line flag, its position in argv (1-based). */
+  line: number;
+}
+
+export interface LinkConfig {
+  name: string;
+  type: LinkType;
+  /** Every `link.<name>.<key>` value, `type` included; the driver validates the rest. */
+  keys: Record<string, string>;
+  sources: Record<string, ValueSource>;
+}
+
+export interface Config {
+  network: NetworkName;
+  listen: HostPort;
+  allowremote: boolean;
+  datadir: string;
+  devicedir: string;
+  loglevel: LogLevel;
+  logjson: boolean;
+  metrics: HostPort | undefined;
+  receiveonly: boolean;
+  beacon: boolean;
+  stalewatchprob: number;
+  callsign: string | undefined;
+  noderpc: HostPort | undefined;
+  noderpccookie: string | undefined;
+  maxlinkmsg: number;
+  /** Milliseconds. */
+  linkrestartmax: number;
+  /** Milliseconds. */
+  hotplugrescan: number;
+  /** `link.<name>.<key>=value` grouped by link name (string values; drivers parse their own). */
+  links: Record<string, Record<string, string>>;
+  /** The same links with their type checked and where each key was set. */
+  linkConfigs: LinkConfig[];
+  /** The config file read, if any. */
+  confFile: string | undefined;
+  /** Where each option that was set explicitly came from. */
+  sources: Record<string, ValueSource>;
+}
+
+/** A config error that knows the file and line it is about. */
+export class ConfigLineError extends ConfigError {
+  constructor(
+    code: string,
+    readonly file: string,
+    readonly line: number,
+    problem: string,
+  ) {
+    super(code, `${file}:${line}: ${problem}`);
+  }
+}
+
+export interface ParseOptions {
+  /** Command-line flags (`-key=value`), applied over the file. */
+  flags?: readonly string[];
+  /** Used for defaults only: HOME, STATE_DIRECTORY. */
+  env?: Record<string, string | undefined>;
+  /** Base for relative paths given as flags; relative paths in the file resolve against its directory. */
+  cwd?: string;
+}
+
+interface RawEntry {
+  key: string;
+  value: string;
+  section: string | undefined;
+  source: ValueSource;
+  fromFlag: boolean;
+}
+
+const LINK_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$/;
+const LINK_KEY_RE = /^[a-z][a-z0-9_]*$/;
+const SECTION_NAMES: readonly string[] = NETWORK_NAMES;
+
+/** Parses a config file's text (and optional flags) into a checked Config. No I/O. */
+export function parseConfig(text: string, fileName: string, opts: ParseOptions = {}): Config {
+  const entries = [...lexFile(text, fileName), ...lexFlags(opts.flags ?? [])];
+  return buildConfig(entries, fileName === '' ? undefined : fileName, opts);
+}
+
+function lexFile(text: string, file: string): RawEntry[] {
+  if (text.includes('\0')) {
+    throw new ConfigLineError('config-syntax', file, 1, 'contains NUL bytes; is this really a text config file?');
+  }
+  const out: RawEntry[] = [];
+  let section: string | undefined;
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const lineNo = i + 1;
+    const line = stripComment(lines[i]).trim();
+    if (line === '') continue;
+    if (line.startsWith('[')) {
+      const m = /^\[\s*([A-Za-z0-9]+)\s*\]$/.exec(line);
+      if (!m) throw new ConfigLineError('config-syntax', file, lineNo, `bad section header "${line}"; write e.g. [regtest]`);
+      const name = m[1].toLowerCase();
+      if (name === 'test') {
+        throw new ConfigLineError('config-bad-section', file, lineNo, 'section [test] (testnet3) is not supported; use [testnet4]');
+      }
+      if (!SECTION_NAMES.includes(name)) {
+        throw new ConfigLineError(
+          'config-bad-section',
+          file,
+          lineNo,
+          `unknown section [${m[1]}]; sections are ${SECTION_NAMES.map((s) => `[${s}]`).join(', ')}`,
+        );
+      }
+      section = name;
+      continue;
+    }
+    const eq = line.indexOf('=');
+    if (eq < 0) {
+      throw new ConfigLineError('config-syntax', file, lineNo, `expected key=value, got "${truncate(line)}"`);
+    }
+    const key = line.slice(0, eq).trim();
+    const value = unquote(line.slice(eq + 1).trim());
+    if (key === '') throw new ConfigLineError('config-syntax', file, lineNo, 'missing key before "="');
+    out.push({ key, value, section, source: { file, line: lineNo }, fromFlag: false });
+  }
+  return out;
+}
+
+function stripComment(line: string): string {
+  let quote = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === '"') quote = !quote;
+    else if (c === '#' && !quote) return line.slice(0, i);
+  }
+  return line;
+}
+
+function unquote(v: string): string {
+  return v.length >= 2 && v.startsWith('"') && v.endsWith('"') ? v.slice(1, -1) : v;
+}
+
+function truncate(s: string, n = 60): string {
+  return s.length > n ? s.slice(0, n) + '…' : s;
+}
+
+const FLAGS_FILE = 'command line';
+
+function lexFlags(flags: readonly string[]): RawEntry[] {
+  const out: RawEntry[] = [];
+  flags.forEach((arg, i) => {
+    const source = { file: FLAGS_FILE, line: i + 1 };
+    const m = /^--?([^=]+)(?:=(.*))?$/s.exec(arg);
+    if (!m || m[1].startsWith('-')) {
+      throw new ConfigLineError('config-bad-flag', FLAGS_FILE, i + 1, `"${arg}" is not an option; write -key=value`);
+    }
+    let key = m[1];
+    let value = m[2];
+    if (value === undefined) {
+      // `-beacon` means beacon=1 and `-nobeacon` means beacon=0, as in bitcoind.
+      const lower = key.toLowerCase();
+      if (lower.startsWith('no') && OPTION_BY_NAME.get(lower.slice(2))?.type === 'bool') {
+        key = key.slice(2);
+        value = '0';
+      } else if ((NETWORK_NAMES as readonly string[]).includes(lower) && lower !== 'main') {
+        // bitcoind's -regtest / -testnet4 / -signet shorthands.
+        [key, value] = ['network', lower];
+      } else {
+        value = '1';
+      }
+    }
+    out.push({ key, value, section: undefined, source, fromFlag: true });
+  });
+  return out;
+}
+
+function buildConfig(entries: RawEntry[], confFile: string | undefined, opts: ParseOptions): Config {
+  // Split `regtest.key` into section + key, and normalise case.
+  const normalized = entries.map((e) => splitSectionPrefix(e));
+
+  // First pass: the network (top level only), which decides which sections count.
+  let network: NetworkName = 'main';
+  for (const e of normalized) {
+    if (e.key !== 'network') continue;
+    if (e.section !== undefined) {
+      throw lineError('config-bad-section', e, `"network" cannot be set inside [${e.section}]; set it at the top of the file`);
+    }
+    network = parseValue(OPTION_BY_NAME.get('network')!, e, opts) as NetworkName;
+  }
+
+  const chosen = new Map<string, RawEntry>();
+  const seenInScope = new Map<string, RawEntry>();
+  const linkEntries: RawEntry[] = [];
+  for (const e of normalized) {
+    const scopeKey = `${e.fromFlag ? 'flag' : 'file'}|${e.section ?? ''}|${e.key}`;
+    const previous = seenInScope.get(scopeKey);
+    if (previous && !e.fromFlag) {
+      throw lineError('config-duplicate-key', e, `"${e.key}" is already set on line ${previous.source.line}; set it once`);
+    }
+    seenInScope.set(scopeKey, e);
+
+    if (e.key.startsWith('link.')) {
+      if (e.section === undefined || e.section === network) linkEntries.push(e);
+      continue;
+    }
+    const spec = OPTION_BY_NAME.get(e.key);
+    if (!spec) throw unknownKey(e);
+    if (e.section !== undefined && e.section !== network) {
+      parseValue(spec, e, opts); // still report bad values in other sections
+      continue;
+    }
+    const current = chosen.get(e.key);
+    // Precedence: flag > matching section > top level.
+    if (!current || e.fromFlag || (!current.fromFlag && e.section !== undefined) || current.section === e.section) {
+      chosen.set(e.key, e);
+    }
+  }
+
+  const values: Record<string, unknown> = {};
+  const sources: Record<string, ValueSource> = {};
+  for (const spec of OPTIONS) {
+    const e = chosen.get(spec.name);
+    if (e) {
+      values[spec.name] = parseValue(spec, e, opts);
+      sources[spec.name] = e.source;
+    } else {
+      values[spec.name] =
+        spec.default === undefined ? undefined : parseValue(spec, { key: spec.name, value: spec.default, section: undefined, source: { file: 'default', line: 0 }, fromFlag: true }, opts);
+    }
+  }
+  values.network = network;
+
+  if (values.datadir === undefined) {
+    const env = opts.env ?? {};
+    values.datadir = env.STATE_DIRECTORY?.split(':')[0] || (env.HOME ? pathPosix.join(env.HOME, '.altnet') : '.altnet');
+  }
+
+  const listen = values.listen as HostPort;
+  if (!values.allowremote && !isLoopback(listen.host)) {
+    const e = chosen.get('listen')!;
+    throw lineError(
+      'config-not-loopback',
+      e,
+      `listen=${e.value} is not a loopback address; the node normally runs on this machine (use 127.0.0.1), or set allowremote=1 if you really mean it`,
+    );
+  }
+
+  const { links, linkConfigs } = groupLinks(linkEntries);
+  return {
+    ...(values as Omit<Config, 'links' | 'linkConfigs' | 'confFile' | 'sources'>),
+    links,
+    linkConfigs,
+    confFile,
+    sources,
+  };
+}
+
+function splitSectionPrefix(e: RawEntry): RawEntry {
+  let key = e.key;
+  let section = e.section;
+  const dot = key.indexOf('.');
+  if (dot > 0 && SECTION_NAMES.includes(key.slice(0, dot).toLowerCase())) {
+    section = key.slice(0, dot).toLowerCase();
+    key = key.slice(dot + 1);
+    if (e.section !== undefined && e.section !== section) {
+      throw lineError('config-bad-section', e, `"${e.key}" names network ${section} inside [${e.section}]`);
+    }
+  }
+  if (key.toLowerCase().startsWith('link.')) {
+    // Link names keep their case (they name things the user sees); the `link` prefix and keys do not.
+    const parts = key.split('.');
+    if (parts.length !== 3 || parts[1] === '' || parts[2] === '') {
+      throw lineError('config-bad-link', e, `"${e.key}" should look like link.<name>.<key>, e.g. link.lora0.type=lora`);
+    }
+    if (!LINK_NAME_RE.test(parts[1])) {
+      throw lineError('config-bad-link', e, `link name "${parts[1]}" may use letters, digits, "_" and "-" (at most 32, starting with a letter or digit)`);
+    }
+    const lk = parts[2].toLowerCase();
+    if (!LINK_KEY_RE.test(lk)) throw lineError('config-bad-link', e, `link key "${parts[2]}" may use letters, digits and "_"`);
+    return { ...e, key: `link.${parts[1]}.${lk}`, section };
+  }
+  return { ...e, key: key.toLowerCase(), section };
+}
+
+function groupLinks(entries: RawEntry[]): { links: Record<string, Record<string, string>>; linkConfigs: LinkConfig[] } {
+  const byName = new Map<string, Map<string, RawEntry>>();
+  for (const e of entries) {
+    const [, name, key] = e.key.split('.');
+    let m = byName.get(name);
+    if (!m) byName.set(name, (m = new Map()));
+    const current = m.get(key);
+    if (!current || e.fromFlag || (!current.fromFlag && e.section !== undefined) || current.section === e.section) m.set(key, e);
+  }
+  const links: Record<string, Record<string, string>> = {};
+  const linkConfigs: LinkConfig[] = [];
+  for (const [name, m] of byName) {
+    const typeEntry = m.get('type');
+    if (!typeEntry) {
+      const first = [...m.values()][0];
+      throw lineError('config-link-type', first, `link "${name}" has no type; add link.${name}.type=<${LINK_TYPES.join('|')}>`);
+    }
+    const type = typeEntry.value.toLowerCase();
+    if (!(LINK_TYPES as readonly string[]).includes(type)) {
+      throw lineError('config-link-type', typeEntry, `link "${name}" has unknown type "${typeEntry.value}"; known types: ${LINK_TYPES.join(', ')}`);
+    }
+    const keys: Record<string, string> = {};
+    const sources: Record<string, ValueSource> = {};
+    for (const [k, e] of [...m.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+      keys[k] = k === 'type' ? type : e.value;
+      sources[k] = e.source;
+    }
+    links[name] = keys;
+    linkConfigs.push({ name, type: type as LinkType, keys, sources });
+  }
+  return { links, linkConfigs };
+}
+
+function lineError(code: string, e: RawEntry, problem: string): ConfigLineError {
+  return new ConfigLineError(code, e.source.file, e.source.line, problem);
+}
+
+function unknownKey(e: RawEntry): ConfigLineError {
+  const near = closestOption(e.key);
+  return lineError('config-unknown-key', e, `unknown option "${e.key}"${near ? ` (did you mean "${near}"?)` : ''}; \`altnet run --help\` lists them`);
+}
+
+function closestOption(key: string): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const o of OPTIONS) {
+    const d = editDistance(key, o.name);
+    if (d < bestD) [best, bestD] = [o.name, d];
+  }
+  return bestD <= Math.max(1, Math.floor(key.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return row[b.length];
+}
+
+const TRUE_WORDS = ['1', 'true', 'yes', 'on'];
+const FALSE_WORDS = ['0', 'false', 'no', 'off'];
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
+
+function parseValue(spec: OptionSpec, e: RawEntry, opts: ParseOptions): unknown {
+  const v = e.value;
+  const bad = (why: string) => lineError('config-bad-value', e, `${spec.name}=${truncate(v)}: ${why}`);
+  switch (spec.type) {
+    case 'string': {
+      if (v === '') return undefined;
+      if (spec.pattern && !spec.pattern.test(v)) throw bad(`expected ${spec.patternHint ?? spec.pattern.source}`);
+      return v;
+    }
+    case 'enum': {
+      const lower = v.toLowerCase();
+      if (!spec.values!.includes(lower)) throw bad(`expected one of ${spec.values!.join(', ')}`);
+      return lower;
+    }
+    case 'bool': {
+      const lower = v.toLowerCase();
+      if (TRUE_WORDS.includes(lower)) return true;
+      if (FALSE_WORDS.includes(lower)) return false;
+      throw bad('expected 1 or 0 (true/false, yes/no, on/off)');
+    }
+    case 'int':
+    case 'number': {
+      const n = spec.type === 'int' ? (/^[+-]?\d+$/.test(v) ? Number(v) : NaN) : v.trim() === '' ? NaN : Number(v);
+      if (!Number.isFinite(n)) throw bad(spec.type === 'int' ? 'expected a whole number' : 'expected a number');
+      checkRange(spec, n, bad, String);
+      return n;
+    }
+    case 'duration': {
+      const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/i.exec(v);
+      if (!m) throw bad('expected a duration such as 500ms, 30s, 5m, 2h or 1d');
+      const ms = Math.round(Number(m[1]) * DURATION_UNITS[(m[2] ?? 's').toLowerCase()]);
+      checkRange(spec, ms, bad, formatDuration);
+      return ms;
+    }
+    case 'path': {
+      if (v === '') return undefined;
+      if (v.includes('\0')) throw bad('contains a NUL byte');
+      let p = v;
+      const home = opts.env?.HOME;
+      if ((p === '~' || p.startsWith('~/')) && home) p = home + p.slice(1);
+      if (pathPosix.isAbsolute(p)) return pathPosix.normalize(p);
+      const base = e.fromFlag ? (opts.cwd ?? '.') : pathPosix.dirname(e.source.file);
+      return pathPosix.join(base, p);
+    }
+    case 'hostport': {
+      if (spec.offWords?.includes(v.toLowerCase())) return undefined;
+      let hp: HostPort;
+      try {
+        hp = parseHostPort(v);
+      } catch (err) {
+        throw bad((err as Error).message);
+      }
+      if (spec.loopbackOnly && spec.name !== 'listen' && !isLoopback(hp.host)) {
+        throw lineError('config-not-loopback', e, `${spec.name}=${v}: only a loopback address (127.0.0.1 or [::1]) is allowed here`);
+      }
+      return hp;
+    }
+  }
+}
+
+function checkRange(spec: OptionSpec, n: number, bad: (why: string) => ConfigError, fmt: (n: number) => string): void {
+  if (spec.min !== undefined && n < spec.min) throw bad(`must be at least ${fmt(spec.min)}`);
+  if (spec.max !== undefined && n > spec.max) throw bad(`must be at most ${fmt(spec.max)}`);
+}
+
+function formatDuration(ms: number): string {
+  for (const [u, f] of [['d', 86_400_000], ['h', 3600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= f && ms % f === 0) return `${ms / f}${u}`;
+  }
+  return `${ms}ms`;
+}
+
+/** `host:port`, `[v6]:port`, or a bare port (meaning 127.0.0.1). */
+export function parseHostPort(v: string): HostPort {
+  let host: string;
+  let portText: string;
+  if (/^\d+$/.test(v)) {
+    host = '127.0.0.1';
+    portText = v;
+  } else if (v.startsWith('[')) {
+    const m = /^\[([0-9A-Fa-f:.]+)\]:(\d+)$/.exec(v);
+    if (!m) throw new Error('expected host:port, e.g. 127.0.0.1:8334 or [::1]:8334');
+    [host, portText] = [m[1], m[2]];
+  } else {
+    const m = /^([A-Za-z0-9.-]+):(\d+)$/.exec(v);
+    if (!m) throw new Error('expected host:port, e.g. 127.0.0.1:8334 (IPv6 in brackets: [::1]:8334)');
+    [host, portText] = [m[1], m[2]];
+  }
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error('port must be 1-65535');
+  return { host, port };
+}
+
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h) ?? /^::ffff:127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
+  return m !== null && m.slice(1).every((x) => Number(x) <= 255);
+}
+
+export function formatHostPort(hp: HostPort): string {
+  return hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading: the file named by --conf, else $ALTNET_CONF, else the first default path that exists.
+
+export interface LoadOptions {
+  /** Files tried in order when neither --conf nor $ALTNET_CONF names one. */
+  defaultPaths?: readonly string[];
+  readFile?: (path: string) => string | undefined;
+}
+
+export const DEFAULT_CONF_PATHS = ['/etc/altnet/altnet.conf'] as const;
+
+/** Reads the config file (if any) and applies `argv` flags over it. */
+export function loadConfig(argv: readonly string[], io: CliIO, lopts: LoadOptions = {}): Config {
+  const readFile =
+    lopts.readFile ??
+    ((p: string) => {
+      try {
+        return readFileSync(p, 'utf8');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw new ConfigError('config-unreadable', `cannot read config file ${p}: ${(err as Error).message}`);
+      }
+    });
+  const flags: string[] = [];
+  let explicit: string | undefined;
+  for (const a of argv) {
+    const m = /^--?conf(?:=(.*))?$/s.exec(a);
+    if (m) {
+      if (m[1] === undefined) throw new ConfigError('config-bad-flag', '--conf needs a value: --conf=/etc/altnet/altnet.conf');
+      explicit = m[1];
+    } else {
+      flags.push(a);
+    }
+  }
+  explicit ??= io.env.ALTNET_CONF;
+  const popts: ParseOptions = { flags, env: io.env, cwd: io.cwd };
+  if (explicit !== undefined) {
+    if (explicit === '' || explicit === '0' || explicit === 'none') return parseConfig('', '', popts);
+    const path = pathPosix.isAbsolute(explicit) ? explicit : pathPosix.join(io.cwd, explicit);
+    const text = readFile(path);
+    if (text === undefined) throw new ConfigError('config-file-missing', `config file ${path} does not exist; create it from altnet.conf.example or drop --conf`);
+    return parseConfig(text, path, popts);
+  }
+  for (const path of lopts.defaultPaths ?? DEFAULT_CONF_PATHS) {
+    const text = readFile(path);
+    if (text !== undefined) return parseConfig(text, path, popts);
+  }
+  return parseConfig('', '', popts);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Help text, generated from OPTIONS.
+
+function metaFor(o: OptionSpec): string {
+  if (o.meta) return o.meta;
+  switch (o.type) {
+    case 'enum':
+      return `<${o.values!.join('|')}>`;
+    case 'bool':
+      return '<0|1>';
+    case 'hostport':
+      return '<host:port>';
+    case 'duration':
+      return '<duration>';
+    case 'int':
+    case 'number':
+      return '<n>';
+    case 'path':
+      return '<dir>';
+    case 'string':
+      return o.name === 'callsign' ? '<callsign>' : '<text>';
+  }
+}
+
+function wrap(text: string, indent: string, width = 79): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/)) {
+    if (line && indent.length + line.length + 1 + word.length > width) {
+      out.push(indent + line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) out.push(indent + line);
+  return out;
+}
+
+function describeDefault(o: OptionSpec): string {
+  const parts: string[] = [];
+  if (o.default !== undefined && o.default !== '') parts.push(`default: ${o.default}`);
+  if (o.type === 'int' || o.type === 'number') {
+    if (o.min !== undefined || o.max !== undefined) parts.push(`range: ${o.min ?? '-∞'}..${o.max ?? '∞'}`);
+  } else if (o.type === 'duration') {
+    if (o.min !== undefined || o.max !== undefined)
+      parts.push(`range: ${o.min !== undefined ? formatDuration(o.min) : '0'}..${o.max !== undefined ? formatDuration(o.max) : '∞'}`);
+  }
+  return parts.length ? ` (${parts.join('; ')})` : '';
+}
+
+/** The options part of `altnet run --help`. */
+export function optionsHelp(): string {
+  const lines: string[] = [
+    'Options (in altnet.conf as key=value, or on the command line as -key=value, which wins):',
+    '',
+    '  -conf=<file>',
+    '       Config file to read (default: $ALTNET_CONF, else /etc/altnet/altnet.conf if it',
+    '       exists). -conf=none reads none.',
+    '',
+  ];
+  for (const o of OPTIONS) {
+    lines.push(`  -${o.name}=${metaFor(o)}`);
+    lines.push(...wrap(o.help + describeDefault(o), '       '));
+    lines.push('');
+  }
+  lines.push('Links (one block per link; each driver checks its own keys):', '');
+  lines.push('  -link.<name>.type=<' + LINK_TYPES.join('|') + '>');
+  lines.push(...wrap('Every link needs a type. Other keys depend on it, e.g. link.lora0.board=rak3172, link.lora0.device=/dev/altnet/rak3172-0.', '       '));
+  lines.push('');
+  lines.push('Network sections: [main], [testnet4], [signet], [regtest], or the prefix form regtest.key=value,');
+  lines.push('apply only when that network is selected. Durations: 500ms, 30s, 5m, 2h, 1d.');
+  return lines.join('\n');
+}
