@@ -10,6 +10,7 @@ interface CommandEntry {
 }
 
 const COMMANDS: Record<string, CommandEntry> = {
+  boards: { summary: 'list serial radios and the board profile each matches', load: () => import('./cmd-boards.js') },
 };
 
 function usage(io: CliIO): void {
