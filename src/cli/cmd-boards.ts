@@ -50,12 +50,15 @@ export function usbIdGroups(profiles: readonly BoardProfile[]): UsbIdGroup[] {
     g.profiles.sort();
     g.stem = g.profiles.length === 1 ? g.profiles[0] : chipStem(g);
   }
-  const seen = new Map<string, UsbIdGroup>();
+  // A profile with several ids of its own keeps one stem: two of its devices can only clash when
+  // one is ttyUSB<n> and the other ttyACM<n> with the same n. A chip stem must not take a
+  // profile's name, nor another chip's.
+  const ids = new Set(profiles.map((p) => p.id));
+  const chipStems = new Set<string>();
   for (const g of out) {
-    // Two different ids must never share /dev/altnet names (their %n counters are independent).
-    const other = seen.get(g.stem);
-    if (other) g.stem = `${g.stem}-${g.vendorId}-${g.productId}`;
-    seen.set(g.stem, g);
+    if (g.profiles.length === 1) continue;
+    if (ids.has(g.stem) || chipStems.has(g.stem)) g.stem = `${g.stem}-${g.vendorId}-${g.productId}`;
+    chipStems.add(g.stem);
   }
   return out;
 }
