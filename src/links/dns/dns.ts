@@ -1,0 +1,182 @@
+// Headers over DNS (bitcoinheaders.net format) as a header source: one AAAA query per height,
+// through node:dns's Resolver pointed at a configurable server. DNS has no "tip" question: the
+// chain a zone serves ends where names stop resolving.
+import { Resolver } from 'node:dns/promises';
+import net from 'node:net';
+import { headerHash, HEADER_SIZE } from '../../chain/header.js';
+import { ConfigError, MalformedInputError } from '../../util/errors.js';
+import type { Link, LinkCapabilities, LinkContext } from '../link.js';
+import {
+  checkKnownOptions,
+  optInt,
+  parseHostPort,
+  RateLimiter,
+  realTimers,
+  SourceLink,
+  SourceTimeoutError,
+  SourceUnavailableError,
+  withTimeout,
+  type HeaderSource,
+  type Timers,
+} from '../source.js';
+import { decodeHeaderAddresses, headerName, type DnsHeaderFormat } from './codec.js';
+
+export interface DnsSourceOptions {
+  domain: string;
+  format: DnsHeaderFormat;
+  /** Resolver to ask, host:port; undefined: the system's resolvers. */
+  server?: { host: string; port: number };
+  timeoutMs?: number;
+  /** Queries in flight at once. */
+  concurrency?: number;
+  ratePerSecond?: number;
+  burst?: number;
+  timers?: Timers;
+}
+
+const NO_SUCH_NAME = new Set(['ENOTFOUND', 'ENODATA']);
+
+export class DnsSource implements HeaderSource {
+  readonly batch: number;
+  readonly canScanBack = false;
+  private readonly resolver: Resolver;
+  private readonly timers: Timers;
+  private readonly timeoutMs: number;
+  private readonly limiter: RateLimiter;
+  private closed = false;
+
+  constructor(private readonly opts: DnsSourceOptions) {
+    this.timeoutMs = opts.timeoutMs ?? 5_000;
+    this.timers = opts.timers ?? realTimers;
+    this.batch = Math.max(1, opts.concurrency ?? 8);
+    // c-ares keeps its own timer too; ours (injectable) is the one that decides.
+    this.resolver = new Resolver({ timeout: this.timeoutMs, tries: 1 });
+    if (opts.server) {
+      const h = net.isIPv6(opts.server.host) ? `[${opts.server.host}]` : opts.server.host;
+      this.resolver.setServers([`${h}:${opts.server.port}`]);
+    }
+    this.limiter = new RateLimiter(opts.ratePerSecond ?? 20, opts.burst ?? 40, this.timers);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.limiter.drain();
+    this.resolver.cancel();
+  }
+
+  fetchTip(): Promise<null> {
+    return Promise.resolve(null);
+  }
+
+  /** The header at a height, or null when the zone has no such name. */
+  async headerAt(height: number): Promise<Uint8Array | null> {
+    if (this.closed) throw new SourceUnavailableError('link stopped');
+    await this.limiter.take();
+    const name = headerName(height, this.opts.domain, this.opts.format);
+    let addrs: string[];
+    try {
+      addrs = await withTimeout(this.timers, this.timeoutMs, `AAAA ${name}`, () => this.resolver.resolve6(name), () =>
+        this.resolver.cancel(),
+      );
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      if (typeof code === 'string' && NO_SUCH_NAME.has(code)) return null;
+      if (code === 'ETIMEOUT') throw new SourceTimeoutError(`AAAA ${name}`, this.timeoutMs);
+      if (code === 'EBADRESP' || code === 'EFORMERR') {
+        throw new MalformedInputError('dns-bad-response', `AAAA ${name}: malformed DNS response`);
+      }
+      if (e instanceof Error && 'code' in e && !(e instanceof SourceTimeoutError)) {
+        throw new SourceUnavailableError(`AAAA ${name}: ${e.message}`, { cause: e });
+      }
+      throw e;
+    }
+    const header = decodeHeaderAddresses(addrs, this.opts.format);
+    if (header.length !== HEADER_SIZE) throw new MalformedInputError('dns-bad-answer', `AAAA ${name}: short header`);
+    return header;
+  }
+
+  async hashAt(height: number): Promise<Uint8Array | null> {
+    const h = await this.headerAt(height);
+    return h ? headerHash(h) : null;
+  }
+
+  async fetchHeaders(start: number, count: number): Promise<Uint8Array[]> {
+    const got = await Promise.all(Array.from({ length: count }, (_, i) => this.headerAt(start + i)));
+    const out: Uint8Array[] = [];
+    for (const h of got) {
+      if (!h) break; // the zone's chain ends at the first missing height
+      out.push(h);
+    }
+    return out;
+  }
+}
+
+export const DNS_CAPABILITIES: LinkCapabilities = {
+  direction: 'rx',
+  mtu: HEADER_SIZE,
+  bitrate: 100_000,
+  dutyCycle: 1,
+  carries: ['headers'],
+  needsCallsign: false,
+};
+
+export interface DnsLinkOptions extends DnsSourceOptions {
+  name: string;
+  maxHeaders?: number;
+}
+
+export function createDnsLink(opts: DnsLinkOptions, ctx: LinkContext): SourceLink {
+  return new SourceLink({
+    name: opts.name,
+    capabilities: DNS_CAPABILITIES,
+    source: new DnsSource(opts),
+    ctx,
+    maxHeaders: opts.maxHeaders ?? 200,
+  });
+}
+
+const KNOWN = ['type', 'name', 'domain', 'server', 'format', 'timeout', 'concurrency', 'rate', 'burst', 'maxheaders'];
+
+/**
+ * Config factory: `link.<name>.type=dns`, `.domain=bitcoinheaders.net` (required),
+ * `.server=host:port` (default: system resolvers), `.format=v2|v0` (default v2),
+ * `.timeout=<ms>`, `.concurrency=<n>`, `.rate=<queries/s, 0 unlimited>`, `.burst=`, `.maxheaders=`.
+ */
+export function create(options: Record<string, string>, ctx: LinkContext): Link {
+  const name = options.name ?? 'dns';
+  const where = `link.${name}`;
+  checkKnownOptions(options, KNOWN, where);
+  if (options.type !== undefined && options.type !== 'dns') {
+    throw new ConfigError('config-option', `${where}.type=${options.type}: this driver is dns`);
+  }
+  const domain = options.domain;
+  if (!domain) throw new ConfigError('config-missing', `${where}.domain is required, e.g. bitcoinheaders.net`);
+  if (!/^(?=.{1,200}$)([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?\.)*[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?\.?$/.test(domain)) {
+    throw new ConfigError('config-option', `${where}.domain=${domain}: not a domain name`);
+  }
+  const format = options.format ?? 'v2';
+  if (format !== 'v2' && format !== 'v0') {
+    throw new ConfigError('config-option', `${where}.format=${format}: expected v2 (current) or v0 (older)`);
+  }
+  let server: { host: string; port: number } | undefined;
+  if (options.server) {
+    server = parseHostPort(options.server, `${where}.server`);
+    if (!net.isIP(server.host)) {
+      throw new ConfigError('config-option', `${where}.server=${options.server}: the resolver must be an IP address`);
+    }
+  }
+  return createDnsLink(
+    {
+      name,
+      domain: domain.replace(/\.$/, ''),
+      format,
+      server,
+      timeoutMs: optInt(options, 'timeout', 5_000, 100, 600_000, where),
+      concurrency: optInt(options, 'concurrency', 8, 1, 64, where),
+      ratePerSecond: optInt(options, 'rate', 20, 0, 10_000, where),
+      burst: optInt(options, 'burst', 40, 1, 10_000, where),
+      maxHeaders: optInt(options, 'maxheaders', 200, 1, 5_000, where),
+    },
+    ctx,
+  );
+}

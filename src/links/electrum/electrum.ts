@@ -1,0 +1,208 @@
+// Electrum server as a header source: blockchain.headers.subscribe (tip and its
+// notifications), blockchain.block.header(height), blockchain.block.headers(start, count).
+import { readFileSync } from 'node:fs';
+import { headerHash, HEADER_SIZE } from '../../chain/header.js';
+import { fromHex } from '../../util/bytes.js';
+import { ConfigError, MalformedInputError } from '../../util/errors.js';
+import type { Link, LinkCapabilities, LinkContext } from '../link.js';
+import {
+  checkKnownOptions,
+  optBool,
+  optInt,
+  parseHostPort,
+  SourceLink,
+  type HeaderSource,
+  type SourceTip,
+} from '../source.js';
+import { ElectrumClient, ElectrumRpcError, type ElectrumClientOptions } from './client.js';
+
+/** Most headers blockchain.block.headers returns at once (protocol 1.4: the server's `max`, 2016 in ElectrumX). */
+const DEFAULT_MAX_CHUNK = 2016;
+
+function parseTipObject(v: unknown, where: string): SourceTip {
+  const o = v as { height?: unknown; hex?: unknown } | null;
+  if (!o || typeof o.height !== 'number' || typeof o.hex !== 'string' || !/^[0-9a-fA-F]{160}$/.test(o.hex)) {
+    throw new MalformedInputError('electrum-bad-tip', `${where}: expected {height, hex} with an 80-byte header`);
+  }
+  return { height: o.height, header: fromHex(o.hex) };
+}
+
+export class ElectrumSource implements HeaderSource {
+  readonly canScanBack = true;
+  private maxChunk = DEFAULT_MAX_CHUNK;
+  private tipHandler: ((tip: SourceTip) => void) | null = null;
+
+  constructor(
+    readonly client: ElectrumClient,
+    private readonly report: (e: Error) => void = () => {},
+  ) {
+    client.onNotification((method, params) => {
+      if (method !== 'blockchain.headers.subscribe' || !Array.isArray(params)) return;
+      try {
+        const tip = parseTipObject(params[0], 'blockchain.headers.subscribe notification');
+        this.tipHandler?.(tip);
+      } catch (e) {
+        this.report(e as Error);
+      }
+    });
+  }
+
+  get batch(): number {
+    return this.maxChunk;
+  }
+
+  onTip(handler: (tip: SourceTip) => void): void {
+    this.tipHandler = handler;
+  }
+
+  async open(): Promise<void> {
+    await this.fetchTip();
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+
+  /** Subscribing answers with the current tip (and renews the subscription after a reconnect). */
+  async fetchTip(): Promise<SourceTip> {
+    const r = await this.client.request('blockchain.headers.subscribe', []);
+    return parseTipObject(r, 'blockchain.headers.subscribe');
+  }
+
+  async hashAt(height: number): Promise<Uint8Array | null> {
+    const header = await this.headerAt(height);
+    return header ? headerHash(header) : null;
+  }
+
+  async headerAt(height: number): Promise<Uint8Array | null> {
+    let r: unknown;
+    try {
+      r = await this.client.request('blockchain.block.header', [height]);
+    } catch (e) {
+      if (e instanceof ElectrumRpcError) return null; // no block at that height
+      throw e;
+    }
+    if (typeof r !== 'string' || !/^[0-9a-fA-F]{160}$/.test(r)) {
+      throw new MalformedInputError('electrum-bad-header', `blockchain.block.header(${height}): expected 160 hex digits`);
+    }
+    return fromHex(r);
+  }
+
+  async fetchHeaders(start: number, count: number): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    while (out.length < count) {
+      const ask = Math.min(this.maxChunk, count - out.length);
+      const from = start + out.length;
+      let r: unknown;
+      try {
+        r = await this.client.request('blockchain.block.headers', [from, ask]);
+      } catch (e) {
+        if (e instanceof ElectrumRpcError && out.length === 0 && from > 0) return out; // beyond its chain
+        throw e;
+      }
+      const o = r as { count?: unknown; hex?: unknown; max?: unknown } | null;
+      if (!o || typeof o.count !== 'number' || typeof o.hex !== 'string' || !Number.isSafeInteger(o.count) || o.count < 0) {
+        throw new MalformedInputError('electrum-bad-headers', `blockchain.block.headers(${from}, ${ask}): expected {count, hex}`);
+      }
+      if (typeof o.max === 'number' && Number.isSafeInteger(o.max) && o.max > 0) {
+        this.maxChunk = Math.min(DEFAULT_MAX_CHUNK, o.max);
+      }
+      if (o.count > ask || o.hex.length !== o.count * HEADER_SIZE * 2 || !/^[0-9a-fA-F]*$/.test(o.hex)) {
+        throw new MalformedInputError(
+          'electrum-bad-headers',
+          `blockchain.block.headers(${from}, ${ask}): count ${o.count} does not match ${o.hex.length} hex digits`,
+        );
+      }
+      const bytes = fromHex(o.hex);
+      for (let i = 0; i < o.count; i++) out.push(bytes.slice(i * HEADER_SIZE, (i + 1) * HEADER_SIZE));
+      if (o.count < ask) break;
+    }
+    return out;
+  }
+}
+
+export const ELECTRUM_CAPABILITIES: LinkCapabilities = {
+  direction: 'rx',
+  // One JSON line carries up to 2016 headers.
+  mtu: 2016 * HEADER_SIZE,
+  bitrate: 1_000_000,
+  dutyCycle: 1,
+  carries: ['headers'],
+  needsCallsign: false,
+};
+
+export interface ElectrumLinkOptions extends ElectrumClientOptions {
+  name: string;
+  maxHeaders?: number;
+  maxScanBack?: number;
+}
+
+export function createElectrumLink(opts: ElectrumLinkOptions, ctx: LinkContext): SourceLink {
+  const client = new ElectrumClient(opts);
+  const bad = (e: Error) => {
+    ctx.counters.inc('bad-answers');
+    ctx.log.warn('bad answer from Electrum server', { link: opts.name, error: e.message });
+  };
+  client.onError(bad);
+  const source = new ElectrumSource(client, bad);
+  return new SourceLink({
+    name: opts.name,
+    capabilities: ELECTRUM_CAPABILITIES,
+    source,
+    ctx,
+    maxHeaders: opts.maxHeaders ?? 2016,
+    maxScanBack: opts.maxScanBack,
+  });
+}
+
+const KNOWN = ['type', 'name', 'server', 'tls', 'ca', 'fingerprint', 'servername', 'timeout', 'ping', 'maxheaders', 'scanback'];
+
+/**
+ * Config factory: `link.<name>.type=electrum`, `.server=host:port` (required), `.tls=1`,
+ * `.ca=/path.pem` or `.fingerprint=<sha256 hex>` (self-signed servers), `.servername=`,
+ * `.timeout=<ms>`, `.ping=<ms, 0 off>`, `.maxheaders=<n>`, `.scanback=<headers>`.
+ */
+export function create(options: Record<string, string>, ctx: LinkContext): Link {
+  const name = options.name ?? 'electrum';
+  const where = `link.${name}`;
+  checkKnownOptions(options, KNOWN, where);
+  if (options.type !== undefined && options.type !== 'electrum') {
+    throw new ConfigError('config-option', `${where}.type=${options.type}: this driver is electrum`);
+  }
+  if (!options.server) throw new ConfigError('config-missing', `${where}.server is required, e.g. electrum.example.org:50002`);
+  const { host, port } = parseHostPort(options.server, `${where}.server`);
+  const useTls = optBool(options, 'tls', false, where);
+  if (!useTls && (options.ca || options.fingerprint)) {
+    throw new ConfigError('config-option', `${where}.ca and .fingerprint need ${where}.tls=1`);
+  }
+  let ca: Buffer | undefined;
+  if (options.ca) {
+    try {
+      ca = readFileSync(options.ca);
+    } catch (e) {
+      throw new ConfigError('config-option', `${where}.ca=${options.ca}: cannot read it (${(e as Error).message})`);
+    }
+    if (!ca.toString('utf8').includes('-----BEGIN CERTIFICATE-----')) {
+      throw new ConfigError('config-option', `${where}.ca=${options.ca}: not a PEM certificate`);
+    }
+  }
+  if (options.fingerprint !== undefined && !/^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/.test(options.fingerprint)) {
+    throw new ConfigError('config-option', `${where}.fingerprint: expected a SHA-256 fingerprint (64 hex digits, colons allowed)`);
+  }
+  return createElectrumLink(
+    {
+      name,
+      host,
+      port,
+      tls: useTls,
+      ca,
+      fingerprint: options.fingerprint,
+      servername: options.servername,
+      timeoutMs: optInt(options, 'timeout', 15_000, 100, 600_000, where),
+      pingIntervalMs: optInt(options, 'ping', 60_000, 0, 3_600_000, where),
+      maxHeaders: optInt(options, 'maxheaders', 2016, 1, 20_000, where),
+      maxScanBack: optInt(options, 'scanback', 20_160, 0, 1_000_000, where),
+    },
+    ctx,
+  );
+}

@@ -1,0 +1,305 @@
+// Esplora (Blockstream / mempool.space REST API) as a header source, over HTTP or HTTPS.
+// Endpoints used: GET /blocks/tip/height, /blocks/tip/hash, /block-height/:height,
+// /block/:hash/header, /block/:hash/status; POST /tx. Every answer is bounded in size, has a
+// deadline, and is checked (a header must hash to the hash it was asked for).
+import http from 'node:http';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import { Transaction } from 'bitcoinjs-lib';
+import { headerHash } from '../../chain/header.js';
+import { equalBytes, fromHex, hashToHex, hexToHash, toHex } from '../../util/bytes.js';
+import { AltnetError, ConfigError, MalformedInputError } from '../../util/errors.js';
+import type { Link, LinkCapabilities, LinkContext } from '../link.js';
+import {
+  checkKnownOptions,
+  optInt,
+  RateLimiter,
+  realTimers,
+  SourceLieError,
+  SourceLink,
+  SourceUnavailableError,
+  withTimeout,
+  type HeaderSource,
+  type SourceTip,
+  type Timers,
+} from '../source.js';
+
+export interface EsploraOptions {
+  /** Base URL of the API, e.g. https://host/api (no trailing slash needed). */
+  url: string;
+  /** PEM certificate(s) to trust instead of the system roots (self-hosted servers). */
+  ca?: string | Buffer;
+  timeoutMs?: number;
+  /** Requests per second (0: unlimited) and burst. */
+  ratePerSecond?: number;
+  burst?: number;
+  timers?: Timers;
+}
+
+/** Largest body accepted from any endpoint used here (tip, hash, header, status, txid). */
+const MAX_BODY = 16 * 1024;
+
+interface HttpAnswer {
+  status: number;
+  body: string;
+}
+
+export class EsploraSource implements HeaderSource {
+  readonly batch = 25;
+  readonly canScanBack = false;
+  private readonly base: URL;
+  private readonly agent: http.Agent;
+  private readonly timeoutMs: number;
+  private readonly timers: Timers;
+  private readonly limiter: RateLimiter;
+  private readonly inflight = new Set<http.ClientRequest>();
+  private closed = false;
+
+  constructor(private readonly opts: EsploraOptions) {
+    this.base = new URL(opts.url.endsWith('/') ? opts.url : opts.url + '/');
+    const tls = this.base.protocol === 'https:';
+    this.agent = tls
+      ? new https.Agent({ keepAlive: true, maxSockets: 4, ca: opts.ca })
+      : new http.Agent({ keepAlive: true, maxSockets: 4 });
+    this.timeoutMs = opts.timeoutMs ?? 15_000;
+    this.timers = opts.timers ?? realTimers;
+    this.limiter = new RateLimiter(opts.ratePerSecond ?? 10, opts.burst ?? 20, this.timers);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.limiter.drain();
+    for (const r of this.inflight) r.destroy(new SourceUnavailableError('link stopped'));
+    this.agent.destroy();
+  }
+
+  private async call(method: 'GET' | 'POST', path: string, body?: string): Promise<HttpAnswer> {
+    if (this.closed) throw new SourceUnavailableError('link stopped');
+    await this.limiter.take();
+    const url = new URL(path, this.base);
+    const mod = url.protocol === 'https:' ? https : http;
+    let req: http.ClientRequest | null = null;
+    return withTimeout(
+      this.timers,
+      this.timeoutMs,
+      `${method} ${url.pathname}`,
+      () =>
+        new Promise<HttpAnswer>((resolve, reject) => {
+          req = mod.request(
+            url,
+            {
+              method,
+              agent: this.agent,
+              headers: body !== undefined ? { 'content-type': 'text/plain' } : undefined,
+            },
+            (res) => {
+              const chunks: Buffer[] = [];
+              let size = 0;
+              res.on('data', (c: Buffer) => {
+                size += c.length;
+                if (size > MAX_BODY) {
+                  res.destroy();
+                  reject(new MalformedInputError('esplora-body-too-large', `${url.pathname}: answer over ${MAX_BODY} bytes`));
+                  return;
+                }
+                chunks.push(c);
+              });
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+              res.on('error', (e) => reject(new SourceUnavailableError(`${url.pathname}: ${e.message}`, { cause: e })));
+            },
+          );
+          this.inflight.add(req);
+          req.on('close', () => this.inflight.delete(req!));
+          req.on('error', (e) =>
+            reject(
+              e instanceof AltnetError ? e : new SourceUnavailableError(`${url.host}${url.pathname}: ${e.message}`, { cause: e }),
+            ),
+          );
+          req.end(body);
+        }),
+      () => req?.destroy(),
+    );
+  }
+
+  /** GET that must succeed (2xx); 404 gives null. */
+  private async getText(path: string): Promise<string | null> {
+    const a = await this.call('GET', path);
+    if (a.status === 404) return null;
+    if (a.status < 200 || a.status > 299) {
+      throw new SourceUnavailableError(`GET ${path}: HTTP ${a.status} ${a.body.slice(0, 80)}`);
+    }
+    return a.body.trim();
+  }
+
+  private parseHash(text: string, where: string): Uint8Array {
+    if (!/^[0-9a-fA-F]{64}$/.test(text)) {
+      throw new MalformedInputError('esplora-bad-hash', `${where}: expected a 64-digit hex hash, got ${text.slice(0, 80)}`);
+    }
+    return hexToHash(text);
+  }
+
+  /** The header for a hash; checked to hash to exactly that. */
+  async headerFor(hash: Uint8Array): Promise<Uint8Array | null> {
+    const path = `block/${hashToHex(hash)}/header`;
+    const text = await this.getText(path);
+    if (text === null) return null;
+    if (!/^[0-9a-fA-F]{160}$/.test(text)) {
+      throw new MalformedInputError('esplora-bad-header', `${path}: expected 160 hex digits, got ${text.slice(0, 80)}`);
+    }
+    const raw = fromHex(text);
+    const got = headerHash(raw);
+    if (!equalBytes(got, hash)) {
+      throw new SourceLieError('wrong-header-for-hash', `${path} returned the header of ${hashToHex(got)}`);
+    }
+    return raw;
+  }
+
+  async fetchTip(): Promise<SourceTip> {
+    const hText = await this.getText('blocks/tip/height');
+    if (hText === null || !/^\d{1,9}$/.test(hText)) {
+      throw new MalformedInputError('esplora-bad-height', `blocks/tip/height: expected a height, got ${String(hText).slice(0, 40)}`);
+    }
+    const height = Number(hText);
+    const hashText = await this.getText('blocks/tip/hash');
+    if (hashText === null) throw new SourceUnavailableError('blocks/tip/hash: not found');
+    const hash = this.parseHash(hashText, 'blocks/tip/hash');
+    const header = await this.headerFor(hash);
+    if (!header) {
+      throw new SourceLieError('tip-not-backed', `claims tip ${hashToHex(hash)} but has no header for it`);
+    }
+    return { height, hash, header };
+  }
+
+  async hashAt(height: number): Promise<Uint8Array | null> {
+    const text = await this.getText(`block-height/${height}`);
+    return text === null ? null : this.parseHash(text, `block-height/${height}`);
+  }
+
+  async heightOf(hash: Uint8Array): Promise<number | null> {
+    const path = `block/${hashToHex(hash)}/status`;
+    const text = await this.getText(path);
+    if (text === null) return null;
+    let status: unknown;
+    try {
+      status = JSON.parse(text);
+    } catch {
+      throw new MalformedInputError('esplora-bad-status', `${path}: not JSON`);
+    }
+    const s = status as { in_best_chain?: unknown; height?: unknown };
+    if (s.in_best_chain !== true) return null;
+    if (typeof s.height !== 'number' || !Number.isSafeInteger(s.height) || s.height < 0) {
+      throw new MalformedInputError('esplora-bad-status', `${path}: in_best_chain without a height`);
+    }
+    return s.height;
+  }
+
+  async fetchHeaders(start: number, count: number): Promise<Uint8Array[]> {
+    const out: Uint8Array[] = [];
+    for (let h = start; h < start + count; h++) {
+      const hash = await this.hashAt(h);
+      if (!hash) break;
+      const header = await this.headerFor(hash);
+      if (!header) {
+        throw new SourceLieError('tip-not-backed', `block-height/${h} names ${hashToHex(hash)} but it has no header for it`);
+      }
+      out.push(header);
+    }
+    return out;
+  }
+
+  /** Broadcasts a transaction; resolves once the server accepted it and named its txid. */
+  async sendTx(raw: Uint8Array): Promise<void> {
+    let txid: string;
+    try {
+      txid = Transaction.fromBuffer(Buffer.from(raw)).getId();
+    } catch (e) {
+      throw new MalformedInputError('tx-malformed', `not a serialized transaction: ${(e as Error).message}`);
+    }
+    const a = await this.call('POST', 'tx', toHex(raw));
+    if (a.status < 200 || a.status > 299) {
+      throw new AltnetError('tx-rejected', `the Esplora server refused the transaction: HTTP ${a.status} ${a.body.slice(0, 200)}`);
+    }
+    const said = a.body.trim();
+    if (said !== txid) {
+      throw new MalformedInputError('esplora-bad-txid', `POST /tx answered ${said.slice(0, 80)}, expected txid ${txid}`);
+    }
+  }
+}
+
+export const ESPLORA_CAPABILITIES: LinkCapabilities = {
+  direction: 'duplex',
+  // Headers arrive one per HTTP answer; a transaction is POSTed whole (Core's limit is 4 MB weight).
+  mtu: 4_000_000,
+  bitrate: 1_000_000,
+  dutyCycle: 1,
+  carries: ['headers', 'tx'],
+  needsCallsign: false,
+};
+
+export interface EsploraLinkOptions extends EsploraOptions {
+  name: string;
+  maxHeaders?: number;
+}
+
+export function createEsploraLink(opts: EsploraLinkOptions, ctx: LinkContext): SourceLink {
+  const source = new EsploraSource(opts);
+  return new SourceLink({
+    name: opts.name,
+    capabilities: ESPLORA_CAPABILITIES,
+    source,
+    ctx,
+    maxHeaders: opts.maxHeaders ?? 500,
+    sendTx: (raw) => source.sendTx(raw),
+  });
+}
+
+const KNOWN = ['type', 'name', 'url', 'ca', 'timeout', 'rate', 'burst', 'maxheaders'];
+
+/**
+ * Config factory: `link.<name>.type=esplora`, `.url=https://host/api` (required), `.ca=/path.pem`,
+ * `.timeout=<ms>`, `.rate=<requests/s, 0 unlimited>`, `.burst=<n>`, `.maxheaders=<n>`.
+ */
+export function create(options: Record<string, string>, ctx: LinkContext): Link {
+  const name = options.name ?? 'esplora';
+  const where = `link.${name}`;
+  checkKnownOptions(options, KNOWN, where);
+  if (options.type !== undefined && options.type !== 'esplora') {
+    throw new ConfigError('config-option', `${where}.type=${options.type}: this driver is esplora`);
+  }
+  const url = options.url;
+  if (!url) throw new ConfigError('config-missing', `${where}.url is required, e.g. https://blockstream.info/api`);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError('config-option', `${where}.url=${url}: not a URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ConfigError('config-option', `${where}.url=${url}: only http:// and https:// are supported`);
+  }
+  let ca: Buffer | undefined;
+  if (options.ca) {
+    if (parsed.protocol !== 'https:') throw new ConfigError('config-option', `${where}.ca is only meaningful with an https:// url`);
+    try {
+      ca = readFileSync(options.ca);
+    } catch (e) {
+      throw new ConfigError('config-option', `${where}.ca=${options.ca}: cannot read it (${(e as Error).message})`);
+    }
+    if (!ca.toString('utf8').includes('-----BEGIN CERTIFICATE-----')) {
+      throw new ConfigError('config-option', `${where}.ca=${options.ca}: not a PEM certificate`);
+    }
+  }
+  return createEsploraLink(
+    {
+      name,
+      url,
+      ca,
+      timeoutMs: optInt(options, 'timeout', 15_000, 100, 600_000, where),
+      ratePerSecond: optInt(options, 'rate', 10, 0, 10_000, where),
+      burst: optInt(options, 'burst', 20, 1, 10_000, where),
+      maxHeaders: optInt(options, 'maxheaders', 500, 1, 2000, where),
+    },
+    ctx,
+  );
+}
+

@@ -1,0 +1,609 @@
+// What the internet "header source" links (Esplora, Electrum, headers over DNS) share: a
+// source answers "which headers are at these heights" and "what is your tip"; this module turns
+// that into the Link contract (headers following a locator), validates every answer before it
+// is reported, and marks a source that is caught lying so it is used no more until restart.
+// The main process re-validates everything against the full chain rules; this check is the first
+// line, the one that lets a link name a liar.
+import { checkProofOfWork, headerHash, HEADER_SIZE } from '../chain/header.js';
+import { AltnetError, ConfigError, InvalidDataError } from '../util/errors.js';
+import { equalBytes, hashToHex, toHex } from '../util/bytes.js';
+import type { Link, LinkCapabilities, LinkContext, LinkState, TipReport } from './link.js';
+
+// ---------------------------------------------------------------------------------------------
+// Timers: injected so tests fire timeouts by hand instead of sleeping.
+
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  /** Milliseconds, monotonic enough for rate limiting. */
+  now(): number;
+}
+
+export const realTimers: Timers = {
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    // A pending timeout must never keep a link's process alive on its own.
+    t.unref?.();
+    return t;
+  },
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+  now: () => performance.now(),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Errors a source raises. Each has a stable code (used as the counter name).
+
+/** The source did not answer in time. Counted; the source is not marked for it. */
+export class SourceTimeoutError extends AltnetError {
+  constructor(what: string, ms: number) {
+    super('timeout', `${what}: no answer within ${ms} ms; check the server address or raise the link's timeout`);
+  }
+}
+
+/** The source could not be reached or dropped the connection. Counted, retried later. */
+export class SourceUnavailableError extends AltnetError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('unavailable', message, options);
+  }
+}
+
+/**
+ * The source said something provably false (bad proof of work, a header that is not the one
+ * asked for, headers that do not connect, a tip it cannot back). The link marks the source.
+ */
+export class SourceLieError extends InvalidDataError {
+  constructor(
+    readonly kind: LieKind,
+    message: string,
+  ) {
+    super(`lie-${kind}`, message);
+  }
+}
+
+export type LieKind =
+  | 'bad-pow'
+  | 'disconnected'
+  | 'wrong-header-for-hash'
+  | 'tip-not-backed'
+  | 'tip-inconsistent'
+  | 'wrong-network';
+
+/** Run `op` with a deadline; `cancel` undoes whatever the operation left in flight. */
+export function withTimeout<T>(
+  timers: Timers,
+  ms: number,
+  what: string,
+  op: () => Promise<T>,
+  cancel?: () => void,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const handle = timers.setTimeout(() => {
+      if (done) return;
+      done = true;
+      try {
+        cancel?.();
+      } catch {
+        // cancelling is best effort; the timeout is what the caller needs to hear about
+      }
+      reject(new SourceTimeoutError(what, ms));
+    }, ms);
+    op().then(
+      (v) => {
+        if (done) return;
+        done = true;
+        timers.clearTimeout(handle);
+        resolve(v);
+      },
+      (e: unknown) => {
+        if (done) return;
+        done = true;
+        timers.clearTimeout(handle);
+        reject(e);
+      },
+    );
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rate limiting: a token bucket, so a link never hammers a public server.
+
+export class RateLimiter {
+  private tokens: number;
+  private last: number;
+  private waiting: Array<() => void> = [];
+  private timer: unknown = null;
+
+  /** `perSecond` 0 means unlimited. */
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    private readonly timers: Timers = realTimers,
+  ) {
+    this.tokens = burst;
+    this.last = timers.now();
+  }
+
+  /** Resolves when one request may go out. */
+  take(): Promise<void> {
+    if (this.perSecond <= 0) return Promise.resolve();
+    this.refill();
+    if (this.waiting.length === 0 && this.tokens >= 1) {
+      this.tokens -= 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.waiting.push(resolve);
+      this.schedule();
+    });
+  }
+
+  /** Releases every waiter (used on stop, so nothing hangs). */
+  drain(): void {
+    if (this.timer !== null) this.timers.clearTimeout(this.timer);
+    this.timer = null;
+    for (const w of this.waiting.splice(0)) w();
+  }
+
+  private refill(): void {
+    const now = this.timers.now();
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.perSecond);
+    this.last = now;
+  }
+
+  private schedule(): void {
+    if (this.timer !== null) return;
+    const wait = Math.max(1, Math.ceil(((1 - this.tokens) / this.perSecond) * 1000));
+    this.timer = this.timers.setTimeout(() => {
+      this.timer = null;
+      this.refill();
+      while (this.waiting.length > 0 && this.tokens >= 1) {
+        this.tokens -= 1;
+        this.waiting.shift()!();
+      }
+      if (this.waiting.length > 0) this.schedule();
+    }, wait);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pure validation of a fetched header run.
+
+export type ChainCheck =
+  | { ok: true; hashes: Uint8Array[] }
+  | { ok: false; kind: LieKind; index: number; reason: string };
+
+/**
+ * Checks that `headers` are 80 bytes each, meet their own claimed target (capped at the
+ * network's pow limit), and that each one's previous-hash is the hash before it, the first
+ * one's being `prevHash`.
+ */
+export function checkHeaderRun(headers: Uint8Array[], prevHash: Uint8Array, powLimit: bigint): ChainCheck {
+  const hashes: Uint8Array[] = [];
+  let prev = prevHash;
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i];
+    if (h.length !== HEADER_SIZE) {
+      return { ok: false, kind: 'disconnected', index: i, reason: `header ${i} is ${h.length} bytes, not 80` };
+    }
+    if (!equalBytes(h.subarray(4, 36), prev)) {
+      return {
+        ok: false,
+        kind: 'disconnected',
+        index: i,
+        reason: `header ${i} does not follow ${hashToHex(prev)}`,
+      };
+    }
+    if (!checkProofOfWork(h, powLimit)) {
+      return { ok: false, kind: 'bad-pow', index: i, reason: `header ${i} does not meet its target` };
+    }
+    prev = headerHash(h);
+    hashes.push(prev);
+  }
+  return { ok: true, hashes };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The source interface each driver implements.
+
+export interface SourceTip {
+  height: number;
+  /** Internal byte order. */
+  hash?: Uint8Array;
+  /** The tip's own 80-byte header when the source hands it out (checked before use). */
+  header?: Uint8Array;
+}
+
+export interface HeaderSource {
+  /** The source's claimed best tip, or null when the protocol has no such question (DNS). */
+  fetchTip(): Promise<SourceTip | null>;
+  /**
+   * Headers at heights start, start+1, ... (at most `count`). Fewer means the source has no
+   * more (its chain ends there). Never more than `count`.
+   */
+  fetchHeaders(start: number, count: number): Promise<Uint8Array[]>;
+  /** Hash at a height in the source's best chain, null when it has none there. */
+  hashAt(height: number): Promise<Uint8Array | null>;
+  /** Height of a block hash in the source's best chain (null: not in it). Only some protocols can. */
+  heightOf?(hash: Uint8Array): Promise<number | null>;
+  /** Headers per request the protocol serves well. */
+  readonly batch: number;
+  /** Whether walking back from the tip in `batch` steps to find the locator is affordable. */
+  readonly canScanBack: boolean;
+  open?(): Promise<void>;
+  close(): Promise<void>;
+  /** Tip announcements pushed by the source (Electrum subscriptions). */
+  onTip?(handler: (tip: SourceTip) => void): void;
+}
+
+export interface SourceLinkOptions {
+  name: string;
+  capabilities: LinkCapabilities;
+  source: HeaderSource;
+  ctx: LinkContext;
+  /** Most headers delivered per requestHeaders call. */
+  maxHeaders?: number;
+  /** How far below the tip to look for the locator when the source cannot look hashes up. */
+  maxScanBack?: number;
+  /** Consecutive failures (timeouts, bad answers) before the link reports itself degraded. */
+  failuresBeforeDegraded?: number;
+  sendTx?: (raw: Uint8Array) => Promise<void>;
+}
+
+const HEIGHT_CACHE_LIMIT = 20_000;
+
+/**
+ * A Link over a HeaderSource. Requests are served one at a time. requestHeaders never rejects:
+ * timeouts and bad answers are counted and logged, lies mark the source.
+ */
+export class SourceLink implements Link {
+  readonly name: string;
+  readonly capabilities: LinkCapabilities;
+  private readonly source: HeaderSource;
+  private readonly ctx: LinkContext;
+  private readonly maxHeaders: number;
+  private readonly maxScanBack: number;
+  private readonly failuresBeforeDegraded: number;
+  private readonly sendTxImpl?: (raw: Uint8Array) => Promise<void>;
+  /** hash hex -> height, learned from validated answers of this source. */
+  private readonly heights = new Map<string, number>();
+  /** Checkpoints (and genesis) of the network: trusted without asking the source. */
+  private readonly anchors = new Map<string, number>();
+  private queue: Promise<void> = Promise.resolve();
+  private liar: string | null = null;
+  private failures = 0;
+  private state: LinkState = 'stopped';
+  private stopped = false;
+  /** Hash and height of the last header this link delivered (to extend with pushed tips). */
+  private last: { height: number; hash: Uint8Array } | null = null;
+
+  constructor(opts: SourceLinkOptions) {
+    this.name = opts.name;
+    this.capabilities = opts.capabilities;
+    this.source = opts.source;
+    this.ctx = opts.ctx;
+    this.maxHeaders = opts.maxHeaders ?? 2000;
+    this.maxScanBack = opts.maxScanBack ?? 20_160;
+    this.failuresBeforeDegraded = opts.failuresBeforeDegraded ?? 3;
+    this.sendTxImpl = opts.sendTx;
+    this.anchors.set(toHex(headerHash(opts.ctx.network.genesisHeader)), 0);
+    for (const cp of opts.ctx.network.checkpoints) this.anchors.set(toHex(cp.hash), cp.height);
+    if (opts.sendTx) this.sendTx = (raw) => this.doSendTx(raw);
+    this.source.onTip?.((tip) => {
+      this.queue = this.queue.then(() => this.guard('tip announcement', () => this.onPushedTip(tip)));
+    });
+  }
+
+  sendTx?: (raw: Uint8Array) => Promise<void>;
+
+  /** Why the source was marked a liar, or null. */
+  get markedReason(): string | null {
+    return this.liar;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.setState('starting');
+    try {
+      await this.source.open?.();
+      this.failures = 0;
+      this.setState('up');
+    } catch (e) {
+      // Not fatal: the source is asked again on the next request.
+      this.countFailure('start', e);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.source.close();
+    await this.queue.catch(() => undefined);
+    this.setState('stopped');
+  }
+
+  requestHeaders(locator: Uint8Array[]): Promise<void> {
+    const run = this.queue.then(() => this.guard('headers request', () => this.fetchFollowing(locator)));
+    this.queue = run;
+    return run;
+  }
+
+  private async doSendTx(raw: Uint8Array): Promise<void> {
+    if (this.liar) {
+      this.ctx.counters.inc('refused.marked');
+      throw new AltnetError('source-marked', `link ${this.name} is marked (${this.liar}); restart to use it again`);
+    }
+    await this.sendTxImpl!(raw);
+  }
+
+  /** Runs one operation: counts and logs whatever goes wrong, never throws. */
+  private async guard(what: string, op: () => Promise<void>): Promise<void> {
+    if (this.stopped) return;
+    if (this.liar) {
+      this.ctx.counters.inc('refused.marked');
+      this.ctx.log.debug('source is marked, request ignored', { link: this.name, reason: this.liar });
+      return;
+    }
+    try {
+      await op();
+      if (this.failures > 0 || this.state !== 'up') {
+        this.failures = 0;
+        if (!this.stopped && !this.liar) this.setState('up');
+      }
+    } catch (e) {
+      if (this.stopped) return;
+      if (e instanceof SourceLieError) this.mark(e);
+      else this.countFailure(what, e);
+    }
+  }
+
+  private countFailure(what: string, e: unknown): void {
+    const code = e instanceof AltnetError ? e.code : 'error';
+    const msg = e instanceof Error ? e.message : String(e);
+    this.ctx.counters.inc(code === 'timeout' ? 'timeouts' : 'failures');
+    this.ctx.counters.inc(`failure.${code}`);
+    this.ctx.log.warn(`${what} failed`, { link: this.name, code, error: msg });
+    this.failures++;
+    if (this.failures >= this.failuresBeforeDegraded && this.state !== 'degraded') {
+      this.setState('degraded', `${this.failures} failures in a row, last: ${msg}`);
+    }
+  }
+
+  private mark(e: SourceLieError): void {
+    this.liar = `${e.kind}: ${e.message}`;
+    this.ctx.counters.inc('lies');
+    this.ctx.counters.inc(`lie.${e.kind}`);
+    this.ctx.log.error('source lied; marked, not used again until restart', {
+      link: this.name,
+      kind: e.kind,
+      error: e.message,
+    });
+    this.setState('degraded', `marked as a liar (${e.kind}): ${e.message}`);
+  }
+
+  private setState(s: LinkState, reason?: string): void {
+    this.state = s;
+    this.ctx.events.state(s, reason);
+  }
+
+  private remember(height: number, hash: Uint8Array): void {
+    const key = toHex(hash);
+    this.heights.delete(key);
+    this.heights.set(key, height);
+    if (this.heights.size > HEIGHT_CACHE_LIMIT) {
+      const oldest = this.heights.keys().next().value;
+      if (oldest !== undefined) this.heights.delete(oldest);
+    }
+  }
+
+  /** Checks a tip claim on its own: its header (when given) meets its target and hashes right. */
+  private checkTip(tip: SourceTip): void {
+    if (!Number.isSafeInteger(tip.height) || tip.height < 0) {
+      throw new SourceLieError('tip-inconsistent', `claimed tip height ${String(tip.height)} is not a height`);
+    }
+    if (tip.header) {
+      if (tip.header.length !== HEADER_SIZE || !checkProofOfWork(tip.header, this.ctx.network.powLimit)) {
+        throw new SourceLieError('bad-pow', `claimed tip at height ${tip.height} does not meet its target`);
+      }
+      const h = headerHash(tip.header);
+      if (tip.hash && !equalBytes(h, tip.hash)) {
+        throw new SourceLieError(
+          'wrong-header-for-hash',
+          `tip header hashes to ${hashToHex(h)}, not the claimed ${hashToHex(tip.hash)}`,
+        );
+      }
+      tip.hash = h;
+    }
+  }
+
+  private reportTip(tip: SourceTip): void {
+    const report: TipReport = { height: tip.height };
+    if (tip.hash) report.hash = tip.hash;
+    this.ctx.events.tip?.(report);
+  }
+
+  /** Finds the newest locator entry the source has in its best chain. */
+  private async resolveLocator(
+    locator: Uint8Array[],
+    tip: SourceTip | null,
+  ): Promise<{ height: number; hash: Uint8Array } | null> {
+    for (const hash of locator) {
+      const key = toHex(hash);
+      const anchor = this.anchors.get(key);
+      if (anchor !== undefined) return { height: anchor, hash };
+      const cached = this.heights.get(key);
+      if (cached !== undefined) {
+        const there = await this.source.hashAt(cached);
+        if (there && equalBytes(there, hash)) return { height: cached, hash };
+        this.heights.delete(key); // the source reorganised past it
+        continue;
+      }
+      if (this.source.heightOf) {
+        const h = await this.source.heightOf(hash);
+        if (h !== null) {
+          // heightOf is the source's word; the run that follows must connect to it.
+          return { height: h, hash };
+        }
+      }
+    }
+    if (this.source.heightOf || !this.source.canScanBack || !tip) return null;
+    const wanted = new Set(locator.map(toHex));
+    const floor = Math.max(0, tip.height - this.maxScanBack);
+    for (let top = tip.height; top >= floor; ) {
+      const start = Math.max(floor, top - this.source.batch + 1);
+      const run = await this.source.fetchHeaders(start, top - start + 1);
+      for (let i = run.length - 1; i >= 0; i--) {
+        if (run[i].length !== HEADER_SIZE) continue;
+        const hash = headerHash(run[i]);
+        if (wanted.has(toHex(hash))) return { height: start + i, hash };
+      }
+      top = start - 1;
+    }
+    return null;
+  }
+
+  private async fetchFollowing(locator: Uint8Array[]): Promise<void> {
+    let tip = await this.source.fetchTip();
+    if (tip) this.checkTip(tip);
+    const fork = await this.resolveLocator(locator, tip);
+    if (!fork) {
+      this.ctx.counters.inc('locator.unresolved');
+      this.ctx.log.info('no locator entry is in the source chain; nothing to fetch', {
+        link: this.name,
+        locator: locator.length,
+        tip: tip?.height,
+      });
+      if (tip) this.reportTip(tip);
+      return;
+    }
+    if (tip && tip.height <= fork.height) {
+      if (tip.height === fork.height && tip.hash && !equalBytes(tip.hash, fork.hash)) {
+        // Either the source reorganised between the two questions, or it contradicts itself.
+        tip = await this.recheckTip(tip, fork.height, fork.hash);
+      }
+      this.reportTip(tip);
+      return;
+    }
+    const want = Math.min(this.maxHeaders, tip ? tip.height - fork.height : this.maxHeaders);
+    const start = fork.height + 1;
+    const headers: Uint8Array[] = [];
+    while (headers.length < want) {
+      const n = Math.min(this.source.batch, want - headers.length);
+      const got = await this.source.fetchHeaders(start + headers.length, n);
+      if (got.length > n) {
+        throw new SourceLieError('tip-inconsistent', `asked for ${n} headers, got ${got.length}`);
+      }
+      headers.push(...got);
+      if (got.length < n) break;
+    }
+    const check = checkHeaderRun(headers, fork.hash, this.ctx.network.powLimit);
+    if (!check.ok) {
+      throw new SourceLieError(check.kind, `at height ${start + check.index}: ${check.reason}`);
+    }
+    const lastHeight = fork.height + headers.length;
+    const lastHash = headers.length ? check.hashes[check.hashes.length - 1] : fork.hash;
+    if (tip) {
+      if (headers.length < want) {
+        // It claimed a tip above what it can serve; ask once more in case it reorganised.
+        tip = await this.recheckTip(tip, lastHeight, lastHash);
+      } else if (lastHeight === tip.height && tip.hash && !equalBytes(tip.hash, lastHash)) {
+        tip = await this.recheckTip(tip, lastHeight, lastHash);
+      }
+    }
+    for (let i = 0; i < check.hashes.length; i++) this.remember(start + i, check.hashes[i]);
+    if (headers.length > 0) {
+      this.last = { height: lastHeight, hash: lastHash };
+      this.ctx.counters.inc('headers', headers.length);
+      this.ctx.log.debug('headers fetched and checked', { link: this.name, from: start, count: headers.length });
+      this.ctx.events.headers(headers);
+    }
+    if (tip) this.reportTip(tip);
+    else if (headers.length < want && headers.length > 0) {
+      // The source's chain ends here: that is its tip (headers over DNS has no other way to say).
+      this.reportTip({ height: lastHeight, hash: lastHash });
+    }
+  }
+
+  /**
+   * The delivered run ends at (height, hash) but does not match the claimed tip. Ask for the
+   * tip again: a source that moved on is fine; one that repeats a claim it cannot back lied.
+   */
+  private async recheckTip(old: SourceTip, height: number, hash: Uint8Array): Promise<SourceTip> {
+    const again = await this.source.fetchTip();
+    if (!again) return old;
+    this.checkTip(again);
+    if (again.height > old.height) {
+      this.ctx.counters.inc('tip.moved');
+      return again;
+    }
+    if (again.height === height && (!again.hash || equalBytes(again.hash, hash))) return again;
+    if (again.height < height) return again; // it reorganised to a shorter chain; the run stands
+    const kind: LieKind = again.height > height ? 'tip-not-backed' : 'tip-inconsistent';
+    throw new SourceLieError(
+      kind,
+      `claims tip ${again.height}${again.hash ? ' ' + hashToHex(again.hash) : ''} but serves headers only up to ${height} ${hashToHex(hash)}`,
+    );
+  }
+
+  private async onPushedTip(tip: SourceTip): Promise<void> {
+    this.checkTip(tip);
+    this.ctx.counters.inc('tip.pushed');
+    if (tip.header && this.last && tip.height === this.last.height + 1) {
+      const check = checkHeaderRun([tip.header], this.last.hash, this.ctx.network.powLimit);
+      if (check.ok) {
+        this.remember(tip.height, check.hashes[0]);
+        this.last = { height: tip.height, hash: check.hashes[0] };
+        this.ctx.counters.inc('headers');
+        this.ctx.events.headers([tip.header]);
+      }
+      // Not connecting is no lie: the source may have reorganised; the next request sorts it out.
+    }
+    this.reportTip(tip);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Option parsing shared by the drivers' `create` factories.
+
+export function optInt(
+  options: Record<string, string>,
+  key: string,
+  dflt: number,
+  min: number,
+  max: number,
+  where: string,
+): number {
+  const raw = options[key];
+  if (raw === undefined || raw === '') return dflt;
+  if (!/^\d+$/.test(raw)) throw new ConfigError('config-option', `${where}.${key}=${raw}: expected a whole number`);
+  const v = Number(raw);
+  if (v < min || v > max) {
+    throw new ConfigError('config-option', `${where}.${key}=${raw}: expected a number from ${min} to ${max}`);
+  }
+  return v;
+}
+
+export function optBool(options: Record<string, string>, key: string, dflt: boolean, where: string): boolean {
+  const raw = options[key];
+  if (raw === undefined || raw === '') return dflt;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError('config-option', `${where}.${key}=${raw}: expected 1 or 0`);
+}
+
+/** Rejects options this driver does not know (a typo must not be silently ignored). */
+export function checkKnownOptions(options: Record<string, string>, known: string[], where: string): void {
+  for (const k of Object.keys(options)) {
+    if (!known.includes(k)) {
+      throw new ConfigError('config-option', `${where}.${k}: unknown option; known: ${known.join(', ')}`);
+    }
+  }
+}
+
+/** Parses "host:port" or "[v6]:port"; only the form, not whether the host exists. */
+export function parseHostPort(value: string, where: string): { host: string; port: number } {
+  const m = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(value) ?? /^([^:\[\]\s]+):(\d+)$/.exec(value);
+  if (!m) throw new ConfigError('config-option', `${where}=${value}: expected host:port (or [ipv6]:port)`);
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) throw new ConfigError('config-option', `${where}=${value}: port must be 1..65535`);
+  return { host: m[1], port };
+}
