@@ -5,12 +5,31 @@ import { serializeHeader } from './header.js';
 export type NetworkName = 'main' | 'testnet4' | 'signet' | 'regtest';
 export const NETWORK_NAMES: readonly NetworkName[] = ['main', 'testnet4', 'signet', 'regtest'];
 
+/**
+ * A known-good block the header chain may start from instead of genesis.
+ *
+ * The chain never sees the checkpoint's ancestors, so the checkpoint carries what validating its
+ * successors needs from before it:
+ * - It must be the LAST block of a difficulty period (height % 2016 == 2015). Then every later
+ *   retarget (which reads the first and last block of the period before it) and every testnet
+ *   walk-back (which stops at a period's first block) only reads headers after the checkpoint.
+ * - `nextBits` is the nBits the block after it must carry: that block is a retarget, and computing
+ *   it would need the timestamps of the checkpoint and of the first block of its period.
+ * - `recentTimes` are the timestamps of up to 11 blocks ending with the checkpoint (oldest first)
+ *   for the median-time-past of the first 11 successors. Missing entries count as 0, which makes
+ *   the median a lower bound: a valid header is never rejected, the check is only weaker for those
+ *   first 11 headers. Leave it empty rather than fill it from a source you cannot vouch for.
+ */
 export interface Checkpoint {
   height: number;
   /** Block hash, internal byte order. */
   hash: Uint8Array;
   /** Cumulative chain work up to and including this block. */
   chainWork: bigint;
+  /** nBits required of the block at height + 1. */
+  nextBits: number;
+  /** Timestamps of the last (up to) 11 blocks ending with this one, oldest first. */
+  recentTimes?: number[];
 }
 
 export interface NetworkParams {
@@ -30,6 +49,10 @@ export interface NetworkParams {
   targetTimespan: number;
   /** Known good blocks the chain may start from instead of genesis. */
   checkpoints: Checkpoint[];
+  /** Heights from which header versions below 2, 3 and 4 are rejected (BIP34, BIP66, BIP65). */
+  bip34Height?: number;
+  bip66Height?: number;
+  bip65Height?: number;
 }
 
 const MAINNET_MERKLE = hexToHash('4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b');
@@ -59,8 +82,18 @@ export const NETWORKS: Record<NetworkName, NetworkParams> = {
         height: 822527,
         hash: hexToHash('0000000000000000000078f4e50a09391670d061deea0b3b87c3fa60cfaaf782'),
         chainWork: 0x624c18bf09286e431639df40n,
+        // The retarget result for 822528..824543, as carried by block 822528 in the shared file.
+        // Not taken on trust from the file alone: the chain work after 830592 (DESIGN.md, an
+        // independent public figure) is only reproduced exactly when these 2016 blocks carry
+        // 0x1703e8b3 (test/chain/chain.test.ts checks it).
+        nextBits: 0x1703e8b3,
+        // Timestamps of 822517..822527 are not in any data we hold and can vouch for; see Checkpoint.
+        recentTimes: [],
       },
     ],
+    bip34Height: 227931,
+    bip66Height: 363725,
+    bip65Height: 388381,
   },
   testnet4: {
     name: 'testnet4',
@@ -79,6 +112,9 @@ export const NETWORKS: Record<NetworkName, NetworkParams> = {
     targetSpacing: TARGET_SPACING,
     targetTimespan: TARGET_TIMESPAN,
     checkpoints: [],
+    bip34Height: 1,
+    bip66Height: 1,
+    bip65Height: 1,
   },
   signet: {
     name: 'signet',
@@ -92,6 +128,9 @@ export const NETWORKS: Record<NetworkName, NetworkParams> = {
     targetSpacing: TARGET_SPACING,
     targetTimespan: TARGET_TIMESPAN,
     checkpoints: [],
+    bip34Height: 1,
+    bip66Height: 1,
+    bip65Height: 1,
   },
   regtest: {
     name: 'regtest',
@@ -105,6 +144,9 @@ export const NETWORKS: Record<NetworkName, NetworkParams> = {
     targetSpacing: TARGET_SPACING,
     targetTimespan: TARGET_TIMESPAN,
     checkpoints: [],
+    bip34Height: 1,
+    bip66Height: 1,
+    bip65Height: 1,
   },
 };
 

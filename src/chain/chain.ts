@@ -1,0 +1,642 @@
+// The validated header tree: grows from a checkpoint (or genesis), keeps the best chain by
+// cumulative work, follows reorgs, bounds side branches, persists through a HeaderStore.
+//
+// Memory: headers live in flat typed arrays (80-byte raw, 32-byte hash, parent, height, walk-back
+// bits, child count) plus one bigint of cumulative work and an open-addressing hash index:
+// about 150 bytes per header, no per-header objects. Headers whose parent is unknown are rejected
+// ('prev-not-found'), not kept as orphans: the caller asks the sender for the gap with locator().
+// Side-branch headers are capped (maxSideHeaders); past the cap the side leaf with the least work
+// is evicted (counted), which may be the newcomer ('side-branch-full').
+import { HEADER_SIZE } from './header.js';
+import type { Checkpoint, NetworkParams } from './networks.js';
+import {
+  checkContext,
+  checkPow,
+  difficultyInterval,
+  powLimitBits,
+  type ParentContext,
+  type RejectCode,
+  TargetCache,
+} from './rules.js';
+import { digestWordsToBytes, sha256d80 } from './sha256d.js';
+import { FileHeaderStore, type HeaderStore, type StoreCut } from './store.js';
+import { equalBytes, hashToHex, readU32LE } from '../util/bytes.js';
+import { ConfigError } from '../util/errors.js';
+import type { Counters } from '../util/counters.js';
+import type { Logger } from '../util/log.js';
+
+export interface HeaderChainOptions {
+  network: NetworkParams;
+  log: Logger;
+  /** Counter names are unprefixed (`accepted`, `rejected.bad-pow`...): pass counters.scoped('chain.'). */
+  counters: Counters;
+  /** Seconds since the epoch; defaults to the system clock. */
+  clock?: () => number;
+  store?: HeaderStore;
+  /**
+   * Where the chain starts. Default: the network's last checkpoint if it has one, else genesis.
+   * null forces genesis.
+   */
+  checkpoint?: Checkpoint | null;
+  /** Cap on headers outside the best chain. Default 10,000. */
+  maxSideHeaders?: number;
+}
+
+export interface HeaderInfo {
+  height: number;
+  /** Internal byte order. */
+  hash: Uint8Array;
+  chainWork: bigint;
+  /** The raw 80-byte header; null only for a checkpoint root (its header is not known). */
+  header: Uint8Array | null;
+  inBestChain: boolean;
+}
+
+export interface AddResult {
+  accepted: number;
+  duplicates: number;
+  /** The first invalid header; processing stopped there. `index` is into the input array. */
+  rejected?: { index: number; code: RejectCode; message: string };
+  tipChanged: boolean;
+  /** Set when the batch moved the best chain off the previous tip. */
+  reorg?: { forkHeight: number; disconnected: number };
+}
+
+export interface OpenResult {
+  chain: HeaderChain;
+  /** Set when the file's tail was cut (torn write, bad checksum, or a record failing re-validation). */
+  cut?: StoreCut;
+}
+
+const INITIAL_CAPACITY = 4096;
+
+export class HeaderChain {
+  readonly network: NetworkParams;
+  private readonly log: Logger;
+  private readonly counters: Counters;
+  private readonly clock: () => number;
+  private store: HeaderStore | undefined;
+  private readonly maxSide: number;
+  private readonly targets: TargetCache;
+  private readonly interval: number;
+  private readonly limitBits: number;
+
+  // Root: the checkpoint or genesis, at slot 0.
+  readonly rootHeight: number;
+  private readonly rootHasHeader: boolean;
+  private readonly rootTime: number;
+  private readonly rootNextBits: number | undefined;
+  private readonly priorTimes: number[];
+
+  // Arena of headers, indexed by slot.
+  private cap = 0;
+  private used = 0;
+  private raws = new Uint8Array(0);
+  private hashes = new Uint8Array(0);
+  private parents = new Int32Array(0);
+  private heights = new Int32Array(0);
+  private walkBits = new Uint32Array(0);
+  private children = new Int32Array(0);
+  private works: bigint[] = [];
+  private readonly free: number[] = [];
+
+  // Hash index: open addressing, linear probing; holds slot + 1, 0 = empty.
+  private table = new Int32Array(0);
+  private mask = 0;
+
+  // Best chain: slot by (height - rootHeight).
+  private best = new Int32Array(0);
+  private bestLen = 0;
+  private readonly side = new Set<number>();
+
+  // Scratch for the hot path.
+  private readonly words = new Int32Array(8);
+  private readonly scratchHash = new Uint8Array(32);
+  private readonly ctx: ArenaParent;
+  /** Lowest fork height of the reorgs during the current addHeaders call. */
+  private batchForkHeight = Infinity;
+
+  constructor(opts: HeaderChainOptions) {
+    this.network = opts.network;
+    this.log = opts.log;
+    this.counters = opts.counters;
+    this.clock = opts.clock ?? (() => Date.now() / 1000);
+    this.store = opts.store;
+    this.maxSide = opts.maxSideHeaders ?? 10_000;
+    this.targets = new TargetCache(this.network.powLimit);
+    this.interval = difficultyInterval(this.network);
+    this.limitBits = powLimitBits(this.network);
+    this.ctx = new ArenaParent(this);
+    this.grow(INITIAL_CAPACITY);
+
+    const cp = opts.checkpoint === undefined ? this.network.checkpoints.at(-1) : opts.checkpoint ?? undefined;
+    const slot = this.allocate();
+    if (cp) {
+      if (!this.network.noRetargeting && cp.height % this.interval !== this.interval - 1) {
+        throw new ConfigError(
+          'bad-checkpoint',
+          `checkpoint at height ${cp.height} is not the last block of a difficulty period (height % ${this.interval} == ${this.interval - 1}); pick one that is`,
+        );
+      }
+      if (cp.hash.length !== 32) throw new ConfigError('bad-checkpoint', 'checkpoint hash must be 32 bytes');
+      this.rootHeight = cp.height;
+      this.rootHasHeader = false;
+      this.priorTimes = cp.recentTimes ?? [];
+      this.rootTime = this.priorTimes.at(-1) ?? 0;
+      this.rootNextBits = cp.nextBits;
+      this.hashes.set(cp.hash, 0);
+      this.works[slot] = cp.chainWork;
+      this.walkBits[slot] = cp.nextBits;
+    } else {
+      const g = this.network.genesisHeader;
+      this.rootHeight = 0;
+      this.rootHasHeader = true;
+      this.priorTimes = [];
+      this.rootTime = readU32LE(g, 68);
+      this.rootNextBits = undefined;
+      this.raws.set(g, 0);
+      sha256d80(g, 0, this.words);
+      digestWordsToBytes(this.words, this.hashes, 0);
+      this.works[slot] = this.targets.get(readU32LE(g, 72))?.work ?? 0n;
+      this.walkBits[slot] = readU32LE(g, 72);
+    }
+    this.parents[slot] = -1;
+    this.heights[slot] = this.rootHeight;
+    this.indexInsert(slot);
+    this.best[0] = slot;
+    this.bestLen = 1;
+    this.updateGauges();
+  }
+
+  /**
+   * Opens a persisted chain: loads the file, cuts a torn or corrupt tail, re-validates every record
+   * (cutting at the first that breaks a rule), then appends new headers to it.
+   */
+  static async open(path: string, opts: Omit<HeaderChainOptions, 'store'>): Promise<OpenResult> {
+    const chain = new HeaderChain({ ...opts, store: undefined });
+    const opened = FileHeaderStore.open(
+      path,
+      { networkMagic: chain.network.magic, rootHeight: chain.rootHeight, rootHash: chain.hashAt(0) },
+      opts.log,
+      opts.counters,
+    );
+    let cut = opened.cut;
+    const records: Uint8Array[] = [];
+    for (let i = 0; i < opened.count; i++) records.push(opened.headers.subarray(i * HEADER_SIZE, (i + 1) * HEADER_SIZE));
+    let from = 0;
+    while (from < records.length) {
+      const r = chain.addHeaders(from === 0 ? records : records.slice(from));
+      if (!r.rejected) break;
+      const at = from + r.rejected.index;
+      const code = r.rejected.code;
+      // Not corruption: the parent was evicted as a low-work side header, the side cap is full,
+      // or the clock moved back. Skip the record; it stays harmless in the file.
+      if (code === 'prev-not-found' || code === 'side-branch-full' || code === 'time-too-new') {
+        from = at + 1;
+        continue;
+      }
+      opts.log.warn('a stored header fails validation; cutting the file there', { record: at, code, reason: r.rejected.message });
+      cut = opened.store.truncateRecords(at, 'invalid-header');
+      break;
+    }
+    chain.store = opened.store;
+    const tip = chain.tip();
+    opts.log.info('header chain loaded', { path, records: opened.store.records, height: tip.height, tip: hashToHex(tip.hash) });
+    return { chain, cut };
+  }
+
+  close(): void {
+    this.store?.close();
+    this.store = undefined;
+  }
+
+  // ---- queries ----
+
+  tip(): HeaderInfo {
+    return this.info(this.best[this.bestLen - 1]);
+  }
+
+  get height(): number {
+    return this.rootHeight + this.bestLen - 1;
+  }
+
+  has(hash: Uint8Array): boolean {
+    return hash.length === 32 && this.lookup(hash, 0) >= 0;
+  }
+
+  getByHash(hash: Uint8Array): HeaderInfo | undefined {
+    if (hash.length !== 32) return undefined;
+    const slot = this.lookup(hash, 0);
+    return slot < 0 ? undefined : this.info(slot);
+  }
+
+  /** Best chain only. */
+  getByHeight(height: number): HeaderInfo | undefined {
+    const i = height - this.rootHeight;
+    if (!Number.isInteger(i) || i < 0 || i >= this.bestLen) return undefined;
+    return this.info(this.best[i]);
+  }
+
+  workOf(hash: Uint8Array): bigint | undefined {
+    if (hash.length !== 32) return undefined;
+    const slot = this.lookup(hash, 0);
+    return slot < 0 ? undefined : this.works[slot];
+  }
+
+  /** Headers kept outside the best chain. */
+  get sideHeaders(): number {
+    return this.side.size;
+  }
+
+  /** Core-style block locator of the best chain: 10 dense hashes, then exponential, then the root. */
+  locator(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let h = this.height;
+    let step = 1;
+    for (;;) {
+      out.push(this.hashAt(this.best[h - this.rootHeight]));
+      if (h === this.rootHeight) break;
+      h = Math.max(h - step, this.rootHeight);
+      if (out.length > 10) step *= 2;
+    }
+    return out;
+  }
+
+  /**
+   * Answers a peer's getheaders as Core does: headers of the best chain after the first locator
+   * hash we have on it (the root if none), up to `max`, ending early at `stopHash`.
+   */
+  headersAfter(locator: readonly Uint8Array[], stopHash?: Uint8Array, max = 2000): Uint8Array[] {
+    const stop = stopHash && stopHash.length === 32 && stopHash.some((b) => b !== 0) ? stopHash : undefined;
+    if (locator.length === 0) {
+      // Core: an empty locator asks for exactly the stop header.
+      if (!stop) return [];
+      const slot = this.lookup(stop, 0);
+      return slot >= 0 && this.hasRaw(slot) ? [this.rawAt(slot)] : [];
+    }
+    let from = this.rootHeight;
+    for (const hash of locator) {
+      if (hash.length !== 32) continue;
+      const slot = this.lookup(hash, 0);
+      if (slot >= 0 && this.onBest(slot)) {
+        from = this.heights[slot];
+        break;
+      }
+    }
+    const out: Uint8Array[] = [];
+    for (let h = from + 1; h <= this.height && out.length < max; h++) {
+      const slot = this.best[h - this.rootHeight];
+      out.push(this.rawAt(slot));
+      if (stop && equalBytes(this.hashes.subarray(slot * 32, slot * 32 + 32), stop)) break;
+    }
+    return out;
+  }
+
+  // ---- adding ----
+
+  /** Validates and adds headers in order; stops at the first invalid one. Persists before returning. */
+  addHeaders(raws: readonly Uint8Array[]): AddResult {
+    const now = this.clock();
+    const startTip = this.best[this.bestLen - 1];
+    const startHeight = this.height;
+    const startHash = this.hashAt(startTip);
+    this.batchForkHeight = Infinity;
+    const toStore: Uint8Array[] = [];
+    let accepted = 0;
+    let duplicates = 0;
+    let rejected: AddResult['rejected'];
+    const words = this.words;
+    const hash = this.scratchHash;
+
+    for (let i = 0; i < raws.length; i++) {
+      const raw = raws[i];
+      if (raw.length !== HEADER_SIZE) {
+        rejected = { index: i, code: 'bad-header-size', message: `a block header is 80 bytes, got ${raw.length}` };
+        break;
+      }
+      sha256d80(raw, 0, words);
+      digestWordsToBytes(words, hash, 0);
+      if (this.lookup(hash, 0) >= 0) {
+        duplicates++;
+        continue;
+      }
+      const parent = this.lookup(raw, 4);
+      if (parent < 0) {
+        rejected = { index: i, code: 'prev-not-found', message: `header ${hashToHex(hash)} does not connect: its parent ${hashToHex(raw.subarray(4, 36))} is unknown` };
+        break;
+      }
+      this.ctx.bind(parent);
+      const bad = checkContext(this.network, raw, 0, this.ctx, now) ?? checkPow(this.targets, readU32LE(raw, 72), words);
+      if (bad) {
+        rejected = { index: i, code: bad.code, message: `header ${hashToHex(hash)}: ${bad.message}` };
+        break;
+      }
+      const slot = this.insert(raw, hash, parent);
+      const tip = this.best[this.bestLen - 1];
+      if (this.works[slot] > this.works[tip]) {
+        if (parent === tip) {
+          this.side.delete(slot);
+          if (this.bestLen >= this.best.length) this.growBest();
+          this.best[this.bestLen++] = slot;
+        } else {
+          this.switchTo(slot);
+        }
+      } else {
+        this.side.add(slot);
+        if (this.side.size > this.maxSide && this.evictFor(slot)) {
+          rejected = {
+            index: i,
+            code: 'side-branch-full',
+            message: `header ${hashToHex(hash)} is on a side branch with less work than the ${this.maxSide} side headers already kept; dropped`,
+          };
+          break;
+        }
+      }
+      accepted++;
+      toStore.push(raw);
+    }
+
+    if (toStore.length) this.store?.append(toStore);
+    this.counters.inc('accepted', accepted);
+    if (duplicates) this.counters.inc('duplicates', duplicates);
+    const result: AddResult = { accepted, duplicates, tipChanged: this.best[this.bestLen - 1] !== startTip };
+    if (rejected) {
+      result.rejected = rejected;
+      this.counters.inc(`rejected.${rejected.code}`);
+      this.log.warn('rejected header', { code: rejected.code, index: rejected.index, reason: rejected.message });
+    }
+    const stillOnOldTip =
+      this.height >= startHeight && equalBytes(this.hashAt(this.best[startHeight - this.rootHeight]), startHash);
+    if (this.batchForkHeight < startHeight && !stillOnOldTip) {
+      result.reorg = { forkHeight: this.batchForkHeight, disconnected: startHeight - this.batchForkHeight };
+      this.counters.inc('reorgs');
+      this.log.warn('reorganised to a chain with more work', {
+        forkHeight: result.reorg.forkHeight,
+        disconnected: result.reorg.disconnected,
+        height: this.height,
+        tip: hashToHex(this.hashAt(this.best[this.bestLen - 1])),
+      });
+    }
+    if (result.tipChanged || accepted) this.updateGauges();
+    return result;
+  }
+
+  // ---- internals: parent context ----
+
+  /** Slot of the ancestor of `slot` at `height` (height <= heights[slot]). */
+  ancestor(slot: number, height: number): number {
+    let s = slot;
+    while (this.heights[s] > height) {
+      if (this.onBest(s)) return this.best[height - this.rootHeight];
+      s = this.parents[s];
+    }
+    return s;
+  }
+
+  /** Timestamp of the block at `height` on the branch through `slot`; 0 when unknown. */
+  timeOnBranch(slot: number, height: number): number {
+    if (height < this.rootHeight) {
+      const i = this.priorTimes.length - 1 - (this.rootHeight - height);
+      return i >= 0 ? this.priorTimes[i] : 0;
+    }
+    return this.timeOf(this.ancestor(slot, height));
+  }
+
+  bitsOnBranch(slot: number, height: number): number {
+    if (height < this.rootHeight) return 0;
+    return this.bitsOf(this.ancestor(slot, height));
+  }
+
+  timeOf(slot: number): number {
+    return slot === 0 && !this.rootHasHeader ? this.rootTime : readU32LE(this.raws, slot * HEADER_SIZE + 68);
+  }
+
+  bitsOf(slot: number): number {
+    return slot === 0 && !this.rootHasHeader ? this.rootNextBits! : readU32LE(this.raws, slot * HEADER_SIZE + 72);
+  }
+
+  heightOf(slot: number): number {
+    return this.heights[slot];
+  }
+
+  walkBitsOf(slot: number): number {
+    return this.walkBits[slot];
+  }
+
+  fixedNextBitsOf(slot: number): number | undefined {
+    return slot === 0 ? this.rootNextBits : undefined;
+  }
+
+  private onBest(slot: number): boolean {
+    const i = this.heights[slot] - this.rootHeight;
+    return i < this.bestLen && this.best[i] === slot;
+  }
+
+  private forkPoint(slot: number): number {
+    let s = slot;
+    while (!this.onBest(s)) s = this.parents[s];
+    return s;
+  }
+
+  private hasRaw(slot: number): boolean {
+    return slot !== 0 || this.rootHasHeader;
+  }
+
+  private rawAt(slot: number): Uint8Array {
+    return this.raws.slice(slot * HEADER_SIZE, slot * HEADER_SIZE + HEADER_SIZE);
+  }
+
+  private hashAt(slot: number): Uint8Array {
+    return this.hashes.slice(slot * 32, slot * 32 + 32);
+  }
+
+  private info(slot: number): HeaderInfo {
+    return {
+      height: this.heights[slot],
+      hash: this.hashAt(slot),
+      chainWork: this.works[slot],
+      header: this.hasRaw(slot) ? this.rawAt(slot) : null,
+      inBestChain: this.onBest(slot),
+    };
+  }
+
+  // ---- internals: arena ----
+
+  private allocate(): number {
+    const reused = this.free.pop();
+    if (reused !== undefined) return reused;
+    if (this.used >= this.cap) this.grow(this.cap * 2);
+    return this.used++;
+  }
+
+  private grow(cap: number): void {
+    const copy = <T extends Uint8Array | Int32Array | Uint32Array>(old: T, make: (n: number) => T, per: number): T => {
+      const next = make(cap * per);
+      next.set(old);
+      return next;
+    };
+    this.raws = copy(this.raws, (n) => new Uint8Array(n), HEADER_SIZE);
+    this.hashes = copy(this.hashes, (n) => new Uint8Array(n), 32);
+    this.parents = copy(this.parents, (n) => new Int32Array(n), 1);
+    this.heights = copy(this.heights, (n) => new Int32Array(n), 1);
+    this.walkBits = copy(this.walkBits, (n) => new Uint32Array(n), 1);
+    this.children = copy(this.children, (n) => new Int32Array(n), 1);
+    if (this.best.length === 0) this.best = new Int32Array(cap);
+    this.cap = cap;
+    // Keep the index at most half full.
+    if (this.table.length < cap * 2) {
+      this.table = new Int32Array(cap * 2);
+      this.mask = cap * 2 - 1;
+      for (let s = 0; s < this.used; s++) if (this.isLive(s)) this.indexInsert(s);
+    }
+  }
+
+  private isLive(slot: number): boolean {
+    return slot === 0 || this.parents[slot] >= 0;
+  }
+
+  private growBest(): void {
+    const next = new Int32Array(this.best.length * 2);
+    next.set(this.best);
+    this.best = next;
+  }
+
+  private insert(raw: Uint8Array, hash: Uint8Array, parent: number): number {
+    const slot = this.allocate();
+    this.raws.set(raw, slot * HEADER_SIZE);
+    this.hashes.set(hash, slot * 32);
+    this.parents[slot] = parent;
+    this.heights[slot] = this.heights[parent] + 1;
+    this.children[slot] = 0;
+    this.children[parent]++;
+    const bits = readU32LE(raw, 72);
+    this.walkBits[slot] = this.heights[slot] % this.interval === 0 || bits !== this.limitBits ? bits : this.walkBits[parent];
+    this.works[slot] = this.works[parent] + this.targets.get(bits)!.work;
+    this.indexInsert(slot);
+    return slot;
+  }
+
+  /** Makes `newTip` (more work than the current tip, not its child) the best chain's tip. */
+  private switchTo(newTip: number): void {
+    const fork = this.forkPoint(newTip);
+    if (this.heights[fork] < this.batchForkHeight) this.batchForkHeight = this.heights[fork];
+    const forkIdx = this.heights[fork] - this.rootHeight;
+    for (let i = forkIdx + 1; i < this.bestLen; i++) this.side.add(this.best[i]);
+    const newLen = this.heights[newTip] - this.rootHeight + 1;
+    while (newLen > this.best.length) this.growBest();
+    for (let s = newTip; s !== fork; s = this.parents[s]) {
+      this.best[this.heights[s] - this.rootHeight] = s;
+      this.side.delete(s);
+    }
+    this.bestLen = newLen;
+    while (this.side.size > this.maxSide) this.evictFor(-1);
+  }
+
+  /**
+   * Evicts the side leaf with the least work. A newcomer (`fresh`) loses ties. Returns true when
+   * the newcomer itself was evicted.
+   */
+  private evictFor(fresh: number): boolean {
+    let victim = -1;
+    for (const s of this.side) {
+      if (s === fresh || this.children[s] !== 0) continue;
+      if (victim < 0 || this.works[s] < this.works[victim]) victim = s;
+    }
+    if (fresh >= 0 && (victim < 0 || this.works[fresh] <= this.works[victim])) victim = fresh;
+    if (victim < 0) return false;
+    this.side.delete(victim);
+    this.indexRemove(victim);
+    this.children[this.parents[victim]]--;
+    this.parents[victim] = -1;
+    this.free.push(victim);
+    this.counters.inc('side-evicted');
+    return victim === fresh;
+  }
+
+  // ---- internals: hash index ----
+
+  private home(hashes: Uint8Array, offset: number): number {
+    // Bytes 0..3 of a block hash (internal order) are its least significant: uniformly random.
+    return readU32LE(hashes, offset) & this.mask;
+  }
+
+  /** Slot of the header whose hash is buf[offset..offset+32], or -1. */
+  private lookup(buf: Uint8Array, offset: number): number {
+    const hs = this.hashes;
+    for (let p = this.home(buf, offset); ; p = (p + 1) & this.mask) {
+      const v = this.table[p];
+      if (v === 0) return -1;
+      const o = (v - 1) * 32;
+      let same = true;
+      for (let k = 0; k < 32; k++) {
+        if (hs[o + k] !== buf[offset + k]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return v - 1;
+    }
+  }
+
+  private indexInsert(slot: number): void {
+    let p = this.home(this.hashes, slot * 32);
+    while (this.table[p] !== 0) p = (p + 1) & this.mask;
+    this.table[p] = slot + 1;
+  }
+
+  private indexRemove(slot: number): void {
+    let i = this.home(this.hashes, slot * 32);
+    while (this.table[i] !== slot + 1) i = (i + 1) & this.mask;
+    // Backward-shift deletion keeps every probe sequence intact without tombstones.
+    let j = i;
+    for (;;) {
+      this.table[i] = 0;
+      for (;;) {
+        j = (j + 1) & this.mask;
+        const v = this.table[j];
+        if (v === 0) return;
+        const k = this.home(this.hashes, (v - 1) * 32);
+        const between = i <= j ? i < k && k <= j : i < k || k <= j;
+        if (!between) break;
+      }
+      this.table[i] = this.table[j];
+      i = j;
+    }
+  }
+
+  private updateGauges(): void {
+    this.counters.set('height', this.height);
+    this.counters.set('side-headers', this.side.size);
+  }
+}
+
+/** The ParentContext of a slot in a HeaderChain; one reusable instance per chain (no allocation). */
+class ArenaParent implements ParentContext {
+  height = 0;
+  time = 0;
+  bits = 0;
+  fixedNextBits: number | undefined;
+  private slot = 0;
+
+  constructor(private readonly chain: HeaderChain) {}
+
+  bind(slot: number): void {
+    this.slot = slot;
+    this.height = this.chain.heightOf(slot);
+    this.time = this.chain.timeOf(slot);
+    this.bits = this.chain.bitsOf(slot);
+    this.fixedNextBits = this.chain.fixedNextBitsOf(slot);
+  }
+
+  timeAt(height: number): number {
+    return this.chain.timeOnBranch(this.slot, height);
+  }
+
+  bitsAt(height: number): number {
+    return this.chain.bitsOnBranch(this.slot, height);
+  }
+
+  walkBackBits(): number {
+    return this.chain.walkBitsOf(this.slot);
+  }
+}
