@@ -1,0 +1,199 @@
+// `link.<name>.*` options of a BLE link -> a BleTransport. Every mistake is a ConfigError that
+// names the key and says what would be accepted.
+//
+//   link.ble0.type=ble
+//   link.ble0.service=kiss | nus          BLE KISS TNC (Mobilinkd) or Nordic UART Service
+//   link.ble0.name=TNC4                    advertised local name (exact), and/or
+//   link.ble0.address=aa:bb:cc:dd:ee:ff    device address
+//   link.ble0.board=mobilinkd              board profile for MTU/bitrate/callsign (default by service)
+//   link.ble0.mtu=256                      largest frame payload, bytes (default: the board's)
+//   link.ble0.hci=default | hci1 | uart:/dev/ttyACM0[@1000000]
+//   link.ble0.att_mtu=247  scan_timeout_ms  connect_timeout_ms  write_timeout_ms
+//   adapter_timeout_ms  reconnect_min_ms  reconnect_max_ms  queue_frames
+import { ConfigError } from '../../util/errors.js';
+import { findBoardProfile, type BoardProfile } from '../boards.js';
+import type { LinkCapabilities } from '../link.js';
+import type { HciSelection } from './noble.js';
+import {
+  BLE_DEFAULTS,
+  BleTransport,
+  KISS_SERVICE,
+  NUS_SERVICE,
+  type BleServiceProfile,
+  type BleTransportConfig,
+  type BleTransportDeps,
+} from './transport.js';
+
+const KEYS = [
+  'type',
+  'service',
+  'name',
+  'address',
+  'board',
+  'mtu',
+  'hci',
+  'att_mtu',
+  'scan_timeout_ms',
+  'connect_timeout_ms',
+  'write_timeout_ms',
+  'adapter_timeout_ms',
+  'reconnect_min_ms',
+  'reconnect_max_ms',
+  'queue_frames',
+] as const;
+
+const DEFAULT_BOARD: Record<'kiss' | 'nus', string> = { kiss: 'mobilinkd', nus: 'nordic-uart' };
+
+export interface BleFactoryDeps extends BleTransportDeps {
+  /** Link name when the options come without their `link.<name>.` prefix. */
+  linkName?: string;
+  /** Where board profiles live (tests); the installed boards/ directory by default. */
+  boardsDir?: string;
+  /** A board profile given directly instead of looked up. */
+  board?: BoardProfile;
+}
+
+function missing(link: string, key: string, what: string): ConfigError {
+  return new ConfigError('link-option-missing', `link.${link}.${key} is required: ${what}`);
+}
+
+function invalid(link: string, key: string, value: string, what: string): ConfigError {
+  return new ConfigError('link-option-invalid', `link.${link}.${key}=${value} is not valid: ${what}`);
+}
+
+/** Accepts `{ service: 'kiss' }` or `{ 'link.ble0.service': 'kiss' }`. */
+function normalise(options: Record<string, string>, fallbackName?: string): { link: string; opts: Map<string, string> } {
+  const opts = new Map<string, string>();
+  let link = fallbackName;
+  for (const [rawKey, value] of Object.entries(options)) {
+    let key = rawKey;
+    if (rawKey.toLowerCase().startsWith('link.')) {
+      const parts = rawKey.split('.');
+      if (parts.length !== 3 || !parts[1] || !parts[2]) {
+        throw new ConfigError('link-option-invalid', `"${rawKey}" should look like link.<name>.<key>, e.g. link.ble0.service=kiss`);
+      }
+      if (link !== undefined && link !== parts[1]) {
+        throw new ConfigError('link-option-invalid', `options for link ${parts[1]} mixed with options for link ${link}`);
+      }
+      link = parts[1];
+      key = parts[2];
+    }
+    opts.set(key.toLowerCase(), value.trim());
+  }
+  return { link: link ?? 'ble', opts };
+}
+
+function int(link: string, opts: Map<string, string>, key: string, min: number, max: number, dflt: number): number {
+  const raw = opts.get(key);
+  if (raw === undefined) return dflt;
+  if (!/^\d+$/.test(raw)) throw invalid(link, key, raw, `expected a whole number from ${min} to ${max}`);
+  const n = Number(raw);
+  if (n < min || n > max) throw invalid(link, key, raw, `expected a whole number from ${min} to ${max}`);
+  return n;
+}
+
+export function parseHci(link: string, raw: string | undefined): HciSelection {
+  if (raw === undefined || raw === '' || raw === 'default') return { kind: 'default' };
+  const dev = /^hci(\d{1,2})$/.exec(raw);
+  if (dev) return { kind: 'device', deviceId: Number(dev[1]) };
+  const uart = /^uart:([^@]+)(?:@(\d+))?$/.exec(raw);
+  if (uart) {
+    const baudRate = uart[2] === undefined ? 1_000_000 : Number(uart[2]);
+    if (baudRate < 1200 || baudRate > 12_000_000) throw invalid(link, 'hci', raw, 'baud rate must be 1200..12000000');
+    return { kind: 'uart', port: uart[1], baudRate };
+  }
+  throw invalid(link, 'hci', raw, 'expected default, hciN (Linux controller number) or uart:/dev/ttyX[@baud]');
+}
+
+
+export function parseBleOptions(options: Record<string, string>, deps: Omit<BleFactoryDeps, 'log' | 'counters'> = {}): BleTransportConfig {
+  const { link, opts } = normalise(options, deps.linkName);
+  for (const key of opts.keys()) {
+    if (!(KEYS as readonly string[]).includes(key)) {
+      throw new ConfigError('link-option-unknown', `link.${link}.${key} is not a BLE link option; known: ${KEYS.join(', ')}`);
+    }
+  }
+  const type = opts.get('type');
+  if (type !== undefined && type.toLowerCase() !== 'ble') {
+    throw invalid(link, 'type', type, 'this factory builds type=ble links');
+  }
+
+  const serviceRaw = opts.get('service')?.toLowerCase();
+  if (serviceRaw === undefined) throw missing(link, 'service', 'kiss (BLE KISS TNC, e.g. Mobilinkd TNC3/TNC4) or nus (Nordic UART Service)');
+  if (serviceRaw !== 'kiss' && serviceRaw !== 'nus') {
+    throw invalid(link, 'service', serviceRaw, 'expected kiss (BLE KISS TNC) or nus (Nordic UART Service)');
+  }
+  const service = serviceRaw;
+  let profile: BleServiceProfile = service === 'kiss' ? KISS_SERVICE : NUS_SERVICE;
+
+  const name = opts.get('name');
+  if (name !== undefined && (name.length === 0 || Buffer.byteLength(name, 'utf8') > 29)) {
+    throw invalid(link, 'name', name, 'an advertised name is 1 to 29 bytes');
+  }
+  let address = opts.get('address')?.toLowerCase();
+  if (address !== undefined) {
+    const bare = /^[0-9a-f]{12}$/.test(address) ? address.match(/../g)!.join(':') : address;
+    if (!/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(bare)) {
+      throw invalid(link, 'address', address, 'expected six hex bytes, e.g. aa:bb:cc:dd:ee:ff');
+    }
+    address = bare;
+  }
+  if (name === undefined && address === undefined) {
+    throw missing(link, 'name', `say which peripheral to use: link.${link}.name=<advertised name> or link.${link}.address=aa:bb:cc:dd:ee:ff`);
+  }
+
+  const boardId = opts.get('board') ?? DEFAULT_BOARD[service];
+  let board: BoardProfile;
+  try {
+    board = deps.board ?? findBoardProfile(boardId, deps.boardsDir);
+  } catch (e) {
+    throw invalid(link, 'board', boardId, e instanceof Error ? e.message : String(e));
+  }
+  const bleSettings = board.transports.ble;
+  if (!bleSettings) throw invalid(link, 'board', board.id, `board ${board.id} has no BLE transport`);
+  const expectedFraming = service === 'kiss' ? 'kiss' : 'stream';
+  if (bleSettings.framing !== expectedFraming) {
+    throw invalid(link, 'board', board.id, `board ${board.id} speaks ${bleSettings.framing} over BLE, not service=${service}`);
+  }
+  profile = { service: bleSettings.service, write: bleSettings.write, notify: bleSettings.notify, framing: profile.framing };
+
+  const mtu = int(link, opts, 'mtu', 1, 65_535 - 5, board.radio.phyMaxPayload);
+  const capabilities: LinkCapabilities = {
+    direction: 'duplex',
+    mtu,
+    // A board without a radio bitrate (a plain BLE UART) is limited by BLE itself: 1 Mbit/s PHY.
+    bitrate: board.radio.bitrate ?? 1_000_000,
+    dutyCycle: 1,
+    carries: ['headers', 'tx'],
+    needsCallsign: board.amateur,
+  };
+
+  const reconnectMinMs = int(link, opts, 'reconnect_min_ms', 1, 3_600_000, BLE_DEFAULTS.reconnectMinMs);
+  const reconnectMaxMs = int(link, opts, 'reconnect_max_ms', 1, 86_400_000, BLE_DEFAULTS.reconnectMaxMs);
+  if (reconnectMaxMs < reconnectMinMs) {
+    throw invalid(link, 'reconnect_max_ms', String(reconnectMaxMs), `must be at least reconnect_min_ms (${reconnectMinMs})`);
+  }
+
+  return {
+    linkName: link,
+    profile,
+    peripheralName: name,
+    address,
+    hci: parseHci(link, opts.get('hci')),
+    capabilities,
+    attMtu: int(link, opts, 'att_mtu', 23, 517, BLE_DEFAULTS.attMtu),
+    adapterTimeoutMs: int(link, opts, 'adapter_timeout_ms', 1, 600_000, BLE_DEFAULTS.adapterTimeoutMs),
+    scanTimeoutMs: int(link, opts, 'scan_timeout_ms', 1, 3_600_000, BLE_DEFAULTS.scanTimeoutMs),
+    connectTimeoutMs: int(link, opts, 'connect_timeout_ms', 1, 600_000, BLE_DEFAULTS.connectTimeoutMs),
+    writeTimeoutMs: int(link, opts, 'write_timeout_ms', 1, 600_000, BLE_DEFAULTS.writeTimeoutMs),
+    reconnectMinMs,
+    reconnectMaxMs,
+    maxQueuedFrames: int(link, opts, 'queue_frames', 1, 10_000, BLE_DEFAULTS.maxQueuedFrames),
+    maxSendAttempts: BLE_DEFAULTS.maxSendAttempts,
+  };
+}
+
+/** Validates `link.<name>.*` options and builds the transport (not yet opened). */
+export function createBleTransport(options: Record<string, string>, deps: BleFactoryDeps): BleTransport {
+  return new BleTransport(parseBleOptions(options, deps), deps);
+}

@@ -1,0 +1,245 @@
+// Byte framing over a BLE characteristic pair. GATT moves at most (ATT MTU - 3) bytes per write or
+// notification and says nothing about where a frame starts or ends, so each service needs its own
+// delimiting on top:
+//  - the BLE KISS service (Mobilinkd TNC3/TNC4, PicoAPRS, aprs.fi "BLE KISS API"): plain KISS, a
+//    byte stream exactly as on a serial line; frames may span notifications and one notification
+//    may hold several frames.
+//  - the Nordic UART Service: a raw byte stream with no framing of its own; we add a small one,
+//    documented in docs/ble.md:
+//        0xA5 | length (u16, big-endian) | payload | CRC-16/CCITT-FALSE over length+payload (u16 BE)
+//    The sync byte and CRC let a receiver find the next frame after garbage or a cut.
+// Pure functions and bounded decoders: bytes in, frames out, no I/O.
+//
+// The KISS part is a minimal private codec: src/links/kiss (the radio engineer's pure KISS codec)
+// had not landed when this was written. Unify once it has.
+
+export const FEND = 0xc0;
+export const FESC = 0xdb;
+export const TFEND = 0xdc;
+export const TFESC = 0xdd;
+
+/** KISS data frame for port 0: FEND, command 0x00, escaped payload, FEND. */
+export function kissEncode(payload: Uint8Array, port = 0): Uint8Array {
+  let extra = 0;
+  for (const b of payload) if (b === FEND || b === FESC) extra++;
+  const out = new Uint8Array(payload.length + extra + 3);
+  let i = 0;
+  out[i++] = FEND;
+  out[i++] = (port & 0x0f) << 4;
+  for (const b of payload) {
+    if (b === FEND) {
+      out[i++] = FESC;
+      out[i++] = TFEND;
+    } else if (b === FESC) {
+      out[i++] = FESC;
+      out[i++] = TFESC;
+    } else {
+      out[i++] = b;
+    }
+  }
+  out[i++] = FEND;
+  return out;
+}
+
+/** What a decoder found that was not a good frame; each becomes a counter. */
+export interface DecodeProblems {
+  /** Bytes thrown away while looking for a frame start. */
+  garbageBytes: number;
+  /** Frames dropped because they broke the framing rules (bad escape, bad CRC). */
+  badFrames: number;
+  /** Frames dropped because they were longer than the limit. */
+  oversize: number;
+  /** KISS frames that were not data frames (TNC configuration chatter): ignored, as the spec says. */
+  nonData: number;
+}
+
+export interface StreamDecoder {
+  /** Feed bytes as they arrive; returns the complete frames (payloads) they finished. */
+  push(bytes: Uint8Array): Uint8Array[];
+  /** Forget any partial frame (new connection). */
+  reset(): void;
+  readonly problems: DecodeProblems;
+}
+
+function noProblems(): DecodeProblems {
+  return { garbageBytes: 0, badFrames: 0, oversize: 0, nonData: 0 };
+}
+
+/**
+ * KISS decoder for a byte stream. Holds at most maxPayload + 1 decoded bytes: a longer frame is
+ * dropped (counted) and the decoder waits for the next FEND.
+ */
+export class KissStreamDecoder implements StreamDecoder {
+  readonly problems = noProblems();
+  private buf: Uint8Array;
+  private len = 0;
+  private inFrame = false;
+  private escaped = false;
+  /** The current frame already broke a rule; swallow it up to the next FEND. */
+  private discarding = false;
+
+  constructor(private readonly maxPayload: number) {
+    this.buf = new Uint8Array(maxPayload + 1);
+  }
+
+  reset(): void {
+    this.len = 0;
+    this.inFrame = false;
+    this.escaped = false;
+    this.discarding = false;
+  }
+
+  push(bytes: Uint8Array): Uint8Array[] {
+    const frames: Uint8Array[] = [];
+    for (const b of bytes) {
+      if (b === FEND) {
+        if (this.inFrame && !this.discarding && this.len > 0) {
+          if (this.escaped) this.problems.badFrames++;
+          else this.finish(frames);
+        }
+        this.inFrame = true;
+        this.len = 0;
+        this.escaped = false;
+        this.discarding = false;
+        continue;
+      }
+      if (!this.inFrame) {
+        this.problems.garbageBytes++;
+        continue;
+      }
+      if (this.discarding) continue;
+      let v = b;
+      if (this.escaped) {
+        this.escaped = false;
+        if (b === TFEND) v = FEND;
+        else if (b === TFESC) v = FESC;
+        else {
+          this.problems.badFrames++;
+          this.discarding = true;
+          continue;
+        }
+      } else if (b === FESC) {
+        this.escaped = true;
+        continue;
+      }
+      if (this.len >= this.buf.length) {
+        this.problems.oversize++;
+        this.discarding = true;
+        continue;
+      }
+      this.buf[this.len++] = v;
+    }
+    return frames;
+  }
+
+  private finish(frames: Uint8Array[]): void {
+    const command = this.buf[0];
+    // Only data frames (low nibble 0) carry payload; TNCs also send SetHardware and the like.
+    if ((command & 0x0f) !== 0x00) {
+      this.problems.nonData++;
+      return;
+    }
+    frames.push(this.buf.slice(1, this.len));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Length-prefixed framing for the Nordic UART Service.
+
+export const NUS_SYNC = 0xa5;
+const NUS_HEADER = 3;
+const NUS_TRAILER = 2;
+export const NUS_OVERHEAD = NUS_HEADER + NUS_TRAILER;
+
+/** CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no xor-out). */
+export function crc16ccitt(bytes: Uint8Array, crc = 0xffff): number {
+  for (const b of bytes) {
+    crc ^= b << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+export function lengthPrefixEncode(payload: Uint8Array): Uint8Array {
+  if (payload.length > 0xffff) throw new RangeError('payload longer than 65535 bytes');
+  const out = new Uint8Array(payload.length + NUS_OVERHEAD);
+  out[0] = NUS_SYNC;
+  out[1] = payload.length >> 8;
+  out[2] = payload.length & 0xff;
+  out.set(payload, NUS_HEADER);
+  const crc = crc16ccitt(out.subarray(1, NUS_HEADER + payload.length));
+  out[NUS_HEADER + payload.length] = crc >> 8;
+  out[NUS_HEADER + payload.length + 1] = crc & 0xff;
+  return out;
+}
+
+/** Decoder for lengthPrefixEncode frames; holds at most maxPayload + 5 bytes. */
+export class LengthPrefixDecoder implements StreamDecoder {
+  readonly problems = noProblems();
+  private buf: Uint8Array;
+  private len = 0;
+
+  constructor(private readonly maxPayload: number) {
+    this.buf = new Uint8Array(maxPayload + NUS_OVERHEAD);
+  }
+
+  reset(): void {
+    this.len = 0;
+  }
+
+  push(bytes: Uint8Array): Uint8Array[] {
+    const frames: Uint8Array[] = [];
+    let off = 0;
+    while (off < bytes.length) {
+      const n = Math.min(bytes.length - off, this.buf.length - this.len);
+      this.buf.set(bytes.subarray(off, off + n), this.len);
+      this.len += n;
+      off += n;
+      this.drain(frames);
+    }
+    return frames;
+  }
+
+  private drain(frames: Uint8Array[]): void {
+    for (;;) {
+      // Find the sync byte; everything before it is garbage.
+      let start = 0;
+      while (start < this.len && this.buf[start] !== NUS_SYNC) start++;
+      if (start > 0) {
+        this.problems.garbageBytes += start;
+        this.shift(start);
+      }
+      if (this.len < NUS_HEADER) return;
+      const size = (this.buf[1] << 8) | this.buf[2];
+      if (size > this.maxPayload) {
+        this.problems.oversize++;
+        this.shift(1);
+        continue;
+      }
+      const total = NUS_HEADER + size + NUS_TRAILER;
+      if (this.len < total) return;
+      const crc = (this.buf[NUS_HEADER + size] << 8) | this.buf[NUS_HEADER + size + 1];
+      if (crc16ccitt(this.buf.subarray(1, NUS_HEADER + size)) !== crc) {
+        // A false sync or a damaged frame: step past this sync byte and look again.
+        this.problems.badFrames++;
+        this.shift(1);
+        continue;
+      }
+      frames.push(this.buf.slice(NUS_HEADER, NUS_HEADER + size));
+      this.shift(total);
+    }
+  }
+
+  private shift(n: number): void {
+    this.buf.copyWithin(0, n, this.len);
+    this.len -= n;
+  }
+}
+
+/** Splits bytes into pieces of at most `size` (one GATT write each). */
+export function chunk(bytes: Uint8Array, size: number): Uint8Array[] {
+  if (size < 1) throw new RangeError('chunk size must be at least 1');
+  const out: Uint8Array[] = [];
+  for (let off = 0; off < bytes.length; off += size) out.push(bytes.subarray(off, off + size));
+  return out;
+}

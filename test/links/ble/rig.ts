@@ -1,0 +1,106 @@
+// Test rig: socat pty pair + HCI controller emulator + the real noble stack (UART HCI driver)
+// under a BleTransport. Everything it starts is stopped by close(), even after a failed test.
+import { Counters } from '../../../src/util/counters.js';
+import { memoryLogger } from '../../../src/util/log.js';
+import type { LinkState } from '../../../src/links/link.js';
+import { createBleTransport } from '../../../src/links/ble/config.js';
+import type { BleTransport } from '../../../src/links/ble/transport.js';
+import { openPtyPair, type PtyPair } from '../../emulators/hci/socat.js';
+import { HciControllerEmulator, type ControllerOptions } from '../../emulators/hci/controller.js';
+
+export interface Rig {
+  pair: PtyPair;
+  ctl: HciControllerEmulator;
+  counters: Counters;
+  log: ReturnType<typeof memoryLogger>;
+  transports: BleTransport[];
+  /** Builds a transport on this rig's controller (not opened). */
+  transport(options: Record<string, string>): BleTransport;
+  close(): Promise<void>;
+}
+
+export async function startRig(ctlOpts: Omit<ControllerOptions, 'path'> = {}): Promise<Rig> {
+  const pair = await openPtyPair();
+  const ctl = new HciControllerEmulator({ ...ctlOpts, path: pair.controllerPath });
+  try {
+    await ctl.open();
+  } catch (e) {
+    await pair.close();
+    throw e;
+  }
+  const counters = new Counters();
+  const log = memoryLogger();
+  const transports: BleTransport[] = [];
+  return {
+    pair,
+    ctl,
+    counters,
+    log,
+    transports,
+    transport(options) {
+      const t = createBleTransport(
+        {
+          'link.ble0.type': 'ble',
+          'link.ble0.hci': `uart:${pair.hostPath}`,
+          'link.ble0.adapter_timeout_ms': '5000',
+          'link.ble0.scan_timeout_ms': '3000',
+          'link.ble0.connect_timeout_ms': '3000',
+          'link.ble0.write_timeout_ms': '3000',
+          'link.ble0.reconnect_min_ms': '20',
+          'link.ble0.reconnect_max_ms': '200',
+          ...options,
+        },
+        { log: log.child('ble0'), counters: counters.scoped('link.ble0.') },
+      );
+      transports.push(t);
+      return t;
+    },
+    async close() {
+      for (const t of transports) {
+        try {
+          await t.close();
+        } catch {
+          // keep cleaning
+        }
+      }
+      await ctl.close();
+      await pair.close();
+    },
+  };
+}
+
+/** Polls until cond() holds; throws with `what` after timeoutMs (a hang guard, not a timing check). */
+export async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Records states and frames a transport reports. */
+export function watch(t: BleTransport): { states: LinkState[]; reasons: (string | undefined)[]; frames: Buffer[] } {
+  const seen = { states: [] as LinkState[], reasons: [] as (string | undefined)[], frames: [] as Buffer[] };
+  t.onState((s, r) => {
+    seen.states.push(s);
+    seen.reasons.push(r);
+  });
+  t.onFrame((f) => seen.frames.push(Buffer.from(f)));
+  return seen;
+}
+
+/** Deterministic test payload that includes KISS specials and the NUS sync byte. */
+export function payload(len: number, seed: number): Buffer {
+  const b = Buffer.alloc(len);
+  let x = seed * 2654435761 + 1;
+  for (let i = 0; i < len; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    b[i] = x >>> 24;
+  }
+  if (len > 4) {
+    b[1] = 0xc0;
+    b[2] = 0xdb;
+    b[3] = 0xa5;
+  }
+  return b;
+}

@@ -1,0 +1,207 @@
+// The BLE transport through the real noble stack (@stoprocent/noble, UART HCI driver) against
+// the HCI controller emulator on a socat pty pair.
+import { afterEach, describe, expect, test } from 'vitest';
+import { startRig, waitFor, watch, payload, type Rig } from './rig.js';
+import { EmulatedKissTnc, EmulatedNusDevice } from '../../emulators/hci/devices.js';
+
+let rig: Rig | null = null;
+
+afterEach(async () => {
+  await rig?.close();
+  rig = null;
+});
+
+describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
+  test('connects, negotiates the ATT MTU and exchanges frames both ways in MTU-sized fragments', async () => {
+    rig = await startRig();
+    const tnc = new EmulatedKissTnc(rig.ctl, { address: 'c4:11:22:33:44:55', name: 'TNC4', serverMtu: 40 });
+    const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4' });
+    const seen = watch(t);
+    await t.open();
+    await waitFor(() => t.state === 'up' && tnc.subscribed, 'link up and subscribed');
+    expect(t.attMtu).toBe(40);
+    expect(t.capabilities).toMatchObject({ direction: 'duplex', mtu: 256, needsCallsign: true });
+
+    const out = [payload(200, 1), payload(1, 2), payload(150, 3), payload(256, 4)];
+    await Promise.all(out.map((f) => t.send(f)));
+    await tnc.waitForFrames(out.length);
+    expect(tnc.frames).toEqual(out);
+    // Every GATT write fits ATT MTU - 3, and the frames needed many of them.
+    expect(Math.max(...tnc.writes.map((w) => w.length))).toBe(37);
+    expect(tnc.writes.length).toBeGreaterThan(out.length * 3);
+
+    const back = [payload(180, 5), payload(3, 6), payload(256, 7)];
+    tnc.sendFrames(back);
+    await waitFor(() => seen.frames.length === back.length, 'frames from the TNC');
+    expect(seen.frames).toEqual(back);
+    expect(rig.counters.get('link.ble0.rx_frames')).toBe(3);
+    expect(rig.counters.get('link.ble0.tx_frames')).toBe(4);
+    expect(rig.counters.get('link.ble0.connects')).toBe(1);
+    // What noble asked of the controller, and that none of it went unanswered.
+    expect(rig.ctl.commands).toEqual(expect.arrayContaining(['Reset', 'Read Local Version', 'Read BD ADDR', 'LE Set Event Mask', 'LE Read Buffer Size', 'LE Set Scan Enable', 'LE Create Connection']));
+    expect(rig.ctl.unknownCommands).toEqual([]);
+  });
+
+  test('a dropped connection (Disconnection Complete) leads to a reconnect; frames queued meanwhile are sent', async () => {
+    rig = await startRig();
+    const tnc = new EmulatedKissTnc(rig.ctl, { address: 'c4:11:22:33:44:56', name: 'TNC4', serverMtu: 23 });
+    const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.address': 'C4:11:22:33:44:56' });
+    const seen = watch(t);
+    await t.open();
+    await waitFor(() => t.state === 'up' && tnc.subscribed, 'first connection');
+    await t.send(payload(60, 1));
+    await tnc.waitForFrames(1);
+
+    tnc.peripheral.connectable = false; // the TNC is out of range for a moment
+    rig.ctl.dropConnection(tnc.peripheral, 0x08);
+    await waitFor(() => t.state === 'down', 'link down');
+    expect(seen.reasons[seen.states.lastIndexOf('down')]).toMatch(/0x8/);
+    const queued = t.send(payload(90, 2));
+    tnc.peripheral.connectable = true;
+    await waitFor(() => t.state === 'up' && tnc.connections === 2 && tnc.subscribed, 'reconnected');
+    await queued;
+    await tnc.waitForFrames(2);
+    expect(tnc.frames[1]).toEqual(payload(90, 2));
+
+    tnc.sendFrames([payload(70, 3)]);
+    await waitFor(() => seen.frames.length === 1, 'frame after reconnect');
+    expect(seen.frames[0]).toEqual(payload(70, 3));
+    expect(rig.counters.get('link.ble0.disconnects')).toBe(1);
+    expect(rig.counters.get('link.ble0.connects')).toBe(2);
+    expect(seen.states).toEqual(['starting', 'up', 'down', 'up']);
+  });
+
+  test('a peripheral sending garbage is counted, its frames dropped, and the link keeps working', async () => {
+    rig = await startRig();
+    const tnc = new EmulatedKissTnc(rig.ctl, { address: 'c4:11:22:33:44:57', name: 'TNC4', serverMtu: 64 });
+    const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4', 'link.ble0.mtu': '100' });
+    const seen = watch(t);
+    await t.open();
+    await waitFor(() => t.state === 'up' && tnc.subscribed, 'link up');
+
+    tnc.sendBytes(Buffer.from('hello, not KISS at all', 'latin1')); // bytes outside any frame
+    tnc.sendBytes(Buffer.from([0xc0, 0x00, 0x41, 0xdb, 0x42, 0xc0])); // invalid escape
+    tnc.sendBytes(Buffer.concat([Buffer.from([0xc0, 0x00]), Buffer.alloc(300, 0x55), Buffer.from([0xc0])])); // too long
+    tnc.sendBytes(Buffer.from([0xc0, 0x06, 0x01, 0x02, 0xc0])); // SetHardware chatter
+    // ATT-level junk: a notification on a handle that does not exist, an unsolicited response.
+    rig.ctl.sendAtt(tnc.peripheral, Buffer.from([0x1b, 0x99, 0x00, 0xc0, 0x00, 0x66, 0xc0]));
+    rig.ctl.sendAtt(tnc.peripheral, Buffer.from([0x0b, 0x01, 0x02]));
+    tnc.sendFrames([payload(50, 9)]);
+    await waitFor(() => seen.frames.length >= 1, 'the good frame');
+    expect(seen.frames).toEqual([payload(50, 9)]);
+    expect(rig.counters.get('link.ble0.rx_garbage_bytes')).toBe(22);
+    expect(rig.counters.get('link.ble0.rx_bad_frames')).toBe(1);
+    expect(rig.counters.get('link.ble0.rx_oversize')).toBe(1);
+    expect(rig.counters.get('link.ble0.rx_non_data')).toBe(1);
+    expect(t.state).toBe('up');
+
+    await t.send(payload(30, 10));
+    await tnc.waitForFrames(1);
+    expect(tnc.frames[0]).toEqual(payload(30, 10));
+  });
+});
+
+describe('Nordic UART Service', () => {
+  test('length-prefixed frames both ways over the default 23-byte ATT MTU', async () => {
+    rig = await startRig();
+    const nus = new EmulatedNusDevice(rig.ctl, { address: 'd0:00:00:00:00:01', name: 'altnet-nus', serverMtu: 23 });
+    const t = rig.transport({ 'link.ble0.service': 'nus', 'link.ble0.name': 'altnet-nus' });
+    const seen = watch(t);
+    await t.open();
+    await waitFor(() => t.state === 'up' && nus.subscribed, 'link up');
+    expect(t.attMtu).toBe(23);
+    expect(t.capabilities).toMatchObject({ mtu: 244, needsCallsign: false });
+
+    const out = [payload(244, 1), payload(5, 2), payload(100, 3)];
+    await Promise.all(out.map((f) => t.send(f)));
+    await nus.waitForFrames(3);
+    expect(nus.frames).toEqual(out);
+    expect(nus.errors).toEqual([]);
+    expect(Math.max(...nus.writes.map((w) => w.length))).toBe(20);
+
+    const back = [payload(200, 4), payload(1, 5)];
+    nus.sendFrames(back);
+    await waitFor(() => seen.frames.length === 2, 'frames from the device');
+    expect(seen.frames).toEqual(back);
+  });
+
+  test('garbage, a damaged frame and an oversized length are counted and skipped', async () => {
+    rig = await startRig();
+    const nus = new EmulatedNusDevice(rig.ctl, { address: 'd0:00:00:00:00:02', name: 'altnet-nus', serverMtu: 100 });
+    const t = rig.transport({ 'link.ble0.service': 'nus', 'link.ble0.name': 'altnet-nus', 'link.ble0.mtu': '64' });
+    const seen = watch(t);
+    await t.open();
+    await waitFor(() => t.state === 'up' && nus.subscribed, 'link up');
+    nus.sendBytes(Buffer.from([1, 2, 3, 4]));
+    nus.sendBytes(Buffer.from([0xa5, 0x00, 0x02, 0x10, 0x20, 0x00, 0x00])); // CRC wrong
+    nus.sendBytes(Buffer.from([0xa5, 0xff, 0xff])); // longer than the MTU
+    nus.sendFrames([payload(64, 1)]);
+    await waitFor(() => seen.frames.length >= 1, 'the good frame');
+    expect(seen.frames).toEqual([payload(64, 1)]);
+    expect(rig.counters.get('link.ble0.rx_bad_frames')).toBe(1);
+    expect(rig.counters.get('link.ble0.rx_oversize')).toBe(1);
+    expect(rig.counters.get('link.ble0.rx_garbage_bytes')).toBeGreaterThanOrEqual(4);
+    expect(t.state).toBe('up');
+  });
+});
+
+describe('finding and reaching the peripheral', () => {
+  test('the name filter picks the configured device among several advertising the service', async () => {
+    rig = await startRig();
+    const other = new EmulatedKissTnc(rig.ctl, { address: 'c4:00:00:00:00:01', name: 'TNC3', serverMtu: 40 });
+    const wanted = new EmulatedKissTnc(rig.ctl, { address: 'c4:00:00:00:00:02', name: 'TNC4', serverMtu: 40 });
+    const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4' });
+    await t.open();
+    await waitFor(() => t.state === 'up' && wanted.subscribed, 'link up');
+    expect(other.connections).toBe(0);
+    expect(wanted.connections).toBe(1);
+  });
+
+  test('no matching device: scan timeouts are counted and the link keeps trying until one appears', async () => {
+    rig = await startRig();
+    const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4', 'link.ble0.scan_timeout_ms': '150' });
+    await t.open();
+    await waitFor(() => rig!.counters.get('link.ble0.ble_scan_timeout') >= 2, 'two scan timeouts');
+    expect(t.state).toBe('down');
+    const tnc = new EmulatedKissTnc(rig.ctl, { address: 'c4:00:00:00:00:03', name: 'TNC4', serverMtu: 40 });
+    await waitFor(() => t.state === 'up' && tnc.subscribed, 'link up once the TNC advertises');
+  });
+
+  test('a device that never completes the connection hits the connect timeout and is cancelled', async () => {
+    rig = await startRig();
+    const tnc = new EmulatedKissTnc(rig.ctl, { address: 'c4:00:00:00:00:04', name: 'TNC4', serverMtu: 40 });
+    tnc.peripheral.connectable = false;
+    const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4', 'link.ble0.connect_timeout_ms': '200' });
+    await t.open();
+    await waitFor(() => rig!.counters.get('link.ble0.ble_connect_timeout') >= 1, 'a connect timeout');
+    await waitFor(() => rig!.ctl.commands.includes('LE Create Connection Cancel'), 'the cancel command');
+    tnc.peripheral.connectable = true;
+    await waitFor(() => t.state === 'up' && tnc.subscribed, 'link up after the device accepts');
+  });
+
+  test('the send queue is bounded while the link is down, and close rejects what is left', async () => {
+    rig = await startRig();
+    const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4', 'link.ble0.queue_frames': '3' });
+    await t.open();
+    const pending = [t.send(payload(10, 1)), t.send(payload(10, 2)), t.send(payload(10, 3))];
+    const settled = pending.map((p) => p.then(() => 'sent', (e: { code?: string }) => e.code));
+    await expect(t.send(payload(10, 4))).rejects.toMatchObject({ code: 'ble_queue_full' });
+    await expect(t.send(payload(257, 5))).rejects.toMatchObject({ code: 'ble_frame_too_large' });
+    expect(rig.counters.get('link.ble0.tx_queue_full')).toBe(1);
+    await t.close();
+    expect(await Promise.all(settled)).toEqual(['ble_closed', 'ble_closed', 'ble_closed']);
+    expect(t.state).toBe('stopped');
+  });
+
+  test('an adapter that never powers on fails open() with a typed error', async () => {
+    rig = await startRig();
+    const t = rig.transport({
+      'link.ble0.service': 'kiss',
+      'link.ble0.name': 'TNC4',
+      'link.ble0.hci': `uart:${rig.pair.hostPath}-missing`,
+      'link.ble0.adapter_timeout_ms': '300',
+    });
+    await expect(t.open()).rejects.toMatchObject({ code: 'ble_adapter' });
+    expect(rig.counters.get('link.ble0.adapter_failures')).toBe(1);
+  });
+});
