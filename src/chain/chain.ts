@@ -62,12 +62,6 @@ export interface AddResult {
   reorg?: { forkHeight: number; disconnected: number };
 }
 
-export interface OpenResult {
-  chain: HeaderChain;
-  /** Set when the file's tail was cut (torn write, bad checksum, or a record failing re-validation). */
-  cut?: StoreCut;
-}
-
 const INITIAL_CAPACITY = 4096;
 
 export class HeaderChain {
@@ -113,6 +107,8 @@ export class HeaderChain {
   private readonly words = new Int32Array(8);
   private readonly scratchHash = new Uint8Array(32);
   private readonly ctx: ArenaParent;
+  /** Set by open() when the file's tail was cut (torn write, bad checksum, or a record failing re-validation). */
+  storeCut: StoreCut | undefined;
   /** Lowest fork height of the reorgs during the current addHeaders call. */
   private batchForkHeight = Infinity;
 
@@ -172,7 +168,7 @@ export class HeaderChain {
    * Opens a persisted chain: loads the file, cuts a torn or corrupt tail, re-validates every record
    * (cutting at the first that breaks a rule), then appends new headers to it.
    */
-  static async open(path: string, opts: Omit<HeaderChainOptions, 'store'>): Promise<OpenResult> {
+  static async open(path: string, opts: Omit<HeaderChainOptions, 'store'>): Promise<HeaderChain> {
     const chain = new HeaderChain({ ...opts, store: undefined });
     const opened = FileHeaderStore.open(
       path,
@@ -200,9 +196,10 @@ export class HeaderChain {
       break;
     }
     chain.store = opened.store;
+    chain.storeCut = cut;
     const tip = chain.tip();
     opts.log.info('header chain loaded', { path, records: opened.store.records, height: tip.height, tip: hashToHex(tip.hash) });
-    return { chain, cut };
+    return chain;
   }
 
   close(): void {
