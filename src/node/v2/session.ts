@@ -246,6 +246,7 @@ export class V2Session {
           }
           if (verdict === 'v2') {
             // The bytes seen so far are the start of the peer's key; they stay in acc.
+            if (this.accLen >= V1_PREFIX_LEN) this.checkWrongNetworkV1();
             this._state = 'key';
             out.send.push(this.keyAndGarbage());
           }
