@@ -1,0 +1,259 @@
+// Decides where headers and transactions go:
+//  - headers from links are re-validated by the chain; when the best chain has more work than
+//    the node's, the node is sent the headers it lacks;
+//  - headers the node has go out on transmit links (beacon mode);
+//  - an anomaly makes every link that can ask for headers ask at once (anycast);
+//  - a link never gets what its capabilities exclude, and receive-only mode never transmits.
+import type { Logger } from '../util/log.js';
+import type { Counters } from '../util/counters.js';
+import { hashToHex } from '../util/bytes.js';
+import { headerHash } from '../chain/header.js';
+import type { HeaderView, NodePeer, NodePeerEvents } from '../node/peer.js';
+import type { InvItem } from '../node/messages.js';
+import { InvType, MAX_HEADERS_PER_MESSAGE } from '../node/messages.js';
+import type { Cargo, LinkCapabilities, TipReport } from '../links/link.js';
+import { canReceive, canTransmit } from '../links/link.js';
+
+export interface ChainTip {
+  height: number;
+  hash: Uint8Array;
+  chainWork: bigint;
+}
+
+export interface AddHeadersOutcome {
+  accepted: number;
+  rejected?: { index: number; code: string; message: string };
+  tipChanged: boolean;
+}
+
+/** What the router needs of the header chain (src/chain HeaderChain fulfils it). */
+export interface RouterChain extends HeaderView {
+  addHeaders(raw: Uint8Array[]): AddHeadersOutcome;
+  tip(): ChainTip;
+  /** Height and cumulative work of a known header (any branch), undefined if unknown. */
+  entry(hash: Uint8Array): { height: number; chainWork: bigint } | undefined;
+  /** Raw header at a height of the best chain. */
+  headerAt(height: number): Uint8Array | undefined;
+}
+
+/** A link as the router sees it: the supervisor's proxy of a driver in its own process. */
+export interface RouterLink {
+  readonly name: string;
+  readonly capabilities: LinkCapabilities;
+  requestHeaders?(locator: Uint8Array[]): void;
+  sendHeaders?(raw: Uint8Array[]): void;
+  sendTx?(raw: Uint8Array): void;
+}
+
+export type GatewayMode = 'gateway' | 'receive-only' | 'beacon';
+
+export interface RouterDeps {
+  chain: RouterChain;
+  log: Logger;
+  counters: Counters;
+  mode?: GatewayMode;
+  /** The node connections that finished their handshake. */
+  nodePeers: () => NodePeer[];
+  /** Told about the node's tip and links' claims (the watchdog). */
+  observer?: {
+    nodeTip(tip: ChainTip): void;
+    linkTip(link: string, report: TipReport): void;
+  };
+  /** Told when the node announces a transaction (emergency-send bookkeeping). */
+  onNodeTxInv?(hashes: Uint8Array[]): void;
+  /** How many recent headers a beacon repeats for receivers that missed some. */
+  beaconDepth?: number;
+}
+
+export interface LinkHeadersResult extends AddHeadersOutcome {
+  sentToNode: number;
+}
+
+export class Router {
+  private readonly links = new Map<string, RouterLink>();
+  /** The best header we know the node has (hash, internal order). */
+  private nodeTipHash: Uint8Array | undefined;
+  private nodeLocator: Uint8Array[] = [];
+  readonly nodeEvents: NodePeerEvents;
+
+  constructor(private readonly deps: RouterDeps) {
+    this.nodeEvents = {
+      ready: (peer) => this.onNodeReady(peer),
+      headers: (_peer, raw) => this.onNodeHeaders(raw),
+      getheaders: (_peer, locator) => this.onNodeLocator(locator),
+      inv: (_peer, items) => this.onNodeInv(items),
+      closed: () => {},
+    };
+  }
+
+  get mode(): GatewayMode {
+    return this.deps.mode ?? 'gateway';
+  }
+
+  addLink(link: RouterLink): void {
+    this.links.set(link.name, link);
+  }
+
+  removeLink(name: string): void {
+    this.links.delete(name);
+  }
+
+  /** The node's best header as far as we know, with its work. */
+  nodeTip(): ChainTip | undefined {
+    if (!this.nodeTipHash) return undefined;
+    const e = this.deps.chain.entry(this.nodeTipHash);
+    return e && { hash: this.nodeTipHash, chainWork: e.chainWork, height: e.height };
+  }
+
+  /** Headers a link delivered. Validated by the chain; never trusted. */
+  onLinkHeaders(linkName: string, raw: Uint8Array[]): LinkHeadersResult {
+    const { counters, log, chain } = this.deps;
+    const link = this.links.get(linkName);
+    if (link && !canReceive(link.capabilities)) {
+      counters.inc(`link.${linkName}.unexpected_rx`);
+      return { accepted: 0, tipChanged: false, sentToNode: 0 };
+    }
+    counters.inc(`link.${linkName}.headers_rx`, raw.length);
+    const outcome = chain.addHeaders(raw);
+    if (outcome.rejected) {
+      counters.inc(`link.${linkName}.invalid_headers`);
+      counters.inc(`link.${linkName}.invalid.${outcome.rejected.code}`);
+      log.warn('link sent an invalid header', { link: linkName, index: outcome.rejected.index, code: outcome.rejected.code, reason: outcome.rejected.message });
+    }
+    if (outcome.accepted > 0) counters.inc(`link.${linkName}.headers_accepted`, outcome.accepted);
+    if (outcome.tipChanged) {
+      const tip = chain.tip();
+      log.info('chain tip from link', { link: linkName, height: tip.height, hash: hashToHex(tip.hash) });
+    }
+    const sentToNode = this.pushToNode();
+    return { ...outcome, sentToNode };
+  }
+
+  onLinkTip(linkName: string, report: TipReport): void {
+    this.deps.observer?.linkTip(linkName, report);
+  }
+
+  /** A transaction a link received: hand it to the node, which validates it. */
+  onLinkTx(linkName: string, raw: Uint8Array): void {
+    const peers = this.deps.nodePeers();
+    for (const p of peers) p.sendTx(raw);
+    this.deps.counters.inc(`link.${linkName}.tx_rx`);
+    this.deps.log.info('transaction from link handed to the node', { link: linkName, bytes: raw.length, peers: peers.length });
+  }
+
+  /** Anycast: every link that can ask for headers asks at once. Returns how many asked. */
+  requestHeadersEverywhere(reason: string): number {
+    const locator = this.deps.chain.locator();
+    let asked = 0;
+    for (const link of this.links.values()) {
+      if (!link.requestHeaders || !canReceive(link.capabilities) || !carries(link.capabilities, 'headers')) continue;
+      link.requestHeaders(locator);
+      asked++;
+    }
+    this.deps.counters.inc('router.anycasts');
+    this.deps.log.info('asked every capable link for headers', { reason, links: asked });
+    return asked;
+  }
+
+  /** Beacon: send recent best-chain headers on every transmit link that carries headers. */
+  beaconHeaders(): number {
+    if (this.mode === 'receive-only') return 0;
+    const chain = this.deps.chain;
+    const depth = this.deps.beaconDepth ?? 6;
+    const tip = chain.tip();
+    const recent: Uint8Array[] = [];
+    for (let h = Math.max(1, tip.height - depth + 1); h <= tip.height; h++) {
+      const raw = chain.headerAt(h);
+      if (raw) recent.push(raw);
+    }
+    if (recent.length === 0) return 0;
+    let sent = 0;
+    for (const link of this.links.values()) {
+      if (!link.sendHeaders || !canTransmit(link.capabilities) || !carries(link.capabilities, 'headers')) continue;
+      link.sendHeaders(recent);
+      sent++;
+    }
+    this.deps.counters.inc('router.beacons');
+    this.deps.log.debug('beaconed headers', { height: tip.height, count: recent.length, links: sent });
+    return sent;
+  }
+
+  /** Send a transaction on every transmit link that carries transactions. */
+  sendTxOnLinks(raw: Uint8Array): string[] {
+    if (this.mode === 'receive-only') return [];
+    const used: string[] = [];
+    for (const link of this.links.values()) {
+      if (!link.sendTx || !canTransmit(link.capabilities) || !carries(link.capabilities, 'tx')) continue;
+      link.sendTx(raw);
+      used.push(link.name);
+    }
+    return used;
+  }
+
+  /**
+   * If our best chain has more work than the node's, send the node the headers it lacks
+   * (at most one message; the node asks for the rest with getheaders). Returns the count sent.
+   */
+  pushToNode(): number {
+    const { chain, counters, log } = this.deps;
+    const peers = this.deps.nodePeers();
+    if (peers.length === 0) return 0;
+    const tip = chain.tip();
+    const node = this.nodeTip();
+    if (node && node.chainWork >= tip.chainWork) return 0;
+    const locator = this.nodeTipHash ? [this.nodeTipHash, ...this.nodeLocator] : this.nodeLocator;
+    const headers = chain.headersAfter(locator, undefined, MAX_HEADERS_PER_MESSAGE);
+    if (headers.length === 0) return 0;
+    for (const p of peers) p.sendHeaders(headers);
+    // Assume the node takes them (they passed the same checks it makes); its next getheaders
+    // or announcement corrects us if not.
+    this.nodeTipHash = headerHash(headers[headers.length - 1]);
+    counters.inc('router.headers_to_node', headers.length);
+    log.info('sent the node headers with more work', {
+      count: headers.length,
+      upTo: chain.entry(this.nodeTipHash)?.height,
+      tip: tip.height,
+    });
+    return headers.length;
+  }
+
+  private onNodeReady(_peer: NodePeer): void {
+    this.pushToNode();
+  }
+
+  private onNodeHeaders(raw: Uint8Array[]): void {
+    if (raw.length === 0) return;
+    const outcome = this.deps.chain.addHeaders(raw);
+    if (outcome.rejected) {
+      // Our own node sending a header our rules reject means our rules or its chain differ:
+      // worth a loud line, never a crash.
+      this.deps.counters.inc('node.invalid_headers');
+      this.deps.log.warn('the node sent a header altnet rejects', { code: outcome.rejected.code, reason: outcome.rejected.message });
+    }
+    const last = headerHash(raw[raw.length - 1]);
+    if (this.deps.chain.entry(last)) this.setNodeTip(last);
+    if (outcome.tipChanged && this.mode === 'beacon') this.beaconHeaders();
+    this.pushToNode();
+  }
+
+  private onNodeLocator(locator: Uint8Array[]): void {
+    this.nodeLocator = locator.slice(0, 32);
+    const first = locator[0];
+    if (first && this.deps.chain.entry(first)) this.setNodeTip(first);
+  }
+
+  private onNodeInv(items: InvItem[]): void {
+    const txs = items.filter((i) => (i.type & 0x3fffffff) === InvType.TX || i.type === InvType.WTX).map((i) => i.hash);
+    if (txs.length && this.deps.onNodeTxInv) this.deps.onNodeTxInv(txs);
+  }
+
+  private setNodeTip(hash: Uint8Array): void {
+    this.nodeTipHash = hash;
+    const tip = this.nodeTip();
+    if (tip) this.deps.observer?.nodeTip(tip);
+  }
+}
+
+function carries(c: LinkCapabilities, what: Cargo): boolean {
+  return c.carries.includes(what);
+}
