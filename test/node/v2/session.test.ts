@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { NETWORKS } from '../../../src/chain/networks.js';
 import { MAX_CONTENTS_LEN, MAX_GARBAGE_LEN } from '../../../src/node/v2/cipher.js';
 import { SHORT_MESSAGE_IDS, decodeMessageContents, encodeMessageContents } from '../../../src/node/v2/messages.js';
-import { V2Session, detectTransport, v1Prefix, type V2Message } from '../../../src/node/v2/session.js';
+import { V2Session, detectTransport, v1Prefix } from '../../../src/node/v2/session.js';
+import type { V2Message } from '../../../src/node/v2/messages.js';
 import { Counters } from '../../../src/util/counters.js';
 import { AltnetError, MalformedInputError } from '../../../src/util/errors.js';
 
