@@ -1,0 +1,264 @@
+// Frames (codecs/frames.md): one control byte (type, integrity, poll, sequence flags), an
+// optional extended type byte and sequence byte, the body, and an optional CRC. Pure functions.
+import { MalformedInputError } from '../util/errors.js';
+import { ByteReader, writeVarint } from './bits.js';
+import { crc16, crc32 } from './crc.js';
+
+export const FrameType = {
+  HEADERS: 1,
+  TIP: 2,
+  TX: 3,
+  BLOCK: 4,
+  GETHEADERS: 5,
+  ACK: 6,
+  FRAGMENT: 7,
+} as const;
+export type KnownFrameType = (typeof FrameType)[keyof typeof FrameType];
+
+/** Type nibble value meaning "the type is in the next byte" (16..255). */
+export const EXTENDED_TYPE = 15;
+
+export type Integrity = 'none' | 'crc16' | 'crc32';
+const INTEGRITY_CODE: Record<Integrity, number> = { none: 0, crc16: 1, crc32: 2 };
+const INTEGRITY_BY_CODE: Integrity[] = ['none', 'crc16', 'crc32'];
+export const INTEGRITY_BYTES: Record<Integrity, number> = { none: 0, crc16: 2, crc32: 4 };
+
+export interface Frame {
+  /** 1..255; 1..7 are defined (FrameType), others are passed up for newer receivers. */
+  type: number;
+  integrity: Integrity;
+  /** Poll: the sender asks for an ACK (duplex fragments). */
+  poll: boolean;
+  /** Per-sender sequence number 0..255, when the frame carries one. */
+  seq?: number;
+  body: Uint8Array;
+}
+
+export interface FrameEncodeOptions {
+  integrity: Integrity;
+  poll?: boolean;
+  seq?: number;
+}
+
+/** Bytes a frame adds around its body. */
+export function frameOverhead(type: number, opts: { integrity: Integrity; seq?: boolean | number }): number {
+  const hasSeq = opts.seq !== undefined && opts.seq !== false;
+  return 1 + (type >= 16 ? 1 : 0) + (hasSeq ? 1 : 0) + INTEGRITY_BYTES[opts.integrity];
+}
+
+export function encodeFrame(type: number, body: Uint8Array, opts: FrameEncodeOptions): Uint8Array {
+  if (!Number.isInteger(type) || type < 1 || type > 255 || type === EXTENDED_TYPE) {
+    throw new RangeError(`frame type must be 1..14 or 16..255, got ${type}`);
+  }
+  if (opts.seq !== undefined && (!Number.isInteger(opts.seq) || opts.seq < 0 || opts.seq > 255)) {
+    throw new RangeError(`frame sequence must be 0..255, got ${opts.seq}`);
+  }
+  const ext = type >= 16;
+  const hasSeq = opts.seq !== undefined;
+  const head = 1 + (ext ? 1 : 0) + (hasSeq ? 1 : 0);
+  const crcLen = INTEGRITY_BYTES[opts.integrity];
+  const out = new Uint8Array(head + body.length + crcLen);
+  out[0] = ((ext ? EXTENDED_TYPE : type) << 4) | (INTEGRITY_CODE[opts.integrity] << 2) | (opts.poll ? 2 : 0) | (hasSeq ? 1 : 0);
+  let o = 1;
+  if (ext) out[o++] = type;
+  if (hasSeq) out[o++] = opts.seq!;
+  out.set(body, o);
+  o += body.length;
+  if (opts.integrity === 'crc16') {
+    const c = crc16(out, 0, o);
+    out[o] = c >>> 8;
+    out[o + 1] = c & 0xff;
+  } else if (opts.integrity === 'crc32') {
+    const c = crc32(out, 0, o);
+    out[o] = c >>> 24;
+    out[o + 1] = (c >>> 16) & 0xff;
+    out[o + 2] = (c >>> 8) & 0xff;
+    out[o + 3] = c & 0xff;
+  }
+  return out;
+}
+
+export interface FrameDecodeOptions {
+  /**
+   * The integrity mode this link uses. A frame claiming another mode is rejected, so a bit
+   * error in the control byte cannot switch the check off.
+   */
+  integrity?: Integrity;
+}
+
+export function decodeFrame(bytes: Uint8Array, opts: FrameDecodeOptions = {}): Frame {
+  if (bytes.length < 1) throw new MalformedInputError('frame-empty', 'empty frame; the link delivered nothing');
+  const control = bytes[0];
+  const nibble = control >>> 4;
+  const integrityCode = (control >>> 2) & 3;
+  if (integrityCode === 3) {
+    throw new MalformedInputError('frame-integrity-mode', 'frame uses an unknown integrity mode; it is corrupt or from a newer version');
+  }
+  const integrity = INTEGRITY_BY_CODE[integrityCode];
+  if (opts.integrity !== undefined && opts.integrity !== integrity) {
+    throw new MalformedInputError('frame-integrity-mode', `frame carries integrity "${integrity}" but this link uses "${opts.integrity}"; check both ends use the same setting`);
+  }
+  const crcLen = INTEGRITY_BYTES[integrity];
+  if (bytes.length < 1 + crcLen) throw new MalformedInputError('frame-truncated', 'frame shorter than its integrity check; it is truncated');
+  const end = bytes.length - crcLen;
+  if (integrity === 'crc16') {
+    const want = (bytes[end] << 8) | bytes[end + 1];
+    if (crc16(bytes, 0, end) !== want) throw new MalformedInputError('frame-crc', 'frame CRC-16 mismatch; the frame was corrupted on the way');
+  } else if (integrity === 'crc32') {
+    const want = ((bytes[end] << 24) | (bytes[end + 1] << 16) | (bytes[end + 2] << 8) | bytes[end + 3]) >>> 0;
+    if (crc32(bytes, 0, end) !== want) throw new MalformedInputError('frame-crc', 'frame CRC-32 mismatch; the frame was corrupted on the way');
+  }
+  const r = new ByteReader(bytes, 1, end);
+  let type = nibble;
+  if (nibble === 0) throw new MalformedInputError('frame-type', 'frame type 0 is not valid; the frame is corrupt');
+  if (nibble === EXTENDED_TYPE) {
+    type = r.u8('frame extended type');
+    if (type < 16) throw new MalformedInputError('frame-type', `extended frame type ${type} must be >= 16; the frame is corrupt`);
+  }
+  const seq = control & 1 ? r.u8('frame sequence') : undefined;
+  const body = bytes.slice(r.pos, end);
+  const frame: Frame = { type, integrity, poll: (control & 2) !== 0, body };
+  if (seq !== undefined) frame.seq = seq;
+  return frame;
+}
+
+// ---- bodies ----------------------------------------------------------------------------------
+
+/** Bytes of a block hash prefix in HEADERS and GETHEADERS bodies. */
+export const HASH_PREFIX_BYTES = 4;
+
+export interface HeadersBody {
+  /** Height of the header the batch follows. */
+  parentHeight: number;
+  /** First HASH_PREFIX_BYTES of that header's hash (internal byte order). */
+  parentPrefix: Uint8Array;
+  /** The header stream (codecs/headers.md), decoded against the parent. */
+  stream: Uint8Array;
+}
+
+export function encodeHeadersBody(b: HeadersBody): Uint8Array {
+  const head: number[] = [];
+  writeVarint(head, b.parentHeight);
+  const out = new Uint8Array(head.length + HASH_PREFIX_BYTES + b.stream.length);
+  out.set(head);
+  out.set(b.parentPrefix.subarray(0, HASH_PREFIX_BYTES), head.length);
+  out.set(b.stream, head.length + HASH_PREFIX_BYTES);
+  return out;
+}
+
+export function decodeHeadersBody(body: Uint8Array): HeadersBody {
+  const r = new ByteReader(body);
+  const parentHeight = r.varint('headers parent height');
+  const parentPrefix = r.bytes(HASH_PREFIX_BYTES, 'headers parent prefix');
+  return { parentHeight, parentPrefix, stream: body.slice(r.pos) };
+}
+
+export interface LocatorEntry {
+  height: number;
+  /** First HASH_PREFIX_BYTES of the block hash (internal byte order). */
+  prefix: Uint8Array;
+}
+
+export interface GetHeadersBody {
+  /** Newest first, 1..16 entries: blocks the requester has. */
+  locator: LocatorEntry[];
+  /** Most headers wanted; 0 = the responder chooses. */
+  maxHeaders: number;
+}
+
+export const MAX_LOCATOR_ENTRIES = 16;
+
+export function encodeGetHeadersBody(b: GetHeadersBody): Uint8Array {
+  if (b.locator.length < 1 || b.locator.length > MAX_LOCATOR_ENTRIES) {
+    throw new RangeError(`a locator has 1..${MAX_LOCATOR_ENTRIES} entries, got ${b.locator.length}`);
+  }
+  const out: number[] = [b.locator.length];
+  for (const e of b.locator) {
+    writeVarint(out, e.height);
+    if (e.prefix.length < HASH_PREFIX_BYTES) throw new RangeError('locator prefix too short');
+    for (let i = 0; i < HASH_PREFIX_BYTES; i++) out.push(e.prefix[i]);
+  }
+  writeVarint(out, b.maxHeaders);
+  return Uint8Array.from(out);
+}
+
+export function decodeGetHeadersBody(body: Uint8Array): GetHeadersBody {
+  const r = new ByteReader(body);
+  const n = r.u8('locator count');
+  if (n < 1 || n > MAX_LOCATOR_ENTRIES) {
+    throw new MalformedInputError('getheaders-locator', `locator count ${n} is outside 1..${MAX_LOCATOR_ENTRIES}; the frame is corrupt`);
+  }
+  const locator: LocatorEntry[] = [];
+  for (let i = 0; i < n; i++) {
+    const height = r.varint('locator height');
+    locator.push({ height, prefix: r.bytes(HASH_PREFIX_BYTES, 'locator prefix') });
+  }
+  const maxHeaders = r.varint('getheaders max');
+  if (r.remaining !== 0) throw new MalformedInputError('codec-trailing-bytes', 'bytes after the getheaders body; the frame is corrupt');
+  return { locator, maxHeaders };
+}
+
+export interface AckBody {
+  msgId: number;
+  /** Symbols the receiver still needs; 0 = message complete. */
+  needed: number;
+}
+
+export function encodeAckBody(b: AckBody): Uint8Array {
+  const out: number[] = [b.msgId & 0xff];
+  writeVarint(out, b.needed);
+  return Uint8Array.from(out);
+}
+
+export function decodeAckBody(body: Uint8Array): AckBody {
+  const r = new ByteReader(body);
+  const msgId = r.u8('ack message id');
+  const needed = r.varint('ack needed', MAX_INDEX);
+  if (r.remaining !== 0) throw new MalformedInputError('codec-trailing-bytes', 'bytes after the ack body; the frame is corrupt');
+  return { msgId, needed };
+}
+
+/** Largest k (source symbols per message) the format allows. */
+export const MAX_K = 4096;
+/** Symbol indexes are below this (varint of at most 2 bytes). */
+export const MAX_INDEX = 16383;
+
+export interface FragmentBody {
+  msgId: number;
+  /** Frame type of the message being carried (HEADERS, TX, BLOCK, ...). */
+  innerType: number;
+  /** Source symbols in the message. */
+  k: number;
+  /** < k: source symbol; >= k: repair symbol. */
+  index: number;
+  symbol: Uint8Array;
+}
+
+export function fragmentHeaderLength(k: number, index: number): number {
+  return 2 + (k < 128 ? 1 : 2) + (index < 128 ? 1 : 2);
+}
+
+export function encodeFragmentBody(b: FragmentBody): Uint8Array {
+  if (b.k < 1 || b.k > MAX_K || b.index < 0 || b.index > MAX_INDEX) throw new RangeError('fragment k or index out of range');
+  const head: number[] = [b.msgId & 0xff, b.innerType];
+  writeVarint(head, b.k);
+  writeVarint(head, b.index);
+  const out = new Uint8Array(head.length + b.symbol.length);
+  out.set(head);
+  out.set(b.symbol, head.length);
+  return out;
+}
+
+export function decodeFragmentBody(body: Uint8Array): FragmentBody {
+  const r = new ByteReader(body);
+  const msgId = r.u8('fragment message id');
+  const innerType = r.u8('fragment inner type');
+  if (innerType === 0 || innerType === FrameType.FRAGMENT || innerType === FrameType.ACK || innerType === EXTENDED_TYPE) {
+    throw new MalformedInputError('fragment-inner-type', `a fragment cannot carry frame type ${innerType}; the frame is corrupt`);
+  }
+  const k = r.varint('fragment k', MAX_K);
+  if (k < 1) throw new MalformedInputError('fragment-k', 'fragment k must be at least 1; the frame is corrupt');
+  const index = r.varint('fragment index', MAX_INDEX);
+  if (r.remaining < 1) throw new MalformedInputError('fragment-empty', 'fragment carries no symbol bytes; the frame is corrupt');
+  return { msgId, innerType, k, index, symbol: body.slice(r.pos) };
+}
