@@ -72,3 +72,32 @@ export const realNoble: NobleFactory = (hci) => {
       return withBindings('default', {});
   }
 };
+
+/**
+ * noble parses HCI events and ATT PDUs with unchecked Buffer reads, so a peripheral (or a
+ * controller) that sends a truncated PDU makes it throw inside the socket's 'data' event, which
+ * takes the whole process down. Catch that at the one door bytes come in by: the HCI socket of
+ * this noble instance. The packet that threw is dropped and reported; noble's state is untouched
+ * because every such read fails before noble acts on the packet.
+ * Returns false when the instance does not use HCI bindings (macOS, Windows, D-Bus).
+ */
+export function guardHciInput(noble: NobleLike, onMalformed: (error: Error, packet: Buffer) => void): boolean {
+  // Reading `state` starts the bindings synchronously, so the socket exists before any byte
+  // can arrive (bytes are only read once we return to the event loop).
+  void noble.state;
+  const socket = (noble as unknown as { _bindings?: { _hci?: { _socket?: unknown } } })._bindings?._hci?._socket as
+    | { emit: (event: string | symbol, ...args: unknown[]) => boolean }
+    | undefined;
+  if (!socket || typeof socket.emit !== 'function') return false;
+  const emit = socket.emit.bind(socket);
+  socket.emit = (event: string | symbol, ...args: unknown[]): boolean => {
+    if (event !== 'data') return emit(event, ...args);
+    try {
+      return emit(event, ...args);
+    } catch (e) {
+      onMalformed(e instanceof Error ? e : new Error(String(e)), Buffer.isBuffer(args[0]) ? args[0] : Buffer.alloc(0));
+      return true;
+    }
+  };
+  return true;
+}

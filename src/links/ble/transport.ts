@@ -19,6 +19,7 @@ import {
   type StreamDecoder,
 } from './framing.js';
 import {
+  guardHciInput,
   realNoble,
   type CharacteristicLike,
   type HciSelection,
@@ -203,6 +204,11 @@ export class BleTransport implements FrameTransport {
     this.setState('starting');
     const noble = this.makeNoble(this.cfg.hci);
     this.noble = noble;
+    const guarded = guardHciInput(noble, (error, packet) => {
+      this.counters.inc('hci_malformed');
+      this.log.warn('dropped a malformed HCI packet', { error: error.message, packet: packet.subarray(0, 64).toString('hex') });
+    });
+    if (!guarded) this.log.debug('noble does not use HCI bindings here; malformed-input guard not installed');
     noble.on('stateChange', (s: string) => this.log.debug('adapter state', { state: s }));
     try {
       await this.guard(
@@ -402,10 +408,13 @@ export class BleTransport implements FrameTransport {
       return await this.withTimeout(found, this.cfg.scanTimeoutMs, 'scan');
     } finally {
       if (onDiscover) noble.removeListener('discover', onDiscover);
-      try {
-        await this.withTimeout(noble.stopScanningAsync(), this.cfg.adapterTimeoutMs, 'scan_stop');
-      } catch (e) {
-        this.log.debug('stop scanning failed', { error: String(e) });
+      // On close, noble.stop() ends the scan itself; the HCI link may already be gone.
+      if (!this.closing) {
+        try {
+          await this.withTimeout(noble.stopScanningAsync(), this.cfg.adapterTimeoutMs, 'scan_stop');
+        } catch (e) {
+          this.log.debug('stop scanning failed', { error: String(e) });
+        }
       }
     }
   }

@@ -86,6 +86,10 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
     // ATT-level junk: a notification on a handle that does not exist, an unsolicited response.
     rig.ctl.sendAtt(tnc.peripheral, Buffer.from([0x1b, 0x99, 0x00, 0xc0, 0x00, 0x66, 0xc0]));
     rig.ctl.sendAtt(tnc.peripheral, Buffer.from([0x0b, 0x01, 0x02]));
+    // Truncated PDUs that make noble's unchecked reads throw: a notification with no handle, a
+    // Command Complete event with no opcode.
+    rig.ctl.sendAtt(tnc.peripheral, Buffer.from([0x1b]));
+    rig.ctl.writeRaw(Buffer.from([0x04, 0x0e, 0x01, 0x01]));
     tnc.sendFrames([payload(50, 9)]);
     await waitFor(() => seen.frames.length >= 1, 'the good frame');
     expect(seen.frames).toEqual([payload(50, 9)]);
@@ -93,6 +97,7 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
     expect(rig.counters.get('link.ble0.rx_bad_frames')).toBe(1);
     expect(rig.counters.get('link.ble0.rx_oversize')).toBe(1);
     expect(rig.counters.get('link.ble0.rx_non_data')).toBe(1);
+    expect(rig.counters.get('link.ble0.hci_malformed')).toBe(2);
     expect(t.state).toBe('up');
 
     await t.send(payload(30, 10));
