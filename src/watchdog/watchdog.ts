@@ -1,0 +1,221 @@
+// Watches the node's view of the chain against time and against what the links report, and
+// raises anomalies: a tip older than the Poisson block process makes plausible, or a link that
+// knows more work than the node. Each anomaly is raised once (logged, counted, reported to
+// onAnomaly), stays active while the condition holds, and is cleared (logged, reported) when it
+// stops. The watchdog owns no timers unless start() is called, and that one is unref'd.
+import { ConfigError } from '../util/errors.js';
+import type { Counters } from '../util/counters.js';
+import type { Logger } from '../util/log.js';
+import { hashToHex } from '../util/bytes.js';
+
+export type AnomalyKind = 'stale-tip' | 'link-more-work';
+
+export interface Anomaly {
+  kind: AnomalyKind;
+  /** Identifies one anomaly: `stale-tip`, or `link-more-work:<link>`. */
+  key: string;
+  /** When the condition began (seconds, watchdog clock). */
+  since: number;
+  /** One human-readable line: what is wrong and what it means. */
+  detail: string;
+  /** The link concerned, for link anomalies. */
+  link?: string;
+}
+
+export type AnomalyChange = 'raised' | 'cleared';
+
+export interface NodeTip {
+  height: number;
+  /** Internal byte order. */
+  hash: Uint8Array;
+  /** The tip header's timestamp (seconds). */
+  time: number;
+  chainWork: bigint;
+}
+
+export interface LinkTip {
+  height: number;
+  chainWork: bigint;
+}
+
+export interface WatchdogOptions {
+  log: Logger;
+  /** Counter names are unprefixed (`raised.stale-tip`, `active`): pass counters.scoped('watchdog.'). */
+  counters: Counters;
+  /** Seconds since the epoch. */
+  clock: () => number;
+  /** Alarm when P(no block for the tip's age) falls below this. Default 1e-4 (about 92 minutes). */
+  staleProbability?: number;
+  /** Mean block interval of the Poisson process, seconds. Default 600. */
+  blockInterval?: number;
+  /**
+   * How long a link must stay ahead of the node before it is an anomaly: a link announcing a block
+   * a few seconds before the node has it is normal propagation. Default 60 s; 0 raises at once.
+   */
+  moreWorkGraceSeconds?: number;
+  /** Most links tracked at once; reports from further link names are ignored and counted. */
+  maxLinks?: number;
+  onAnomaly?: (anomaly: Anomaly, change: AnomalyChange) => void;
+}
+
+/** Age t at which P(no block in t) = exp(-t / interval) equals `probability`. */
+export function staleThresholdSeconds(probability: number, blockInterval = 600): number {
+  return -blockInterval * Math.log(probability);
+}
+
+interface LinkState {
+  tip: LinkTip;
+  /** When this link was first seen ahead of the node in the current stretch; undefined when not ahead. */
+  aheadSince?: number;
+}
+
+export class Watchdog {
+  /** Tip age (seconds) above which stale-tip is raised. */
+  readonly staleAfterSeconds: number;
+  private readonly log: Logger;
+  private readonly counters: Counters;
+  private readonly clock: () => number;
+  private readonly probability: number;
+  private readonly blockInterval: number;
+  private readonly grace: number;
+  private readonly maxLinks: number;
+  private readonly onAnomaly?: (anomaly: Anomaly, change: AnomalyChange) => void;
+  private node: NodeTip | undefined;
+  private readonly links = new Map<string, LinkState>();
+  private readonly activeByKey = new Map<string, Anomaly>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(opts: WatchdogOptions) {
+    const p = opts.staleProbability ?? 1e-4;
+    if (!(p > 0 && p < 1)) {
+      throw new ConfigError('watchdog-probability', `stale-tip probability must be between 0 and 1 (exclusive), got ${p}`);
+    }
+    const interval = opts.blockInterval ?? 600;
+    if (!(interval > 0)) throw new ConfigError('watchdog-interval', `block interval must be positive, got ${interval}`);
+    this.log = opts.log;
+    this.counters = opts.counters;
+    this.clock = opts.clock;
+    this.probability = p;
+    this.blockInterval = interval;
+    this.grace = opts.moreWorkGraceSeconds ?? 60;
+    this.maxLinks = opts.maxLinks ?? 64;
+    this.onAnomaly = opts.onAnomaly;
+    this.staleAfterSeconds = staleThresholdSeconds(p, interval);
+  }
+
+  /** Records the node's best header; returns anomalies this raised (they also go to onAnomaly). */
+  observeNodeTip(tip: NodeTip): Anomaly[] {
+    this.node = { height: tip.height, hash: Uint8Array.from(tip.hash), time: tip.time, chainWork: tip.chainWork };
+    return this.check();
+  }
+
+  /** Records what a link says its best chain is; returns anomalies this raised. */
+  observeLinkTip(linkName: string, tip: LinkTip): Anomaly[] {
+    let state = this.links.get(linkName);
+    if (!state) {
+      if (this.links.size >= this.maxLinks) {
+        this.counters.inc('links-ignored');
+        return [];
+      }
+      state = { tip };
+      this.links.set(linkName, state);
+    }
+    state.tip = { height: tip.height, chainWork: tip.chainWork };
+    return this.check();
+  }
+
+  /** Stops tracking a link (it was removed); clears its anomalies. */
+  forgetLink(linkName: string): void {
+    this.links.delete(linkName);
+    this.check();
+  }
+
+  /** Re-evaluates every condition; returns the anomalies raised by this call (usually none). */
+  check(): Anomaly[] {
+    const now = this.clock();
+    const raised: Anomaly[] = [];
+    const stillActive = new Set<string>();
+
+    if (this.node) {
+      const age = now - this.node.time;
+      if (age > this.staleAfterSeconds) {
+        const pNone = Math.exp(-age / this.blockInterval);
+        const a = this.raise(
+          {
+            kind: 'stale-tip',
+            key: 'stale-tip',
+            since: this.node.time + this.staleAfterSeconds,
+            detail:
+              `node tip ${hashToHex(this.node.hash)} at height ${this.node.height} is ${Math.round(age / 60)} min old; ` +
+              `no block for that long has probability ${pNone.toPrecision(2)} (threshold ${this.probability}): the node may be cut off from the network`,
+          },
+          raised,
+        );
+        stillActive.add(a.key);
+      }
+    }
+
+    for (const [name, state] of this.links) {
+      const ahead = this.node !== undefined && state.tip.chainWork > this.node.chainWork;
+      if (!ahead) {
+        state.aheadSince = undefined;
+        continue;
+      }
+      state.aheadSince ??= now;
+      if (now - state.aheadSince < this.grace) continue;
+      const a = this.raise(
+        {
+          kind: 'link-more-work',
+          key: `link-more-work:${name}`,
+          link: name,
+          since: state.aheadSince,
+          detail:
+            `link ${name} reports a chain at height ${state.tip.height} with more work than the node's ` +
+            `(height ${this.node!.height}): the node may be eclipsed; fetching headers above ${this.node!.height} from the links`,
+        },
+        raised,
+      );
+      stillActive.add(a.key);
+    }
+
+    for (const [key, a] of this.activeByKey) {
+      if (stillActive.has(key)) continue;
+      this.activeByKey.delete(key);
+      this.counters.inc(`cleared.${a.kind}`);
+      this.log.info('anomaly cleared', { kind: a.kind, key, lastedSeconds: Math.round(now - a.since) });
+      this.onAnomaly?.(a, 'cleared');
+    }
+    this.counters.set('active', this.activeByKey.size);
+    return raised;
+  }
+
+  active(): Anomaly[] {
+    return [...this.activeByKey.values()].map((a) => ({ ...a }));
+  }
+
+  /** Runs check() every `intervalMs` on an unref'd timer (never keeps the process alive). */
+  start(intervalMs = 10_000): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => this.check(), intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private raise(a: Anomaly, raised: Anomaly[]): Anomaly {
+    const existing = this.activeByKey.get(a.key);
+    if (existing) {
+      existing.detail = a.detail; // keep the text current for status; no new event
+      return existing;
+    }
+    this.activeByKey.set(a.key, a);
+    raised.push({ ...a });
+    this.counters.inc(`raised.${a.kind}`);
+    this.log.warn('anomaly', { kind: a.kind, key: a.key, detail: a.detail });
+    this.onAnomaly?.({ ...a }, 'raised');
+    return a;
+  }
+}
