@@ -210,3 +210,32 @@ describe('finding and reaching the peripheral', () => {
     expect(rig.counters.get('link.ble0.adapter_failures')).toBe(1);
   });
 });
+
+describe('several links in one process', () => {
+  test('two transports on two controllers run at once (UART port is per instance, not an env var) and leave no handlers behind', async () => {
+    const exitListeners = process.listenerCount('exit');
+    const sigintListeners = process.listenerCount('SIGINT');
+    const second = await startRig();
+    rig = await startRig();
+    try {
+      const tnc = new EmulatedKissTnc(rig.ctl, { address: 'c4:00:00:00:01:01', name: 'TNC4', serverMtu: 50 });
+      const nus = new EmulatedNusDevice(second.ctl, { address: 'd0:00:00:00:01:02', name: 'nus', serverMtu: 30 });
+      const a = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4' });
+      const b = second.transport({ 'link.ble0.service': 'nus', 'link.ble0.name': 'nus' });
+      await Promise.all([a.open(), b.open()]);
+      await waitFor(() => a.state === 'up' && b.state === 'up' && tnc.subscribed && nus.subscribed, 'both links up');
+      await Promise.all([a.send(payload(120, 1)), b.send(payload(120, 2))]);
+      await Promise.all([tnc.waitForFrames(1), nus.waitForFrames(1)]);
+      expect(tnc.frames[0]).toEqual(payload(120, 1));
+      expect(nus.frames[0]).toEqual(payload(120, 2));
+      expect([a.attMtu, b.attMtu]).toEqual([50, 30]);
+      expect(process.listenerCount('exit')).toBeGreaterThan(exitListeners);
+    } finally {
+      await second.close();
+      await rig.close();
+      rig = null;
+    }
+    expect(process.listenerCount('exit')).toBe(exitListeners);
+    expect(process.listenerCount('SIGINT')).toBe(sigintListeners);
+  });
+});
