@@ -1,0 +1,130 @@
+// A FrameTransport over a KISS TNC: serial (TNC, Mobilinkd over USB) or TCP (Dire Wolf's KISS
+// port). Each frame goes out as one AX.25 UI frame from the operator's callsign to the altnet
+// destination address. Amateur radio: no encryption (our frames are plain codec frames, integrity
+// from PoW) and no transmission without a callsign, so the constructor refuses to build one.
+import type { BoardProfile } from '../boards.js';
+import type { LinkCapabilities } from '../link.js';
+import { airtimeMs } from '../radio/airtime.js';
+import type { ChannelFactory } from '../radio/channel.js';
+import { CallsignRequiredError } from '../radio/errors.js';
+import { RadioTransport, type BackoffPolicy, type RadioDeps } from '../radio/transport.js';
+import { AX25_MAX_INFO, decodeAx25Ui, encodeAx25Ui, formatCallsign, parseCallsign, type Callsign } from './ax25.js';
+import { KissCommand, KissDecoder, kissData, kissFullDuplex, kissPersistence, kissSlotTime, kissTxDelay, kissTxTail } from './kiss.js';
+
+/** Destination address of altnet frames (an AX.25 "tocall"-style group address). */
+export const ALTNET_DESTINATION = 'ALTNET';
+
+export interface KissTransportOptions {
+  name: string;
+  /** Operator callsign with optional SSID, e.g. N0CALL-7. Required. */
+  callsign: string | undefined;
+  destination?: string;
+  /** KISS port nibble (multi-port TNCs, Dire Wolf channels). */
+  kissPort?: number;
+  openChannel: ChannelFactory;
+  /** Board profile for airtime (AFSK 1200) and line settings; kiss-tnc, direwolf or mobilinkd. */
+  profile: BoardProfile;
+  /** TNC parameters sent at open (omitted ones are left as the TNC has them). */
+  txDelayMs?: number;
+  persistence?: number;
+  slotTimeMs?: number;
+  txTailMs?: number;
+  fullDuplex?: boolean;
+  /** Share of airtime we allow ourselves (1 = unrestricted, as amateur rules have no duty cycle). */
+  dutyCycle?: number;
+  queueLimit?: number;
+  maxAttempts?: number;
+  backoff?: BackoffPolicy;
+}
+
+const AX25_HEADER_BYTES = 16; // two addresses + control + PID
+
+export class KissTransport extends RadioTransport {
+  readonly callsign: Callsign;
+  readonly destination: Callsign;
+  private readonly kissPort: number;
+  private readonly decoder: KissDecoder;
+  private readonly params: Uint8Array[];
+
+  constructor(o: KissTransportOptions, deps: RadioDeps) {
+    if (o.callsign === undefined || o.callsign.trim() === '') throw new CallsignRequiredError();
+    const callsign = parseCallsign(o.callsign);
+    const destination = parseCallsign(o.destination ?? ALTNET_DESTINATION);
+    const kissPort = o.kissPort ?? 0;
+    if (!Number.isInteger(kissPort) || kissPort < 0 || kissPort > 15) throw new RangeError(`KISS port must be 0..15, got ${kissPort}`);
+    const radio = o.profile.radio;
+    const bitrate = radio.bitrate ?? (radio.airtime.model === 'bitrate' ? radio.airtime.bitrate : 1200);
+    const capabilities: LinkCapabilities = {
+      direction: 'duplex',
+      mtu: Math.min(AX25_MAX_INFO, radio.phyMaxPayload),
+      bitrate,
+      dutyCycle: o.dutyCycle ?? 1,
+      carries: ['headers', 'tx'],
+      needsCallsign: true,
+    };
+    super(
+      {
+        name: o.name,
+        capabilities,
+        openChannel: o.openChannel,
+        duty: { dutyCycle: o.dutyCycle ?? 1 },
+        airtimeOf: (n) => airtimeMs(radio.airtime, undefined, n + AX25_HEADER_BYTES),
+        queueLimit: o.queueLimit,
+        maxAttempts: o.maxAttempts,
+        backoff: o.backoff,
+      },
+      deps,
+    );
+    this.callsign = callsign;
+    this.destination = destination;
+    this.kissPort = kissPort;
+    this.decoder = new KissDecoder({ maxFrameBytes: 1 + 14 + 7 * 8 + 2 + AX25_MAX_INFO, onError: (code) => this.malformed(code, 'KISS stream') });
+    this.params = [];
+    if (o.txDelayMs !== undefined) this.params.push(kissTxDelay(kissPort, o.txDelayMs));
+    if (o.persistence !== undefined) this.params.push(kissPersistence(kissPort, o.persistence));
+    if (o.slotTimeMs !== undefined) this.params.push(kissSlotTime(kissPort, o.slotTimeMs));
+    if (o.txTailMs !== undefined) this.params.push(kissTxTail(kissPort, o.txTailMs));
+    if (o.fullDuplex !== undefined) this.params.push(kissFullDuplex(kissPort, o.fullDuplex));
+    this.log.info('KISS link', { callsign: formatCallsign(callsign), destination: formatCallsign(destination), kissPort });
+  }
+
+  protected async initialize(): Promise<void> {
+    // KISS has no answers: parameters are fire-and-forget.
+    for (const p of this.params) await this.write(p);
+  }
+
+  protected async transmit(frame: Uint8Array): Promise<void> {
+    const ax25 = encodeAx25Ui({ destination: this.destination, source: this.callsign, info: frame });
+    await this.write(kissData(this.kissPort, ax25));
+  }
+
+  protected onBytes(chunk: Uint8Array): void {
+    for (const f of this.decoder.push(chunk)) {
+      if (f.type === KissCommand.Return || f.command !== KissCommand.Data) continue;
+      if (f.port !== this.kissPort) {
+        this.counters.inc('kiss_other_port');
+        continue;
+      }
+      let ui;
+      try {
+        ui = decodeAx25Ui(f.payload);
+      } catch (err) {
+        this.malformed((err as { code?: string }).code ?? 'ax25_malformed', (err as Error).message);
+        continue;
+      }
+      if (ui.destination.call !== this.destination.call || ui.pid !== 0xf0) {
+        this.counters.inc('ax25_foreign');
+        continue;
+      }
+      if (ui.source.call === this.callsign.call && ui.source.ssid === this.callsign.ssid) {
+        this.counters.inc('ax25_own_echo');
+        continue;
+      }
+      this.deliver(ui.info);
+    }
+  }
+
+  protected abortPending(): void {
+    // Nothing waits for an answer in KISS.
+  }
+}

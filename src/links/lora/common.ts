@@ -1,0 +1,168 @@
+// What every LoRa driver shares: resolving radio settings from a board profile plus user
+// overrides (validated, ConfigError on nonsense), the regional rule (duty cycle, dwell time),
+// the MTU for the data rate, and the airtime of a frame as the modem will send it.
+import { maxPayloadFor, type BoardProfile, type RegionName } from '../boards.js';
+import type { LinkCapabilities, LinkDirection } from '../link.js';
+import { airtimeMs, loraBitrate, loraMaxPayloadForDwell, type LoraAirtimeParams } from '../radio/airtime.js';
+import type { ChannelFactory } from '../radio/channel.js';
+import { regionRule, type RegionRule } from '../radio/regions.js';
+import type { BackoffPolicy, RadioTransportOptions } from '../radio/transport.js';
+import { ConfigError } from '../../util/errors.js';
+
+export interface LoraRadioSettings extends LoraAirtimeParams {
+  region: RegionName;
+  frequencyHz: number;
+  txPowerDbm: number;
+}
+
+export interface LoraOverrides {
+  region?: RegionName;
+  frequencyHz?: number;
+  sf?: number;
+  bandwidthHz?: number;
+  codingRate?: number;
+  preambleSymbols?: number;
+  txPowerDbm?: number;
+}
+
+export interface LoraTransportOptions {
+  name: string;
+  profile: BoardProfile;
+  openChannel: ChannelFactory;
+  radio?: LoraOverrides;
+  /** Override of the regional duty cycle (only ever lower it: the law sets the ceiling). */
+  dutyCycle?: number;
+  direction?: LinkDirection;
+  queueLimit?: number;
+  maxAttempts?: number;
+  backoff?: BackoffPolicy;
+  /** How long to wait for a command's answer. */
+  commandTimeoutMs?: number;
+}
+
+const BANDWIDTHS = [7800, 10400, 15600, 20800, 31250, 41700, 62500, 125000, 250000, 500000];
+
+export function resolveLoraSettings(profile: BoardProfile, over: LoraOverrides = {}): LoraRadioSettings {
+  const d = profile.radio.lora;
+  if (!d) throw new ConfigError('board_not_lora', `board "${profile.id}" has no LoRa radio`);
+  const region = over.region ?? (Object.keys(profile.radio.regions)[0] as RegionName | undefined);
+  if (!region) throw new ConfigError('region_missing', `board "${profile.id}" lists no regions; set link.<name>.region`);
+  const reg = profile.radio.regions[region];
+  if (!reg) {
+    throw new ConfigError('region_unsupported', `board "${profile.id}" does not support region ${region}; it supports ${Object.keys(profile.radio.regions).join(', ')}`);
+  }
+  const s: LoraRadioSettings = {
+    region,
+    frequencyHz: over.frequencyHz ?? reg.defaultFrequencyHz,
+    sf: over.sf ?? d.sf,
+    bandwidthHz: over.bandwidthHz ?? d.bandwidthHz,
+    codingRate: over.codingRate ?? d.codingRate,
+    preambleSymbols: over.preambleSymbols ?? d.preambleSymbols,
+    explicitHeader: d.explicitHeader,
+    crc: d.crc,
+    lowDataRateOptimize: d.lowDataRateOptimize,
+    txPowerDbm: over.txPowerDbm ?? d.txPowerDbm,
+  };
+  if (s.frequencyHz < reg.minFrequencyHz || s.frequencyHz > reg.maxFrequencyHz) {
+    throw new ConfigError('frequency_out_of_region', `frequency ${s.frequencyHz} Hz is outside ${region} (${reg.minFrequencyHz}-${reg.maxFrequencyHz} Hz)`);
+  }
+  if (!Number.isInteger(s.sf) || s.sf < 6 || s.sf > 12) throw new ConfigError('lora_sf_invalid', `spreading factor must be 6..12, got ${s.sf}`);
+  if (!BANDWIDTHS.includes(s.bandwidthHz)) {
+    throw new ConfigError('lora_bw_invalid', `bandwidth must be one of ${BANDWIDTHS.join(', ')} Hz, got ${s.bandwidthHz}`);
+  }
+  if (![5, 6, 7, 8].includes(s.codingRate)) throw new ConfigError('lora_cr_invalid', `coding rate must be 5..8 (4/5..4/8), got ${s.codingRate}`);
+  if (!Number.isInteger(s.preambleSymbols) || s.preambleSymbols < 6 || s.preambleSymbols > 65535) {
+    throw new ConfigError('lora_preamble_invalid', `preamble must be 6..65535 symbols, got ${s.preambleSymbols}`);
+  }
+  if (!Number.isInteger(s.txPowerDbm) || s.txPowerDbm < -9 || s.txPowerDbm > 30) {
+    throw new ConfigError('lora_power_invalid', `TX power must be -9..30 dBm, got ${s.txPowerDbm}`);
+  }
+  return s;
+}
+
+export interface LoraPlan {
+  settings: LoraRadioSettings;
+  rule: RegionRule;
+  dutyCycle: number;
+  mtu: number;
+  capabilities: LinkCapabilities;
+  airtimeOf(frameBytes: number): number;
+  base(o: LoraTransportOptions): RadioTransportOptions;
+}
+
+/**
+ * Settings, regional rule, MTU and airtime for a driver. `overheadBytes` is what the dialect adds
+ * on air around our frame (E22 framing, Meshtastic header); `dialectMax` its own payload limit.
+ */
+export function planLora(o: LoraTransportOptions, overheadBytes: number, dialectMax: number): LoraPlan {
+  const settings = resolveLoraSettings(o.profile, o.radio);
+  const rule = regionRule(settings.region, settings.frequencyHz);
+  if (o.dutyCycle !== undefined && !(o.dutyCycle > 0 && o.dutyCycle <= rule.dutyCycle)) {
+    throw new ConfigError(
+      'duty_cycle_invalid',
+      `duty cycle ${o.dutyCycle} is not in (0, ${rule.dutyCycle}] (the legal limit at ${settings.frequencyHz} Hz in ${settings.region})`,
+    );
+  }
+  const dutyCycle = o.dutyCycle ?? rule.dutyCycle;
+  const airtimeOf = (n: number) => airtimeMs(o.profile.radio.airtime, settings, Math.min(255, n + overheadBytes));
+  let onAir = Math.min(maxPayloadFor(o.profile, settings.region, settings.sf, settings.bandwidthHz), dialectMax + overheadBytes);
+  if (rule.maxDwellMs !== undefined && o.profile.radio.airtime.model === 'lora') {
+    onAir = Math.min(onAir, loraMaxPayloadForDwell(rule.maxDwellMs, settings));
+  }
+  const mtu = onAir - overheadBytes;
+  if (mtu < 1) {
+    throw new ConfigError(
+      'lora_rate_unusable',
+      `SF${settings.sf}/${settings.bandwidthHz / 1000} kHz leaves no payload in ${settings.region}` +
+        (rule.maxDwellMs ? ` (dwell time ${rule.maxDwellMs} ms)` : '') + '; use a lower spreading factor or wider bandwidth',
+    );
+  }
+  const bitrate = o.profile.radio.airtime.model === 'bitrate' ? o.profile.radio.airtime.bitrate : loraBitrate(settings);
+  const capabilities: LinkCapabilities = {
+    direction: o.direction ?? 'duplex',
+    mtu,
+    bitrate,
+    dutyCycle,
+    carries: ['headers', 'tx'],
+    needsCallsign: false,
+  };
+  return {
+    settings,
+    rule,
+    dutyCycle,
+    mtu,
+    capabilities,
+    airtimeOf,
+    base: (opts) => ({
+      name: opts.name,
+      capabilities,
+      openChannel: opts.openChannel,
+      duty: { dutyCycle, windowMs: rule.windowMs, maxDwellMs: rule.maxDwellMs },
+      airtimeOf,
+      queueLimit: opts.queueLimit,
+      maxAttempts: opts.maxAttempts,
+      backoff: opts.backoff,
+    }),
+  };
+}
+
+export function toHex(b: Uint8Array): string {
+  return Buffer.from(b).toString('hex').toUpperCase();
+}
+
+/** Parses modem hex; undefined when it is not even-length hex or longer than `max` bytes. */
+export function fromHex(s: string, max = 255): Uint8Array | undefined {
+  if (s.length === 0 || s.length % 2 || s.length > max * 2 || !/^[0-9a-fA-F]+$/.test(s)) return undefined;
+  return new Uint8Array(Buffer.from(s, 'hex'));
+}
+
+/** Serialises multi-command sequences (a receive re-arm must not cut into a transmit sequence). */
+export class Sequencer {
+  private tail: Promise<unknown> = Promise.resolve();
+
+  run<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.tail.then(fn, fn);
+    this.tail = next.catch(() => undefined);
+    return next;
+  }
+}

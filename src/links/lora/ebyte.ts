@@ -1,0 +1,107 @@
+// Ebyte E22 (SX1262/SX1268) in transparent mode: whatever goes into the UART comes out of the
+// far module's UART, split into sub-packets of up to 240 bytes. There are no frame boundaries,
+// so we add our own: sync A5 5A, one length byte, the payload, CRC-16/CCITT-FALSE over length and
+// payload. The receiver resynchronises on the next sync after any error.
+//
+// Configuration (channel, air data rate, sub-packet size) needs the M0/M1 pins in config mode
+// (M0=0, M1=1), which a USB dongle exposes only as switches: set it once by hand (Ebyte's
+// RF_Setting tool, or write C0 00 09 + 9 register bytes at 9600 baud), then return to
+// transparent mode (M0=M1=0). This driver never changes the module's configuration.
+import { planLora, type LoraRadioSettings, type LoraTransportOptions } from './common.js';
+import { RadioTransport, type RadioDeps } from '../radio/transport.js';
+
+export const E22_SYNC = [0xa5, 0x5a] as const;
+/** Bytes our framing adds: sync (2), length (1), CRC (2). */
+export const E22_OVERHEAD = 5;
+/** Default E22 sub-packet size: one write up to this size goes out as one radio packet. */
+export const E22_SUBPACKET = 240;
+
+export function crc16Ccitt(data: Uint8Array, crc = 0xffff): number {
+  for (const b of data) {
+    crc ^= b << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+export function encodeE22Frame(payload: Uint8Array): Uint8Array {
+  if (payload.length < 1 || payload.length > 255) throw new RangeError(`E22 frame payload must be 1..255 bytes, got ${payload.length}`);
+  const out = new Uint8Array(payload.length + E22_OVERHEAD);
+  out[0] = E22_SYNC[0];
+  out[1] = E22_SYNC[1];
+  out[2] = payload.length;
+  out.set(payload, 3);
+  const crc = crc16Ccitt(out.subarray(2, 3 + payload.length));
+  out[3 + payload.length] = crc >> 8;
+  out[4 + payload.length] = crc & 0xff;
+  return out;
+}
+
+/** Streaming decoder for encodeE22Frame output; memory bounded by one maximal frame. */
+export class E22Decoder {
+  private buf = new Uint8Array(0);
+
+  constructor(private readonly onError?: (code: 'e22_bad_crc' | 'e22_noise') => void) {}
+
+  push(chunk: Uint8Array): Uint8Array[] {
+    const joined = new Uint8Array(this.buf.length + chunk.length);
+    joined.set(this.buf);
+    joined.set(chunk, this.buf.length);
+    const out: Uint8Array[] = [];
+    let i = 0;
+    let noise = 0;
+    while (i < joined.length) {
+      if (joined[i] !== E22_SYNC[0] || (i + 1 < joined.length && joined[i + 1] !== E22_SYNC[1])) {
+        i++;
+        noise++;
+        continue;
+      }
+      if (i + 3 > joined.length) break;
+      const len = joined[i + 2];
+      if (len === 0) {
+        i++;
+        noise++;
+        continue;
+      }
+      const end = i + 3 + len + 2;
+      if (end > joined.length) break;
+      const crc = (joined[end - 2] << 8) | joined[end - 1];
+      if (crc16Ccitt(joined.subarray(i + 2, end - 2)) !== crc) {
+        this.onError?.('e22_bad_crc');
+        i++;
+        continue;
+      }
+      out.push(joined.slice(i + 3, end - 2));
+      i = end;
+    }
+    if (noise) this.onError?.('e22_noise');
+    this.buf = joined.slice(i);
+    return out;
+  }
+}
+
+export class EbyteE22Transport extends RadioTransport {
+  readonly settings: LoraRadioSettings;
+  private readonly decoder: E22Decoder;
+
+  constructor(o: LoraTransportOptions, deps: RadioDeps) {
+    const plan = planLora(o, E22_OVERHEAD, Math.min(E22_SUBPACKET, o.profile.radio.phyMaxPayload) - E22_OVERHEAD);
+    super(plan.base(o), deps);
+    this.settings = plan.settings;
+    this.decoder = new E22Decoder((code) => this.malformed(code, 'E22 stream'));
+  }
+
+  protected async initialize(): Promise<void> {
+    // Transparent mode has nothing to negotiate; see the header comment for configuration.
+  }
+
+  protected async transmit(frame: Uint8Array): Promise<void> {
+    await this.write(encodeE22Frame(frame));
+  }
+
+  protected onBytes(chunk: Uint8Array): void {
+    for (const f of this.decoder.push(chunk)) this.deliver(f);
+  }
+
+  protected abortPending(): void {}
+}

@@ -1,0 +1,157 @@
+// Meshtastic node over its serial API (the "stream" protocol the Python CLI and apps use):
+// 94 C3 <len16 BE> <protobuf>. At open we wake the node, ask for its configuration
+// (ToRadio.want_config_id) and wait for config_complete_id; our frames then go out as
+// MeshPacket.decoded with portnum PRIVATE_APP, broadcast, and the node confirms each with a
+// QueueStatus. The node encrypts with its channel key on air (Meshtastic's choice, not ours).
+import { planLora, type LoraRadioSettings, type LoraTransportOptions } from './common.js';
+import {
+  BROADCAST,
+  MeshtasticStreamDecoder,
+  PRIVATE_APP,
+  START2,
+  decodeFromRadio,
+  encodeToRadio,
+  frameStream,
+  type FromRadioMsg,
+} from './meshtastic-schema.js';
+import type { TimerHandle } from '../radio/clock.js';
+import { ModemError, ModemResetError, ModemTimeoutError } from '../radio/errors.js';
+import { RadioTransport, type RadioDeps } from '../radio/transport.js';
+
+/** Meshtastic's DATA_PAYLOAD_LEN: the largest Data.payload a MeshPacket carries. */
+export const MESHTASTIC_MAX_PAYLOAD = 233;
+/** On-air bytes around our payload: 16-byte packet header plus the Data protobuf wrapping. */
+export const MESHTASTIC_AIR_OVERHEAD = 22;
+
+export interface MeshtasticOptions extends LoraTransportOptions {
+  /** Channel index to send on (0 = primary). */
+  channel?: number;
+  hopLimit?: number;
+  /** How long the node may take to dump its configuration at open. */
+  configTimeoutMs?: number;
+}
+
+interface Waiter {
+  match(m: FromRadioMsg): boolean;
+  resolve(m: FromRadioMsg): void;
+  reject(e: Error): void;
+  timer: TimerHandle;
+}
+
+export class MeshtasticTransport extends RadioTransport {
+  readonly settings: LoraRadioSettings;
+  private readonly decoder: MeshtasticStreamDecoder;
+  private readonly timeoutMs: number;
+  private readonly configTimeoutMs: number;
+  private readonly channelIndex: number;
+  private readonly hopLimit: number;
+  private waiter: Waiter | undefined;
+  private myNodeNum: number | undefined;
+  private nextId = (Math.random() * 0x7fffffff) >>> 0;
+
+  constructor(o: MeshtasticOptions, deps: RadioDeps) {
+    const plan = planLora(o, MESHTASTIC_AIR_OVERHEAD, MESHTASTIC_MAX_PAYLOAD);
+    super(plan.base(o), deps);
+    this.settings = plan.settings;
+    this.timeoutMs = o.commandTimeoutMs ?? 3000;
+    this.configTimeoutMs = o.configTimeoutMs ?? 15_000;
+    this.channelIndex = o.channel ?? 0;
+    this.hopLimit = o.hopLimit ?? 3;
+    this.decoder = new MeshtasticStreamDecoder((code, n) => {
+      if (code === 'mesh_console_bytes') this.counters.inc('mesh_console_bytes', n);
+      else this.malformed(code, `length ${n}`);
+    });
+  }
+
+  get nodeNum(): number | undefined {
+    return this.myNodeNum;
+  }
+
+  private await(label: string, timeoutMs: number, match: (m: FromRadioMsg) => boolean): Promise<FromRadioMsg> {
+    return new Promise((resolve, reject) => {
+      const timer = this.clock.after(timeoutMs, () => {
+        if (this.waiter !== w) return;
+        this.waiter = undefined;
+        reject(new ModemTimeoutError(label, timeoutMs));
+      });
+      const w: Waiter = { match, resolve, reject, timer };
+      this.waiter = w;
+    });
+  }
+
+  protected async initialize(): Promise<void> {
+    // Wake a sleeping serial console, as the official clients do, then ask for the config.
+    await this.write(new Uint8Array(32).fill(START2));
+    await this.sleep(100);
+    const nonce = (this.nextId++ & 0x7fffffff) || 1;
+    const done = this.await('want_config_id', this.configTimeoutMs, (m) => m.configCompleteId === nonce);
+    await this.write(frameStream(encodeToRadio({ wantConfigId: nonce })));
+    await done;
+    if (this.myNodeNum === undefined) this.log.warn('node did not report its node number');
+    this.log.info('Meshtastic node ready', { node: this.myNodeNum });
+  }
+
+  protected async transmit(frame: Uint8Array): Promise<void> {
+    const id = (this.nextId++ & 0x7fffffff) || 1;
+    const queued = this.await('MeshPacket', this.timeoutMs, (m) => m.queueStatus?.meshPacketId === id);
+    await this.write(
+      frameStream(
+        encodeToRadio({
+          packet: {
+            to: BROADCAST,
+            id,
+            channel: this.channelIndex,
+            hopLimit: this.hopLimit,
+            wantAck: false,
+            decoded: { portnum: PRIVATE_APP, payload: frame },
+          },
+        }),
+      ),
+    );
+    const status = await queued;
+    if (status.queueStatus?.res) throw new ModemError('MeshPacket', `queue status ${status.queueStatus.res}`);
+  }
+
+  protected onBytes(chunk: Uint8Array): void {
+    for (const pb of this.decoder.push(chunk)) {
+      let m: FromRadioMsg;
+      try {
+        m = decodeFromRadio(pb);
+      } catch (err) {
+        this.malformed('mesh_bad_protobuf', (err as Error).message);
+        continue;
+      }
+      if (m.myInfo?.myNodeNum !== undefined) this.myNodeNum = m.myInfo.myNodeNum;
+      const w = this.waiter;
+      if (w && w.match(m)) {
+        this.waiter = undefined;
+        w.timer.cancel();
+        w.resolve(m);
+        continue;
+      }
+      if (m.rebooted) {
+        this.counters.inc('modem_resets');
+        this.fault(new ModemResetError('Meshtastic node rebooted'));
+        continue;
+      }
+      const p = m.packet;
+      if (p?.decoded?.portnum === PRIVATE_APP) {
+        if (p.from !== undefined && p.from === this.myNodeNum) continue;
+        const payload = p.decoded.payload;
+        if (!payload || payload.length === 0 || payload.length > MESHTASTIC_MAX_PAYLOAD) {
+          this.malformed('mesh_bad_payload', `length ${payload?.length ?? 0}`);
+          continue;
+        }
+        this.deliver(new Uint8Array(payload));
+      }
+    }
+  }
+
+  protected abortPending(err: Error): void {
+    const w = this.waiter;
+    if (!w) return;
+    this.waiter = undefined;
+    w.timer.cancel();
+    w.reject(err);
+  }
+}

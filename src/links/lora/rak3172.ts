@@ -1,0 +1,96 @@
+// RAKwireless RAK3172 (RUI3 firmware) in LoRa P2P mode, over its AT command UART.
+//   AT+NWM=0                      P2P mode (the module restarts if it was in LoRaWAN mode)
+//   AT+P2P=freq:sf:bw:cr:pre:pwr  radio parameters (bw in kHz, cr 0..3 = 4/5..4/8)
+//   AT+PRECV=65534 / =0           continuous receive on / off
+//   AT+PSEND=<hex>                transmit; OK, then +EVT:TXP2P DONE
+//   +EVT:RXP2P:<rssi>:<snr>:<hex> a received packet
+import { fromHex, planLora, Sequencer, toHex, type LoraRadioSettings, type LoraTransportOptions } from './common.js';
+import { ModemResetError } from '../radio/errors.js';
+import { LineModem, type Expectation } from '../radio/lines.js';
+import { RadioTransport, type RadioDeps } from '../radio/transport.js';
+
+const RAK_ERROR = /^(AT_\w*ERROR|AT_COMMAND_NOT_FOUND|ERROR\b)/;
+const RAK_BANNER = /^(RAKwireless|RAK3172|Current Work Mode|LoRa P2P mode|LoRaWAN mode)/i;
+
+export function rakP2pCommand(s: LoraRadioSettings): string {
+  return `AT+P2P=${s.frequencyHz}:${s.sf}:${s.bandwidthHz / 1000}:${s.codingRate - 5}:${s.preambleSymbols}:${s.txPowerDbm}`;
+}
+
+export class Rak3172Transport extends RadioTransport {
+  readonly settings: LoraRadioSettings;
+  private readonly modem: LineModem;
+  private readonly seq = new Sequencer();
+  private readonly timeoutMs: number;
+  private readonly airtime: (n: number) => number;
+
+  constructor(o: LoraTransportOptions, deps: RadioDeps) {
+    const plan = planLora(o, 0, 255);
+    super(plan.base(o), deps);
+    this.settings = plan.settings;
+    this.airtime = plan.airtimeOf;
+    this.timeoutMs = o.commandTimeoutMs ?? 2000;
+    const serial = o.profile.transports.serial;
+    this.modem = new LineModem({
+      maxLineBytes: serial?.maxLineBytes ?? 1024,
+      lineEnding: serial?.lineEnding ?? '\r\n',
+      clock: this.clock,
+      log: this.log,
+      counters: this.counters,
+      write: (b) => this.write(b),
+      onUnsolicited: (line) => this.unsolicited(line),
+    });
+  }
+
+  private ok(timeoutMs = this.timeoutMs): Expectation {
+    return { ok: (l) => l === 'OK', error: (l) => RAK_ERROR.test(l), timeoutMs };
+  }
+
+  protected initialize(): Promise<void> {
+    return this.seq.run(async () => {
+      this.modem.reset();
+      await this.modem.command('AT', this.ok());
+      await this.modem.command('AT+NWM=0', this.ok());
+      await this.modem.command(rakP2pCommand(this.settings), this.ok());
+      await this.modem.command('AT+PRECV=65534', this.ok());
+    });
+  }
+
+  protected transmit(frame: Uint8Array): Promise<void> {
+    return this.seq.run(async () => {
+      await this.modem.command('AT+PRECV=0', this.ok());
+      await this.modem.command(`AT+PSEND=${toHex(frame)}`, this.ok());
+      await this.modem.expect('+EVT:TXP2P DONE', {
+        ok: (l) => l.startsWith('+EVT:TXP2P'),
+        error: (l) => RAK_ERROR.test(l),
+        timeoutMs: this.airtime(frame.length) + this.timeoutMs,
+      });
+      await this.modem.command('AT+PRECV=65534', this.ok());
+    });
+  }
+
+  protected onBytes(chunk: Uint8Array): void {
+    this.modem.push(chunk);
+  }
+
+  protected abortPending(err: Error): void {
+    this.modem.abort(err);
+  }
+
+  private unsolicited(line: string): void {
+    if (line.startsWith('+EVT:RXP2P')) {
+      // +EVT:RXP2P:<rssi>:<snr>:<hex> (some firmware adds a length field: the payload is last)
+      const parts = line.split(':');
+      if (parts.length < 5 || parts[1] !== 'RXP2P') return this.malformed('rak_rx_malformed', line.slice(0, 80));
+      const payload = fromHex(parts[parts.length - 1].trim());
+      if (!payload) return this.malformed('rak_rx_bad_hex', line.slice(0, 80));
+      this.deliver(payload);
+      return;
+    }
+    if (RAK_BANNER.test(line)) {
+      this.counters.inc('modem_resets');
+      this.fault(new ModemResetError(line));
+      return;
+    }
+    this.log.debug('modem line ignored', { line: line.slice(0, 120) });
+  }
+}

@@ -1,0 +1,130 @@
+// Microchip RN2483 (433/868 MHz) and RN2903 (915 MHz): the LoRaWAN stack is paused
+// (`mac pause`) and the raw `radio` commands are used.
+//   radio set ...        -> ok | invalid_param
+//   radio rx 0           -> ok, later `radio_rx  <hex>` or `radio_err`
+//   radio rxstop         -> ok
+//   radio tx <hex>       -> ok, later `radio_tx_ok` or `radio_err`
+import { fromHex, planLora, Sequencer, toHex, type LoraRadioSettings, type LoraTransportOptions } from './common.js';
+import { ModemResetError } from '../radio/errors.js';
+import { LineModem, type Expectation } from '../radio/lines.js';
+import { RadioTransport, type RadioDeps } from '../radio/transport.js';
+
+const RN_ERROR = /^(invalid_param|busy|radio_err|err\b|invalid_)/;
+const RN_BANNER = /^RN2(483|903) \d/;
+
+export function rn2483SetupCommands(s: LoraRadioSettings): string[] {
+  return [
+    'radio set mod lora',
+    `radio set freq ${s.frequencyHz}`,
+    `radio set sf sf${s.sf}`,
+    `radio set bw ${s.bandwidthHz / 1000}`,
+    `radio set cr 4/${s.codingRate}`,
+    `radio set pwr ${s.txPowerDbm}`,
+    `radio set prlen ${s.preambleSymbols}`,
+    `radio set crc ${s.crc ? 'on' : 'off'}`,
+    'radio set wdt 0',
+  ];
+}
+
+export class Rn2483Transport extends RadioTransport {
+  readonly settings: LoraRadioSettings;
+  private readonly modem: LineModem;
+  private readonly seq = new Sequencer();
+  private readonly timeoutMs: number;
+  private readonly airtime: (n: number) => number;
+  private listening = false;
+
+  constructor(o: LoraTransportOptions, deps: RadioDeps) {
+    const plan = planLora(o, 0, 255);
+    super(plan.base(o), deps);
+    this.settings = plan.settings;
+    this.airtime = plan.airtimeOf;
+    this.timeoutMs = o.commandTimeoutMs ?? 2000;
+    const serial = o.profile.transports.serial;
+    this.modem = new LineModem({
+      maxLineBytes: serial?.maxLineBytes ?? 600,
+      lineEnding: serial?.lineEnding ?? '\r\n',
+      clock: this.clock,
+      log: this.log,
+      counters: this.counters,
+      write: (b) => this.write(b),
+      onUnsolicited: (line) => this.unsolicited(line),
+    });
+  }
+
+  private ok(): Expectation {
+    return { ok: (l) => l === 'ok', error: (l) => RN_ERROR.test(l), timeoutMs: this.timeoutMs };
+  }
+
+  protected initialize(): Promise<void> {
+    return this.seq.run(async () => {
+      this.modem.reset();
+      this.listening = false;
+      const ver = await this.modem.command('sys get ver', { ok: (l) => /^RN2(483|903)\b/.test(l), timeoutMs: this.timeoutMs });
+      this.log.info('modem', { version: ver });
+      await this.modem.command('mac pause', { ok: (l) => /^\d+$/.test(l), error: (l) => RN_ERROR.test(l), timeoutMs: this.timeoutMs });
+      for (const cmd of rn2483SetupCommands(this.settings)) await this.modem.command(cmd, this.ok());
+      await this.armReceive();
+    });
+  }
+
+  private async armReceive(): Promise<void> {
+    await this.modem.command('radio rx 0', this.ok());
+    this.listening = true;
+  }
+
+  protected transmit(frame: Uint8Array): Promise<void> {
+    return this.seq.run(async () => {
+      if (this.listening) {
+        await this.modem.command('radio rxstop', this.ok());
+        this.listening = false;
+      }
+      await this.modem.command(`radio tx ${toHex(frame)}`, this.ok());
+      await this.modem.expect('radio_tx_ok', {
+        ok: (l) => l === 'radio_tx_ok',
+        error: (l) => l === 'radio_err',
+        timeoutMs: this.airtime(frame.length) + this.timeoutMs,
+      });
+      await this.armReceive();
+    });
+  }
+
+  protected onBytes(chunk: Uint8Array): void {
+    this.modem.push(chunk);
+  }
+
+  protected abortPending(err: Error): void {
+    this.modem.abort(err);
+  }
+
+  private rearm(): void {
+    this.listening = false;
+    this.seq
+      .run(async () => {
+        if (!this.listening && this.state === 'up') await this.armReceive();
+      })
+      .catch((err: Error) => this.fault(err));
+  }
+
+  private unsolicited(line: string): void {
+    if (line.startsWith('radio_rx ')) {
+      const payload = fromHex(line.slice('radio_rx '.length).trim());
+      if (!payload) this.malformed('rn_rx_bad_hex', line.slice(0, 80));
+      else this.deliver(payload);
+      this.rearm();
+      return;
+    }
+    if (line === 'radio_err') {
+      // Receive watchdog or CRC error: listen again.
+      this.counters.inc('rn_rx_errors');
+      this.rearm();
+      return;
+    }
+    if (RN_BANNER.test(line)) {
+      this.counters.inc('modem_resets');
+      this.fault(new ModemResetError(line));
+      return;
+    }
+    this.log.debug('modem line ignored', { line: line.slice(0, 120) });
+  }
+}
