@@ -20,6 +20,7 @@ export {
   PACKET_OVERHEAD,
   REKEY_INTERVAL,
   type SessionKeys,
+  type AeadBackend,
 } from './cipher.js';
 export { SHORT_MESSAGE_IDS, encodeMessageContents, decodeMessageContents, type V2Message } from './messages.js';
 export { ellswiftCreate, ellswiftDecode, v2Ecdh, type RandomBytes } from './ellswift.js';

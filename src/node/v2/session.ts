@@ -19,6 +19,7 @@ import {
   MAX_PAYLOAD_LEN,
   PacketCipher,
   TAG_LEN,
+  type AeadBackend,
   deriveSessionKeys,
 } from './cipher.js';
 import { ellswiftCreate, v2Ecdh, type RandomBytes } from './ellswift.js';
@@ -44,6 +45,8 @@ export interface V2SessionOptions {
   garbageLen?: number;
   /** Contents lengths of decoy packets to send between our garbage terminator and version packet. */
   decoys?: number[];
+  /** ChaCha20-Poly1305 implementation: 'noble' (default, pure JS) or 'node' (OpenSSL, faster). */
+  aead?: AeadBackend;
   /** Scoped counters (e.g. `node.v2.`): errors by code, packets, decoys, unknown ids. */
   counters?: Counters;
 }
@@ -93,6 +96,7 @@ export class V2Session {
   private readonly rng: RandomBytes;
   private readonly counters: Counters;
   private readonly decoys: number[];
+  private readonly aead: AeadBackend;
   private readonly garbage: Uint8Array;
   private readonly privateKey: Uint8Array;
   /** Our 64-byte ElligatorSwift public key as sent. */
@@ -130,6 +134,10 @@ export class V2Session {
     this.rng = opts.rng ?? defaultRng;
     this.counters = opts.counters ?? new Counters();
     this.decoys = [...(opts.decoys ?? [])];
+    if (opts.aead !== undefined && opts.aead !== 'noble' && opts.aead !== 'node') {
+      throw new ConfigError('bip324.bad_aead', `BIP324 aead backend must be 'noble' or 'node', got ${String(opts.aead)}`);
+    }
+    this.aead = opts.aead ?? 'noble';
     const keys = ellswiftCreate(this.rng);
     this.privateKey = keys.privateKey;
     this.ellswift = keys.ellswift;
@@ -285,7 +293,7 @@ export class V2Session {
     const theirs = Uint8Array.from(this.acc.subarray(0, KEY_LEN));
     const initiating = this.role === 'initiator';
     const secret = v2Ecdh(this.privateKey, theirs, this.ellswift, initiating);
-    this.cipher = new PacketCipher(deriveSessionKeys(secret, this.magic), initiating);
+    this.cipher = new PacketCipher(deriveSessionKeys(secret, this.magic), initiating, this.aead);
     // Garbage terminator, decoys, version packet; the first packet carries our garbage as AAD.
     const parts: Uint8Array[] = [this.cipher.sendGarbageTerminator];
     let aad = this.garbage;

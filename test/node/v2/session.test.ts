@@ -176,6 +176,23 @@ describe('V2Session handshake', () => {
     expect(() => p.a.encodeMessage('block', new Uint8Array(4_000_001))).toThrow(RangeError);
   });
 
+  it('interoperates across AEAD backends (noble <-> node:crypto) and both reject tampering', () => {
+    const p = pair({ aead: 'node', decoys: [3] }, { aead: 'noble', decoys: [4] }, 'backends');
+    p.pump(300);
+    expect(p.a.state).toBe('ready');
+    expect(p.b.state).toBe('ready');
+    const big = new Uint8Array(300_000).fill(0xab);
+    p.toB.push(p.a.encodeMessage('block', big));
+    p.toA.push(p.b.encodeMessage('block', big));
+    p.pump(7000);
+    expect(p.aGot.length).toBe(1);
+    expect(p.bGot.length).toBe(1);
+    expect(Buffer.from(p.aGot[0].payload).equals(Buffer.from(big))).toBe(true);
+    const bad = p.b.encodeMessage('ping', new Uint8Array(8));
+    bad[bad.length - 1] ^= 1; // last tag byte
+    expect((catchErr(() => p.a.receive(bad)) as MalformedInputError).code).toBe('bip324.bad_tag');
+  });
+
   it('is reproducible from an injected random source', () => {
     const x = new V2Session({ magic: REGTEST, role: 'initiator', rng: seededRng('same') }).start();
     const y = new V2Session({ magic: REGTEST, role: 'initiator', rng: seededRng('same') }).start();

@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { describe, expect, it } from 'vitest';
-import { PacketCipher, deriveSessionKeys } from '../../../src/node/v2/cipher.js';
+import { PacketCipher, deriveSessionKeys, type AeadBackend } from '../../../src/node/v2/cipher.js';
 import { ellswiftDecode, ellswiftEcdhX, v2Ecdh, xswiftecInv } from '../../../src/node/v2/ellswift.js';
 import { fromHex, toHex } from '../../../src/util/bytes.js';
 import { NETWORKS } from '../../../src/chain/networks.js';
@@ -40,8 +40,9 @@ describe('BIP324 packet encoding vectors', () => {
     }
   });
 
+  for (const backend of ['noble', 'node'] as AeadBackend[])
   for (const row of rows) {
-    it(`idx ${row.in_idx} (${row.in_initiating === '1' ? 'initiator' : 'responder'}, x${row.in_multiply}${row.in_ignore === '1' ? ', decoy' : ''})`, () => {
+    it(`${backend}: idx ${row.in_idx} (${row.in_initiating === '1' ? 'initiator' : 'responder'}, x${row.in_multiply}${row.in_ignore === '1' ? ', decoy' : ''})`, () => {
       const initiating = row.in_initiating === '1';
       const priv = fromHex(row.in_priv_ours);
       const ours = fromHex(row.in_ellswift_ours);
@@ -63,13 +64,13 @@ describe('BIP324 packet encoding vectors', () => {
       if (row.mid_responder_l) expect(toHex(keys.responderL)).toBe(row.mid_responder_l);
       if (row.mid_responder_p) expect(toHex(keys.responderP)).toBe(row.mid_responder_p);
 
-      const sender = new PacketCipher(keys, initiating);
+      const sender = new PacketCipher(keys, initiating, backend);
       expect(toHex(sender.sendGarbageTerminator)).toBe(row.mid_send_garbage_terminator);
       expect(toHex(sender.recvGarbageTerminator)).toBe(row.mid_recv_garbage_terminator);
       expect(toHex(sender.sessionId)).toBe(row.out_session_id);
 
       // The peer's view: its receive direction is our send direction.
-      const receiver = new PacketCipher(keys, !initiating);
+      const receiver = new PacketCipher(keys, !initiating, backend);
       for (let i = 0; i < Number(row.in_idx); i++) {
         const p = sender.encrypt(new Uint8Array(0));
         expect(receiver.decryptLength(p.subarray(0, 3))).toBe(0);
