@@ -24,3 +24,4 @@ export {
 } from './cipher.js';
 export { SHORT_MESSAGE_IDS, encodeMessageContents, decodeMessageContents, type V2Message } from './messages.js';
 export { ellswiftCreate, ellswiftDecode, v2Ecdh, type RandomBytes } from './ellswift.js';
+export { V2Transport, type V2TransportOptions } from './transport.js';
