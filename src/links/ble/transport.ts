@@ -455,10 +455,22 @@ export class BleTransport implements FrameTransport {
       this.log.info('connecting', { address: p.address, name: p.advertisement?.localName });
       await p.connectAsync({ mtu: this.cfg.attMtu });
       p.once('disconnect', onDisconnect);
-      const { characteristics } = await p.discoverSomeServicesAndCharacteristicsAsync(
-        [nobleUuid(this.cfg.profile.service)],
-        [nobleUuid(this.cfg.profile.write), nobleUuid(this.cfg.profile.notify)],
-      );
+      let characteristics: CharacteristicLike[];
+      try {
+        ({ characteristics } = await p.discoverSomeServicesAndCharacteristicsAsync(
+          [nobleUuid(this.cfg.profile.service)],
+          [nobleUuid(this.cfg.profile.write), nobleUuid(this.cfg.profile.notify)],
+        ));
+      } catch (e) {
+        // noble rejects with a bare string when the service is absent.
+        const msg = e instanceof Error ? e.message : String(e);
+        if (disconnected) throw new AltnetError('ble_disconnected', `disconnected during service discovery: ${msg}`);
+        throw new AltnetError(
+          /could not find/i.test(msg) ? 'ble_gatt_missing' : 'ble_gatt_error',
+          `BLE link ${this.cfg.linkName}: ${p.address} does not offer service ${this.cfg.profile.service} (${msg}); ` +
+            `check link.${this.cfg.linkName}.service and which device link.${this.cfg.linkName}.name/address selects`,
+        );
+      }
       const write = characteristics.find((c) => c.uuid === nobleUuid(this.cfg.profile.write));
       const notify = characteristics.find((c) => c.uuid === nobleUuid(this.cfg.profile.notify));
       if (!write || !notify) {

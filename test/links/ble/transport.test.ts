@@ -184,6 +184,20 @@ describe('finding and reaching the peripheral', () => {
     await waitFor(() => t.state === 'up' && tnc.subscribed, 'link up after the device accepts');
   });
 
+  test('a device without the configured service is counted and left, not used', async () => {
+    rig = await startRig();
+    const nus = new EmulatedNusDevice(rig.ctl, { address: 'd0:00:00:00:00:09', name: 'TNC4', serverMtu: 40 });
+    const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4' });
+    const seen = watch(t);
+    await t.open();
+    await waitFor(() => rig!.counters.get('link.ble0.ble_gatt_missing') >= 2, 'two failed attempts');
+    expect(seen.states).not.toContain('up');
+    expect(seen.reasons.some((r) => /does not offer service 00000001-ba2a-46c9-ae49-01b0961f68bb/.test(r ?? ''))).toBe(true);
+    // We hang up on it each time rather than keeping a useless connection.
+    await waitFor(() => !rig!.ctl.isConnected(nus.peripheral), 'disconnected');
+    expect(rig.ctl.commands).toContain('Disconnect');
+  });
+
   test('the send queue is bounded while the link is down, and close rejects what is left', async () => {
     rig = await startRig();
     const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4', 'link.ble0.queue_frames': '3' });
