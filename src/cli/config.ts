@@ -49,7 +49,8 @@ export interface OptionSpec {
 export const NETWORK_NAMES = ['main', 'testnet4', 'signet', 'regtest'] as const;
 export type NetworkName = (typeof NETWORK_NAMES)[number];
 
-export const LINK_TYPES = ['lora', 'kiss', 'ble', 'p2p', 'esplora', 'electrum', 'dns', 'sim'] as const;
+/** `module` loads a driver from a JavaScript file (link.<name>.path=); for developers and tests. */
+export const LINK_TYPES = ['lora', 'kiss', 'ble', 'p2p', 'esplora', 'electrum', 'dns', 'sim', 'module'] as const;
 export type LinkType = (typeof LINK_TYPES)[number];
 
 export const OPTIONS: readonly OptionSpec[] = [
