@@ -1,9 +1,10 @@
 // The validated header tree: grows from a checkpoint (or genesis), keeps the best chain by
 // cumulative work, follows reorgs, bounds side branches, persists through a HeaderStore.
 //
-// Memory: headers live in flat typed arrays (80-byte raw, 32-byte hash, parent, height, walk-back
-// bits, child count) plus one bigint of cumulative work and an open-addressing hash index:
-// about 150 bytes per header, no per-header objects. Headers whose parent is unknown are rejected
+// Memory: headers live in flat typed arrays, no per-header objects: 48 bytes of header (the 80
+// bytes minus prevHash, which is the parent's hash and is put back when a header is read out),
+// the 32-byte hash, 24 bytes of cumulative work, parent, height, walk-back bits, child count and
+// an open-addressing hash index: about 128 bytes per header (plus growth slack). Headers whose parent is unknown are rejected
 // ('prev-not-found'), not kept as orphans: the caller asks the sender for the gap with locator().
 // Side-branch headers are capped (maxSideHeaders); past the cap the side leaf with the least work
 // is evicted (counted), which may be the newcomer ('side-branch-full').
@@ -17,6 +18,7 @@ import {
   type ParentContext,
   type RejectCode,
   TargetCache,
+  WORK_LIMBS,
 } from './rules.js';
 import { digestWordsToBytes, sha256d80 } from './sha256d.js';
 import { FileHeaderStore, type HeaderStore, type StoreCut } from './store.js';
@@ -63,6 +65,7 @@ export interface AddResult {
 }
 
 const INITIAL_CAPACITY = 4096;
+const PACKED_SIZE = 48;
 
 export class HeaderChain {
   readonly network: NetworkParams;
@@ -85,13 +88,14 @@ export class HeaderChain {
   // Arena of headers, indexed by slot.
   private cap = 0;
   private used = 0;
-  private raws = new Uint8Array(0);
+  /** Per slot: version (4) + merkle root, time, bits, nonce (44): the header without prevHash. */
+  private packed = new Uint8Array(0);
   private hashes = new Uint8Array(0);
   private parents = new Int32Array(0);
   private heights = new Int32Array(0);
   private walkBits = new Uint32Array(0);
   private children = new Int32Array(0);
-  private works: bigint[] = [];
+  private works = new Uint32Array(0);
   private readonly free: number[] = [];
 
   // Hash index: open addressing, linear probing; holds slot + 1, 0 = empty.
@@ -141,7 +145,7 @@ export class HeaderChain {
       this.rootTime = this.priorTimes.at(-1) ?? 0;
       this.rootNextBits = cp.nextBits;
       this.hashes.set(cp.hash, 0);
-      this.works[slot] = cp.chainWork;
+      this.setWork(slot, cp.chainWork);
       this.walkBits[slot] = cp.nextBits;
     } else {
       const g = this.network.genesisHeader;
@@ -150,10 +154,10 @@ export class HeaderChain {
       this.priorTimes = [];
       this.rootTime = readU32LE(g, 68);
       this.rootNextBits = undefined;
-      this.raws.set(g, 0);
+      this.pack(g, 0);
       sha256d80(g, 0, this.words);
       digestWordsToBytes(this.words, this.hashes, 0);
-      this.works[slot] = this.targets.get(readU32LE(g, 72))?.work ?? 0n;
+      this.setWork(slot, this.targets.get(readU32LE(g, 72))?.work ?? 0n);
       this.walkBits[slot] = readU32LE(g, 72);
     }
     this.parents[slot] = -1;
@@ -237,7 +241,7 @@ export class HeaderChain {
   workOf(hash: Uint8Array): bigint | undefined {
     if (hash.length !== 32) return undefined;
     const slot = this.lookup(hash, 0);
-    return slot < 0 ? undefined : this.works[slot];
+    return slot < 0 ? undefined : this.workOfSlot(slot);
   }
 
   /** Headers kept outside the best chain. */
@@ -330,7 +334,7 @@ export class HeaderChain {
       }
       const slot = this.insert(raw, hash, parent);
       const tip = this.best[this.bestLen - 1];
-      if (this.works[slot] > this.works[tip]) {
+      if (this.compareWork(slot, tip) > 0) {
         if (parent === tip) {
           this.side.delete(slot);
           if (this.bestLen >= this.best.length) this.growBest();
@@ -405,11 +409,11 @@ export class HeaderChain {
   }
 
   timeOf(slot: number): number {
-    return slot === 0 && !this.rootHasHeader ? this.rootTime : readU32LE(this.raws, slot * HEADER_SIZE + 68);
+    return slot === 0 && !this.rootHasHeader ? this.rootTime : readU32LE(this.packed, slot * PACKED_SIZE + 36);
   }
 
   bitsOf(slot: number): number {
-    return slot === 0 && !this.rootHasHeader ? this.rootNextBits! : readU32LE(this.raws, slot * HEADER_SIZE + 72);
+    return slot === 0 && !this.rootHasHeader ? this.rootNextBits! : readU32LE(this.packed, slot * PACKED_SIZE + 40);
   }
 
   heightOf(slot: number): number {
@@ -440,7 +444,13 @@ export class HeaderChain {
   }
 
   private rawAt(slot: number): Uint8Array {
-    return this.raws.slice(slot * HEADER_SIZE, slot * HEADER_SIZE + HEADER_SIZE);
+    const out = new Uint8Array(HEADER_SIZE);
+    const o = slot * PACKED_SIZE;
+    out.set(this.packed.subarray(o, o + 4), 0);
+    const parent = this.parents[slot];
+    if (parent >= 0) out.set(this.hashes.subarray(parent * 32, parent * 32 + 32), 4);
+    out.set(this.packed.subarray(o + 4, o + PACKED_SIZE), 36);
+    return out;
   }
 
   private hashAt(slot: number): Uint8Array {
@@ -451,7 +461,7 @@ export class HeaderChain {
     return {
       height: this.heights[slot],
       hash: this.hashAt(slot),
-      chainWork: this.works[slot],
+      chainWork: this.workOfSlot(slot),
       header: this.hasRaw(slot) ? this.rawAt(slot) : null,
       inBestChain: this.onBest(slot),
     };
@@ -472,7 +482,8 @@ export class HeaderChain {
       next.set(old);
       return next;
     };
-    this.raws = copy(this.raws, (n) => new Uint8Array(n), HEADER_SIZE);
+    this.packed = copy(this.packed, (n) => new Uint8Array(n), PACKED_SIZE);
+    this.works = copy(this.works, (n) => new Uint32Array(n), WORK_LIMBS);
     this.hashes = copy(this.hashes, (n) => new Uint8Array(n), 32);
     this.parents = copy(this.parents, (n) => new Int32Array(n), 1);
     this.heights = copy(this.heights, (n) => new Int32Array(n), 1);
@@ -500,7 +511,7 @@ export class HeaderChain {
 
   private insert(raw: Uint8Array, hash: Uint8Array, parent: number): number {
     const slot = this.allocate();
-    this.raws.set(raw, slot * HEADER_SIZE);
+    this.pack(raw, slot);
     this.hashes.set(hash, slot * 32);
     this.parents[slot] = parent;
     this.heights[slot] = this.heights[parent] + 1;
@@ -508,7 +519,7 @@ export class HeaderChain {
     this.children[parent]++;
     const bits = readU32LE(raw, 72);
     this.walkBits[slot] = this.heights[slot] % this.interval === 0 || bits !== this.limitBits ? bits : this.walkBits[parent];
-    this.works[slot] = this.works[parent] + this.targets.get(bits)!.work;
+    this.addWork(slot, parent, this.targets.get(bits)!.workLimbs);
     this.indexInsert(slot);
     return slot;
   }
@@ -537,9 +548,9 @@ export class HeaderChain {
     let victim = -1;
     for (const s of this.side) {
       if (s === fresh || this.children[s] !== 0) continue;
-      if (victim < 0 || this.works[s] < this.works[victim]) victim = s;
+      if (victim < 0 || this.compareWork(s, victim) < 0) victim = s;
     }
-    if (fresh >= 0 && (victim < 0 || this.works[fresh] <= this.works[victim])) victim = fresh;
+    if (fresh >= 0 && (victim < 0 || this.compareWork(fresh, victim) <= 0)) victim = fresh;
     if (victim < 0) return false;
     this.side.delete(victim);
     this.indexRemove(victim);
@@ -548,6 +559,53 @@ export class HeaderChain {
     this.free.push(victim);
     this.counters.inc('side-evicted');
     return victim === fresh;
+  }
+
+  // ---- internals: packed headers and work limbs ----
+
+  private pack(raw: Uint8Array, slot: number): void {
+    const o = slot * PACKED_SIZE;
+    this.packed.set(raw.subarray(0, 4), o);
+    this.packed.set(raw.subarray(36, HEADER_SIZE), o + 4);
+  }
+
+  private addWork(slot: number, parent: number, add: Uint32Array): void {
+    const w = this.works;
+    const o = slot * WORK_LIMBS;
+    const p = parent * WORK_LIMBS;
+    let carry = 0;
+    for (let i = 0; i < WORK_LIMBS; i++) {
+      const sum = w[p + i] + add[i] + carry;
+      w[o + i] = sum >>> 0;
+      carry = sum > 0xffffffff ? 1 : 0;
+    }
+  }
+
+  private compareWork(a: number, b: number): number {
+    const w = this.works;
+    for (let i = WORK_LIMBS - 1; i >= 0; i--) {
+      const x = w[a * WORK_LIMBS + i];
+      const y = w[b * WORK_LIMBS + i];
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return 0;
+  }
+
+  private workOfSlot(slot: number): bigint {
+    let v = 0n;
+    for (let i = WORK_LIMBS - 1; i >= 0; i--) v = (v << 32n) | BigInt(this.works[slot * WORK_LIMBS + i]);
+    return v;
+  }
+
+  private setWork(slot: number, value: bigint): void {
+    if (value < 0n || value >> BigInt(32 * WORK_LIMBS) !== 0n) {
+      throw new ConfigError('bad-checkpoint', `checkpoint chain work ${value} does not fit in ${32 * WORK_LIMBS} bits`);
+    }
+    let v = value;
+    for (let i = 0; i < WORK_LIMBS; i++) {
+      this.works[slot * WORK_LIMBS + i] = Number(v & 0xffffffffn);
+      v >>= 32n;
+    }
   }
 
   // ---- internals: hash index ----

@@ -172,15 +172,20 @@ export function checkContext(
   return null;
 }
 
+/** Little-endian 32-bit limbs of cumulative work: 192 bits (see MIN_TARGET for why that is enough). */
+export const WORK_LIMBS = 6;
+
 /** An expanded compact target: 8 little-endian 32-bit limbs, and the work a block with it proves. */
 export interface TargetInfo {
   limbs: Uint32Array;
   work: bigint;
+  /** `work` as WORK_LIMBS little-endian 32-bit limbs. */
+  workLimbs: Uint32Array;
 }
 
 const TWO_256 = 1n << 256n;
 // No real header can meet a target below 2^128 (128 leading zero bits); refusing such nBits keeps
-// per-header work below 2^128, so cumulative work stays an ordinary-sized bigint.
+// per-header work at most 2^128, so even 2^32 headers of cumulative work fit in 192 bits.
 const MIN_TARGET = 1n << 128n;
 
 /**
@@ -208,7 +213,14 @@ export class TargetCache {
           limbs[i] = Number(t & 0xffffffffn);
           t >>= 32n;
         }
-        info = { limbs, work: TWO_256 / (target + 1n) };
+        const work = TWO_256 / (target + 1n);
+        const workLimbs = new Uint32Array(WORK_LIMBS);
+        let w = work;
+        for (let i = 0; i < WORK_LIMBS; i++) {
+          workLimbs[i] = Number(w & 0xffffffffn);
+          w >>= 32n;
+        }
+        info = { limbs, work, workLimbs };
       }
       if (this.map.size >= this.maxEntries) this.map.clear();
       this.map.set(bits, info);
