@@ -215,6 +215,10 @@ export class BleTransport implements FrameTransport {
         this.withTimeout(noble.waitForPoweredOnAsync(this.cfg.adapterTimeoutMs), this.cfg.adapterTimeoutMs, 'adapter'),
       );
     } catch (e) {
+      if (this.closing) {
+        this.shutdownNoble();
+        throw new AltnetError('ble_closed', `BLE link ${this.cfg.linkName} was closed while opening`);
+      }
       this.counters.inc('adapter_failures');
       this.shutdownNoble();
       this.setState('down', 'adapter not powered on');
@@ -376,6 +380,7 @@ export class BleTransport implements FrameTransport {
         this.setState('down', e instanceof Error ? e.message : String(e));
       }
       if (this.closing) break;
+      this.log.info('reconnecting after backoff', { delayMs: delay });
       try {
         await this.guard(this.sleep(delay));
       } catch {

@@ -104,3 +104,11 @@ export function payload(len: number, seed: number): Buffer {
   }
   return b;
 }
+
+/** Backoff delays the transport announced, in order. */
+export function backoffDelays(log: { lines: string[] }): number[] {
+  return log.lines.flatMap((l) => {
+    const m = /reconnecting after backoff delayMs=(\d+)/.exec(l);
+    return m ? [Number(m[1])] : [];
+  });
+}

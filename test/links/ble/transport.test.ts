@@ -1,7 +1,7 @@
 // The BLE transport through the real noble stack (@stoprocent/noble, UART HCI driver) against
 // the HCI controller emulator on a socat pty pair.
 import { afterEach, describe, expect, test } from 'vitest';
-import { startRig, waitFor, watch, payload, type Rig } from './rig.js';
+import { backoffDelays, startRig, waitFor, watch, payload, type Rig } from './rig.js';
 import { EmulatedKissTnc, EmulatedNusDevice } from '../../emulators/hci/devices.js';
 
 let rig: Rig | null = null;
@@ -69,6 +69,9 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
     expect(rig.counters.get('link.ble0.disconnects')).toBe(1);
     expect(rig.counters.get('link.ble0.connects')).toBe(2);
     expect(seen.states).toEqual(['starting', 'up', 'down', 'up']);
+    // The first retry after a drop waits the minimum; a failed attempt doubles it.
+    expect(backoffDelays(rig.log)[0]).toBe(20);
+    expect(rig.counters.get('link.ble0.ble_scan_timeout') + rig.counters.get('link.ble0.ble_connect_timeout')).toBe(backoffDelays(rig.log).length - 1);
   });
 
   test('a peripheral sending garbage is counted, its frames dropped, and the link keeps working', async () => {
@@ -166,8 +169,10 @@ describe('finding and reaching the peripheral', () => {
     rig = await startRig();
     const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4', 'link.ble0.scan_timeout_ms': '150' });
     await t.open();
-    await waitFor(() => rig!.counters.get('link.ble0.ble_scan_timeout') >= 2, 'two scan timeouts');
+    await waitFor(() => rig!.counters.get('link.ble0.ble_scan_timeout') >= 5, 'five scan timeouts');
     expect(t.state).toBe('down');
+    // Exponential backoff from reconnect_min_ms (20), capped at reconnect_max_ms (200).
+    expect(backoffDelays(rig.log).slice(0, 5)).toEqual([20, 40, 80, 160, 200]);
     const tnc = new EmulatedKissTnc(rig.ctl, { address: 'c4:00:00:00:00:03', name: 'TNC4', serverMtu: 40 });
     await waitFor(() => t.state === 'up' && tnc.subscribed, 'link up once the TNC advertises');
   });
