@@ -31,9 +31,11 @@ export interface RouterChain extends HeaderView {
   addHeaders(raw: Uint8Array[]): AddHeadersOutcome;
   tip(): ChainTip;
   /** Height and cumulative work of a known header (any branch), undefined if unknown. */
-  entry(hash: Uint8Array): { height: number; chainWork: bigint } | undefined;
-  /** Raw header at a height of the best chain. */
-  headerAt(height: number): Uint8Array | undefined;
+  getByHash(hash: Uint8Array): { height: number; chainWork: bigint } | undefined;
+  /** The best chain's header at a height (null for a checkpoint root, whose header is unknown). */
+  getByHeight(height: number): { hash: Uint8Array; header: Uint8Array | null } | undefined;
+  /** Where the chain starts: genesis (0) or a checkpoint. */
+  readonly rootHeight: number;
 }
 
 /** A link as the router sees it: the supervisor's proxy of a driver in its own process. */
@@ -101,7 +103,7 @@ export class Router {
   /** The node's best header as far as we know, with its work. */
   nodeTip(): ChainTip | undefined {
     if (!this.nodeTipHash) return undefined;
-    const e = this.deps.chain.entry(this.nodeTipHash);
+    const e = this.deps.chain.getByHash(this.nodeTipHash);
     return e && { hash: this.nodeTipHash, chainWork: e.chainWork, height: e.height };
   }
 
@@ -163,7 +165,7 @@ export class Router {
     const tip = chain.tip();
     const recent: Uint8Array[] = [];
     for (let h = Math.max(1, tip.height - depth + 1); h <= tip.height; h++) {
-      const raw = chain.headerAt(h);
+      const raw = chain.getByHeight(h)?.header;
       if (raw) recent.push(raw);
     }
     if (recent.length === 0) return 0;
@@ -201,7 +203,9 @@ export class Router {
     const tip = chain.tip();
     const node = this.nodeTip();
     if (node && node.chainWork >= tip.chainWork) return 0;
-    const locator = this.nodeTipHash ? [this.nodeTipHash, ...this.nodeLocator] : this.nodeLocator;
+    // Knowing nothing of the node, start from our root: the node asks for what it lacks.
+    const root = chain.getByHeight(chain.rootHeight)!.hash;
+    const locator = this.nodeTipHash ? [this.nodeTipHash, ...this.nodeLocator] : [...this.nodeLocator, root];
     const headers = chain.headersAfter(locator, undefined, MAX_HEADERS_PER_MESSAGE);
     if (headers.length === 0) return 0;
     for (const p of peers) p.sendHeaders(headers);
@@ -211,7 +215,7 @@ export class Router {
     counters.inc('router.headers_to_node', headers.length);
     log.info('sent the node headers with more work', {
       count: headers.length,
-      upTo: chain.entry(this.nodeTipHash)?.height,
+      upTo: chain.getByHash(this.nodeTipHash)?.height,
       tip: tip.height,
     });
     return headers.length;
@@ -231,7 +235,7 @@ export class Router {
       this.deps.log.warn('the node sent a header altnet rejects', { code: outcome.rejected.code, reason: outcome.rejected.message });
     }
     const last = headerHash(raw[raw.length - 1]);
-    if (this.deps.chain.entry(last)) this.setNodeTip(last);
+    if (this.deps.chain.getByHash(last)) this.setNodeTip(last);
     if (outcome.tipChanged && this.mode === 'beacon') this.beaconHeaders();
     this.pushToNode();
   }
@@ -239,7 +243,7 @@ export class Router {
   private onNodeLocator(locator: Uint8Array[]): void {
     this.nodeLocator = locator.slice(0, 32);
     const first = locator[0];
-    if (first && this.deps.chain.entry(first)) this.setNodeTip(first);
+    if (first && this.deps.chain.getByHash(first)) this.setNodeTip(first);
   }
 
   private onNodeInv(items: InvItem[]): void {

@@ -37,7 +37,7 @@ const HANDSHAKE_TIMEOUT_MS = 60_000;
 
 /** What the node side needs from the header chain. */
 export interface HeaderView {
-  tipHeight(): number;
+  readonly height: number;
   locator(): Uint8Array[];
   headersAfter(locator: Uint8Array[], stopHash: Uint8Array | undefined, max: number): Uint8Array[];
 }
@@ -246,7 +246,7 @@ export class NodePeer {
       addrFrom: { services: Services.WITNESS, ip: ipv4Mapped(0, 0, 0, 0), port: 0 },
       nonce: this.ourNonce,
       userAgent: USER_AGENT,
-      startHeight: this.deps.chain.tipHeight(),
+      startHeight: this.deps.chain.height,
       relay: true,
     };
     this.send('version', encodeVersion(ourVersion));

@@ -10,7 +10,7 @@ import { BitcoindProcess, freePort } from '../harness/bitcoind.js';
 
 // A header view that knows only regtest genesis: enough to exercise the handshake.
 const genesisOnly: HeaderView = {
-  tipHeight: () => 0,
+  height: 0,
   locator: () => [headerHash(NETWORKS.regtest.genesisHeader)],
   headersAfter: () => [],
 };
