@@ -21,7 +21,7 @@ import {
   WORK_LIMBS,
 } from './rules.js';
 import { digestWordsToBytes, sha256d80 } from './sha256d.js';
-import { FileHeaderStore, type HeaderStore, type StoreCut } from './store.js';
+import { FileHeaderStore, type HeaderStore, type OpenedStore, type StoreCut } from './store.js';
 import { equalBytes, hashToHex, readU32LE } from '../util/bytes.js';
 import { ConfigError } from '../util/errors.js';
 import type { Counters } from '../util/counters.js';
@@ -66,6 +66,7 @@ export interface AddResult {
 
 const INITIAL_CAPACITY = 4096;
 const PACKED_SIZE = 48;
+const REPLAY_BATCH = 2000;
 
 export class HeaderChain {
   readonly network: NetworkParams;
@@ -180,13 +181,30 @@ export class HeaderChain {
       opts.log,
       opts.counters,
     );
+    try {
+      chain.storeCut = HeaderChain.replay(chain, opened, opts.log);
+    } catch (err) {
+      opened.store.close();
+      throw err;
+    }
+    chain.store = opened.store;
+    const tip = chain.tip();
+    opts.log.info('header chain loaded', { path, records: opened.store.records, height: tip.height, tip: hashToHex(tip.hash) });
+    return chain;
+  }
+
+  /** Re-validates loaded records into `chain`; cuts the file at the first record that breaks a rule. */
+  private static replay(chain: HeaderChain, opened: OpenedStore, log: Logger): StoreCut | undefined {
     let cut = opened.cut;
     const records: Uint8Array[] = [];
     for (let i = 0; i < opened.count; i++) records.push(opened.headers.subarray(i * HEADER_SIZE, (i + 1) * HEADER_SIZE));
     let from = 0;
     while (from < records.length) {
-      const r = chain.addHeaders(from === 0 ? records : records.slice(from));
-      if (!r.rejected) break;
+      const r = chain.addHeaders(records.slice(from, from + REPLAY_BATCH));
+      if (!r.rejected) {
+        from += REPLAY_BATCH;
+        continue;
+      }
       const at = from + r.rejected.index;
       const code = r.rejected.code;
       // Not corruption: the parent was evicted as a low-work side header, the side cap is full,
@@ -195,15 +213,11 @@ export class HeaderChain {
         from = at + 1;
         continue;
       }
-      opts.log.warn('a stored header fails validation; cutting the file there', { record: at, code, reason: r.rejected.message });
+      log.warn('a stored header fails validation; cutting the file there', { record: at, code, reason: r.rejected.message });
       cut = opened.store.truncateRecords(at, 'invalid-header');
       break;
     }
-    chain.store = opened.store;
-    chain.storeCut = cut;
-    const tip = chain.tip();
-    opts.log.info('header chain loaded', { path, records: opened.store.records, height: tip.height, tip: hashToHex(tip.hash) });
-    return chain;
+    return cut;
   }
 
   close(): void {

@@ -13,7 +13,8 @@ import { Counters } from '../../src/util/counters.js';
 import { ConfigError } from '../../src/util/errors.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { REPO_ROOT, SHARED_DATA } from '../harness/data.js';
-import { readHeaders } from './helpers.js';
+import { mine, mineRun, readHeaders } from './helpers.js';
+import { readU32LE } from '../../src/util/bytes.js';
 
 const recent = readHeaders(SHARED_DATA.recentHeaders);
 const NOW = 1_800_000_000;
@@ -93,6 +94,25 @@ describe('persisted header chain', () => {
     expect(chain.storeCut).toMatchObject({ reason: 'invalid-header', keptRecords: 200 });
     expect(chain.tip().height).toBe(822527 + 200);
     expect(counters.get('store.cut.invalid-header')).toBe(1);
+  });
+
+  it('replays side branches and reorgs: the reopened chain has the same tip and side headers', async () => {
+    const path = join(dir, 'regtest.dat');
+    const g = NETWORKS.regtest.genesisHeader;
+    const t0 = readU32LE(g, 68);
+    const { chain } = await openChain(path, NETWORKS.regtest);
+    const a = mineRun(g, 6, t0 + 600, 600, 0x207fffff, 1);
+    const b = mineRun(a[2], 5, t0 + 3000, 600, 0x207fffff, 2);
+    chain.addHeaders(a);
+    expect(chain.addHeaders(b).reorg).toEqual({ forkHeight: 3, disconnected: 3 });
+    chain.addHeaders([mine(a[5], t0 + 9000, 0x207fffff, { salt: 3 })]);
+    const before = { tip: chain.tip(), side: chain.sideHeaders };
+    chain.close();
+    const { chain: again } = await openChain(path, NETWORKS.regtest);
+    expect(again.storeCut).toBeUndefined();
+    expect(again.tip()).toEqual(before.tip);
+    expect(again.sideHeaders).toBe(before.side);
+    expect(again.getByHeight(4)!.header).toEqual(b[0]);
   });
 
   it('refuses a file that belongs to another network or root', async () => {
