@@ -2,7 +2,7 @@
 // manual connection to a raw loopback socket server driven by our BIP324 responder session;
 // the v2 handshake and the P2P version/verack exchange run in v2 packets, and Core reports the
 // peer as transport v2 with the same session id.
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NETWORKS } from '../../../src/chain/networks.js';
 import type { V2Message } from '../../../src/node/v2/messages.js';
@@ -127,11 +127,46 @@ describe('BIP324 v2 handshake with Bitcoin Core 30.2 (regtest, -v2transport=1)',
     expect(peer.bytesrecv_per_msg.version).toBeGreaterThan(0);
   });
 
+  it('connects out to Core as a v2 initiator (the outbound P2P link case)', async () => {
+    const got: string[] = [];
+    const sock = connect(node!.p2pPort, '127.0.0.1');
+    sockets.push(sock);
+    const t = new V2Transport({ magic: MAGIC, role: 'initiator' });
+    const outErrors: string[] = [];
+    sock.on('error', (e) => outErrors.push(e.message));
+    sock.on('data', (chunk: Buffer) => {
+      try {
+        const r = t.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+        for (const b of r.send) sock.write(b);
+        for (const m of r.messages) {
+          got.push(m.command);
+          if (m.command === 'version') sock.write(t.encode({ command: 'verack', payload: new Uint8Array(0) }));
+          if (m.command === 'ping') sock.write(t.encode({ command: 'pong', payload: m.payload }));
+        }
+      } catch (err) {
+        outErrors.push(err instanceof Error ? err.message : String(err));
+        sock.destroy();
+      }
+    });
+    await new Promise<void>((res) => sock.once('connect', () => res()));
+    for (const b of t.start()) sock.write(b);
+    // Queued until the handshake is done, then flushed right after our version packet.
+    sock.write(t.encode({ command: 'version', payload: versionPayload() }));
+    const peer = await node!.waitFor('our outbound v2 connection in getpeerinfo', async () => {
+      const peers = await node!.rpc<any[]>('getpeerinfo');
+      return peers.find((p) => p.inbound && p.subver === USER_AGENT && p.transport_protocol_type === 'v2');
+    });
+    await node!.waitFor('version and verack from Core', async () => got.includes('version') && got.includes('verack'));
+    expect(outErrors).toEqual([]);
+    expect(peer.session_id).toBe(toHex(t.session.sessionId!));
+    sock.destroy();
+  });
+
   it('keeps the connection alive across a ping round trip in v2 packets', async () => {
     await node!.rpc('ping');
     await node!.waitFor('ping answered', async () => {
       const peers = await node!.rpc<any[]>('getpeerinfo');
-      const p = peers.find((x) => x.subver === USER_AGENT);
+      const p = peers.find((x) => x.subver === USER_AGENT && x.connection_type === 'manual');
       return p && p.pingtime !== undefined && p.transport_protocol_type === 'v2';
     });
     expect(received).toContain('ping');
