@@ -202,7 +202,19 @@ export class BleTransport implements FrameTransport {
     });
     this.closedSignal.catch(() => {});
     this.setState('starting');
-    const noble = this.makeNoble(this.cfg.hci);
+    let noble: NobleLike;
+    try {
+      noble = this.makeNoble(this.cfg.hci);
+    } catch (e) {
+      this.counters.inc('adapter_failures');
+      this.setState('down', 'noble could not start');
+      throw new AltnetError(
+        'ble_adapter',
+        `BLE link ${this.cfg.linkName}: noble could not start on ${describeHci(this.cfg.hci)}: ` +
+          `${e instanceof Error ? e.message : String(e)}`,
+        { cause: e },
+      );
+    }
     this.noble = noble;
     const guarded = guardHciInput(noble, (error, packet) => {
       this.counters.inc('hci_malformed');
@@ -234,7 +246,10 @@ export class BleTransport implements FrameTransport {
   }
 
   async close(): Promise<void> {
-    if (!this.noble) return;
+    if (!this.noble) {
+      if (this.currentState !== 'stopped') this.setState('stopped');
+      return;
+    }
     this.closing = true;
     this.signalClosed?.(new AltnetError('ble_closed', `BLE link ${this.cfg.linkName} was closed`));
     const link = this.link;

@@ -217,6 +217,21 @@ describe('finding and reaching the peripheral', () => {
     expect(t.state).toBe('stopped');
   });
 
+  test('losing the HCI controller itself (UART gone) takes the link down without crashing', async () => {
+    rig = await startRig();
+    const tnc = new EmulatedKissTnc(rig.ctl, { address: 'c4:00:00:00:00:05', name: 'TNC4', serverMtu: 40 });
+    const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4' });
+    await t.open();
+    await waitFor(() => t.state === 'up' && tnc.subscribed, 'link up');
+    const sending = t.send(payload(20, 1)).then(() => 'sent', (e: { code?: string }) => e.code);
+    await rig.pair.close(); // socat gone: both ptys hang up
+    await waitFor(() => t.state === 'down', 'link down');
+    await waitFor(() => rig!.counters.get('link.ble0.disconnects') + rig!.counters.get('link.ble0.ble_error') >= 1, 'the loss counted');
+    await t.close();
+    expect(t.state).toBe('stopped');
+    expect(['sent', 'ble_closed']).toContain(await sending);
+  });
+
   test('an adapter that never powers on fails open() with a typed error', async () => {
     rig = await startRig();
     const t = rig.transport({
