@@ -65,17 +65,16 @@ function fmix32(h: number): number {
   return h >>> 0;
 }
 
-/** The k coefficients of repair symbol `index` (>= k): xorshift32 seeded from (k, index). */
+/**
+ * The k coefficients of repair symbol `index` (>= k): a counter-mode hash, coefficient i being
+ * the top byte of fmix32(seed + (i + 1) * 0x9E3779B9). A linear generator (xorshift, LFSR) would
+ * not do: its outputs span a 32-dimensional space over GF(2), capping the rank at 32.
+ */
 export function repairCoefficients(k: number, index: number): Uint8Array {
-  let s = fmix32((Math.imul(index, 0x9e3779b1) + Math.imul(k, 0x85ebca77)) >>> 0);
-  if (s === 0) s = 0x6d2b79f5;
+  const seed = fmix32((Math.imul(index, 0x9e3779b1) + Math.imul(k, 0x85ebca77)) >>> 0);
   const out = new Uint8Array(k);
   for (let i = 0; i < k; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = s >>> 24 || 1;
+    out[i] = fmix32((seed + Math.imul(i + 1, 0x9e3779b9)) >>> 0) >>> 24 || 1;
   }
   return out;
 }
