@@ -4,6 +4,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { isIP } from 'node:net';
 import { ConfigError } from '../util/errors.js';
 import { NodePeer, type NodePeerDeps, type NodePeerEvents } from './peer.js';
+import { V2Transport } from './v2/transport.js';
 
 export interface NodeServerOptions extends Omit<NodePeerDeps, 'events'> {
   host: string;
@@ -11,6 +12,8 @@ export interface NodeServerOptions extends Omit<NodePeerDeps, 'events'> {
   /** Listening beyond loopback exposes the peer port; refused unless asked for. */
   allowRemote?: boolean;
   maxConnections?: number;
+  /** Answer BIP324 v2 connections (default). With false, v2 is refused and the node retries v1. */
+  v2?: boolean;
   events: NodePeerEvents;
 }
 
@@ -73,6 +76,11 @@ export class NodeServer {
         this.opts.events.closed(peer, reason);
       },
     };
-    this.peers.add(new NodePeer(socket, { ...this.opts, events }));
+    const v2Responder =
+      this.opts.v2Responder ??
+      (this.opts.v2 === false
+        ? undefined
+        : () => new V2Transport({ magic: this.opts.network.magic, role: 'responder', counters: this.opts.counters.scoped('node.v2.') }));
+    this.peers.add(new NodePeer(socket, { ...this.opts, events, v2Responder }));
   }
 }
