@@ -7,7 +7,7 @@
 import { EventEmitter } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, normalize } from 'node:path';
 import type { Counters } from '../util/counters.js';
 import type { Logger } from '../util/log.js';
 
@@ -263,4 +263,25 @@ export class DeviceWatcher extends EventEmitter<DeviceWatcherEvents> {
     this.dirWatcher = undefined;
     this.parentWatcher = undefined;
   }
+}
+
+/**
+ * The configured links (config.links) whose `device` is `path`: what the gateway opens on
+ * `appeared(path)` and closes on `gone(path)`.
+ */
+export function linksForDevice(links: Record<string, Record<string, string>>, path: string): string[] {
+  const want = normalize(path);
+  return Object.entries(links)
+    .filter(([, keys]) => keys.device !== undefined && normalize(keys.device) === want)
+    .map(([name]) => name)
+    .sort();
+}
+
+/**
+ * Whether a link's device lives in the watched directory, so the link should wait for
+ * `appeared` instead of being opened at start (a fixed port such as /dev/ttyAMA0 is not).
+ */
+export function isHotplugDevice(device: string, dir: string): boolean {
+  const d = normalize(dir).replace(/\/+$/, '');
+  return normalize(device).startsWith(d + '/');
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { SerialPort } from 'serialport';
-import { DeviceWatcher, type WatcherTimers } from '../../src/gateway/hotplug.js';
+import { DeviceWatcher, isHotplugDevice, linksForDevice, type WatcherTimers } from '../../src/gateway/hotplug.js';
 import { Counters } from '../../src/util/counters.js';
 import { memoryLogger, silentLogger } from '../../src/util/log.js';
 
@@ -242,5 +242,24 @@ describe('DeviceWatcher with real ptys and serialport', () => {
     t.fireIntervals();
     await w.settled();
     expect(events).toEqual([`+${join(dir, 'ch340-1')}`, `-${join(dir, 'ch340-1')}`]);
+  });
+});
+
+describe('links and devices', () => {
+  const links = {
+    lora0: { type: 'lora', board: 'rak3172', device: '/dev/altnet/ch340-0' },
+    lora1: { type: 'lora', board: 'rnode', device: '/dev/altnet//ch340-0' },
+    tnc: { type: 'kiss', board: 'kiss-tnc', device: '/dev/ttyAMA0' },
+    esp: { type: 'esplora', url: 'http://127.0.0.1:3002' },
+  };
+  it('finds the links configured on a device path', () => {
+    expect(linksForDevice(links, '/dev/altnet/ch340-0')).toEqual(['lora0', 'lora1']);
+    expect(linksForDevice(links, '/dev/altnet/ch340-1')).toEqual([]);
+  });
+  it('tells hotplug-managed devices from fixed ports', () => {
+    expect(isHotplugDevice('/dev/altnet/ch340-0', '/dev/altnet')).toBe(true);
+    expect(isHotplugDevice('/dev/altnet/ch340-0', '/dev/altnet/')).toBe(true);
+    expect(isHotplugDevice('/dev/ttyAMA0', '/dev/altnet')).toBe(false);
+    expect(isHotplugDevice('/dev/altnet-other/x', '/dev/altnet')).toBe(false);
   });
 });
