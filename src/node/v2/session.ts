@@ -6,6 +6,17 @@
 // its key and garbage come out of receive(). After both keys are known each side sends its
 // garbage terminator, optional decoys and its (empty) transport version packet, whose AAD
 // authenticates the garbage it sent. encodeMessage() frames application messages.
+//
+// Errors from receive() are MalformedInputError (the session is then 'failed'; close the
+// socket) with these codes, each also counted as `error.<code>`:
+//   bip324.bad_tag                 a packet (or the garbage it authenticates) failed Poly1305
+//   bip324.packet_too_large        announced contents above MAX_CONTENTS_LEN (checked before buffering)
+//   bip324.no_garbage_terminator   no terminator within 4095 + 16 bytes after the key
+//   bip324.v1_wrong_network        a v1 version message under another network's magic
+//   bip324.empty_message / bip324.short_command / bip324.bad_command   malformed message type
+//   bip324.session_failed          receive() called again after one of the above
+// AltnetError 'bip324.is_v1' (receive after v1 was detected) and 'bip324.not_ready'
+// (encodeMessage before our version packet) are caller mistakes, not peer input.
 
 import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import { Counters } from '../../util/counters.js';
@@ -154,6 +165,11 @@ export class V2Session {
   /** True once our version packet is out: encodeMessage() may be called from then on. */
   get ready(): boolean {
     return this.canSend && this._state !== 'failed' && this._state !== 'v1';
+  }
+
+  /** Bytes received but not yet consumed: at most one packet, the garbage limit or a key. */
+  get bufferedBytes(): number {
+    return this.accLen;
   }
 
   /** 32-byte session id (compare out of band to detect a man in the middle); null before the keys. */

@@ -281,6 +281,58 @@ describe('V2Session malformed input', () => {
   });
 });
 
+describe('V2Session on random input', () => {
+  const LIMIT = 1 + MAX_CONTENTS_LEN + 16;
+
+  it('a responder fed random bytes only ever waits or throws MalformedInputError, within bounded buffers', () => {
+    const rng = seededRng('fuzz-responder');
+    const outcomes = new Map<string, number>();
+    for (let trial = 0; trial < 40; trial++) {
+      const b = new V2Session({ magic: REGTEST, role: 'responder', rng: seededRng(`fuzz-b-${trial}`) });
+      b.start();
+      const r = rng(3);
+      const input = rng(((r[0] << 8) | r[1]) % 6000);
+      let outcome = 'waiting';
+      try {
+        for (const c of chunks(input, rng, 1 + (r[2] % 700))) {
+          b.receive(c);
+          expect(b.bufferedBytes).toBeLessThanOrEqual(MAX_GARBAGE_LEN + 16);
+        }
+      } catch (err) {
+        expect(err).toBeInstanceOf(MalformedInputError);
+        outcome = (err as MalformedInputError).code;
+      }
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+    }
+    expect([...outcomes.keys()].every((k) => k === 'waiting' || k === 'bip324.no_garbage_terminator')).toBe(true);
+    expect(outcomes.get('bip324.no_garbage_terminator')).toBeGreaterThan(0);
+  });
+
+  it('after the handshake random bytes end in bad_tag or packet_too_large, never anything else', () => {
+    const rng = seededRng('fuzz-packets');
+    const codes = new Set<string>();
+    for (let trial = 0; trial < 30; trial++) {
+      const p = pair({}, {}, `fuzz-${trial}`);
+      p.pump();
+      let thrown: unknown;
+      try {
+        for (let i = 0; i < 50 && thrown === undefined; i++) {
+          p.b.receive(rng(1 + (rng(1)[0] % 200)));
+          expect(p.b.bufferedBytes).toBeLessThanOrEqual(LIMIT);
+        }
+      } catch (err) {
+        thrown = err;
+      }
+      if (thrown !== undefined) {
+        expect(thrown).toBeInstanceOf(MalformedInputError);
+        codes.add((thrown as MalformedInputError).code);
+      }
+    }
+    expect([...codes].every((c) => c === 'bip324.bad_tag' || c === 'bip324.packet_too_large')).toBe(true);
+    expect(codes.size).toBeGreaterThan(0);
+  });
+});
+
 describe('v1 detection', () => {
   it('detectTransport tells v1 from v2 from the first bytes', () => {
     const v1 = v1Prefix(REGTEST);
