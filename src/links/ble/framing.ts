@@ -8,37 +8,13 @@
 //    documented in docs/ble.md:
 //        0xA5 | length (u16, big-endian) | payload | CRC-16/CCITT-FALSE over length+payload (u16 BE)
 //    The sync byte and CRC let a receiver find the next frame after garbage or a cut.
-// Pure functions and bounded decoders: bytes in, frames out, no I/O.
-//
-// The KISS part is a minimal private codec: src/links/kiss (the radio engineer's pure KISS codec)
-// had not landed when this was written. Unify once it has.
+// Pure functions and bounded decoders: bytes in, frames out, no I/O. KISS itself is the shared
+// codec in src/links/kiss.
+import { FEND, KissCommand, KissDecoder, kissData } from '../kiss/kiss.js';
 
-export const FEND = 0xc0;
-export const FESC = 0xdb;
-export const TFEND = 0xdc;
-export const TFESC = 0xdd;
-
-/** KISS data frame for port 0: FEND, command 0x00, escaped payload, FEND. */
+/** KISS data frame for port 0 (the shared codec in src/links/kiss). */
 export function kissEncode(payload: Uint8Array, port = 0): Uint8Array {
-  let extra = 0;
-  for (const b of payload) if (b === FEND || b === FESC) extra++;
-  const out = new Uint8Array(payload.length + extra + 3);
-  let i = 0;
-  out[i++] = FEND;
-  out[i++] = (port & 0x0f) << 4;
-  for (const b of payload) {
-    if (b === FEND) {
-      out[i++] = FESC;
-      out[i++] = TFEND;
-    } else if (b === FESC) {
-      out[i++] = FESC;
-      out[i++] = TFESC;
-    } else {
-      out[i++] = b;
-    }
-  }
-  out[i++] = FEND;
-  return out;
+  return kissData(port, payload);
 }
 
 /** What a decoder found that was not a good frame; each becomes a counter. */
@@ -66,80 +42,46 @@ function noProblems(): DecodeProblems {
 }
 
 /**
- * KISS decoder for a byte stream. Holds at most maxPayload + 1 decoded bytes: a longer frame is
- * dropped (counted) and the decoder waits for the next FEND.
+ * KISS over a BLE byte stream: the shared bounded KissDecoder (src/links/kiss), keeping data
+ * frames only and turning its error reports into counts. Holds at most maxPayload + 1 bytes.
  */
 export class KissStreamDecoder implements StreamDecoder {
   readonly problems = noProblems();
-  private buf: Uint8Array;
-  private len = 0;
-  private inFrame = false;
-  private escaped = false;
-  /** The current frame already broke a rule; swallow it up to the next FEND. */
-  private discarding = false;
+  private decoder!: KissDecoder;
+  /** No FEND seen since the last reset: what arrives is not inside any frame. */
+  private beforeFirstFend = true;
 
   constructor(private readonly maxPayload: number) {
-    this.buf = new Uint8Array(maxPayload + 1);
+    this.reset();
   }
 
   reset(): void {
-    this.len = 0;
-    this.inFrame = false;
-    this.escaped = false;
-    this.discarding = false;
+    this.beforeFirstFend = true;
+    this.decoder = new KissDecoder({
+      maxFrameBytes: this.maxPayload + 1,
+      onError: (code) => {
+        if (code === 'kiss_bad_escape') this.problems.badFrames++;
+        else this.problems.oversize++;
+      },
+    });
   }
 
   push(bytes: Uint8Array): Uint8Array[] {
+    if (this.beforeFirstFend) {
+      const first = bytes.indexOf(FEND);
+      // The shared decoder skips these silently; a peripheral sending them is worth counting.
+      this.problems.garbageBytes += first < 0 ? bytes.length : first;
+      if (first < 0) return [];
+      this.beforeFirstFend = false;
+      bytes = bytes.subarray(first);
+    }
     const frames: Uint8Array[] = [];
-    for (const b of bytes) {
-      if (b === FEND) {
-        if (this.inFrame && !this.discarding && this.len > 0) {
-          if (this.escaped) this.problems.badFrames++;
-          else this.finish(frames);
-        }
-        this.inFrame = true;
-        this.len = 0;
-        this.escaped = false;
-        this.discarding = false;
-        continue;
-      }
-      if (!this.inFrame) {
-        this.problems.garbageBytes++;
-        continue;
-      }
-      if (this.discarding) continue;
-      let v = b;
-      if (this.escaped) {
-        this.escaped = false;
-        if (b === TFEND) v = FEND;
-        else if (b === TFESC) v = FESC;
-        else {
-          this.problems.badFrames++;
-          this.discarding = true;
-          continue;
-        }
-      } else if (b === FESC) {
-        this.escaped = true;
-        continue;
-      }
-      if (this.len >= this.buf.length) {
-        this.problems.oversize++;
-        this.discarding = true;
-        continue;
-      }
-      this.buf[this.len++] = v;
+    for (const f of this.decoder.push(bytes)) {
+      // Only data frames carry payload; TNCs also send SetHardware and the like.
+      if (f.command !== KissCommand.Data) this.problems.nonData++;
+      else frames.push(f.payload);
     }
     return frames;
-  }
-
-  private finish(frames: Uint8Array[]): void {
-    const command = this.buf[0];
-    // Only data frames (low nibble 0) carry payload; TNCs also send SetHardware and the like.
-    if ((command & 0x0f) !== 0x00) {
-      this.problems.nonData++;
-      return;
-    }
-    frames.push(this.buf.slice(1, this.len));
   }
 }
 
