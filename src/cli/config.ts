@@ -40,6 +40,8 @@ export interface OptionSpec {
   /** string: a pattern the value must match, and what to tell the user when it does not. */
   pattern?: RegExp;
   patternHint?: string;
+  /** string: stored upper-case (callsigns go on air in capitals). */
+  upperCase?: boolean;
   /** Only meaningful at top level: network sections cannot change it (like bitcoind's chain). */
   topLevelOnly?: boolean;
   /** Placeholder shown in help, e.g. <host:port>. */
@@ -122,6 +124,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'string',
     pattern: /^[A-Za-z0-9]{1,3}[0-9][A-Za-z0-9]{0,4}(-(?:[0-9]|1[0-5]))?$/,
     patternHint: 'an amateur-radio callsign such as DL1ABC or N0CALL-7 (SSID 0-15)',
+    upperCase: true,
     help: 'Operator callsign, sent with every amateur-radio transmission. Transmit on amateur links refuses to start without it.',
   },
   {
@@ -134,6 +137,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: 'noderpccookie',
     type: 'path',
+    meta: '<file>',
     help: "Path of the node's RPC .cookie file (used with noderpc).",
   },
   {
@@ -523,7 +527,7 @@ function parseValue(spec: OptionSpec, e: RawEntry, opts: ParseOptions): unknown 
     case 'string': {
       if (v === '') return undefined;
       if (spec.pattern && !spec.pattern.test(v)) throw bad(`expected ${spec.patternHint ?? spec.pattern.source}`);
-      return v;
+      return spec.upperCase ? v.toUpperCase() : v;
     }
     case 'enum': {
       const lower = v.toLowerCase();

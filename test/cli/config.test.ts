@@ -212,6 +212,10 @@ describe('parseConfig', () => {
     expect(parseConfig('datadir=~/x', 'c', { env: { HOME: '/h' } }).datadir).toBe('/h/x');
   });
 
+  it('stores the callsign in capitals', () => {
+    expect(parseConfig('callsign=dl1abc-7', 'c').callsign).toBe('DL1ABC-7');
+  });
+
   it('refuses binary junk instead of guessing', () => {
     expect(configError(() => parseConfig('a=\0\0', 'c')).code).toBe('config-syntax');
   });
