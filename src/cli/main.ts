@@ -10,6 +10,9 @@ interface CommandEntry {
 }
 
 const COMMANDS: Record<string, CommandEntry> = {
+  run: { summary: 'run the gateway daemon (reads altnet.conf)', load: () => import('./cmd-run.js') },
+  beacon: { summary: 'run as a broadcast-only transmitter of the latest headers', load: () => import('./cmd-beacon.js') },
+  status: { summary: 'links, node tip, chain tip and anomalies of the running daemon', load: () => import('./cmd-status.js') },
   boards: { summary: 'list serial radios and the board profile each matches', load: () => import('./cmd-boards.js') },
 };
 

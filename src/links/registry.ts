@@ -5,7 +5,18 @@ import type { Link, LinkContext } from './link.js';
 
 export type LinkFactory = (name: string, options: Record<string, string>, ctx: LinkContext) => Promise<Link>;
 
+/** Drivers whose module exports `create(options, ctx)`. */
+function viaCreate(load: () => Promise<{ create: (options: Record<string, string>, ctx: LinkContext) => Link }>): () => Promise<LinkFactory> {
+  return async () => {
+    const { create } = await load();
+    return async (name, options, ctx) => create({ name, ...options }, ctx);
+  };
+}
+
 const FACTORIES: Record<string, () => Promise<LinkFactory>> = {
+  esplora: viaCreate(() => import('./esplora/esplora.js')),
+  electrum: viaCreate(() => import('./electrum/electrum.js')),
+  dns: viaCreate(() => import('./dns/dns.js')),
   // Loads a driver from a JavaScript module exporting `createLink(name, options, ctx)`.
   // For developers and tests: lets a driver live outside this tree.
   module: async () => async (name, options, ctx) => {

@@ -1,0 +1,82 @@
+// `altnet run`: the daemon. Reads altnet.conf (or --conf=FILE) and -key=value flags,
+// starts the gateway, and stops it cleanly on SIGINT/SIGTERM.
+import { networkByName } from '../chain/networks.js';
+import { Gateway, type GatewayOptions } from '../gateway/gateway.js';
+import type { GatewayMode } from '../gateway/router.js';
+import { AltnetError } from '../util/errors.js';
+import { createLogger, type Logger } from '../util/log.js';
+import { loadConfig, optionsHelp, type Config } from './config.js';
+import type { CliIO } from './io.js';
+
+export function gatewayOptionsFromConfig(config: Config, log: Logger, forcedMode?: GatewayMode): GatewayOptions {
+  const mode: GatewayMode = forcedMode ?? (config.beacon ? 'beacon' : config.receiveonly ? 'receive-only' : 'gateway');
+  return {
+    network: networkByName(config.network),
+    listen: { host: config.listen.host, port: config.listen.port },
+    allowRemote: config.allowremote,
+    datadir: config.datadir,
+    mode,
+    links: Object.entries(config.links).map(([name, options]) => ({
+      name,
+      type: options.type,
+      // The operator's callsign applies to every link that needs one unless a link sets its own.
+      options: config.callsign && !options.callsign ? { ...options, callsign: config.callsign } : options,
+    })),
+    log,
+    staleProbability: config.stalewatchprob,
+    metrics: config.metrics && { host: config.metrics.host, port: config.metrics.port },
+    devicedir: config.devicedir,
+    hotplugRescanMs: config.hotplugrescan,
+    linkRestartMaxMs: config.linkrestartmax,
+    maxLinkMessageBytes: config.maxlinkmsg,
+  };
+}
+
+const USAGE = `usage: altnet run [--conf=FILE] [-key=value ...] [--receive-only]
+
+Runs the gateway daemon: listens for the node's P2P connection (addnode=127.0.0.1:8334),
+keeps a validated header chain, watches for eclipse anomalies, and runs every configured link.
+--receive-only never transmits on any link (same as -receiveonly=1).
+`;
+
+export async function runDaemon(args: string[], io: CliIO, forcedMode?: GatewayMode): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) {
+    io.out(USAGE);
+    io.out(optionsHelp());
+    return 0;
+  }
+  const receiveOnly = args.includes('--receive-only');
+  const rest = args.filter((a) => a !== '--receive-only');
+  let config: Config;
+  try {
+    config = loadConfig(rest, io);
+  } catch (err) {
+    io.err(`altnet: ${err instanceof Error ? err.message : String(err)}`);
+    return 2;
+  }
+  const log = createLogger({ level: config.loglevel, json: config.logjson });
+  const mode = forcedMode ?? (receiveOnly ? 'receive-only' : undefined);
+  let gateway: Gateway;
+  try {
+    gateway = await Gateway.start(gatewayOptionsFromConfig(config, log, mode));
+  } catch (err) {
+    const code = err instanceof AltnetError ? ` (${err.code})` : '';
+    io.err(`altnet: cannot start${code}: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+  log.info('ready', { node: `${config.listen.host}:${gateway.nodePort}`, datadir: config.datadir, conf: config.confFile });
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string) => {
+      log.info('stopping', { signal: sig });
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  await gateway.stop();
+  return 0;
+}
+
+export function run(args: string[], io: CliIO): Promise<number> {
+  return runDaemon(args, io);
+}

@@ -1,0 +1,52 @@
+// `altnet status [--json]`: what the running daemon last wrote to <datadir>/status.json.
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { GatewayStatus } from '../gateway/gateway.js';
+import { loadConfig } from './config.js';
+import type { CliIO } from './io.js';
+
+export async function run(args: string[], io: CliIO): Promise<number> {
+  if (args.includes('--help')) {
+    io.out('usage: altnet status [--json] [--conf=FILE] [-datadir=DIR]\n\nShows links, their state and counters, the node tip, the chain tip and anomalies.');
+    return 0;
+  }
+  const json = args.includes('--json');
+  let datadir: string;
+  try {
+    datadir = loadConfig(args.filter((a) => a !== '--json'), io).datadir;
+  } catch (err) {
+    io.err(`altnet: ${(err as Error).message}`);
+    return 2;
+  }
+  const path = join(datadir, 'status.json');
+  let status: GatewayStatus;
+  let ageS: number;
+  try {
+    status = JSON.parse(readFileSync(path, 'utf8')) as GatewayStatus;
+    ageS = (Date.now() - statSync(path).mtimeMs) / 1000;
+  } catch (err) {
+    io.err(`altnet: no status at ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): is the daemon running with this datadir?`);
+    return 1;
+  }
+  const stale = ageS > 10;
+  if (json) {
+    io.out(JSON.stringify({ ...status, statusAgeSeconds: Math.round(ageS), daemonRunning: !stale }, null, 2));
+    return stale ? 3 : 0;
+  }
+  io.out(`altnet ${status.version} on ${status.network}, mode ${status.mode}, since ${status.startedAt}${stale ? `  (status is ${Math.round(ageS)} s old: daemon not running?)` : ''}`);
+  io.out(`chain: height ${status.chain.height} ${status.chain.hash}`);
+  const n = status.node;
+  io.out(`node:  ${n.connections ? `${n.connections} connection(s) ${n.peers.map((p) => `${p.agent ?? '?'} ${p.transport ?? ''}`).join(', ')}` : 'not connected (is addnode=127.0.0.1:8334 in bitcoin.conf?)'}${n.tip ? `, tip ${n.tip.height}` : ''}`);
+  io.out(`links: ${status.links.length ? '' : 'none configured'}`);
+  for (const l of status.links) {
+    const c = l.counters;
+    const brief = ['headers_rx', 'headers_accepted', 'invalid_headers', 'frames_tx', 'frames_rx', 'restarts', 'deferred']
+      .filter((k) => c[k])
+      .map((k) => `${k}=${c[k]}`)
+      .join(' ');
+    io.out(`  ${l.name.padEnd(12)} ${l.type.padEnd(9)} ${l.state.padEnd(12)} ${l.direction.padEnd(6)} ${brief}${l.lastFailure ? `  last failure: ${l.lastFailure}` : ''}`);
+  }
+  io.out(`anomalies: ${status.anomalies.length ? '' : 'none'}`);
+  for (const a of status.anomalies) io.out(`  ${a.kind} since ${a.since}: ${a.detail}`);
+  return stale ? 3 : 0;
+}
