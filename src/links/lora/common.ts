@@ -3,7 +3,7 @@
 // the MTU for the data rate, and the airtime of a frame as the modem will send it.
 import { maxPayloadFor, type BoardProfile, type RegionName } from '../boards.js';
 import type { LinkCapabilities, LinkDirection } from '../link.js';
-import { airtimeMs, loraBitrate, loraMaxPayloadForDwell, type LoraAirtimeParams } from '../radio/airtime.js';
+import { airtimeMs, loraBitrate, type LoraAirtimeParams } from '../radio/airtime.js';
 import type { ChannelFactory } from '../radio/channel.js';
 import { regionRule, type RegionRule } from '../radio/regions.js';
 import type { BackoffPolicy, RadioTransportOptions } from '../radio/transport.js';
@@ -105,11 +105,13 @@ export function planLora(o: LoraTransportOptions, overheadBytes: number, dialect
   }
   const dutyCycle = o.dutyCycle ?? rule.dutyCycle;
   const airtimeOf = (n: number) => airtimeMs(o.profile.radio.airtime, settings, Math.min(255, n + overheadBytes));
-  let onAir = Math.min(maxPayloadFor(o.profile, settings.region, settings.sf, settings.bandwidthHz), dialectMax + overheadBytes);
-  if (rule.maxDwellMs !== undefined && o.profile.radio.airtime.model === 'lora') {
-    onAir = Math.min(onAir, loraMaxPayloadForDwell(rule.maxDwellMs, settings));
+  const onAir = Math.min(maxPayloadFor(o.profile, settings.region, settings.sf, settings.bandwidthHz), dialectMax + overheadBytes);
+  let mtu = onAir - overheadBytes;
+  if (rule.maxDwellMs !== undefined) {
+    // The largest frame whose airtime, overhead included, fits the dwell time.
+    const dwell = rule.maxDwellMs;
+    while (mtu > 0 && airtimeOf(mtu) > dwell) mtu--;
   }
-  const mtu = onAir - overheadBytes;
   if (mtu < 1) {
     throw new ConfigError(
       'lora_rate_unusable',

@@ -83,11 +83,13 @@ export class E22Decoder {
 export class EbyteE22Transport extends RadioTransport {
   readonly settings: LoraRadioSettings;
   private readonly decoder: E22Decoder;
+  private readonly airtime: (n: number) => number;
 
   constructor(o: LoraTransportOptions, deps: RadioDeps) {
     const plan = planLora(o, E22_OVERHEAD, Math.min(E22_SUBPACKET, o.profile.radio.phyMaxPayload) - E22_OVERHEAD);
     super(plan.base(o), deps);
     this.settings = plan.settings;
+    this.airtime = plan.airtimeOf;
     this.decoder = new E22Decoder((code) => this.malformed(code, 'E22 stream'));
   }
 
@@ -97,6 +99,9 @@ export class EbyteE22Transport extends RadioTransport {
 
   protected async transmit(frame: Uint8Array): Promise<void> {
     await this.write(encodeE22Frame(frame));
+    // No AUX pin over USB: pace by airtime so the module's buffer never overflows and each
+    // frame leaves as its own radio packet.
+    await this.sleep(this.airtime(frame.length));
   }
 
   protected onBytes(chunk: Uint8Array): void {

@@ -85,6 +85,7 @@ export class MeshtasticTransport extends RadioTransport {
     await this.sleep(100);
     const nonce = (this.nextId++ & 0x7fffffff) || 1;
     const done = this.await('want_config_id', this.configTimeoutMs, (m) => m.configCompleteId === nonce);
+    done.catch(() => undefined); // awaited below; may fail while the write is pending
     await this.write(frameStream(encodeToRadio({ wantConfigId: nonce })));
     await done;
     if (this.myNodeNum === undefined) this.log.warn('node did not report its node number');
@@ -94,6 +95,7 @@ export class MeshtasticTransport extends RadioTransport {
   protected async transmit(frame: Uint8Array): Promise<void> {
     const id = (this.nextId++ & 0x7fffffff) || 1;
     const queued = this.await('MeshPacket', this.timeoutMs, (m) => m.queueStatus?.meshPacketId === id);
+    queued.catch(() => undefined); // awaited below; may fail while the write is pending
     await this.write(
       frameStream(
         encodeToRadio({

@@ -78,7 +78,7 @@ export class DutyCycleLimiter {
     let excess = used + airtimeMs - budget;
     for (const t of this.log) {
       excess -= t.airtime;
-      if (excess <= 1e-9) return { ok: false, waitMs: Math.max(1, t.end + this.windowMs - now) };
+      if (excess <= 1e-9) return { ok: false, waitMs: Math.max(1, Math.ceil(t.end + this.windowMs - now)) };
     }
     return { ok: false, waitMs: this.windowMs };
   }
@@ -103,7 +103,7 @@ export class DutyCycleLimiter {
   }
 
   private prune(now: number): void {
-    const horizon = now - this.windowMs;
+    const horizon = now - this.windowMs + 1e-6;
     while (this.log.length && this.log[0].end <= horizon) this.log.shift();
   }
 }

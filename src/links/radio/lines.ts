@@ -127,6 +127,8 @@ export class LineModem {
   command(cmd: string, exp: Expectation): Promise<string> {
     const run = async () => {
       const p = this.wait(cmd, exp);
+      // The wait may fail (abort) while the write is still pending; the caller awaits it below.
+      p.catch(() => undefined);
       try {
         await this.o.write(new TextEncoder().encode(cmd + this.o.lineEnding));
       } catch (err) {

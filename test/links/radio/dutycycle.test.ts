@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../../../src/links/radio/clock.js';
+import { DutyCycleLimiter } from '../../../src/links/radio/dutycycle.js';
+import { AirtimeLimitError } from '../../../src/links/radio/errors.js';
+import { Counters } from '../../../src/util/counters.js';
+
+/** Deterministic PRNG (mulberry32) so a failure is reproducible. */
+function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Largest airtime inside any window of `w` ms, over all windows (checked at every tx end). */
+function worstWindow(txs: { start: number; end: number }[], w: number): number {
+  let worst = 0;
+  for (const probe of txs) {
+    const t = probe.end;
+    let sum = 0;
+    for (const x of txs) sum += Math.max(0, Math.min(x.end, t) - Math.max(x.start, t - w));
+    worst = Math.max(worst, sum);
+  }
+  return worst;
+}
+
+describe('duty-cycle limiter', () => {
+  it('never exceeds 1% in any rolling hour over a simulated 24 hours of random traffic', () => {
+    for (const seed of [1, 2, 3]) {
+      const clock = new ManualClock(0);
+      const counters = new Counters();
+      const lim = new DutyCycleLimiter({ dutyCycle: 0.01, clock, counters });
+      const rand = rng(seed);
+      const sent: { start: number; end: number }[] = [];
+      let deferred = 0;
+      let radioFreeAt = 0;
+      while (clock.now() < 24 * 3_600_000) {
+        // Bursty offered load well above the legal rate: 60..2500 ms frames, gaps up to 60 s.
+        clock.advance(Math.floor(rand() * 60_000));
+        const airtime = 60 + rand() * 2440;
+        if (clock.now() < radioFreeAt) clock.advance(radioFreeAt - clock.now());
+        const adm = lim.admit(airtime);
+        if (!adm.ok) {
+          deferred++;
+          expect(adm.waitMs).toBeGreaterThan(0);
+          clock.advance(adm.waitMs);
+          expect(lim.admit(airtime).ok).toBe(true);
+        }
+        lim.record(airtime);
+        sent.push({ start: clock.now(), end: clock.now() + airtime });
+        radioFreeAt = clock.now() + airtime;
+      }
+      expect(deferred).toBeGreaterThan(10); // the load really did push against the limit
+      expect(worstWindow(sent, 3_600_000)).toBeLessThanOrEqual(36_000 + 1e-6);
+      // ...and it is not needlessly strict: over the day it used most of the allowance.
+      const used = sent.reduce((s, t) => s + (t.end - t.start), 0);
+      expect(used).toBeGreaterThan(0.8 * 24 * 36_000);
+      expect(counters.get('transmissions')).toBe(sent.length);
+    }
+  });
+
+  it('rejects frames over the dwell time or the whole budget with a typed error', () => {
+    const clock = new ManualClock();
+    const us = new DutyCycleLimiter({ dutyCycle: 1, maxDwellMs: 400, clock });
+    expect(us.admit(399).ok).toBe(true);
+    expect(() => us.admit(401)).toThrow(AirtimeLimitError);
+    const eu = new DutyCycleLimiter({ dutyCycle: 0.001, clock });
+    expect(() => eu.admit(3601)).toThrow(AirtimeLimitError);
+  });
+
+  it('says exactly when the next frame may go', () => {
+    const clock = new ManualClock(1000);
+    const lim = new DutyCycleLimiter({ dutyCycle: 0.01, clock });
+    lim.record(30_000);
+    clock.advance(100_000);
+    lim.record(6_000);
+    const adm = lim.admit(1000);
+    expect(adm.ok).toBe(false);
+    // The first transmission ended at 31 000; it leaves the window at 3 631 000.
+    if (!adm.ok) expect(clock.now() + adm.waitMs).toBe(31_000 + 3_600_000);
+  });
+});
