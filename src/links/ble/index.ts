@@ -1,14 +1,15 @@
 export { createBleTransport, parseBleOptions, parseHci, type BleFactoryDeps } from './config.js';
+export { BleTransport, BLE_DEFAULTS, type BleTransportConfig, type BleTransportDeps } from './transport.js';
 export {
-  BleTransport,
-  BLE_DEFAULTS,
+  BleCentral,
   KISS_SERVICE,
   NUS_SERVICE,
   realTimers,
+  type BleCentralConfig,
+  type BleCentralDeps,
+  type BleConnection,
   type BleServiceProfile,
-  type BleTransportConfig,
-  type BleTransportDeps,
   type Timers,
-} from './transport.js';
-export { realNoble, type HciSelection, type NobleFactory, type NobleLike } from './noble.js';
+} from './central.js';
+export { realNoble, guardHciInput, type HciSelection, type NobleFactory, type NobleLike } from './noble.js';
 export * from './framing.js';
