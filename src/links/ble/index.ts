@@ -13,3 +13,4 @@ export {
 } from './central.js';
 export { realNoble, guardHciInput, type HciSelection, type NobleFactory, type NobleLike } from './noble.js';
 export * from './framing.js';
+export { bleChannelFactory, openBleChannel } from './channel.js';

@@ -16,6 +16,8 @@ export interface Rig {
   transports: BleTransport[];
   /** Builds a transport on this rig's controller (not opened). */
   transport(options: Record<string, string>): BleTransport;
+  /** The link options the rig uses (controller, short timeouts), merged with `options`. */
+  options(options: Record<string, string>): Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -37,6 +39,19 @@ export async function startRig(ctlOpts: Omit<ControllerOptions, 'path'> = {}): P
     counters,
     log,
     transports,
+    options(options) {
+      return {
+        'link.ble0.type': 'ble',
+        'link.ble0.hci': `uart:${pair.hostPath}`,
+        'link.ble0.adapter_timeout_ms': '5000',
+        'link.ble0.scan_timeout_ms': '3000',
+        'link.ble0.connect_timeout_ms': '3000',
+        'link.ble0.write_timeout_ms': '3000',
+        'link.ble0.reconnect_min_ms': '20',
+        'link.ble0.reconnect_max_ms': '200',
+        ...options,
+      };
+    },
     transport(options) {
       const t = createBleTransport(
         {
