@@ -18,7 +18,9 @@ import {
   type ParentContext,
   type RejectCode,
   TargetCache,
+  validateHeader,
   WORK_LIMBS,
+  type HeaderVerdict,
 } from './rules.js';
 import { digestWordsToBytes, sha256d80 } from './sha256d.js';
 import { FileHeaderStore, type HeaderStore, type OpenedStore, type StoreCut } from './store.js';
@@ -305,6 +307,22 @@ export class HeaderChain {
       if (stop && equalBytes(this.hashes.subarray(slot * 32, slot * 32 + 32), stop)) break;
     }
     return out;
+  }
+
+  /**
+   * Validates one header against its parent in this tree without adding it (e.g. to vet what a
+   * link sent before relaying it). A known header verifies as ok.
+   */
+  verify(raw: Uint8Array): HeaderVerdict {
+    if (raw.length !== HEADER_SIZE) {
+      return { ok: false, code: 'bad-header-size', message: `a block header is 80 bytes, got ${raw.length}` };
+    }
+    const parent = this.lookup(raw, 4);
+    if (parent < 0) {
+      return { ok: false, code: 'prev-not-found', message: `its parent ${hashToHex(raw.subarray(4, 36))} is unknown` };
+    }
+    this.ctx.bind(parent);
+    return validateHeader(this.network, raw, this.ctx, this.clock(), this.targets);
   }
 
   // ---- adding ----

@@ -118,6 +118,14 @@ describe('HeaderChain on real mainnet headers', () => {
     expect(chain.addHeaders([new Uint8Array(81)]).rejected?.code).toBe('bad-header-size');
   });
 
+  it('verifies a header against its parent without adding it', () => {
+    const { chain } = mainnetFromCheckpoint();
+    expect(chain.verify(recent[0])).toMatchObject({ ok: true, height: 822528 });
+    expect(chain.tip().height).toBe(822527);
+    expect(chain.verify(recent[1])).toMatchObject({ ok: false, code: 'prev-not-found' });
+    expect(chain.verify(tweak(recent[0], (b) => (b[76] ^= 4)))).toMatchObject({ ok: false, code: 'bad-pow' });
+  });
+
   it('answers getheaders from a locator and builds a Core-style locator', () => {
     const { chain } = mainnetFromCheckpoint();
     chain.addHeaders(recent);
