@@ -2,6 +2,7 @@
 // MalformedInputError/InvalidDataError (AltnetError): the decoders must fail typed, never raw.
 import { readFileSync } from 'node:fs';
 import { AltnetError } from '../../src/util/errors.js';
+import { headerHash } from '../../src/chain/header.js';
 import {
   decodeAckBody,
   decodeFrame,
@@ -88,6 +89,10 @@ export function fuzzTargets(): FuzzTarget[] {
   // Frames of the same sender accumulate across runs, so the reassembler's state is fuzzed too.
   const rx = new Reassembler({ integrity: 'crc16', acks: true, maxBytesPerSender: 64 * 1024, maxBytesTotal: 256 * 1024 });
   let clock = 0;
+  // Without a CRC most mutations reach the fragment parser and the decoder itself.
+  const plain = new MessageEncoder(4, FrameType.HEADERS, new Prng(2).bytes(300), { mtu: 48, integrity: 'none' });
+  const plainFrames = [plain.frame(0), plain.frame(1), plain.frame(plain.k), plain.frame(plain.k + 5, { poll: true })];
+  const rxPlain = new Reassembler({ integrity: 'none', acks: true, maxBytesPerSender: 64 * 1024, maxBytesTotal: 256 * 1024 });
   const arq = new ArqSender({ mtu: 40, integrity: 'crc16', retransmitMs: 10 });
   arq.send(FrameType.TX, new Uint8Array(100));
   return [
@@ -97,7 +102,7 @@ export function fuzzTargets(): FuzzTarget[] {
       name: 'tip',
       decode: (b) => {
         const t = decodeTip(b);
-        return resolveTip({ ...t, parentPrefix: Uint8Array.from([parent[0]]) }, parent);
+        return resolveTip({ ...t, parentPrefix: headerHash(parent).subarray(0, 1) }, parent);
       },
       seeds: tips,
     },
@@ -117,6 +122,14 @@ export function fuzzTargets(): FuzzTarget[] {
         }
       },
       seeds: frames,
+    },
+    {
+      name: 'reassemblerNoIntegrity',
+      decode: (b) => {
+        clock += 10;
+        rxPlain.receive(b, clock % 2 === 0 ? 'a' : 'b', clock);
+      },
+      seeds: plainFrames,
     },
   ];
 }
