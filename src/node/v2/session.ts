@@ -186,14 +186,14 @@ export class V2Session {
   }
 
   receive(bytes: Uint8Array): V2ReceiveResult {
-    if (!this.started) this.start();
+    const first = this.started ? EMPTY : this.start();
     if (this._state === 'failed') {
       throw new MalformedInputError('bip324.session_failed', 'BIP324 session already failed; close the connection');
     }
     if (this._state === 'v1') {
       throw new AltnetError('bip324.is_v1', 'this connection speaks v1; pass its bytes to the v1 framing instead');
     }
-    const out: V2ReceiveResult = { send: [], messages: [] };
+    const out: V2ReceiveResult = { send: first.length ? [first] : [], messages: [] };
     try {
       this.process(bytes, out);
     } catch (err) {

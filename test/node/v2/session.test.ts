@@ -203,6 +203,14 @@ describe('V2Session handshake', () => {
     expect(x.length).toBeLessThanOrEqual(64 + MAX_GARBAGE_LEN);
   });
 
+  it('an initiator that receives before start() still sends its key first', () => {
+    const a = new V2Session({ magic: REGTEST, role: 'initiator', rng: seededRng('nostart'), garbageLen: 3 });
+    const r = a.receive(new Uint8Array(10));
+    expect(r.send.length).toBe(1);
+    expect(Buffer.from(r.send[0].subarray(0, 64)).equals(Buffer.from(a.ellswift))).toBe(true);
+    expect(r.send[0].length).toBe(67);
+  });
+
   it('refuses to send application messages before its version packet is out', () => {
     const s = new V2Session({ magic: REGTEST, role: 'initiator', rng: seededRng('early') });
     s.start();
