@@ -99,12 +99,25 @@ export class FileHeaderStore implements HeaderStore {
   /** Opens (or creates) the file, cutting a torn or corrupt tail. Synchronous I/O: called at start-up. */
   static open(path: string, id: StoreIdentity, log: Logger, counters: Counters): OpenedStore {
     const fresh = !existsSync(path);
-    const fd = openSync(path, fresh ? 'w+' : 'r+');
+    let fd: number;
+    try {
+      fd = openSync(path, fresh ? 'w+' : 'r+');
+    } catch (err) {
+      throw new ConfigError('store-open', `cannot open the header file ${path}: ${(err as Error).message}; check the path and its permissions`, { cause: err });
+    }
     try {
       const size = fstatSync(fd).size;
       if (size < FILE_HEADER_SIZE) {
-        // New file, or a crash while creating it (no record can exist yet): (re)write the header.
+        // New file, or a crash while creating it (no record can exist yet): (re)write the header,
+        // but only over bytes that are a prefix of that same header, never over someone's file.
         const header = encodeFileHeader(id);
+        if (size > 0) {
+          const existing = new Uint8Array(size);
+          readSync(fd, existing, 0, size, 0);
+          if (!equalBytes(existing, header.subarray(0, size))) {
+            throw new ConfigError('store-not-header-file', `${path} is not an altnet header file; move it away or choose another path`);
+          }
+        }
         ftruncateSync(fd, 0);
         writeAll(fd, header, 0);
         fsyncSync(fd);

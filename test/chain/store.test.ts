@@ -115,11 +115,26 @@ describe('persisted header chain', () => {
     expect(again.getByHeight(4)!.header).toEqual(b[0]);
   });
 
+  it('finishes a file whose creation was cut short (a prefix of its file header)', async () => {
+    const full = await writeChain('created.dat', 0);
+    const prefix = readFileSync(full).subarray(0, 20);
+    const path = join(dir, 'half-created.dat');
+    writeFileSync(path, prefix);
+    const { chain } = await openChain(path);
+    expect(chain.tip().height).toBe(822527);
+    expect(statSync(path).size).toBe(FILE_HEADER_SIZE);
+    expect(chain.addHeaders(recent.slice(0, 3)).accepted).toBe(3);
+  });
+
   it('refuses a file that belongs to another network or root', async () => {
     const path = await writeChain('other.dat', 10);
     await expect(HeaderChain.open(path, { network: NETWORKS.regtest, log: memoryLogger(), counters: new Counters() })).rejects.toThrow(ConfigError);
     writeFileSync(join(dir, 'garbage.dat'), new Uint8Array(200).fill(0x41));
     await expect(openChain(join(dir, 'garbage.dat'))).rejects.toThrow(ConfigError);
+    writeFileSync(join(dir, 'short.dat'), 'hello');
+    await expect(openChain(join(dir, 'short.dat'))).rejects.toThrow(ConfigError);
+    expect(readFileSync(join(dir, 'short.dat'), 'utf8')).toBe('hello');
+    await expect(openChain(dir)).rejects.toThrow(ConfigError);
     // The refused file is left as it was.
     expect(statSync(path).size).toBe(FILE_HEADER_SIZE + RECORD_SIZE * 10);
   });
