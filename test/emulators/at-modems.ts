@@ -11,6 +11,8 @@ abstract class LineEmulator extends DeviceEmulator {
   stallCommands = 0;
   /** Answer the next command matching this prefix with this error line. */
   failNext: { prefix: string; answer: string } | undefined;
+  /** Answer every command matching this prefix with this error line. */
+  failAlways: { prefix: string; answer: string } | undefined;
 
   protected onBytes(chunk: Uint8Array): void {
     for (const line of this.lines.push(chunk)) {
@@ -23,6 +25,10 @@ abstract class LineEmulator extends DeviceEmulator {
         const answer = this.failNext.answer;
         this.failNext = undefined;
         this.reply(answer);
+        continue;
+      }
+      if (this.failAlways && line.startsWith(this.failAlways.prefix)) {
+        this.reply(this.failAlways.answer);
         continue;
       }
       this.command(line);

@@ -132,7 +132,7 @@ export class MeshtasticTransport extends RadioTransport {
         continue;
       }
       if (m.rebooted) {
-        this.counters.inc('modem_resets');
+        if (this.state === 'up') this.counters.inc('modem_resets'); // one reset, however many banner lines
         this.fault(new ModemResetError('Meshtastic node rebooted'));
         continue;
       }

@@ -87,7 +87,7 @@ export class Rak3172Transport extends RadioTransport {
       return;
     }
     if (RAK_BANNER.test(line)) {
-      this.counters.inc('modem_resets');
+      if (this.state === 'up') this.counters.inc('modem_resets'); // one reset, however many banner lines
       this.fault(new ModemResetError(line));
       return;
     }

@@ -121,7 +121,7 @@ export class Rn2483Transport extends RadioTransport {
       return;
     }
     if (RN_BANNER.test(line)) {
-      this.counters.inc('modem_resets');
+      if (this.state === 'up') this.counters.inc('modem_resets'); // one reset, however many banner lines
       this.fault(new ModemResetError(line));
       return;
     }

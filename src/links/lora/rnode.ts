@@ -122,7 +122,7 @@ export class RNodeTransport extends RadioTransport {
       }
       if (f.type === RNODE.RADIO_STATE && f.payload[0] === RNODE.RADIO_STATE_OFF && this.configured) {
         // The radio went off without us asking: the board rebooted or reset its radio.
-        this.counters.inc('modem_resets');
+        if (this.state === 'up') this.counters.inc('modem_resets'); // one reset, however many banner lines
         this.fault(new ModemResetError('RNode radio state off'));
         continue;
       }

@@ -1,0 +1,200 @@
+// Modems misbehave: they reset mid-session (banner / reboot report), answer with errors, stall,
+// or send garbage. Each case must end in a logged reason, a retry with backoff, and a working
+// link, never a crash. Also: the duty-cycle limiter holds frames back, in order, and a full
+// queue rejects with a typed, counted error.
+import { afterEach, describe, expect, it } from 'vitest';
+import { findBoardProfile } from '../../../src/links/boards.js';
+import type { LinkState } from '../../../src/links/link.js';
+import { serialChannelFactory } from '../../../src/links/radio/channel.js';
+import { ManualClock } from '../../../src/links/radio/clock.js';
+import { QueueFullError, TransmitFailedError } from '../../../src/links/radio/errors.js';
+import type { RadioTransport } from '../../../src/links/radio/transport.js';
+import { Rak3172Transport } from '../../../src/links/lora/rak3172.js';
+import { Rn2483Transport } from '../../../src/links/lora/rn2483.js';
+import { RNodeTransport } from '../../../src/links/lora/rnode.js';
+import { MeshtasticTransport } from '../../../src/links/lora/meshtastic.js';
+import type { LoraOverrides } from '../../../src/links/lora/common.js';
+import { Counters } from '../../../src/util/counters.js';
+import { memoryLogger } from '../../../src/util/log.js';
+import { Rak3172Emulator, Rn2483Emulator } from '../../emulators/at-modems.js';
+import { MeshtasticEmulator, RNodeEmulator } from '../../emulators/binary-modems.js';
+import type { DeviceEmulator } from '../../emulators/device.js';
+import { openPtyPair, waitFor } from '../../emulators/pty.js';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f().catch(() => undefined);
+});
+
+type Ctor = new (o: ConstructorParameters<typeof Rak3172Transport>[0], deps: ConstructorParameters<typeof Rak3172Transport>[1]) => RadioTransport;
+
+async function rig<E extends DeviceEmulator>(
+  board: string,
+  Transport: Ctor,
+  emulator: E,
+  radio: LoraOverrides,
+  extra: { clock?: ManualClock; queueLimit?: number; maxAttempts?: number; dutyCycle?: number } = {},
+) {
+  const profile = findBoardProfile(board);
+  const pty = await openPtyPair();
+  cleanup.push(() => pty.close());
+  await emulator.start(pty.far, profile.transports.serial!.baudRate);
+  cleanup.push(() => emulator.stop());
+  const log = memoryLogger();
+  const counters = new Counters();
+  const transport = new Transport(
+    {
+      name: 'lora0',
+      profile,
+      openChannel: serialChannelFactory(pty.device, profile.transports.serial!),
+      radio,
+      commandTimeoutMs: 300,
+      backoff: { initialMs: 20, maxMs: 200 },
+      queueLimit: extra.queueLimit,
+      maxAttempts: extra.maxAttempts,
+      dutyCycle: extra.dutyCycle,
+    },
+    { log, counters, clock: extra.clock },
+  );
+  cleanup.push(() => transport.close());
+  const states: LinkState[] = [];
+  transport.onState((s) => states.push(s));
+  const received: Uint8Array[] = [];
+  transport.onFrame((f) => received.push(f));
+  const logged = (re: RegExp) => log.lines.some((l) => re.test(l));
+  return { transport, emulator, log, counters, states, received, logged };
+}
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const US = { region: 'US915', sf: 7 } as const;
+
+describe('RAK3172 modem faults', () => {
+  it('reconfigures after a reset banner mid-session and keeps sending', async () => {
+    const r = await rig('rak3172', Rak3172Transport, new Rak3172Emulator(), US);
+    await r.transport.open();
+    r.emulator.reset();
+    await waitFor(() => r.counters.get('modem_resets') === 1 && r.transport.state === 'up', 'recovery after reset');
+    expect(r.states).toContain('degraded');
+    expect(r.logged(/modem fault; configuring it again.*restarted/)).toBe(true);
+    await r.transport.send(Uint8Array.of(1, 2, 3));
+    expect(r.emulator.transmitted.map(hex)).toEqual(['010203']);
+    r.emulator.receiveFromAir(Uint8Array.of(9, 9));
+    await waitFor(() => r.received.length === 1, 'receive after recovery');
+  });
+
+  it('retries a transmission the modem answered with an error, sending it once', async () => {
+    const r = await rig('rak3172', Rak3172Transport, new Rak3172Emulator(), US);
+    await r.transport.open();
+    r.emulator.failNext = { prefix: 'AT+PSEND', answer: 'AT_BUSY_ERROR' };
+    await r.transport.send(Uint8Array.of(0xaa));
+    expect(r.emulator.transmitted.map(hex)).toEqual(['aa']);
+    expect(r.counters.get('transmit_failures')).toBe(1);
+    expect(r.logged(/transmission failed.*AT_BUSY_ERROR/)).toBe(true);
+  });
+
+  it('times out a stalled command, retries with backoff, and gives up after maxAttempts with a typed error', async () => {
+    const r = await rig('rak3172', Rak3172Transport, new Rak3172Emulator(), US, { maxAttempts: 2 });
+    await r.transport.open();
+    r.emulator.stallCommands = 1;
+    await r.transport.send(Uint8Array.of(0x01));
+    expect(r.counters.get('recover_modem_timeout')).toBe(1);
+    expect(r.logged(/did not answer \\?"AT\+PRECV=0\\?" within 300 ms/)).toBe(true);
+
+    // A modem that keeps refusing to transmit: the frame is given up, visibly, after 2 attempts.
+    r.emulator.failAlways = { prefix: 'AT+PSEND', answer: 'AT_ERROR' };
+    await expect(r.transport.send(Uint8Array.of(0x02))).rejects.toBeInstanceOf(TransmitFailedError);
+    expect(r.counters.get('frames_failed')).toBe(1);
+    r.emulator.failAlways = undefined;
+    await waitFor(() => r.transport.state === 'up', 'recovery after the stall ends');
+    await r.transport.send(Uint8Array.of(0x03));
+    expect(r.emulator.transmitted.map(hex)).toEqual(['01', '03']);
+  });
+
+  it('discards non-UTF-8 and overlong lines, counting them, and keeps working', async () => {
+    const r = await rig('rak3172', Rak3172Transport, new Rak3172Emulator(), US);
+    await r.transport.open();
+    r.emulator.garbage();
+    r.emulator.receiveFromAir(Uint8Array.of(7));
+    await waitFor(() => r.received.length === 1, 'frame after garbage');
+    expect(r.counters.get('garbage_non_utf8')).toBe(1);
+    expect(r.counters.get('garbage_overlong')).toBe(1);
+    expect(r.logged(/garbage/)).toBe(true);
+    await r.transport.send(Uint8Array.of(8));
+    expect(r.emulator.transmitted.map(hex)).toEqual(['08']);
+  });
+});
+
+describe('other dialects recover too', () => {
+  it('RN2483: banner mid-session -> mac pause and radio settings again', async () => {
+    const r = await rig('rn2483', Rn2483Transport, new Rn2483Emulator(), { region: 'EU868', frequencyHz: 869_525_000, sf: 7 });
+    await r.transport.open();
+    const before = r.emulator.commands.filter((c) => c === 'mac pause').length;
+    r.emulator.reset();
+    await waitFor(() => r.counters.get('modem_resets') === 1 && r.transport.state === 'up', 'RN2483 recovery');
+    expect(r.emulator.commands.filter((c) => c === 'mac pause').length).toBe(before + 1);
+    await r.transport.send(Uint8Array.of(0x42));
+    r.emulator.receiveFromAir(Uint8Array.of(0x43));
+    await waitFor(() => r.received.length === 1, 'RN2483 receive');
+    expect(r.emulator.transmitted.map(hex)).toEqual(['42']);
+  });
+
+  it('RNode: a value the board does not apply keeps the link down with the reason logged; a reboot is recovered', async () => {
+    const emu = new RNodeEmulator();
+    emu.misreport = { cmd: 0x04, value: [9] };
+    const r = await rig('rnode', RNodeTransport, emu, US);
+    const opened = r.transport.open();
+    await waitFor(() => r.logged(/reported 09 instead of 07/), 'misreport logged');
+    expect(r.transport.state).toBe('down');
+    emu.misreport = undefined;
+    await opened;
+    emu.reboot();
+    await waitFor(() => r.counters.get('modem_resets') === 1 && r.transport.state === 'up', 'RNode recovery');
+    await r.transport.send(Uint8Array.of(5, 6));
+    await waitFor(() => emu.transmitted.length === 1, 'RNode transmission');
+    expect(emu.transmitted.map(hex)).toEqual(['0506']);
+  });
+
+  it('Meshtastic: reboot report and an unconfirmed packet are recovered', async () => {
+    const emu = new MeshtasticEmulator(0x11223344);
+    const r = await rig('meshtastic', MeshtasticTransport, emu, { region: 'EU868' });
+    await r.transport.open();
+    expect((r.transport as MeshtasticTransport).nodeNum).toBe(0x11223344);
+    emu.reboot();
+    await waitFor(() => r.counters.get('modem_resets') === 1 && r.transport.state === 'up', 'Meshtastic recovery');
+    emu.stallPackets = 1;
+    await r.transport.send(Uint8Array.of(0x77));
+    expect(emu.transmitted.map(hex)).toEqual(['77']);
+    expect(r.counters.get('transmit_failures')).toBe(1);
+  });
+});
+
+describe('duty cycle on a live transport', () => {
+  it('defers frames until airtime is allowed, in order, and rejects with QueueFullError when the queue is full', async () => {
+    const clock = new ManualClock(1_000_000);
+    const r = await rig('rak3172', Rak3172Transport, new Rak3172Emulator(), { region: 'EU868', sf: 12 }, { clock, queueLimit: 2, dutyCycle: 0.001 });
+    await r.transport.open();
+    expect(r.transport.capabilities.mtu).toBe(51);
+    const frame = (n: number) => new Uint8Array(51).fill(n);
+    await r.transport.send(frame(1));
+    let second = false;
+    const p2 = r.transport.send(frame(2)).then(() => void (second = true));
+    const p3 = r.transport.send(frame(3));
+    await expect(r.transport.send(frame(4))).rejects.toBeInstanceOf(QueueFullError);
+    expect(r.counters.get('queue_full')).toBe(1);
+    expect(r.counters.get('frames_deferred')).toBe(1);
+    await new Promise((res) => setTimeout(res, 100));
+    expect(second).toBe(false); // 3.6 s of airtime per hour at 0.1%: one 2.47 s frame fits, not two
+    expect(r.emulator.transmitted).toHaveLength(1);
+    // The window must slide past the END of the first frame before the second may start.
+    clock.advance(3_600_000);
+    await new Promise((res) => setTimeout(res, 50));
+    expect(second).toBe(false);
+    clock.advance(2_500);
+    await p2;
+    clock.advance(3_700_000);
+    await p3;
+    expect(r.emulator.transmitted.map((f) => f[0])).toEqual([1, 2, 3]);
+    expect(r.counters.get('frames_deferred')).toBe(2);
+    expect(r.counters.get('airtime_ms')).toBe(3 * 2466);
+  });
+});
