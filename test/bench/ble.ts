@@ -2,7 +2,7 @@
 // per second each way and GATT writes per frame at the smallest and a large ATT MTU. These are
 // host-stack figures (noble + our framing over a pty), not air figures: a real BLE link adds
 // connection-interval pacing.
-import { startRig, waitFor, watch, payload } from '../links/ble/rig.js';
+import { ax25From, startRig, waitFor, watch, payload } from '../links/ble/rig.js';
 import { EmulatedKissTnc, EmulatedNusDevice } from '../emulators/hci/devices.js';
 
 async function run(service: 'kiss' | 'nus', serverMtu: number, frames: number, size: number): Promise<Record<string, number>> {
@@ -25,7 +25,8 @@ async function run(service: 'kiss' | 'nus', serverMtu: number, frames: number, s
     const writes = dev.writes.length;
 
     const t2 = performance.now();
-    dev.sendFrames(out);
+    // The KISS TNC is an amateur board: frames travel as AX.25 UI frames.
+    dev.sendFrames(service === 'kiss' ? out.map((f) => ax25From(f)) : out);
     await waitFor(() => seen.frames.length === frames, 'frames back', 60_000);
     const rxMs = performance.now() - t2;
     if (!seen.frames.every((f, i) => f.equals(out[i]))) throw new Error('frames came back different');

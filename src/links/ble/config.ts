@@ -10,10 +10,14 @@
 //   link.ble0.hci=default | hci1 | uart:/dev/ttyACM0[@1000000]
 //   link.ble0.att_mtu=247  scan_timeout_ms  connect_timeout_ms  write_timeout_ms
 //   adapter_timeout_ms  reconnect_min_ms  reconnect_max_ms  queue_frames
+//   link.ble0.callsign=N0CALL-7            amateur TNCs (service=kiss on an amateur board): required;
+//   link.ble0.destination=ALTNET           frames go on air as AX.25 UI frames from it to destination
 import { ConfigError } from '../../util/errors.js';
 import { findBoardProfile, type BoardProfile } from '../boards.js';
 import type { LinkCapabilities } from '../link.js';
 import type { HciSelection } from './noble.js';
+import { AX25_MAX_INFO, parseCallsign } from '../kiss/ax25.js';
+import { CallsignRequiredError } from '../radio/errors.js';
 import {
   BLE_DEFAULTS,
   BleTransport,
@@ -40,6 +44,8 @@ const KEYS = [
   'reconnect_min_ms',
   'reconnect_max_ms',
   'queue_frames',
+  'callsign',
+  'destination',
 ] as const;
 
 const DEFAULT_BOARD: Record<'kiss' | 'nus', string> = { kiss: 'mobilinkd', nus: 'nordic-uart' };
@@ -157,7 +163,23 @@ export function parseBleOptions(options: Record<string, string>, deps: Omit<BleF
   }
   profile = { service: bleSettings.service, write: bleSettings.write, notify: bleSettings.notify, framing: profile.framing };
 
-  const mtu = int(link, opts, 'mtu', 1, 65_535 - 5, board.radio.phyMaxPayload);
+  // Amateur radio: every transmission carries the operator's callsign, so an amateur KISS TNC
+  // gets AX.25 UI framing and the link is not built without a callsign.
+  const amateurKiss = service === 'kiss' && board.amateur;
+  let ax25: BleTransportConfig['ax25'];
+  if (amateurKiss) {
+    const callsign = opts.get('callsign');
+    if (callsign === undefined || callsign === '') {
+      throw new CallsignRequiredError(`link.${link} (board ${board.id}) is an amateur-radio TNC and has no link.${link}.callsign`);
+    }
+    ax25 = { source: parseCallsign(callsign), destination: parseCallsign(opts.get('destination') ?? 'ALTNET') };
+  } else {
+    for (const key of ['callsign', 'destination']) {
+      if (opts.has(key)) throw invalid(link, key, opts.get(key)!, `only amateur-radio KISS TNCs use AX.25 addressing (board ${board.id} is not one)`);
+    }
+  }
+  const mtuLimit = amateurKiss ? Math.min(AX25_MAX_INFO, board.radio.phyMaxPayload) : 65_535 - 5;
+  const mtu = int(link, opts, 'mtu', 1, mtuLimit, Math.min(mtuLimit, board.radio.phyMaxPayload));
   const capabilities: LinkCapabilities = {
     direction: 'duplex',
     mtu,
@@ -190,6 +212,7 @@ export function parseBleOptions(options: Record<string, string>, deps: Omit<BleF
     reconnectMaxMs,
     maxQueuedFrames: int(link, opts, 'queue_frames', 1, 10_000, BLE_DEFAULTS.maxQueuedFrames),
     maxSendAttempts: BLE_DEFAULTS.maxSendAttempts,
+    ax25,
   };
 }
 

@@ -18,11 +18,17 @@ import {
   type StreamDecoder,
 } from './framing.js';
 import { BleCentral, type BleCentralConfig, type BleCentralDeps, type BleConnection } from './central.js';
+import { decodeAx25Ui, encodeAx25Ui, type Callsign } from '../kiss/ax25.js';
 
 export { KISS_SERVICE, NUS_SERVICE, realTimers, type BleServiceProfile, type Timers } from './central.js';
 
 export interface BleTransportConfig extends BleCentralConfig {
   capabilities: LinkCapabilities;
+  /**
+   * Amateur-radio TNCs (KISS service on an amateur board): each frame goes on air as an AX.25 UI
+   * frame from the operator's callsign, and only UI frames to `destination` are delivered.
+   */
+  ax25?: { source: Callsign; destination: Callsign };
   reconnectMinMs: number;
   reconnectMaxMs: number;
   maxQueuedFrames: number;
@@ -74,7 +80,8 @@ export class BleTransport implements FrameTransport {
     this.capabilities = cfg.capabilities;
     this.log = deps.log;
     this.counters = deps.counters;
-    const maxPayload = cfg.capabilities.mtu;
+    // With AX.25, a KISS frame also holds the address field (up to 8 digipeaters), control and PID.
+    const maxPayload = cfg.capabilities.mtu + (cfg.ax25 ? 14 + 7 * 8 + 2 : 0);
     this.decoder =
       cfg.profile.framing === 'kiss' ? new KissStreamDecoder(maxPayload) : new LengthPrefixDecoder(maxPayload);
   }
@@ -164,7 +171,9 @@ export class BleTransport implements FrameTransport {
         ),
       );
     }
-    const wire = this.cfg.profile.framing === 'kiss' ? kissEncode(frame) : lengthPrefixEncode(frame);
+    const ax25 = this.cfg.ax25;
+    const body = ax25 ? encodeAx25Ui({ destination: ax25.destination, source: ax25.source, info: frame }) : frame;
+    const wire = this.cfg.profile.framing === 'kiss' ? kissEncode(body) : lengthPrefixEncode(body);
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ wire, attempts: 0, resolve, reject });
       this.counters.set('tx_queue', this.queue.length);
@@ -236,8 +245,9 @@ export class BleTransport implements FrameTransport {
       this.log.debug('discarded bytes from peripheral', { garbage: p.garbageBytes, bad: p.badFrames, oversize: p.oversize });
     }
     this.seenProblems = { ...p };
-    for (const frame of frames) {
-      if (frame.length === 0) continue;
+    for (const raw of frames) {
+      const frame = this.cfg.ax25 ? this.unwrapAx25(raw) : raw;
+      if (!frame || frame.length === 0) continue;
       this.counters.inc('rx_frames');
       for (const h of this.frameHandlers) {
         try {
@@ -248,6 +258,28 @@ export class BleTransport implements FrameTransport {
         }
       }
     }
+  }
+
+  /** The information field of an AX.25 UI frame meant for us; null (counted) for anything else. */
+  private unwrapAx25(raw: Uint8Array): Uint8Array | null {
+    const ax25 = this.cfg.ax25!;
+    let ui;
+    try {
+      ui = decodeAx25Ui(raw);
+    } catch (e) {
+      this.counters.inc('rx_ax25_malformed');
+      this.log.debug('dropped a malformed AX.25 frame', { error: e instanceof Error ? e.message : String(e) });
+      return null;
+    }
+    if (ui.destination.call !== ax25.destination.call || ui.pid !== 0xf0) {
+      this.counters.inc('rx_ax25_foreign');
+      return null;
+    }
+    if (ui.source.call === ax25.source.call && ui.source.ssid === ax25.source.ssid) {
+      this.counters.inc('rx_ax25_own_echo');
+      return null;
+    }
+    return ui.info;
   }
 
   private async pump(): Promise<void> {

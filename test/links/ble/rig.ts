@@ -7,6 +7,19 @@ import { createBleTransport } from '../../../src/links/ble/config.js';
 import type { BleTransport } from '../../../src/links/ble/transport.js';
 import { openPtyPair, type PtyPair } from '../../emulators/hci/socat.js';
 import { HciControllerEmulator, type ControllerOptions } from '../../emulators/hci/controller.js';
+import { decodeAx25Ui, encodeAx25Ui, parseCallsign } from '../../../src/links/kiss/ax25.js';
+
+export const OUR_CALL = 'N0CALL-7';
+
+/** An AX.25 UI frame from another station to ALTNET, as a BLE KISS TNC would pass it up. */
+export function ax25From(info: Uint8Array, source = 'DL1ABC-2', destination = 'ALTNET'): Buffer {
+  return Buffer.from(encodeAx25Ui({ destination: parseCallsign(destination), source: parseCallsign(source), info }));
+}
+
+/** The information field of an AX.25 UI frame the TNC received from us. */
+export function ax25Info(frame: Uint8Array): Buffer {
+  return Buffer.from(decodeAx25Ui(frame).info);
+}
 
 export interface Rig {
   pair: PtyPair;
@@ -33,40 +46,28 @@ export async function startRig(ctlOpts: Omit<ControllerOptions, 'path'> = {}): P
   const counters = new Counters();
   const log = memoryLogger();
   const transports: BleTransport[] = [];
+  const withDefaults = (options: Record<string, string>): Record<string, string> => ({
+    'link.ble0.type': 'ble',
+    'link.ble0.hci': `uart:${pair.hostPath}`,
+    'link.ble0.adapter_timeout_ms': '5000',
+    'link.ble0.scan_timeout_ms': '3000',
+    'link.ble0.connect_timeout_ms': '3000',
+    'link.ble0.write_timeout_ms': '3000',
+    'link.ble0.reconnect_min_ms': '20',
+    'link.ble0.reconnect_max_ms': '200',
+    // The emulated TNCs use the Mobilinkd profile, an amateur-radio board: a callsign is required.
+    ...(options['link.ble0.service'] === 'kiss' ? { 'link.ble0.callsign': OUR_CALL } : {}),
+    ...options,
+  });
   return {
     pair,
     ctl,
     counters,
     log,
     transports,
-    options(options) {
-      return {
-        'link.ble0.type': 'ble',
-        'link.ble0.hci': `uart:${pair.hostPath}`,
-        'link.ble0.adapter_timeout_ms': '5000',
-        'link.ble0.scan_timeout_ms': '3000',
-        'link.ble0.connect_timeout_ms': '3000',
-        'link.ble0.write_timeout_ms': '3000',
-        'link.ble0.reconnect_min_ms': '20',
-        'link.ble0.reconnect_max_ms': '200',
-        ...options,
-      };
-    },
+    options: withDefaults,
     transport(options) {
-      const t = createBleTransport(
-        {
-          'link.ble0.type': 'ble',
-          'link.ble0.hci': `uart:${pair.hostPath}`,
-          'link.ble0.adapter_timeout_ms': '5000',
-          'link.ble0.scan_timeout_ms': '3000',
-          'link.ble0.connect_timeout_ms': '3000',
-          'link.ble0.write_timeout_ms': '3000',
-          'link.ble0.reconnect_min_ms': '20',
-          'link.ble0.reconnect_max_ms': '200',
-          ...options,
-        },
-        { log: log.child('ble0'), counters: counters.scoped('link.ble0.') },
-      );
+      const t = createBleTransport(withDefaults(options), { log: log.child('ble0'), counters: counters.scoped('link.ble0.') });
       transports.push(t);
       return t;
     },

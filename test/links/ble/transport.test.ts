@@ -1,8 +1,9 @@
 // The BLE transport through the real noble stack (@stoprocent/noble, UART HCI driver) against
 // the HCI controller emulator on a socat pty pair.
 import { afterEach, describe, expect, test } from 'vitest';
-import { backoffDelays, startRig, waitFor, watch, payload, type Rig } from './rig.js';
+import { ax25From, ax25Info, backoffDelays, startRig, waitFor, watch, payload, type Rig } from './rig.js';
 import { EmulatedKissTnc, EmulatedNusDevice } from '../../emulators/hci/devices.js';
+import { decodeAx25Ui } from '../../../src/links/kiss/ax25.js';
 
 let rig: Rig | null = null;
 
@@ -25,13 +26,15 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
     const out = [payload(200, 1), payload(1, 2), payload(150, 3), payload(256, 4)];
     await Promise.all(out.map((f) => t.send(f)));
     await tnc.waitForFrames(out.length);
-    expect(tnc.frames).toEqual(out);
+    // On air each frame is an AX.25 UI frame from our callsign to ALTNET.
+    expect(tnc.frames.map(ax25Info)).toEqual(out);
+    expect(decodeAx25Ui(tnc.frames[0]).source).toEqual({ call: 'N0CALL', ssid: 7 });
     // Every GATT write fits ATT MTU - 3, and the frames needed many of them.
     expect(Math.max(...tnc.writes.map((w) => w.length))).toBe(37);
     expect(tnc.writes.length).toBeGreaterThan(out.length * 3);
 
     const back = [payload(180, 5), payload(3, 6), payload(256, 7)];
-    tnc.sendFrames(back);
+    tnc.sendFrames(back.map((f) => ax25From(f)));
     await waitFor(() => seen.frames.length === back.length, 'frames from the TNC');
     expect(seen.frames).toEqual(back);
     expect(rig.counters.get('link.ble0.rx_frames')).toBe(3);
@@ -61,9 +64,9 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
     await waitFor(() => t.state === 'up' && tnc.connections === 2 && tnc.subscribed, 'reconnected');
     await queued;
     await tnc.waitForFrames(2);
-    expect(tnc.frames[1]).toEqual(payload(90, 2));
+    expect(ax25Info(tnc.frames[1])).toEqual(payload(90, 2));
 
-    tnc.sendFrames([payload(70, 3)]);
+    tnc.sendFrames([ax25From(payload(70, 3))]);
     await waitFor(() => seen.frames.length === 1, 'frame after reconnect');
     expect(seen.frames[0]).toEqual(payload(70, 3));
     expect(rig.counters.get('link.ble0.disconnects')).toBe(1);
@@ -93,7 +96,9 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
     // Command Complete event with no opcode.
     rig.ctl.sendAtt(tnc.peripheral, Buffer.from([0x1b]));
     rig.ctl.writeRaw(Buffer.from([0x04, 0x0e, 0x01, 0x01]));
-    tnc.sendFrames([payload(50, 9)]);
+    // AX.25 that is not for us: another destination, our own echo, a frame too short to parse.
+    tnc.sendFrames([ax25From(payload(10, 1), 'DL1ABC-2', 'APRS'), ax25From(payload(10, 2), 'N0CALL-7'), Buffer.from([1, 2, 3])]);
+    tnc.sendFrames([ax25From(payload(50, 9))]);
     await waitFor(() => seen.frames.length >= 1, 'the good frame');
     expect(seen.frames).toEqual([payload(50, 9)]);
     expect(rig.counters.get('link.ble0.rx_garbage_bytes')).toBe(22);
@@ -101,11 +106,14 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
     expect(rig.counters.get('link.ble0.rx_oversize')).toBe(1);
     expect(rig.counters.get('link.ble0.rx_non_data')).toBe(1);
     expect(rig.counters.get('link.ble0.hci_malformed')).toBe(2);
+    expect(rig.counters.get('link.ble0.rx_ax25_foreign')).toBe(1);
+    expect(rig.counters.get('link.ble0.rx_ax25_own_echo')).toBe(1);
+    expect(rig.counters.get('link.ble0.rx_ax25_malformed')).toBe(1);
     expect(t.state).toBe('up');
 
     await t.send(payload(30, 10));
     await tnc.waitForFrames(1);
-    expect(tnc.frames[0]).toEqual(payload(30, 10));
+    expect(ax25Info(tnc.frames[0])).toEqual(payload(30, 10));
   });
 });
 
@@ -260,7 +268,7 @@ describe('several links in one process', () => {
       await waitFor(() => a.state === 'up' && b.state === 'up' && tnc.subscribed && nus.subscribed, 'both links up');
       await Promise.all([a.send(payload(120, 1)), b.send(payload(120, 2))]);
       await Promise.all([tnc.waitForFrames(1), nus.waitForFrames(1)]);
-      expect(tnc.frames[0]).toEqual(payload(120, 1));
+      expect(ax25Info(tnc.frames[0])).toEqual(payload(120, 1));
       expect(nus.frames[0]).toEqual(payload(120, 2));
       expect([a.attMtu, b.attMtu]).toEqual([50, 30]);
       expect(process.listenerCount('exit')).toBeGreaterThan(exitListeners);
