@@ -14,6 +14,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   beacon: { summary: 'run as a broadcast-only transmitter of the latest headers', load: () => import('./cmd-beacon.js') },
   status: { summary: 'links, node tip, chain tip and anomalies of the running daemon', load: () => import('./cmd-status.js') },
   boards: { summary: 'list serial radios and the board profile each matches', load: () => import('./cmd-boards.js') },
+  'send-tx': { summary: 'store a signed transaction for the daemon to send on every link until the network has it', load: () => import('./cmd-send-tx.js') },
   codec: { summary: 'encode, decode and inspect radio frames (hex); header codec statistics', load: () => import('./cmd-codec.js') },
 };
 
