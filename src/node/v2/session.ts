@@ -116,7 +116,7 @@ export class V2Session {
   private _state: V2State;
   private started = false;
   private cipher: PacketCipher | null = null;
-  private canSend = false;
+  private versionSent = false;
 
   // Fixed-size reads (v1 prefix, key, length, sealed packet) accumulate here.
   private acc: Uint8Array = new Uint8Array(KEY_LEN);
@@ -162,9 +162,12 @@ export class V2Session {
     return this._state;
   }
 
-  /** True once our version packet is out: encodeMessage() may be called from then on. */
-  get ready(): boolean {
-    return this.canSend && this._state !== 'failed' && this._state !== 'v1';
+  /**
+   * True once our version packet is out (from the moment the peer's key arrived): encodeMessage()
+   * may be called from then on, before the peer's own version packet (state 'ready') arrives.
+   */
+  get canSend(): boolean {
+    return this.versionSent && this._state !== 'failed' && this._state !== 'v1';
   }
 
   /** Bytes received but not yet consumed: at most one packet, the garbage limit or a key. */
@@ -206,7 +209,7 @@ export class V2Session {
     return out;
   }
 
-  /** One application message as a v2 packet. Only after our version packet went out (`ready`). */
+  /** One application message as a v2 packet. Only after our version packet went out (`canSend`). */
   encodeMessage(command: string, payload: Uint8Array): Uint8Array {
     const cipher = this.sendCipher();
     if (payload.length > MAX_PAYLOAD_LEN) {
@@ -227,10 +230,10 @@ export class V2Session {
   }
 
   private sendCipher(): PacketCipher {
-    if (!this.ready || !this.cipher) {
+    if (!this.canSend || !this.cipher) {
       throw new AltnetError(
         'bip324.not_ready',
-        `BIP324 session cannot send application messages in state '${this._state}'; wait until session.ready`,
+        `BIP324 session cannot send application messages in state '${this._state}'; wait until session.canSend`,
       );
     }
     return this.cipher;
@@ -328,7 +331,7 @@ export class V2Session {
       o += p.length;
     }
     out.send.push(msg);
-    this.canSend = true;
+    this.versionSent = true;
     this._state = 'garbage';
     this.acc = new Uint8Array(MAX_GARBAGE_LEN + GARBAGE_TERMINATOR_LEN);
     this.accLen = 0;

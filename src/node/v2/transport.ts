@@ -44,7 +44,7 @@ export class V2Transport {
       // Callers pick V1Transport from the first 16 bytes (detectTransport) before building us.
       throw new AltnetError('bip324.is_v1', 'V2Transport received a v1 connection; choose the transport with detectTransport() first');
     }
-    if (this.held.length && this.session.ready) {
+    if (this.held.length && this.session.canSend) {
       for (const m of this.held) r.send.push(this.session.encodeMessage(m.command, m.payload));
       this.held = [];
       this.heldBytes = 0;
@@ -53,7 +53,7 @@ export class V2Transport {
   }
 
   encode(msg: V2Message): Uint8Array {
-    if (!this.session.ready) {
+    if (!this.session.canSend) {
       if (this.heldBytes + msg.payload.length > MAX_HELD_BYTES) {
         throw new AltnetError('bip324.held_overflow', 'too much queued for a v2 connection whose handshake has not finished');
       }

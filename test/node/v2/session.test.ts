@@ -108,7 +108,7 @@ describe('V2Session handshake', () => {
     const p = pair({ decoys: [0, 17, 300] }, { decoys: [5], counters: counters.scoped('b.') }, 'decoys');
     expect(p.a.state).toBe('key');
     expect(p.b.state).toBe('detecting');
-    expect(p.a.ready).toBe(false);
+    expect(p.a.canSend).toBe(false);
     p.pump(97);
     expect(p.a.state).toBe('ready');
     expect(p.b.state).toBe('ready');
