@@ -426,44 +426,55 @@ export class SourceLink implements Link {
     locator: Uint8Array[],
     tip: SourceTip | null,
   ): Promise<{ height: number; hash: Uint8Array } | null> {
-    for (const hash of locator) {
+    let found: { height: number; hash: Uint8Array; index: number } | null = null;
+    for (let index = 0; index < locator.length && !found; index++) {
+      const hash = locator[index];
       const key = toHex(hash);
       const anchor = this.anchors.get(key);
-      if (anchor !== undefined) return { height: anchor, hash };
+      if (anchor !== undefined) {
+        found = { height: anchor, hash, index };
+        break;
+      }
       const cached = this.heights.get(key);
       if (cached !== undefined) {
         const there = await this.source.hashAt(cached);
-        if (there && equalBytes(there, hash)) return { height: cached, hash };
-        this.heights.delete(key); // the source reorganised past it
+        if (there && equalBytes(there, hash)) found = { height: cached, hash, index };
+        else this.heights.delete(key); // the source reorganised past it
         continue;
       }
       if (this.source.heightOf) {
+        // The source's word; the run that follows must connect to it or the source lied.
         const h = await this.source.heightOf(hash);
-        if (h !== null) {
-          // heightOf is the source's word; the run that follows must connect to it.
-          return { height: h, hash };
-        }
+        if (h !== null) found = { height: h, hash, index };
       }
     }
-    if (this.source.heightOf || !this.source.canScanBack || !tip) return null;
-    const wanted = new Set(locator.map(toHex));
-    const floor = Math.max(0, tip.height - this.maxScanBack);
+    if (found?.index === 0 || this.source.heightOf || !this.source.canScanBack || !tip) return found;
+    // Newer locator entries than the one found may be in the source's chain without this link
+    // knowing their heights: look for them just below the tip.
+    const newer = new Map(locator.slice(0, found ? found.index : locator.length).map((h) => [toHex(h), h]));
+    const floor = Math.max(found ? found.height + 1 : 0, tip.height - this.maxScanBack);
     for (let top = tip.height; top >= floor; ) {
       const start = Math.max(floor, top - this.source.batch + 1);
       const run = await this.source.fetchHeaders(start, top - start + 1);
       for (let i = run.length - 1; i >= 0; i--) {
         if (run[i].length !== HEADER_SIZE) continue;
         const hash = headerHash(run[i]);
-        if (wanted.has(toHex(hash))) return { height: start + i, hash };
+        if (newer.has(toHex(hash))) {
+          this.ctx.counters.inc('locator.scanned');
+          return { height: start + i, hash };
+        }
       }
       top = start - 1;
     }
-    return null;
+    return found;
   }
 
   private async fetchFollowing(locator: Uint8Array[]): Promise<void> {
     let tip = await this.source.fetchTip();
-    if (tip) this.checkTip(tip);
+    if (tip) {
+      this.checkTip(tip);
+      tip = await this.backTip(tip);
+    }
     const fork = await this.resolveLocator(locator, tip);
     if (!fork) {
       this.ctx.counters.inc('locator.unresolved');
@@ -521,6 +532,33 @@ export class SourceLink implements Link {
       // The source's chain ends here: that is its tip (headers over DNS has no other way to say).
       this.reportTip({ height: lastHeight, hash: lastHash });
     }
+  }
+
+  /**
+   * A tip claim must name a block the source's own chain has at that height. A source whose tip
+   * moved between two questions is asked again; one that repeats an unbacked claim lied.
+   */
+  private async backTip(tip: SourceTip): Promise<SourceTip> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const there = await this.source.hashAt(tip.height);
+      if (there && (!tip.hash || equalBytes(there, tip.hash))) {
+        tip.hash = there;
+        return tip;
+      }
+      const again = await this.source.fetchTip();
+      if (!again) return tip;
+      this.checkTip(again);
+      const moved = again.height > tip.height || (again.height === tip.height && !!again.hash && !!tip.hash && !equalBytes(again.hash, tip.hash));
+      if (!moved) {
+        throw new SourceLieError(
+          'tip-not-backed',
+          `claims tip at height ${tip.height}${tip.hash ? ' ' + hashToHex(tip.hash) : ''} but its chain has ${there ? hashToHex(there) : 'no block'} there`,
+        );
+      }
+      this.ctx.counters.inc('tip.moved');
+      tip = again;
+    }
+    throw new SourceUnavailableError('the source tip keeps changing; try again later');
   }
 
   /**

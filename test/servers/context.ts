@@ -72,3 +72,15 @@ export function manualTimers(): Timers & { pending(): number[]; fire(pred?: (ms:
     },
   };
 }
+
+/**
+ * 'same' when both runs hold the same headers, else where they first differ. Tests compare with
+ * this instead of toEqual: a failing deep diff of thousands of byte arrays takes minutes.
+ */
+export function compareRuns(got: Uint8Array[], want: Uint8Array[]): string {
+  if (got.length !== want.length) return `length ${got.length}, expected ${want.length}`;
+  for (let i = 0; i < got.length; i++) {
+    if (Buffer.compare(Buffer.from(got[i]), Buffer.from(want[i])) !== 0) return `differs at index ${i}`;
+  }
+  return 'same';
+}

@@ -115,20 +115,16 @@ export class ElectrumClient {
             reject(new SourceUnavailableError(`cannot connect to ${host}:${port}: ${e.message}`, { cause: e }));
           if (this.opts.tls) {
             const fp = this.opts.fingerprint?.replace(/:/g, '').toUpperCase();
-            s = tls.connect({
-              host,
-              port,
-              ca: this.opts.ca,
-              servername: this.opts.servername ?? (net.isIP(host) ? undefined : host),
-              // A pinned fingerprint replaces CA validation (common for self-signed Electrum servers).
-              rejectUnauthorized: fp === undefined,
-              checkServerIdentity: fp
-                ? (_h, cert) =>
-                    cert.fingerprint256.replace(/:/g, '').toUpperCase() === fp
-                      ? undefined
-                      : new Error(`certificate fingerprint ${cert.fingerprint256} is not the configured one`)
-                : undefined,
-            });
+            const tlsOpts: tls.ConnectionOptions = { host, port };
+            if (this.opts.ca) tlsOpts.ca = this.opts.ca;
+            const servername = this.opts.servername ?? (net.isIP(host) ? undefined : host);
+            if (servername) tlsOpts.servername = servername;
+            if (fp) {
+              // A pinned fingerprint replaces CA validation (common for self-signed Electrum servers);
+              // it is checked on secureConnect below.
+              tlsOpts.rejectUnauthorized = false;
+            }
+            s = tls.connect(tlsOpts);
             s.once('secureConnect', () => {
               if (fp) {
                 const cert = (s as tls.TLSSocket).getPeerCertificate();

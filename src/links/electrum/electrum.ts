@@ -104,8 +104,10 @@ export class ElectrumSource implements HeaderSource {
       if (!o || typeof o.count !== 'number' || typeof o.hex !== 'string' || !Number.isSafeInteger(o.count) || o.count < 0) {
         throw new MalformedInputError('electrum-bad-headers', `blockchain.block.headers(${from}, ${ask}): expected {count, hex}`);
       }
+      let cap = ask;
       if (typeof o.max === 'number' && Number.isSafeInteger(o.max) && o.max > 0) {
         this.maxChunk = Math.min(DEFAULT_MAX_CHUNK, o.max);
+        cap = Math.min(ask, o.max);
       }
       if (o.count > ask || o.hex.length !== o.count * HEADER_SIZE * 2 || !/^[0-9a-fA-F]*$/.test(o.hex)) {
         throw new MalformedInputError(
@@ -115,7 +117,8 @@ export class ElectrumSource implements HeaderSource {
       }
       const bytes = fromHex(o.hex);
       for (let i = 0; i < o.count; i++) out.push(bytes.slice(i * HEADER_SIZE, (i + 1) * HEADER_SIZE));
-      if (o.count < ask) break;
+      // Fewer than asked (and than the server's own cap) means its chain ends here.
+      if (o.count === 0 || o.count < cap) break;
     }
     return out;
   }
