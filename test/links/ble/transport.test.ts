@@ -55,12 +55,14 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
     await t.send(payload(60, 1));
     await tnc.waitForFrames(1);
 
-    tnc.peripheral.connectable = false; // the TNC is out of range for a moment
-    rig.ctl.dropConnection(tnc.peripheral, 0x08);
-    await waitFor(() => t.state === 'down', 'link down');
-    expect(seen.reasons[seen.states.lastIndexOf('down')]).toMatch(/0x8/);
-    const queued = t.send(payload(90, 2));
-    tnc.peripheral.connectable = true;
+    // A frame sent the moment the link reports down waits in the queue for the next connection.
+    let queued: Promise<void> | null = null;
+    t.onState((s) => {
+      if (s === 'down' && !queued) queued = t.send(payload(90, 2));
+    });
+    rig.ctl.dropConnection(tnc.peripheral, 0x08); // supervision timeout: the TNC went out of range
+    await waitFor(() => queued !== null, 'link down');
+    expect(seen.reasons[seen.states.indexOf('down')]).toMatch(/0x8/);
     await waitFor(() => t.state === 'up' && tnc.connections === 2 && tnc.subscribed, 'reconnected');
     await queued;
     await tnc.waitForFrames(2);
