@@ -1,0 +1,118 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { create, createDnsLink } from '../../../src/links/dns/dns.js';
+import { ConfigError } from '../../../src/util/errors.js';
+import { servedChain } from '../../servers/chain.js';
+import { compareRuns, manualTimers, recordingContext } from '../../servers/context.js';
+import { startDnsServer, type DnsLie, type DnsServer } from '../../servers/dns-server.js';
+import type { Link } from '../../../src/links/link.js';
+
+const chain = servedChain();
+const cleanup: Array<() => Promise<void> | void> = [];
+
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+
+async function server(opts: Parameters<typeof startDnsServer>[0] = {}): Promise<DnsServer> {
+  const s = await startDnsServer(opts);
+  cleanup.push(() => s.close());
+  return s;
+}
+
+function track<L extends Link>(link: L): L {
+  cleanup.push(() => link.stop());
+  return link;
+}
+
+describe('headers-over-DNS link', () => {
+  for (const format of ['v2', 'v0']) {
+    it(`fetches real headers in the ${format} format up to where the zone ends, and reports that as the tip`, async () => {
+      const s = await server({ tipHeight: chain.first + 24 });
+      const rec = recordingContext();
+      const link = track(
+        create({ name: 'dns1', type: 'dns', domain: s.domain, server: `127.0.0.1:${s.port}`, format, rate: '0' }, rec.ctx),
+      );
+      await link.start();
+      await link.requestHeaders!([chain.parentHash]);
+      expect(compareRuns(rec.all(), chain.headers.slice(0, 25))).toBe('same');
+      expect(rec.tips.at(-1)).toEqual({ height: chain.first + 24, hash: chain.hashes[24] });
+      expect(s.queries[0]).toBe(`${format === 'v2' ? 'v2.' : ''}${chain.first}.${Math.floor(chain.first / 10000)}.${s.domain}`);
+    });
+  }
+
+  it('continues from the last header it delivered', async () => {
+    const s = await server();
+    const rec = recordingContext();
+    const link = track(create({ name: 'dns1', domain: s.domain, server: `127.0.0.1:${s.port}`, rate: '0', maxheaders: '16' }, rec.ctx));
+    await link.start();
+    await link.requestHeaders!([chain.parentHash]);
+    await link.requestHeaders!([chain.hashes[15], chain.parentHash]);
+    expect(compareRuns(rec.all(), chain.headers.slice(0, 32))).toBe('same');
+    expect(rec.counters.get('headers')).toBe(32);
+  });
+
+  const lies: Array<[DnsLie, string]> = [
+    ['bad-pow', 'lie.bad-pow'],
+    ['disconnected', 'lie.disconnected'],
+  ];
+  for (const [lie, counter] of lies) {
+    it(`detects a lying zone (${lie}), marks it and asks it nothing more`, async () => {
+      const s = await server({ lie });
+      const rec = recordingContext();
+      const link = track(create({ name: 'liar', domain: s.domain, server: `127.0.0.1:${s.port}`, rate: '0', maxheaders: '30' }, rec.ctx));
+      await link.start();
+      await link.requestHeaders!([chain.parentHash]);
+      expect(rec.counters.get(counter)).toBe(1);
+      expect(rec.all()).toHaveLength(0);
+      expect(rec.states.at(-1)?.state).toBe('degraded');
+      expect(rec.states.at(-1)?.reason).toContain(counter.slice(4));
+      expect(rec.log.lines.some((l) => l.includes('source lied'))).toBe(true);
+      const asked = s.queries.length;
+      await link.requestHeaders!([chain.parentHash]);
+      expect(s.queries.length).toBe(asked);
+      expect(rec.counters.get('refused.marked')).toBe(1);
+    });
+  }
+
+  it('counts a malformed answer without marking the zone', async () => {
+    const s = await server({ lie: 'bad-version' });
+    const rec = recordingContext();
+    const link = track(create({ name: 'odd', domain: s.domain, server: `127.0.0.1:${s.port}`, rate: '0', maxheaders: '30' }, rec.ctx));
+    await link.start();
+    await link.requestHeaders!([chain.parentHash]);
+    expect(rec.counters.get('failure.dns-bad-version')).toBe(1);
+    expect(rec.counters.get('lies')).toBe(0);
+    expect(rec.all()).toHaveLength(0);
+  });
+
+  it('counts a server that never answers as a timeout, without marking it', async () => {
+    const s = await server({ stall: true });
+    const rec = recordingContext();
+    const timers = manualTimers();
+    const link = track(
+      createDnsLink(
+        { name: 'slow', domain: s.domain, format: 'v2', server: { host: '127.0.0.1', port: s.port }, timeoutMs: 60_000, concurrency: 1, ratePerSecond: 0, timers },
+        rec.ctx,
+      ),
+    );
+    await link.start();
+    const asked = s.nextQuery();
+    const done = link.requestHeaders([chain.parentHash]);
+    await asked;
+    expect(timers.fire((ms) => ms === 60_000)).toBe(1);
+    await done;
+    expect(rec.counters.get('timeouts')).toBe(1);
+    expect(rec.counters.get('lies')).toBe(0);
+    expect(link.markedReason).toBeNull();
+  });
+
+  it('validates its configuration with clear errors', () => {
+    const { ctx } = recordingContext();
+    expect(() => create({ name: 'x' }, ctx)).toThrow(/link\.x\.domain is required/);
+    expect(() => create({ name: 'x', domain: 'bad domain' }, ctx)).toThrow(/not a domain name/);
+    expect(() => create({ name: 'x', domain: 'a.b', server: 'resolver.example:53' }, ctx)).toThrow(/IP address/);
+    expect(() => create({ name: 'x', domain: 'a.b', format: 'v3' }, ctx)).toThrow(ConfigError);
+    expect(() => create({ name: 'x', domain: 'a.b', server: '127.0.0.1' }, ctx)).toThrow(/host:port/);
+    expect(create({ name: 'x', domain: 'a.b', server: '[::1]:5353' }, ctx).capabilities.carries).toEqual(['headers']);
+  });
+});
