@@ -1,0 +1,83 @@
+// KISS transports over socat ptys with emulated TNCs joined by an emulated radio channel.
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeAx25Ui, parseCallsign } from '../../../src/links/kiss/ax25.js';
+import { KissTransport } from '../../../src/links/kiss/transport.js';
+import { findBoardProfile } from '../../../src/links/boards.js';
+import { CallsignRequiredError, FrameTooLargeError } from '../../../src/links/radio/errors.js';
+import { createRadioTransport } from '../../../src/links/radio/factory.js';
+import type { FrameTransport } from '../../../src/links/link.js';
+import { Counters } from '../../../src/util/counters.js';
+import { ConfigError } from '../../../src/util/errors.js';
+import { silentLogger } from '../../../src/util/log.js';
+import { KissTncEmulator } from '../../emulators/binary-modems.js';
+import { linkByAir } from '../../emulators/device.js';
+import { openPtyPair, waitFor } from '../../emulators/pty.js';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f().catch(() => undefined);
+});
+
+async function station(callsign: string, counters: Counters) {
+  const pty = await openPtyPair();
+  cleanup.push(() => pty.close());
+  const tnc = await new KissTncEmulator().start(pty.far, 9600);
+  cleanup.push(() => tnc.stop());
+  const t: FrameTransport = createRadioTransport(
+    { type: 'kiss', name: callsign, callsign, device: pty.device, txdelay: '250' },
+    { log: silentLogger(), counters },
+  );
+  cleanup.push(() => t.close());
+  const received: Uint8Array[] = [];
+  t.onFrame((f) => received.push(f));
+  return { t, tnc, received, counters };
+}
+
+describe('KISS transport', () => {
+  it('refuses to exist without a callsign', () => {
+    const profile = findBoardProfile('direwolf');
+    const deps = { log: silentLogger(), counters: new Counters() };
+    const openChannel = () => Promise.reject(new Error('never opened'));
+    expect(() => new KissTransport({ name: 'x', callsign: undefined, profile, openChannel }, deps)).toThrow(CallsignRequiredError);
+    expect(() => new KissTransport({ name: 'x', callsign: '  ', profile, openChannel }, deps)).toThrow(/refuses to transmit/);
+    expect(() => createRadioTransport({ type: 'kiss', tcp: '127.0.0.1:8001' }, deps)).toThrow(CallsignRequiredError);
+    expect(() => createRadioTransport({ type: 'kiss', callsign: 'not a call', tcp: '127.0.0.1:8001' }, deps)).toThrow(ConfigError);
+  });
+
+  it('exchanges frames between two stations as AX.25 UI frames and ignores what is not for altnet', async () => {
+    const ca = new Counters();
+    const a = await station('N0CALL-1', ca);
+    const b = await station('N0CALL-2', new Counters());
+    const air = linkByAir(a.tnc, b.tnc);
+    await Promise.all([a.t.open(), b.t.open()]);
+    expect(a.t.capabilities).toMatchObject({ mtu: 256, bitrate: 1200, needsCallsign: true, direction: 'duplex' });
+    await waitFor(() => a.tnc.params.length === 1, 'TXDELAY at the TNC');
+    expect(a.tnc.params[0]).toEqual({ command: 1, value: [25] });
+
+    const big = Uint8Array.from({ length: 256 }, (_, i) => i);
+    await a.t.send(big);
+    await waitFor(() => b.received.length === 1, 'a -> b');
+    expect([...b.received[0]]).toEqual([...big]);
+    const onAir = a.tnc.transmitted[0];
+    expect(onAir[14]).toBe(0x03);
+    expect(onAir[15]).toBe(0xf0);
+
+    await b.t.send(Uint8Array.of(1, 2, 3));
+    await waitFor(() => a.received.length === 1, 'b -> a');
+    expect(air.delivered).toBe(2);
+
+    // Not for us, our own echo (a digipeater repeating us), and junk: counted, never delivered.
+    a.tnc.receiveFromAir(encodeAx25Ui({ destination: parseCallsign('APRS'), source: parseCallsign('W1AW'), info: Uint8Array.of(9) }));
+    a.tnc.receiveFromAir(encodeAx25Ui({ destination: parseCallsign('ALTNET'), source: parseCallsign('N0CALL-1'), info: Uint8Array.of(9) }));
+    a.tnc.receiveFromAir(Uint8Array.of(1, 2, 3));
+    a.tnc.receiveFromAir(encodeAx25Ui({ destination: parseCallsign('ALTNET'), source: parseCallsign('W1AW'), info: Uint8Array.of(42) }));
+    await waitFor(() => a.received.length === 2, 'the valid frame after the junk');
+    expect([...a.received[1]]).toEqual([42]);
+    expect(ca.get('ax25_foreign')).toBe(1);
+    expect(ca.get('ax25_own_echo')).toBe(1);
+    expect(ca.get('ax25_too_short')).toBe(1);
+
+    await expect(a.t.send(new Uint8Array(257))).rejects.toBeInstanceOf(FrameTooLargeError);
+    expect(ca.get('frames_too_large')).toBe(1);
+  });
+});
