@@ -96,6 +96,7 @@ export function checkTransaction(input: string | Uint8Array): CheckedTx {
   } catch (err) {
     if (isLegacyWithoutInputs(raw)) throw new InvalidDataError('tx-no-inputs', 'the transaction has no inputs; it spends nothing, so no node will accept it');
     const why = (err as Error).message;
+    if (/superfluous witness/i.test(why)) throw new MalformedInputError('tx-noncanonical', 'the transaction has a segwit marker but no witness data (not canonical; nodes reject it); re-export it from the wallet');
     const hint = /unexpected data/i.test(why) ? 'there are extra bytes after its end' : 'it ends too early (truncated) or its fields are garbled';
     throw new MalformedInputError('tx-malformed', `the transaction does not parse: ${hint} (${why}); give the complete signed raw transaction in hex`);
   }
