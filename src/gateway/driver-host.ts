@@ -42,6 +42,7 @@ const events: LinkEvents = {
   block: (raw) => send({ t: 'block', raw }),
   tip: (r) => send({ t: 'tip', height: r.height, hash: r.hash, chainWork: r.chainWork }),
   state: (state, reason) => send({ t: 'state', state, reason: reason?.slice(0, 500) }),
+  headersWanted: (req) => send({ t: 'wants', locator: req.locator.slice(0, 16), max: req.max }),
 };
 
 async function onMessage(raw: unknown): Promise<void> {
@@ -58,7 +59,10 @@ async function onMessage(raw: unknown): Promise<void> {
       await link?.requestHeaders?.(msg.locator);
       return;
     case 'send-headers':
-      await link?.sendHeaders?.(msg.headers);
+      await link?.sendHeaders?.({ parentHeight: msg.parentHeight, parent: msg.parent, headers: msg.headers });
+      return;
+    case 'context':
+      link?.setContext?.(msg.fromHeight, msg.headers);
       return;
     case 'send-tx':
       await link?.sendTx?.(msg.raw);

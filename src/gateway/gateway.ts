@@ -17,6 +17,7 @@ import { Router, type ChainTip, type GatewayMode } from './router.js';
 import { LinkSupervisor, type SupervisedLinkEvents } from './supervisor.js';
 import { startMetricsServer, type MetricsServer } from './metrics.js';
 import { DeviceWatcher, isHotplugDevice, linksForDevice } from './hotplug.js';
+import { Outbox, outboxDir, type PendingTxStatus } from './outbox.js';
 
 export interface LinkSpec {
   name: string;
@@ -48,6 +49,14 @@ export interface GatewayOptions {
   checkpoint?: null;
   /** Seconds since the epoch. */
   clock?: () => number;
+  /**
+   * Also hand `send-tx` transactions to the node (default true). The node never announces a
+   * transaction back to the peer that gave it, so with this on "seen by the network" is only
+   * noticed when the transaction reaches the node by another route first.
+   */
+  txToNode?: boolean;
+  /** How often the outbox is rescanned and due re-sends go out, ms (default 2000). */
+  outboxRescanMs?: number;
 }
 
 export interface LinkStatus {
@@ -71,6 +80,8 @@ export interface GatewayStatus {
   chain: { height: number; hash: string; chainWork: string };
   links: LinkStatus[];
   anomalies: Array<{ kind: string; since: string; detail: string }>;
+  /** Transactions from `altnet send-tx` not yet seen back from the network. */
+  pendingTx: PendingTxStatus[];
   counters: Record<string, number>;
 }
 
@@ -85,6 +96,8 @@ export class Gateway {
   private server: NodeServer | undefined;
   private metrics: MetricsServer | undefined;
   private devices: DeviceWatcher | undefined;
+  /** Pending `send-tx` transactions; only with a datadir. */
+  outbox: Outbox | undefined;
   private timers: NodeJS.Timeout[] = [];
   private readonly startedAt = new Date();
   nodePort = 0;
@@ -109,6 +122,7 @@ export class Gateway {
       counters: this.counters,
       mode: opts.mode,
       nodePeers: () => this.server?.readyPeers() ?? [],
+      onNodeTxInv: (hashes) => this.outbox?.markSeen(hashes),
       observer: {
         nodeTip: (tip) => this.observeNodeTip(tip),
         linkTip: (link, report) => this.observeLinkTip(link, report),
@@ -192,6 +206,21 @@ export class Gateway {
       await this.devices.start();
     }
 
+    if (opts.datadir) {
+      this.outbox = new Outbox({
+        dir: outboxDir(opts.datadir, opts.network.name),
+        log: log.child('outbox'),
+        counters: this.counters,
+        rescanMs: opts.outboxRescanMs,
+        send: (raw) => {
+          const links = this.router.sendTxOnLinks(raw);
+          const peers = (opts.txToNode ?? true) ? (this.server?.readyPeers() ?? []) : [];
+          for (const p of peers) p.sendTx(raw);
+          return { links, nodePeers: peers.length };
+        },
+      });
+      this.outbox.start();
+    }
     this.watchdog.start(10_000);
     if (opts.metrics) {
       this.metrics = await startMetricsServer({
@@ -225,6 +254,8 @@ export class Gateway {
       headers: (link, raw) => !this.router.onLinkHeaders(link.name, raw).rejected,
       tx: (link, raw) => this.router.onLinkTx(link.name, raw),
       tip: (link, report) => this.router.onLinkTip(link.name, report),
+      headersWanted: (link, req) => this.router.onLinkHeadersWanted(link.name, req),
+      hello: (link) => this.router.pushContext(link),
       state: (link, state, reason) => {
         this.opts.log.info('link state', { link: link.name, state, reason: reason || undefined });
         if (state === 'up' && link.capabilities.direction !== 'tx') this.router.requestHeadersEverywhere(`link ${link.name} came up`);
@@ -315,6 +346,7 @@ export class Gateway {
         };
       }),
       anomalies: this.watchdog.active().map((a) => ({ kind: a.kind, since: new Date(a.since * 1000).toISOString(), detail: a.detail })),
+      pendingTx: this.outbox?.pending() ?? [],
       counters: snapshot,
     };
   }
@@ -350,6 +382,7 @@ export class Gateway {
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.outbox?.stop();
     this.watchdog.stop?.();
     await this.devices?.stop();
     await Promise.all([...this.supervisors.keys()].map((n) => this.stopLink(n)));

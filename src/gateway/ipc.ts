@@ -19,13 +19,15 @@ export type ChildMessage =
   | { t: 'block'; raw: Uint8Array }
   | { t: 'tip'; height: number; hash?: Uint8Array; chainWork?: bigint }
   | { t: 'state'; state: LinkState; reason?: string }
+  | { t: 'wants'; locator: Array<{ height: number; prefix: Uint8Array }>; max: number }
   | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string }
   | { t: 'counters'; values: Record<string, number> };
 
 export type ParentMessage =
   | { t: 'start'; name: string; type: string; options: Record<string, string>; network: string }
   | { t: 'request'; locator: Uint8Array[] }
-  | { t: 'send-headers'; headers: Uint8Array[] }
+  | { t: 'send-headers'; parentHeight: number; parent: Uint8Array; headers: Uint8Array[] }
+  | { t: 'context'; fromHeight: number; headers: Uint8Array[] }
   | { t: 'send-tx'; raw: Uint8Array }
   | { t: 'stop' };
 
@@ -146,6 +148,17 @@ export function parseChildMessage(v: unknown): ChildMessage {
       if (!STATES.includes(o.state as LinkState)) bad('state');
       return { t: 'state', state: o.state as LinkState, reason: o.reason === undefined ? undefined : str(o.reason, 'reason', 500) };
     }
+    case 'wants': {
+      if (!Array.isArray(o.locator) || o.locator.length < 1 || o.locator.length > 16) bad('wants.locator must have 1..16 entries');
+      const locator = o.locator.map((e, i) => {
+        const x = obj(e);
+        const height = num(x.height, `locator[${i}].height`, 0, 100_000_000);
+        if (!Number.isInteger(height)) bad('locator height must be an integer');
+        return { height, prefix: hexBytes(x.prefix, `locator[${i}].prefix`, 32) };
+      });
+      const max = num(o.max, 'max', 0, 2000);
+      return { t: 'wants', locator, max: Math.floor(max) };
+    }
     case 'log': {
       if (!LEVELS.includes(o.level as (typeof LEVELS)[number])) bad('log level');
       return { t: 'log', level: o.level as (typeof LEVELS)[number], msg: str(o.msg, 'msg', 1000) };
@@ -181,7 +194,19 @@ export function parseParentMessage(v: unknown): ParentMessage {
       return { t: 'request', locator: o.locator.map((h, i) => hexBytes(h, `locator[${i}]`, 32, 32)) };
     case 'send-headers':
       if (!Array.isArray(o.headers) || o.headers.length > MAX_HEADERS_PER_IPC) bad('headers');
-      return { t: 'send-headers', headers: o.headers.map((h, i) => hexBytes(h, `headers[${i}]`, 80, 80)) };
+      return {
+        t: 'send-headers',
+        parentHeight: num(o.parentHeight, 'parentHeight', 0, 100_000_000),
+        parent: hexBytes(o.parent, 'parent', 80, 80),
+        headers: o.headers.map((h, i) => hexBytes(h, `headers[${i}]`, 80, 80)),
+      };
+    case 'context':
+      if (!Array.isArray(o.headers) || o.headers.length > MAX_HEADERS_PER_IPC) bad('headers');
+      return {
+        t: 'context',
+        fromHeight: num(o.fromHeight, 'fromHeight', 0, 100_000_000),
+        headers: o.headers.map((h, i) => hexBytes(h, `headers[${i}]`, 80, 80)),
+      };
     case 'send-tx':
       return { t: 'send-tx', raw: hexBytes(o.raw, 'raw', MAX_TX_BYTES) };
     case 'stop':

@@ -11,7 +11,7 @@ import { headerHash } from '../chain/header.js';
 import type { HeaderView, NodePeer, NodePeerEvents } from '../node/peer.js';
 import type { InvItem } from '../node/messages.js';
 import { InvType, MAX_HEADERS_PER_MESSAGE } from '../node/messages.js';
-import type { Cargo, LinkCapabilities, TipReport } from '../links/link.js';
+import type { Cargo, HeaderBatch, HeadersWanted, LinkCapabilities, TipReport } from '../links/link.js';
 import { canReceive, canTransmit } from '../links/link.js';
 
 export interface ChainTip {
@@ -42,10 +42,20 @@ export interface RouterChain extends HeaderView {
 export interface RouterLink {
   readonly name: string;
   readonly capabilities: LinkCapabilities;
+  /** The supervisor's state; a link that is not up now is skipped by sendTxOnLinks. */
+  readonly state?: string;
   requestHeaders?(locator: Uint8Array[]): void;
-  sendHeaders?(raw: Uint8Array[]): void;
+  sendHeaders?(batch: HeaderBatch): void;
   sendTx?(raw: Uint8Array): void;
+  setContext?(fromHeight: number, headers: Uint8Array[]): void;
 }
+
+/** Headers per beacon batch; batches start at multiples of this height (see beaconHeaders). */
+export const BEACON_BATCH = 16;
+/** Recent best-chain headers given to radio drivers to decode compact frames against. */
+export const CONTEXT_DEPTH = 64;
+/** Most headers sent in answer to one radio request. */
+const MAX_RADIO_ANSWER = 64;
 
 export type GatewayMode = 'gateway' | 'receive-only' | 'beacon';
 
@@ -63,7 +73,7 @@ export interface RouterDeps {
   };
   /** Told when the node announces a transaction (emergency-send bookkeeping). */
   onNodeTxInv?(hashes: Uint8Array[]): void;
-  /** How many recent headers a beacon repeats for receivers that missed some. */
+  /** How far below the tip the beacon carousel reaches, in blocks (default 144, a day). */
   beaconDepth?: number;
 }
 
@@ -76,6 +86,8 @@ export class Router {
   /** The best header we know the node has (hash, internal order). */
   private nodeTipHash: Uint8Array | undefined;
   private nodeLocator: Uint8Array[] = [];
+  /** Next beacon batch, counted back from the one holding the tip. */
+  private carousel = 0;
   readonly nodeEvents: NodePeerEvents;
 
   constructor(private readonly deps: RouterDeps) {
@@ -94,6 +106,52 @@ export class Router {
 
   addLink(link: RouterLink): void {
     this.links.set(link.name, link);
+  }
+
+  /** Gives one link (or all) the recent best chain, so it can decode compact header frames. */
+  pushContext(only?: RouterLink): void {
+    const { chain } = this.deps;
+    const tip = chain.tip();
+    const from = Math.max(chain.rootHeight, tip.height - CONTEXT_DEPTH + 1);
+    const headers: Uint8Array[] = [];
+    for (let h = from; h <= tip.height; h++) {
+      const raw = chain.getByHeight(h)?.header;
+      if (raw) headers.push(raw);
+    }
+    const first = tip.height - headers.length + 1;
+    for (const link of only ? [only] : this.links.values()) {
+      if (link.setContext && canReceive(link.capabilities) && carries(link.capabilities, 'headers')) link.setContext(first, headers);
+    }
+  }
+
+  /** The best-chain batch after `parentHeight` (at most `max` headers), or undefined. */
+  private batchAfter(parentHeight: number, max: number): HeaderBatch | undefined {
+    const { chain } = this.deps;
+    const parent = chain.getByHeight(parentHeight)?.header;
+    if (!parent) return undefined;
+    const headers: Uint8Array[] = [];
+    const top = Math.min(chain.tip().height, parentHeight + max);
+    for (let h = parentHeight + 1; h <= top; h++) headers.push(chain.getByHeight(h)!.header!);
+    return headers.length ? { parentHeight, parent, headers } : undefined;
+  }
+
+  /** A radio peer asked for headers: answer from the newest locator entry on our best chain. */
+  onLinkHeadersWanted(linkName: string, req: HeadersWanted): void {
+    const link = this.links.get(linkName);
+    if (!link?.sendHeaders || this.mode === 'receive-only' || !canTransmit(link.capabilities)) return;
+    const { chain } = this.deps;
+    let from: number | undefined;
+    for (const e of req.locator) {
+      const hash = chain.getByHeight(e.height)?.hash;
+      if (hash && e.prefix.every((b, i) => hash[i] === b)) {
+        from = e.height;
+        break;
+      }
+    }
+    if (from === undefined) from = chain.rootHeight;
+    const batch = this.batchAfter(from, Math.min(req.max || MAX_RADIO_ANSWER, MAX_RADIO_ANSWER));
+    this.deps.counters.inc(`link.${linkName}.header_requests`);
+    if (batch) link.sendHeaders(batch);
   }
 
   removeLink(name: string): void {
@@ -126,6 +184,7 @@ export class Router {
     if (outcome.tipChanged) {
       const tip = chain.tip();
       log.info('chain tip from link', { link: linkName, height: tip.height, hash: hashToHex(tip.hash) });
+      this.onTipChanged();
     }
     const sentToNode = this.pushToNode();
     return { ...outcome, sentToNode };
@@ -157,27 +216,51 @@ export class Router {
     return asked;
   }
 
-  /** Beacon: send recent best-chain headers on every transmit link that carries headers. */
-  beaconHeaders(): number {
+  /**
+   * Beacon: one batch of the carousel on every transmit link that carries headers. Batches are
+   * aligned (their parent's height is a multiple of BEACON_BATCH), newest first, reaching
+   * beaconDepth below the tip, then starting again: a receiver that missed some, or is behind,
+   * always finds a batch whose parent it has. `tipOnly` sends just the tip (one small frame).
+   */
+  beaconHeaders(tipOnly = false): number {
     if (this.mode === 'receive-only') return 0;
-    const chain = this.deps.chain;
-    const depth = this.deps.beaconDepth ?? 6;
+    const { chain } = this.deps;
     const tip = chain.tip();
-    const recent: Uint8Array[] = [];
-    for (let h = Math.max(1, tip.height - depth + 1); h <= tip.height; h++) {
-      const raw = chain.getByHeight(h)?.header;
-      if (raw) recent.push(raw);
+    if (tip.height <= chain.rootHeight) return 0;
+    let batch: HeaderBatch | undefined;
+    if (tipOnly) {
+      batch = this.batchAfter(tip.height - 1, 1);
+    } else {
+      const newest = Math.floor((tip.height - 1) / BEACON_BATCH) * BEACON_BATCH;
+      const floor = Math.max(chain.rootHeight, tip.height - (this.deps.beaconDepth ?? 144));
+      let parentHeight = newest - this.carousel * BEACON_BATCH;
+      if (parentHeight < floor) {
+        this.carousel = 0;
+        parentHeight = Math.max(newest, chain.rootHeight);
+      }
+      parentHeight = Math.max(parentHeight, chain.rootHeight);
+      this.carousel++;
+      batch = this.batchAfter(parentHeight, BEACON_BATCH);
     }
-    if (recent.length === 0) return 0;
+    if (!batch) return 0;
     let sent = 0;
     for (const link of this.links.values()) {
       if (!link.sendHeaders || !canTransmit(link.capabilities) || !carries(link.capabilities, 'headers')) continue;
-      link.sendHeaders(recent);
+      link.sendHeaders(batch);
       sent++;
     }
     this.deps.counters.inc('router.beacons');
-    this.deps.log.debug('beaconed headers', { height: tip.height, count: recent.length, links: sent });
+    this.deps.log.debug('beaconed headers', { from: batch.parentHeight + 1, count: batch.headers.length, links: sent });
     return sent;
+  }
+
+  /** The best chain moved: radio drivers get fresh context, beacons announce the new tip. */
+  private onTipChanged(): void {
+    this.pushContext();
+    if (this.mode === 'beacon') {
+      this.carousel = 0;
+      this.beaconHeaders(true);
+    }
   }
 
   /** Send a transaction on every transmit link that carries transactions. */
@@ -186,6 +269,8 @@ export class Router {
     const used: string[] = [];
     for (const link of this.links.values()) {
       if (!link.sendTx || !canTransmit(link.capabilities) || !carries(link.capabilities, 'tx')) continue;
+      // A driver still starting may lose it; the outbox tries again while nothing takes it.
+      if (link.state !== undefined && link.state !== 'up' && link.state !== 'degraded') continue;
       link.sendTx(raw);
       used.push(link.name);
     }
@@ -236,7 +321,7 @@ export class Router {
     }
     const last = headerHash(raw[raw.length - 1]);
     if (this.deps.chain.getByHash(last)) this.setNodeTip(last);
-    if (outcome.tipChanged && this.mode === 'beacon') this.beaconHeaders();
+    if (outcome.tipChanged) this.onTipChanged();
     this.pushToNode();
   }
 

@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../util/log.js';
 import type { Counters } from '../util/counters.js';
 import { AltnetError } from '../util/errors.js';
-import type { LinkCapabilities, LinkState, TipReport } from '../links/link.js';
+import type { HeaderBatch, HeadersWanted, LinkCapabilities, LinkState, TipReport } from '../links/link.js';
 import { frameMessage, IpcDecoder, parseChildMessage, DEFAULT_MAX_IPC_MESSAGE, type ParentMessage } from './ipc.js';
 import type { RouterLink } from './router.js';
 
@@ -21,6 +21,10 @@ export interface SupervisedLinkEvents {
   tx(link: LinkSupervisor, raw: Uint8Array): void;
   block?(link: LinkSupervisor, raw: Uint8Array): void;
   tip(link: LinkSupervisor, report: TipReport): void;
+  /** The far end of a radio link asked for headers. */
+  headersWanted?(link: LinkSupervisor, req: HeadersWanted): void;
+  /** The driver said hello: its capabilities are known. */
+  hello?(link: LinkSupervisor): void;
   state?(link: LinkSupervisor, state: LinkState, reason?: string): void;
 }
 
@@ -127,8 +131,12 @@ export class LinkSupervisor implements RouterLink {
     this.sendToChild({ t: 'request', locator: locator.slice(0, 101) });
   }
 
-  sendHeaders(raw: Uint8Array[]): void {
-    for (let i = 0; i < raw.length; i += 2000) this.sendToChild({ t: 'send-headers', headers: raw.slice(i, i + 2000) });
+  sendHeaders(batch: HeaderBatch): void {
+    this.sendToChild({ t: 'send-headers', parentHeight: batch.parentHeight, parent: batch.parent, headers: batch.headers.slice(0, 2000) });
+  }
+
+  setContext(fromHeight: number, headers: Uint8Array[]): void {
+    this.sendToChild({ t: 'context', fromHeight, headers: headers.slice(-2000) });
   }
 
   sendTx(raw: Uint8Array): void {
@@ -254,13 +262,17 @@ export class LinkSupervisor implements RouterLink {
 
   private onChildMessage(msg: ReturnType<typeof parseChildMessage>): void {
     const { events, log } = this.opts;
-    if (msg.t !== 'log' && msg.t !== 'counters' && msg.t !== 'state' && msg.t !== 'hello' && this.isQuarantined()) {
+    if ((msg.t === 'headers' || msg.t === 'tx' || msg.t === 'block' || msg.t === 'tip' || msg.t === 'wants') && this.isQuarantined()) {
       this.counters.inc('ignored_quarantined');
       return;
     }
     switch (msg.t) {
       case 'hello':
         this.caps = msg.caps;
+        events.hello?.(this);
+        return;
+      case 'wants':
+        events.headersWanted?.(this, { locator: msg.locator, max: msg.max });
         return;
       case 'state':
         if (this.linkState !== 'quarantined') this.setState(msg.state, msg.reason ?? '');

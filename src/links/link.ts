@@ -31,6 +31,23 @@ export interface TipReport {
   chainWork?: bigint;
 }
 
+/**
+ * Consecutive best-chain headers to transmit, with the header they follow. Radio links code
+ * them against the parent, which receivers are expected to have already.
+ */
+export interface HeaderBatch {
+  parentHeight: number;
+  /** 80 bytes. */
+  parent: Uint8Array;
+  headers: Uint8Array[];
+}
+
+/** A far end's request for headers: what it has, newest first. */
+export interface HeadersWanted {
+  locator: Array<{ height: number; prefix: Uint8Array }>;
+  max: number;
+}
+
 /** What a link reports to the gateway. Nothing here is trusted. */
 export interface LinkEvents {
   /** Raw 80-byte headers, in chain order. */
@@ -41,6 +58,8 @@ export interface LinkEvents {
   block?(raw: Uint8Array): void;
   /** The source's view of its best tip (internet sources, beacons). */
   tip?(report: TipReport): void;
+  /** The far end of a duplex radio link asked for headers; the gateway answers with sendHeaders. */
+  headersWanted?(req: HeadersWanted): void;
   state(state: LinkState, reason?: string): void;
 }
 
@@ -61,8 +80,13 @@ export interface Link {
    * Answers arrive through events.headers. Links that cannot ask (rx-only radio) omit this.
    */
   requestHeaders?(locator: Uint8Array[]): Promise<void>;
-  sendHeaders?(raw: Uint8Array[]): Promise<void>;
+  sendHeaders?(batch: HeaderBatch): Promise<void>;
   sendTx?(raw: Uint8Array): Promise<void>;
+  /**
+   * The gateway's recent best chain (consecutive, starting at fromHeight), so a link that receives
+   * compact header frames can find the parents they are coded against.
+   */
+  setContext?(fromHeight: number, headers: Uint8Array[]): void;
 }
 
 /**

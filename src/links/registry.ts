@@ -1,7 +1,9 @@
 // Link types by name, as written in altnet.conf (`link.<name>.type=<type>`). Each entry
 // builds a Link from its option strings; it runs inside the driver's child process.
 import { ConfigError } from '../util/errors.js';
-import type { Link, LinkContext } from './link.js';
+import type { FrameTransport, Link, LinkContext } from './link.js';
+import { FramedLink, type FramedLinkOptions } from './framed.js';
+import type { Integrity } from '../codec/frames.js';
 
 export type LinkFactory = (name: string, options: Record<string, string>, ctx: LinkContext) => Promise<Link>;
 
@@ -13,7 +15,50 @@ function viaCreate(load: () => Promise<{ create: (options: Record<string, string
   };
 }
 
+/** Options of the framed layer itself, taken out before the transport sees the rest. */
+function framedOptions(name: string, options: Record<string, string>): { framed: FramedLinkOptions; rest: Record<string, string> } {
+  const { integrity, repair, ...rest } = options;
+  const framed: FramedLinkOptions = {};
+  if (integrity !== undefined) {
+    if (!['none', 'crc16', 'crc32'].includes(integrity)) throw new ConfigError('link_option_invalid', `link.${name}.integrity must be none, crc16 or crc32`);
+    framed.integrity = integrity as Integrity;
+  }
+  if (repair !== undefined) {
+    const r = Number(repair);
+    if (!(r >= 0 && r <= 4)) throw new ConfigError('link_option_invalid', `link.${name}.repair must be a number in [0, 4] (repair fragments per source fragment)`);
+    framed.repairRatio = r;
+  }
+  return { framed, rest };
+}
+
+/** Radio-like links: a FrameTransport from the driver module, the codec on top. */
+function viaTransport(load: () => Promise<(name: string, options: Record<string, string>, ctx: LinkContext) => FrameTransport>): () => Promise<LinkFactory> {
+  return async () => {
+    const make = await load();
+    return async (name, options, ctx) => {
+      const { framed, rest } = framedOptions(name, options);
+      return new FramedLink(name, make(name, rest, ctx), ctx, framed);
+    };
+  };
+}
+
 const FACTORIES: Record<string, () => Promise<LinkFactory>> = {
+  sim: viaTransport(async () => {
+    const { simTransportFromOptions } = await import('./sim/transport.js');
+    return (name, o, ctx) => simTransportFromOptions(name, o, { log: ctx.log, counters: ctx.counters });
+  }),
+  lora: viaTransport(async () => {
+    const { createRadioTransport } = await import('./radio/factory.js');
+    return (name, o, ctx) => createRadioTransport({ name, ...o }, { log: ctx.log, counters: ctx.counters });
+  }),
+  kiss: viaTransport(async () => {
+    const { createRadioTransport } = await import('./radio/factory.js');
+    return (name, o, ctx) => createRadioTransport({ name, ...o }, { log: ctx.log, counters: ctx.counters });
+  }),
+  ble: viaTransport(async () => {
+    const { createBleTransport } = await import('./ble/config.js');
+    return (name, o, ctx) => createBleTransport(o, { linkName: name, log: ctx.log, counters: ctx.counters });
+  }),
   esplora: viaCreate(() => import('./esplora/esplora.js')),
   electrum: viaCreate(() => import('./electrum/electrum.js')),
   dns: viaCreate(() => import('./dns/dns.js')),

@@ -1,0 +1,244 @@
+// A Link over any FrameTransport (LoRa modem, KISS TNC, BLE UART, simulated air): turns
+// header batches, tips, transactions and header requests into codec frames, fragmented and
+// FEC-coded to the link's MTU, and back. Runs inside the driver's child process; what it
+// decodes is still re-validated by the main process.
+import { headerHash, HEADER_SIZE } from '../chain/header.js';
+import { AltnetError } from '../util/errors.js';
+import { toHex } from '../util/bytes.js';
+import { Fragmenter, Reassembler } from '../codec/fragment.js';
+import { FrameType, HASH_PREFIX_BYTES, type Integrity, decodeGetHeadersBody, decodeHeadersBody, encodeGetHeadersBody, encodeHeadersBody, MAX_LOCATOR_ENTRIES } from '../codec/frames.js';
+import { bitsRuleFor, decodeHeaderStream, decodeTip, encodeHeaderStream, encodeTip, resolveTip, tipParentMatches, type TipAnnouncement } from '../codec/headers.js';
+import type { FrameTransport, HeaderBatch, Link, LinkCapabilities, LinkContext } from './link.js';
+import { canTransmit } from './link.js';
+
+export interface FramedLinkOptions {
+  /** Frame integrity check: the link's own CRC is short or absent, so crc16 by default. */
+  integrity?: Integrity;
+  /** One-way FEC: repair fragments per source fragment (default 0.5). */
+  repairRatio?: number;
+  /** Headers answered per request (default 64). */
+  maxAnswer?: number;
+  now?: () => number;
+}
+
+/** Heights of context kept for decoding (a few days of blocks). */
+const CONTEXT_HEIGHTS = 1024;
+/** Header batches waiting for a parent we do not have yet. */
+const MAX_WAITING_BATCHES = 16;
+
+interface Known {
+  raw: Uint8Array;
+  hash: Uint8Array;
+}
+
+export class FramedLink implements Link {
+  readonly capabilities: LinkCapabilities;
+  private readonly fragmenter: Fragmenter;
+  private readonly reassembler: Reassembler;
+  private readonly integrity: Integrity;
+  /** height -> headers known at that height (usually one; more across a fork). */
+  private readonly context = new Map<number, Known[]>();
+  private topHeight = -1;
+  private waiting: Array<{ parentHeight: number; parentPrefix: Uint8Array; stream: Uint8Array }> = [];
+  private sending: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly name: string,
+    private readonly transport: FrameTransport,
+    private readonly ctx: LinkContext,
+    private readonly opts: FramedLinkOptions = {},
+  ) {
+    this.capabilities = transport.capabilities;
+    this.integrity = opts.integrity ?? 'crc16';
+    this.fragmenter = new Fragmenter({ mtu: transport.capabilities.mtu, integrity: this.integrity, repairRatio: opts.repairRatio ?? 0.5 });
+    this.reassembler = new Reassembler({ integrity: this.integrity, counters: ctx.counters });
+  }
+
+  async start(): Promise<void> {
+    this.transport.onFrame((f) => this.onFrame(f));
+    this.transport.onState((state, reason) => this.ctx.events.state(state, reason));
+    await this.transport.open();
+  }
+
+  async stop(): Promise<void> {
+    await this.transport.close();
+  }
+
+  setContext(fromHeight: number, headers: Uint8Array[]): void {
+    headers.forEach((raw, i) => this.remember(fromHeight + i, raw));
+    this.retryWaiting();
+  }
+
+  async sendHeaders(batch: HeaderBatch): Promise<void> {
+    if (!canTransmit(this.capabilities) || batch.headers.length === 0) return;
+    const rule = bitsRuleFor(this.ctx.network);
+    let frames: Uint8Array[];
+    if (batch.headers.length === 1) {
+      // A lone new tip goes as a standalone announcement: one small frame on most links.
+      const body = encodeTip({ header: batch.headers[0], height: batch.parentHeight + 1, parent: batch.parent });
+      frames = this.fragmenter.fragment(FrameType.TIP, body);
+      this.ctx.counters.inc('tips_tx');
+    } else {
+      const stream = encodeHeaderStream(batch.headers, { parent: batch.parent, parentHeight: batch.parentHeight, bitsRule: rule });
+      const body = encodeHeadersBody({ parentHeight: batch.parentHeight, parentPrefix: headerHash(batch.parent), stream });
+      frames = this.fragmenter.fragment(FrameType.HEADERS, body);
+    }
+    this.ctx.counters.inc('header_batches_tx');
+    await this.transmit(frames);
+  }
+
+  async sendTx(raw: Uint8Array): Promise<void> {
+    if (!canTransmit(this.capabilities)) return;
+    this.ctx.counters.inc('tx_tx');
+    await this.transmit(this.fragmenter.fragment(FrameType.TX, raw));
+  }
+
+  async requestHeaders(locator: Uint8Array[]): Promise<void> {
+    if (!canTransmit(this.capabilities)) return;
+    const entries: Array<{ height: number; prefix: Uint8Array }> = [];
+    for (const hash of locator) {
+      const height = this.heightOf(hash);
+      if (height !== undefined) entries.push({ height, prefix: hash.subarray(0, HASH_PREFIX_BYTES) });
+      if (entries.length === MAX_LOCATOR_ENTRIES) break;
+    }
+    if (entries.length === 0) return;
+    this.ctx.counters.inc('header_requests_tx');
+    await this.transmit(this.fragmenter.fragment(FrameType.GETHEADERS, encodeGetHeadersBody({ locator: entries, maxHeaders: this.opts.maxAnswer ?? 64 })));
+  }
+
+  // Frames go out one message at a time, in order; a failure is counted, never thrown upward.
+  private transmit(frames: Uint8Array[]): Promise<void> {
+    const run = async () => {
+      for (const f of frames) {
+        try {
+          await this.transport.send(f);
+          this.ctx.counters.inc('frames_tx');
+          this.ctx.counters.inc('bytes_tx', f.length);
+        } catch (err) {
+          this.ctx.counters.inc(`send_errors.${err instanceof AltnetError ? err.code : 'other'}`);
+          this.ctx.log.warn('frame not sent', { reason: (err as Error).message });
+          return;
+        }
+      }
+    };
+    this.sending = this.sending.then(run);
+    return this.sending;
+  }
+
+  private onFrame(bytes: Uint8Array): void {
+    const { counters } = this.ctx;
+    counters.inc('frames_rx');
+    counters.inc('bytes_rx', bytes.length);
+    try {
+      const result = this.reassembler.receive(bytes, 'air', this.opts.now?.() ?? Date.now());
+      for (const m of result.messages) this.onMessage(m.type, m.payload);
+    } catch (err) {
+      // Noise, collisions and hostile frames all end here: counted, never fatal.
+      counters.inc(`frames_bad.${err instanceof AltnetError ? err.code : 'other'}`);
+    }
+  }
+
+  private onMessage(type: number, payload: Uint8Array): void {
+    const { events, counters } = this.ctx;
+    switch (type) {
+      case FrameType.HEADERS: {
+        const body = decodeHeadersBody(payload);
+        if (!this.decodeBatch(body)) {
+          counters.inc('header_batches_waiting');
+          this.waiting.push(body);
+          if (this.waiting.length > MAX_WAITING_BATCHES) {
+            this.waiting.shift();
+            counters.inc('header_batches_dropped');
+          }
+        }
+        return;
+      }
+      case FrameType.TIP:
+        this.onTip(decodeTip(payload));
+        return;
+      case FrameType.TX:
+        counters.inc('tx_rx');
+        events.tx(payload);
+        return;
+      case FrameType.GETHEADERS: {
+        const req = decodeGetHeadersBody(payload);
+        counters.inc('header_requests_rx');
+        events.headersWanted?.({ locator: req.locator, max: req.maxHeaders });
+        return;
+      }
+      default:
+        counters.inc('frames_ignored');
+    }
+  }
+
+  /** Decodes a batch whose parent we know; false when the parent is unknown (yet). */
+  private decodeBatch(body: { parentHeight: number; parentPrefix: Uint8Array; stream: Uint8Array }): boolean {
+    const parent = this.find(body.parentHeight, body.parentPrefix);
+    if (!parent) return false;
+    const headers = decodeHeaderStream(body.stream, { parent: parent.raw, parentHeight: body.parentHeight, bitsRule: bitsRuleFor(this.ctx.network) }, { maxHeaders: 2000 });
+    headers.forEach((raw, i) => this.remember(body.parentHeight + 1 + i, raw));
+    this.ctx.counters.inc('header_batches_rx');
+    if (headers.length) this.ctx.events.headers(headers);
+    return true;
+  }
+
+  private onTip(tip: TipAnnouncement): void {
+    const candidates = this.context.get(tip.height - 1) ?? [];
+    for (const c of candidates) {
+      if (!tipParentMatches(tip, c.hash)) continue;
+      const raw = resolveTip(tip, c.raw);
+      this.remember(tip.height, raw);
+      this.ctx.counters.inc('tips_rx');
+      this.ctx.events.headers([raw]);
+      this.ctx.events.tip?.({ height: tip.height, hash: headerHash(raw) });
+      return;
+    }
+    // We cannot rebuild it without its parent; the height alone still tells the watchdog.
+    this.ctx.counters.inc('tips_unresolved');
+    this.ctx.events.tip?.({ height: tip.height });
+  }
+
+  private retryWaiting(): void {
+    for (let progress = true; progress && this.waiting.length; ) {
+      progress = false;
+      for (const body of [...this.waiting]) {
+        let done = false;
+        try {
+          done = this.decodeBatch(body);
+        } catch (err) {
+          this.ctx.counters.inc(`frames_bad.${err instanceof AltnetError ? err.code : 'other'}`);
+          done = true;
+        }
+        if (done) {
+          this.waiting = this.waiting.filter((b) => b !== body);
+          progress = true;
+        }
+      }
+    }
+  }
+
+  private remember(height: number, raw: Uint8Array): void {
+    if (raw.length !== HEADER_SIZE) return;
+    const hash = headerHash(raw);
+    const list = this.context.get(height) ?? [];
+    if (list.some((k) => toHex(k.hash) === toHex(hash))) return;
+    list.push({ raw, hash });
+    if (list.length > 4) list.shift();
+    this.context.set(height, list);
+    if (height > this.topHeight) {
+      this.topHeight = height;
+      for (const h of this.context.keys()) if (h <= height - CONTEXT_HEIGHTS) this.context.delete(h);
+    }
+    if (this.waiting.length) queueMicrotask(() => this.retryWaiting());
+  }
+
+  private find(height: number, prefix: Uint8Array): Known | undefined {
+    return this.context.get(height)?.find((k) => prefix.every((b, i) => k.hash[i] === b));
+  }
+
+  private heightOf(hash: Uint8Array): number | undefined {
+    const hex = toHex(hash);
+    for (const [h, list] of this.context) if (list.some((k) => toHex(k.hash) === hex)) return h;
+    return undefined;
+  }
+}

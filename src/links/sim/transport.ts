@@ -1,0 +1,127 @@
+// A FrameTransport on the simulated air (air.ts), built on the same RadioTransport machinery
+// as the real modems: bounded queue, duty-cycle limiter with LoRa airtime, reopen on loss.
+import { createSocket } from 'node:dgram';
+import { ConfigError } from '../../util/errors.js';
+import type { LinkDirection } from '../link.js';
+import { loraAirtimeMs, loraBitrate, type LoraAirtimeParams } from '../radio/airtime.js';
+import type { ByteChannel } from '../radio/channel.js';
+import { RadioTransport, type RadioDeps } from '../radio/transport.js';
+
+const JOIN = Uint8Array.of(0x4a);
+const JOIN_EVERY_MS = 5000;
+
+/** Largest LoRa payload by spreading factor at 125 kHz (LoRaWAN EU868 regional parameters). */
+export const EU868_MAX_PAYLOAD: Record<number, number> = { 7: 222, 8: 222, 9: 115, 10: 51, 11: 51, 12: 51 };
+
+export interface SimTransportOptions {
+  name: string;
+  air: { host: string; port: number };
+  lora: LoraAirtimeParams;
+  direction: LinkDirection;
+  dutyCycle: number;
+  mtu?: number;
+}
+
+function openUdpChannel(air: { host: string; port: number }): Promise<ByteChannel> {
+  return new Promise((resolve, reject) => {
+    const socket = createSocket('udp4');
+    const dataHandlers: Array<(c: Uint8Array) => void> = [];
+    const closeHandlers: Array<(r: string) => void> = [];
+    let closing = false;
+    socket.on('message', (msg) => {
+      for (const h of dataHandlers) h(new Uint8Array(msg));
+    });
+    socket.on('error', (err) => {
+      if (!closing) for (const h of closeHandlers) h(err.message);
+    });
+    socket.once('error', reject);
+    socket.bind(0, '127.0.0.1', () => {
+      socket.off('error', reject);
+      resolve({
+        description: `sim:${air.host}:${air.port}`,
+        write: (data) => new Promise<void>((res, rej) => socket.send(data, air.port, air.host, (err) => (err ? rej(err) : res()))),
+        close: () =>
+          new Promise<void>((res) => {
+            closing = true;
+            socket.close(() => res());
+          }),
+        onData: (h) => dataHandlers.push(h),
+        onClose: (h) => closeHandlers.push(h),
+      });
+    });
+  });
+}
+
+export class SimTransport extends RadioTransport {
+  private joinTimer: NodeJS.Timeout | undefined;
+
+  constructor(o: SimTransportOptions, deps: RadioDeps) {
+    const mtu = o.mtu ?? EU868_MAX_PAYLOAD[o.lora.sf] ?? 51;
+    super(
+      {
+        name: o.name,
+        capabilities: { direction: o.direction, mtu, bitrate: Math.round(loraBitrate(o.lora)), dutyCycle: o.dutyCycle, carries: ['headers', 'tx'], needsCallsign: false },
+        openChannel: () => openUdpChannel(o.air),
+        duty: { dutyCycle: o.dutyCycle },
+        airtimeOf: (bytes) => loraAirtimeMs(bytes, o.lora),
+        queueLimit: 512,
+      },
+      deps,
+    );
+  }
+
+  protected async initialize(): Promise<void> {
+    // Joining is what makes the air deliver to us; repeat it in case the air restarted.
+    await this.write(JOIN);
+    clearInterval(this.joinTimer);
+    this.joinTimer = setInterval(() => void this.write(JOIN).catch(() => {}), JOIN_EVERY_MS);
+    this.joinTimer.unref();
+  }
+
+  protected async transmit(frame: Uint8Array): Promise<void> {
+    const d = new Uint8Array(frame.length + 1);
+    d[0] = 0x46;
+    d.set(frame, 1);
+    await this.write(d);
+  }
+
+  protected onBytes(chunk: Uint8Array): void {
+    if (chunk[0] === 0x46 && chunk.length > 1) this.deliver(chunk.subarray(1));
+  }
+
+  protected abortPending(): void {}
+
+  override async close(): Promise<void> {
+    clearInterval(this.joinTimer);
+    await super.close();
+  }
+}
+
+/** `link.<name>.type=sim`: air=127.0.0.1:PORT, sf, bw (kHz), cr, dutycycle, direction, mtu. */
+export function simTransportFromOptions(name: string, o: Record<string, string>, deps: RadioDeps): SimTransport {
+  const known = new Set(['type', 'name', 'air', 'sf', 'bw', 'cr', 'dutycycle', 'direction', 'mtu', 'integrity', 'repair', 'callsign']);
+  for (const k of Object.keys(o)) if (!known.has(k)) throw new ConfigError('link_option_unknown', `link.${name}.${k} is not an option of sim links (${[...known].join(', ')})`);
+  const m = /^([0-9.]+):(\d{1,5})$/.exec(o.air ?? '');
+  if (!m) throw new ConfigError('link_option_invalid', `link.${name}.air must be host:port of the simulated air, got ${o.air ?? '(missing)'}`);
+  const int = (k: string, def: number, min: number, max: number) => {
+    const v = o[k] === undefined ? def : Number(o[k]);
+    if (!Number.isInteger(v) || v < min || v > max) throw new ConfigError('link_option_invalid', `link.${name}.${k}=${o[k]}: must be an integer in [${min}, ${max}]`);
+    return v;
+  };
+  const direction = (o.direction ?? 'duplex') as LinkDirection;
+  if (!['rx', 'tx', 'duplex'].includes(direction)) throw new ConfigError('link_option_invalid', `link.${name}.direction must be rx, tx or duplex`);
+  const dutyCycle = o.dutycycle === undefined ? 0.01 : Number(o.dutycycle);
+  if (!(dutyCycle > 0 && dutyCycle <= 1)) throw new ConfigError('link_option_invalid', `link.${name}.dutycycle must be in (0, 1]`);
+  const sf = int('sf', 12, 7, 12);
+  return new SimTransport(
+    {
+      name,
+      air: { host: m[1], port: Number(m[2]) },
+      lora: { sf, bandwidthHz: int('bw', 125, 125, 500) * 1000, codingRate: int('cr', 5, 5, 8), preambleSymbols: 8, explicitHeader: true, crc: true, lowDataRateOptimize: 'auto' },
+      direction,
+      dutyCycle,
+      mtu: o.mtu === undefined ? undefined : int('mtu', 51, 20, 255),
+    },
+    deps,
+  );
+}
