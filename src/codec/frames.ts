@@ -1,6 +1,8 @@
 // Frames (codecs/frames.md): one control byte (type, integrity, poll, sequence flags), an
 // optional extended type byte and sequence byte, the body, and an optional CRC. Pure functions.
-import { MalformedInputError } from '../util/errors.js';
+import { headerHash as blockHash } from '../chain/header.js';
+import { InvalidDataError, MalformedInputError } from '../util/errors.js';
+import { decodeHeaderStream, encodeHeaderStream, type BitsRule, type HeaderContext } from './headers.js';
 import { ByteReader, writeVarint } from './bits.js';
 import { crc16, crc32 } from './crc.js';
 
@@ -261,4 +263,35 @@ export function decodeFragmentBody(body: Uint8Array): FragmentBody {
   const index = r.varint('fragment index', MAX_INDEX);
   if (r.remaining < 1) throw new MalformedInputError('fragment-empty', 'fragment carries no symbol bytes; the frame is corrupt');
   return { msgId, innerType, k, index, symbol: body.slice(r.pos) };
+}
+
+// ---- header batches against the receiver's store -------------------------------------------
+
+/** Body of a HEADERS frame for `headers`, which follow `context.parent`. */
+export function encodeHeadersMessage(headers: Uint8Array[], context: HeaderContext): Uint8Array {
+  const stream = encodeHeaderStream(headers, context);
+  return encodeHeadersBody({ parentHeight: context.parentHeight, parentPrefix: blockHash(context.parent), stream });
+}
+
+/**
+ * Decodes a HEADERS body. `findParent(height, prefix)` returns the 80-byte header the receiver
+ * holds at that height whose hash starts with the 4-byte prefix, or undefined; without one the
+ * batch cannot be decoded (InvalidDataError 'headers-parent-unknown': fetch or wait for the gap).
+ */
+export function decodeHeadersMessage(
+  body: Uint8Array,
+  findParent: (height: number, prefix: Uint8Array) => Uint8Array | undefined,
+  opts: { bitsRule?: BitsRule; maxHeaders?: number } = {},
+): { parentHeight: number; headers: Uint8Array[] } {
+  const b = decodeHeadersBody(body);
+  const parent = findParent(b.parentHeight, b.parentPrefix);
+  if (!parent) {
+    throw new InvalidDataError('headers-parent-unknown', `no stored header at height ${b.parentHeight} matches the batch's parent; fetch the headers before it or wait for them`);
+  }
+  const hash = blockHash(parent);
+  for (let i = 0; i < HASH_PREFIX_BYTES; i++) {
+    if (hash[i] !== b.parentPrefix[i]) throw new InvalidDataError('headers-parent-unknown', 'the header findParent returned does not match the batch prefix');
+  }
+  const headers = decodeHeaderStream(b.stream, { parent, parentHeight: b.parentHeight, bitsRule: opts.bitsRule }, { maxHeaders: opts.maxHeaders });
+  return { parentHeight: b.parentHeight, headers };
 }

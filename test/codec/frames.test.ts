@@ -104,3 +104,26 @@ describe('frame bodies', () => {
     expect(() => decodeAckBody(Uint8Array.from([1, 0, 0]))).toThrow(expect.objectContaining({ code: 'codec-trailing-bytes' }));
   });
 });
+
+describe('header batches against a store', () => {
+  it('finds the parent by height and prefix, and says so when it is missing', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { SHARED_DATA } = await import('../harness/data.js');
+    const { headerHash } = await import('../../src/chain/header.js');
+    const { encodeHeadersMessage, decodeHeadersMessage } = await import('../../src/codec/frames.js');
+    const file = new Uint8Array(readFileSync(SHARED_DATA.recentHeaders));
+    const at = (i: number) => file.slice(i * 80, i * 80 + 80);
+    const base = SHARED_DATA.recentFirstHeight;
+    const store = new Map<number, Uint8Array>([[base + 10, at(10)]]);
+    const find = (height: number, prefix: Uint8Array) => {
+      const h = store.get(height);
+      return h && headerHash(h).subarray(0, 4).every((b, i) => b === prefix[i]) ? h : undefined;
+    };
+    const body = encodeHeadersMessage([at(11), at(12)], { parent: at(10), parentHeight: base + 10 });
+    const got = decodeHeadersMessage(body, find);
+    expect(got.parentHeight).toBe(base + 10);
+    expect(got.headers.map((h) => Buffer.from(h).toString('hex'))).toEqual([at(11), at(12)].map((h) => Buffer.from(h).toString('hex')));
+    store.set(base + 10, at(20));
+    expect(() => decodeHeadersMessage(body, find)).toThrow(expect.objectContaining({ code: 'headers-parent-unknown' }));
+  });
+});
