@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<{ bench: Bench }>> = {
   chain: () => import('./chain.js'),
   codec: () => import('./codec.js'),
   ble: () => import('./ble.js'),
+  sources: () => import('../servers/bench.js'),
 };
 
 async function main(): Promise<void> {
