@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Transaction } from 'bitcoinjs-lib';
+import { makeTx } from '../e2e/send-tx-helpers.js';
 import {
   checkTransaction,
   DEFAULT_SCHEDULE,
@@ -22,19 +23,6 @@ import { memoryLogger } from '../../src/util/log.js';
 import { hexToHash, toHex } from '../../src/util/bytes.js';
 import { AltnetError } from '../../src/util/errors.js';
 import { REPO_ROOT } from '../harness/data.js';
-
-/** A structurally valid segwit spend (signatures are the node's business, not the outbox's). */
-export function makeTx(seed: number, opts: { witness?: boolean; outputs?: number; scriptBytes?: number } = {}): Transaction {
-  const tx = new Transaction();
-  tx.version = 2;
-  tx.addInput(Buffer.alloc(32, seed & 0xff).fill((seed >> 8) & 0xff, 0, 1), seed % 3, 0xfffffffd);
-  for (let i = 0; i < (opts.outputs ?? 1); i++) {
-    const script = opts.scriptBytes ? Buffer.alloc(opts.scriptBytes, 0x51) : Buffer.concat([Buffer.from([0x00, 0x14]), Buffer.alloc(20, seed + i)]);
-    tx.addOutput(script, BigInt(10_000 + i));
-  }
-  if (opts.witness ?? true) tx.setWitness(0, [Buffer.alloc(71, 0x30), Buffer.alloc(33, 0x02)]);
-  return tx;
-}
 
 function errorCode(fn: () => unknown): string {
   try {
