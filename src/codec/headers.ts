@@ -162,8 +162,8 @@ function stateFromParent(parent: Uint8Array, parentHeight: number): CoderState {
   if (parent.length !== HEADER_SIZE) {
     throw new MalformedInputError('header-size', `the context's parent header must be 80 bytes, got ${parent.length}`);
   }
-  if (!Number.isSafeInteger(parentHeight) || parentHeight < -1) {
-    throw new RangeError(`parentHeight must be an integer >= -1, got ${parentHeight}`);
+  if (!Number.isSafeInteger(parentHeight) || parentHeight < 0) {
+    throw new RangeError(`parentHeight must be an integer >= 0, got ${parentHeight}`);
   }
   return {
     hash: headerHash(parent),
