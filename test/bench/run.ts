@@ -7,6 +7,7 @@ type Bench = () => Promise<Record<string, unknown>>;
 const BENCHES: Record<string, () => Promise<{ bench: Bench }>> = {
   bip324: () => import('./bip324.js'),
   chain: () => import('./chain.js'),
+  radio: () => import('./radio.js'),
   codec: () => import('./codec.js'),
   ble: () => import('./ble.js'),
   sources: () => import('../servers/bench.js'),
