@@ -8,6 +8,7 @@ import { checkProofOfWork, headerHash, HEADER_SIZE } from '../chain/header.js';
 import { AltnetError, ConfigError, InvalidDataError } from '../util/errors.js';
 import { equalBytes, hashToHex, toHex } from '../util/bytes.js';
 import type { Link, LinkCapabilities, LinkContext, LinkState, TipReport } from './link.js';
+import type { NetworkParams } from '../chain/networks.js';
 
 // ---------------------------------------------------------------------------------------------
 // Timers: injected so tests fire timeouts by hand instead of sleeping.
@@ -253,90 +254,89 @@ export interface SourceLinkOptions {
 const HEIGHT_CACHE_LIMIT = 20_000;
 
 /**
- * A Link over a HeaderSource. Requests are served one at a time. requestHeaders never rejects:
- * timeouts and bad answers are counted and logged, lies mark the source.
+ * Heights of block hashes a link may rely on: the network's checkpoints and genesis (trusted
+ * without asking anyone) and what this link learned from answers it validated (bounded).
  */
-export class SourceLink implements Link {
-  readonly name: string;
-  readonly capabilities: LinkCapabilities;
-  private readonly source: HeaderSource;
-  private readonly ctx: LinkContext;
-  private readonly maxHeaders: number;
-  private readonly maxScanBack: number;
-  private readonly failuresBeforeDegraded: number;
-  private readonly sendTxImpl?: (raw: Uint8Array) => Promise<void>;
-  /** hash hex -> height, learned from validated answers of this source. */
-  private readonly heights = new Map<string, number>();
-  /** Checkpoints (and genesis) of the network: trusted without asking the source. */
+export class KnownHeights {
   private readonly anchors = new Map<string, number>();
+  private readonly learned = new Map<string, number>();
+
+  constructor(network: NetworkParams) {
+    this.anchors.set(toHex(headerHash(network.genesisHeader)), 0);
+    for (const cp of network.checkpoints) this.anchors.set(toHex(cp.hash), cp.height);
+  }
+
+  anchor(hash: Uint8Array): number | undefined {
+    return this.anchors.get(toHex(hash));
+  }
+
+  learnedHeight(hash: Uint8Array): number | undefined {
+    return this.learned.get(toHex(hash));
+  }
+
+  /** Anchor or learned height. */
+  heightOf(hash: Uint8Array): number | undefined {
+    return this.anchor(hash) ?? this.learnedHeight(hash);
+  }
+
+  remember(height: number, hash: Uint8Array): void {
+    const key = toHex(hash);
+    this.learned.delete(key);
+    this.learned.set(key, height);
+    if (this.learned.size > HEIGHT_CACHE_LIMIT) {
+      const oldest = this.learned.keys().next().value;
+      if (oldest !== undefined) this.learned.delete(oldest);
+    }
+  }
+
+  forget(hash: Uint8Array): void {
+    this.learned.delete(toHex(hash));
+  }
+}
+
+/**
+ * The part of a link that keeps it honest and alive: operations run one at a time; a timeout or
+ * bad answer is counted and logged (degraded after several in a row); a lie marks the source,
+ * which is then used no more until restart. Nothing escapes as an exception.
+ */
+export class SourceGuard {
   private queue: Promise<void> = Promise.resolve();
   private liar: string | null = null;
   private failures = 0;
   private state: LinkState = 'stopped';
-  private stopped = false;
-  /** Hash and height of the last header this link delivered (to extend with pushed tips). */
-  private last: { height: number; hash: Uint8Array } | null = null;
+  stopped = false;
 
-  constructor(opts: SourceLinkOptions) {
-    this.name = opts.name;
-    this.capabilities = opts.capabilities;
-    this.source = opts.source;
-    this.ctx = opts.ctx;
-    this.maxHeaders = opts.maxHeaders ?? 2000;
-    this.maxScanBack = opts.maxScanBack ?? 20_160;
-    this.failuresBeforeDegraded = opts.failuresBeforeDegraded ?? 3;
-    this.sendTxImpl = opts.sendTx;
-    this.anchors.set(toHex(headerHash(opts.ctx.network.genesisHeader)), 0);
-    for (const cp of opts.ctx.network.checkpoints) this.anchors.set(toHex(cp.hash), cp.height);
-    if (opts.sendTx) this.sendTx = (raw) => this.doSendTx(raw);
-    this.source.onTip?.((tip) => {
-      this.queue = this.queue.then(() => this.guard('tip announcement', () => this.onPushedTip(tip)));
-    });
-  }
+  constructor(
+    private readonly name: string,
+    private readonly ctx: LinkContext,
+    private readonly failuresBeforeDegraded = 3,
+  ) {}
 
-  sendTx?: (raw: Uint8Array) => Promise<void>;
-
-  /** Why the source was marked a liar, or null. */
   get markedReason(): string | null {
     return this.liar;
   }
 
-  async start(): Promise<void> {
-    this.stopped = false;
-    this.setState('starting');
-    try {
-      await this.source.open?.();
-      this.failures = 0;
-      this.setState('up');
-    } catch (e) {
-      // Not fatal: the source is asked again on the next request.
-      this.countFailure('start', e);
-    }
+  /** Queues an operation behind the others; resolves when it is done, never rejects. */
+  run(what: string, op: () => Promise<void>): Promise<void> {
+    const next = this.queue.then(() => this.guarded(what, op));
+    this.queue = next;
+    return next;
   }
 
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await this.source.close();
-    await this.queue.catch(() => undefined);
-    this.setState('stopped');
+  /** Waits for queued operations (used on stop). */
+  idle(): Promise<void> {
+    return this.queue;
   }
 
-  requestHeaders(locator: Uint8Array[]): Promise<void> {
-    const run = this.queue.then(() => this.guard('headers request', () => this.fetchFollowing(locator)));
-    this.queue = run;
-    return run;
-  }
-
-  private async doSendTx(raw: Uint8Array): Promise<void> {
+  /** For operations whose caller must hear about failure (sending a transaction). */
+  refuseIfMarked(): void {
     if (this.liar) {
       this.ctx.counters.inc('refused.marked');
       throw new AltnetError('source-marked', `link ${this.name} is marked (${this.liar}); restart to use it again`);
     }
-    await this.sendTxImpl!(raw);
   }
 
-  /** Runs one operation: counts and logs whatever goes wrong, never throws. */
-  private async guard(what: string, op: () => Promise<void>): Promise<void> {
+  private async guarded(what: string, op: () => Promise<void>): Promise<void> {
     if (this.stopped) return;
     if (this.liar) {
       this.ctx.counters.inc('refused.marked');
@@ -345,10 +345,7 @@ export class SourceLink implements Link {
     }
     try {
       await op();
-      if (this.failures > 0 || this.state !== 'up') {
-        this.failures = 0;
-        if (!this.stopped && !this.liar) this.setState('up');
-      }
+      this.succeeded();
     } catch (e) {
       if (this.stopped) return;
       if (e instanceof SourceLieError) this.mark(e);
@@ -356,7 +353,13 @@ export class SourceLink implements Link {
     }
   }
 
-  private countFailure(what: string, e: unknown): void {
+  succeeded(): void {
+    if (this.stopped || this.liar) return;
+    this.failures = 0;
+    if (this.state !== 'up') this.setState('up');
+  }
+
+  countFailure(what: string, e: unknown): void {
     const code = e instanceof AltnetError ? e.code : 'error';
     const msg = e instanceof Error ? e.message : String(e);
     this.ctx.counters.inc(code === 'timeout' ? 'timeouts' : 'failures');
@@ -368,7 +371,8 @@ export class SourceLink implements Link {
     }
   }
 
-  private mark(e: SourceLieError): void {
+  mark(e: SourceLieError): void {
+    if (this.liar) return;
     this.liar = `${e.kind}: ${e.message}`;
     this.ctx.counters.inc('lies');
     this.ctx.counters.inc(`lie.${e.kind}`);
@@ -380,19 +384,82 @@ export class SourceLink implements Link {
     this.setState('degraded', `marked as a liar (${e.kind}): ${e.message}`);
   }
 
-  private setState(s: LinkState, reason?: string): void {
+  setState(s: LinkState, reason?: string): void {
     this.state = s;
     this.ctx.events.state(s, reason);
   }
+}
+
+/**
+ * A Link over a HeaderSource. Requests are served one at a time. requestHeaders never rejects:
+ * timeouts and bad answers are counted and logged, lies mark the source.
+ */
+export class SourceLink implements Link {
+  readonly name: string;
+  readonly capabilities: LinkCapabilities;
+  private readonly source: HeaderSource;
+  private readonly ctx: LinkContext;
+  private readonly maxHeaders: number;
+  private readonly maxScanBack: number;
+  private readonly sendTxImpl?: (raw: Uint8Array) => Promise<void>;
+  private readonly known: KnownHeights;
+  private readonly guard: SourceGuard;
+  /** Hash and height of the last header this link delivered (to extend with pushed tips). */
+  private last: { height: number; hash: Uint8Array } | null = null;
+
+  constructor(opts: SourceLinkOptions) {
+    this.name = opts.name;
+    this.capabilities = opts.capabilities;
+    this.source = opts.source;
+    this.ctx = opts.ctx;
+    this.maxHeaders = opts.maxHeaders ?? 2000;
+    this.maxScanBack = opts.maxScanBack ?? 20_160;
+    this.guard = new SourceGuard(opts.name, opts.ctx, opts.failuresBeforeDegraded);
+    this.known = new KnownHeights(opts.ctx.network);
+    this.sendTxImpl = opts.sendTx;
+    if (opts.sendTx) this.sendTx = (raw) => this.doSendTx(raw);
+    this.source.onTip?.((tip) => {
+      void this.guard.run('tip announcement', () => this.onPushedTip(tip));
+    });
+  }
+
+  sendTx?: (raw: Uint8Array) => Promise<void>;
+
+  /** Why the source was marked a liar, or null. */
+  get markedReason(): string | null {
+    return this.guard.markedReason;
+  }
+
+  async start(): Promise<void> {
+    this.guard.stopped = false;
+    this.guard.setState('starting');
+    try {
+      await this.source.open?.();
+      this.guard.succeeded();
+    } catch (e) {
+      // Not fatal: the source is asked again on the next request.
+      this.guard.countFailure('start', e);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.guard.stopped = true;
+    await this.source.close();
+    await this.guard.idle();
+    this.guard.setState('stopped');
+  }
+
+  requestHeaders(locator: Uint8Array[]): Promise<void> {
+    return this.guard.run('headers request', () => this.fetchFollowing(locator));
+  }
+
+  private async doSendTx(raw: Uint8Array): Promise<void> {
+    this.guard.refuseIfMarked();
+    await this.sendTxImpl!(raw);
+  }
 
   private remember(height: number, hash: Uint8Array): void {
-    const key = toHex(hash);
-    this.heights.delete(key);
-    this.heights.set(key, height);
-    if (this.heights.size > HEIGHT_CACHE_LIMIT) {
-      const oldest = this.heights.keys().next().value;
-      if (oldest !== undefined) this.heights.delete(oldest);
-    }
+    this.known.remember(height, hash);
   }
 
   /** Checks a tip claim on its own: its header (when given) meets its target and hashes right. */
@@ -429,17 +496,16 @@ export class SourceLink implements Link {
     let found: { height: number; hash: Uint8Array; index: number } | null = null;
     for (let index = 0; index < locator.length && !found; index++) {
       const hash = locator[index];
-      const key = toHex(hash);
-      const anchor = this.anchors.get(key);
+      const anchor = this.known.anchor(hash);
       if (anchor !== undefined) {
         found = { height: anchor, hash, index };
         break;
       }
-      const cached = this.heights.get(key);
+      const cached = this.known.learnedHeight(hash);
       if (cached !== undefined) {
         const there = await this.source.hashAt(cached);
         if (there && equalBytes(there, hash)) found = { height: cached, hash, index };
-        else this.heights.delete(key); // the source reorganised past it
+        else this.known.forget(hash); // the source reorganised past it
         continue;
       }
       if (this.source.heightOf) {
