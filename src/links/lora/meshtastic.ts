@@ -22,6 +22,7 @@ import { RadioTransport, type RadioDeps } from '../radio/transport.js';
 export const MESHTASTIC_MAX_PAYLOAD = 233;
 /** On-air bytes around our payload: 16-byte packet header plus the Data protobuf wrapping. */
 export const MESHTASTIC_AIR_OVERHEAD = 22;
+const HEARTBEAT_MS = 300_000;
 
 export interface MeshtasticOptions extends LoraTransportOptions {
   /** Channel index to send on (0 = primary). */
@@ -48,6 +49,7 @@ export class MeshtasticTransport extends RadioTransport {
   private waiter: Waiter | undefined;
   private myNodeNum: number | undefined;
   private nextId = (Math.random() * 0x7fffffff) >>> 0;
+  private heartbeat: TimerHandle | undefined;
 
   constructor(o: MeshtasticOptions, deps: RadioDeps) {
     const plan = planLora(o, MESHTASTIC_AIR_OVERHEAD, MESHTASTIC_MAX_PAYLOAD);
@@ -89,7 +91,19 @@ export class MeshtasticTransport extends RadioTransport {
     await this.write(frameStream(encodeToRadio({ wantConfigId: nonce })));
     await done;
     if (this.myNodeNum === undefined) this.log.warn('node did not report its node number');
+    this.scheduleHeartbeat();
     this.log.info('Meshtastic node ready', { node: this.myNodeNum });
+  }
+
+  /** The official clients send a heartbeat every 5 minutes so the node keeps the serial API open. */
+  private scheduleHeartbeat(): void {
+    if (this.heartbeat) return;
+    this.heartbeat = this.clock.after(HEARTBEAT_MS, () => {
+      this.heartbeat = undefined;
+      if (this.state === 'stopped') return;
+      if (this.state === 'up') this.write(frameStream(encodeToRadio({ heartbeat: {} }))).catch(() => undefined);
+      this.scheduleHeartbeat();
+    });
   }
 
   protected async transmit(frame: Uint8Array): Promise<void> {
@@ -150,6 +164,10 @@ export class MeshtasticTransport extends RadioTransport {
   }
 
   protected abortPending(err: Error): void {
+    if (this.state === 'stopped' || (err as { code?: string }).code === 'link_closed') {
+      this.heartbeat?.cancel();
+      this.heartbeat = undefined;
+    }
     const w = this.waiter;
     if (!w) return;
     this.waiter = undefined;

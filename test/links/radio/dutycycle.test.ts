@@ -15,11 +15,13 @@ function rng(seed: number): () => number {
   };
 }
 
-/** Largest airtime inside any window of `w` ms, over all windows (checked at every tx end). */
+/**
+ * Largest airtime inside any window of `w` ms. The overlap sum is piecewise linear in the window
+ * position, so its maximum is at a window ending at a transmission's end or starting at one's start.
+ */
 function worstWindow(txs: { start: number; end: number }[], w: number): number {
   let worst = 0;
-  for (const probe of txs) {
-    const t = probe.end;
+  for (const t of txs.flatMap((x) => [x.end, x.start + w])) {
     let sum = 0;
     for (const x of txs) sum += Math.max(0, Math.min(x.end, t) - Math.max(x.start, t - w));
     worst = Math.max(worst, sum);
