@@ -10,6 +10,7 @@ interface CommandEntry {
 }
 
 const COMMANDS: Record<string, CommandEntry> = {
+  demo: { summary: 'everything embedded: an eclipsed node learns the better chain over simulated LoRa', load: () => import('./cmd-demo.js') },
   run: { summary: 'run the gateway daemon (reads altnet.conf)', load: () => import('./cmd-run.js') },
   beacon: { summary: 'run as a broadcast-only transmitter of the latest headers', load: () => import('./cmd-beacon.js') },
   status: { summary: 'links, node tip, chain tip and anomalies of the running daemon', load: () => import('./cmd-status.js') },

@@ -41,6 +41,8 @@ export class FramedLink implements Link {
   private topHeight = -1;
   private waiting: Array<{ parentHeight: number; parentPrefix: Uint8Array; stream: Uint8Array }> = [];
   private sending: Promise<void> = Promise.resolve();
+  /** Messages queued for transmission; beacon batches are skipped while the radio is busy. */
+  private queuedMessages = 0;
 
   constructor(
     readonly name: string,
@@ -71,6 +73,11 @@ export class FramedLink implements Link {
 
   async sendHeaders(batch: HeaderBatch): Promise<void> {
     if (!canTransmit(this.capabilities) || batch.headers.length === 0) return;
+    // A slow radio must not pile up beacon batches: the carousel repeats them anyway.
+    if (batch.headers.length > 1 && this.queuedMessages >= 2) {
+      this.ctx.counters.inc('header_batches_skipped_busy');
+      return;
+    }
     const rule = bitsRuleFor(this.ctx.network);
     let frames: Uint8Array[];
     if (batch.headers.length === 1) {
@@ -121,7 +128,8 @@ export class FramedLink implements Link {
         }
       }
     };
-    this.sending = this.sending.then(run);
+    this.queuedMessages++;
+    this.sending = this.sending.then(run).finally(() => this.queuedMessages--);
     return this.sending;
   }
 

