@@ -10,6 +10,7 @@ const BENCHES: Record<string, () => Promise<{ bench: Bench }>> = {
   radio: () => import('./radio.js'),
   codec: () => import('./codec.js'),
   ble: () => import('./ble.js'),
+  gateway: () => import('./gateway.js'),
   sources: () => import('../servers/bench.js'),
 };
 
