@@ -27,6 +27,8 @@ export interface ElectrumServer {
   /** Every request's method, in order of arrival. */
   requests: string[];
   nextRequest(): Promise<string>;
+  /** Resolves once the server has received a `method` request (already or later). */
+  received(method: string): Promise<void>;
   /** Moves the tip and notifies subscribed clients. */
   announce(height: number): void;
   close(): Promise<void>;
@@ -53,6 +55,13 @@ export async function startElectrumServer(opts: ElectrumServerOptions = {}): Pro
     tipHeight: opts.tipHeight ?? chain.last,
     requests: [],
     nextRequest: () => new Promise((r) => waiters.push(r)),
+    received: (method) =>
+      state.requests.includes(method)
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => {
+            const wait = (): Promise<void> => state.nextRequest().then(() => (state.requests.includes(method) ? resolve() : wait()));
+            void wait();
+          }),
     announce: (height) => {
       state.tipHeight = height;
       const line = JSON.stringify({ jsonrpc: '2.0', method: 'blockchain.headers.subscribe', params: [tipObject()] }) + '\n';

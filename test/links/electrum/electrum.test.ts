@@ -119,12 +119,8 @@ describe('electrum link', () => {
       createElectrumLink({ name: 'slow', host: '127.0.0.1', port: s.port, tls: false, timeoutMs: 9_000, pingIntervalMs: 0, timers }, rec.ctx),
     );
     await link.start();
-    const asked = new Promise<void>((resolve) => {
-      const wait = (): Promise<void> => s.nextRequest().then((m) => (m === 'blockchain.block.headers' ? resolve() : wait()));
-      wait();
-    });
     const done = link.requestHeaders([chain.parentHash]);
-    await asked;
+    await s.received('blockchain.block.headers');
     expect(timers.fire((ms) => ms === 9_000)).toBe(1);
     await done;
     expect(rec.counters.get('timeouts')).toBe(1);

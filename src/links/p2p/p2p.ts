@@ -1,0 +1,389 @@
+// An outbound Bitcoin P2P (v1) connection to a configured internet peer, used as a header
+// source: getheaders with the gateway's locator, every answer checked before it is reported
+// (connects to the locator, proof of work, chained), pushed announcements followed. A peer
+// caught lying is marked and not used again until restart. Framing and message codecs are the
+// node side's (src/node/wire.ts, src/node/messages.ts).
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { headerHash } from '../../chain/header.js';
+import { hashToHex } from '../../util/bytes.js';
+import { AltnetError, ConfigError, MalformedInputError } from '../../util/errors.js';
+import {
+  decodeHeaders,
+  decodeInv,
+  decodeVersion,
+  encodeGetHeaders,
+  encodeVersion,
+  InvType,
+  MAX_HEADERS_PER_MESSAGE,
+  PROTOCOL_VERSION,
+  type VersionMessage,
+} from '../../node/messages.js';
+import { V1Transport } from '../../node/transport.js';
+import type { P2PMessage } from '../../node/wire.js';
+import type { Link, LinkCapabilities, LinkContext } from '../link.js';
+import {
+  checkHeaderRun,
+  checkKnownOptions,
+  KnownHeights,
+  optInt,
+  parseHostPort,
+  realTimers,
+  SourceGuard,
+  SourceLieError,
+  SourceUnavailableError,
+  withTimeout,
+  type Timers,
+} from '../source.js';
+
+export const P2P_CAPABILITIES: LinkCapabilities = {
+  direction: 'duplex',
+  mtu: 4_000_000,
+  bitrate: 1_000_000,
+  dutyCycle: 1,
+  carries: ['headers', 'tx'],
+  needsCallsign: false,
+};
+
+const USER_AGENT = '/altnet:0.1.0/';
+/** Oldest protocol version that answers getheaders the way we expect (headers-first, BIP130). */
+const MIN_PEER_VERSION = 70012;
+
+export interface P2PLinkOptions {
+  name: string;
+  host: string;
+  port: number;
+  timeoutMs?: number;
+  timers?: Timers;
+  failuresBeforeDegraded?: number;
+}
+
+interface Connection {
+  socket: net.Socket;
+  transport: V1Transport;
+  peer: VersionMessage;
+}
+
+export class P2PLink implements Link {
+  readonly name: string;
+  readonly capabilities = P2P_CAPABILITIES;
+  private readonly guard: SourceGuard;
+  private readonly known: KnownHeights;
+  private readonly timers: Timers;
+  private readonly timeoutMs: number;
+  private conn: Connection | null = null;
+  private connecting: Promise<Connection> | null = null;
+  /** The pending getheaders answer. */
+  private waiter: { resolve(h: Uint8Array[]): void; reject(e: unknown): void } | null = null;
+  /** Last header this link delivered; announcements that extend it are reported at once. */
+  private last: Uint8Array | null = null;
+
+  constructor(
+    private readonly opts: P2PLinkOptions,
+    private readonly ctx: LinkContext,
+  ) {
+    this.name = opts.name;
+    this.timers = opts.timers ?? realTimers;
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.guard = new SourceGuard(opts.name, ctx, opts.failuresBeforeDegraded);
+    this.known = new KnownHeights(ctx.network);
+  }
+
+  get markedReason(): string | null {
+    return this.guard.markedReason;
+  }
+
+  /** What the peer said about itself in its version message (once connected). */
+  get peerVersion(): VersionMessage | undefined {
+    return this.conn?.peer;
+  }
+
+  async start(): Promise<void> {
+    this.guard.stopped = false;
+    this.guard.setState('starting');
+    try {
+      await this.ensureConnected();
+      this.guard.succeeded();
+    } catch (e) {
+      this.guard.countFailure('connect', e);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.guard.stopped = true;
+    this.drop(new SourceUnavailableError('link stopped'));
+    await this.guard.idle();
+    this.guard.setState('stopped');
+  }
+
+  requestHeaders(locator: Uint8Array[]): Promise<void> {
+    return this.guard.run('headers request', () => this.fetchFollowing(locator));
+  }
+
+  async sendTx(raw: Uint8Array): Promise<void> {
+    this.guard.refuseIfMarked();
+    const c = await this.ensureConnected();
+    this.send(c, 'tx', raw);
+    this.ctx.counters.inc('tx.sent');
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  private ensureConnected(): Promise<Connection> {
+    if (this.guard.stopped) return Promise.reject(new SourceUnavailableError('link stopped'));
+    if (this.conn) return Promise.resolve(this.conn);
+    if (!this.connecting) {
+      this.connecting = this.connect().finally(() => {
+        this.connecting = null;
+      });
+    }
+    return this.connecting;
+  }
+
+  private connect(): Promise<Connection> {
+    const { host, port } = this.opts;
+    const transport = new V1Transport(this.ctx.network.magic);
+    let socket: net.Socket | undefined;
+    return withTimeout(
+      this.timers,
+      this.timeoutMs,
+      `P2P handshake with ${host}:${port}`,
+      () =>
+        new Promise<Connection>((resolve, reject) => {
+          let peer: VersionMessage | undefined;
+          let gotVerack = false;
+          const s = net.connect({ host, port });
+          socket = s;
+          const fail = (e: Error) => {
+            s.destroy();
+            reject(e instanceof AltnetError ? e : new SourceUnavailableError(`P2P ${host}:${port}: ${e.message}`, { cause: e }));
+          };
+          s.setNoDelay(true);
+          s.once('error', fail);
+          s.once('close', () => fail(new SourceUnavailableError(`P2P ${host}:${port} closed the connection during the handshake`)));
+          s.once('connect', () => {
+            s.write(transport.encode({ command: 'version', payload: encodeVersion(this.ourVersion()) }));
+          });
+          const onData = (chunk: Buffer) => {
+            let messages: P2PMessage[];
+            try {
+              messages = transport.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)).messages;
+            } catch (e) {
+              fail(e as Error);
+              return;
+            }
+            for (const m of messages) {
+              if (m.command === 'version' && !peer) {
+                try {
+                  peer = decodeVersion(m.payload);
+                } catch (e) {
+                  return fail(e as Error);
+                }
+                if (peer.version < MIN_PEER_VERSION) {
+                  return fail(new SourceUnavailableError(`P2P ${host}:${port} speaks protocol ${peer.version}, too old for headers`));
+                }
+                s.write(transport.encode({ command: 'verack', payload: new Uint8Array(0) }));
+              } else if (m.command === 'verack') {
+                gotVerack = true;
+              } else if (m.command === 'ping') {
+                s.write(transport.encode({ command: 'pong', payload: m.payload }));
+              }
+              if (peer && gotVerack) {
+                s.removeListener('data', onData);
+                s.removeAllListeners('error');
+                s.removeAllListeners('close');
+                const c: Connection = { socket: s, transport, peer };
+                this.attach(c);
+                // Announce new blocks to us as headers (BIP130), so we can follow the tip.
+                this.send(c, 'sendheaders', new Uint8Array(0));
+                this.ctx.log.info('P2P peer connected', { link: this.name, peer: `${host}:${port}`, agent: peer.userAgent, version: peer.version });
+                resolve(c);
+                return;
+              }
+            }
+          };
+          s.on('data', onData);
+        }),
+      () => socket?.destroy(),
+    );
+  }
+
+  private ourVersion(): VersionMessage {
+    const none = { services: 0n, ip: new Uint8Array(16), port: 0 };
+    return {
+      version: PROTOCOL_VERSION,
+      services: 0n,
+      timestamp: BigInt(Math.floor(Date.now() / 1000)),
+      addrRecv: none,
+      addrFrom: none,
+      nonce: randomBytes(8).readBigUInt64LE(),
+      userAgent: USER_AGENT,
+      startHeight: 0,
+      // We do not want the peer's transaction relay: headers are all this link is for.
+      relay: false,
+    };
+  }
+
+  private attach(c: Connection): void {
+    this.conn = c;
+    c.socket.on('data', (chunk: Buffer) => {
+      let messages: P2PMessage[];
+      try {
+        messages = c.transport.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)).messages;
+      } catch (e) {
+        this.ctx.counters.inc('bad-answers');
+        this.ctx.log.warn('malformed P2P data; disconnecting', { link: this.name, error: (e as Error).message });
+        this.drop(e as Error);
+        return;
+      }
+      for (const m of messages) this.onMessage(c, m);
+    });
+    c.socket.on('error', (e) => this.drop(new SourceUnavailableError(`P2P connection: ${e.message}`)));
+    c.socket.on('close', () => this.drop(new SourceUnavailableError('P2P peer closed the connection')));
+  }
+
+  private send(c: Connection, command: string, payload: Uint8Array): void {
+    c.socket.write(c.transport.encode({ command, payload }));
+  }
+
+  private drop(e: Error): void {
+    const c = this.conn;
+    this.conn = null;
+    if (c) {
+      c.socket.removeAllListeners('data');
+      c.socket.removeAllListeners('close');
+      c.socket.on('error', () => {});
+      c.socket.destroy();
+    }
+    const w = this.waiter;
+    this.waiter = null;
+    w?.reject(e);
+  }
+
+  private onMessage(c: Connection, m: P2PMessage): void {
+    switch (m.command) {
+      case 'ping':
+        this.send(c, 'pong', m.payload);
+        return;
+      case 'headers': {
+        let headers: Uint8Array[];
+        try {
+          headers = decodeHeaders(m.payload);
+        } catch (e) {
+          this.ctx.counters.inc('bad-answers');
+          this.drop(e as Error);
+          return;
+        }
+        if (this.waiter) {
+          const w = this.waiter;
+          this.waiter = null;
+          w.resolve(headers);
+        } else if (headers.length > 0) {
+          void this.guard.run('header announcement', () => this.onAnnouncement(headers));
+        }
+        return;
+      }
+      case 'inv': {
+        let blocks = false;
+        try {
+          blocks = decodeInv(m.payload, 'inv').some((i) => i.type === InvType.BLOCK);
+        } catch {
+          this.ctx.counters.inc('bad-answers');
+          return;
+        }
+        // A peer that announces blocks by inv: ask for the headers after what we delivered.
+        if (blocks && this.last) void this.requestHeaders(this.ownLocator());
+        return;
+      }
+      default:
+        return; // addr, feefilter, sendcmpct, getheaders...: not this link's business
+    }
+  }
+
+  /** A locator from what this link knows: its last delivered header, checkpoints, genesis. */
+  private ownLocator(): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    if (this.last) out.push(this.last);
+    for (const cp of [...this.ctx.network.checkpoints].reverse()) out.push(cp.hash);
+    out.push(headerHash(this.ctx.network.genesisHeader));
+    return out;
+  }
+
+  private async getHeaders(locator: Uint8Array[]): Promise<Uint8Array[]> {
+    const c = await this.ensureConnected();
+    return withTimeout(
+      this.timers,
+      this.timeoutMs,
+      'getheaders',
+      () =>
+        new Promise<Uint8Array[]>((resolve, reject) => {
+          this.waiter = { resolve, reject };
+          this.send(c, 'getheaders', encodeGetHeaders({ version: PROTOCOL_VERSION, locator, stopHash: new Uint8Array(32) }));
+        }),
+      () => {
+        this.waiter = null;
+        // An unanswered getheaders leaves the stream in an unknown state: start afresh next time.
+        this.drop(new SourceUnavailableError('getheaders timed out'));
+      },
+    );
+  }
+
+  private async fetchFollowing(locator: Uint8Array[]): Promise<void> {
+    if (locator.length === 0) throw new MalformedInputError('p2p-empty-locator', 'requestHeaders needs a locator');
+    const headers = await this.getHeaders(locator.slice(0, 101));
+    if (headers.length === 0) {
+      this.ctx.counters.inc('headers.none-new');
+      return;
+    }
+    const prev = headers[0].subarray(4, 36);
+    // A getheaders answer starts right after a locator entry (or after genesis when none matched).
+    const inLocator = locator.some((h) => h.length === 32 && Buffer.compare(Buffer.from(h), Buffer.from(prev)) === 0);
+    if (!inLocator && this.known.anchor(prev) !== 0) {
+      throw new SourceLieError('disconnected', `answer to getheaders starts after ${hashToHex(prev)}, which is not in the locator`);
+    }
+    this.deliver(headers, prev);
+  }
+
+  private async onAnnouncement(headers: Uint8Array[]): Promise<void> {
+    const prev = headers[0].subarray(4, 36);
+    if (this.last && Buffer.compare(Buffer.from(this.last), Buffer.from(prev)) === 0) {
+      this.deliver(headers, prev);
+      return;
+    }
+    // Does not extend what we delivered (we are behind, or the peer reorganised): ask properly.
+    if (this.last) await this.fetchFollowing(this.ownLocator());
+  }
+
+  /** Validates a run that follows `prev`, then reports it (and the tip, when the run ends it). */
+  private deliver(headers: Uint8Array[], prev: Uint8Array): void {
+    const check = checkHeaderRun(headers, prev, this.ctx.network.powLimit);
+    if (!check.ok) throw new SourceLieError(check.kind, `header ${check.index} of the peer's answer: ${check.reason}`);
+    const base = this.known.heightOf(prev);
+    if (base !== undefined) check.hashes.forEach((h, i) => this.known.remember(base + 1 + i, h));
+    this.last = check.hashes[check.hashes.length - 1];
+    this.ctx.counters.inc('headers', headers.length);
+    this.ctx.events.headers(headers);
+    // Fewer than a full message means the peer has nothing after these: its tip.
+    if (headers.length < MAX_HEADERS_PER_MESSAGE && base !== undefined) {
+      this.ctx.events.tip?.({ height: base + headers.length, hash: this.last });
+    }
+  }
+}
+
+const KNOWN = ['type', 'name', 'peer', 'timeout'];
+
+/**
+ * Config factory: `link.<name>.type=p2p`, `.peer=host:port` (required; an internet peer you
+ * choose, never a built-in list), `.timeout=<ms>`.
+ */
+export function create(options: Record<string, string>, ctx: LinkContext): Link {
+  const name = options.name ?? 'p2p';
+  const where = `link.${name}`;
+  checkKnownOptions(options, KNOWN, where);
+  if (options.type !== undefined && options.type !== 'p2p') {
+    throw new ConfigError('config-option', `${where}.type=${options.type}: this driver is p2p`);
+  }
+  if (!options.peer) throw new ConfigError('config-missing', `${where}.peer is required, e.g. 203.0.113.5:${ctx.network.defaultPort}`);
+  const { host, port } = parseHostPort(options.peer, `${where}.peer`);
+  return new P2PLink({ name, host, port, timeoutMs: optInt(options, 'timeout', 30_000, 100, 600_000, where) }, ctx);
+}

@@ -1,0 +1,123 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { create, P2PLink } from '../../../src/links/p2p/p2p.js';
+import { NETWORKS } from '../../../src/chain/networks.js';
+import { headerHash } from '../../../src/chain/header.js';
+import { ConfigError } from '../../../src/util/errors.js';
+import { BitcoindProcess } from '../../harness/bitcoind.js';
+import { headersFromNode } from '../../harness/gateway.js';
+import { servedChain } from '../../servers/chain.js';
+import { compareRuns, manualTimers, recordingContext } from '../../servers/context.js';
+import { startFakePeer, type FakePeer, type PeerLie } from '../../servers/p2p-peer.js';
+import type { Link } from '../../../src/links/link.js';
+
+const chain = servedChain();
+const cleanup: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c();
+});
+function track<L extends Link>(link: L): L {
+  cleanup.push(() => link.stop());
+  return link;
+}
+async function peer(opts: Parameters<typeof startFakePeer>[0] = {}): Promise<FakePeer> {
+  const p = await startFakePeer(opts);
+  cleanup.push(() => p.close());
+  return p;
+}
+
+describe('p2p link against a real regtest bitcoind', () => {
+  let node: BitcoindProcess;
+  beforeAll(async () => {
+    node = await new BitcoindProcess({ name: 'p2plink' }).start();
+    await node.mine(30);
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  it('handshakes, fetches the headers after genesis, reports the tip, and follows a newly mined block', async () => {
+    const rec = recordingContext();
+    rec.ctx.network = NETWORKS.regtest;
+    const link = track(create({ name: 'p1', type: 'p2p', peer: `127.0.0.1:${node.p2pPort}` }, rec.ctx));
+    await link.start();
+    expect(rec.states.at(-1)?.state).toBe('up');
+    await link.requestHeaders!([headerHash(NETWORKS.regtest.genesisHeader)]);
+    const want = await headersFromNode(node, 1);
+    expect(compareRuns(rec.all(), want)).toBe('same');
+    expect(rec.tips.at(-1)).toEqual({ height: 30, hash: headerHash(want[29]) });
+
+    await node.mine(1);
+    const [h31] = await headersFromNode(node, 31);
+    await vi.waitFor(() => expect(rec.all().length).toBe(31), { timeout: 20_000, interval: 100 });
+    expect(compareRuns(rec.all().slice(30), [h31])).toBe('same');
+    expect(rec.counters.get('lies')).toBe(0);
+  });
+});
+
+describe('p2p link against lying and stalling peers', () => {
+  it('fetches real mainnet headers from a peer after the checkpoint', async () => {
+    const p = await peer();
+    const rec = recordingContext();
+    const link = track(create({ name: 'p2', peer: `127.0.0.1:${p.port}` }, rec.ctx));
+    await link.start();
+    await link.requestHeaders!([chain.parentHash]);
+    expect(compareRuns(rec.all(), chain.headers.slice(0, 2000))).toBe('same');
+    // A full message: the peer may have more, so no tip is claimed.
+    expect(rec.tips).toHaveLength(0);
+  });
+
+  const lies: Array<[PeerLie, string]> = [
+    ['bad-pow', 'lie.bad-pow'],
+    ['disconnected', 'lie.disconnected'],
+    ['not-after-locator', 'lie.disconnected'],
+  ];
+  for (const [lie, counter] of lies) {
+    it(`marks a peer that lies (${lie}) and asks it nothing more`, async () => {
+      const p = await peer({ lie });
+      const rec = recordingContext();
+      const link = track(create({ name: 'liar', peer: `127.0.0.1:${p.port}` }, rec.ctx));
+      await link.start();
+      await link.requestHeaders!([chain.parentHash]);
+      expect(rec.counters.get(counter)).toBe(1);
+      expect(rec.all()).toHaveLength(0);
+      expect(rec.states.at(-1)?.state).toBe('degraded');
+      expect(rec.log.lines.some((l) => l.includes('source lied'))).toBe(true);
+      const n = p.commands.filter((c) => c === 'getheaders').length;
+      await link.requestHeaders!([chain.parentHash]);
+      expect(p.commands.filter((c) => c === 'getheaders').length).toBe(n);
+      expect(rec.counters.get('refused.marked')).toBe(1);
+    });
+  }
+
+  it('drops a peer that sends garbage, counting it without marking it', async () => {
+    const p = await peer({ lie: 'garbage' });
+    const rec = recordingContext();
+    const link = track(create({ name: 'junk', peer: `127.0.0.1:${p.port}` }, rec.ctx));
+    await link.start();
+    await link.requestHeaders!([chain.parentHash]);
+    expect(rec.counters.get('bad-answers')).toBe(1);
+    expect(rec.counters.get('failures')).toBe(1);
+    expect((link as P2PLink).markedReason).toBeNull();
+  });
+
+  it('counts a peer that never answers getheaders as a timeout', async () => {
+    const p = await peer({ stall: true });
+    const rec = recordingContext();
+    const timers = manualTimers();
+    const link = track(new P2PLink({ name: 'slow', host: '127.0.0.1', port: p.port, timeoutMs: 5_000, timers }, rec.ctx));
+    await link.start();
+    const done = link.requestHeaders([chain.parentHash]);
+    await p.received('getheaders');
+    expect(timers.fire((ms) => ms === 5_000)).toBe(1);
+    await done;
+    expect(rec.counters.get('timeouts')).toBe(1);
+    expect(link.markedReason).toBeNull();
+  });
+
+  it('validates its configuration with clear errors', () => {
+    const { ctx } = recordingContext();
+    expect(() => create({ name: 'x' }, ctx)).toThrow(/link\.x\.peer is required/);
+    expect(() => create({ name: 'x', peer: 'host' }, ctx)).toThrow(ConfigError);
+    expect(() => create({ name: 'x', peer: 'h:1', seeds: 'a' }, ctx)).toThrow(/unknown option/);
+  });
+});
