@@ -44,6 +44,8 @@ export interface HeaderChainOptions {
   checkpoint?: Checkpoint | null;
   /** Cap on headers outside the best chain. Default 10,000. */
   maxSideHeaders?: number;
+  /** Headers to make room for up front (arrays grow by doubling past it). Default 4096. */
+  initialCapacity?: number;
 }
 
 export interface HeaderInfo {
@@ -130,7 +132,7 @@ export class HeaderChain {
     this.interval = difficultyInterval(this.network);
     this.limitBits = powLimitBits(this.network);
     this.ctx = new ArenaParent(this);
-    this.grow(INITIAL_CAPACITY);
+    this.grow(2 ** Math.ceil(Math.log2(Math.max(16, opts.initialCapacity ?? INITIAL_CAPACITY))));
 
     const cp = opts.checkpoint === undefined ? this.network.checkpoints.at(-1) : opts.checkpoint ?? undefined;
     const slot = this.allocate();
@@ -258,6 +260,12 @@ export class HeaderChain {
     if (hash.length !== 32) return undefined;
     const slot = this.lookup(hash, 0);
     return slot < 0 ? undefined : this.workOfSlot(slot);
+  }
+
+  /** Bytes held by the header arrays and index (what grows with the chain), and their capacity. */
+  memoryUsage(): { headers: number; capacity: number; bytes: number } {
+    const arrays = [this.packed, this.hashes, this.works, this.parents, this.heights, this.walkBits, this.children, this.table, this.best];
+    return { headers: this.used - this.free.length, capacity: this.cap, bytes: arrays.reduce((n, a) => n + a.byteLength, 0) };
   }
 
   /** Headers kept outside the best chain. */
