@@ -1,0 +1,123 @@
+// Emergency send end to end, with two real Bitcoin Core 30.2 regtest nodes and two gateways
+// sharing a lossy simulated LoRa channel:
+//   altnet send-tx (CLI) -> gateway B's outbox -> radio (fragments + FEC, 30% loss) -> gateway A
+//   -> node A's mempool; node A relays it to node B, node B announces it to gateway B -> done.
+// Gateway B runs with txToNode=false (config txtonode=0): Bitcoin Core never announces a
+// transaction back to the peer that gave it, so had B's gateway handed it to node B itself,
+// gateway B could not see it come back from the network.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import * as btc from '@scure/btc-signer';
+import { NETWORKS } from '../../src/chain/networks.js';
+import { Gateway, type GatewayOptions } from '../../src/gateway/gateway.js';
+import { SimAir, seededRandom } from '../../src/links/sim/air.js';
+import { memoryLogger } from '../../src/util/log.js';
+import { BitcoindProcess, freePort } from '../harness/bitcoind.js';
+import { runCli } from './send-tx-helpers.js';
+
+const REGTEST = { bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef };
+const LOSS = 0.3;
+
+describe('send-tx: a transaction crosses a lossy radio link into an eclipsed node\'s mempool', () => {
+  let air: SimAir;
+  let root: string;
+  let gwA: Gateway;
+  let gwB: Gateway;
+  const logA = memoryLogger();
+  const logB = memoryLogger();
+  let nodeA: BitcoindProcess;
+  let nodeB: BitcoindProcess;
+
+  const diag = () => `--- gateway A ---\n${logA.lines.slice(-40).join('\n')}\n--- gateway B ---\n${logB.lines.slice(-40).join('\n')}`;
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'altnet-sendtx-e2e-'));
+    air = new SimAir({
+      loss: LOSS,
+      lora: { sf: 7, bandwidthHz: 125_000, codingRate: 5, preambleSymbols: 8, explicitHeader: true, crc: true, lowDataRateOptimize: 'auto' },
+      random: seededRandom(20261123),
+    });
+    const airPort = await air.start();
+    // SF7 for short airtime; the MTU of SF10-12 (51 B) so the transaction needs several fragments.
+    const radio = { name: 'air', type: 'sim', options: { air: `127.0.0.1:${airPort}`, sf: '7', mtu: '51', dutycycle: '1', repair: '2' } };
+    const [portA, portB] = [await freePort(), await freePort()];
+    const common = { network: NETWORKS.regtest, links: [radio], checkpoint: null, outboxRescanMs: 250, linkRestartMaxMs: 2000 } satisfies Partial<GatewayOptions>;
+    gwA = await Gateway.start({ ...common, listen: { host: '127.0.0.1', port: portA }, datadir: join(root, 'gwA'), log: logA });
+    gwB = await Gateway.start({ ...common, listen: { host: '127.0.0.1', port: portB }, datadir: join(root, 'gwB'), log: logB, txToNode: false });
+    // A's only peer is its gateway (eclipsed); -debug=mempool logs which peer each tx came from.
+    nodeA = new BitcoindProcess({ name: 'A', args: [`-addnode=127.0.0.1:${portA}`, '-debug=mempool'] });
+    nodeB = new BitcoindProcess({ name: 'B', args: [`-addnode=127.0.0.1:${portB}`, '-debug=mempool'] });
+    await Promise.all([nodeA.start(), nodeB.start()]);
+    await nodeA.waitFor('gateway A connected to node A', async () => gwA.status().node.connections === 1);
+    await nodeB.waitFor('gateway B connected to node B', async () => gwB.status().node.connections === 1);
+    await nodeA.waitFor('both radio links up', async () => gwA.link('air')?.state === 'up' && gwB.link('air')?.state === 'up');
+  });
+
+  afterAll(async () => {
+    await Promise.all([nodeA?.stop(), nodeB?.stop()]);
+    await Promise.all([gwA?.stop(), gwB?.stop()]);
+    await air?.close();
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it('reaches node A over the radio, then comes back to gateway B through node B, which marks it done', async () => {
+    // A key of ours; B mines to it, so we can spend a mature coinbase.
+    const priv = sha256(new TextEncoder().encode('altnet send-tx e2e key'));
+    const payment = btc.p2wpkh(secp256k1.getPublicKey(priv, true), REGTEST);
+    const hashes = await nodeB.rpc<string[]>('generatetoaddress', 101, payment.address);
+    // Node A learns the same chain by RPC (its inputs must exist for A to take the transaction);
+    // it stays eclipsed: no P2P peer but its gateway.
+    for (const hash of hashes) {
+      const result = await nodeA.rpc<string | null>('submitblock', await nodeB.rpc<string>('getblock', hash, 0));
+      expect(result).toBeNull();
+    }
+    expect(await nodeA.rpc<string>('getbestblockhash')).toBe(hashes[hashes.length - 1]);
+    expect((await nodeA.rpc<any[]>('getpeerinfo')).map((p) => p.subver)).toEqual(['/altnet:0.1.0/']);
+
+    const coinbase = (await nodeB.rpc<any>('getblock', hashes[0], 2)).tx[0];
+    const value = 5_000_000_000n;
+    expect(Math.round(coinbase.vout[0].value * 1e8)).toBe(Number(value));
+    const tx = new btc.Transaction();
+    tx.addInput({ txid: coinbase.txid, index: 0, witnessUtxo: { script: payment.script, amount: value } });
+    tx.addOutputAddress(payment.address!, value - 20_000n, REGTEST);
+    tx.sign(priv);
+    tx.finalize();
+    const txid = tx.id;
+    const hex = tx.hex;
+    expect(tx.vsize).toBeGreaterThan(100); // several 51-byte fragments
+    // Node B would take it (valid), but nobody has given it to B.
+    expect((await nodeB.rpc<any[]>('testmempoolaccept', [hex]))[0].allowed).toBe(true);
+
+    // For the way back, node B peers with node A before the transaction exists: Core announces
+    // a transaction only to peers connected when it enters the mempool.
+    await nodeB.rpc('addnode', `127.0.0.1:${nodeA.p2pPort}`, 'onetry');
+    await nodeA.waitFor('node B connected to node A', async () => (await nodeA.rpc<any[]>('getpeerinfo')).length === 2);
+    const altnetPeerOnA = (await nodeA.rpc<any[]>('getpeerinfo')).find((p) => p.subver === '/altnet:0.1.0/').id;
+    const nodeAOnB = (await nodeB.rpc<any[]>('getpeerinfo')).find((p) => p.addr === `127.0.0.1:${nodeA.p2pPort}`).id;
+
+    const queued = await runCli(['send-tx', hex, '--conf=none', '-regtest', `-datadir=${join(root, 'gwB')}`]);
+    expect(queued.code, queued.stderr).toBe(0);
+    expect(queued.stdout).toContain(`queued ${txid}`);
+
+    await nodeA.waitFor(`tx in node A's mempool\n${diag()}`, async () => (await nodeA.rpc<string[]>('getrawmempool')).includes(txid), 90_000);
+    // A took it from its altnet gateway, i.e. from the radio.
+    expect(nodeA.grepLog(new RegExp(`peer=${altnetPeerOnA}: accepted ${txid}`))).toHaveLength(1);
+    expect(gwA.counters.get('link.air.tx_rx')).toBeGreaterThanOrEqual(1);
+    expect(gwB.counters.get('node.tx_sent')).toBe(0);
+
+    // Node A relays it to node B, which announces it to gateway B: done.
+    await nodeB.waitFor(`gateway B saw it back\n${diag()}`, async () => gwB.outbox!.pending().length === 0, 60_000);
+    expect(nodeB.grepLog(new RegExp(`peer=${nodeAOnB}: accepted ${txid}`))).toHaveLength(1);
+    expect(existsSync(join(root, 'gwB', 'outbox', 'regtest', 'done', `${txid}.json`))).toBe(true);
+    expect(existsSync(join(root, 'gwB', 'outbox', 'regtest', `${txid}.json`))).toBe(false);
+    expect(logB.lines.some((l) => l.includes('transaction seen back from the network; done') && l.includes(txid))).toBe(true);
+    expect(gwB.status().pendingTx).toEqual([]);
+    // The channel really lost frames on the way.
+    expect(air.stats.lost).toBeGreaterThan(0);
+    console.log('air', JSON.stringify(air.stats), 'sends', gwB.counters.get('outbox.sends'));
+  });
+});
