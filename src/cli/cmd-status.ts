@@ -48,5 +48,11 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   }
   io.out(`anomalies: ${status.anomalies.length ? '' : 'none'}`);
   for (const a of status.anomalies) io.out(`  ${a.kind} since ${a.since}: ${a.detail}`);
+  const pending = status.pendingTx ?? [];
+  io.out(`pending tx: ${pending.length ? '' : 'none'}`);
+  for (const t of pending) {
+    const last = t.lastSentAt ? `, last ${t.lastSentAt}${t.lastLinks.length ? ` on ${t.lastLinks.join(',')}` : ''}` : '';
+    io.out(`  ${t.txid} ${t.vsize} vB since ${t.addedAt}: sent ${t.attempts}x${last}, next ${t.nextAttemptAt}`);
+  }
   return stale ? 3 : 0;
 }
