@@ -4,7 +4,7 @@
 // Memory: headers live in flat typed arrays, no per-header objects: 48 bytes of header (the 80
 // bytes minus prevHash, which is the parent's hash and is put back when a header is read out),
 // the 32-byte hash, 24 bytes of cumulative work, parent, height, walk-back bits, child count and
-// an open-addressing hash index: about 128 bytes per header (plus growth slack). Headers whose parent is unknown are rejected
+// an open-addressing hash index: 132 bytes per header slot (plus growth slack). Headers whose parent is unknown are rejected
 // ('prev-not-found'), not kept as orphans: the caller asks the sender for the gap with locator().
 // Side-branch headers are capped (maxSideHeaders); past the cap the side leaf with the least work
 // is evicted (counted), which may be the newcomer ('side-branch-full').
