@@ -289,6 +289,14 @@ export class KnownHeights {
     }
   }
 
+  /** Heights of the gateway's recent best chain (consecutive headers from fromHeight). */
+  learnContext(fromHeight: number, headers: Uint8Array[]): void {
+    if (!Number.isSafeInteger(fromHeight) || fromHeight < 0) return;
+    headers.slice(-2016).forEach((h, i, kept) => {
+      if (h.length === HEADER_SIZE) this.remember(fromHeight + (headers.length - kept.length) + i, headerHash(h));
+    });
+  }
+
   forget(hash: Uint8Array): void {
     this.learned.delete(toHex(hash));
   }
@@ -451,6 +459,14 @@ export class SourceLink implements Link {
 
   requestHeaders(locator: Uint8Array[]): Promise<void> {
     return this.guard.run('headers request', () => this.fetchFollowing(locator));
+  }
+
+  /**
+   * The gateway's recent best chain: its heights let a locator be resolved with one question
+   * to the source (still checked against the source before use) instead of a search.
+   */
+  setContext(fromHeight: number, headers: Uint8Array[]): void {
+    this.known.learnContext(fromHeight, headers);
   }
 
   private async doSendTx(raw: Uint8Array): Promise<void> {

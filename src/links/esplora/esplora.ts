@@ -267,7 +267,7 @@ export function create(options: Record<string, string>, ctx: LinkContext): Link 
     throw new ConfigError('config-option', `${where}.type=${options.type}: this driver is esplora`);
   }
   const url = options.url;
-  if (!url) throw new ConfigError('config-missing', `${where}.url is required, e.g. https://blockstream.info/api`);
+  if (!url) throw new ConfigError('config-missing', `${where}.url is required, e.g. https://esplora.example.org/api`);
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -120,6 +120,11 @@ export class P2PLink implements Link {
     return this.guard.run('headers request', () => this.fetchFollowing(locator));
   }
 
+  /** The gateway's recent best chain: lets this link put heights on the tips it reports. */
+  setContext(fromHeight: number, headers: Uint8Array[]): void {
+    this.known.learnContext(fromHeight, headers);
+  }
+
   async sendTx(raw: Uint8Array): Promise<void> {
     this.guard.refuseIfMarked();
     const c = await this.ensureConnected();

@@ -51,6 +51,18 @@ describe('headers-over-DNS link', () => {
     expect(rec.counters.get('headers')).toBe(32);
   });
 
+  it('resolves a locator through the gateway context with one query instead of starting from the checkpoint', async () => {
+    const s = await server({ tipHeight: chain.first + 60 });
+    const rec = recordingContext();
+    const link = track(create({ name: 'dns1', domain: s.domain, server: `127.0.0.1:${s.port}`, rate: '0' }, rec.ctx));
+    await link.start();
+    link.setContext!(chain.first + 30, chain.headers.slice(30, 51));
+    await link.requestHeaders!([chain.hashes[50], chain.hashes[49], chain.parentHash]);
+    expect(s.queries[0]).toBe(`v2.${chain.first + 50}.${Math.floor(chain.first / 10000)}.${s.domain}`);
+    expect(compareRuns(rec.all(), chain.headers.slice(51, 61))).toBe('same');
+    expect(rec.tips.at(-1)?.height).toBe(chain.first + 60);
+  });
+
   const lies: Array<[DnsLie, string]> = [
     ['bad-pow', 'lie.bad-pow'],
     ['disconnected', 'lie.disconnected'],
