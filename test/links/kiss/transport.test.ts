@@ -1,6 +1,6 @@
 // KISS transports over socat ptys with emulated TNCs joined by an emulated radio channel.
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeAx25Ui, parseCallsign } from '../../../src/links/kiss/ax25.js';
+import { decodeAx25Ui, encodeAx25Ui, parseCallsign } from '../../../src/links/kiss/ax25.js';
 import { KissTransport } from '../../../src/links/kiss/transport.js';
 import { findBoardProfile } from '../../../src/links/boards.js';
 import { CallsignRequiredError, FrameTooLargeError } from '../../../src/links/radio/errors.js';
@@ -12,6 +12,10 @@ import { silentLogger } from '../../../src/util/log.js';
 import { KissTncEmulator } from '../../emulators/binary-modems.js';
 import { linkByAir } from '../../emulators/device.js';
 import { openPtyPair, waitFor } from '../../emulators/pty.js';
+import { createServer, type Socket } from 'node:net';
+import { kissData, KissDecoder } from '../../../src/links/kiss/kiss.js';
+import { tcpChannelFactory } from '../../../src/links/radio/channel.js';
+import type { LinkState } from '../../../src/links/link.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -79,5 +83,41 @@ describe('KISS transport', () => {
 
     await expect(a.t.send(new Uint8Array(257))).rejects.toBeInstanceOf(FrameTooLargeError);
     expect(ca.get('frames_too_large')).toBe(1);
+  });
+
+  it('reconnects to a KISS TCP server that drops the connection, and keeps the frames flowing', async () => {
+    const sockets: Socket[] = [];
+    const fromClient: Uint8Array[] = [];
+    const server = createServer((sock) => {
+      sockets.push(sock);
+      const dec = new KissDecoder();
+      sock.on('data', (d) => fromClient.push(...dec.push(d).map((f) => f.payload)));
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    cleanup.push(async () => sockets.forEach((s) => s.destroy()));
+    const port = (server.address() as { port: number }).port;
+    const counters = new Counters();
+    const t = new KissTransport(
+      { name: 'ham0', callsign: 'N0CALL-7', profile: findBoardProfile('direwolf'), openChannel: tcpChannelFactory('127.0.0.1', port), backoff: { initialMs: 20, maxMs: 100 } },
+      { log: silentLogger(), counters },
+    );
+    cleanup.push(() => t.close());
+    const states: LinkState[] = [];
+    t.onState((s) => states.push(s));
+    const got: Uint8Array[] = [];
+    t.onFrame((f) => got.push(f));
+    await t.open();
+    await waitFor(() => sockets.length === 1, 'first connection');
+    sockets[0].destroy(); // direwolf restarted
+    await waitFor(() => sockets.length === 2 && t.state === 'up', 'reconnection');
+    expect(states).toContain('down');
+    expect(counters.get('channel_lost')).toBe(1);
+    await t.send(Uint8Array.of(1, 2));
+    await waitFor(() => fromClient.length === 1, 'frame over the new connection');
+    expect([...decodeAx25Ui(fromClient[0]).info]).toEqual([1, 2]);
+    sockets[1].write(kissData(0, encodeAx25Ui({ destination: parseCallsign('ALTNET'), source: parseCallsign('W1AW'), info: Uint8Array.of(3) })));
+    await waitFor(() => got.length === 1, 'frame from the new connection');
   });
 });
