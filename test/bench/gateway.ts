@@ -193,18 +193,25 @@ function simLink(name: string, airPort: number, direction: string, sf: number, d
 
 // ---- 1. frame at the link -> headers at the node -------------------------------------------------
 
-async function frameToNode(): Promise<Record<string, unknown>> {
+/**
+ * `direct`: we play the air ourselves (the link joins our socket and we hand it each frame), so
+ * the clock starts one loopback datagram before the link's socket. `simAir`: a second member
+ * transmits on the real SimAir (airtime delay divided away), which relays to the link: one more
+ * datagram and a timer turn.
+ */
+async function frameToNode(via: 'direct' | 'simAir', samples: number): Promise<Record<string, unknown>> {
   const net = NETWORKS.regtest;
-  const headers = mineRegtest(WARMUP + SAMPLES);
-  // We play the air ourselves: the link joins us, and we hand it each frame directly, so the
-  // clock starts one loopback datagram before the link's socket, with no simulated airtime.
-  const air: UdpSocket = createSocket('udp4');
+  const headers = mineRegtest(WARMUP + samples);
+  const tx: UdpSocket = createSocket('udp4');
   let linkPort = 0;
-  air.on('message', (msg, rinfo) => {
-    if (msg[0] === 0x4a) linkPort = rinfo.port;
+  tx.on('message', (msg, rinfo) => {
+    if (via === 'direct' && msg[0] === 0x4a) linkPort = rinfo.port;
   });
-  await new Promise<void>((r) => air.bind(0, '127.0.0.1', r));
-  const airPort = air.address().port;
+  await new Promise<void>((r) => tx.bind(0, '127.0.0.1', r));
+  const simAir = via === 'simAir' ? new SimAir({ loss: 0, lora: loraParams(7), speedup: 1e9 }) : undefined;
+  const airPort = simAir ? await simAir.start() : tx.address().port;
+  // On the SimAir, frames go to the air, which relays them to every other member.
+  const target = () => (simAir ? airPort : linkPort);
   let gw: Gateway | undefined;
   const peer = new RawNodePeer(net);
   try {
@@ -219,7 +226,7 @@ async function frameToNode(): Promise<Record<string, unknown>> {
     const g = gw;
     await peer.connect(g.nodePort);
     await peer.ready;
-    await waitUntil('the link to come up and join the air', () => g.link('rx')?.state === 'up' && linkPort !== 0, 15_000);
+    await waitUntil('the link to come up and join the air', () => g.link('rx')?.state === 'up' && (simAir ? simAir.stats.members >= 1 : linkPort !== 0), 15_000);
     await sleep(300); // the router's context (genesis) reaches the driver after its hello
 
     // Marks where the main process takes over: entry to and exit from router.onLinkHeaders.
@@ -246,7 +253,7 @@ async function frameToNode(): Promise<Record<string, unknown>> {
       datagram.set(frame, 1);
       const arrived = peer.nextHeaders(5000);
       const sentAt = performance.now();
-      air.send(datagram, linkPort, '127.0.0.1');
+      tx.send(datagram, target(), '127.0.0.1');
       const a = await arrived;
       if (a.headers.length !== 1 || !equalBytes(a.headers[0], headers[i])) throw new Error(`header ${i + 1} reached the node wrong (${a.headers.length} headers)`);
       if (i >= WARMUP) {
@@ -269,13 +276,15 @@ async function frameToNode(): Promise<Record<string, unknown>> {
         tcpToNodeSocket: stats(socketSide).median,
       },
       includes:
-        'one loopback UDP datagram to the sim link child; reassembler + CRC-16 + tip decode against the context in the child; JSON IPC over fd 3 (headers + tip messages); main-process parse of the IPC message, chain.addHeaders (PoW, rules, store), router push: headersAfter, headers message encode and socket.write; loopback TCP to the raw peer (its data event). No simulated airtime.',
-      setup: `regtest receive-only gateway, one sim rx link (SF7, duty cycle 1), raw v1 peer as the node, ${SAMPLES} successive mined headers after ${WARMUP} warm-up, one at a time`,
+        (via === 'direct' ? 'one loopback UDP datagram to the sim link child' : 'a loopback UDP datagram to the SimAir, its relay timer (airtime/1e9) and a second datagram to the sim link child') +
+        '; reassembler + CRC-16 + tip decode against the context in the child; JSON IPC over fd 3 (headers + tip messages); main-process parse of the IPC message, chain.addHeaders (PoW, rules, store), router push (headersAfter, headers message encode, socket.write), also router context push to the driver; loopback TCP to the raw peer (its data event). No simulated airtime.',
+      setup: `regtest receive-only gateway, one sim rx link (SF7, duty cycle 1), raw v1 peer as the node, ${samples} successive mined headers after ${WARMUP} warm-up, one at a time; frames ${via === 'direct' ? 'sent by us straight to the link socket (we are its air)' : 'sent by a second member through the SimAir relay (airtime divided by 1e9)'}`,
     };
   } finally {
     peer.close();
     await gw?.stop();
-    await new Promise<void>((r) => air.close(() => r()));
+    await simAir?.close();
+    await new Promise<void>((r) => tx.close(() => r()));
   }
 }
 
@@ -434,7 +443,8 @@ async function loraTip(): Promise<Record<string, unknown>> {
 export async function bench(): Promise<Record<string, unknown>> {
   const out: Record<string, unknown> = {};
   const parts: Array<[string, () => Promise<Record<string, unknown>>]> = [
-    ['frameToNodeMs', frameToNode],
+    ['frameToNodeMs', () => frameToNode('direct', SAMPLES)],
+    ['frameToNodeViaSimAirMs', () => frameToNode('simAir', 100)],
     ['gatewayRssMB', gatewayRss],
     ['loraTipDelivery', loraTip],
   ];
