@@ -299,7 +299,11 @@ export interface OutboxDeps {
   every?: (ms: number, fn: () => void) => () => void;
   /** fs.watch the directory for quicker pick-up (default true). */
   watch?: boolean;
+  /** Most entries held in memory (each up to 400 kB); more wait on disk until some are done. */
+  maxPending?: number;
 }
+
+export const DEFAULT_MAX_PENDING = 1000;
 
 interface Pending {
   entry: OutboxEntry;
@@ -330,6 +334,8 @@ export class Outbox {
   private watcher: FSWatcher | undefined;
   private scanQueued = false;
   private stopped = false;
+  /** Names already complained about (unreadable), so a stuck file logs once, not every scan. */
+  private readonly warned = new Set<string>();
 
   constructor(private readonly deps: OutboxDeps) {
     this.schedule = { ...DEFAULT_SCHEDULE, ...deps.schedule };
@@ -423,6 +429,12 @@ export class Outbox {
         const txid = name.slice(0, 64);
         present.add(txid);
         if (this.pendingByTxid.has(txid)) continue;
+        if (this.pendingByTxid.size >= (this.deps.maxPending ?? DEFAULT_MAX_PENDING)) {
+          if (!this.warned.has('full')) this.deps.log.warn('too many pending transactions; the rest wait on disk until some are done', { pending: this.pendingByTxid.size });
+          this.warned.add('full');
+          this.counters.inc('deferred');
+          continue;
+        }
         if (this.load(path, name)) picked++;
         continue;
       }
@@ -453,7 +465,8 @@ export class Outbox {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return false;
       this.counters.inc('read_errors');
-      this.deps.log.warn('cannot read outbox entry; will retry', { file: path, error: (err as Error).message });
+      if (!this.warned.has(name)) this.deps.log.warn('cannot read outbox entry; will retry', { file: path, error: (err as Error).message });
+      this.warned.add(name);
       return false;
     }
     let parsed: { entry: OutboxEntry; tx: CheckedTx };
@@ -478,6 +491,8 @@ export class Outbox {
     };
     this.pendingByTxid.set(tx.txid, p);
     for (const k of p.keys) this.byInvKey.set(k, p);
+    this.warned.delete(name);
+    this.warned.delete('full');
     this.counters.inc('picked_up');
     this.deps.log.info('pending transaction picked up', { txid: tx.txid, vsize: tx.vsize, addedAt: entry.addedAt, source: entry.source });
     return true;
@@ -527,7 +542,14 @@ export class Outbox {
         continue;
       }
       if (now < p.nextAttemptAt) continue;
-      const result = this.deps.send(p.tx.raw);
+      let result: SendResult;
+      try {
+        result = this.deps.send(p.tx.raw);
+      } catch (err) {
+        this.counters.inc('send_errors');
+        this.deps.log.error('sending a pending transaction failed; will retry', { txid: p.tx.txid, error: (err as Error).message });
+        continue;
+      }
       if (result.links.length === 0 && result.nodePeers === 0) {
         // Not an attempt: nothing could take it. Tried again on every poll until something can.
         if (!p.toldNowhere) {

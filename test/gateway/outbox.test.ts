@@ -287,6 +287,39 @@ describe('Outbox', () => {
     expect(ob.pending()).toEqual([]);
   });
 
+  it('holds at most maxPending entries in memory; the rest wait on disk and load as others finish', () => {
+    const txs = [20, 21, 22].map((i) => makeTx(i));
+    for (const t of txs) submitToOutbox(dir, t.toHex());
+    const ob = new Outbox({ dir, log, counters, now: () => clock, send: () => sendResult, every: () => () => {}, watch: false, maxPending: 2 });
+    expect(ob.scan()).toBe(2);
+    expect(ob.scan()).toBe(0);
+    expect(log.lines.filter((l) => l.includes('too many pending transactions'))).toHaveLength(1);
+    const held = ob.pending()[0].txid;
+    ob.markSeen([hexToHash(held)]);
+    expect(ob.scan()).toBe(1);
+    expect(ob.pending().map((p) => p.txid).sort()).toEqual(txs.map((t) => t.getId()).filter((id) => id !== held).sort());
+  });
+
+  it('a send that throws is logged and retried, and does not stop the others', () => {
+    const a = makeTx(23);
+    const b = makeTx(24);
+    submitToOutbox(dir, a.toHex());
+    submitToOutbox(dir, b.toHex());
+    let calls = 0;
+    const ob = new Outbox({
+      dir, log, counters, now: () => clock, every: () => () => {}, watch: false,
+      send: () => {
+        if (calls++ === 0) throw new Error('link vanished');
+        return sendResult;
+      },
+    });
+    ob.scan();
+    expect(ob.tick()).toHaveLength(1);
+    expect(counters.get('outbox.send_errors')).toBe(1);
+    expect(ob.tick()).toHaveLength(1);
+    expect(ob.pending().every((p) => p.attempts === 1)).toBe(true);
+  });
+
   it('outboxDir keeps networks apart', () => {
     expect(outboxDir('/d', 'main')).not.toBe(outboxDir('/d', 'regtest'));
   });
