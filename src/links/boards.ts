@@ -146,7 +146,7 @@ class Checker {
   fail(path: string, what: string): never {
     throw new ConfigError(
       'board_profile_invalid',
-      `${this.source}: ${path || '(root)'} ${what}; fix the board profile (see boards/README in DESIGN.md section Boards)`,
+      `${this.source}: ${path || '(root)'} ${what}; fix the board profile (schema: src/links/boards.ts)`,
     );
   }
 
