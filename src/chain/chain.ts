@@ -443,6 +443,20 @@ export class HeaderChain {
     return this.timeOf(this.ancestor(slot, height));
   }
 
+  /** Times of `slot` and its n - 1 predecessors, newest first, walking parent links. */
+  fillTimes(slot: number, out: Float64Array, n: number): void {
+    const packed = this.packed;
+    const parents = this.parents;
+    let s = slot;
+    let k = 0;
+    for (; k < n && s > 0; k++) {
+      out[k] = readU32LE(packed, s * PACKED_SIZE + 36);
+      s = parents[s];
+    }
+    // Reached the root (slot 0): its time, then the checkpoint's earlier times if any.
+    for (; k < n; k++) out[k] = this.timeOnBranch(0, this.heights[slot] - k);
+  }
+
   bitsOnBranch(slot: number, height: number): number {
     if (height < this.rootHeight) return 0;
     return this.bitsOf(this.ancestor(slot, height));
@@ -736,5 +750,9 @@ class ArenaParent implements ParentContext {
 
   walkBackBits(): number {
     return this.chain.walkBitsOf(this.slot);
+  }
+
+  timesInto(out: Float64Array, n: number): void {
+    this.chain.fillTimes(this.slot, out, n);
   }
 }

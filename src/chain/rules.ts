@@ -45,6 +45,8 @@ export interface ParentContext {
   walkBackBits?(): number;
   /** Set when the parent is a checkpoint: the successor's nBits cannot be derived, it is given. */
   fixedNextBits?: number;
+  /** Optional fast path: times of the parent and its n - 1 predecessors into out[0..n), newest first. */
+  timesInto?(out: Float64Array, n: number): void;
 }
 
 export function difficultyInterval(params: NetworkParams): number {
@@ -104,12 +106,15 @@ export function requiredBits(params: NetworkParams, parent: ParentContext, time:
 }
 
 const mtpScratch = new Float64Array(MEDIAN_TIME_SPAN);
+const mtpTimes = new Float64Array(MEDIAN_TIME_SPAN);
 /** Median of the timestamps of the parent and its 10 predecessors (fewer near genesis). */
 export function medianTimePast(parent: ParentContext): number {
   const n = Math.min(MEDIAN_TIME_SPAN, parent.height + 1);
+  if (parent.timesInto) parent.timesInto(mtpTimes, n);
+  else for (let k = 0; k < n; k++) mtpTimes[k] = k === 0 ? parent.time : parent.timeAt(parent.height - k);
   for (let k = 0; k < n; k++) {
     // Insertion sort: 11 elements, no allocation.
-    const v = k === 0 ? parent.time : parent.timeAt(parent.height - k);
+    const v = mtpTimes[k];
     let j = k;
     while (j > 0 && mtpScratch[j - 1] > v) {
       mtpScratch[j] = mtpScratch[j - 1];
