@@ -5,6 +5,15 @@
 // the gateway passes { type: 'lora', board: 'rak3172', device: '/dev/ttyUSB0', region: 'EU868',
 // sf: '12' } (keys without the `link.<name>.` prefix, plus `name`). Every value is validated with
 // a ConfigError that names the key.
+//
+// Keys, all links: type (lora|kiss), name, board (a boards/*.json id), device (serial path),
+//   baud, tcp (host:port, instead of device), dutycycle (only ever below the legal limit),
+//   queue (frames waiting for airtime), attempts (per frame), direction (rx|tx|duplex).
+// lora: region (EU868, US915, ...), frequency (MHz or Hz), sf, bw (kHz or Hz), cr (4/5 or 5),
+//   preamble, txpower (dBm), timeout (command answer, ms); meshtastic also channel, hops.
+// kiss: callsign (required: N0CALL-7), destination (default ALTNET), kissport (0-15),
+//   txdelay, slottime, txtail (ms), persist (0-255), fullduplex; board defaults to direwolf
+//   with tcp= and to kiss-tnc with device=.
 import { ConfigError } from '../../util/errors.js';
 import { findBoardProfile, loadBoardProfiles, REGIONS, type BoardProfile, type RegionName } from '../boards.js';
 import type { FrameTransport, LinkDirection } from '../link.js';
