@@ -372,7 +372,7 @@ export class HeaderChain {
         rejected = { index: i, code: bad.code, message: `header ${hashToHex(hash)}: ${bad.message}` };
         break;
       }
-      const slot = this.insert(raw, hash, parent);
+      const slot = this.insert(raw, parent);
       const tip = this.best[this.bestLen - 1];
       if (this.compareWork(slot, tip) > 0) {
         if (parent === tip) {
@@ -563,11 +563,11 @@ export class HeaderChain {
     this.best = next;
   }
 
-  private insert(raw: Uint8Array, hash: Uint8Array, parent: number): number {
+  private insert(raw: Uint8Array, parent: number): number {
     const slot = this.allocate();
     this.pack(raw, slot);
-    const hs = this.hashes;
-    for (let k = 0, o = slot * 32; k < 32; k++) hs[o + k] = hash[k];
+    // this.words still holds the digest of `raw`: write the hash straight from it.
+    digestWordsToBytes(this.words, this.hashes, slot * 32);
     this.parents[slot] = parent;
     this.heights[slot] = this.heights[parent] + 1;
     this.children[slot] = 0;
