@@ -31,6 +31,23 @@ describe('send-tx: a transaction crosses a lossy radio link into an eclipsed nod
   const logB = memoryLogger();
   let nodeA: BitcoindProcess;
   let nodeB: BitcoindProcess;
+  // Set by the first test: our key, its address and the blocks mined to it.
+  const priv = sha256(new TextEncoder().encode('altnet send-tx e2e key'));
+  const payment = btc.p2wpkh(secp256k1.getPublicKey(priv, true), REGTEST);
+  let hashes: string[] = [];
+
+  /** A signed spend of the coinbase of hashes[index] back to our address. */
+  async function spendCoinbase(index: number): Promise<btc.Transaction> {
+    const coinbase = (await nodeB.rpc<any>('getblock', hashes[index], 2)).tx[0];
+    const value = 5_000_000_000n;
+    expect(Math.round(coinbase.vout[0].value * 1e8)).toBe(Number(value));
+    const tx = new btc.Transaction();
+    tx.addInput({ txid: coinbase.txid, index: 0, witnessUtxo: { script: payment.script, amount: value } });
+    tx.addOutputAddress(payment.address!, value - 20_000n, REGTEST);
+    tx.sign(priv);
+    tx.finalize();
+    return tx;
+  }
 
   const diag = () => `--- gateway A ---\n${logA.lines.slice(-40).join('\n')}\n--- gateway B ---\n${logB.lines.slice(-40).join('\n')}`;
 
@@ -65,10 +82,8 @@ describe('send-tx: a transaction crosses a lossy radio link into an eclipsed nod
   });
 
   it('reaches node A over the radio, then comes back to gateway B through node B, which marks it done', async () => {
-    // A key of ours; B mines to it, so we can spend a mature coinbase.
-    const priv = sha256(new TextEncoder().encode('altnet send-tx e2e key'));
-    const payment = btc.p2wpkh(secp256k1.getPublicKey(priv, true), REGTEST);
-    const hashes = await nodeB.rpc<string[]>('generatetoaddress', 101, payment.address);
+    // B mines to our key, so we can spend a mature coinbase.
+    hashes = await nodeB.rpc<string[]>('generatetoaddress', 101, payment.address);
     // Node A learns the same chain by RPC (its inputs must exist for A to take the transaction);
     // it stays eclipsed: no P2P peer but its gateway.
     for (const hash of hashes) {
@@ -78,14 +93,7 @@ describe('send-tx: a transaction crosses a lossy radio link into an eclipsed nod
     expect(await nodeA.rpc<string>('getbestblockhash')).toBe(hashes[hashes.length - 1]);
     expect((await nodeA.rpc<any[]>('getpeerinfo')).map((p) => p.subver)).toEqual(['/altnet:0.1.0/']);
 
-    const coinbase = (await nodeB.rpc<any>('getblock', hashes[0], 2)).tx[0];
-    const value = 5_000_000_000n;
-    expect(Math.round(coinbase.vout[0].value * 1e8)).toBe(Number(value));
-    const tx = new btc.Transaction();
-    tx.addInput({ txid: coinbase.txid, index: 0, witnessUtxo: { script: payment.script, amount: value } });
-    tx.addOutputAddress(payment.address!, value - 20_000n, REGTEST);
-    tx.sign(priv);
-    tx.finalize();
+    const tx = await spendCoinbase(0);
     const txid = tx.id;
     const hex = tx.hex;
     expect(tx.vsize).toBeGreaterThan(100); // several 51-byte fragments
@@ -119,5 +127,21 @@ describe('send-tx: a transaction crosses a lossy radio link into an eclipsed nod
     // The channel really lost frames on the way.
     expect(air.stats.lost).toBeGreaterThan(0);
     console.log('air', JSON.stringify(air.stats), 'sends', gwB.counters.get('outbox.sends'));
+  });
+
+  it('with txtonode on (the default) the gateway hands its own transaction to its node, which cannot announce it back', async () => {
+    const tx = await spendCoinbase(1);
+    const altnetPeerOnA = (await nodeA.rpc<any[]>('getpeerinfo')).find((p) => p.subver === '/altnet:0.1.0/').id;
+    const sentBefore = gwA.counters.get('node.tx_sent');
+    const queued = await runCli(['send-tx', tx.hex, '--conf=none', '-regtest', `-datadir=${join(root, 'gwA')}`]);
+    expect(queued.code, queued.stderr).toBe(0);
+    await nodeA.waitFor(`tx in node A's mempool\n${diag()}`, async () => (await nodeA.rpc<string[]>('getrawmempool')).includes(tx.id), 60_000);
+    expect(gwA.counters.get('node.tx_sent')).toBeGreaterThan(sentBefore);
+    // It went out on the radio too: gateway B hands it to node B, so both nodes have it.
+    await nodeB.waitFor(`tx in node B's mempool\n${diag()}`, async () => (await nodeB.rpc<string[]>('getrawmempool')).includes(tx.id), 60_000);
+    expect(nodeA.grepLog(new RegExp(`peer=${altnetPeerOnA}: accepted ${tx.id}`))).toHaveLength(1);
+    // Node A got it from gateway A, so Core never announces it to gateway A: it stays pending
+    // (and is re-sent on the backoff schedule) until it arrives at node A by another route.
+    expect(gwA.outbox!.pending().map((p) => p.txid)).toEqual([tx.id]);
   });
 });
