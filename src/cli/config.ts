@@ -9,6 +9,8 @@
 //   regtest.key=value         (same thing, one line)
 //   link.<name>.<key>=value   (one radio or internet link; its driver checks its own keys)
 // Flags: `-key=value`, `--key=value`, `-key` (bool true), `-nokey` (bool false), `--conf=path`.
+import { NETWORK_NAMES, type NetworkName } from '../chain/networks.js';
+import { isLoopback } from '../util/net.js';
 import { readFileSync } from 'node:fs';
 import * as pathPosix from 'node:path/posix';
 import { ConfigError } from '../util/errors.js';
@@ -48,8 +50,7 @@ export interface OptionSpec {
   meta?: string;
 }
 
-export const NETWORK_NAMES = ['main', 'testnet4', 'signet', 'regtest'] as const;
-export type NetworkName = (typeof NETWORK_NAMES)[number];
+export { NETWORK_NAMES, type NetworkName };
 
 /** `module` loads a driver from a JavaScript file (link.<name>.path=); for developers and tests. */
 export const LINK_TYPES = ['lora', 'kiss', 'ble', 'p2p', 'esplora', 'electrum', 'dns', 'sim', 'module'] as const;
@@ -611,13 +612,6 @@ export function parseHostPort(v: string): HostPort {
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error('port must be 1-65535');
   return { host, port };
-}
-
-export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase();
-  if (h === 'localhost' || h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
-  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h) ?? /^::ffff:127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
-  return m !== null && m.slice(1).every((x) => Number(x) <= 255);
 }
 
 export function formatHostPort(hp: HostPort): string {

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Counters } from '../util/counters.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { isLoopback } from '../cli/config.js';
+import { isLoopback } from '../util/net.js';
 
 export interface MetricsMeta {
   /** Prefix of every family; default `altnet`. */

@@ -29,7 +29,8 @@ import {
   type VersionMessage,
 } from './messages.js';
 import type { P2PMessage } from './wire.js';
-import { isV1Prefix, V1_PREFIX_LENGTH, V1Transport, type MessageTransport } from './transport.js';
+import { V1Transport, type MessageTransport } from './transport.js';
+import { detectTransport } from './v2/session.js';
 
 export const USER_AGENT = '/altnet:0.1.0/';
 const MIN_PEER_VERSION = 70015;
@@ -182,12 +183,13 @@ export class NodePeer {
     const joined = new Uint8Array(this.prefix.length + chunk.length);
     joined.set(this.prefix);
     joined.set(chunk, this.prefix.length);
-    if (joined.length < V1_PREFIX_LENGTH) {
+    const kind = detectTransport(this.deps.network.magic, joined);
+    if (kind === 'undecided') {
       this.prefix = joined;
       return new Uint8Array(0);
     }
     this.prefix = new Uint8Array(0);
-    if (isV1Prefix(this.deps.network.magic, joined)) {
+    if (kind === 'v1') {
       this.transport = new V1Transport(this.deps.network.magic);
     } else if (this.deps.v2Responder) {
       this.transport = this.deps.v2Responder();

@@ -1,7 +1,7 @@
 // The TCP listener the node dials (`addnode=127.0.0.1:8334`). It accepts a small, bounded
 // number of connections, each handled by a NodePeer.
 import { createServer, type Server, type Socket } from 'node:net';
-import { isIP } from 'node:net';
+import { isLoopback } from '../util/net.js';
 import { ConfigError } from '../util/errors.js';
 import { NodePeer, type NodePeerDeps, type NodePeerEvents } from './peer.js';
 import { V2Transport } from './v2/transport.js';
@@ -15,10 +15,6 @@ export interface NodeServerOptions extends Omit<NodePeerDeps, 'events'> {
   /** Answer BIP324 v2 connections (default). With false, v2 is refused and the node retries v1. */
   v2?: boolean;
   events: NodePeerEvents;
-}
-
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }
 
 export class NodeServer {

@@ -1,7 +1,6 @@
 // A connection's message layer: v1 framing, or BIP324 v2 once a session is plugged in.
 // Both turn received bytes into messages (plus bytes to send back, for v2's handshake).
 import { encodeV1Message, V1Decoder, type P2PMessage } from './wire.js';
-import { concatBytes, equalBytes } from '../util/bytes.js';
 
 export interface MessageTransport {
   readonly kind: 'v1' | 'v2';
@@ -26,13 +25,4 @@ export class V1Transport implements MessageTransport {
   encode(msg: P2PMessage): Uint8Array {
     return encodeV1Message(this.magic, msg);
   }
-}
-
-/** Length of the prefix that tells a v1 connection from a v2 one (BIP324). */
-export const V1_PREFIX_LENGTH = 16;
-
-/** A v1 connection starts with magic + "version" + 5 NULs; a v2 one with 64 random-looking bytes. */
-export function isV1Prefix(magic: Uint8Array, first16: Uint8Array): boolean {
-  const expected = concatBytes(magic, new TextEncoder().encode('version'), new Uint8Array(5));
-  return equalBytes(first16.subarray(0, V1_PREFIX_LENGTH), expected);
 }

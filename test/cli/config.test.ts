@@ -6,13 +6,13 @@ import {
   ConfigLineError,
   LINK_TYPES,
   OPTIONS,
-  isLoopback,
   loadConfig,
   optionsHelp,
   parseConfig,
   parseHostPort,
 } from '../../src/cli/config.js';
 import { memoryIO } from '../../src/cli/io.js';
+import { isLoopback } from '../../src/util/net.js';
 import { ConfigError } from '../../src/util/errors.js';
 
 function configError(fn: () => unknown): ConfigLineError {
