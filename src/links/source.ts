@@ -590,6 +590,7 @@ export class SourceLink implements Link {
     }
     const check = checkHeaderRun(headers, fork.hash, this.ctx.network.powLimit);
     if (!check.ok) {
+      if (check.kind === 'disconnected') await this.reorgOrLie(fork, start, headers, check.index);
       throw new SourceLieError(check.kind, `at height ${start + check.index}: ${check.reason}`);
     }
     const lastHeight = fork.height + headers.length;
@@ -664,8 +665,31 @@ export class SourceLink implements Link {
     );
   }
 
+  /**
+   * Headers fetched over several questions may straddle a reorganisation of the source. A break
+   * in the run is a lie only if the source still stands by both sides of it (or contradicts a
+   * checkpoint); otherwise the request failed and the next one starts afresh.
+   */
+  private async reorgOrLie(
+    fork: { height: number; hash: Uint8Array },
+    start: number,
+    headers: Uint8Array[],
+    index: number,
+  ): Promise<void> {
+    if (headers[index].length !== HEADER_SIZE) return;
+    const below = start + index - 1;
+    if (index === 0 && this.known.anchor(fork.hash) === fork.height) return; // disagrees with a checkpoint
+    const expected = index === 0 ? fork.hash : headerHash(headers[index - 1]);
+    const [thereBelow, there] = [await this.source.hashAt(below), await this.source.hashAt(below + 1)];
+    const standsByBoth = !!thereBelow && equalBytes(thereBelow, expected) && !!there && equalBytes(there, headerHash(headers[index]));
+    if (standsByBoth) return;
+    this.ctx.counters.inc('reorg.during-request');
+    throw new SourceUnavailableError(`the source reorganised around height ${below + 1} during the request; will ask again`);
+  }
+
   private async onPushedTip(tip: SourceTip): Promise<void> {
     this.checkTip(tip);
+    tip = await this.backTip(tip);
     this.ctx.counters.inc('tip.pushed');
     if (tip.header && this.last && tip.height === this.last.height + 1) {
       const check = checkHeaderRun([tip.header], this.last.hash, this.ctx.network.powLimit);

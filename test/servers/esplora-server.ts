@@ -14,6 +14,8 @@ export interface EsploraServerOptions {
   lie?: EsploraLie;
   /** Height where the lie starts (default: first + 10). */
   lieAt?: number;
+  /** With lie 'disconnected': serve the bad header once, then go back to the real chain (a reorg). */
+  reorgAfterLie?: boolean;
   /** Accept requests and never answer. */
   stall?: boolean;
   tipHeight?: number;
@@ -94,6 +96,13 @@ export async function startEsploraServer(opts: EsploraServerOptions = {}): Promi
     }
     if ((m = /^\/block-height\/(\d+)$/.exec(path))) {
       const h = hashAtHeight(Number(m[1]));
+      if (opts.reorgAfterLie && Number(m[1]) === lieAt) {
+        // Answer with the lie this once, then switch (back) to the real chain.
+        const i = lieAt - chain.first;
+        served[i] = chain.headers[i];
+        servedHashes[i] = chain.hashes[i];
+        byHash.set(toHex(chain.hashes[i]), lieAt);
+      }
       return h ? send(200, hashToHex(h)) : send(404, 'Block not found');
     }
     if ((m = /^\/block\/([0-9a-f]{64})\/header$/.exec(path))) {

@@ -114,6 +114,19 @@ describe('esplora link', () => {
     });
   }
 
+  it('does not call a reorganisation during a request a lie: counted, then the next request succeeds', async () => {
+    const s = await server({ lie: 'disconnected', reorgAfterLie: true });
+    const rec = recordingContext();
+    const link = track(create({ name: 'moving', url: s.url, rate: '0', maxheaders: '30' }, rec.ctx));
+    await link.start();
+    await link.requestHeaders!([chain.parentHash]);
+    expect(rec.counters.get('reorg.during-request')).toBe(1);
+    expect(rec.counters.get('lies')).toBe(0);
+    expect(rec.all()).toHaveLength(0);
+    await link.requestHeaders!([chain.parentHash]);
+    expect(compareRuns(rec.all(), chain.headers.slice(0, 30))).toBe('same');
+  });
+
   it('counts a stalled server as a timeout without marking it, and recovers when it answers again', async () => {
     const s = await server({ stall: true });
     const rec = recordingContext();
