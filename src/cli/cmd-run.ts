@@ -29,6 +29,7 @@ export function gatewayOptionsFromConfig(config: Config, log: Logger, forcedMode
     hotplugRescanMs: config.hotplugrescan,
     linkRestartMaxMs: config.linkrestartmax,
     maxLinkMessageBytes: config.maxlinkmsg,
+    txToNode: config.txtonode,
   };
 }
 

@@ -113,6 +113,12 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: "Broadcast the node's new headers on transmit-capable links.",
   },
   {
+    name: 'txtonode',
+    type: 'bool',
+    default: '1',
+    help: 'Also hand transactions from `altnet send-tx` to the local node. Bitcoin Core never announces a transaction back to the peer that gave it, so with 1 a transaction counts as seen only if it reaches the node by another route first; with 0 it goes over the links only and the node announcing it proves the network has it.',
+  },
+  {
     name: 'stalewatchprob',
     type: 'number',
     default: '1e-4',
@@ -196,6 +202,7 @@ export interface Config {
   metrics: HostPort | undefined;
   receiveonly: boolean;
   beacon: boolean;
+  txtonode: boolean;
   stalewatchprob: number;
   callsign: string | undefined;
   noderpc: HostPort | undefined;
