@@ -17,7 +17,8 @@
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, watch, writeSync, type FSWatcher } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { Transaction } from 'bitcoinjs-lib';
+import { createRequire } from 'node:module';
+import type { Transaction } from 'bitcoinjs-lib';
 import type { Logger } from '../util/log.js';
 import type { Counters } from '../util/counters.js';
 import { AltnetError, InvalidDataError, MalformedInputError } from '../util/errors.js';
@@ -86,13 +87,20 @@ function isLegacyWithoutInputs(b: Uint8Array): boolean {
  * completely and canonically, has inputs and outputs, is not a coinbase, and is within the
  * relay size limit. Everything else (signatures, fees, inputs' existence) is the node's job.
  */
+// bitcoinjs-lib costs the daemon about 5 MB of memory; it is loaded on the first transaction.
+const requireHere = createRequire(import.meta.url);
+let transactionClass: typeof Transaction | undefined;
+function TransactionClass(): typeof Transaction {
+  return (transactionClass ??= (requireHere('bitcoinjs-lib') as typeof import('bitcoinjs-lib')).Transaction);
+}
+
 export function checkTransaction(input: string | Uint8Array): CheckedTx {
   const raw = typeof input === 'string' ? parseTxHex(input) : input;
   if (raw.length > 4 * MAX_TX_VSIZE) throw new InvalidDataError('tx-too-large', `the transaction is ${raw.length} bytes; transactions over ${MAX_TX_VSIZE / 1000} kvB are not relayed by the network`);
   if (raw.length < 10) throw new MalformedInputError('tx-malformed', `${raw.length} bytes is too short to be a transaction (at least 10); was it cut off?`);
   let tx: Transaction;
   try {
-    tx = Transaction.fromBuffer(Buffer.from(raw.buffer, raw.byteOffset, raw.length));
+    tx = TransactionClass().fromBuffer(Buffer.from(raw.buffer, raw.byteOffset, raw.length));
   } catch (err) {
     if (isLegacyWithoutInputs(raw)) throw new InvalidDataError('tx-no-inputs', 'the transaction has no inputs; it spends nothing, so no node will accept it');
     const why = (err as Error).message;
