@@ -9,6 +9,7 @@ import { AltnetError, ConfigError, InvalidDataError } from '../util/errors.js';
 import { equalBytes, hashToHex, toHex } from '../util/bytes.js';
 import type { Link, LinkCapabilities, LinkContext, LinkState, TipReport } from './link.js';
 import type { NetworkParams } from '../chain/networks.js';
+import { readFileSync } from 'node:fs';
 
 // ---------------------------------------------------------------------------------------------
 // Timers: injected so tests fire timeouts by hand instead of sleeping.
@@ -732,6 +733,40 @@ export function optBool(options: Record<string, string>, key: string, dflt: bool
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
   throw new ConfigError('config-option', `${where}.${key}=${raw}: expected 1 or 0`);
+}
+
+/**
+ * The common start of a driver's `create`: the link's name (default: the type), the prefix used
+ * in error messages, and checks that every option is known and the type is this driver's.
+ */
+export function driverOptions(
+  options: Record<string, string>,
+  type: string,
+  known: string[],
+): { name: string; where: string } {
+  const name = options.name ?? type;
+  const where = `link.${name}`;
+  checkKnownOptions(options, ['type', 'name', ...known], where);
+  if (options.type !== undefined && options.type !== type) {
+    throw new ConfigError('config-option', `${where}.type=${options.type}: this driver is ${type}`);
+  }
+  return { name, where };
+}
+
+/** Reads a PEM certificate file named by an option; undefined when the option is absent. */
+export function readPemOption(options: Record<string, string>, key: string, where: string): Buffer | undefined {
+  const path = options[key];
+  if (!path) return undefined;
+  let pem: Buffer;
+  try {
+    pem = readFileSync(path);
+  } catch (e) {
+    throw new ConfigError('config-option', `${where}.${key}=${path}: cannot read it (${(e as Error).message})`);
+  }
+  if (!pem.toString('utf8').includes('-----BEGIN CERTIFICATE-----')) {
+    throw new ConfigError('config-option', `${where}.${key}=${path}: not a PEM certificate`);
+  }
+  return pem;
 }
 
 /** Rejects options this driver does not know (a typo must not be silently ignored). */

@@ -7,7 +7,7 @@ import { headerHash, HEADER_SIZE } from '../../chain/header.js';
 import { ConfigError, MalformedInputError } from '../../util/errors.js';
 import type { Link, LinkCapabilities, LinkContext } from '../link.js';
 import {
-  checkKnownOptions,
+  driverOptions,
   optInt,
   parseHostPort,
   RateLimiter,
@@ -135,7 +135,7 @@ export function createDnsLink(opts: DnsLinkOptions, ctx: LinkContext): SourceLin
   });
 }
 
-const KNOWN = ['type', 'name', 'domain', 'server', 'format', 'timeout', 'concurrency', 'rate', 'burst', 'maxheaders'];
+const KNOWN = ['domain', 'server', 'format', 'timeout', 'concurrency', 'rate', 'burst', 'maxheaders'];
 
 /**
  * Config factory: `link.<name>.type=dns`, `.domain=bitcoinheaders.net` (required),
@@ -143,12 +143,7 @@ const KNOWN = ['type', 'name', 'domain', 'server', 'format', 'timeout', 'concurr
  * `.timeout=<ms>`, `.concurrency=<n>`, `.rate=<queries/s, 0 unlimited>`, `.burst=`, `.maxheaders=`.
  */
 export function create(options: Record<string, string>, ctx: LinkContext): Link {
-  const name = options.name ?? 'dns';
-  const where = `link.${name}`;
-  checkKnownOptions(options, KNOWN, where);
-  if (options.type !== undefined && options.type !== 'dns') {
-    throw new ConfigError('config-option', `${where}.type=${options.type}: this driver is dns`);
-  }
+  const { name, where } = driverOptions(options, 'dns', KNOWN);
   const domain = options.domain;
   if (!domain) throw new ConfigError('config-missing', `${where}.domain is required, e.g. bitcoinheaders.net`);
   if (!/^(?=.{1,200}$)([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?\.)*[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?\.?$/.test(domain)) {

@@ -1,15 +1,15 @@
 // Electrum server as a header source: blockchain.headers.subscribe (tip and its
 // notifications), blockchain.block.header(height), blockchain.block.headers(start, count).
-import { readFileSync } from 'node:fs';
 import { headerHash, HEADER_SIZE } from '../../chain/header.js';
 import { fromHex } from '../../util/bytes.js';
 import { ConfigError, MalformedInputError } from '../../util/errors.js';
 import type { Link, LinkCapabilities, LinkContext } from '../link.js';
 import {
-  checkKnownOptions,
+  driverOptions,
   optBool,
   optInt,
   parseHostPort,
+  readPemOption,
   SourceLink,
   type HeaderSource,
   type SourceTip,
@@ -158,7 +158,7 @@ export function createElectrumLink(opts: ElectrumLinkOptions, ctx: LinkContext):
   });
 }
 
-const KNOWN = ['type', 'name', 'server', 'tls', 'ca', 'fingerprint', 'servername', 'timeout', 'ping', 'maxheaders', 'scanback'];
+const KNOWN = ['server', 'tls', 'ca', 'fingerprint', 'servername', 'timeout', 'ping', 'maxheaders', 'scanback'];
 
 /**
  * Config factory: `link.<name>.type=electrum`, `.server=host:port` (required), `.tls=1`,
@@ -166,29 +166,14 @@ const KNOWN = ['type', 'name', 'server', 'tls', 'ca', 'fingerprint', 'servername
  * `.timeout=<ms>`, `.ping=<ms, 0 off>`, `.maxheaders=<n>`, `.scanback=<headers>`.
  */
 export function create(options: Record<string, string>, ctx: LinkContext): Link {
-  const name = options.name ?? 'electrum';
-  const where = `link.${name}`;
-  checkKnownOptions(options, KNOWN, where);
-  if (options.type !== undefined && options.type !== 'electrum') {
-    throw new ConfigError('config-option', `${where}.type=${options.type}: this driver is electrum`);
-  }
+  const { name, where } = driverOptions(options, 'electrum', KNOWN);
   if (!options.server) throw new ConfigError('config-missing', `${where}.server is required, e.g. electrum.example.org:50002`);
   const { host, port } = parseHostPort(options.server, `${where}.server`);
   const useTls = optBool(options, 'tls', false, where);
   if (!useTls && (options.ca || options.fingerprint)) {
     throw new ConfigError('config-option', `${where}.ca and .fingerprint need ${where}.tls=1`);
   }
-  let ca: Buffer | undefined;
-  if (options.ca) {
-    try {
-      ca = readFileSync(options.ca);
-    } catch (e) {
-      throw new ConfigError('config-option', `${where}.ca=${options.ca}: cannot read it (${(e as Error).message})`);
-    }
-    if (!ca.toString('utf8').includes('-----BEGIN CERTIFICATE-----')) {
-      throw new ConfigError('config-option', `${where}.ca=${options.ca}: not a PEM certificate`);
-    }
-  }
+  const ca = readPemOption(options, 'ca', where);
   if (options.fingerprint !== undefined && !/^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/.test(options.fingerprint)) {
     throw new ConfigError('config-option', `${where}.fingerprint: expected a SHA-256 fingerprint (64 hex digits, colons allowed)`);
   }

@@ -4,15 +4,15 @@
 // deadline, and is checked (a header must hash to the hash it was asked for).
 import http from 'node:http';
 import https from 'node:https';
-import { readFileSync } from 'node:fs';
 import { Transaction } from 'bitcoinjs-lib';
 import { headerHash } from '../../chain/header.js';
 import { equalBytes, fromHex, hashToHex, hexToHash, toHex } from '../../util/bytes.js';
 import { AltnetError, ConfigError, MalformedInputError } from '../../util/errors.js';
 import type { Link, LinkCapabilities, LinkContext } from '../link.js';
 import {
-  checkKnownOptions,
+  driverOptions,
   optInt,
+  readPemOption,
   RateLimiter,
   realTimers,
   SourceLieError,
@@ -253,19 +253,14 @@ export function createEsploraLink(opts: EsploraLinkOptions, ctx: LinkContext): S
   });
 }
 
-const KNOWN = ['type', 'name', 'url', 'ca', 'timeout', 'rate', 'burst', 'maxheaders'];
+const KNOWN = ['url', 'ca', 'timeout', 'rate', 'burst', 'maxheaders'];
 
 /**
  * Config factory: `link.<name>.type=esplora`, `.url=https://host/api` (required), `.ca=/path.pem`,
  * `.timeout=<ms>`, `.rate=<requests/s, 0 unlimited>`, `.burst=<n>`, `.maxheaders=<n>`.
  */
 export function create(options: Record<string, string>, ctx: LinkContext): Link {
-  const name = options.name ?? 'esplora';
-  const where = `link.${name}`;
-  checkKnownOptions(options, KNOWN, where);
-  if (options.type !== undefined && options.type !== 'esplora') {
-    throw new ConfigError('config-option', `${where}.type=${options.type}: this driver is esplora`);
-  }
+  const { name, where } = driverOptions(options, 'esplora', KNOWN);
   const url = options.url;
   if (!url) throw new ConfigError('config-missing', `${where}.url is required, e.g. https://esplora.example.org/api`);
   let parsed: URL;
@@ -277,18 +272,10 @@ export function create(options: Record<string, string>, ctx: LinkContext): Link 
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new ConfigError('config-option', `${where}.url=${url}: only http:// and https:// are supported`);
   }
-  let ca: Buffer | undefined;
-  if (options.ca) {
-    if (parsed.protocol !== 'https:') throw new ConfigError('config-option', `${where}.ca is only meaningful with an https:// url`);
-    try {
-      ca = readFileSync(options.ca);
-    } catch (e) {
-      throw new ConfigError('config-option', `${where}.ca=${options.ca}: cannot read it (${(e as Error).message})`);
-    }
-    if (!ca.toString('utf8').includes('-----BEGIN CERTIFICATE-----')) {
-      throw new ConfigError('config-option', `${where}.ca=${options.ca}: not a PEM certificate`);
-    }
+  if (options.ca && parsed.protocol !== 'https:') {
+    throw new ConfigError('config-option', `${where}.ca is only meaningful with an https:// url`);
   }
+  const ca = readPemOption(options, 'ca', where);
   return createEsploraLink(
     {
       name,

@@ -24,7 +24,7 @@ import type { P2PMessage } from '../../node/wire.js';
 import type { Link, LinkCapabilities, LinkContext } from '../link.js';
 import {
   checkHeaderRun,
-  checkKnownOptions,
+  driverOptions,
   KnownHeights,
   optInt,
   parseHostPort,
@@ -375,19 +375,14 @@ export class P2PLink implements Link {
   }
 }
 
-const KNOWN = ['type', 'name', 'peer', 'timeout'];
+const KNOWN = ['peer', 'timeout'];
 
 /**
  * Config factory: `link.<name>.type=p2p`, `.peer=host:port` (required; an internet peer you
  * choose, never a built-in list), `.timeout=<ms>`.
  */
 export function create(options: Record<string, string>, ctx: LinkContext): Link {
-  const name = options.name ?? 'p2p';
-  const where = `link.${name}`;
-  checkKnownOptions(options, KNOWN, where);
-  if (options.type !== undefined && options.type !== 'p2p') {
-    throw new ConfigError('config-option', `${where}.type=${options.type}: this driver is p2p`);
-  }
+  const { name, where } = driverOptions(options, 'p2p', KNOWN);
   if (!options.peer) throw new ConfigError('config-missing', `${where}.peer is required, e.g. 203.0.113.5:${ctx.network.defaultPort}`);
   const { host, port } = parseHostPort(options.peer, `${where}.peer`);
   return new P2PLink({ name, host, port, timeoutMs: optInt(options, 'timeout', 30_000, 100, 600_000, where) }, ctx);

@@ -1,28 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { create, createDnsLink } from '../../../src/links/dns/dns.js';
 import { ConfigError } from '../../../src/util/errors.js';
 import { servedChain } from '../../servers/chain.js';
 import { compareRuns, manualTimers, recordingContext } from '../../servers/context.js';
 import { startDnsServer, type DnsLie, type DnsServer } from '../../servers/dns-server.js';
-import type { Link } from '../../../src/links/link.js';
+import { expectMarkedLiar, lifecycle } from '../../servers/lifecycle.js';
 
 const chain = servedChain();
-const cleanup: Array<() => Promise<void> | void> = [];
-
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
-
-async function server(opts: Parameters<typeof startDnsServer>[0] = {}): Promise<DnsServer> {
-  const s = await startDnsServer(opts);
-  cleanup.push(() => s.close());
-  return s;
-}
-
-function track<L extends Link>(link: L): L {
-  cleanup.push(() => link.stop());
-  return link;
-}
+const { track, serve } = lifecycle();
+const server = (opts: Parameters<typeof startDnsServer>[0] = {}): Promise<DnsServer> => serve(startDnsServer(opts));
 
 describe('headers-over-DNS link', () => {
   for (const format of ['v2', 'v0']) {
@@ -74,15 +60,7 @@ describe('headers-over-DNS link', () => {
       const link = track(create({ name: 'liar', domain: s.domain, server: `127.0.0.1:${s.port}`, rate: '0', maxheaders: '30' }, rec.ctx));
       await link.start();
       await link.requestHeaders!([chain.parentHash]);
-      expect(rec.counters.get(counter)).toBe(1);
-      expect(rec.all()).toHaveLength(0);
-      expect(rec.states.at(-1)?.state).toBe('degraded');
-      expect(rec.states.at(-1)?.reason).toContain(counter.slice(4));
-      expect(rec.log.lines.some((l) => l.includes('source lied'))).toBe(true);
-      const asked = s.queries.length;
-      await link.requestHeaders!([chain.parentHash]);
-      expect(s.queries.length).toBe(asked);
-      expect(rec.counters.get('refused.marked')).toBe(1);
+      await expectMarkedLiar(link, rec, counter, () => s.queries.length, [chain.parentHash]);
     });
   }
 

@@ -1,34 +1,21 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { create, createElectrumLink } from '../../../src/links/electrum/electrum.js';
 import { ConfigError } from '../../../src/util/errors.js';
 import { servedChain } from '../../servers/chain.js';
 import { compareRuns, manualTimers, recordingContext } from '../../servers/context.js';
 import { startElectrumServer, type ElectrumLie, type ElectrumServer } from '../../servers/electrum-server.js';
 import { makeSelfSignedCert, type TestCert } from '../../servers/tls.js';
-import type { Link } from '../../../src/links/link.js';
+import { expectMarkedLiar, lifecycle } from '../../servers/lifecycle.js';
 
 const chain = servedChain();
 let cert: TestCert;
-const cleanup: Array<() => Promise<void> | void> = [];
+const { track, serve } = lifecycle();
 
 beforeAll(() => {
   cert = makeSelfSignedCert();
 });
 afterAll(() => cert.remove());
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
-
-async function server(opts: Parameters<typeof startElectrumServer>[0] = {}): Promise<ElectrumServer> {
-  const s = await startElectrumServer(opts);
-  cleanup.push(() => s.close());
-  return s;
-}
-
-function track<L extends Link>(link: L): L {
-  cleanup.push(() => link.stop());
-  return link;
-}
+const server = (opts: Parameters<typeof startElectrumServer>[0] = {}): Promise<ElectrumServer> => serve(startElectrumServer(opts));
 
 describe('electrum link', () => {
   it('negotiates 1.4 over TCP and fetches real headers in chunks no larger than the server max', async () => {
@@ -99,15 +86,7 @@ describe('electrum link', () => {
       const link = track(create({ name: 'liar', server: `127.0.0.1:${s.port}`, maxheaders: '30' }, rec.ctx));
       await link.start();
       await link.requestHeaders!([chain.parentHash]);
-      expect(rec.counters.get(counter)).toBe(1);
-      expect(rec.all()).toHaveLength(0);
-      expect(rec.states.at(-1)?.state).toBe('degraded');
-      expect(rec.states.at(-1)?.reason).toContain(counter.slice(4));
-      expect(rec.log.lines.some((l) => l.includes('source lied'))).toBe(true);
-      const asked = s.requests.length;
-      await link.requestHeaders!([chain.parentHash]);
-      expect(s.requests.length).toBe(asked);
-      expect(rec.counters.get('refused.marked')).toBe(1);
+      await expectMarkedLiar(link, rec, counter, () => s.requests.length, [chain.parentHash]);
     });
   }
 

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { Block } from 'bitcoinjs-lib';
 import { create, createEsploraLink } from '../../../src/links/esplora/esplora.js';
@@ -9,30 +9,17 @@ import { servedChain } from '../../servers/chain.js';
 import { compareRuns, manualTimers, recordingContext } from '../../servers/context.js';
 import { startEsploraServer, type EsploraLie, type EsploraServer } from '../../servers/esplora-server.js';
 import { makeSelfSignedCert, type TestCert } from '../../servers/tls.js';
-import type { Link } from '../../../src/links/link.js';
+import { expectMarkedLiar, lifecycle } from '../../servers/lifecycle.js';
 
 const chain = servedChain();
 let cert: TestCert;
-const cleanup: Array<() => Promise<void> | void> = [];
+const { track, serve } = lifecycle();
 
 beforeAll(() => {
   cert = makeSelfSignedCert();
 });
 afterAll(() => cert.remove());
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
-
-async function server(opts: Parameters<typeof startEsploraServer>[0] = {}): Promise<EsploraServer> {
-  const s = await startEsploraServer(opts);
-  cleanup.push(() => s.close());
-  return s;
-}
-
-function track<L extends Link>(link: L): L {
-  cleanup.push(() => link.stop());
-  return link;
-}
+const server = (opts: Parameters<typeof startEsploraServer>[0] = {}): Promise<EsploraServer> => serve(startEsploraServer(opts));
 
 describe('esplora link', () => {
   it('fetches real headers after the checkpoint over HTTP, continues from its own last header, and reports the tip', async () => {
@@ -97,20 +84,7 @@ describe('esplora link', () => {
       const link = track(create({ name: 'liar', url: s.url, rate: '0', maxheaders: '30' }, rec.ctx));
       await link.start();
       await link.requestHeaders!([chain.parentHash]);
-      expect(rec.counters.get(counter)).toBe(1);
-      expect(rec.counters.get('lies')).toBe(1);
-      // Nothing from the lie onwards is reported.
-      for (const h of rec.all()) expect(chain.headers).toContainEqual(h);
-      expect(rec.all()).toHaveLength(0);
-      const last = rec.states.at(-1)!;
-      expect(last.state).toBe('degraded');
-      expect(last.reason).toContain(lie === 'wrong-header' ? 'wrong-header-for-hash' : counter.slice(4));
-      expect(rec.log.lines.some((l) => l.includes('source lied') && l.includes('liar'))).toBe(true);
-
-      const asked = s.requests.length;
-      await link.requestHeaders!([chain.parentHash]);
-      expect(s.requests.length).toBe(asked);
-      expect(rec.counters.get('refused.marked')).toBe(1);
+      await expectMarkedLiar(link, rec, counter, () => s.requests.length, [chain.parentHash]);
     });
   }
 

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { create, P2PLink } from '../../../src/links/p2p/p2p.js';
 import { NETWORKS } from '../../../src/chain/networks.js';
 import { headerHash } from '../../../src/chain/header.js';
@@ -8,22 +8,11 @@ import { headersFromNode } from '../../harness/gateway.js';
 import { servedChain } from '../../servers/chain.js';
 import { compareRuns, manualTimers, recordingContext } from '../../servers/context.js';
 import { startFakePeer, type FakePeer, type PeerLie } from '../../servers/p2p-peer.js';
-import type { Link } from '../../../src/links/link.js';
+import { expectMarkedLiar, lifecycle } from '../../servers/lifecycle.js';
 
 const chain = servedChain();
-const cleanup: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanup.splice(0).reverse()) await c();
-});
-function track<L extends Link>(link: L): L {
-  cleanup.push(() => link.stop());
-  return link;
-}
-async function peer(opts: Parameters<typeof startFakePeer>[0] = {}): Promise<FakePeer> {
-  const p = await startFakePeer(opts);
-  cleanup.push(() => p.close());
-  return p;
-}
+const { track, serve } = lifecycle();
+const peer = (opts: Parameters<typeof startFakePeer>[0] = {}): Promise<FakePeer> => serve(startFakePeer(opts));
 
 describe('p2p link against a real regtest bitcoind', () => {
   let node: BitcoindProcess;
@@ -78,14 +67,7 @@ describe('p2p link against lying and stalling peers', () => {
       const link = track(create({ name: 'liar', peer: `127.0.0.1:${p.port}` }, rec.ctx));
       await link.start();
       await link.requestHeaders!([chain.parentHash]);
-      expect(rec.counters.get(counter)).toBe(1);
-      expect(rec.all()).toHaveLength(0);
-      expect(rec.states.at(-1)?.state).toBe('degraded');
-      expect(rec.log.lines.some((l) => l.includes('source lied'))).toBe(true);
-      const n = p.commands.filter((c) => c === 'getheaders').length;
-      await link.requestHeaders!([chain.parentHash]);
-      expect(p.commands.filter((c) => c === 'getheaders').length).toBe(n);
-      expect(rec.counters.get('refused.marked')).toBe(1);
+      await expectMarkedLiar(link, rec, counter, () => p.commands.filter((c) => c === 'getheaders').length, [chain.parentHash]);
     });
   }
 
