@@ -79,11 +79,9 @@ export class Rak3172Emulator extends LineEmulator {
       case 'AT+PSEND': {
         if (!this.p2p || !arg || arg.length % 2 || arg.length > 510 || !/^[0-9A-Fa-f]+$/.test(arg)) return this.reply('AT_PARAM_ERROR');
         if (this.receiving) return this.reply('AT_BUSY_ERROR');
-        this.reply('OK');
-        setTimeout(() => {
-          this.airTx(new Uint8Array(Buffer.from(arg, 'hex')));
-          this.reply('+EVT:TXP2P DONE');
-        }, 5);
+        // Answer and TX-done in one write: the host must not lose the second line.
+        this.airTx(new Uint8Array(Buffer.from(arg, 'hex')));
+        this.send('OK\r\n+EVT:TXP2P DONE\r\n');
         return;
       }
       default:
@@ -93,6 +91,7 @@ export class Rak3172Emulator extends LineEmulator {
 
   receiveFromAir(payload: Uint8Array): void {
     if (this.receiving) this.reply(`+EVT:RXP2P:-72:9:${hex(payload)}`);
+    else this.missed++;
   }
 
   /** Restart: the banner RUI3 prints, and the volatile state is gone. */
@@ -146,18 +145,22 @@ export class Rn2483Emulator extends LineEmulator {
       const h = w[2];
       if (!this.paused || this.receiving) return this.reply('busy');
       if (h.length % 2 || h.length > 510 || !/^[0-9A-Fa-f]+$/.test(h)) return this.reply('invalid_param');
+      // The module answers at once and reports the end of the transmission an airtime later.
       this.reply('ok');
       setTimeout(() => {
         this.airTx(new Uint8Array(Buffer.from(h, 'hex')));
         this.reply('radio_tx_ok');
-      }, 5);
+      }, 20);
       return;
     }
     this.reply('invalid_param');
   }
 
   receiveFromAir(payload: Uint8Array): void {
-    if (!this.receiving) return;
+    if (!this.receiving) {
+      this.missed++;
+      return;
+    }
     this.receiving = false; // one packet per `radio rx`
     this.reply(`radio_rx  ${hex(payload)}`);
   }

@@ -74,7 +74,10 @@ export class RNodeEmulator extends DeviceEmulator {
   }
 
   receiveFromAir(payload: Uint8Array): void {
-    if (!this.radioOn) return;
+    if (!this.radioOn) {
+      this.missed++;
+      return;
+    }
     this.send(kissEncodeRaw(RNODE.STAT_RSSI, Uint8Array.of(90)));
     this.send(kissEncodeRaw(RNODE.DATA, payload));
   }

@@ -8,6 +8,8 @@ export abstract class DeviceEmulator {
   /** Payloads the device put on the air. */
   readonly transmitted: Uint8Array[] = [];
   onAir: ((payload: Uint8Array) => void) | undefined;
+  /** Packets that reached the antenna while the receiver was off (not listening). */
+  missed = 0;
 
   async start(path: string, baudRate = 115200): Promise<this> {
     this.channel = await openSerialChannel(path, { baudRate, dataBits: 8, stopBits: 1, parity: 'none', rtscts: false });

@@ -58,11 +58,10 @@ export class Rak3172Transport extends RadioTransport {
   protected transmit(frame: Uint8Array): Promise<void> {
     return this.seq.run(async () => {
       await this.modem.command('AT+PRECV=0', this.ok());
-      await this.modem.command(`AT+PSEND=${toHex(frame)}`, this.ok());
-      await this.modem.expect('+EVT:TXP2P DONE', {
-        ok: (l) => l.startsWith('+EVT:TXP2P'),
-        error: (l) => RAK_ERROR.test(l),
-        timeoutMs: this.airtime(frame.length) + this.timeoutMs,
+      // `OK` and the TX-done event may arrive in one read: wait for both as one exchange.
+      await this.modem.command(`AT+PSEND=${toHex(frame)}`, {
+        ...this.ok(),
+        then: { label: '+EVT:TXP2P DONE', ok: (l) => l.startsWith('+EVT:TXP2P'), error: (l) => RAK_ERROR.test(l), timeoutMs: this.airtime(frame.length) + this.timeoutMs },
       });
       await this.modem.command('AT+PRECV=65534', this.ok());
     });

@@ -79,11 +79,10 @@ export class Rn2483Transport extends RadioTransport {
         await this.modem.command('radio rxstop', this.ok());
         this.listening = false;
       }
-      await this.modem.command(`radio tx ${toHex(frame)}`, this.ok());
-      await this.modem.expect('radio_tx_ok', {
-        ok: (l) => l === 'radio_tx_ok',
-        error: (l) => l === 'radio_err',
-        timeoutMs: this.airtime(frame.length) + this.timeoutMs,
+      // `ok` and `radio_tx_ok` may arrive in one read: wait for both as one exchange.
+      await this.modem.command(`radio tx ${toHex(frame)}`, {
+        ...this.ok(),
+        then: { label: 'radio_tx_ok', ok: (l) => l === 'radio_tx_ok', error: (l) => l === 'radio_err', timeoutMs: this.airtime(frame.length) + this.timeoutMs },
       });
       await this.armReceive();
     });

@@ -73,10 +73,16 @@ export interface Expectation {
   /** A line that means failure. */
   error?: (line: string) => boolean;
   timeoutMs: number;
+  /**
+   * A second answer that must follow the first (`radio tx` -> `ok` -> `radio_tx_ok`). Armed the
+   * moment the first matches, so both lines may arrive in the same chunk.
+   */
+  then?: Expectation & { label: string };
 }
 
-interface Waiter extends Expectation {
+interface Waiter {
   label: string;
+  exp: Expectation;
   resolve(line: string): void;
   reject(err: Error): void;
   timer: TimerHandle;
@@ -111,10 +117,18 @@ export class LineModem {
         continue;
       }
       const w = this.waiter;
-      if (w && w.ok(ev.line)) {
+      if (w && w.exp.ok(ev.line)) {
+        const next = w.exp.then;
+        if (next) {
+          w.timer.cancel();
+          w.label = next.label;
+          w.exp = next;
+          this.arm(w);
+          continue;
+        }
         this.finish(w);
         w.resolve(ev.line);
-      } else if (w && w.error?.(ev.line)) {
+      } else if (w && w.exp.error?.(ev.line)) {
         this.finish(w);
         w.reject(new ModemError(w.label, ev.line));
       } else {
@@ -163,13 +177,18 @@ export class LineModem {
 
   private wait(label: string, exp: Expectation): Promise<string> {
     return new Promise<string>((resolve, reject) => {
-      const timer = this.o.clock.after(exp.timeoutMs, () => {
-        if (this.waiter !== w) return;
-        this.waiter = undefined;
-        reject(new ModemTimeoutError(label, exp.timeoutMs));
-      });
-      const w: Waiter = { ...exp, label, resolve, reject, timer };
+      const w: Waiter = { label, exp, resolve, reject, timer: { cancel() {} } };
+      this.arm(w);
       this.waiter = w;
+    });
+  }
+
+  private arm(w: Waiter): void {
+    const { label, exp } = w;
+    w.timer = this.o.clock.after(exp.timeoutMs, () => {
+      if (this.waiter !== w || w.exp !== exp) return;
+      this.waiter = undefined;
+      w.reject(new ModemTimeoutError(label, exp.timeoutMs));
     });
   }
 

@@ -15,7 +15,10 @@ import {
 import { rakP2pCommand } from '../../../src/links/lora/rak3172.js';
 import { rn2483SetupCommands } from '../../../src/links/lora/rn2483.js';
 import { rnodeConfigFrames } from '../../../src/links/lora/rnode.js';
-import { LineSplitter } from '../../../src/links/radio/lines.js';
+import { LineModem, LineSplitter } from '../../../src/links/radio/lines.js';
+import { ManualClock } from '../../../src/links/radio/clock.js';
+import { Counters } from '../../../src/util/counters.js';
+import { silentLogger } from '../../../src/util/log.js';
 
 describe('E22 framing', () => {
   it('finds frames in noise, rejects corrupted ones and resynchronises', () => {
@@ -100,5 +103,47 @@ describe('line splitter', () => {
       ...sp.push(new TextEncoder().encode('+EVT:RXP2P:1\n')),
     ];
     expect(evs).toEqual([{ line: 'OK' }, { garbage: 'overlong', bytes: 100_000 }, { garbage: 'non-utf8', bytes: 1 }, { line: '+EVT:RXP2P:1' }]);
+  });
+});
+
+describe('line modem', () => {
+  it('takes an answer and its follow-up event from the same read, and times out a missing one', async () => {
+    const clock = new ManualClock();
+    const written: string[] = [];
+    const unsolicited: string[] = [];
+    const modem = new LineModem({
+      maxLineBytes: 64,
+      lineEnding: '\r\n',
+      clock,
+      log: silentLogger(),
+      counters: new Counters(),
+      write: async (b) => void written.push(new TextDecoder().decode(b)),
+      onUnsolicited: (l) => unsolicited.push(l),
+    });
+    const exp = {
+      ok: (l: string) => l === 'ok',
+      error: (l: string) => l === 'busy',
+      timeoutMs: 100,
+      then: { label: 'radio_tx_ok', ok: (l: string) => l === 'radio_tx_ok', error: (l: string) => l === 'radio_err', timeoutMs: 1000 },
+    };
+    const p = modem.command('radio tx 01', exp);
+    await Promise.resolve();
+    modem.push(new TextEncoder().encode('radio_rx  0A\r\nok\r\nradio_tx_ok\r\n'));
+    await expect(p).resolves.toBe('radio_tx_ok');
+    expect(written).toEqual(['radio tx 01\r\n']);
+    expect(unsolicited).toEqual(['radio_rx  0A']);
+
+    const q = modem.command('radio tx 02', exp);
+    await Promise.resolve();
+    modem.push(new TextEncoder().encode('ok\r\n'));
+    clock.advance(999);
+    modem.push(new TextEncoder().encode('radio_err\r\n'));
+    await expect(q).rejects.toThrow(/radio_err/);
+
+    const r = modem.command('radio tx 03', exp);
+    await Promise.resolve();
+    modem.push(new TextEncoder().encode('ok\r\n'));
+    clock.advance(1000);
+    await expect(r).rejects.toThrow(/did not answer "radio_tx_ok" within 1000 ms/);
   });
 });
