@@ -250,6 +250,12 @@ export interface SourceLinkOptions {
   /** Consecutive failures (timeouts, bad answers) before the link reports itself degraded. */
   failuresBeforeDegraded?: number;
   sendTx?: (raw: Uint8Array) => Promise<void>;
+  /**
+   * Ask the source on its own every pollMs: new headers after the last one delivered (or, before
+   * any, its tip). 0: only when asked. For sources that cannot push (Esplora, DNS).
+   */
+  pollMs?: number;
+  timers?: Timers;
 }
 
 const HEIGHT_CACHE_LIMIT = 20_000;
@@ -415,8 +421,13 @@ export class SourceLink implements Link {
   private readonly guard: SourceGuard;
   /** Hash and height of the last header this link delivered (to extend with pushed tips). */
   private last: { height: number; hash: Uint8Array } | null = null;
+  private readonly pollMs: number;
+  private readonly timers: Timers;
+  private pollTimer: unknown = null;
 
   constructor(opts: SourceLinkOptions) {
+    this.pollMs = opts.pollMs ?? 0;
+    this.timers = opts.timers ?? realTimers;
     this.name = opts.name;
     this.capabilities = opts.capabilities;
     this.source = opts.source;
@@ -449,10 +460,33 @@ export class SourceLink implements Link {
       // Not fatal: the source is asked again on the next request.
       this.guard.countFailure('start', e);
     }
+    this.schedulePoll();
+  }
+
+  private schedulePoll(): void {
+    if (this.pollMs <= 0 || this.guard.stopped || this.pollTimer !== null) return;
+    this.pollTimer = this.timers.setTimeout(() => {
+      this.pollTimer = null;
+      void this.guard
+        .run('poll', async () => {
+          this.ctx.counters.inc('polls');
+          if (this.last) {
+            await this.fetchFollowing([this.last.hash]);
+            return;
+          }
+          const tip = await this.source.fetchTip();
+          if (!tip) return;
+          this.checkTip(tip);
+          this.reportTip(await this.backTip(tip));
+        })
+        .then(() => this.schedulePoll());
+    }, this.pollMs);
   }
 
   async stop(): Promise<void> {
     this.guard.stopped = true;
+    if (this.pollTimer !== null) this.timers.clearTimeout(this.pollTimer);
+    this.pollTimer = null;
     await this.source.close();
     await this.guard.idle();
     this.guard.setState('stopped');
@@ -692,6 +726,11 @@ export class SourceLink implements Link {
     this.checkTip(tip);
     tip = await this.backTip(tip);
     this.ctx.counters.inc('tip.pushed');
+    if (this.last && tip.height > this.last.height + 1) {
+      // Several blocks since the last header delivered (missed notifications, a reconnect).
+      await this.fetchFollowing([this.last.hash]);
+      return;
+    }
     if (tip.header && this.last && tip.height === this.last.height + 1) {
       const check = checkHeaderRun([tip.header], this.last.hash, this.ctx.network.powLimit);
       if (check.ok) {

@@ -29,6 +29,8 @@ export interface ElectrumServer {
   nextRequest(): Promise<string>;
   /** Resolves once the server has received a `method` request (already or later). */
   received(method: string): Promise<void>;
+  /** Closes every client connection (the server stays up). */
+  dropClients(): void;
   /** Moves the tip and notifies subscribed clients. */
   announce(height: number): void;
   close(): Promise<void>;
@@ -62,6 +64,9 @@ export async function startElectrumServer(opts: ElectrumServerOptions = {}): Pro
             const wait = (): Promise<void> => state.nextRequest().then(() => (state.requests.includes(method) ? resolve() : wait()));
             void wait();
           }),
+    dropClients: () => {
+      for (const s of sockets) s.destroy();
+    },
     announce: (height) => {
       state.tipHeight = height;
       const line = JSON.stringify({ jsonrpc: '2.0', method: 'blockchain.headers.subscribe', params: [tipObject()] }) + '\n';

@@ -123,6 +123,7 @@ export const DNS_CAPABILITIES: LinkCapabilities = {
 export interface DnsLinkOptions extends DnsSourceOptions {
   name: string;
   maxHeaders?: number;
+  pollMs?: number;
 }
 
 export function createDnsLink(opts: DnsLinkOptions, ctx: LinkContext): SourceLink {
@@ -132,15 +133,18 @@ export function createDnsLink(opts: DnsLinkOptions, ctx: LinkContext): SourceLin
     source: new DnsSource(opts),
     ctx,
     maxHeaders: opts.maxHeaders ?? 200,
+    pollMs: opts.pollMs,
+    timers: opts.timers,
   });
 }
 
-const KNOWN = ['domain', 'server', 'format', 'timeout', 'concurrency', 'rate', 'burst', 'maxheaders'];
+const KNOWN = ['domain', 'server', 'format', 'timeout', 'concurrency', 'rate', 'burst', 'maxheaders', 'poll'];
 
 /**
  * Config factory: `link.<name>.type=dns`, `.domain=bitcoinheaders.net` (required),
  * `.server=host:port` (default: system resolvers), `.format=v2|v0` (default v2),
- * `.timeout=<ms>`, `.concurrency=<n>`, `.rate=<queries/s, 0 unlimited>`, `.burst=`, `.maxheaders=`.
+ * `.timeout=<ms>`, `.concurrency=<n>`, `.rate=<queries/s, 0 unlimited>`, `.burst=`, `.maxheaders=`,
+ * `.poll=<ms between unasked checks for new headers, 0 off; default 120000>`.
  */
 export function create(options: Record<string, string>, ctx: LinkContext): Link {
   const { name, where } = driverOptions(options, 'dns', KNOWN);
@@ -171,6 +175,7 @@ export function create(options: Record<string, string>, ctx: LinkContext): Link 
       ratePerSecond: optInt(options, 'rate', 20, 0, 10_000, where),
       burst: optInt(options, 'burst', 40, 1, 10_000, where),
       maxHeaders: optInt(options, 'maxheaders', 200, 1, 5_000, where),
+      pollMs: optInt(options, 'poll', 120_000, 0, 86_400_000, where),
     },
     ctx,
   );

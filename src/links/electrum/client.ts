@@ -60,6 +60,7 @@ export class ElectrumClient {
   private closed = false;
   private notificationHandler: (method: string, params: unknown) => void = () => {};
   private errorHandler: (e: AltnetError) => void = () => {};
+  private dropHandler: (e: Error) => void = () => {};
   serverSoftware = '';
 
   constructor(private readonly opts: ElectrumClientOptions) {
@@ -76,6 +77,11 @@ export class ElectrumClient {
   /** Protocol faults seen outside a request (overlong line, garbage); counted by the owner. */
   onError(h: (e: AltnetError) => void): void {
     this.errorHandler = h;
+  }
+
+  /** An established connection was lost (not on close()). */
+  onDrop(h: (e: Error) => void): void {
+    this.dropHandler = h;
   }
 
   get connected(): boolean {
@@ -284,6 +290,7 @@ export class ElectrumClient {
     }
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
+    if (s && !this.closed && !this.connecting) this.dropHandler(e);
   }
 
   async close(): Promise<void> {

@@ -10,8 +10,10 @@ import {
   optInt,
   parseHostPort,
   readPemOption,
+  realTimers,
   SourceLink,
   type HeaderSource,
+  type Timers,
   type SourceTip,
 } from '../source.js';
 import { ElectrumClient, ElectrumRpcError, type ElectrumClientOptions } from './client.js';
@@ -27,22 +29,33 @@ function parseTipObject(v: unknown, where: string): SourceTip {
   return { height: o.height, header: fromHex(o.hex) };
 }
 
+/** Reconnection after a lost connection: first wait, and the cap the doubling stops at. */
+const RECONNECT_FIRST_MS = 5_000;
+const RECONNECT_MAX_MS = 300_000;
+
 export class ElectrumSource implements HeaderSource {
   readonly canScanBack = true;
   private maxChunk = DEFAULT_MAX_CHUNK;
   private tipHandler: ((tip: SourceTip) => void) | null = null;
+  private reconnectTimer: unknown = null;
+  private reconnectMs = RECONNECT_FIRST_MS;
+  private closed = false;
 
   constructor(
     readonly client: ElectrumClient,
-    private readonly report: (e: Error) => void = () => {},
+    private readonly report: { badAnswer(e: Error): void; reconnectFailed(e: Error): void },
+    private readonly timers: Timers = realTimers,
   ) {
+    // Tip notifications are the point of this link: a lost connection is re-made (and the
+    // subscription renewed) without waiting for the next request.
+    client.onDrop(() => this.scheduleReconnect());
     client.onNotification((method, params) => {
       if (method !== 'blockchain.headers.subscribe' || !Array.isArray(params)) return;
       try {
         const tip = parseTipObject(params[0], 'blockchain.headers.subscribe notification');
         this.tipHandler?.(tip);
       } catch (e) {
-        this.report(e as Error);
+        this.report.badAnswer(e as Error);
       }
     });
   }
@@ -60,7 +73,28 @@ export class ElectrumSource implements HeaderSource {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.reconnectTimer !== null) this.timers.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
     await this.client.close();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.reconnectTimer !== null) return;
+    this.reconnectTimer = this.timers.setTimeout(() => {
+      this.reconnectTimer = null;
+      this.fetchTip().then(
+        (tip) => {
+          this.reconnectMs = RECONNECT_FIRST_MS;
+          this.tipHandler?.(tip);
+        },
+        (e: unknown) => {
+          this.report.reconnectFailed(e instanceof Error ? e : new Error(String(e)));
+          this.reconnectMs = Math.min(RECONNECT_MAX_MS, this.reconnectMs * 2);
+          this.scheduleReconnect();
+        },
+      );
+    }, this.reconnectMs);
   }
 
   /** Subscribing answers with the current tip (and renews the subscription after a reconnect). */
@@ -147,7 +181,17 @@ export function createElectrumLink(opts: ElectrumLinkOptions, ctx: LinkContext):
     ctx.log.warn('bad answer from Electrum server', { link: opts.name, error: e.message });
   };
   client.onError(bad);
-  const source = new ElectrumSource(client, bad);
+  const source = new ElectrumSource(
+    client,
+    {
+      badAnswer: bad,
+      reconnectFailed: (e) => {
+        ctx.counters.inc('reconnect.failures');
+        ctx.log.warn('reconnecting to the Electrum server failed; will retry', { link: opts.name, error: e.message });
+      },
+    },
+    opts.timers,
+  );
   return new SourceLink({
     name: opts.name,
     capabilities: ELECTRUM_CAPABILITIES,

@@ -239,6 +239,7 @@ export const ESPLORA_CAPABILITIES: LinkCapabilities = {
 export interface EsploraLinkOptions extends EsploraOptions {
   name: string;
   maxHeaders?: number;
+  pollMs?: number;
 }
 
 export function createEsploraLink(opts: EsploraLinkOptions, ctx: LinkContext): SourceLink {
@@ -250,14 +251,17 @@ export function createEsploraLink(opts: EsploraLinkOptions, ctx: LinkContext): S
     ctx,
     maxHeaders: opts.maxHeaders ?? 500,
     sendTx: (raw) => source.sendTx(raw),
+    pollMs: opts.pollMs,
+    timers: opts.timers,
   });
 }
 
-const KNOWN = ['url', 'ca', 'timeout', 'rate', 'burst', 'maxheaders'];
+const KNOWN = ['url', 'ca', 'timeout', 'rate', 'burst', 'maxheaders', 'poll'];
 
 /**
  * Config factory: `link.<name>.type=esplora`, `.url=https://host/api` (required), `.ca=/path.pem`,
- * `.timeout=<ms>`, `.rate=<requests/s, 0 unlimited>`, `.burst=<n>`, `.maxheaders=<n>`.
+ * `.timeout=<ms>`, `.rate=<requests/s, 0 unlimited>`, `.burst=<n>`, `.maxheaders=<n>`,
+ * `.poll=<ms between unasked checks for new headers, 0 off; default 120000>`.
  */
 export function create(options: Record<string, string>, ctx: LinkContext): Link {
   const { name, where } = driverOptions(options, 'esplora', KNOWN);
@@ -285,6 +289,7 @@ export function create(options: Record<string, string>, ctx: LinkContext): Link 
       ratePerSecond: optInt(options, 'rate', 10, 0, 10_000, where),
       burst: optInt(options, 'burst', 20, 1, 10_000, where),
       maxHeaders: optInt(options, 'maxheaders', 500, 1, 2000, where),
+      pollMs: optInt(options, 'poll', 120_000, 0, 86_400_000, where),
     },
     ctx,
   );

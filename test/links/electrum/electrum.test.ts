@@ -54,6 +54,26 @@ describe('electrum link', () => {
     expect(rec.tips.at(-1)).toEqual({ height: chain.first + 21, hash: chain.hashes[21] });
   });
 
+  it('reconnects after losing the server, renews the subscription and fetches what it missed', async () => {
+    const s = await server({ tipHeight: chain.first + 20 });
+    const rec = recordingContext();
+    const timers = manualTimers();
+    const link = track(
+      createElectrumLink({ name: 'back', host: '127.0.0.1', port: s.port, tls: false, pingIntervalMs: 0, timers }, rec.ctx),
+    );
+    await link.start();
+    await link.requestHeaders([chain.parentHash]);
+    expect(rec.all()).toHaveLength(21);
+    s.tipHeight = chain.first + 23;
+    s.dropClients();
+    await vi.waitFor(() => expect(timers.pending()).toContain(5_000));
+    timers.fire((ms) => ms === 5_000);
+    await vi.waitFor(() => expect(rec.all()).toHaveLength(24));
+    expect(compareRuns(rec.all(), chain.headers.slice(0, 24))).toBe('same');
+    expect(rec.tips.at(-1)).toEqual({ height: chain.first + 23, hash: chain.hashes[23] });
+    expect(s.requests.filter((m) => m === 'server.version')).toHaveLength(2);
+  });
+
   it('talks TLS to a self-signed server trusted by ca file or by pinned fingerprint, and refuses it otherwise', async () => {
     const s = await server({ tls: { cert: cert.cert, key: cert.key }, tipHeight: chain.first + 4 });
     for (const trust of [{ ca: cert.certPath }, { fingerprint: cert.fingerprint256 }] as Record<string, string>[]) {

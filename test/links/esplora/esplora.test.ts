@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { Block } from 'bitcoinjs-lib';
 import { create, createEsploraLink } from '../../../src/links/esplora/esplora.js';
@@ -49,6 +49,22 @@ describe('esplora link', () => {
     await link.requestHeaders!([chain.hashes[5]]);
     expect(rec.batches).toHaveLength(1);
     expect(rec.tips.at(-1)).toEqual({ height: chain.first + 5, hash: chain.hashes[5] });
+  });
+
+  it('polls on its own for headers after the last one it delivered', async () => {
+    const s = await server({ tipHeight: chain.first + 5 });
+    const rec = recordingContext();
+    const timers = manualTimers();
+    const link = track(createEsploraLink({ name: 'poller', url: s.url, ratePerSecond: 0, pollMs: 60_000, timers }, rec.ctx));
+    await link.start();
+    await link.requestHeaders([chain.parentHash]);
+    expect(rec.all()).toHaveLength(6);
+    s.tipHeight = chain.first + 8;
+    expect(timers.fire((ms) => ms === 60_000)).toBe(1);
+    await vi.waitFor(() => expect(rec.all()).toHaveLength(9));
+    expect(compareRuns(rec.all(), chain.headers.slice(0, 9))).toBe('same');
+    expect(rec.tips.at(-1)?.height).toBe(chain.first + 8);
+    await vi.waitFor(() => expect(timers.pending()).toContain(60_000));
   });
 
   it('talks HTTPS to a server with a self-signed certificate when given it as ca', async () => {
