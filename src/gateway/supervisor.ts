@@ -256,7 +256,8 @@ export class LinkSupervisor implements RouterLink {
         what,
         minutes: Math.round(limit.quarantineMs / 60_000),
       });
-      this.setState('quarantined', `sent invalid ${what} ${this.invalidTimes.length} times within ${limit.windowMs / 1000} s`);
+      this.lastFailure = `quarantined: sent invalid ${what} ${this.invalidTimes.length} times within ${limit.windowMs / 1000} s`;
+      this.setState('quarantined', this.lastFailure);
     }
   }
 

@@ -104,6 +104,7 @@ describe('link supervisor: one child process per driver', () => {
     expect(got.headers.length).toBe(seen);
     expect(got.valid).toBe(0);
     expect(counters.get('link.fx.quarantines')).toBe(1);
+    expect(sup.reason).toMatch(/^quarantined: sent invalid headers 4 times within 60 s$/);
     expect(counters.get('link.fx.ignored_quarantined')).toBeGreaterThan(0);
   });
 
