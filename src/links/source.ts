@@ -632,8 +632,7 @@ export class SourceLink implements Link {
     const lastHash = headers.length ? check.hashes[check.hashes.length - 1] : fork.hash;
     if (tip) {
       if (headers.length < want) {
-        // It claimed a tip above what it can serve; ask once more in case it reorganised.
-        tip = await this.recheckTip(tip, lastHeight, lastHash);
+        tip = await this.recheckShortRun(tip, lastHeight);
       } else if (lastHeight === tip.height && tip.hash && !equalBytes(tip.hash, lastHash)) {
         tip = await this.recheckTip(tip, lastHeight, lastHash);
       }
@@ -677,6 +676,27 @@ export class SourceLink implements Link {
       tip = again;
     }
     throw new SourceUnavailableError('the source tip keeps changing; try again later');
+  }
+
+  /**
+   * The source served fewer headers than its tip claim implies. A source whose chain shrank
+   * (reorganisation) or that now serves the next header had a passing fault; one that still
+   * claims a higher tip and still has nothing after `lastHeight` cannot back its claim.
+   */
+  private async recheckShortRun(old: SourceTip, lastHeight: number): Promise<SourceTip> {
+    const again = await this.source.fetchTip();
+    if (!again) return old;
+    this.checkTip(again);
+    if (again.height <= lastHeight) return again;
+    const next = await this.source.fetchHeaders(lastHeight + 1, 1);
+    if (next.length > 0) {
+      this.ctx.counters.inc('tip.short-run');
+      return again;
+    }
+    throw new SourceLieError(
+      'tip-not-backed',
+      `claims tip ${again.height} but has no header after height ${lastHeight}`,
+    );
   }
 
   /**

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { toHex } from '../../src/util/bytes.js';
 import { breakPow, servedChain } from './chain.js';
 
-export type ElectrumLie = 'bad-pow' | 'disconnected' | 'false-tip';
+/** short-headers: blockchain.block.headers stops at lieAt although the claimed tip is higher. */
+export type ElectrumLie = 'bad-pow' | 'disconnected' | 'false-tip' | 'short-headers';
 
 export interface ElectrumServerOptions {
   tls?: { cert: Buffer; key: Buffer };
@@ -119,7 +120,8 @@ export async function startElectrumServer(opts: ElectrumServerOptions = {}): Pro
         const want = Number(p[1]);
         if (!Number.isInteger(start) || !Number.isInteger(want) || want < 0) return fail(s, req.id, 'bad params');
         const from = Math.max(start, chain.first);
-        const n = from !== start ? 0 : Math.max(0, Math.min(want, maxChunk, state.tipHeight - start + 1));
+        const top = opts.lie === 'short-headers' ? lieAt : state.tipHeight;
+        const n = from !== start ? 0 : Math.max(0, Math.min(want, maxChunk, top - start + 1));
         const hex = served.slice(from - chain.first, from - chain.first + n).map(toHex).join('');
         return answer(s, req.id, { count: n, hex, max: maxChunk });
       }
