@@ -72,6 +72,7 @@ export class DnsSource implements HeaderSource {
   async headerAt(height: number): Promise<Uint8Array | null> {
     if (this.closed) throw new SourceUnavailableError('link stopped');
     await this.limiter.take();
+    if (this.closed) throw new SourceUnavailableError('link stopped');
     const name = headerName(height, this.opts.domain, this.opts.format);
     let addrs: string[];
     try {

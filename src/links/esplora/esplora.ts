@@ -76,6 +76,7 @@ export class EsploraSource implements HeaderSource {
   private async call(method: 'GET' | 'POST', path: string, body?: string): Promise<HttpAnswer> {
     if (this.closed) throw new SourceUnavailableError('link stopped');
     await this.limiter.take();
+    if (this.closed) throw new SourceUnavailableError('link stopped');
     const url = new URL(path, this.base);
     const mod = url.protocol === 'https:' ? https : http;
     let req: http.ClientRequest | null = null;
