@@ -8,6 +8,20 @@ import { createLogger, type Logger } from '../util/log.js';
 import { loadConfig, optionsHelp, type Config } from './config.js';
 import type { CliIO } from './io.js';
 
+/** Link types whose drivers take a `callsign` (amateur radio) and a `direction`. */
+const CALLSIGN_TYPES = new Set(['kiss', 'ble', 'sim']);
+const DIRECTION_TYPES = new Set(['lora', 'kiss', 'sim']);
+
+/** A link's options with the global settings that apply to it filled in. */
+function linkOptions(options: Record<string, string>, config: Config, mode: GatewayMode): Record<string, string> {
+  const out = { ...options };
+  // The operator's callsign applies to every amateur link that does not set its own.
+  if (config.callsign && !out.callsign && CALLSIGN_TYPES.has(out.type)) out.callsign = config.callsign;
+  // Receive-only is enforced in the driver too, so not even a header request goes on the air.
+  if (mode === 'receive-only' && DIRECTION_TYPES.has(out.type)) out.direction = 'rx';
+  return out;
+}
+
 export function gatewayOptionsFromConfig(config: Config, log: Logger, forcedMode?: GatewayMode): GatewayOptions {
   const mode: GatewayMode = forcedMode ?? (config.beacon ? 'beacon' : config.receiveonly ? 'receive-only' : 'gateway');
   return {
@@ -16,12 +30,7 @@ export function gatewayOptionsFromConfig(config: Config, log: Logger, forcedMode
     allowRemote: config.allowremote,
     datadir: config.datadir,
     mode,
-    links: Object.entries(config.links).map(([name, options]) => ({
-      name,
-      type: options.type,
-      // The operator's callsign applies to every link that needs one unless a link sets its own.
-      options: config.callsign && !options.callsign ? { ...options, callsign: config.callsign } : options,
-    })),
+    links: Object.entries(config.links).map(([name, options]) => ({ name, type: options.type, options: linkOptions(options, config, mode) })),
     log,
     staleProbability: config.stalewatchprob,
     metrics: config.metrics && { host: config.metrics.host, port: config.metrics.port },

@@ -174,7 +174,15 @@ export class Router {
       return { accepted: 0, tipChanged: false, sentToNode: 0 };
     }
     counters.inc(`link.${linkName}.headers_rx`, raw.length);
-    const outcome = chain.addHeaders(raw);
+    let outcome: AddHeadersOutcome;
+    try {
+      outcome = chain.addHeaders(raw);
+    } catch (err) {
+      // Our own failure (a full disk), not the link's: say so loudly and do not blame the link.
+      counters.inc('chain.add_errors');
+      log.error('could not store headers', { link: linkName, reason: (err as Error).message });
+      return { accepted: 0, tipChanged: false, sentToNode: 0 };
+    }
     if (outcome.rejected) {
       counters.inc(`link.${linkName}.invalid_headers`);
       counters.inc(`link.${linkName}.invalid.${outcome.rejected.code}`);
@@ -208,6 +216,8 @@ export class Router {
     let asked = 0;
     for (const link of this.links.values()) {
       if (!link.requestHeaders || !canReceive(link.capabilities) || !carries(link.capabilities, 'headers')) continue;
+      // On a radio, asking is transmitting: a receive-only gateway only listens there.
+      if (this.mode === 'receive-only' && isRadio(link.capabilities)) continue;
       link.requestHeaders(locator);
       asked++;
     }
@@ -341,6 +351,11 @@ export class Router {
     const tip = this.nodeTip();
     if (tip) this.deps.observer?.nodeTip(tip);
   }
+}
+
+/** Links under airtime rules or amateur licensing. */
+function isRadio(c: LinkCapabilities): boolean {
+  return c.dutyCycle < 1 || c.needsCallsign;
 }
 
 function carries(c: LinkCapabilities, what: Cargo): boolean {

@@ -1,0 +1,98 @@
+// Router decisions with a real header chain (the first mainnet headers) and recording links.
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { HeaderChain } from '../../src/chain/chain.js';
+import { NETWORKS } from '../../src/chain/networks.js';
+import { headerHash } from '../../src/chain/header.js';
+import { Router, type GatewayMode, type RouterLink } from '../../src/gateway/router.js';
+import type { HeaderBatch, LinkCapabilities } from '../../src/links/link.js';
+import { Counters } from '../../src/util/counters.js';
+import { silentLogger } from '../../src/util/log.js';
+import { SHARED_DATA } from '../harness/data.js';
+
+const file = new Uint8Array(readFileSync(SHARED_DATA.genesisEraHeaders));
+const header = (h: number) => file.subarray(h * 80, h * 80 + 80);
+
+function recordingLink(name: string, caps: Partial<LinkCapabilities>) {
+  const sent: HeaderBatch[] = [];
+  const requests: Uint8Array[][] = [];
+  const txs: Uint8Array[] = [];
+  const link: RouterLink = {
+    name,
+    capabilities: { direction: 'duplex', mtu: 51, bitrate: 300, dutyCycle: 0.01, carries: ['headers', 'tx'], needsCallsign: false, ...caps },
+    sendHeaders: (b) => sent.push(b),
+    requestHeaders: (l) => requests.push(l),
+    sendTx: (t) => txs.push(t),
+  };
+  return { link, sent, requests, txs };
+}
+
+function setup(mode: GatewayMode, height = 40) {
+  const chain = new HeaderChain({ network: NETWORKS.main, log: silentLogger(), counters: new Counters(), checkpoint: null, clock: () => 2_000_000_000 });
+  const r = chain.addHeaders(Array.from({ length: height }, (_, i) => header(i + 1)));
+  expect(r.accepted).toBe(height);
+  const router = new Router({ chain, log: silentLogger(), counters: new Counters(), mode, nodePeers: () => [] });
+  const radio = recordingLink('lora', {});
+  const web = recordingLink('esplora', { dutyCycle: 1, mtu: 1_000_000, direction: 'rx', carries: ['headers'] });
+  router.addLink(radio.link);
+  router.addLink(web.link);
+  return { chain, router, radio, web };
+}
+
+describe('router', () => {
+  it('beacons aligned 16-header batches, newest first, then starts again', () => {
+    const { router, radio, web } = setup('beacon', 40);
+    for (let i = 0; i < 4; i++) router.beaconHeaders();
+    expect(radio.sent.map((b) => [b.parentHeight, b.headers.length])).toEqual([
+      [32, 8],
+      [16, 16],
+      [0, 16],
+      [32, 8],
+    ]);
+    expect(radio.sent[1].parent).toEqual(header(16));
+    expect(headerHash(radio.sent[1].headers[0])).toEqual(headerHash(header(17)));
+    // An rx-only source is never asked to transmit.
+    expect(web.sent).toEqual([]);
+  });
+
+  it('announces just the tip when asked', () => {
+    const { router, radio } = setup('beacon', 40);
+    router.beaconHeaders(true);
+    expect(radio.sent).toHaveLength(1);
+    expect(radio.sent[0].parentHeight).toBe(39);
+    expect(radio.sent[0].headers).toEqual([header(40)]);
+  });
+
+  it('in receive-only mode never transmits: no beacons, no tx, no requests on radio links', () => {
+    const { router, radio, web } = setup('receive-only');
+    expect(router.beaconHeaders()).toBe(0);
+    expect(router.sendTxOnLinks(new Uint8Array(100))).toEqual([]);
+    expect(router.requestHeadersEverywhere('test')).toBe(1);
+    expect(radio.requests).toEqual([]);
+    expect(web.requests).toHaveLength(1);
+    router.onLinkHeadersWanted('lora', { locator: [{ height: 5, prefix: headerHash(header(5)).subarray(0, 4) }], max: 10 });
+    expect(radio.sent).toEqual([]);
+  });
+
+  it('answers a radio request from the newest locator entry it knows', () => {
+    const { router, radio } = setup('gateway');
+    const bogus = new Uint8Array(4).fill(0xee);
+    router.onLinkHeadersWanted('lora', {
+      locator: [
+        { height: 30, prefix: bogus },
+        { height: 20, prefix: headerHash(header(20)).subarray(0, 4) },
+      ],
+      max: 5,
+    });
+    expect(radio.sent).toHaveLength(1);
+    expect(radio.sent[0].parentHeight).toBe(20);
+    expect(radio.sent[0].headers).toEqual([21, 22, 23, 24, 25].map(header));
+  });
+
+  it('sends transactions only on transmit links that carry them', () => {
+    const { router, radio, web } = setup('gateway');
+    expect(router.sendTxOnLinks(Uint8Array.of(1, 2, 3))).toEqual(['lora']);
+    expect(radio.txs).toHaveLength(1);
+    expect(web.txs).toEqual([]);
+  });
+});
