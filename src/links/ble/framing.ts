@@ -11,6 +11,7 @@
 // Pure functions and bounded decoders: bytes in, frames out, no I/O. KISS itself is the shared
 // codec in src/links/kiss.
 import { FEND, KissCommand, KissDecoder, kissData } from '../kiss/kiss.js';
+import { crc16 } from '../../codec/crc.js';
 
 /** KISS data frame for port 0 (the shared codec in src/links/kiss). */
 export function kissEncode(payload: Uint8Array, port = 0): Uint8Array {
@@ -94,13 +95,8 @@ const NUS_TRAILER = 2;
 export const NUS_OVERHEAD = NUS_HEADER + NUS_TRAILER;
 
 /** CRC-16/CCITT-FALSE (poly 0x1021, init 0xFFFF, no reflection, no xor-out). */
-export function crc16ccitt(bytes: Uint8Array, crc = 0xffff): number {
-  for (const b of bytes) {
-    crc ^= b << 8;
-    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc;
-}
+/** CRC-16/CCITT-FALSE, the same check as the codec's frames. */
+export { crc16 as crc16ccitt };
 
 export function lengthPrefixEncode(payload: Uint8Array): Uint8Array {
   if (payload.length > 0xffff) throw new RangeError('payload longer than 65535 bytes');
@@ -109,7 +105,7 @@ export function lengthPrefixEncode(payload: Uint8Array): Uint8Array {
   out[1] = payload.length >> 8;
   out[2] = payload.length & 0xff;
   out.set(payload, NUS_HEADER);
-  const crc = crc16ccitt(out.subarray(1, NUS_HEADER + payload.length));
+  const crc = crc16(out.subarray(1, NUS_HEADER + payload.length));
   out[NUS_HEADER + payload.length] = crc >> 8;
   out[NUS_HEADER + payload.length + 1] = crc & 0xff;
   return out;
@@ -161,7 +157,7 @@ export class LengthPrefixDecoder implements StreamDecoder {
       const total = NUS_HEADER + size + NUS_TRAILER;
       if (this.len < total) return;
       const crc = (this.buf[NUS_HEADER + size] << 8) | this.buf[NUS_HEADER + size + 1];
-      if (crc16ccitt(this.buf.subarray(1, NUS_HEADER + size)) !== crc) {
+      if (crc16(this.buf.subarray(1, NUS_HEADER + size)) !== crc) {
         // A false sync or a damaged frame: step past this sync byte and look again.
         this.problems.badFrames++;
         this.shift(1);

@@ -7,6 +7,7 @@
 // (M0=0, M1=1), which a USB dongle exposes only as switches: set it once by hand (Ebyte's
 // RF_Setting tool, or write C0 00 09 + 9 register bytes at 9600 baud), then return to
 // transparent mode (M0=M1=0). This driver never changes the module's configuration.
+import { crc16 } from '../../codec/crc.js';
 import { planLora, type LoraRadioSettings, type LoraTransportOptions } from './common.js';
 import { RadioTransport, type RadioDeps } from '../radio/transport.js';
 
@@ -16,14 +17,6 @@ export const E22_OVERHEAD = 5;
 /** Default E22 sub-packet size: one write up to this size goes out as one radio packet. */
 export const E22_SUBPACKET = 240;
 
-export function crc16Ccitt(data: Uint8Array, crc = 0xffff): number {
-  for (const b of data) {
-    crc ^= b << 8;
-    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc;
-}
-
 export function encodeE22Frame(payload: Uint8Array): Uint8Array {
   if (payload.length < 1 || payload.length > 255) throw new RangeError(`E22 frame payload must be 1..255 bytes, got ${payload.length}`);
   const out = new Uint8Array(payload.length + E22_OVERHEAD);
@@ -31,7 +24,7 @@ export function encodeE22Frame(payload: Uint8Array): Uint8Array {
   out[1] = E22_SYNC[1];
   out[2] = payload.length;
   out.set(payload, 3);
-  const crc = crc16Ccitt(out.subarray(2, 3 + payload.length));
+  const crc = crc16(out.subarray(2, 3 + payload.length));
   out[3 + payload.length] = crc >> 8;
   out[4 + payload.length] = crc & 0xff;
   return out;
@@ -66,7 +59,7 @@ export class E22Decoder {
       const end = i + 3 + len + 2;
       if (end > joined.length) break;
       const crc = (joined[end - 2] << 8) | joined[end - 1];
-      if (crc16Ccitt(joined.subarray(i + 2, end - 2)) !== crc) {
+      if (crc16(joined.subarray(i + 2, end - 2)) !== crc) {
         this.onError?.('e22_bad_crc');
         i++;
         continue;
