@@ -62,6 +62,7 @@ const FACTORIES: Record<string, () => Promise<LinkFactory>> = {
   esplora: viaCreate(() => import('./esplora/esplora.js')),
   electrum: viaCreate(() => import('./electrum/electrum.js')),
   dns: viaCreate(() => import('./dns/dns.js')),
+  p2p: viaCreate(() => import('./p2p/p2p.js')),
   // Loads a driver from a JavaScript module exporting `createLink(name, options, ctx)`.
   // For developers and tests: lets a driver live outside this tree.
   module: async () => async (name, options, ctx) => {

@@ -48,7 +48,15 @@ export async function startFakePeer(opts: FakePeerOptions = {}): Promise<FakePee
     const t = new V1Transport(NETWORKS.main.magic);
     const send = (command: string, payload: Uint8Array) => s.write(t.encode({ command, payload }));
     s.on('data', (chunk: Buffer) => {
-      for (const m of t.receive(new Uint8Array(chunk)).messages) {
+      let messages;
+      try {
+        messages = t.receive(new Uint8Array(chunk)).messages;
+      } catch {
+        // A v1-only node hangs up on bytes it cannot parse (a BIP324 v2 key, garbage).
+        s.destroy();
+        return;
+      }
+      for (const m of messages) {
         state.commands.push(m.command);
         for (const w of waiters.filter((x) => x.command === m.command)) {
           waiters.splice(waiters.indexOf(w), 1);

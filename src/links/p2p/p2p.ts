@@ -19,7 +19,8 @@ import {
   PROTOCOL_VERSION,
   type VersionMessage,
 } from '../../node/messages.js';
-import { V1Transport } from '../../node/transport.js';
+import { V1Transport, type MessageTransport } from '../../node/transport.js';
+import { V2Transport } from '../../node/v2/transport.js';
 import type { P2PMessage } from '../../node/wire.js';
 import type { Link, LinkCapabilities, LinkContext } from '../link.js';
 import {
@@ -54,15 +55,20 @@ export interface P2PLinkOptions {
   host: string;
   port: number;
   timeoutMs?: number;
+  /** Offer BIP324 v2 first (default), falling back to v1 for peers that do not speak it. */
+  v2?: boolean;
   timers?: Timers;
   failuresBeforeDegraded?: number;
 }
 
 interface Connection {
   socket: net.Socket;
-  transport: V1Transport;
+  transport: MessageTransport;
   peer: VersionMessage;
 }
+
+/** A v2 attempt the peer closed before sending a single byte: it does not speak v2 (BIP324). */
+class V2RefusedError extends SourceUnavailableError {}
 
 export class P2PLink implements Link {
   readonly name: string;
@@ -73,6 +79,8 @@ export class P2PLink implements Link {
   private readonly timeoutMs: number;
   private conn: Connection | null = null;
   private connecting: Promise<Connection> | null = null;
+  /** Set once the peer refused v2: later connections go straight to v1. */
+  private v1Only = false;
   /** The pending getheaders answer. */
   private waiter: { resolve(h: Uint8Array[]): void; reject(e: unknown): void } | null = null;
   /** Last header this link delivered; announcements that extend it are reported at once. */
@@ -138,16 +146,28 @@ export class P2PLink implements Link {
     if (this.guard.stopped) return Promise.reject(new SourceUnavailableError('link stopped'));
     if (this.conn) return Promise.resolve(this.conn);
     if (!this.connecting) {
-      this.connecting = this.connect().finally(() => {
-        this.connecting = null;
-      });
+      const v2 = this.opts.v2 !== false && !this.v1Only;
+      this.connecting = this.connect(v2)
+        .catch((e: Error) => {
+          if (!(e instanceof V2RefusedError)) throw e;
+          // As Bitcoin Core does: a peer that hangs up on our v2 key without a word gets v1.
+          this.v1Only = true;
+          this.ctx.counters.inc('v2.refused');
+          this.ctx.log.info('P2P peer does not speak v2; using v1', { link: this.name, peer: `${this.opts.host}:${this.opts.port}` });
+          return this.connect(false);
+        })
+        .finally(() => {
+          this.connecting = null;
+        });
     }
     return this.connecting;
   }
 
-  private connect(): Promise<Connection> {
+  private connect(v2: boolean): Promise<Connection> {
     const { host, port } = this.opts;
-    const transport = new V1Transport(this.ctx.network.magic);
+    const magic = this.ctx.network.magic;
+    const transport: MessageTransport = v2 ? new V2Transport({ magic, role: 'initiator', counters: this.ctx.counters.scoped('v2.') }) : new V1Transport(magic);
+    let heardBack = false;
     let socket: net.Socket | undefined;
     return withTimeout(
       this.timers,
@@ -165,14 +185,25 @@ export class P2PLink implements Link {
           };
           s.setNoDelay(true);
           s.once('error', fail);
-          s.once('close', () => fail(new SourceUnavailableError(`P2P ${host}:${port} closed the connection during the handshake`)));
+          s.once('close', () =>
+            fail(
+              v2 && !heardBack
+                ? new V2RefusedError(`P2P ${host}:${port} closed the connection on our v2 handshake`)
+                : new SourceUnavailableError(`P2P ${host}:${port} closed the connection during the handshake`),
+            ),
+          );
           s.once('connect', () => {
+            for (const b of transport.start()) s.write(b);
+            // v2 holds this until its handshake is done, then sends it first.
             s.write(transport.encode({ command: 'version', payload: encodeVersion(this.ourVersion()) }));
           });
           const onData = (chunk: Buffer) => {
+            heardBack = true;
             let messages: P2PMessage[];
             try {
-              messages = transport.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)).messages;
+              const r = transport.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+              for (const b of r.send) s.write(b);
+              messages = r.messages;
             } catch (e) {
               fail(e as Error);
               return;
@@ -201,7 +232,7 @@ export class P2PLink implements Link {
                 this.attach(c);
                 // Announce new blocks to us as headers (BIP130), so we can follow the tip.
                 this.send(c, 'sendheaders', new Uint8Array(0));
-                this.ctx.log.info('P2P peer connected', { link: this.name, peer: `${host}:${port}`, agent: peer.userAgent, version: peer.version });
+                this.ctx.log.info('P2P peer connected', { link: this.name, peer: `${host}:${port}`, agent: peer.userAgent, version: peer.version, transport: transport.kind });
                 resolve(c);
                 return;
               }
@@ -234,7 +265,9 @@ export class P2PLink implements Link {
     c.socket.on('data', (chunk: Buffer) => {
       let messages: P2PMessage[];
       try {
-        messages = c.transport.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)).messages;
+        const r = c.transport.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+        for (const b of r.send) c.socket.write(b);
+        messages = r.messages;
       } catch (e) {
         this.ctx.counters.inc('bad-answers');
         this.ctx.log.warn('malformed P2P data; disconnecting', { link: this.name, error: (e as Error).message });
@@ -375,15 +408,18 @@ export class P2PLink implements Link {
   }
 }
 
-const KNOWN = ['peer', 'timeout'];
+const KNOWN = ['peer', 'timeout', 'v2'];
 
 /**
  * Config factory: `link.<name>.type=p2p`, `.peer=host:port` (required; an internet peer you
- * choose, never a built-in list), `.timeout=<ms>`.
+ * choose, never a built-in list), `.timeout=<ms>`, `.v2=0` to speak only v1 (default: BIP324 v2
+ * first, v1 when the peer hangs up on it).
  */
 export function create(options: Record<string, string>, ctx: LinkContext): Link {
   const { name, where } = driverOptions(options, 'p2p', KNOWN);
   if (!options.peer) throw new ConfigError('config-missing', `${where}.peer is required, e.g. 203.0.113.5:${ctx.network.defaultPort}`);
   const { host, port } = parseHostPort(options.peer, `${where}.peer`);
-  return new P2PLink({ name, host, port, timeoutMs: optInt(options, 'timeout', 30_000, 100, 600_000, where) }, ctx);
+  const v2 = options.v2 === undefined ? true : options.v2 === '1' ? true : options.v2 === '0' ? false : undefined;
+  if (v2 === undefined) throw new ConfigError('config-option', `${where}.v2=${options.v2}: must be 0 or 1`);
+  return new P2PLink({ name, host, port, v2, timeoutMs: optInt(options, 'timeout', 30_000, 100, 600_000, where) }, ctx);
 }

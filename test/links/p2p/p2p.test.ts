@@ -40,6 +40,40 @@ describe('p2p link against a real regtest bitcoind', () => {
     await vi.waitFor(() => expect(rec.all().length).toBe(31), { timeout: 20_000, interval: 100 });
     expect(compareRuns(rec.all().slice(30), [h31])).toBe('same');
     expect(rec.counters.get('lies')).toBe(0);
+    // Bitcoin Core 30.2 speaks BIP324: the link's connection is v2, as the node itself reports.
+    const inbound = (await node.rpc<any[]>('getpeerinfo')).filter((p) => p.inbound);
+    expect(inbound.map((p) => p.transport_protocol_type)).toEqual(['v2']);
+    expect(rec.counters.get('v2.refused')).toBe(0);
+  });
+
+  it('falls back to v1 with a node that does not speak v2, and stays on v1 for it', async () => {
+    const v1node = await new BitcoindProcess({ name: 'p2plink-v1', args: ['-v2transport=0'] }).start();
+    try {
+      await v1node.mine(5);
+      const rec = recordingContext();
+      rec.ctx.network = NETWORKS.regtest;
+      const link = track(create({ name: 'p3', type: 'p2p', peer: `127.0.0.1:${v1node.p2pPort}` }, rec.ctx));
+      await link.start();
+      await link.requestHeaders!([headerHash(NETWORKS.regtest.genesisHeader)]);
+      expect(compareRuns(rec.all(), await headersFromNode(v1node, 1))).toBe('same');
+      expect(rec.counters.get('v2.refused')).toBe(1);
+      const inbound = (await v1node.rpc<any[]>('getpeerinfo')).filter((p) => p.inbound);
+      expect(inbound.map((p) => p.transport_protocol_type)).toEqual(['v1']);
+    } finally {
+      await v1node.stop();
+    }
+  });
+
+  it('speaks only v1 when told to (v2=0)', async () => {
+    const rec = recordingContext();
+    rec.ctx.network = NETWORKS.regtest;
+    const link = track(create({ name: 'p4', type: 'p2p', peer: `127.0.0.1:${node.p2pPort}`, v2: '0' }, rec.ctx));
+    await link.start();
+    await link.requestHeaders!([headerHash(NETWORKS.regtest.genesisHeader)]);
+    expect(rec.all().length).toBeGreaterThanOrEqual(30);
+    const inbound = (await node.rpc<any[]>('getpeerinfo')).filter((p) => p.inbound && p.transport_protocol_type === 'v1');
+    expect(inbound.length).toBeGreaterThanOrEqual(1);
+    expect(() => create({ name: 'p5', peer: '127.0.0.1:1', v2: 'yes' }, rec.ctx)).toThrow(ConfigError);
   });
 });
 
