@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(socat direwolf udev iproute2)
+# socat: pty pairs; direwolf: AFSK modem tests; udev, systemd: rules and unit checks;
+# openssl: test TLS certificates; util-linux: unshare for udevadm tests.
+APT_PACKAGES=(socat direwolf udev iproute2 openssl systemd util-linux)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
