@@ -9,5 +9,8 @@ export default defineConfig({
     // Integration tests start real bitcoind processes; two cores are all CI has.
     pool: 'forks',
     maxWorkers: 2,
+    // CI also writes a JSON report, from which .ci/run prints a plain "N passed, N failed" line.
+    reporters: process.env.CI ? ['default', 'json'] : ['default'],
+    outputFile: { json: 'test-results.json' },
   },
 });
