@@ -10,27 +10,9 @@ import { equalBytes, hashToHex, toHex } from '../util/bytes.js';
 import type { Link, LinkCapabilities, LinkContext, LinkState, TipReport } from './link.js';
 import type { NetworkParams } from '../chain/networks.js';
 import { readFileSync } from 'node:fs';
+import { realTimers, type Timers } from '../util/timers.js';
 
-// ---------------------------------------------------------------------------------------------
-// Timers: injected so tests fire timeouts by hand instead of sleeping.
-
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  /** Milliseconds, monotonic enough for rate limiting. */
-  now(): number;
-}
-
-export const realTimers: Timers = {
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    // A pending timeout must never keep a link's process alive on its own.
-    t.unref?.();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-  now: () => performance.now(),
-};
+export { realTimers, type Timers };
 
 // ---------------------------------------------------------------------------------------------
 // Errors a source raises. Each has a stable code (used as the counter name).

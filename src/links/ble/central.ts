@@ -6,6 +6,7 @@ import { AltnetError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import type { Counters } from '../../util/counters.js';
 import { chunk } from './framing.js';
+import { realTimers, type Timers } from '../../util/timers.js';
 import {
   guardHciInput,
   realNoble,
@@ -42,21 +43,7 @@ export const NUS_SERVICE: BleServiceProfile = {
   framing: 'length-prefix',
 };
 
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  now(): number;
-}
-
-export const realTimers: Timers = {
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-  now: () => performance.now(),
-};
+export { realTimers, type Timers };
 
 export interface BleCentralConfig {
   /** Link name (`ble0`), for logs and errors. */
