@@ -29,16 +29,7 @@ export class Rak3172Transport extends RadioTransport {
     this.settings = plan.settings;
     this.airtime = plan.airtimeOf;
     this.timeoutMs = o.commandTimeoutMs ?? 2000;
-    const serial = o.profile.transports.serial;
-    this.modem = new LineModem({
-      maxLineBytes: serial?.maxLineBytes ?? 1024,
-      lineEnding: serial?.lineEnding ?? '\r\n',
-      clock: this.clock,
-      log: this.log,
-      counters: this.counters,
-      write: (b) => this.write(b),
-      onUnsolicited: (line) => this.unsolicited(line),
-    });
+    this.modem = this.lineModem(o.profile.transports.serial, 1024, (line) => this.unsolicited(line));
   }
 
   private ok(timeoutMs = this.timeoutMs): Expectation {

@@ -40,16 +40,7 @@ export class Rn2483Transport extends RadioTransport {
     this.settings = plan.settings;
     this.airtime = plan.airtimeOf;
     this.timeoutMs = o.commandTimeoutMs ?? 2000;
-    const serial = o.profile.transports.serial;
-    this.modem = new LineModem({
-      maxLineBytes: serial?.maxLineBytes ?? 600,
-      lineEnding: serial?.lineEnding ?? '\r\n',
-      clock: this.clock,
-      log: this.log,
-      counters: this.counters,
-      write: (b) => this.write(b),
-      onUnsolicited: (line) => this.unsolicited(line),
-    });
+    this.modem = this.lineModem(o.profile.transports.serial, 600, (line) => this.unsolicited(line));
   }
 
   private ok(): Expectation {

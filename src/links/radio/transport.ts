@@ -9,6 +9,8 @@ import { ConfigError } from '../../util/errors.js';
 import type { ByteChannel, ChannelFactory } from './channel.js';
 import { systemClock, type Clock, type TimerHandle } from './clock.js';
 import { DutyCycleLimiter } from './dutycycle.js';
+import { LineModem } from './lines.js';
+import type { SerialSettings } from '../boards.js';
 import { FrameTooLargeError, LinkClosedError, QueueFullError, TransmitFailedError } from './errors.js';
 
 export interface RadioDeps {
@@ -86,6 +88,22 @@ export abstract class RadioTransport implements FrameTransport {
     this.queueLimit = o.queueLimit ?? 64;
     this.maxAttempts = o.maxAttempts ?? 5;
     this.backoff = o.backoff ?? DEFAULT_BACKOFF;
+  }
+
+  /**
+   * A line-oriented command channel (AT-style dialects) on this transport's byte channel, with
+   * the board's line limits; lines that answer no command go to `onUnsolicited`.
+   */
+  protected lineModem(serial: SerialSettings | undefined, defaultMaxLineBytes: number, onUnsolicited: (line: string) => void): LineModem {
+    return new LineModem({
+      maxLineBytes: serial?.maxLineBytes ?? defaultMaxLineBytes,
+      lineEnding: serial?.lineEnding ?? '\r\n',
+      clock: this.clock,
+      log: this.log,
+      counters: this.counters,
+      write: (b) => this.write(b),
+      onUnsolicited,
+    });
   }
 
   /** Configures the modem on a freshly opened channel (and after a reset). Throws on failure. */
