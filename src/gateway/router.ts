@@ -95,7 +95,7 @@ export class Router {
       ready: (peer) => this.onNodeReady(peer),
       headers: (_peer, raw) => this.onNodeHeaders(raw),
       getheaders: (_peer, locator) => this.onNodeLocator(locator),
-      inv: (_peer, items) => this.onNodeInv(items),
+      inv: (peer, items) => this.onNodeInv(peer, items),
       closed: () => {},
     };
   }
@@ -341,9 +341,17 @@ export class Router {
     if (first && this.deps.chain.getByHash(first)) this.setNodeTip(first);
   }
 
-  private onNodeInv(items: InvItem[]): void {
+  private onNodeInv(peer: NodePeer, items: InvItem[]): void {
     const txs = items.filter((i) => (i.type & 0x3fffffff) === InvType.TX || i.type === InvType.WTX).map((i) => i.hash);
     if (txs.length && this.deps.onNodeTxInv) this.deps.onNodeTxInv(txs);
+    // Core announces blocks by inv instead of headers when more than 8 arrive at once, or when
+    // it does not know we have the parent (BIP130); like Core, answer with getheaders, or we
+    // would stay behind the node until it next announces by headers.
+    const newBlock = items.some((i) => (i.type & 0x3fffffff) === InvType.BLOCK && !this.deps.chain.getByHash(i.hash));
+    if (newBlock) {
+      this.deps.counters.inc('router.node_block_inv');
+      peer.requestHeaders(this.deps.chain.locator());
+    }
   }
 
   private setNodeTip(hash: Uint8Array): void {
