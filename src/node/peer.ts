@@ -24,7 +24,6 @@ import {
   ipv4Mapped,
   MAX_HEADERS_PER_MESSAGE,
   PROTOCOL_VERSION,
-  Services,
   type InvItem,
   type VersionMessage,
 } from './messages.js';
@@ -239,13 +238,14 @@ export class NodePeer {
     const now = BigInt(Math.floor((this.deps.now?.() ?? Date.now()) / 1000));
     const ourVersion: VersionMessage = {
       version: PROTOCOL_VERSION,
-      // NODE_WITNESS only: without NODE_NETWORK the node never waits on us for blocks we may
-      // not have (it would disconnect a peer that stalls block download). Headers, blocks and
-      // transactions we push are accepted regardless.
-      services: Services.WITNESS,
+      // No service bits: altnet serves no blocks. Bitcoin Core fetches blocks only from peers
+      // with NODE_NETWORK(_LIMITED), or, right after they announce headers, from peers with
+      // NODE_WITNESS; it would then wait on our `notfound` and drop us ~10 minutes later for
+      // stalling. Headers, blocks and transactions we push are accepted regardless.
+      services: 0n,
       timestamp: now,
       addrRecv: { services: v.services, ip: ipv4Mapped(127, 0, 0, 1), port: this.socket.remotePort ?? 0 },
-      addrFrom: { services: Services.WITNESS, ip: ipv4Mapped(0, 0, 0, 0), port: 0 },
+      addrFrom: { services: 0n, ip: ipv4Mapped(0, 0, 0, 0), port: 0 },
       nonce: this.ourNonce,
       userAgent: USER_AGENT,
       startHeight: this.deps.chain.height,

@@ -88,3 +88,42 @@ describe('spine: B mines, altnet relays validated headers, eclipsed A follows', 
     expect(misbehaving).toEqual([]);
   });
 });
+
+describe('altnet never makes the node wait on it for blocks', () => {
+  let side: Awaited<ReturnType<typeof startNodeSide>>;
+  let nodeC: BitcoindProcess;
+  let nodeD: BitcoindProcess;
+
+  beforeAll(async () => {
+    side = await startNodeSide(NETWORKS.regtest);
+    nodeC = new BitcoindProcess({ name: 'C', args: [`-addnode=127.0.0.1:${side.port}`] });
+    nodeD = new BitcoindProcess({ name: 'D' });
+    await Promise.all([nodeC.start(), nodeD.start()]);
+    await nodeC.waitFor('altnet connected to C', async () => side.server.readyPeers().length === 1);
+  });
+
+  afterAll(async () => {
+    await Promise.all([nodeC?.stop(), nodeD?.stop()]);
+    await side?.close();
+  });
+
+  it('announces headers to a node with a fresh tip without being asked for their blocks', async () => {
+    // C has D's first 5 blocks (a fresh tip). Core fetches the blocks of newly announced headers
+    // at once from the announcing peer if that peer claims to serve (witness) blocks; altnet
+    // claims nothing, so C must not ask it: that would end in a download timeout and a drop.
+    await nodeD.mine(5);
+    for (let h = 1; h <= 5; h++) await nodeC.rpc('submitblock', await nodeD.rpc('getblock', await nodeD.rpc('getblockhash', h), 0));
+    expect(await nodeC.rpc<number>('getblockcount')).toBe(5);
+    side.router.onLinkHeaders('source', await headersFromNode(nodeD, 1));
+    await nodeD.mine(3);
+    const getdataBefore = side.counters.get('node.msg_in.getdata');
+    side.router.onLinkHeaders('source', await headersFromNode(nodeD, 6));
+    const dTip = await nodeD.rpc<string>('getbestblockhash');
+    await nodeC.waitFor('C has the new headers', async () => (await nodeC.rpc<any[]>('getchaintips')).some((t) => t.hash === dTip));
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(side.counters.get('node.msg_in.getdata')).toBe(getdataBefore);
+    const peer = (await nodeC.rpc<any[]>('getpeerinfo'))[0];
+    expect(peer.inflight).toEqual([]);
+    expect(peer.servicesnames).toEqual([]);
+  });
+});
