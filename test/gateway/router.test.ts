@@ -7,6 +7,8 @@ import { headerHash } from '../../src/chain/header.js';
 import { Router, type GatewayMode, type RouterLink } from '../../src/gateway/router.js';
 import type { HeaderBatch, LinkCapabilities } from '../../src/links/link.js';
 import { Counters } from '../../src/util/counters.js';
+import { InvType } from '../../src/node/messages.js';
+import type { NodePeer } from '../../src/node/peer.js';
 import { silentLogger } from '../../src/util/log.js';
 import { SHARED_DATA } from '../harness/data.js';
 
@@ -87,6 +89,16 @@ describe('router', () => {
     expect(radio.sent).toHaveLength(1);
     expect(radio.sent[0].parentHeight).toBe(20);
     expect(radio.sent[0].headers).toEqual([21, 22, 23, 24, 25].map(header));
+  });
+
+  it('answers a block inv from the node for an unknown block with getheaders, and ignores known ones', () => {
+    const { router, chain } = setup('gateway');
+    const asked: Uint8Array[][] = [];
+    const peer = { requestHeaders: (locator: Uint8Array[]) => asked.push(locator) } as unknown as NodePeer;
+    router.nodeEvents.inv(peer, [{ type: InvType.BLOCK, hash: headerHash(header(20)) }]);
+    expect(asked).toEqual([]);
+    router.nodeEvents.inv(peer, [{ type: InvType.WITNESS_BLOCK, hash: new Uint8Array(32).fill(7) }]);
+    expect(asked).toEqual([chain.locator()]);
   });
 
   it('sends transactions only on transmit links that carry them', () => {
