@@ -116,6 +116,8 @@ export function parseCapabilities(v: unknown): LinkCapabilities {
     dutyCycle: num(o.dutyCycle, 'caps.dutyCycle', 1e-6, 1),
     carries: [...new Set(o.carries as Cargo[])],
     needsCallsign: o.needsCallsign,
+    ...(o.requestsPerSecond === undefined ? {} : { requestsPerSecond: num(o.requestsPerSecond, 'caps.requestsPerSecond', 0, 1e6) }),
+    ...(o.burst === undefined ? {} : { burst: num(o.burst, 'caps.burst', 0, 1e6) }),
   };
 }
 

@@ -19,6 +19,10 @@ export interface LinkCapabilities {
   carries: Cargo[];
   /** Amateur-radio links: refuses to transmit without an operator callsign. */
   needsCallsign: boolean;
+  /** Requests per second the link allows itself towards its source (internet links); 0: unlimited. */
+  requestsPerSecond?: number;
+  /** Requests it may make at once before the rate applies. */
+  burst?: number;
 }
 
 export type LinkState = 'starting' | 'up' | 'degraded' | 'down' | 'stopped';

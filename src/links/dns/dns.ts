@@ -130,7 +130,7 @@ export interface DnsLinkOptions extends DnsSourceOptions {
 export function createDnsLink(opts: DnsLinkOptions, ctx: LinkContext): SourceLink {
   return new SourceLink({
     name: opts.name,
-    capabilities: DNS_CAPABILITIES,
+    capabilities: { ...DNS_CAPABILITIES, requestsPerSecond: opts.ratePerSecond ?? 20, burst: opts.burst ?? 40 },
     source: new DnsSource(opts),
     ctx,
     maxHeaders: opts.maxHeaders ?? 200,

@@ -247,7 +247,7 @@ export function createEsploraLink(opts: EsploraLinkOptions, ctx: LinkContext): S
   const source = new EsploraSource(opts);
   return new SourceLink({
     name: opts.name,
-    capabilities: ESPLORA_CAPABILITIES,
+    capabilities: { ...ESPLORA_CAPABILITIES, requestsPerSecond: opts.ratePerSecond ?? 10, burst: opts.burst ?? 20 },
     source,
     ctx,
     maxHeaders: opts.maxHeaders ?? 500,
