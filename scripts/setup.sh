@@ -2,13 +2,16 @@
 # Brings a fresh Debian / Raspberry Pi OS machine (with Node.js 20+) to the point where
 # `npm run demo` and `npm test` work: system tools, node modules, compiled output.
 # Idempotent and quick when nothing changed, so npm runs it before `demo` and `test`.
+# `setup.sh demo` skips the system packages: the demo needs only Node.js and the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+purpose=${1:-test}
 
 # socat: pty pairs; direwolf: AFSK modem tests; udev, systemd: rules and unit checks;
 # openssl: test TLS certificates; util-linux: unshare for udevadm tests.
 APT_PACKAGES=(socat direwolf udev iproute2 openssl systemd util-linux)
 missing=()
+[ "$purpose" = demo ] && APT_PACKAGES=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
