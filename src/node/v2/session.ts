@@ -35,6 +35,7 @@ import {
 } from './cipher.js';
 import { ellswiftCreate, v2Ecdh, type RandomBytes } from './ellswift.js';
 import { decodeMessageContents, encodeMessageContents, type V2Message } from './messages.js';
+import { concatBytes } from '../../util/bytes.js';
 
 export type V2Role = 'initiator' | 'responder';
 
@@ -322,15 +323,7 @@ export class V2Session {
       this.counters.inc('decoys_sent');
     }
     parts.push(this.cipher.encrypt(EMPTY, aad, false));
-    let n = 0;
-    for (const p of parts) n += p.length;
-    const msg = new Uint8Array(n);
-    let o = 0;
-    for (const p of parts) {
-      msg.set(p, o);
-      o += p.length;
-    }
-    out.send.push(msg);
+    out.send.push(concatBytes(...parts));
     this.versionSent = true;
     this._state = 'garbage';
     this.acc = new Uint8Array(MAX_GARBAGE_LEN + GARBAGE_TERMINATOR_LEN);
