@@ -93,7 +93,7 @@ export class Router {
   constructor(private readonly deps: RouterDeps) {
     this.nodeEvents = {
       ready: (peer) => this.onNodeReady(peer),
-      headers: (_peer, raw) => this.onNodeHeaders(raw),
+      headers: (peer, raw) => this.onNodeHeaders(peer, raw),
       getheaders: (_peer, locator) => this.onNodeLocator(locator),
       inv: (peer, items) => this.onNodeInv(peer, items),
       closed: () => {},
@@ -320,17 +320,35 @@ export class Router {
     this.pushToNode();
   }
 
-  private onNodeHeaders(raw: Uint8Array[]): void {
+  private onNodeHeaders(peer: NodePeer, raw: Uint8Array[]): void {
     if (raw.length === 0) return;
-    const outcome = this.deps.chain.addHeaders(raw);
-    if (outcome.rejected) {
-      // Our own node sending a header our rules reject means our rules or its chain differ:
-      // worth a loud line, never a crash.
-      this.deps.counters.inc('node.invalid_headers');
-      this.deps.log.warn('the node sent a header altnet rejects', { code: outcome.rejected.code, reason: outcome.rejected.message });
+    const { chain, counters, log } = this.deps;
+    let outcome: AddHeadersOutcome;
+    try {
+      outcome = chain.addHeaders(raw);
+    } catch (err) {
+      counters.inc('chain.add_errors');
+      log.error('could not store headers', { from: 'node', reason: (err as Error).message });
+      return;
     }
     const last = headerHash(raw[raw.length - 1]);
-    if (this.deps.chain.getByHash(last)) this.setNodeTip(last);
+    if (outcome.rejected?.code === 'prev-not-found' && outcome.rejected.index === 0) {
+      // The node is ahead of what we know (we start at a checkpoint, or missed announcements):
+      // ask it from our best chain, as Core does with headers that do not connect.
+      counters.inc('router.node_unconnecting');
+      peer.requestHeaders(chain.locator());
+    } else if (outcome.rejected) {
+      // Our own node sending a header our rules reject means our rules or its chain differ:
+      // worth a loud line, never a crash.
+      counters.inc('node.invalid_headers');
+      log.warn('the node sent a header altnet rejects', { code: outcome.rejected.code, reason: outcome.rejected.message });
+    } else if (raw.length === MAX_HEADERS_PER_MESSAGE) {
+      // A full batch: the node has more. Keep asking until it answers with less (Core's sync).
+      counters.inc('router.node_sync_requests');
+      if (chain.height % 20_000 < MAX_HEADERS_PER_MESSAGE) log.info('syncing headers from the node', { height: chain.height });
+      peer.requestHeaders([last, ...chain.locator()]);
+    }
+    if (chain.getByHash(last)) this.setNodeTip(last);
     if (outcome.tipChanged) this.onTipChanged();
     this.pushToNode();
   }
