@@ -40,9 +40,13 @@ export class FramedLink implements Link {
   private readonly context = new Map<number, Known[]>();
   private topHeight = -1;
   private waiting: Array<{ parentHeight: number; parentPrefix: Uint8Array; stream: Uint8Array }> = [];
-  private sending: Promise<void> = Promise.resolve();
-  /** Messages queued for transmission; beacon batches are skipped while the radio is busy. */
-  private queuedMessages = 0;
+  /**
+   * Messages waiting for the radio, oldest first. A newer tip replaces a queued older one, and
+   * a beacon batch is skipped while another waits: on a slow, duty-cycled radio, stale
+   * announcements must not pile up for hours (the beacon carousel repeats batches anyway).
+   */
+  private queue: Array<{ kind: 'tip' | 'batch' | 'tx' | 'request'; frames: Uint8Array[] }> = [];
+  private pumping = false;
 
   constructor(
     readonly name: string,
@@ -73,31 +77,27 @@ export class FramedLink implements Link {
 
   async sendHeaders(batch: HeaderBatch): Promise<void> {
     if (!canTransmit(this.capabilities) || batch.headers.length === 0) return;
-    // A slow radio must not pile up beacon batches: the carousel repeats them anyway.
-    if (batch.headers.length > 1 && this.queuedMessages >= 2) {
+    if (batch.headers.length > 1 && this.queue.some((q) => q.kind === 'batch')) {
       this.ctx.counters.inc('header_batches_skipped_busy');
       return;
     }
     const rule = bitsRuleFor(this.ctx.network);
-    let frames: Uint8Array[];
     if (batch.headers.length === 1) {
       // A lone new tip goes as a standalone announcement: one small frame on most links.
       const body = encodeTip({ header: batch.headers[0], height: batch.parentHeight + 1, parent: batch.parent });
-      frames = this.fragmenter.fragment(FrameType.TIP, body);
       this.ctx.counters.inc('tips_tx');
-    } else {
-      const stream = encodeHeaderStream(batch.headers, { parent: batch.parent, parentHeight: batch.parentHeight, bitsRule: rule });
-      const body = encodeHeadersBody({ parentHeight: batch.parentHeight, parentPrefix: headerHash(batch.parent), stream });
-      frames = this.fragmenter.fragment(FrameType.HEADERS, body);
+      return this.enqueue('tip', this.fragmenter.fragment(FrameType.TIP, body));
     }
+    const stream = encodeHeaderStream(batch.headers, { parent: batch.parent, parentHeight: batch.parentHeight, bitsRule: rule });
+    const body = encodeHeadersBody({ parentHeight: batch.parentHeight, parentPrefix: headerHash(batch.parent), stream });
     this.ctx.counters.inc('header_batches_tx');
-    await this.transmit(frames);
+    return this.enqueue('batch', this.fragmenter.fragment(FrameType.HEADERS, body));
   }
 
   async sendTx(raw: Uint8Array): Promise<void> {
     if (!canTransmit(this.capabilities)) return;
     this.ctx.counters.inc('tx_tx');
-    await this.transmit(this.fragmenter.fragment(FrameType.TX, raw));
+    return this.enqueue('tx', this.fragmenter.fragment(FrameType.TX, raw));
   }
 
   async requestHeaders(locator: Uint8Array[]): Promise<void> {
@@ -110,27 +110,41 @@ export class FramedLink implements Link {
     }
     if (entries.length === 0) return;
     this.ctx.counters.inc('header_requests_tx');
-    await this.transmit(this.fragmenter.fragment(FrameType.GETHEADERS, encodeGetHeadersBody({ locator: entries, maxHeaders: this.opts.maxAnswer ?? 64 })));
+    return this.enqueue('request', this.fragmenter.fragment(FrameType.GETHEADERS, encodeGetHeadersBody({ locator: entries, maxHeaders: this.opts.maxAnswer ?? 64 })));
+  }
+
+  /** Queues a message; it goes out when the radio has taken everything before it. */
+  private async enqueue(kind: 'tip' | 'batch' | 'tx' | 'request', frames: Uint8Array[]): Promise<void> {
+    if (kind === 'tip') {
+      const before = this.queue.length;
+      this.queue = this.queue.filter((q) => q.kind !== 'tip');
+      if (this.queue.length < before) this.ctx.counters.inc('tips_superseded');
+    }
+    this.queue.push({ kind, frames });
+    void this.pump();
   }
 
   // Frames go out one message at a time, in order; a failure is counted, never thrown upward.
-  private transmit(frames: Uint8Array[]): Promise<void> {
-    const run = async () => {
-      for (const f of frames) {
-        try {
-          await this.transport.send(f);
-          this.ctx.counters.inc('frames_tx');
-          this.ctx.counters.inc('bytes_tx', f.length);
-        } catch (err) {
-          this.ctx.counters.inc(`send_errors.${err instanceof AltnetError ? err.code : 'other'}`);
-          this.ctx.log.warn('frame not sent', { reason: (err as Error).message });
-          return;
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (let item = this.queue.shift(); item; item = this.queue.shift()) {
+        for (const f of item.frames) {
+          try {
+            await this.transport.send(f);
+            this.ctx.counters.inc('frames_tx');
+            this.ctx.counters.inc('bytes_tx', f.length);
+          } catch (err) {
+            this.ctx.counters.inc(`send_errors.${err instanceof AltnetError ? err.code : 'other'}`);
+            this.ctx.log.warn('frame not sent', { reason: (err as Error).message });
+            break;
+          }
         }
       }
-    };
-    this.queuedMessages++;
-    this.sending = this.sending.then(run).finally(() => this.queuedMessages--);
-    return this.sending;
+    } finally {
+      this.pumping = false;
+    }
   }
 
   private onFrame(bytes: Uint8Array): void {

@@ -1,0 +1,152 @@
+// The framed link (codec over a FrameTransport): what goes on the air and what comes back out.
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { FramedLink } from '../../src/links/framed.js';
+import type { FrameTransport, LinkCapabilities, LinkContext, LinkDirection, TipReport } from '../../src/links/link.js';
+import { NETWORKS } from '../../src/chain/networks.js';
+import { headerHash } from '../../src/chain/header.js';
+import { Counters } from '../../src/util/counters.js';
+import { silentLogger } from '../../src/util/log.js';
+import { SHARED_DATA } from '../harness/data.js';
+
+const file = new Uint8Array(readFileSync(SHARED_DATA.genesisEraHeaders));
+const header = (h: number) => file.subarray(h * 80, h * 80 + 80);
+const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => header(a + i));
+
+/** An in-memory radio: frames go to the peer's handler; `hold` keeps sends pending until released. */
+class MemoryRadio implements FrameTransport {
+  readonly capabilities: LinkCapabilities;
+  sent: Uint8Array[] = [];
+  peer: MemoryRadio | undefined;
+  hold = false;
+  private waiting: Array<() => void> = [];
+  private handler: (f: Uint8Array) => void = () => {};
+  constructor(direction: LinkDirection = 'duplex') {
+    this.capabilities = { direction, mtu: 51, bitrate: 300, dutyCycle: 0.01, carries: ['headers', 'tx'], needsCallsign: false };
+  }
+  async open() {}
+  async close() {}
+  onState() {}
+  onFrame(h: (f: Uint8Array) => void) {
+    this.handler = h;
+  }
+  receive(f: Uint8Array) {
+    this.handler(f);
+  }
+  send(frame: Uint8Array): Promise<void> {
+    const go = () => {
+      this.sent.push(frame);
+      this.peer?.receive(frame);
+    };
+    if (!this.hold) {
+      go();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiting.push(() => (go(), resolve())));
+  }
+  release() {
+    this.hold = false;
+    for (const w of this.waiting.splice(0)) w();
+  }
+}
+
+function endpoint(radio: MemoryRadio) {
+  const got = { headers: [] as Uint8Array[], tips: [] as TipReport[], txs: [] as Uint8Array[] };
+  const counters = new Counters();
+  const ctx: LinkContext = {
+    log: silentLogger(),
+    counters,
+    network: NETWORKS.main,
+    events: { headers: (h) => got.headers.push(...h), tx: (t) => got.txs.push(t), tip: (t) => got.tips.push(t), state: () => {} },
+  };
+  return { link: new FramedLink('air', radio, ctx), got, counters };
+}
+
+async function pair() {
+  const ra = new MemoryRadio();
+  const rb = new MemoryRadio();
+  ra.peer = rb;
+  rb.peer = ra;
+  const a = endpoint(ra);
+  const b = endpoint(rb);
+  await a.link.start();
+  await b.link.start();
+  return { a, b, ra, rb };
+}
+
+const flush = () => new Promise((r) => setTimeout(r, 0));
+
+describe('framed link', () => {
+  it('carries a header batch and then a standalone tip, rebuilt exactly from context', async () => {
+    const { a, b } = await pair();
+    b.link.setContext(0, range(0, 16));
+    await a.link.sendHeaders({ parentHeight: 16, parent: header(16), headers: range(17, 32) });
+    await flush();
+    expect(b.got.headers).toEqual(range(17, 32));
+    await a.link.sendHeaders({ parentHeight: 32, parent: header(32), headers: [header(33)] });
+    await flush();
+    expect(b.got.headers.at(-1)).toEqual(header(33));
+    expect(b.got.tips.at(-1)).toEqual({ height: 33, hash: headerHash(header(33)) });
+  });
+
+  it('keeps a batch whose parent it lacks and decodes it once the earlier batch arrives', async () => {
+    const { a, b } = await pair();
+    b.link.setContext(0, range(0, 16));
+    await a.link.sendHeaders({ parentHeight: 32, parent: header(32), headers: range(33, 48) });
+    await flush();
+    expect(b.got.headers).toEqual([]);
+    expect(b.counters.get('header_batches_waiting')).toBe(1);
+    await a.link.sendHeaders({ parentHeight: 16, parent: header(16), headers: range(17, 32) });
+    await flush();
+    expect(b.got.headers).toEqual(range(17, 48));
+  });
+
+  it('reports an unresolvable tip by height only', async () => {
+    const { a, b } = await pair();
+    await a.link.sendHeaders({ parentHeight: 99, parent: header(99), headers: [header(100)] });
+    await flush();
+    expect(b.got.headers).toEqual([]);
+    expect(b.got.tips).toEqual([{ height: 100 }]);
+  });
+
+  it('replaces a queued tip with a newer one and skips a second queued batch, but never a transaction', async () => {
+    const { a, b, ra } = await pair();
+    ra.hold = true;
+    const tip = (h: number) => a.link.sendHeaders({ parentHeight: h - 1, parent: header(h - 1), headers: [header(h)] });
+    await tip(20); // in flight
+    await tip(21); // queued
+    await tip(22); // replaces 21
+    await a.link.sendHeaders({ parentHeight: 0, parent: header(0), headers: range(1, 16) }); // queued
+    await a.link.sendHeaders({ parentHeight: 16, parent: header(16), headers: range(17, 32) }); // skipped
+    await a.link.sendTx(new Uint8Array(120).fill(1));
+    await a.link.sendTx(new Uint8Array(120).fill(2));
+    ra.release();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(a.counters.get('tips_superseded')).toBe(1);
+    expect(a.counters.get('header_batches_skipped_busy')).toBe(1);
+    expect(a.counters.get('tx_tx')).toBe(2);
+    // The far end (no context: tips reported by height) heard 20 and 22, never the stale 21.
+    expect(b.got.tips).toEqual([{ height: 20 }, { height: 22 }]);
+    expect(b.got.txs.map((t) => t[0])).toEqual([1, 2]);
+  });
+
+  it('sends nothing at all on a receive-only radio', async () => {
+    const rx = new MemoryRadio('rx');
+    const { link } = endpoint(rx);
+    await link.start();
+    link.setContext(0, range(0, 16));
+    await link.sendHeaders({ parentHeight: 16, parent: header(16), headers: range(17, 20) });
+    await link.sendTx(new Uint8Array(50));
+    await link.requestHeaders([headerHash(header(16))]);
+    await flush();
+    expect(rx.sent).toEqual([]);
+  });
+
+  it('counts noise and hostile frames without throwing', async () => {
+    const { b, rb } = await pair();
+    for (const f of [new Uint8Array(0), Uint8Array.of(0xff), new Uint8Array(51).fill(0x17), Uint8Array.of(0x21, 0, 0)]) rb.receive(f);
+    const bad = Object.entries(b.counters.snapshot()).filter(([k]) => k.startsWith('frames_bad.'));
+    expect(bad.reduce((n, [, v]) => n + v, 0)).toBe(4);
+    expect(b.got.headers).toEqual([]);
+  });
+});
