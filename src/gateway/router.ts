@@ -174,15 +174,8 @@ export class Router {
       return { accepted: 0, tipChanged: false, sentToNode: 0 };
     }
     counters.inc(`link.${linkName}.headers_rx`, raw.length);
-    let outcome: AddHeadersOutcome;
-    try {
-      outcome = chain.addHeaders(raw);
-    } catch (err) {
-      // Our own failure (a full disk), not the link's: say so loudly and do not blame the link.
-      counters.inc('chain.add_errors');
-      log.error('could not store headers', { link: linkName, reason: (err as Error).message });
-      return { accepted: 0, tipChanged: false, sentToNode: 0 };
-    }
+    const outcome = this.addToChain(raw, `link ${linkName}`);
+    if (!outcome) return { accepted: 0, tipChanged: false, sentToNode: 0 };
     if (outcome.rejected) {
       counters.inc(`link.${linkName}.invalid_headers`);
       counters.inc(`link.${linkName}.invalid.${outcome.rejected.code}`);
@@ -246,11 +239,10 @@ export class Router {
       let parentHeight = newest - this.carousel * BEACON_BATCH;
       if (parentHeight < floor) {
         this.carousel = 0;
-        parentHeight = Math.max(newest, chain.rootHeight);
+        parentHeight = newest;
       }
-      parentHeight = Math.max(parentHeight, chain.rootHeight);
       this.carousel++;
-      batch = this.batchAfter(parentHeight, BEACON_BATCH);
+      batch = this.batchAfter(Math.max(parentHeight, chain.rootHeight), BEACON_BATCH);
     }
     if (!batch) return 0;
     let sent = 0;
@@ -316,6 +308,20 @@ export class Router {
     return headers.length;
   }
 
+  /**
+   * Validates and stores headers. A storage failure (a full disk) is ours, not the sender's:
+   * said loudly, counted, and never blamed on a link.
+   */
+  private addToChain(raw: Uint8Array[], from: string): AddHeadersOutcome | undefined {
+    try {
+      return this.deps.chain.addHeaders(raw);
+    } catch (err) {
+      this.deps.counters.inc('chain.add_errors');
+      this.deps.log.error('could not store headers', { from, reason: (err as Error).message });
+      return undefined;
+    }
+  }
+
   private onNodeReady(_peer: NodePeer): void {
     this.pushToNode();
   }
@@ -323,14 +329,8 @@ export class Router {
   private onNodeHeaders(peer: NodePeer, raw: Uint8Array[]): void {
     if (raw.length === 0) return;
     const { chain, counters, log } = this.deps;
-    let outcome: AddHeadersOutcome;
-    try {
-      outcome = chain.addHeaders(raw);
-    } catch (err) {
-      counters.inc('chain.add_errors');
-      log.error('could not store headers', { from: 'node', reason: (err as Error).message });
-      return;
-    }
+    const outcome = this.addToChain(raw, 'the node');
+    if (!outcome) return;
     const last = headerHash(raw[raw.length - 1]);
     if (outcome.rejected?.code === 'prev-not-found' && outcome.rejected.index === 0) {
       // The node is ahead of what we know (we start at a checkpoint, or missed announcements):
