@@ -25,6 +25,23 @@ export interface FramedLinkOptions {
 const CONTEXT_HEIGHTS = 1024;
 /** Header batches waiting for a parent we do not have yet. */
 const MAX_WAITING_BATCHES = 16;
+/**
+ * Share of a duty-cycled link's hourly airtime that beacon batches may use, counted in bytes at
+ * the raw bit rate with LoRa's framing overhead (up to ~2x at SF12) allowed for: the rest is
+ * kept for new tips, which must never wait behind the carousel.
+ */
+const BATCH_AIRTIME_SHARE = 0.5;
+const AIRTIME_OVERHEAD = 2;
+const HOUR_MS = 3_600_000;
+
+type MessageKind = 'tip' | 'batch' | 'tx' | 'request';
+
+interface QueuedMessage {
+  kind: MessageKind;
+  frames: Uint8Array[];
+  /** Index of the next frame to hand to the radio. */
+  next: number;
+}
 
 interface Known {
   raw: Uint8Array;
@@ -45,8 +62,10 @@ export class FramedLink implements Link {
    * a beacon batch is skipped while another waits: on a slow, duty-cycled radio, stale
    * announcements must not pile up for hours (the beacon carousel repeats batches anyway).
    */
-  private queue: Array<{ kind: 'tip' | 'batch' | 'tx' | 'request'; frames: Uint8Array[] }> = [];
+  private queue: QueuedMessage[] = [];
   private pumping = false;
+  /** Bytes of beacon batches sent within the last hour (duty-cycled links only). */
+  private batchBytes: Array<{ at: number; bytes: number }> = [];
 
   constructor(
     readonly name: string,
@@ -90,8 +109,27 @@ export class FramedLink implements Link {
     }
     const stream = encodeHeaderStream(batch.headers, { parent: batch.parent, parentHeight: batch.parentHeight, bitsRule: rule });
     const body = encodeHeadersBody({ parentHeight: batch.parentHeight, parentPrefix: headerHash(batch.parent), stream });
+    const frames = this.fragmenter.fragment(FrameType.HEADERS, body);
+    if (!this.batchFitsAirtimeShare(frames)) {
+      this.ctx.counters.inc('header_batches_skipped_airtime');
+      return;
+    }
     this.ctx.counters.inc('header_batches_tx');
-    return this.enqueue('batch', this.fragmenter.fragment(FrameType.HEADERS, body));
+    return this.enqueue('batch', frames);
+  }
+
+  /** Whether a beacon batch stays within its share of a duty-cycled link's hourly airtime. */
+  private batchFitsAirtimeShare(frames: Uint8Array[]): boolean {
+    const { dutyCycle, bitrate } = this.capabilities;
+    if (dutyCycle >= 1 || bitrate <= 0) return true;
+    const now = this.opts.now?.() ?? Date.now();
+    this.batchBytes = this.batchBytes.filter((b) => now - b.at < HOUR_MS);
+    const used = this.batchBytes.reduce((n, b) => n + b.bytes, 0);
+    const bytes = frames.reduce((n, f) => n + f.length, 0);
+    const allowance = (BATCH_AIRTIME_SHARE * dutyCycle * (HOUR_MS / 1000) * bitrate) / 8 / AIRTIME_OVERHEAD;
+    if (used + bytes > allowance) return false;
+    this.batchBytes.push({ at: now, bytes });
+    return true;
   }
 
   async sendTx(raw: Uint8Array): Promise<void> {
@@ -113,33 +151,42 @@ export class FramedLink implements Link {
     return this.enqueue('request', this.fragmenter.fragment(FrameType.GETHEADERS, encodeGetHeadersBody({ locator: entries, maxHeaders: this.opts.maxAnswer ?? 64 })));
   }
 
-  /** Queues a message; it goes out when the radio has taken everything before it. */
-  private async enqueue(kind: 'tip' | 'batch' | 'tx' | 'request', frames: Uint8Array[]): Promise<void> {
+  /**
+   * Queues a message. Tips, transactions and requests go before beacon batches (frame by
+   * frame, so a new tip does not wait for a long batch), and a newer tip replaces a queued one.
+   */
+  private async enqueue(kind: MessageKind, frames: Uint8Array[]): Promise<void> {
     if (kind === 'tip') {
       const before = this.queue.length;
-      this.queue = this.queue.filter((q) => q.kind !== 'tip');
+      this.queue = this.queue.filter((q) => q.kind !== 'tip' || q.next > 0);
       if (this.queue.length < before) this.ctx.counters.inc('tips_superseded');
     }
-    this.queue.push({ kind, frames });
+    this.queue.push({ kind, frames, next: 0 });
     void this.pump();
   }
 
-  // Frames go out one message at a time, in order; a failure is counted, never thrown upward.
+  private nextMessage(): QueuedMessage | undefined {
+    return this.queue.find((q) => q.kind !== 'batch') ?? this.queue[0];
+  }
+
+  // One frame at a time to the radio; a failure drops the rest of that message, counted, and
+  // is never thrown upward.
   private async pump(): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
     try {
-      for (let item = this.queue.shift(); item; item = this.queue.shift()) {
-        for (const f of item.frames) {
-          try {
-            await this.transport.send(f);
-            this.ctx.counters.inc('frames_tx');
-            this.ctx.counters.inc('bytes_tx', f.length);
-          } catch (err) {
-            this.ctx.counters.inc(`send_errors.${err instanceof AltnetError ? err.code : 'other'}`);
-            this.ctx.log.warn('frame not sent', { reason: (err as Error).message });
-            break;
-          }
+      for (let item = this.nextMessage(); item; item = this.nextMessage()) {
+        const frame = item.frames[item.next++];
+        if (item.next >= item.frames.length) this.queue.splice(this.queue.indexOf(item), 1);
+        try {
+          await this.transport.send(frame);
+          this.ctx.counters.inc('frames_tx');
+          this.ctx.counters.inc('bytes_tx', frame.length);
+        } catch (err) {
+          this.ctx.counters.inc(`send_errors.${err instanceof AltnetError ? err.code : 'other'}`);
+          this.ctx.log.warn('frame not sent', { reason: (err as Error).message });
+          const at = this.queue.indexOf(item);
+          if (at >= 0) this.queue.splice(at, 1);
         }
       }
     } finally {

@@ -8,6 +8,7 @@ import { headerHash } from '../../src/chain/header.js';
 import { Counters } from '../../src/util/counters.js';
 import { silentLogger } from '../../src/util/log.js';
 import { SHARED_DATA } from '../harness/data.js';
+import { decodeFrame, FrameType } from '../../src/codec/frames.js';
 
 const file = new Uint8Array(readFileSync(SHARED_DATA.genesisEraHeaders));
 const header = (h: number) => file.subarray(h * 80, h * 80 + 80);
@@ -21,8 +22,8 @@ class MemoryRadio implements FrameTransport {
   hold = false;
   private waiting: Array<() => void> = [];
   private handler: (f: Uint8Array) => void = () => {};
-  constructor(direction: LinkDirection = 'duplex') {
-    this.capabilities = { direction, mtu: 51, bitrate: 300, dutyCycle: 0.01, carries: ['headers', 'tx'], needsCallsign: false };
+  constructor(direction: LinkDirection = 'duplex', duty: { dutyCycle: number; bitrate: number } = { dutyCycle: 1, bitrate: 5469 }) {
+    this.capabilities = { direction, mtu: 51, ...duty, carries: ['headers', 'tx'], needsCallsign: false };
   }
   async open() {}
   async close() {}
@@ -50,7 +51,7 @@ class MemoryRadio implements FrameTransport {
   }
 }
 
-function endpoint(radio: MemoryRadio) {
+function endpoint(radio: MemoryRadio, now?: () => number) {
   const got = { headers: [] as Uint8Array[], tips: [] as TipReport[], txs: [] as Uint8Array[] };
   const counters = new Counters();
   const ctx: LinkContext = {
@@ -59,7 +60,7 @@ function endpoint(radio: MemoryRadio) {
     network: NETWORKS.main,
     events: { headers: (h) => got.headers.push(...h), tx: (t) => got.txs.push(t), tip: (t) => got.tips.push(t), state: () => {} },
   };
-  return { link: new FramedLink('air', radio, ctx), got, counters };
+  return { link: new FramedLink('air', radio, ctx, { now }), got, counters };
 }
 
 async function pair() {
@@ -128,6 +129,48 @@ describe('framed link', () => {
     // The far end (no context: tips reported by height) heard 20 and 22, never the stale 21.
     expect(b.got.tips).toEqual([{ height: 20 }, { height: 22 }]);
     expect(b.got.txs.map((t) => t[0])).toEqual([1, 2]);
+  });
+
+  it('lets a new tip overtake the rest of a long batch', async () => {
+    const { a, ra } = await pair();
+    ra.hold = true;
+    await a.link.sendHeaders({ parentHeight: 0, parent: header(0), headers: range(1, 16) });
+    await a.link.sendHeaders({ parentHeight: 39, parent: header(39), headers: [header(40)] });
+    ra.release();
+    await new Promise((r) => setTimeout(r, 20));
+    const types = ra.sent.map((f) => decodeFrame(f).type);
+    expect(types.length).toBeGreaterThan(3);
+    // The batch's first fragment was already with the radio; the tip goes right after it.
+    expect(types.slice(0, 2)).toEqual([FrameType.FRAGMENT, FrameType.TIP]);
+    expect(types.slice(2).every((t) => t === FrameType.FRAGMENT)).toBe(true);
+  });
+
+  it('keeps beacon batches to half of a duty-cycled link\'s airtime, leaving the rest for tips', async () => {
+    let now = 0;
+    // SF7/125 kHz at 1%: 5,469 bit/s raw; batches may use a quarter of the raw hourly budget.
+    const radio = new MemoryRadio('duplex', { dutyCycle: 0.01, bitrate: 5469 });
+    const a = endpoint(radio, () => now);
+    await a.link.start();
+    const batch = (i: number) => a.link.sendHeaders({ parentHeight: i * 16, parent: header(i * 16), headers: range(i * 16 + 1, i * 16 + 16) });
+    for (let i = 0; i < 12; i++) {
+      await batch(i);
+      await flush();
+    }
+    const sent = a.counters.get('header_batches_tx');
+    expect(sent).toBeGreaterThan(2);
+    expect(sent).toBeLessThan(12);
+    expect(a.counters.get('header_batches_skipped_airtime')).toBe(12 - sent);
+    expect(a.counters.get('bytes_tx')).toBeLessThanOrEqual((0.5 * 0.01 * 3600 * 5469) / 8 / 2);
+    // Tips are never held to that share.
+    await a.link.sendHeaders({ parentHeight: 199, parent: header(199), headers: [header(200)] });
+    await flush();
+    expect(a.counters.get('tips_tx')).toBe(1);
+    expect(a.counters.get('frames_tx')).toBe(radio.sent.length);
+    // An hour later the share is available again.
+    now += 3_600_001;
+    await batch(20);
+    await flush();
+    expect(a.counters.get('header_batches_tx')).toBe(sent + 1);
   });
 
   it('sends nothing at all on a receive-only radio', async () => {
