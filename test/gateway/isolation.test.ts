@@ -221,6 +221,9 @@ describe('gateway link isolation, with a real regtest node connected', () => {
     expect(await nodeHasHeader(tip30)).toBe(false);
     const sup = gw.link('good')!;
     const oldPid = sup.pid!;
+    // Other drivers read the same file and may have delivered a few of the first headers, so
+    // count what this link adds after its restart.
+    const acceptedBefore = gw.counters.get('link.good.headers_accepted');
     process.kill(oldPid, 'SIGKILL');
 
     await until('good driver back up in a new process', () => gw.link('good')?.state === 'up' && gw.link('good')!.pid !== oldPid && gw.link('good')!.pid !== undefined);
@@ -235,7 +238,7 @@ describe('gateway link isolation, with a real regtest node connected', () => {
     await until('node A has height 30 from the restarted driver', () => nodeHasHeader(tip30));
     expect((await nodeA.rpc<{ headers: number }>('getblockchaininfo')).headers).toBe(30);
     expect(hashToHex(gw.chain.tip().hash)).toBe(hashToHex(tip30));
-    expect(gw.counters.get('link.good.headers_accepted')).toBe(30);
+    expect(gw.counters.get('link.good.headers_accepted') - acceptedBefore).toBe(10);
 
     // Still quarantined, still kept out; the radio link untouched.
     expect(gw.link('bad')!.state).toBe('quarantined');
