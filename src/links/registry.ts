@@ -42,19 +42,19 @@ function viaTransport(load: () => Promise<(name: string, options: Record<string,
   };
 }
 
+/** LoRa modems and KISS TNCs: the radio factory picks the dialect from `type` and `board`. */
+const radio = viaTransport(async () => {
+  const { createRadioTransport } = await import('./radio/factory.js');
+  return (name, o, ctx) => createRadioTransport({ name, ...o }, { log: ctx.log, counters: ctx.counters });
+});
+
 const FACTORIES: Record<string, () => Promise<LinkFactory>> = {
   sim: viaTransport(async () => {
     const { simTransportFromOptions } = await import('./sim/transport.js');
     return (name, o, ctx) => simTransportFromOptions(name, o, { log: ctx.log, counters: ctx.counters });
   }),
-  lora: viaTransport(async () => {
-    const { createRadioTransport } = await import('./radio/factory.js');
-    return (name, o, ctx) => createRadioTransport({ name, ...o }, { log: ctx.log, counters: ctx.counters });
-  }),
-  kiss: viaTransport(async () => {
-    const { createRadioTransport } = await import('./radio/factory.js');
-    return (name, o, ctx) => createRadioTransport({ name, ...o }, { log: ctx.log, counters: ctx.counters });
-  }),
+  lora: radio,
+  kiss: radio,
   ble: viaTransport(async () => {
     const { createBleTransport } = await import('./ble/config.js');
     return (name, o, ctx) => createBleTransport(o, { linkName: name, log: ctx.log, counters: ctx.counters });

@@ -84,8 +84,6 @@ export class NodePeer {
   private readonly ourNonce = randomBytes(8).readBigUInt64LE();
   private handshakeTimer: NodeJS.Timeout | undefined;
   private theirVersion: VersionMessage | undefined;
-  /** The node asked for headers announcements instead of inv (BIP130). */
-  wantsHeaders = false;
 
   constructor(
     private readonly socket: Socket,
@@ -284,8 +282,7 @@ export class NodePeer {
         decodeNonce(msg.payload, 'pong');
         return;
       case 'sendheaders':
-        this.wantsHeaders = true;
-        return;
+        return; // we announce by headers to every node anyway
       case 'headers':
         events.headers(this, decodeHeaders(msg.payload));
         return;
