@@ -1,16 +1,25 @@
 // Messages between the main process and a link driver's child process.
-// Framing: 4-byte little-endian length, then UTF-8 JSON. Bytes travel as hex.
-// The parent treats every child message as untrusted: size-bounded before it is buffered,
-// then checked field by field; anything else is a MalformedInputError with a stable code.
+// Framing: 4-byte little-endian length, then one CBOR data item (RFC 8949) encoded by cbor-x.
+// Byte fields travel as CBOR byte strings (no hex); a header list travels as one byte string of
+// n × 80 bytes, a chain-work bigint as its minimal big-endian bytes.
+// The parent treats every child message as untrusted: the length is bounded before anything is
+// buffered, the CBOR item is scanned for well-formedness within tight limits (no tags, no
+// indefinite lengths, shallow nesting) before cbor-x decodes it, and the decoded value is then
+// checked field by field; anything else is a MalformedInputError with a stable code.
+// Cost is linear in the input: each body byte is copied once into its own message buffer, and
+// byte fields are views into that buffer (a 4 MB block is never copied again on the way in).
+import { Decoder, Encoder } from 'cbor-x';
 import { MalformedInputError } from '../util/errors.js';
-import { fromHex, readU32LE, toHex, writeU32LE } from '../util/bytes.js';
+import { bigIntToBytesBE, bytesToBigIntBE } from '../util/bytes.js';
 import type { Cargo, LinkCapabilities, LinkDirection, LinkState } from '../links/link.js';
 
-/** Large enough for one block (4 MB serialized max) as hex plus JSON. */
-export const DEFAULT_MAX_IPC_MESSAGE = 8_500_000;
-const MAX_HEADERS_PER_IPC = 2000;
-const MAX_TX_BYTES = 400_000;
-const MAX_BLOCK_BYTES = 4_000_000;
+/** Bitcoin Core's MAX_BLOCK_SERIALIZED_SIZE (consensus/consensus.h). */
+export const MAX_BLOCK_BYTES = 4_000_000;
+/** Core's MAX_STANDARD_TX_WEIGHT / 1: a standard transaction is at most 400,000 weight units. */
+export const MAX_TX_BYTES = 400_000;
+export const MAX_HEADERS_PER_IPC = 2000;
+/** One block plus room for the envelope (field names, tags): CBOR adds a few dozen bytes. */
+export const DEFAULT_MAX_IPC_MESSAGE = MAX_BLOCK_BYTES + 64 * 1024;
 
 export type ChildMessage =
   | { t: 'hello'; caps: LinkCapabilities }
@@ -31,62 +40,241 @@ export type ParentMessage =
   | { t: 'send-tx'; raw: Uint8Array }
   | { t: 'stop' };
 
-export function frameMessage(msg: ChildMessage | ParentMessage): Uint8Array {
-  const json = JSON.stringify(msg, (_k, v) => {
-    if (v instanceof Uint8Array) return toHex(v);
-    if (typeof v === 'bigint') return '0x' + v.toString(16);
-    return v;
+// ---- encoding ----
+
+// Plain CBOR: maps keyed by strings, byte strings untagged (cbor-x would otherwise tag a
+// Uint8Array with tag 64), no record extension.
+const encoder = new Encoder({ useRecords: false, tagUint8Array: false, mapsAsObjects: true });
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
+const EMPTY = new Uint8Array(0);
+
+function joinFixed(parts: Uint8Array[], size: number): Uint8Array {
+  const out = new Uint8Array(parts.length * size);
+  parts.forEach((p, i) => {
+    if (p.length !== size) throw new RangeError(`IPC: entry ${i} is ${p.length} bytes, expected ${size}`);
+    out.set(p, i * size);
   });
-  const body = new TextEncoder().encode(json);
-  const out = new Uint8Array(4 + body.length);
-  writeU32LE(out, 0, body.length);
-  out.set(body, 4);
   return out;
 }
 
-/** Splits a byte stream into JSON bodies; rejects a length over the bound before buffering it. */
+/** CBOR head of a byte string of n bytes (major type 2, shortest form). */
+function byteStringHead(n: number): Uint8Array {
+  if (n < 24) return Uint8Array.of(0x40 | n);
+  if (n < 0x100) return Uint8Array.of(0x58, n);
+  if (n < 0x10000) return Uint8Array.of(0x59, n >>> 8, n & 0xff);
+  return Uint8Array.of(0x5a, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+}
+
+/**
+ * Frames `fields` (+ `tail`, a byte field written last). The bulk bytes of the tail are copied
+ * once, straight into the frame: cbor-x would copy them into its shared buffer first and grow
+ * that buffer to four times the message (16 MB kept for the life of a driver after one block).
+ */
+function frame(fields: Record<string, unknown>, tail?: { key: string; bytes: Uint8Array }): Uint8Array {
+  const head = encoder.encode(tail ? { ...fields, [tail.key]: EMPTY } : fields);
+  let bodyLen = head.length;
+  let tailHead: Uint8Array = EMPTY;
+  if (tail) {
+    // The map's last value is the empty byte string 0x40; replace it with the real one.
+    if (head[head.length - 1] !== 0x40) throw new Error('IPC: unexpected CBOR layout from the encoder');
+    tailHead = byteStringHead(tail.bytes.length);
+    bodyLen = head.length - 1 + tailHead.length + tail.bytes.length;
+  }
+  const out = new Uint8Array(4 + bodyLen);
+  new DataView(out.buffer).setUint32(0, bodyLen, true);
+  if (!tail) {
+    out.set(head, 4);
+    return out;
+  }
+  let o = 4;
+  out.set(head.subarray(0, head.length - 1), o);
+  o += head.length - 1;
+  out.set(tailHead, o);
+  out.set(tail.bytes, o + tailHead.length);
+  return out;
+}
+
+export function frameMessage(msg: ChildMessage | ParentMessage): Uint8Array {
+  switch (msg.t) {
+    case 'headers':
+      return frame({ t: msg.t }, { key: 'headers', bytes: joinFixed(msg.headers, 80) });
+    case 'tx':
+    case 'block':
+    case 'send-tx':
+      return frame({ t: msg.t }, { key: 'raw', bytes: msg.raw });
+    case 'tip': {
+      const fields: Record<string, unknown> = { t: msg.t, height: msg.height };
+      if (msg.hash !== undefined) fields.hash = msg.hash;
+      if (msg.chainWork !== undefined) fields.chainWork = bigIntToBytesBE(msg.chainWork, 32);
+      return frame(fields);
+    }
+    case 'request':
+      return frame({ t: msg.t }, { key: 'locator', bytes: joinFixed(msg.locator, 32) });
+    case 'send-headers':
+      return frame({ t: msg.t, parentHeight: msg.parentHeight, parent: msg.parent }, { key: 'headers', bytes: joinFixed(msg.headers, 80) });
+    case 'context':
+      return frame({ t: msg.t, fromHeight: msg.fromHeight }, { key: 'headers', bytes: joinFixed(msg.headers, 80) });
+    case 'state':
+      return frame(msg.reason === undefined ? { t: msg.t, state: msg.state } : { t: msg.t, state: msg.state, reason: msg.reason });
+    default:
+      return frame(msg as unknown as Record<string, unknown>);
+  }
+}
+
+// ---- decoding ----
+
+/** Limits of the well-formedness scan; every legitimate message is far inside them. */
+const MAX_DEPTH = 4;
+const MAX_CONTAINER_ITEMS = 1024;
+
+function badCbor(what: string): never {
+  throw new MalformedInputError('ipc-bad-cbor', `driver message is not acceptable CBOR: ${what}`);
+}
+
+/**
+ * Checks that `b` is exactly one well-formed CBOR item (RFC 8949 section 3) of the kinds the
+ * IPC uses: integers, byte and text strings, arrays and maps of definite length, false, true,
+ * null, undefined and floats. Tags are refused, so none of cbor-x's extensions (shared
+ * references, packed values, records, dates, sets...) can be reached by a driver. Iterative,
+ * linear in the number of items, and string contents are skipped, not read.
+ */
+export function scanCbor(b: Uint8Array): void {
+  const stack: number[] = [];
+  let need = 1;
+  let o = 0;
+  for (;;) {
+    while (need === 0) {
+      if (stack.length === 0) {
+        if (o !== b.length) badCbor(`${b.length - o} bytes after the item`);
+        return;
+      }
+      need = stack.pop()!;
+    }
+    if (o >= b.length) badCbor('truncated');
+    const ib = b[o++];
+    const major = ib >> 5;
+    const ai = ib & 31;
+    let arg: number;
+    if (ai < 24) arg = ai;
+    else if (ai === 24 || ai === 25 || ai === 26 || ai === 27) {
+      const n = 1 << (ai - 24);
+      if (b.length - o < n) badCbor('truncated');
+      arg = 0;
+      for (let i = 0; i < n; i++) arg = arg * 256 + b[o + i];
+      o += n;
+    } else badCbor(ai === 31 ? 'indefinite length' : 'reserved additional information');
+    need--;
+    switch (major) {
+      case 0:
+      case 1:
+        break;
+      case 2:
+      case 3:
+        if (arg > b.length - o) badCbor('string longer than the message');
+        o += arg;
+        break;
+      case 4:
+      case 5:
+        if (arg > MAX_CONTAINER_ITEMS) badCbor(`container of ${arg} items`);
+        if (arg > 0) {
+          if (stack.length >= MAX_DEPTH) badCbor('nested too deeply');
+          stack.push(need);
+          need = major === 5 ? arg * 2 : arg;
+        }
+        break;
+      case 6:
+        badCbor('tags are not used');
+        break;
+      default: // 7: simple values and floats
+        if (!((ai >= 20 && ai <= 23) || (ai >= 25 && ai <= 27))) badCbor('simple value');
+    }
+  }
+}
+
+/**
+ * Splits a byte stream into decoded CBOR values; rejects a length over the bound before
+ * buffering its body. Linear: a body is allocated once at its announced size and filled from the
+ * chunks as they come (no re-joining of what is already buffered).
+ */
 export class IpcDecoder {
-  private buf = new Uint8Array(0);
+  private readonly lenBuf = new Uint8Array(4);
+  private lenFill = 0;
+  private body: Uint8Array | undefined;
+  private bodyFill = 0;
   constructor(private readonly maxMessage = DEFAULT_MAX_IPC_MESSAGE) {}
 
+  /** Bytes held for an unfinished message (for tests and status). */
+  get buffered(): number {
+    return this.lenFill + this.bodyFill;
+  }
+
   push(chunk: Uint8Array): unknown[] {
-    const joined = new Uint8Array(this.buf.length + chunk.length);
-    joined.set(this.buf);
-    joined.set(chunk, this.buf.length);
-    let o = 0;
     const out: unknown[] = [];
-    while (joined.length - o >= 4) {
-      const len = readU32LE(joined, o);
-      if (len > this.maxMessage) {
-        throw new MalformedInputError('ipc-oversize', `driver message of ${len} bytes exceeds the ${this.maxMessage}-byte limit`);
+    let o = 0;
+    while (o < chunk.length) {
+      if (!this.body) {
+        const n = Math.min(4 - this.lenFill, chunk.length - o);
+        this.lenBuf.set(chunk.subarray(o, o + n), this.lenFill);
+        this.lenFill += n;
+        o += n;
+        if (this.lenFill < 4) break;
+        const len = new DataView(this.lenBuf.buffer).getUint32(0, true);
+        if (len > this.maxMessage) {
+          throw new MalformedInputError('ipc-oversize', `driver message of ${len} bytes exceeds the ${this.maxMessage}-byte limit`);
+        }
+        this.body = new Uint8Array(len);
+        this.bodyFill = 0;
       }
-      if (joined.length - o - 4 < len) break;
-      const body = joined.subarray(o + 4, o + 4 + len);
-      o += 4 + len;
-      try {
-        out.push(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body)));
-      } catch {
-        throw new MalformedInputError('ipc-bad-json', 'driver message is not valid UTF-8 JSON');
-      }
+      const n = Math.min(this.body.length - this.bodyFill, chunk.length - o);
+      this.body.set(chunk.subarray(o, o + n), this.bodyFill);
+      this.bodyFill += n;
+      o += n;
+      if (this.bodyFill < this.body.length) break;
+      const body = this.body;
+      this.body = undefined;
+      this.lenFill = 0;
+      this.bodyFill = 0;
+      out.push(decodeBody(body));
     }
-    this.buf = joined.slice(o);
     return out;
   }
 }
+
+function decodeBody(body: Uint8Array): unknown {
+  if (body.length === 0) badCbor('empty message');
+  scanCbor(body);
+  try {
+    return decoder.decode(body);
+  } catch (err) {
+    badCbor((err as Error).message.slice(0, 100));
+  }
+}
+
+// ---- validation, field by field ----
 
 function bad(what: string): never {
   throw new MalformedInputError('ipc-bad-message', `driver message: ${what}`);
 }
 
 function obj(v: unknown): Record<string, unknown> {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad('not an object');
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) bad('not an object');
   return v as Record<string, unknown>;
 }
 
-function hexBytes(v: unknown, field: string, max: number, exact?: number): Uint8Array {
-  if (typeof v !== 'string' || v.length % 2 !== 0 || v.length > max * 2 || !/^[0-9a-f]*$/.test(v)) bad(`${field} is not hex of at most ${max} bytes`);
-  if (exact !== undefined && v.length !== exact * 2) bad(`${field} must be ${exact} bytes`);
-  return fromHex(v);
+function bytes(v: unknown, field: string, max: number, exact?: number): Uint8Array {
+  if (!(v instanceof Uint8Array) || v.length > max) bad(`${field} must be a byte string of at most ${max} bytes`);
+  if (exact !== undefined && v.length !== exact) bad(`${field} must be ${exact} bytes`);
+  return v;
+}
+
+/** A list of fixed-size entries sent as one byte string; entries are views into it. */
+function fixedList(v: unknown, field: string, size: number, min: number, max: number): Uint8Array[] {
+  if (!(v instanceof Uint8Array) || v.length % size !== 0 || v.length / size < min || v.length / size > max) {
+    bad(`${field} must be ${min}..${max} entries of ${size} bytes`);
+  }
+  const out: Uint8Array[] = [];
+  for (let o = 0; o < v.length; o += size) out.push(v.subarray(o, o + size));
+  return out;
 }
 
 function str(v: unknown, field: string, max: number): string {
@@ -97,6 +285,12 @@ function str(v: unknown, field: string, max: number): string {
 function num(v: unknown, field: string, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) bad(`${field} must be a number in [${min}, ${max}]`);
   return v;
+}
+
+function int(v: unknown, field: string, min: number, max: number): number {
+  const n = num(v, field, min, max);
+  if (!Number.isInteger(n)) bad(`${field} must be an integer`);
+  return n;
 }
 
 const DIRECTIONS: LinkDirection[] = ['rx', 'tx', 'duplex'];
@@ -127,23 +321,16 @@ export function parseChildMessage(v: unknown): ChildMessage {
   switch (o.t) {
     case 'hello':
       return { t: 'hello', caps: parseCapabilities(o.caps) };
-    case 'headers': {
-      if (!Array.isArray(o.headers) || o.headers.length === 0 || o.headers.length > MAX_HEADERS_PER_IPC) bad(`headers must be 1..${MAX_HEADERS_PER_IPC} entries`);
-      return { t: 'headers', headers: o.headers.map((h, i) => hexBytes(h, `headers[${i}]`, 80, 80)) };
-    }
+    case 'headers':
+      return { t: 'headers', headers: fixedList(o.headers, 'headers', 80, 1, MAX_HEADERS_PER_IPC) };
     case 'tx':
-      return { t: 'tx', raw: hexBytes(o.raw, 'raw', MAX_TX_BYTES) };
+      return { t: 'tx', raw: bytes(o.raw, 'raw', MAX_TX_BYTES) };
     case 'block':
-      return { t: 'block', raw: hexBytes(o.raw, 'raw', MAX_BLOCK_BYTES) };
+      return { t: 'block', raw: bytes(o.raw, 'raw', MAX_BLOCK_BYTES) };
     case 'tip': {
-      const height = num(o.height, 'height', 0, 100_000_000);
-      if (!Number.isInteger(height)) bad('height must be an integer');
-      const hash = o.hash === undefined ? undefined : hexBytes(o.hash, 'hash', 32, 32);
-      let chainWork: bigint | undefined;
-      if (o.chainWork !== undefined) {
-        if (typeof o.chainWork !== 'string' || !/^0x[0-9a-f]{1,64}$/.test(o.chainWork)) bad('chainWork must be 0x-hex of at most 256 bits');
-        chainWork = BigInt(o.chainWork);
-      }
+      const height = int(o.height, 'height', 0, 100_000_000);
+      const hash = o.hash === undefined ? undefined : bytes(o.hash, 'hash', 32, 32);
+      const chainWork = o.chainWork === undefined ? undefined : bytesToBigIntBE(bytes(o.chainWork, 'chainWork', 32));
       return { t: 'tip', height, hash, chainWork };
     }
     case 'state': {
@@ -154,9 +341,7 @@ export function parseChildMessage(v: unknown): ChildMessage {
       if (!Array.isArray(o.locator) || o.locator.length < 1 || o.locator.length > 16) bad('wants.locator must have 1..16 entries');
       const locator = o.locator.map((e, i) => {
         const x = obj(e);
-        const height = num(x.height, `locator[${i}].height`, 0, 100_000_000);
-        if (!Number.isInteger(height)) bad('locator height must be an integer');
-        return { height, prefix: hexBytes(x.prefix, `locator[${i}].prefix`, 32) };
+        return { height: int(x.height, `locator[${i}].height`, 0, 100_000_000), prefix: bytes(x.prefix, `locator[${i}].prefix`, 32) };
       });
       const max = num(o.max, 'max', 0, 2000);
       return { t: 'wants', locator, max: Math.floor(max) };
@@ -192,25 +377,22 @@ export function parseParentMessage(v: unknown): ParentMessage {
       return { t: 'start', name: str(o.name, 'name', 64), type: str(o.type, 'type', 32), options: opts, network: str(o.network, 'network', 16) };
     }
     case 'request':
-      if (!Array.isArray(o.locator) || o.locator.length > 101) bad('locator');
-      return { t: 'request', locator: o.locator.map((h, i) => hexBytes(h, `locator[${i}]`, 32, 32)) };
+      return { t: 'request', locator: fixedList(o.locator, 'locator', 32, 0, 101) };
     case 'send-headers':
-      if (!Array.isArray(o.headers) || o.headers.length > MAX_HEADERS_PER_IPC) bad('headers');
       return {
         t: 'send-headers',
-        parentHeight: num(o.parentHeight, 'parentHeight', 0, 100_000_000),
-        parent: hexBytes(o.parent, 'parent', 80, 80),
-        headers: o.headers.map((h, i) => hexBytes(h, `headers[${i}]`, 80, 80)),
+        parentHeight: int(o.parentHeight, 'parentHeight', 0, 100_000_000),
+        parent: bytes(o.parent, 'parent', 80, 80),
+        headers: fixedList(o.headers, 'headers', 80, 0, MAX_HEADERS_PER_IPC),
       };
     case 'context':
-      if (!Array.isArray(o.headers) || o.headers.length > MAX_HEADERS_PER_IPC) bad('headers');
       return {
         t: 'context',
-        fromHeight: num(o.fromHeight, 'fromHeight', 0, 100_000_000),
-        headers: o.headers.map((h, i) => hexBytes(h, `headers[${i}]`, 80, 80)),
+        fromHeight: int(o.fromHeight, 'fromHeight', 0, 100_000_000),
+        headers: fixedList(o.headers, 'headers', 80, 0, MAX_HEADERS_PER_IPC),
       };
     case 'send-tx':
-      return { t: 'send-tx', raw: hexBytes(o.raw, 'raw', MAX_TX_BYTES) };
+      return { t: 'send-tx', raw: bytes(o.raw, 'raw', MAX_TX_BYTES) };
     case 'stop':
       return { t: 'stop' };
     default:

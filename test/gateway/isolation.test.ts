@@ -193,7 +193,7 @@ describe('gateway link isolation, with a real regtest node connected', () => {
     // The error comes ~50 ms after each (re)start: wait for both counts, in either order.
     await until('garbage driver restarted twice', () => (gw.link('garbage')?.restarts ?? 0) >= 2 && gw.counters.get('link.garbage.ipc_errors') >= 2);
     expect(gw.counters.get('link.garbage.ipc_errors')).toBeGreaterThanOrEqual(2);
-    expect(gw.counters.get('link.garbage.ipc_errors.ipc-bad-json')).toBeGreaterThanOrEqual(2);
+    expect(gw.counters.get('link.garbage.ipc_errors.ipc-bad-cbor')).toBeGreaterThanOrEqual(2);
     const garbage = gw.status().links.find((l) => l.name === 'garbage')!;
     expect(garbage.restarts).toBeGreaterThanOrEqual(2);
     expect(garbage.counters.restarts).toBeGreaterThanOrEqual(2);

@@ -79,7 +79,7 @@ describe('link supervisor: one child process per driver', () => {
   it('kills and restarts a driver that writes garbage on the channel, counting it', async () => {
     const { counters, log } = supervise('garbage');
     await until('ipc error', () => counters.get('link.fx.ipc_errors') >= 1);
-    expect(counters.get('link.fx.ipc_errors.ipc-bad-json')).toBeGreaterThanOrEqual(1);
+    expect(counters.get('link.fx.ipc_errors.ipc-bad-cbor')).toBeGreaterThanOrEqual(1);
     await until('restart after garbage', () => counters.get('link.fx.restarts') >= 1);
     expect(log.lines.some((l) => l.includes('malformed message'))).toBe(true);
   });
