@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<{ bench: Bench }>> = {
   chain: () => import('./chain.js'),
   radio: () => import('./radio.js'),
   codec: () => import('./codec.js'),
+  ipc: () => import('./ipc.js'),
   ble: () => import('./ble.js'),
   gateway: () => import('./gateway.js'),
   sources: () => import('../servers/bench.js'),
