@@ -1,7 +1,7 @@
 // Messages between the main process and a link driver's child process.
 // Framing: 4-byte little-endian length, then one CBOR data item (RFC 8949) encoded by cbor-x.
-// Byte fields travel as CBOR byte strings (no hex); a header list travels as one byte string of
-// n × 80 bytes, a chain-work bigint as its minimal big-endian bytes.
+// Byte fields travel as CBOR byte strings (no hex), a header list as an array of them, a
+// chain-work bigint as 32 big-endian bytes.
 // The parent treats every child message as untrusted: the length is bounded before anything is
 // buffered, the CBOR item is scanned for well-formedness within tight limits (no tags, no
 // indefinite lengths, shallow nesting) before cbor-x decodes it, and the decoded value is then
@@ -48,60 +48,58 @@ const encoder = new Encoder({ useRecords: false, tagUint8Array: false, mapsAsObj
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
 const EMPTY = new Uint8Array(0);
 
-function joinFixed(parts: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(parts.length * size);
-  parts.forEach((p, i) => {
-    if (p.length !== size) throw new RangeError(`IPC: entry ${i} is ${p.length} bytes, expected ${size}`);
-    out.set(p, i * size);
-  });
-  return out;
-}
-
-/** CBOR head of a byte string of n bytes (major type 2, shortest form). */
-function byteStringHead(n: number): Uint8Array {
-  if (n < 24) return Uint8Array.of(0x40 | n);
-  if (n < 0x100) return Uint8Array.of(0x58, n);
-  if (n < 0x10000) return Uint8Array.of(0x59, n >>> 8, n & 0xff);
-  return Uint8Array.of(0x5a, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+/** CBOR head (RFC 8949 section 3) of major type `major` with argument n, shortest form. */
+function cborHead(major: number, n: number): Uint8Array {
+  const m = major << 5;
+  if (n < 24) return Uint8Array.of(m | n);
+  if (n < 0x100) return Uint8Array.of(m | 24, n);
+  if (n < 0x10000) return Uint8Array.of(m | 25, n >>> 8, n & 0xff);
+  return Uint8Array.of(m | 26, n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
 }
 
 /**
- * Frames `fields` (+ `tail`, a byte field written last). The bulk bytes of the tail are copied
- * once, straight into the frame: cbor-x would copy them into its shared buffer first and grow
- * that buffer to four times the message (16 MB kept for the life of a driver after one block).
+ * Frames `fields` + `tail`, a byte string or an array of byte strings written as the map's last
+ * value. Bulk bytes are copied once, straight into the frame: cbor-x would copy them into its
+ * shared buffer first and grow that buffer to four times the message (16 MB kept for the life
+ * of a driver after one 4 MB block).
  */
-function frame(fields: Record<string, unknown>, tail?: { key: string; bytes: Uint8Array }): Uint8Array {
+function frame(fields: Record<string, unknown>, tail?: { key: string; value: Uint8Array | Uint8Array[] }): Uint8Array {
   const head = encoder.encode(tail ? { ...fields, [tail.key]: EMPTY } : fields);
-  let bodyLen = head.length;
-  let tailHead: Uint8Array = EMPTY;
-  if (tail) {
-    // The map's last value is the empty byte string 0x40; replace it with the real one.
-    if (head[head.length - 1] !== 0x40) throw new Error('IPC: unexpected CBOR layout from the encoder');
-    tailHead = byteStringHead(tail.bytes.length);
-    bodyLen = head.length - 1 + tailHead.length + tail.bytes.length;
-  }
-  const out = new Uint8Array(4 + bodyLen);
-  new DataView(out.buffer).setUint32(0, bodyLen, true);
   if (!tail) {
+    const out = new Uint8Array(4 + head.length);
+    new DataView(out.buffer).setUint32(0, head.length, true);
     out.set(head, 4);
     return out;
   }
+  // The map's last value is the empty byte string 0x40; the tail's encoding replaces it.
+  if (head[head.length - 1] !== 0x40) throw new Error('IPC: unexpected CBOR layout from the encoder');
+  const parts: Uint8Array[] = [head.subarray(0, head.length - 1)];
+  const v = tail.value;
+  if (v instanceof Uint8Array) parts.push(cborHead(2, v.length), v);
+  else {
+    parts.push(cborHead(4, v.length));
+    for (const b of v) parts.push(cborHead(2, b.length), b);
+  }
+  let bodyLen = 0;
+  for (const p of parts) bodyLen += p.length;
+  const out = new Uint8Array(4 + bodyLen);
+  new DataView(out.buffer).setUint32(0, bodyLen, true);
   let o = 4;
-  out.set(head.subarray(0, head.length - 1), o);
-  o += head.length - 1;
-  out.set(tailHead, o);
-  out.set(tail.bytes, o + tailHead.length);
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
   return out;
 }
 
 export function frameMessage(msg: ChildMessage | ParentMessage): Uint8Array {
   switch (msg.t) {
     case 'headers':
-      return frame({ t: msg.t }, { key: 'headers', bytes: joinFixed(msg.headers, 80) });
+      return frame({ t: msg.t }, { key: 'headers', value: msg.headers });
     case 'tx':
     case 'block':
     case 'send-tx':
-      return frame({ t: msg.t }, { key: 'raw', bytes: msg.raw });
+      return frame({ t: msg.t }, { key: 'raw', value: msg.raw });
     case 'tip': {
       const fields: Record<string, unknown> = { t: msg.t, height: msg.height };
       if (msg.hash !== undefined) fields.hash = msg.hash;
@@ -109,11 +107,11 @@ export function frameMessage(msg: ChildMessage | ParentMessage): Uint8Array {
       return frame(fields);
     }
     case 'request':
-      return frame({ t: msg.t }, { key: 'locator', bytes: joinFixed(msg.locator, 32) });
+      return frame({ t: msg.t }, { key: 'locator', value: msg.locator });
     case 'send-headers':
-      return frame({ t: msg.t, parentHeight: msg.parentHeight, parent: msg.parent }, { key: 'headers', bytes: joinFixed(msg.headers, 80) });
+      return frame({ t: msg.t, parentHeight: msg.parentHeight, parent: msg.parent }, { key: 'headers', value: msg.headers });
     case 'context':
-      return frame({ t: msg.t, fromHeight: msg.fromHeight }, { key: 'headers', bytes: joinFixed(msg.headers, 80) });
+      return frame({ t: msg.t, fromHeight: msg.fromHeight }, { key: 'headers', value: msg.headers });
     case 'state':
       return frame(msg.reason === undefined ? { t: msg.t, state: msg.state } : { t: msg.t, state: msg.state, reason: msg.reason });
     default:
@@ -125,7 +123,7 @@ export function frameMessage(msg: ChildMessage | ParentMessage): Uint8Array {
 
 /** Limits of the well-formedness scan; every legitimate message is far inside them. */
 const MAX_DEPTH = 4;
-const MAX_CONTAINER_ITEMS = 1024;
+const MAX_CONTAINER_ITEMS = MAX_HEADERS_PER_IPC;
 
 function badCbor(what: string): never {
   throw new MalformedInputError('ipc-bad-cbor', `driver message is not acceptable CBOR: ${what}`);
@@ -267,14 +265,10 @@ function bytes(v: unknown, field: string, max: number, exact?: number): Uint8Arr
   return v;
 }
 
-/** A list of fixed-size entries sent as one byte string; entries are views into it. */
+/** An array of byte strings of `size` bytes each. */
 function fixedList(v: unknown, field: string, size: number, min: number, max: number): Uint8Array[] {
-  if (!(v instanceof Uint8Array) || v.length % size !== 0 || v.length / size < min || v.length / size > max) {
-    bad(`${field} must be ${min}..${max} entries of ${size} bytes`);
-  }
-  const out: Uint8Array[] = [];
-  for (let o = 0; o < v.length; o += size) out.push(v.subarray(o, o + size));
-  return out;
+  if (!Array.isArray(v) || v.length < min || v.length > max) bad(`${field} must have ${min}..${max} entries`);
+  return v.map((e, i) => bytes(e, `${field}[${i}]`, size, size));
 }
 
 function str(v: unknown, field: string, max: number): string {

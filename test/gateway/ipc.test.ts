@@ -58,10 +58,11 @@ describe('driver IPC', () => {
 
   it('rejects wrong-sized headers, too many headers, hex instead of bytes and unknown types', () => {
     const h = new Uint8Array(80).fill(0xab);
-    expect(code(() => parseChildMessage({ t: 'headers', headers: new Uint8Array(79) }))).toBe('ipc-bad-message');
-    expect(code(() => parseChildMessage({ t: 'headers', headers: new Uint8Array(2001 * 80) }))).toBe('ipc-bad-message');
-    expect(code(() => parseChildMessage({ t: 'headers', headers: new Uint8Array(0) }))).toBe('ipc-bad-message');
-    expect(code(() => parseChildMessage({ t: 'headers', headers: [h] }))).toBe('ipc-bad-message');
+    expect(code(() => parseChildMessage({ t: 'headers', headers: [new Uint8Array(79)] }))).toBe('ipc-bad-message');
+    expect(code(() => parseChildMessage({ t: 'headers', headers: Array(2001).fill(h) }))).toBe('ipc-bad-message');
+    expect(code(() => parseChildMessage({ t: 'headers', headers: [] }))).toBe('ipc-bad-message');
+    expect(code(() => parseChildMessage({ t: 'headers', headers: h }))).toBe('ipc-bad-message');
+    expect(code(() => parseChildMessage({ t: 'headers', headers: ['ab'.repeat(80)] }))).toBe('ipc-bad-message');
     expect(code(() => parseChildMessage({ t: 'tx', raw: 'ab' }))).toBe('ipc-bad-message');
     expect(code(() => parseChildMessage({ t: 'block', raw: new Uint8Array(4_000_001) }))).toBe('ipc-bad-message');
     expect(code(() => parseChildMessage({ t: 'tip', height: 1, chainWork: new Uint8Array(33) }))).toBe('ipc-bad-message');
@@ -69,7 +70,10 @@ describe('driver IPC', () => {
     expect(code(() => parseChildMessage({ t: 'counters', values: { 'bad name!': 1 } }))).toBe('ipc-bad-message');
     expect(code(() => parseChildMessage({ t: 'shell', cmd: 'rm -rf /' }))).toBe('ipc-bad-message');
     expect(code(() => parseChildMessage([1, 2]))).toBe('ipc-bad-message');
-    expect(parseChildMessage({ t: 'headers', headers: h })).toEqual({ t: 'headers', headers: [h] });
+    expect(parseChildMessage({ t: 'headers', headers: [h] })).toEqual({ t: 'headers', headers: [h] });
+    // What a driver frames with a wrong-sized header reaches the parent, which refuses it.
+    const framed = frameMessage({ t: 'headers', headers: [h, new Uint8Array(79)] });
+    expect(code(() => parseChildMessage(new IpcDecoder().push(framed)[0]))).toBe('ipc-bad-message');
   });
 
   it('an internet link declares the rate limit it was configured with', () => {
@@ -83,7 +87,7 @@ describe('driver IPC', () => {
 
   it('parses the parent side strictly too', () => {
     expect(parseParentMessage({ t: 'stop' })).toEqual({ t: 'stop' });
-    expect(code(() => parseParentMessage({ t: 'send-headers', parentHeight: 1, parent: new Uint8Array(2), headers: new Uint8Array(0) }))).toBe('ipc-bad-message');
+    expect(code(() => parseParentMessage({ t: 'send-headers', parentHeight: 1, parent: new Uint8Array(2), headers: [] }))).toBe('ipc-bad-message');
     const parent = new Uint8Array(80).fill(1);
     const headers = [new Uint8Array(80).fill(2), new Uint8Array(80).fill(3)];
     const locator = [new Uint8Array(32).fill(4)];
@@ -122,7 +126,7 @@ describe('driver IPC', () => {
   it('carries 2000 headers in about 160 kB, not 326 kB of JSON hex', () => {
     const headers = Array.from({ length: 2000 }, (_, i) => new Uint8Array(80).fill(i & 0xff));
     const framed = frameMessage({ t: 'headers', headers });
-    expect(framed.length).toBeLessThan(2000 * 80 + 32);
+    expect(framed.length).toBeLessThan(2000 * 82 + 32);
     expect(parseChildMessage(new IpcDecoder().push(framed)[0])).toEqual({ t: 'headers', headers });
   });
 
@@ -139,7 +143,8 @@ describe('driver IPC', () => {
     expect(code(() => new IpcDecoder().push(body([0xd8, 0x40, 0x41, 0x01])))).toBe('ipc-bad-cbor');
     // indefinite-length map
     expect(code(() => new IpcDecoder().push(body([0xbf, 0xff])))).toBe('ipc-bad-cbor');
-    // arrays nested 6 deep
+    // arrays nested 6 deep; an array of 2001 entries
+    expect(code(() => new IpcDecoder().push(body([0x99, 0x07, 0xd1, ...Array(2001).fill(0)])))).toBe('ipc-bad-cbor');
     expect(code(() => new IpcDecoder().push(body([0x81, 0x81, 0x81, 0x81, 0x81, 0x80])))).toBe('ipc-bad-cbor');
     // two items in one message
     expect(code(() => new IpcDecoder().push(body([0xa0, 0xa0])))).toBe('ipc-bad-cbor');
