@@ -8,6 +8,8 @@ import type { BoardProfile } from '../links/boards.js';
 import { loadBoardProfiles } from '../links/boards.js';
 import { AltnetError } from '../util/errors.js';
 import type { CliIO } from './io.js';
+import { flag, parseCommand, str, type CommandSpec, type ParsedArgs } from './args.js';
+import { ALTNET_VERSION } from '../util/version.js';
 
 /** What `SerialPort.list()` reports for one port (the fields we use). */
 export interface PortInfo {
@@ -177,38 +179,36 @@ ids they match, and their stable name under /dev/altnet (made by the udev rules)
   --devicedir    where the stable names live (default /dev/altnet)
   --boards       a directory of board profiles instead of the built-in boards/`;
 
+const SPEC: CommandSpec = {
+  name: 'boards',
+  options: [
+    { name: 'json', type: 'bool' },
+    { name: 'udev-rules', type: 'bool' },
+    { name: 'devicedir', type: 'string' },
+    { name: 'boards', type: 'string' },
+  ],
+};
+
 export async function run(args: string[], io: CliIO): Promise<number> {
-  let boardsDir: string | undefined;
-  let devicedir = '/dev/altnet';
-  const rest: string[] = [];
-  for (const a of args) {
-    const m = /^--?(boards|devicedir)=(.+)$/.exec(a);
-    if (m?.[1] === 'boards') boardsDir = m[2];
-    else if (m?.[1] === 'devicedir') devicedir = m[2];
-    else rest.push(a);
-  }
-  return runBoards(rest, io, {
+  const parsed = parseCommand(args, SPEC, HELP, io, ALTNET_VERSION);
+  if (typeof parsed === 'number') return parsed;
+  const boardsDir = str(parsed, 'boards');
+  return runBoards(parsed, io, {
     list: () => SerialPort.list(),
     profiles: () => loadBoardProfiles(boardsDir),
-    devicedir,
+    devicedir: str(parsed, 'devicedir') ?? '/dev/altnet',
   });
 }
 
-export async function runBoards(args: string[], io: CliIO, deps: BoardsDeps): Promise<number> {
-  let json = false;
-  let rules = false;
-  for (const a of args) {
-    if (a === '--json' || a === '-json') json = true;
-    else if (a === '--udev-rules' || a === '-udev-rules') rules = true;
-    else if (a === '--help' || a === '-h') {
-      io.out(HELP);
-      return 0;
-    } else {
-      io.err(`altnet boards: unknown option "${a}"`);
-      io.err(HELP);
-      return 2;
-    }
+export async function runBoards(argv: string[] | ParsedArgs, io: CliIO, deps: BoardsDeps): Promise<number> {
+  let parsed: ParsedArgs | number = Array.isArray(argv) ? parseCommand(argv, SPEC, HELP, io, ALTNET_VERSION) : argv;
+  if (typeof parsed === 'number') return parsed;
+  if (parsed.positional.length) {
+    io.err(`altnet boards: unexpected argument "${parsed.positional[0]}"\n\n${HELP}`);
+    return 2;
   }
+  const json = flag(parsed, 'json');
+  const rules = flag(parsed, 'udev-rules');
   let profiles: BoardProfile[];
   try {
     profiles = deps.profiles();

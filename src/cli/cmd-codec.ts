@@ -4,6 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CliIO } from './io.js';
+import { flag, parseCommand, type CommandSpec } from './args.js';
+import { ALTNET_VERSION } from '../util/version.js';
 import { fromHex, hashToHex, toHex } from '../util/bytes.js';
 import { AltnetError, ConfigError } from '../util/errors.js';
 import { headerHash } from '../chain/header.js';
@@ -34,11 +36,12 @@ const USAGE = `usage:
   altnet codec encode headers --parent HEX --parent-height N [--rule retarget|every] [--mtu N] [--integrity ...] HEADER_HEX...
   altnet codec encode tx|block HEX [--mtu N] [--integrity ...] [--repair N]
   altnet codec decode FRAME_HEX... [--integrity ...] [--parent HEX --parent-height N] [--rule retarget|every]
-  altnet codec stats [--file HEADERS.bin] [--first-height N] [--rule retarget|every]
+  altnet codec stats [--file HEADERS.bin] [--first-height N] [--rule retarget|every] [--json]
 
-Frames are printed and read as hex, one per line or argument. decode prints one JSON object per
-frame and reassembles fragmented messages given together. stats defaults to the shared
-mainnet file (ALTNET_SHARED_DATA or ../shared/data next to the repository).`;
+Options are written --key=value or --key value. Frames are printed and read as hex, one per
+line or argument. decode prints one JSON object per frame and reassembles fragmented messages
+given together. stats defaults to the shared mainnet file (ALTNET_SHARED_DATA or
+../shared/data next to the repository) and prints a summary, or JSON with --json.`;
 
 const TYPE_NAMES: Record<number, string> = Object.fromEntries(Object.entries(FrameType).map(([k, v]) => [v, k]));
 
@@ -47,24 +50,13 @@ interface Parsed {
   flags: Map<string, string>;
 }
 
-function parseArgs(args: string[]): Parsed {
-  const positional: string[] = [];
-  const flags = new Map<string, string>();
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a.startsWith('--')) {
-      if (a === '--help') {
-        flags.set('help', '1');
-        continue;
-      }
-      const v = args[i + 1];
-      if (v === undefined || v.startsWith('--')) throw new ConfigError('cli-flag', `${a} needs a value`);
-      flags.set(a.slice(2), v);
-      i++;
-    } else positional.push(a);
-  }
-  return { positional, flags };
-}
+const SPEC: CommandSpec = {
+  name: 'codec',
+  options: [
+    ...['header', 'parent', 'height', 'parent-height', 'integrity', 'seq', 'rule', 'mtu', 'repair', 'file', 'first-height'].map((name) => ({ name, type: 'string' as const })),
+    { name: 'json', type: 'bool' },
+  ],
+};
 
 function hexArg(p: Parsed, name: string): Uint8Array {
   const v = p.flags.get(name);
@@ -103,19 +95,17 @@ function ruleArg(p: Parsed): BitsRule {
 }
 
 export async function run(args: string[], io: CliIO): Promise<number> {
-  let p: Parsed;
-  try {
-    p = parseArgs(args);
-  } catch (err) {
-    io.err(`altnet codec: ${(err as Error).message}`);
+  const parsed = parseCommand(args, SPEC, USAGE, io, ALTNET_VERSION);
+  if (typeof parsed === 'number') return parsed;
+  const [sub, ...rest] = parsed.positional;
+  if (!sub) {
+    io.err(USAGE);
     return 2;
   }
-  const [sub, ...rest] = p.positional;
-  if (!sub || p.flags.has('help')) {
-    io.out(USAGE);
-    return sub || p.flags.has('help') ? 0 : 2;
-  }
-  const q = { positional: rest, flags: p.flags };
+  const flags = new Map<string, string>();
+  for (const [k, v] of parsed.values) if (typeof v === 'string') flags.set(k, v);
+  if (flag(parsed, 'json')) flags.set('json', '1');
+  const q = { positional: rest, flags };
   try {
     if (sub === 'encode') return encode(q, io);
     if (sub === 'decode') return decode(q, io);
@@ -296,18 +286,18 @@ function stats(p: Parsed, io: CliIO): number {
     tipMax = Math.max(tipMax, frame.length);
     if (Buffer.compare(resolveTip(decodeTip(decodeFrame(frame).body), headers[i - 1]), headers[i]) !== 0) tipOk = false;
   }
-  io.out(
-    JSON.stringify(
-      {
-        file,
-        headers: n,
-        firstCodedHeight: firstHeight + 1,
-        stream: { bytes: encoded.length, bytesPerHeader: +(encoded.length / n).toFixed(3), rawBytesPerHeader: 80, roundTrip },
-        tipFrameCrc16: { meanBytes: +(tipSum / n).toFixed(3), maxBytes: tipMax, fitsLoRaSF12: tipMax <= 51, roundTrip: tipOk },
-      },
-      null,
-      2,
-    ),
-  );
+  const result = {
+    file,
+    headers: n,
+    firstCodedHeight: firstHeight + 1,
+    stream: { bytes: encoded.length, bytesPerHeader: +(encoded.length / n).toFixed(3), rawBytesPerHeader: 80, roundTrip },
+    tipFrameCrc16: { meanBytes: +(tipSum / n).toFixed(3), maxBytes: tipMax, fitsLoRaSF12: tipMax <= 51, roundTrip: tipOk },
+  };
+  if (p.flags.has('json')) io.out(JSON.stringify(result, null, 2));
+  else {
+    io.out(`${n} headers from ${file} (heights ${firstHeight + 1}..${firstHeight + n})`);
+    io.out(`stream:   ${result.stream.bytesPerHeader} bytes/header instead of 80 (${encoded.length} bytes), round trip ${roundTrip ? 'exact' : 'FAILED'}`);
+    io.out(`tip+crc:  mean ${result.tipFrameCrc16.meanBytes} bytes, max ${tipMax}${tipMax <= 51 ? ' (fits one LoRa SF12 packet)' : ''}, round trip ${tipOk ? 'exact' : 'FAILED'}`);
+  }
   return roundTrip && tipOk ? 0 : 1;
 }

@@ -13,6 +13,8 @@ import { fromHex } from '../util/bytes.js';
 import { encodeTip } from '../codec/headers.js';
 import { encodeFrame, FrameType } from '../codec/frames.js';
 import type { CliIO } from './io.js';
+import { flag, num, parseCommand, type CommandSpec } from './args.js';
+import { ALTNET_VERSION } from '../util/version.js';
 
 const USAGE = `usage: altnet demo [--blocks=N] [--attacker-blocks=N] [--loss=P] [--sf=7..12] [--dutycycle=D] [--timeout=S] [--seed=N] [--verbose]
 
@@ -38,50 +40,37 @@ interface DemoOptions {
   verbose: boolean;
 }
 
-function parseArgs(args: string[]): DemoOptions | string {
-  const o: DemoOptions = { blocks: 30, attackerBlocks: 3, loss: 0.2, sf: 7, dutycycle: 0.1, timeoutS: 300, seed: 1, verbose: false };
-  const num = (v: string, name: string, min: number, max: number, int: boolean): number | string => {
-    const n = Number(v);
-    if (v === '' || !Number.isFinite(n) || n < min || n > max || (int && !Number.isInteger(n))) return `--${name}=${v}: must be ${int ? 'an integer' : 'a number'} in [${min}, ${max}]`;
-    return n;
-  };
-  for (const a of args) {
-    if (a === '--verbose') {
-      o.verbose = true;
-      continue;
-    }
-    const m = /^--([a-z-]+)=(.*)$/.exec(a);
-    if (!m) return `unknown argument ${a}`;
-    const [, key, val] = m;
-    const spec: Record<string, [keyof DemoOptions, number, number, boolean]> = {
-      blocks: ['blocks', 1, 500, true],
-      'attacker-blocks': ['attackerBlocks', 0, 50, true],
-      loss: ['loss', 0, 0.9, false],
-      sf: ['sf', 7, 12, true],
-      dutycycle: ['dutycycle', 0.001, 1, false],
-      timeout: ['timeoutS', 10, 3600, true],
-      seed: ['seed', 0, 2 ** 31, true],
-    };
-    const s = spec[key];
-    if (!s) return `unknown option --${key}`;
-    const n = num(val, key, s[1], s[2], s[3]);
-    if (typeof n === 'string') return n;
-    (o as unknown as Record<string, number>)[s[0]] = n;
-  }
-  return o;
-}
+const SPEC: CommandSpec = {
+  name: 'demo',
+  options: [
+    { name: 'blocks', type: 'int', min: 1, max: 500 },
+    { name: 'attacker-blocks', type: 'int', min: 0, max: 50 },
+    { name: 'loss', type: 'number', min: 0, max: 0.9 },
+    { name: 'sf', type: 'int', min: 7, max: 12 },
+    { name: 'dutycycle', type: 'number', min: 0.001, max: 1 },
+    { name: 'timeout', type: 'int', min: 10, max: 3600 },
+    { name: 'seed', type: 'int', min: 0, max: 2 ** 31 },
+    { name: 'verbose', type: 'bool' },
+  ],
+};
 
 export async function run(args: string[], io: CliIO): Promise<number> {
-  if (args.includes('--help')) {
-    io.out(USAGE);
-    return 0;
-  }
-  const parsed = parseArgs(args);
-  if (typeof parsed === 'string') {
-    io.err(`altnet demo: ${parsed}\n${USAGE}`);
+  const parsed = parseCommand(args, SPEC, USAGE, io, ALTNET_VERSION);
+  if (typeof parsed === 'number') return parsed;
+  if (parsed.positional.length) {
+    io.err(`altnet demo: unexpected argument "${parsed.positional[0]}"\n\n${USAGE}`);
     return 2;
   }
-  const o = parsed;
+  const o: DemoOptions = {
+    blocks: num(parsed, 'blocks') ?? 30,
+    attackerBlocks: num(parsed, 'attacker-blocks') ?? 3,
+    loss: num(parsed, 'loss') ?? 0.2,
+    sf: num(parsed, 'sf') ?? 7,
+    dutycycle: num(parsed, 'dutycycle') ?? 0.1,
+    timeoutS: num(parsed, 'timeout') ?? 300,
+    seed: num(parsed, 'seed') ?? 1,
+    verbose: flag(parsed, 'verbose'),
+  };
   const t0 = Date.now();
   const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s`;
   const say = (line: string) => io.out(`[${elapsed()}] ${line}`);

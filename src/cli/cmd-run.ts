@@ -7,6 +7,8 @@ import { AltnetError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { loadConfig, optionsHelp, type Config } from './config.js';
 import type { CliIO } from './io.js';
+import { flag, parseCommand, type CommandSpec } from './args.js';
+import { ALTNET_VERSION } from '../util/version.js';
 
 /** Link types whose drivers take a `callsign` (amateur radio) and a `direction`. */
 const CALLSIGN_TYPES = new Set(['kiss', 'ble', 'sim']);
@@ -42,24 +44,37 @@ export function gatewayOptionsFromConfig(config: Config, log: Logger, forcedMode
   };
 }
 
-const USAGE = `usage: altnet run [--conf=FILE] [-key=value ...] [--receive-only]
+const RUN_USAGE = `usage: altnet run [--conf=FILE] [-key=value ...] [--receive-only]
 
 Runs the gateway daemon: listens for the node's P2P connection (addnode=127.0.0.1:8334),
 keeps a validated header chain, watches for eclipse anomalies, and runs every configured link.
---receive-only never transmits on any link (same as -receiveonly=1).
+  --receive-only   never transmit on any link (same as -receiveonly=1)
+`;
+
+const BEACON_USAGE = `usage: altnet beacon [--conf=FILE] [-key=value ...]
+
+Runs the daemon as a broadcast-only transmitter: it repeats the latest headers on its transmit
+links (a carousel of aligned 16-header batches reaching a day deep, plus every new tip at once),
+within each link's duty cycle, for receive-only gateways to hear. Same options as \`altnet run\`.
 `;
 
 export async function runDaemon(args: string[], io: CliIO, forcedMode?: GatewayMode): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    io.out(USAGE);
-    io.out(optionsHelp());
-    return 0;
+  const usage = (forcedMode === 'beacon' ? BEACON_USAGE : RUN_USAGE) + '\n' + optionsHelp();
+  const spec: CommandSpec = {
+    name: forcedMode === 'beacon' ? 'beacon' : 'run',
+    options: forcedMode === 'beacon' ? [] : [{ name: 'receive-only', type: 'bool' }],
+    configFlags: true,
+  };
+  const parsed = parseCommand(args, spec, usage, io, ALTNET_VERSION);
+  if (typeof parsed === 'number') return parsed;
+  if (parsed.positional.length) {
+    io.err(`altnet ${spec.name}: unexpected argument "${parsed.positional[0]}"; options are written -key=value`);
+    return 2;
   }
-  const receiveOnly = args.includes('--receive-only');
-  const rest = args.filter((a) => a !== '--receive-only');
+  const receiveOnly = flag(parsed, 'receive-only');
   let config: Config;
   try {
-    config = loadConfig(rest, io);
+    config = loadConfig(parsed.configArgs, io);
   } catch (err) {
     io.err(`altnet: ${err instanceof Error ? err.message : String(err)}`);
     return 2;

@@ -9,6 +9,8 @@ import { outboxDir, submitToOutbox, type SubmitOutcome } from '../gateway/outbox
 import { AltnetError } from '../util/errors.js';
 import { loadConfig } from './config.js';
 import type { CliIO } from './io.js';
+import { flag, parseCommand, str, type CommandSpec } from './args.js';
+import { ALTNET_VERSION } from '../util/version.js';
 
 /** Exit codes, stable for scripts. */
 export const EXIT = { ok: 0, badTx: 1, usage: 2, storeFailed: 3 } as const;
@@ -27,26 +29,24 @@ announces it from the network, or 14 days pass. \`altnet status\` lists pending 
 Exit codes: 0 stored (or already pending), 1 the transaction is invalid, 2 usage or config
 error, 3 the outbox could not be written.`;
 
+const SPEC: CommandSpec = {
+  name: 'send-tx',
+  options: [
+    { name: 'file', type: 'string' },
+    { name: 'again', type: 'bool' },
+    { name: 'queue-only', type: 'bool' },
+  ],
+  configFlags: true,
+};
+
 export async function run(args: string[], io: CliIO): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    io.out(USAGE);
-    return EXIT.ok;
-  }
-  let file: string | undefined;
-  let hex: string | undefined;
-  let again = false;
-  const configFlags: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--again') again = true;
-    else if (a === '--file' || a === '-file') {
-      if (i + 1 >= args.length) return usageError(io, '--file needs a path: --file=tx.hex');
-      file = args[++i];
-    } else if (/^--?file=/.test(a)) file = a.slice(a.indexOf('=') + 1);
-    else if (a.startsWith('-') && a !== '-') configFlags.push(a);
-    else if (hex === undefined) hex = a;
-    else return usageError(io, 'give one transaction (one hex argument)');
-  }
+  const parsed = parseCommand(args, SPEC, USAGE, io, ALTNET_VERSION);
+  if (typeof parsed === 'number') return parsed;
+  const file = str(parsed, 'file');
+  const again = flag(parsed, 'again');
+  const configFlags = parsed.configArgs;
+  if (parsed.positional.length > 1) return usageError(io, 'give one transaction (one hex argument)');
+  const hex: string | undefined = parsed.positional[0];
   if (hex !== undefined && file !== undefined) return usageError(io, 'give the transaction as hex or with --file, not both');
   if (hex === undefined && file === undefined) return usageError(io, 'no transaction given');
 

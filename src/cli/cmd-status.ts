@@ -4,16 +4,30 @@ import { join } from 'node:path';
 import type { GatewayStatus } from '../gateway/gateway.js';
 import { loadConfig } from './config.js';
 import type { CliIO } from './io.js';
+import { flag, parseCommand, type CommandSpec } from './args.js';
+import { ALTNET_VERSION } from '../util/version.js';
+
+const USAGE = `usage: altnet status [--json] [--conf=FILE] [-datadir=DIR] [-key=value ...]
+
+Shows links, their state and counters, the node tip, the chain tip, anomalies and pending
+transactions, as the running daemon last wrote them to <datadir>/status.json (every 2 s).
+The datadir is found as the daemon finds it: -datadir=, else datadir= in the config file
+(--conf=, $ALTNET_CONF, else /etc/altnet/altnet.conf), else $ALTNET_DATADIR, else
+/var/lib/altnet when it exists (the service), else ~/.altnet.
+  --json   the same as JSON, with statusAgeSeconds and daemonRunning
+
+Exit codes: 0 the daemon is running, 1 no status found, 2 usage or config error,
+3 the status is stale (the daemon is not running).`;
+
+const SPEC: CommandSpec = { name: 'status', options: [{ name: 'json', type: 'bool' }], configFlags: true };
 
 export async function run(args: string[], io: CliIO): Promise<number> {
-  if (args.includes('--help')) {
-    io.out('usage: altnet status [--json] [--conf=FILE] [-datadir=DIR]\n\nShows links, their state and counters, the node tip, the chain tip and anomalies.');
-    return 0;
-  }
-  const json = args.includes('--json');
+  const parsed = parseCommand(args, SPEC, USAGE, io, ALTNET_VERSION);
+  if (typeof parsed === 'number') return parsed;
+  const json = flag(parsed, 'json');
   let datadir: string;
   try {
-    datadir = loadConfig(args.filter((a) => a !== '--json'), io).datadir;
+    datadir = loadConfig([...parsed.configArgs, ...parsed.positional], io).datadir;
   } catch (err) {
     io.err(`altnet: ${(err as Error).message}`);
     return 2;

@@ -16,6 +16,7 @@ import * as pathPosix from 'node:path/posix';
 import { ConfigError } from '../util/errors.js';
 import type { LogLevel } from '../util/log.js';
 import type { CliIO } from './io.js';
+import { closest } from './args.js';
 
 export type OptionType = 'string' | 'int' | 'number' | 'bool' | 'hostport' | 'path' | 'enum' | 'duration';
 
@@ -501,27 +502,7 @@ function unknownKey(e: RawEntry): ConfigLineError {
 }
 
 function closestOption(key: string): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const o of OPTIONS) {
-    const d = editDistance(key, o.name);
-    if (d < bestD) [best, bestD] = [o.name, d];
-  }
-  return bestD <= Math.max(1, Math.floor(key.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length];
+  return closest(key, OPTIONS.map((o) => o.name));
 }
 
 const TRUE_WORDS = ['1', 'true', 'yes', 'on'];

@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // `altnet <command> [args]`. Each command lives in its own module exporting
-// `run(args: string[], io: CliIO): Promise<number>` (the exit code); this file only dispatches.
+// `run(args: string[], io: CliIO): Promise<number>` (the exit code); this file only dispatches,
+// answers --version and `altnet help [command]`, and keeps a closed stdout (`altnet … | head`)
+// from turning into a stack trace.
+import { ALTNET_VERSION } from '../util/version.js';
+import { closest } from './args.js';
 import type { CliIO } from './io.js';
 import { processIO } from './io.js';
 
@@ -22,23 +26,51 @@ const COMMANDS: Record<string, CommandEntry> = {
 function usage(io: CliIO): void {
   io.out('usage: altnet <command> [options]\n\ncommands:');
   for (const [name, c] of Object.entries(COMMANDS)) io.out(`  ${name.padEnd(10)} ${c.summary}`);
-  io.out('\n`altnet <command> --help` describes each command.');
+  io.out('  help       `altnet help <command>` is `altnet <command> --help`');
+  io.out('\nOptions follow bitcoind: -key=value or --key=value, -flag or -flag=1/0, -noflag.');
+  io.out('`altnet <command> --help` describes each command; `altnet --version` prints the version.');
 }
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
   const [cmd, ...rest] = argv;
-  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+  if (!cmd) {
     usage(io);
-    return cmd ? 0 : 2;
+    return 2;
+  }
+  if (['--help', '-help', '-h', '-?'].includes(cmd)) {
+    usage(io);
+    return 0;
+  }
+  if (cmd === '--version' || cmd === '-version') {
+    io.out(`altnet ${ALTNET_VERSION}`);
+    return 0;
+  }
+  if (cmd === 'help') {
+    if (rest.length === 0) {
+      usage(io);
+      return 0;
+    }
+    return main([rest[0], '--help', ...rest.slice(1)], io);
   }
   const entry = COMMANDS[cmd];
   if (!entry) {
-    io.err(`altnet: unknown command "${cmd}"`);
+    const near = closest(cmd, Object.keys(COMMANDS));
+    io.err(`altnet: unknown command "${cmd}"${near ? ` (did you mean "${near}"?)` : ''}`);
     usage(io);
     return 2;
   }
   return (await entry.load()).run(rest, io);
 }
+
+/** A reader that went away (`altnet help | head -1`) is normal: stop quietly. */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+quietOnClosedPipe(process.stdout);
+quietOnClosedPipe(process.stderr);
 
 main(process.argv.slice(2), processIO()).then(
   (code) => {

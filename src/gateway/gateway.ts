@@ -18,6 +18,7 @@ import { LinkSupervisor, type SupervisedLinkEvents } from './supervisor.js';
 import { startMetricsServer, type MetricsServer } from './metrics.js';
 import { DeviceWatcher, isHotplugDevice, linksForDevice } from './hotplug.js';
 import { Outbox, outboxDir, type PendingTxStatus } from './outbox.js';
+import { ALTNET_VERSION } from '../util/version.js';
 
 export interface LinkSpec {
   name: string;
@@ -85,7 +86,7 @@ export interface GatewayStatus {
   counters: Record<string, number>;
 }
 
-export const ALTNET_VERSION = '0.1.0';
+export { ALTNET_VERSION };
 
 export class Gateway {
   readonly router: Router;

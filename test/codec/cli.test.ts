@@ -50,7 +50,7 @@ describe('altnet codec', () => {
 
   it('prints stream and tip statistics over the shared file', async () => {
     const io = memoryIO({ ALTNET_SHARED_DATA: SHARED_DATA.dir });
-    expect(await run(['stats'], io)).toBe(0);
+    expect(await run(['stats', '--json'], io)).toBe(0);
     const s = JSON.parse(io.stdout.join('\n'));
     expect(s.headers).toBe(8064);
     expect(s.stream.roundTrip).toBe(true);
