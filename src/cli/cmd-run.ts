@@ -41,6 +41,7 @@ export function gatewayOptionsFromConfig(config: Config, log: Logger, forcedMode
     linkRestartMaxMs: config.linkrestartmax,
     maxLinkMessageBytes: config.maxlinkmsg,
     txToNode: config.txtonode,
+    nodeRpc: config.noderpc && { ...config.noderpc, cookieFile: config.noderpccookie },
   };
 }
 

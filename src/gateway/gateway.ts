@@ -8,6 +8,8 @@ import { HeaderChain } from '../chain/chain.js';
 import { parseHeader, workForBits } from '../chain/header.js';
 import type { NetworkParams } from '../chain/networks.js';
 import { NodeServer } from '../node/server.js';
+import type { NodePeerLimits } from '../node/peer.js';
+import { NodeRpc, nodeConnectionsTo } from '../node/rpc.js';
 import { Watchdog, type Anomaly } from '../watchdog/watchdog.js';
 import { Counters } from '../util/counters.js';
 import type { Logger } from '../util/log.js';
@@ -58,6 +60,12 @@ export interface GatewayOptions {
   txToNode?: boolean;
   /** How often the outbox is rescanned and due re-sends go out, ms (default 2000). */
   outboxRescanMs?: number;
+  /** The node's own RPC (noderpc=): tells its connection from other local processes. */
+  nodeRpc?: { host: string; port: number; cookieFile?: string };
+  /** Node-port slots (default 8); the node always gets one. */
+  maxNodeConnections?: number;
+  /** Node-port deadlines (tests shorten them). */
+  nodePeerLimits?: Partial<NodePeerLimits>;
 }
 
 export interface LinkStatus {
@@ -77,7 +85,12 @@ export interface GatewayStatus {
   mode: GatewayMode;
   startedAt: string;
   updatedAt: string;
-  node: { connections: number; peers: Array<{ id: string; transport?: string; agent?: string }>; tip?: { height: number; hash: string } };
+  node: {
+    connections: number;
+    /** `node`: identified as the user's node through its RPC (noderpc). */
+    peers: Array<{ id: string; transport?: string; agent?: string; node?: boolean }>;
+    tip?: { height: number; hash: string };
+  };
   chain: { height: number; hash: string; chainWork: string };
   links: LinkStatus[];
   anomalies: Array<{ kind: string; since: string; detail: string }>;
@@ -169,6 +182,7 @@ export class Gateway {
       chainHeight: tip.height,
       links: opts.links.length,
     });
+    const rpc = opts.nodeRpc && new NodeRpc(opts.nodeRpc);
     this.server = new NodeServer({
       host: opts.listen.host,
       port: opts.listen.port,
@@ -179,6 +193,9 @@ export class Gateway {
       chain: this.chain,
       v2: opts.v2,
       events: this.router.nodeEvents,
+      maxConnections: opts.maxNodeConnections,
+      limits: opts.nodePeerLimits,
+      nodeConnections: opts.nodeRpc && ((port) => nodeConnectionsTo(rpc!, port)),
     });
     this.nodePort = await this.server.listen();
 
@@ -327,7 +344,7 @@ export class Gateway {
       updatedAt: new Date().toISOString(),
       node: {
         connections: peers.length,
-        peers: peers.map((p) => ({ id: p.id, transport: p.transportKind, agent: p.version?.userAgent })),
+        peers: peers.map((p) => ({ id: p.id, transport: p.transportKind, agent: p.version?.userAgent, node: p.isNode || undefined })),
         tip: nodeTip && { height: nodeTip.height, hash: hashToHex(nodeTip.hash) },
       },
       chain: { height: tip.height, hash: hashToHex(tip.hash), chainWork: '0x' + tip.chainWork.toString(16) },

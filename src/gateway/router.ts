@@ -1,6 +1,7 @@
 // Decides where headers and transactions go:
-//  - headers from links are re-validated by the chain; when the best chain has more work than
-//    the node's, the node is sent the headers it lacks;
+//  - headers from links are re-validated by the chain; every node-port connection whose best
+//    header has less work than our best chain is sent the headers it lacks, judged by what that
+//    connection itself said (peer-chains.ts): one local process cannot speak for another;
 //  - headers the node has go out on transmit links (beacon mode);
 //  - an anomaly makes every link that can ask for headers ask at once (anycast);
 //  - a link never gets what its capabilities exclude, and receive-only mode never transmits.
@@ -13,6 +14,7 @@ import type { InvItem } from '../node/messages.js';
 import { InvType, MAX_HEADERS_PER_MESSAGE } from '../node/messages.js';
 import type { Cargo, HeaderBatch, HeadersWanted, LinkCapabilities, TipReport } from '../links/link.js';
 import { canReceive, canTransmit } from '../links/link.js';
+import { PeerChains, type PeerChain } from './peer-chains.js';
 
 export interface ChainTip {
   height: number;
@@ -83,9 +85,8 @@ export interface LinkHeadersResult extends AddHeadersOutcome {
 
 export class Router {
   private readonly links = new Map<string, RouterLink>();
-  /** The best header we know the node has (hash, internal order). */
-  private nodeTipHash: Uint8Array | undefined;
-  private nodeLocator: Uint8Array[] = [];
+  /** What each node-port connection has, by its own word (or ours, for what we sent it). */
+  private readonly peerChains = new PeerChains();
   /** Next beacon batch, counted back from the one holding the tip. */
   private carousel = 0;
   readonly nodeEvents: NodePeerEvents;
@@ -94,9 +95,9 @@ export class Router {
     this.nodeEvents = {
       ready: (peer) => this.onNodeReady(peer),
       headers: (peer, raw) => this.onNodeHeaders(peer, raw),
-      getheaders: (_peer, locator) => this.onNodeLocator(locator),
+      getheaders: (peer, locator) => this.onNodeLocator(peer, locator),
       inv: (peer, items) => this.onNodeInv(peer, items),
-      closed: () => {},
+      closed: (peer) => this.peerChains.forget(peer),
     };
   }
 
@@ -158,11 +159,31 @@ export class Router {
     this.links.delete(name);
   }
 
-  /** The node's best header as far as we know, with its work. */
+  /**
+   * The node's best header as far as we know, with its work: the identified node's (noderpc);
+   * without one, the least-work tip among the connections, so a local process announcing a
+   * good chain cannot hide a node that is behind from the watchdog.
+   */
   nodeTip(): ChainTip | undefined {
-    if (!this.nodeTipHash) return undefined;
-    const e = this.deps.chain.getByHash(this.nodeTipHash);
-    return e && { hash: this.nodeTipHash, chainWork: e.chainWork, height: e.height };
+    const peers = this.deps.nodePeers();
+    const node = peers.find((p) => p.isNode);
+    let least: ChainTip | undefined;
+    for (const p of node ? [node] : peers) {
+      const tip = this.tipOf(this.peerChains.peek(p)?.bestHeader);
+      if (tip && (!least || tip.chainWork < least.chainWork)) least = tip;
+    }
+    return least;
+  }
+
+  /** What altnet knows of a connection's chain (the best header and best block it has). */
+  peerChain(peer: NodePeer): { bestHeader?: ChainTip; bestBlock?: ChainTip } {
+    const s = this.peerChains.peek(peer);
+    return { bestHeader: this.tipOf(s?.bestHeader), bestBlock: this.tipOf(s?.bestBlock) };
+  }
+
+  private tipOf(hash: Uint8Array | undefined): ChainTip | undefined {
+    const e = hash && this.deps.chain.getByHash(hash);
+    return e ? { hash: hash!, chainWork: e.chainWork, height: e.height } : undefined;
   }
 
   /** Headers a link delivered. Validated by the chain; never trusted. */
@@ -280,29 +301,38 @@ export class Router {
   }
 
   /**
-   * If our best chain has more work than the node's, send the node the headers it lacks
-   * (at most one message; the node asks for the rest with getheaders). Returns the count sent.
+   * Every connection whose best header has less work than our best chain is sent the headers
+   * it lacks (at most one message each; the node asks for the rest with getheaders), the
+   * identified node first. Returns the most headers sent to one connection.
    */
   pushToNode(): number {
-    const { chain, counters, log } = this.deps;
     const peers = this.deps.nodePeers();
-    if (peers.length === 0) return 0;
+    let most = 0;
+    for (const p of peers) most = Math.max(most, this.pushToPeer(p));
+    return most;
+  }
+
+  private pushToPeer(peer: NodePeer): number {
+    const { chain, counters, log } = this.deps;
     const tip = chain.tip();
-    const node = this.nodeTip();
-    if (node && node.chainWork >= tip.chainWork) return 0;
-    // Knowing nothing of the node, start from our root: the node asks for what it lacks.
+    const state = this.peerChains.get(peer);
+    const has = this.tipOf(state.bestHeader);
+    if (has && has.chainWork >= tip.chainWork) return 0;
+    // Knowing nothing of the peer, start from our root: the node asks for what it lacks.
     const root = chain.getByHeight(chain.rootHeight)!.hash;
-    const locator = this.nodeTipHash ? [this.nodeTipHash, ...this.nodeLocator] : [...this.nodeLocator, root];
+    const locator = state.bestHeader ? [state.bestHeader, ...state.locator] : [...state.locator, root];
     const headers = chain.headersAfter(locator, undefined, MAX_HEADERS_PER_MESSAGE);
     if (headers.length === 0) return 0;
-    for (const p of peers) p.sendHeaders(headers);
-    // Assume the node takes them (they passed the same checks it makes); its next getheaders
-    // or announcement corrects us if not.
-    this.nodeTipHash = headerHash(headers[headers.length - 1]);
+    peer.sendHeaders(headers);
+    // Assume it takes them (they passed the same checks it makes); its next getheaders or
+    // announcement corrects us if not.
+    state.bestHeader = headerHash(headers[headers.length - 1]);
     counters.inc('router.headers_to_node', headers.length);
     log.info('sent the node headers with more work', {
+      peer: peer.id,
+      node: peer.isNode || undefined,
       count: headers.length,
-      upTo: chain.getByHash(this.nodeTipHash)?.height,
+      upTo: chain.getByHash(state.bestHeader)?.height,
       tip: tip.height,
     });
     return headers.length;
@@ -322,8 +352,8 @@ export class Router {
     }
   }
 
-  private onNodeReady(_peer: NodePeer): void {
-    this.pushToNode();
+  private onNodeReady(peer: NodePeer): void {
+    this.pushToPeer(peer);
   }
 
   private onNodeHeaders(peer: NodePeer, raw: Uint8Array[]): void {
@@ -342,21 +372,26 @@ export class Router {
       // worth a loud line, never a crash.
       counters.inc('node.invalid_headers');
       log.warn('the node sent a header altnet rejects', { code: outcome.rejected.code, reason: outcome.rejected.message });
-    } else if (raw.length === MAX_HEADERS_PER_MESSAGE) {
+    } else if (outcome.tipChanged && outcome.accepted > 0) {
+      // Told us something new: worth its slot (server eviction order).
+      peer.lastNovelAt = Date.now();
+    }
+    if (!outcome.rejected && raw.length === MAX_HEADERS_PER_MESSAGE) {
       // A full batch: the node has more. Keep asking until it answers with less (Core's sync).
       counters.inc('router.node_sync_requests');
       if (chain.height % 20_000 < MAX_HEADERS_PER_MESSAGE) log.info('syncing headers from the node', { height: chain.height });
       peer.requestHeaders([last, ...chain.locator()]);
     }
-    if (chain.getByHash(last)) this.setNodeTip(last);
+    // Core sends headers from its active chain: the last one is a block this peer has.
+    if (chain.getByHash(last)) this.setPeerTip(peer, last, true);
     if (outcome.tipChanged) this.onTipChanged();
     this.pushToNode();
   }
 
-  private onNodeLocator(locator: Uint8Array[]): void {
-    this.nodeLocator = locator.slice(0, 32);
+  private onNodeLocator(peer: NodePeer, locator: Uint8Array[]): void {
+    this.peerChains.setLocator(peer, locator);
     const first = locator[0];
-    if (first && this.deps.chain.getByHash(first)) this.setNodeTip(first);
+    if (first && this.deps.chain.getByHash(first)) this.setPeerTip(peer, first, false);
   }
 
   private onNodeInv(peer: NodePeer, items: InvItem[]): void {
@@ -372,8 +407,14 @@ export class Router {
     }
   }
 
-  private setNodeTip(hash: Uint8Array): void {
-    this.nodeTipHash = hash;
+  private setPeerTip(peer: NodePeer, hash: Uint8Array, hasBlock: boolean): void {
+    const state: PeerChain = this.peerChains.get(peer);
+    state.bestHeader = hash;
+    if (hasBlock) {
+      const had = this.tipOf(state.bestBlock);
+      const now = this.tipOf(hash);
+      if (!had || (now && now.chainWork >= had.chainWork)) state.bestBlock = hash;
+    }
     const tip = this.nodeTip();
     if (tip) this.deps.observer?.nodeTip(tip);
   }

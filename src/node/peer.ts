@@ -2,6 +2,11 @@
 // (`addnode=127.0.0.1:8334`), sends `version`, and we answer the way Bitcoin Core expects.
 // Everything the node sends is parsed strictly; a malformed message is logged, counted and
 // ends the connection (the node reconnects), and never throws out of this class.
+// Any local process can dial the same port, so a connection must earn its slot: it has
+// `limits.handshakeMs` to finish the handshake, a message it starts must keep arriving at
+// `limits.minByteRate` (after `limits.messageGraceMs`), and it must ask for something (a ping,
+// getheaders, getdata...) within `limits.firstRequestMs` of the handshake, as Bitcoin Core does
+// right away. Breaking a limit is an eviction: logged, counted as node.evicted.<reason>.
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { NetworkParams } from '../chain/networks.js';
@@ -33,7 +38,35 @@ import { detectTransport } from './v2/session.js';
 
 export const USER_AGENT = '/altnet:0.1.0/';
 const MIN_PEER_VERSION = 70015;
-const HANDSHAKE_TIMEOUT_MS = 60_000;
+
+/** Deadlines that keep a slot from being held by a connection that does nothing useful. */
+export interface NodePeerLimits {
+  /** From connect to verack. */
+  handshakeMs: number;
+  /** A message in progress may take this long before its byte rate is held against it. */
+  messageGraceMs: number;
+  /** Bytes per second a started message must arrive at, after the grace (loopback is far faster). */
+  minByteRate: number;
+  /** After the handshake, the peer must ask for something (ping, getheaders...) within this. */
+  firstRequestMs: number;
+}
+
+/**
+ * Core pings right after the handshake and answers our getheaders at once, so 30 s is generous;
+ * 10 kB/s is a floor a loaded Raspberry Pi beats by orders of magnitude on loopback, and drops a
+ * byte-a-second trickle within ~5 s instead of holding a slot for the hours a 4 MB message takes.
+ */
+export const DEFAULT_PEER_LIMITS: NodePeerLimits = {
+  handshakeMs: 20_000,
+  messageGraceMs: 5_000,
+  minByteRate: 10_000,
+  firstRequestMs: 30_000,
+};
+
+export type EvictReason = 'handshake_timeout' | 'slow_message' | 'no_request' | 'at_cap';
+
+/** Messages that ask altnet for something or tell it about the chain: proof a peer is in use. */
+const ASKING = new Set(['ping', 'getheaders', 'getdata', 'getaddr', 'getblocks', 'mempool', 'headers', 'inv', 'tx', 'block']);
 
 /** What the node side needs from the header chain. */
 export interface HeaderView {
@@ -72,6 +105,7 @@ export interface NodePeerDeps {
   events: NodePeerEvents;
   v2Responder?: V2ResponderFactory;
   now?: () => number;
+  limits?: Partial<NodePeerLimits>;
 }
 
 type PeerState = 'detecting' | 'awaiting-version' | 'awaiting-verack' | 'ready' | 'closed';
@@ -83,18 +117,44 @@ export class NodePeer {
   private prefix = new Uint8Array(0);
   private readonly ourNonce = randomBytes(8).readBigUInt64LE();
   private handshakeTimer: NodeJS.Timeout | undefined;
+  private requestTimer: NodeJS.Timeout | undefined;
+  private slowTimer: NodeJS.Timeout | undefined;
   private theirVersion: VersionMessage | undefined;
+  private readonly limits: NodePeerLimits;
+  /** When the incomplete message now buffered started, and bytes received since. */
+  private msgStart: number | undefined;
+  private msgBytes = 0;
+  /** ms since the epoch (deps.now). */
+  readonly connectedAt: number;
+  /** Last time the peer made progress: connected, finished the handshake, or asked for something. */
+  lastProgressAt: number;
+  /** Whether it ever asked for anything after the handshake. */
+  hasAsked = false;
+  /** Last time it told us headers that extended our best chain (0: never); set by the router. */
+  lastNovelAt = 0;
+  /** Identified as the user's node (its own RPC lists this connection); never evicted. */
+  isNode = false;
+  /** Endpoint as the node's getpeerinfo writes it (`addrbind`): IPv4 without the ::ffff: prefix. */
+  readonly endpoint: string;
 
   constructor(
     private readonly socket: Socket,
     private readonly deps: NodePeerDeps,
   ) {
     this.id = `${socket.remoteAddress}:${socket.remotePort}`;
+    const addr = (socket.remoteAddress ?? '').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+    this.endpoint = addr.includes(':') ? `[${addr}]:${socket.remotePort}` : `${addr}:${socket.remotePort}`;
+    this.limits = { ...DEFAULT_PEER_LIMITS, ...deps.limits };
+    this.connectedAt = this.now();
+    this.lastProgressAt = this.connectedAt;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)));
     socket.on('error', (err) => this.close(`socket error: ${err.message}`));
     socket.on('close', () => this.close('connection closed by the node'));
-    this.handshakeTimer = setTimeout(() => this.close('no version message within 60 s'), HANDSHAKE_TIMEOUT_MS);
+    this.handshakeTimer = setTimeout(
+      () => this.evict('handshake_timeout', `handshake not finished within ${this.limits.handshakeMs} ms`),
+      this.limits.handshakeMs,
+    );
     this.handshakeTimer.unref();
     deps.counters.inc('node.connections');
     deps.log.info('node connected', { peer: this.id });
@@ -139,10 +199,20 @@ export class NodePeer {
     this.deps.counters.inc('node.tx_sent');
   }
 
+  /** Drops the connection for breaking a slot rule (or to make room): counted and logged. */
+  evict(reason: EvictReason, detail: string): void {
+    if (this.state === 'closed') return;
+    this.deps.counters.inc(`node.evicted.${reason}`);
+    this.deps.log.warn('evicting a node-port connection', { peer: this.id, reason, detail });
+    this.close(`evicted (${reason}): ${detail}`);
+  }
+
   close(reason: string): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
     clearTimeout(this.handshakeTimer);
+    clearTimeout(this.requestTimer);
+    clearTimeout(this.slowTimer);
     this.socket.destroy();
     this.deps.log.info('node disconnected', { peer: this.id, reason });
     this.deps.events.closed(this, reason);
@@ -168,11 +238,46 @@ export class NodePeer {
         this.deps.counters.inc(`node.msg_in.${msg.command}`);
         this.onMessage(msg);
       }
+      if (!this.isClosed) this.watchMessageRate(chunk.length);
     } catch (err) {
       const code = err instanceof AltnetError ? err.code : 'internal';
       this.deps.counters.inc(`node.errors.${code}`);
       this.close(`bad message from node: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+
+  private now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
+
+  /**
+   * A started message must keep coming: after messageGraceMs, the bytes received since it began
+   * must keep up with minByteRate, or the peer is dropped when it falls behind (one timer, moved
+   * on each chunk). The handshake has its own deadline.
+   */
+  private watchMessageRate(received: number): void {
+    if (this.state !== 'ready' || !this.transport) return;
+    clearTimeout(this.slowTimer);
+    this.slowTimer = undefined;
+    const pending = this.transport.pending;
+    if (pending === 0) {
+      this.msgStart = undefined;
+      this.msgBytes = 0;
+      return;
+    }
+    if (this.msgStart === undefined) {
+      this.msgStart = this.now();
+      this.msgBytes = pending;
+    } else {
+      this.msgBytes += received;
+    }
+    const { messageGraceMs, minByteRate } = this.limits;
+    const due = this.msgStart + messageGraceMs + (this.msgBytes / minByteRate) * 1000;
+    this.slowTimer = setTimeout(() => {
+      const ms = this.now() - (this.msgStart ?? this.now());
+      this.evict('slow_message', `a message in progress got ${this.msgBytes} bytes in ${ms} ms (floor: ${minByteRate} B/s after ${messageGraceMs} ms)`);
+    }, Math.max(0, due - this.now()));
+    this.slowTimer.unref();
   }
 
   /** BIP324: the first 16 bytes tell v1 from v2. Returns the bytes left for the chosen transport. */
@@ -224,6 +329,11 @@ export class NodePeer {
           return;
       }
     }
+    if (ASKING.has(msg.command)) {
+      this.hasAsked = true;
+      this.lastProgressAt = this.now();
+      clearTimeout(this.requestTimer);
+    }
     this.onReadyMessage(msg);
   }
 
@@ -261,6 +371,11 @@ export class NodePeer {
   private onVerack(): void {
     this.state = 'ready';
     clearTimeout(this.handshakeTimer);
+    this.lastProgressAt = this.now();
+    this.requestTimer = setTimeout(() => {
+      if (!this.hasAsked) this.evict('no_request', `asked for nothing within ${this.limits.firstRequestMs} ms of the handshake`);
+    }, this.limits.firstRequestMs);
+    this.requestTimer.unref();
     this.send('sendheaders', new Uint8Array(0));
     this.requestHeaders(this.deps.chain.locator());
     this.deps.log.info('handshake complete', {

@@ -8,6 +8,8 @@ export interface MessageTransport {
   start(): Uint8Array[];
   receive(bytes: Uint8Array): { send: Uint8Array[]; messages: P2PMessage[] };
   encode(msg: P2PMessage): Uint8Array;
+  /** Bytes received but not yet part of a whole message (a message in progress). */
+  readonly pending: number;
 }
 
 export class V1Transport implements MessageTransport {
@@ -24,5 +26,8 @@ export class V1Transport implements MessageTransport {
   }
   encode(msg: P2PMessage): Uint8Array {
     return encodeV1Message(this.magic, msg);
+  }
+  get pending(): number {
+    return this.decoder.pending;
   }
 }

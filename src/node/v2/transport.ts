@@ -52,6 +52,11 @@ export class V2Transport {
     return { send: r.send, messages: r.messages };
   }
 
+  /** Bytes received but not yet part of a whole packet (or the key and garbage). */
+  get pending(): number {
+    return this.session.bufferedBytes;
+  }
+
   encode(msg: V2Message): Uint8Array {
     if (!this.session.canSend) {
       if (this.heldBytes + msg.payload.length > MAX_HELD_BYTES) {
