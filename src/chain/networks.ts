@@ -155,3 +155,9 @@ export function networkByName(name: string): NetworkParams {
   if (!n) throw new TypeError(`unknown network "${name}"; expected one of ${NETWORK_NAMES.join(', ')}`);
   return NETWORKS[n];
 }
+
+/** The network whose P2P magic the first 4 bytes of `bytes` are, or undefined. */
+export function networkByMagic(bytes: Uint8Array): NetworkParams | undefined {
+  if (bytes.length < 4) return undefined;
+  return NETWORK_NAMES.map((n) => NETWORKS[n]).find((p) => p.magic.every((b, i) => bytes[i] === b));
+}

@@ -5,7 +5,8 @@ import { Gateway, type GatewayOptions } from '../gateway/gateway.js';
 import type { GatewayMode } from '../gateway/router.js';
 import { AltnetError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/log.js';
-import { loadConfig, optionsHelp, type Config } from './config.js';
+import { Bip324Proxy } from '../proxy/proxy.js';
+import { formatHostPort, loadConfig, optionsHelp, type Config } from './config.js';
 import type { CliIO } from './io.js';
 import { flag, parseCommand, type CommandSpec } from './args.js';
 import { ALTNET_VERSION } from '../util/version.js';
@@ -90,6 +91,18 @@ export async function runDaemon(args: string[], io: CliIO, forcedMode?: GatewayM
     io.err(`altnet: cannot start${code}: ${err instanceof Error ? err.message : String(err)}`);
     return 1;
   }
+  let proxy: Bip324Proxy | undefined;
+  if (config.bip324proxy) {
+    const opts = { listen: config.bip324proxy, upstream: config.proxy, allowV1: config.allowv1, log: log.child('bip324proxy') };
+    proxy = new Bip324Proxy({ ...opts, counters: gateway.counters.scoped('bip324proxy.') });
+    try {
+      await proxy.listen();
+    } catch (err) {
+      io.err(`altnet: cannot start the BIP324 proxy on ${formatHostPort(config.bip324proxy)}: ${(err as Error).message}`);
+      await gateway.stop();
+      return 1;
+    }
+  }
   log.info('ready', { node: `${config.listen.host}:${gateway.nodePort}`, datadir: config.datadir, conf: config.confFile });
   await new Promise<void>((resolve) => {
     const stop = (sig: string) => {
@@ -99,6 +112,7 @@ export async function runDaemon(args: string[], io: CliIO, forcedMode?: GatewayM
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  await proxy?.close();
   await gateway.stop();
   return 0;
 }

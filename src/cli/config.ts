@@ -149,6 +149,27 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: "Path of the node's RPC .cookie file (used with noderpc).",
   },
   {
+    name: 'bip324proxy',
+    type: 'hostport',
+    default: 'off',
+    loopbackOnly: true,
+    offWords: ['off', '0', 'no', 'false', ''],
+    help: 'Also run the BIP324 proxy here (e.g. 127.0.0.1:1324): v1-only software (bitcoind -v2transport=0 -proxy=<host:port>, wallets) gets encrypted v2 connections. Loopback only, or off.',
+  },
+  {
+    name: 'allowv1',
+    type: 'bool',
+    default: '0',
+    help: 'Let the BIP324 proxy forward unencrypted v1 when a destination does not speak v2 (default: it refuses).',
+  },
+  {
+    name: 'proxy',
+    type: 'hostport',
+    default: 'off',
+    offWords: ['off', '0', 'no', 'false', ''],
+    help: "SOCKS5 proxy (e.g. Tor's 127.0.0.1:9050) for the BIP324 proxy's outbound connections; names are resolved by it.",
+  },
+  {
     name: 'maxlinkmsg',
     type: 'int',
     default: '4000000',
@@ -208,6 +229,9 @@ export interface Config {
   callsign: string | undefined;
   noderpc: HostPort | undefined;
   noderpccookie: string | undefined;
+  bip324proxy: HostPort | undefined;
+  allowv1: boolean;
+  proxy: HostPort | undefined;
   maxlinkmsg: number;
   /** Milliseconds. */
   linkrestartmax: number;
