@@ -2,7 +2,9 @@
 // altnet.conf like `altnet run` (bip324proxy=, proxy=, allowv1= apply), plus -to=host:port.
 import { Bip324Proxy } from '../proxy/proxy.js';
 import { Counters } from '../util/counters.js';
-import { AltnetError } from '../util/errors.js';
+import { ConfigError } from '../util/errors.js';
+import { ALTNET_VERSION } from '../util/version.js';
+import { parseCommand, str, type CommandSpec } from './args.js';
 import { createLogger } from '../util/log.js';
 import { formatHostPort, loadConfig, parseHostPort, type Config, type HostPort } from './config.js';
 import type { CliIO } from './io.js';
@@ -22,27 +24,24 @@ destination in its version message). The network comes from the client's v1 magi
   -allowv1=1                forward unencrypted v1 to destinations without v2 (default: refuse)
 `;
 
+const SPEC: CommandSpec = { name: 'bip324-proxy', options: [{ name: 'to', type: 'string' }], configFlags: true };
+
 export async function run(args: string[], io: CliIO): Promise<number> {
-  if (args.includes('--help') || args.includes('-h')) {
-    io.out(USAGE);
-    return 0;
-  }
+  const parsed = parseCommand(args, SPEC, USAGE, io, ALTNET_VERSION);
+  if (typeof parsed === 'number') return parsed;
   let to: HostPort | undefined;
   let config: Config;
   try {
-    const rest: string[] = [];
-    for (const a of args) {
-      const m = /^--?to=(.*)$/s.exec(a);
-      if (!m) rest.push(a);
-      else {
-        try {
-          to = parseHostPort(m[1]);
-        } catch (err) {
-          throw new AltnetError('config-bad-value', `-to=${m[1]}: ${(err as Error).message}`);
-        }
+    const toText = str(parsed, 'to');
+    if (toText !== undefined) {
+      try {
+        to = parseHostPort(toText);
+      } catch (err) {
+        throw new ConfigError('cli-bad-value', `altnet bip324-proxy: --to=${toText}: ${(err as Error).message}`);
       }
     }
-    config = loadConfig(rest, io);
+    if (parsed.positional.length) throw new ConfigError('cli-bad-option', `altnet bip324-proxy: unexpected argument "${parsed.positional[0]}"`);
+    config = loadConfig(parsed.configArgs, io);
   } catch (err) {
     io.err(`altnet: ${err instanceof Error ? err.message : String(err)}`);
     return 2;
