@@ -4,6 +4,7 @@ import { networkByName } from '../chain/networks.js';
 import { Gateway, type GatewayOptions } from '../gateway/gateway.js';
 import type { GatewayMode } from '../gateway/router.js';
 import { AltnetError } from '../util/errors.js';
+import { linkTypeTakes } from '../links/registry.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { Bip324Proxy } from '../proxy/proxy.js';
 import { formatHostPort, loadConfig, optionsHelp, type Config } from './config.js';
@@ -11,17 +12,15 @@ import type { CliIO } from './io.js';
 import { flag, parseCommand, type CommandSpec } from './args.js';
 import { ALTNET_VERSION } from '../util/version.js';
 
-/** Link types whose drivers take a `callsign` (amateur radio) and a `direction`. */
-const CALLSIGN_TYPES = new Set(['kiss', 'ble', 'sim']);
-const DIRECTION_TYPES = new Set(['lora', 'kiss', 'sim']);
-
 /** A link's options with the global settings that apply to it filled in. */
 function linkOptions(options: Record<string, string>, config: Config, mode: GatewayMode): Record<string, string> {
   const out = { ...options };
   // The operator's callsign applies to every amateur link that does not set its own.
-  if (config.callsign && !out.callsign && CALLSIGN_TYPES.has(out.type)) out.callsign = config.callsign;
-  // Receive-only is enforced in the driver too, so not even a header request goes on the air.
-  if (mode === 'receive-only' && DIRECTION_TYPES.has(out.type)) out.direction = 'rx';
+  // (the link types whose option table has a `callsign` key: see src/links/registry.ts).
+  if (config.callsign && !out.callsign && linkTypeTakes(out.type, 'callsign')) out.callsign = config.callsign;
+  // Receive-only is enforced in the driver too (types with a `direction` key), so not even a
+  // header request goes on the air.
+  if (mode === 'receive-only' && linkTypeTakes(out.type, 'direction')) out.direction = 'rx';
   return out;
 }
 

@@ -10,7 +10,9 @@
 //   link.<name>.<key>=value   (one radio or internet link; its driver checks its own keys)
 // Flags: `-key=value`, `--key=value`, `-key` (bool true), `-nokey` (bool false), `--conf=path`.
 import { NETWORK_NAMES, type NetworkName } from '../chain/networks.js';
-import { isLoopback } from '../util/net.js';
+import { formatHostPort, isLoopback, parseHostPort, type HostPort } from '../util/net.js';
+import { closest } from '../links/options.js';
+import { LINK_TYPES } from '../links/registry.js';
 import { readFileSync } from 'node:fs';
 import * as pathPosix from 'node:path/posix';
 import { ConfigError } from '../util/errors.js';
@@ -20,10 +22,7 @@ import { closest } from './args.js';
 
 export type OptionType = 'string' | 'int' | 'number' | 'bool' | 'hostport' | 'path' | 'enum' | 'duration';
 
-export interface HostPort {
-  host: string;
-  port: number;
-}
+export { formatHostPort, parseHostPort, type HostPort };
 
 export interface OptionSpec {
   name: string;
@@ -53,9 +52,8 @@ export interface OptionSpec {
 
 export { NETWORK_NAMES, type NetworkName };
 
-/** `module` loads a driver from a JavaScript file (link.<name>.path=); for developers and tests. */
-export const LINK_TYPES = ['lora', 'kiss', 'ble', 'p2p', 'esplora', 'electrum', 'dns', 'sim', 'module'] as const;
-export type LinkType = (typeof LINK_TYPES)[number];
+/** Link types are the registry's (src/links/registry.ts); re-exported for the CLI's callers. */
+export { LINK_TYPES };
 
 export const OPTIONS: readonly OptionSpec[] = [
   {
@@ -207,7 +205,8 @@ export interface ValueSource {
 
 export interface LinkConfig {
   name: string;
-  type: LinkType;
+  /** One of LINK_TYPES. */
+  type: string;
   /** Every `link.<name>.<key>` value, `type` included; the driver validates the rest. */
   keys: Record<string, string>;
   sources: Record<string, ValueSource>;
@@ -501,7 +500,7 @@ function groupLinks(entries: RawEntry[]): { links: Record<string, Record<string,
       throw lineError('config-link-type', first, `link "${name}" has no type; add link.${name}.type=<${LINK_TYPES.join('|')}>`);
     }
     const type = typeEntry.value.toLowerCase();
-    if (!(LINK_TYPES as readonly string[]).includes(type)) {
+    if (!LINK_TYPES.includes(type)) {
       throw lineError('config-link-type', typeEntry, `link "${name}" has unknown type "${typeEntry.value}"; known types: ${LINK_TYPES.join(', ')}`);
     }
     const keys: Record<string, string> = {};
@@ -511,7 +510,7 @@ function groupLinks(entries: RawEntry[]): { links: Record<string, Record<string,
       sources[k] = e.source;
     }
     links[name] = keys;
-    linkConfigs.push({ name, type: type as LinkType, keys, sources });
+    linkConfigs.push({ name, type, keys, sources });
   }
   return { links, linkConfigs };
 }
@@ -603,31 +602,6 @@ function formatDuration(ms: number): string {
     if (ms >= f && ms % f === 0) return `${ms / f}${u}`;
   }
   return `${ms}ms`;
-}
-
-/** `host:port`, `[v6]:port`, or a bare port (meaning 127.0.0.1). */
-export function parseHostPort(v: string): HostPort {
-  let host: string;
-  let portText: string;
-  if (/^\d+$/.test(v)) {
-    host = '127.0.0.1';
-    portText = v;
-  } else if (v.startsWith('[')) {
-    const m = /^\[([0-9A-Fa-f:.]+)\]:(\d+)$/.exec(v);
-    if (!m) throw new Error('expected host:port, e.g. 127.0.0.1:8334 or [::1]:8334');
-    [host, portText] = [m[1], m[2]];
-  } else {
-    const m = /^([A-Za-z0-9.-]+):(\d+)$/.exec(v);
-    if (!m) throw new Error('expected host:port, e.g. 127.0.0.1:8334 (IPv6 in brackets: [::1]:8334)');
-    [host, portText] = [m[1], m[2]];
-  }
-  const port = Number(portText);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error('port must be 1-65535');
-  return { host, port };
-}
-
-export function formatHostPort(hp: HostPort): string {
-  return hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import { FrameType, HASH_PREFIX_BYTES, type Integrity, decodeGetHeadersBody, dec
 import { bitsRuleFor, decodeHeaderStream, decodeTip, encodeHeaderStream, encodeTip, resolveTip, tipParentMatches, type TipAnnouncement } from '../codec/headers.js';
 import type { FrameTransport, HeaderBatch, Link, LinkCapabilities, LinkContext } from './link.js';
 import { canTransmit } from './link.js';
+import { LinkOptions, type LinkOptionSpec } from './options.js';
 
 export interface FramedLinkOptions {
   /** Frame integrity check: the link's own CRC is short or absent, so crc16 by default. */
@@ -19,6 +20,37 @@ export interface FramedLinkOptions {
   /** Headers answered per request (default 64). */
   maxAnswer?: number;
   now?: () => number;
+}
+
+/** Frame integrity check when the config says nothing: the link's own CRC is short or absent. */
+export const DEFAULT_INTEGRITY: Integrity = 'crc16';
+/** Repair fragments per source fragment when the config says nothing. */
+export const DEFAULT_REPAIR_RATIO = 0.5;
+
+/** Options of the framed layer itself, in every radio link type's table. */
+export const FRAMED_OPTIONS: readonly LinkOptionSpec[] = [
+  {
+    key: 'integrity',
+    type: 'enum',
+    values: ['none', 'crc16', 'crc32'],
+    default: DEFAULT_INTEGRITY,
+    help: 'Integrity check on each frame; both ends must use the same.',
+  },
+  {
+    key: 'repair',
+    type: 'number',
+    min: 0,
+    max: 4,
+    default: String(DEFAULT_REPAIR_RATIO),
+    help: 'One-way FEC: repair fragments per source fragment.',
+  },
+];
+
+/** Takes the framed layer's options out of a radio link's options; the transport gets the rest. */
+export function framedLinkOptions(name: string, options: Record<string, string>): { framed: FramedLinkOptions; rest: Record<string, string> } {
+  const { integrity, repair, ...rest } = options;
+  const o = new LinkOptions(name, 'framed', FRAMED_OPTIONS, { ...(integrity !== undefined && { integrity }), ...(repair !== undefined && { repair }) });
+  return { framed: { integrity: o.must<Integrity>('integrity'), repairRatio: o.must<number>('repair') }, rest };
 }
 
 /** Heights of context kept for decoding (a few days of blocks). */
@@ -74,8 +106,8 @@ export class FramedLink implements Link {
     private readonly opts: FramedLinkOptions = {},
   ) {
     this.capabilities = transport.capabilities;
-    this.integrity = opts.integrity ?? 'crc16';
-    this.fragmenter = new Fragmenter({ mtu: transport.capabilities.mtu, integrity: this.integrity, repairRatio: opts.repairRatio ?? 0.5 });
+    this.integrity = opts.integrity ?? DEFAULT_INTEGRITY;
+    this.fragmenter = new Fragmenter({ mtu: transport.capabilities.mtu, integrity: this.integrity, repairRatio: opts.repairRatio ?? DEFAULT_REPAIR_RATIO });
     this.reassembler = new Reassembler({ integrity: this.integrity, counters: ctx.counters });
   }
 

@@ -1,11 +1,52 @@
-// Link types by name, as written in altnet.conf (`link.<name>.type=<type>`). Each entry
-// builds a Link from its option strings; it runs inside the driver's child process.
+// The one table of link types, as written in altnet.conf (`link.<name>.type=<type>`). An entry
+// holds everything known about a type before its driver runs: its option table (key, form,
+// default, range, help), static facts (family, whether it can transmit, whether transmitting
+// needs a callsign, what it carries) and a lazy factory that builds the Link inside the
+// driver's child process. The CLI (config checks, the callsign and receive-only fill-ins, help)
+// reads this table; nothing else lists link types. Adding a type: one entry here plus its folder
+// (see README.md in this directory).
 import { ConfigError } from '../util/errors.js';
-import type { FrameTransport, Link, LinkContext } from './link.js';
-import { FramedLink, type FramedLinkOptions } from './framed.js';
-import type { Integrity } from '../codec/frames.js';
+import type { Cargo, FrameTransport, Link, LinkContext } from './link.js';
+import { FRAMED_OPTIONS, FramedLink, framedLinkOptions } from './framed.js';
+import { checkLinkOptions, type LinkOptionProblem, type LinkOptionSpec } from './options.js';
+import { KISS_OPTIONS, LORA_OPTIONS } from './radio/options.js';
+import { SIM_OPTIONS } from './sim/options.js';
+import { BLE_OPTIONS } from './ble/options.js';
+import { ESPLORA_OPTIONS } from './esplora/options.js';
+import { ELECTRUM_OPTIONS } from './electrum/options.js';
+import { DNS_OPTIONS } from './dns/options.js';
+import { P2P_OPTIONS } from './p2p/options.js';
 
 export type LinkFactory = (name: string, options: Record<string, string>, ctx: LinkContext) => Promise<Link>;
+
+/**
+ * radio: a FrameTransport from the driver folder with FramedLink (codec, fragments, FEC) on top.
+ * source: an internet header source; the driver module builds the whole Link (usually a SourceLink).
+ * module: a driver loaded from a JavaScript file, for developers and tests.
+ */
+export type LinkFamily = 'radio' | 'source' | 'module';
+
+export interface LinkTypeEntry {
+  type: string;
+  family: LinkFamily;
+  /** One line for `altnet help links`. */
+  summary: string;
+  /** The link's options (framed-layer options included for radio types). */
+  options: readonly LinkOptionSpec[];
+  /** Keys outside `options` are passed on unchecked (type=module: the module checks its own). */
+  openOptions?: boolean;
+  /**
+   * Whether transmitting needs an operator callsign: always (amateur radio), only on an amateur
+   * board (BLE KISS TNCs), or never.
+   */
+  needsCallsign: 'always' | 'amateur-board' | 'never';
+  /** Can put anything on its medium (frames, transactions); false: it only asks and listens. */
+  canTransmit: boolean;
+  /** What it can carry (a driver may report less at run time). */
+  carries: readonly Cargo[];
+  /** Builds the factory; loads the driver module only when a link of this type starts. */
+  load: () => Promise<LinkFactory>;
+}
 
 /** Drivers whose module exports `create(options, ctx)`. */
 function viaCreate(load: () => Promise<{ create: (options: Record<string, string>, ctx: LinkContext) => Link }>): () => Promise<LinkFactory> {
@@ -15,28 +56,14 @@ function viaCreate(load: () => Promise<{ create: (options: Record<string, string
   };
 }
 
-/** Options of the framed layer itself, taken out before the transport sees the rest. */
-function framedOptions(name: string, options: Record<string, string>): { framed: FramedLinkOptions; rest: Record<string, string> } {
-  const { integrity, repair, ...rest } = options;
-  const framed: FramedLinkOptions = {};
-  if (integrity !== undefined) {
-    if (!['none', 'crc16', 'crc32'].includes(integrity)) throw new ConfigError('link_option_invalid', `link.${name}.integrity must be none, crc16 or crc32`);
-    framed.integrity = integrity as Integrity;
-  }
-  if (repair !== undefined) {
-    const r = Number(repair);
-    if (!(r >= 0 && r <= 4)) throw new ConfigError('link_option_invalid', `link.${name}.repair must be a number in [0, 4] (repair fragments per source fragment)`);
-    framed.repairRatio = r;
-  }
-  return { framed, rest };
-}
-
 /** Radio-like links: a FrameTransport from the driver module, the codec on top. */
-function viaTransport(load: () => Promise<(name: string, options: Record<string, string>, ctx: LinkContext) => FrameTransport>): () => Promise<LinkFactory> {
+function viaTransport(
+  load: () => Promise<(name: string, options: Record<string, string>, ctx: LinkContext) => FrameTransport>,
+): () => Promise<LinkFactory> {
   return async () => {
     const make = await load();
     return async (name, options, ctx) => {
-      const { framed, rest } = framedOptions(name, options);
+      const { framed, rest } = framedLinkOptions(name, options);
       return new FramedLink(name, make(name, rest, ctx), ctx, framed);
     };
   };
@@ -48,40 +75,160 @@ const radio = viaTransport(async () => {
   return (name, o, ctx) => createRadioTransport({ name, ...o }, { log: ctx.log, counters: ctx.counters });
 });
 
-const FACTORIES: Record<string, () => Promise<LinkFactory>> = {
-  sim: viaTransport(async () => {
-    const { simTransportFromOptions } = await import('./sim/transport.js');
-    return (name, o, ctx) => simTransportFromOptions(name, o, { log: ctx.log, counters: ctx.counters });
-  }),
-  lora: radio,
-  kiss: radio,
-  ble: viaTransport(async () => {
-    const { createBleTransport } = await import('./ble/config.js');
-    return (name, o, ctx) => createBleTransport(o, { linkName: name, log: ctx.log, counters: ctx.counters });
-  }),
-  esplora: viaCreate(() => import('./esplora/esplora.js')),
-  electrum: viaCreate(() => import('./electrum/electrum.js')),
-  dns: viaCreate(() => import('./dns/dns.js')),
-  p2p: viaCreate(() => import('./p2p/p2p.js')),
-  // Loads a driver from a JavaScript module exporting `createLink(name, options, ctx)`.
-  // For developers and tests: lets a driver live outside this tree.
-  module: async () => async (name, options, ctx) => {
-    const path = options.path;
-    if (!path) throw new ConfigError('link-option-missing', `link.${name}.path is required for type=module`);
-    const mod = (await import(path)) as { createLink?: LinkFactory };
-    if (typeof mod.createLink !== 'function') {
-      throw new ConfigError('link-module-invalid', `${path} does not export createLink(name, options, ctx)`);
-    }
-    return mod.createLink(name, options, ctx);
+const ENTRIES: readonly LinkTypeEntry[] = [
+  {
+    type: 'lora',
+    family: 'radio',
+    summary: 'A LoRa modem on a serial port or TCP (RAK3172, RN2483, RNode, E22, Meshtastic); see `altnet boards`.',
+    options: [...LORA_OPTIONS, ...FRAMED_OPTIONS],
+    needsCallsign: 'never',
+    canTransmit: true,
+    carries: ['headers', 'tx'],
+    load: radio,
   },
-};
+  {
+    type: 'kiss',
+    family: 'radio',
+    summary: 'Amateur packet radio: an AX.25 KISS TNC on a serial port, or Dire Wolf over TCP. Transmitting needs a callsign.',
+    options: [...KISS_OPTIONS, ...FRAMED_OPTIONS],
+    needsCallsign: 'always',
+    canTransmit: true,
+    carries: ['headers', 'tx'],
+    load: radio,
+  },
+  {
+    type: 'ble',
+    family: 'radio',
+    summary: 'A Bluetooth LE radio: a BLE KISS TNC (Mobilinkd) or a Nordic UART board. Amateur TNCs need a callsign.',
+    options: [...BLE_OPTIONS, ...FRAMED_OPTIONS],
+    needsCallsign: 'amateur-board',
+    canTransmit: true,
+    carries: ['headers', 'tx'],
+    load: viaTransport(async () => {
+      const { createBleTransport } = await import('./ble/config.js');
+      return (name, o, ctx) => createBleTransport(o, { linkName: name, log: ctx.log, counters: ctx.counters });
+    }),
+  },
+  {
+    type: 'p2p',
+    family: 'source',
+    summary: 'One Bitcoin P2P peer you choose (BIP324 v2, falling back to v1): headers in, transactions out.',
+    options: P2P_OPTIONS,
+    needsCallsign: 'never',
+    canTransmit: true,
+    carries: ['headers', 'tx'],
+    load: viaCreate(() => import('./p2p/p2p.js')),
+  },
+  {
+    type: 'esplora',
+    family: 'source',
+    summary: 'An Esplora REST server: headers in, transactions out.',
+    options: ESPLORA_OPTIONS,
+    needsCallsign: 'never',
+    canTransmit: true,
+    carries: ['headers', 'tx'],
+    load: viaCreate(() => import('./esplora/esplora.js')),
+  },
+  {
+    type: 'electrum',
+    family: 'source',
+    summary: 'An Electrum server: headers in (with tip notifications).',
+    options: ELECTRUM_OPTIONS,
+    needsCallsign: 'never',
+    canTransmit: false,
+    carries: ['headers'],
+    load: viaCreate(() => import('./electrum/electrum.js')),
+  },
+  {
+    type: 'dns',
+    family: 'source',
+    summary: 'Headers over DNS (AAAA records, bitcoinheaders.net style): headers in.',
+    options: DNS_OPTIONS,
+    needsCallsign: 'never',
+    canTransmit: false,
+    carries: ['headers'],
+    load: viaCreate(() => import('./dns/dns.js')),
+  },
+  {
+    type: 'sim',
+    family: 'radio',
+    summary: 'A LoRa-like radio on the simulated air (UDP on this machine), for the demo and tests.',
+    options: [...SIM_OPTIONS, ...FRAMED_OPTIONS],
+    needsCallsign: 'never',
+    canTransmit: true,
+    carries: ['headers', 'tx'],
+    load: viaTransport(async () => {
+      const { simTransportFromOptions } = await import('./sim/transport.js');
+      return (name, o, ctx) => simTransportFromOptions(name, o, { log: ctx.log, counters: ctx.counters });
+    }),
+  },
+  {
+    type: 'module',
+    family: 'module',
+    summary: 'A driver from a JavaScript module exporting createLink(name, options, ctx); for developers and tests.',
+    options: [{ key: 'path', type: 'path', required: true, example: '/path/to/driver.mjs', help: 'The module to import.' }],
+    openOptions: true,
+    needsCallsign: 'never',
+    canTransmit: true,
+    carries: ['headers', 'tx', 'blocks'],
+    load: async () => async (name, options, ctx) => {
+      const path = options.path;
+      if (!path) throw new ConfigError('link-option-missing', `link.${name}.path is required for type=module`);
+      const mod = (await import(path)) as { createLink?: LinkFactory };
+      if (typeof mod.createLink !== 'function') {
+        throw new ConfigError('link-module-invalid', `${path} does not export createLink(name, options, ctx)`);
+      }
+      return mod.createLink(name, options, ctx);
+    },
+  },
+];
+
+const BY_TYPE = new Map(ENTRIES.map((e) => [e.type, e]));
+
+/** Every link type, in the order help lists them. */
+export const LINK_TYPES: readonly string[] = ENTRIES.map((e) => e.type);
 
 export function linkTypes(): string[] {
-  return Object.keys(FACTORIES);
+  return [...LINK_TYPES];
+}
+
+export function linkTypeEntries(): readonly LinkTypeEntry[] {
+  return ENTRIES;
+}
+
+export function linkTypeEntry(type: string): LinkTypeEntry | undefined {
+  return BY_TYPE.get(type);
+}
+
+/** Whether links of this type take `key` (e.g. `callsign`, `direction`) in their option table. */
+export function linkTypeTakes(type: string, key: string): boolean {
+  return BY_TYPE.get(type)?.options.some((o) => o.key === key) ?? false;
+}
+
+/**
+ * Every problem the option table finds with one link's options (`type` included or not), each
+ * with its offending key; empty when the table has nothing against them. Pure: what a driver
+ * checks only when it runs (files, boards, combinations) is not covered. An unknown type is one
+ * problem on key `type`.
+ */
+export function validateLinkOptions(name: string, options: Record<string, string>, type = options.type): LinkOptionProblem[] {
+  const entry = type === undefined ? undefined : BY_TYPE.get(type);
+  if (!entry) {
+    return [
+      {
+        code: 'link-option-invalid',
+        key: 'type',
+        value: type,
+        message: `link.${name}.type=${type ?? ''}: not a known link type (${LINK_TYPES.join(', ')})`,
+      },
+    ];
+  }
+  const problems = checkLinkOptions(name, entry.type, entry.options, options);
+  return entry.openOptions ? problems.filter((p) => p.code !== 'link-option-unknown') : problems;
 }
 
 export async function createLink(type: string, name: string, options: Record<string, string>, ctx: LinkContext): Promise<Link> {
-  const load = FACTORIES[type];
-  if (!load) throw new ConfigError('link-unknown-type', `link.${name}.type=${type} is not a known link type (${linkTypes().join(', ')})`);
-  return (await load())(name, options, ctx);
+  const entry = BY_TYPE.get(type);
+  if (!entry) throw new ConfigError('link-unknown-type', `link.${name}.type=${type} is not a known link type (${LINK_TYPES.join(', ')})`);
+  return (await entry.load())(name, options, ctx);
 }

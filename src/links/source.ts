@@ -5,7 +5,8 @@
 // The main process re-validates everything against the full chain rules; this check is the first
 // line, the one that lets a link name a liar.
 import { checkProofOfWork, headerHash, HEADER_SIZE } from '../chain/header.js';
-import { AltnetError, ConfigError, InvalidDataError } from '../util/errors.js';
+import { AltnetError, InvalidDataError } from '../util/errors.js';
+import type { LinkOptions } from './options.js';
 import { equalBytes, hashToHex, toHex } from '../util/bytes.js';
 import type { Link, LinkCapabilities, LinkContext, LinkState, TipReport } from './link.js';
 import type { NetworkParams } from '../chain/networks.js';
@@ -748,82 +749,18 @@ export class SourceLink implements Link {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Option parsing shared by the drivers' `create` factories.
-
-export function optInt(
-  options: Record<string, string>,
-  key: string,
-  dflt: number,
-  min: number,
-  max: number,
-  where: string,
-): number {
-  const raw = options[key];
-  if (raw === undefined || raw === '') return dflt;
-  if (!/^\d+$/.test(raw)) throw new ConfigError('config-option', `${where}.${key}=${raw}: expected a whole number`);
-  const v = Number(raw);
-  if (v < min || v > max) {
-    throw new ConfigError('config-option', `${where}.${key}=${raw}: expected a number from ${min} to ${max}`);
-  }
-  return v;
-}
-
-export function optBool(options: Record<string, string>, key: string, dflt: boolean, where: string): boolean {
-  const raw = options[key];
-  if (raw === undefined || raw === '') return dflt;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError('config-option', `${where}.${key}=${raw}: expected 1 or 0`);
-}
-
-/**
- * The common start of a driver's `create`: the link's name (default: the type), the prefix used
- * in error messages, and checks that every option is known and the type is this driver's.
- */
-export function driverOptions(
-  options: Record<string, string>,
-  type: string,
-  known: string[],
-): { name: string; where: string } {
-  const name = options.name ?? type;
-  const where = `link.${name}`;
-  checkKnownOptions(options, ['type', 'name', ...known], where);
-  if (options.type !== undefined && options.type !== type) {
-    throw new ConfigError('config-option', `${where}.type=${options.type}: this driver is ${type}`);
-  }
-  return { name, where };
-}
+// Options that need I/O to check (the table in ../options.ts checks only their form).
 
 /** Reads a PEM certificate file named by an option; undefined when the option is absent. */
-export function readPemOption(options: Record<string, string>, key: string, where: string): Buffer | undefined {
-  const path = options[key];
+export function readPemOption(o: LinkOptions, key: string): Buffer | undefined {
+  const path = o.text(key);
   if (!path) return undefined;
   let pem: Buffer;
   try {
     pem = readFileSync(path);
   } catch (e) {
-    throw new ConfigError('config-option', `${where}.${key}=${path}: cannot read it (${(e as Error).message})`);
+    throw o.error(key, `cannot read it (${(e as Error).message})`);
   }
-  if (!pem.toString('utf8').includes('-----BEGIN CERTIFICATE-----')) {
-    throw new ConfigError('config-option', `${where}.${key}=${path}: not a PEM certificate`);
-  }
+  if (!pem.toString('utf8').includes('-----BEGIN CERTIFICATE-----')) throw o.error(key, 'not a PEM certificate');
   return pem;
-}
-
-/** Rejects options this driver does not know (a typo must not be silently ignored). */
-export function checkKnownOptions(options: Record<string, string>, known: string[], where: string): void {
-  for (const k of Object.keys(options)) {
-    if (!known.includes(k)) {
-      throw new ConfigError('config-option', `${where}.${k}: unknown option; known: ${known.join(', ')}`);
-    }
-  }
-}
-
-/** Parses "host:port" or "[v6]:port"; only the form, not whether the host exists. */
-export function parseHostPort(value: string, where: string): { host: string; port: number } {
-  const m = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(value) ?? /^([^:\[\]\s]+):(\d+)$/.exec(value);
-  if (!m) throw new ConfigError('config-option', `${where}=${value}: expected host:port (or [ipv6]:port)`);
-  const port = Number(m[2]);
-  if (port < 1 || port > 65535) throw new ConfigError('config-option', `${where}=${value}: port must be 1..65535`);
-  return { host: m[1], port };
 }

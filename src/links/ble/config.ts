@@ -13,6 +13,8 @@
 //   link.ble0.callsign=N0CALL-7            amateur TNCs (service=kiss on an amateur board): required;
 //   link.ble0.destination=ALTNET           frames go on air as AX.25 UI frames from it to destination
 import { ConfigError } from '../../util/errors.js';
+import { LinkOptions, linkOptionError, linkOptionMissing } from '../options.js';
+import { BLE_OPTIONS } from './options.js';
 import { findBoardProfile, type BoardProfile } from '../boards.js';
 import type { LinkCapabilities } from '../link.js';
 import type { HciSelection } from './noble.js';
@@ -28,26 +30,6 @@ import {
   type BleTransportDeps,
 } from './transport.js';
 
-const KEYS = [
-  'type',
-  'service',
-  'name',
-  'address',
-  'board',
-  'mtu',
-  'hci',
-  'att_mtu',
-  'scan_timeout_ms',
-  'connect_timeout_ms',
-  'write_timeout_ms',
-  'adapter_timeout_ms',
-  'reconnect_min_ms',
-  'reconnect_max_ms',
-  'queue_frames',
-  'callsign',
-  'destination',
-] as const;
-
 const DEFAULT_BOARD: Record<'kiss' | 'nus', string> = { kiss: 'mobilinkd', nus: 'nordic-uart' };
 
 export interface BleFactoryDeps extends BleTransportDeps {
@@ -59,12 +41,8 @@ export interface BleFactoryDeps extends BleTransportDeps {
   board?: BoardProfile;
 }
 
-function missing(link: string, key: string, what: string): ConfigError {
-  return new ConfigError('link-option-missing', `link.${link}.${key} is required: ${what}`);
-}
-
 function invalid(link: string, key: string, value: string, what: string): ConfigError {
-  return new ConfigError('link-option-invalid', `link.${link}.${key}=${value} is not valid: ${what}`);
+  return linkOptionError(link, key, value, what);
 }
 
 /** Accepts `{ service: 'kiss' }` or `{ 'link.ble0.service': 'kiss' }`. */
@@ -89,15 +67,6 @@ function normalise(options: Record<string, string>, fallbackName?: string): { li
   return { link: link ?? 'ble', opts };
 }
 
-function int(link: string, opts: Map<string, string>, key: string, min: number, max: number, dflt: number): number {
-  const raw = opts.get(key);
-  if (raw === undefined) return dflt;
-  if (!/^\d+$/.test(raw)) throw invalid(link, key, raw, `expected a whole number from ${min} to ${max}`);
-  const n = Number(raw);
-  if (n < min || n > max) throw invalid(link, key, raw, `expected a whole number from ${min} to ${max}`);
-  return n;
-}
-
 export function parseHci(link: string, raw: string | undefined): HciSelection {
   if (raw === undefined || raw === '' || raw === 'default') return { kind: 'default' };
   const dev = /^hci(\d{1,2})$/.exec(raw);
@@ -113,23 +82,16 @@ export function parseHci(link: string, raw: string | undefined): HciSelection {
 
 
 export function parseBleOptions(options: Record<string, string>, deps: Omit<BleFactoryDeps, 'log' | 'counters'> = {}): BleTransportConfig {
-  const { link, opts } = normalise(options, deps.linkName);
-  for (const key of opts.keys()) {
-    if (!(KEYS as readonly string[]).includes(key)) {
-      throw new ConfigError('link-option-unknown', `link.${link}.${key} is not a BLE link option; known: ${KEYS.join(', ')}`);
-    }
-  }
-  const type = opts.get('type');
+  const { link, opts: given } = normalise(options, deps.linkName);
+  const type = given.get('type');
   if (type !== undefined && type.toLowerCase() !== 'ble') {
     throw invalid(link, 'type', type, 'this factory builds type=ble links');
   }
+  given.delete('type');
+  const o = new LinkOptions(link, 'BLE', BLE_OPTIONS, Object.fromEntries(given));
+  const opts = { get: (k: string) => o.text(k), has: (k: string) => o.has(k) };
 
-  const serviceRaw = opts.get('service')?.toLowerCase();
-  if (serviceRaw === undefined) throw missing(link, 'service', 'kiss (BLE KISS TNC, e.g. Mobilinkd TNC3/TNC4) or nus (Nordic UART Service)');
-  if (serviceRaw !== 'kiss' && serviceRaw !== 'nus') {
-    throw invalid(link, 'service', serviceRaw, 'expected kiss (BLE KISS TNC) or nus (Nordic UART Service)');
-  }
-  const service = serviceRaw;
+  const service = o.must<'kiss' | 'nus'>('service');
   let profile: BleServiceProfile = service === 'kiss' ? KISS_SERVICE : NUS_SERVICE;
 
   const name = opts.get('name');
@@ -145,10 +107,10 @@ export function parseBleOptions(options: Record<string, string>, deps: Omit<BleF
     address = bare;
   }
   if (name === undefined && address === undefined) {
-    throw missing(link, 'name', `say which peripheral to use: link.${link}.name=<advertised name> or link.${link}.address=aa:bb:cc:dd:ee:ff`);
+    throw linkOptionMissing(link, 'name', `say which peripheral to use: link.${link}.name=<advertised name> or link.${link}.address=aa:bb:cc:dd:ee:ff`);
   }
 
-  const boardId = opts.get('board') ?? DEFAULT_BOARD[service];
+  const boardId = o.string('board') ?? DEFAULT_BOARD[service];
   let board: BoardProfile;
   try {
     board = deps.board ?? findBoardProfile(boardId, deps.boardsDir);
@@ -172,14 +134,15 @@ export function parseBleOptions(options: Record<string, string>, deps: Omit<BleF
     if (callsign === undefined || callsign === '') {
       throw new CallsignRequiredError(`link.${link} (board ${board.id}) is an amateur-radio TNC and has no link.${link}.callsign`);
     }
-    ax25 = { source: parseCallsign(callsign), destination: parseCallsign(opts.get('destination') ?? 'ALTNET') };
+    ax25 = { source: parseCallsign(callsign), destination: parseCallsign(o.must<string>('destination')) };
   } else {
     for (const key of ['callsign', 'destination']) {
-      if (opts.has(key)) throw invalid(link, key, opts.get(key)!, `only amateur-radio KISS TNCs use AX.25 addressing (board ${board.id} is not one)`);
+      if (o.has(key)) throw o.error(key, `only amateur-radio KISS TNCs use AX.25 addressing (board ${board.id} is not one)`);
     }
   }
   const mtuLimit = amateurKiss ? Math.min(AX25_MAX_INFO, board.radio.phyMaxPayload) : 65_535 - 5;
-  const mtu = int(link, opts, 'mtu', 1, mtuLimit, Math.min(mtuLimit, board.radio.phyMaxPayload));
+  const mtu = o.int('mtu') ?? Math.min(mtuLimit, board.radio.phyMaxPayload);
+  if (mtu > mtuLimit) throw o.error('mtu', `expected a whole number from 1 to ${mtuLimit} for board ${board.id}`);
   const capabilities: LinkCapabilities = {
     direction: 'duplex',
     mtu,
@@ -190,8 +153,8 @@ export function parseBleOptions(options: Record<string, string>, deps: Omit<BleF
     needsCallsign: board.amateur,
   };
 
-  const reconnectMinMs = int(link, opts, 'reconnect_min_ms', 1, 3_600_000, BLE_DEFAULTS.reconnectMinMs);
-  const reconnectMaxMs = int(link, opts, 'reconnect_max_ms', 1, 86_400_000, BLE_DEFAULTS.reconnectMaxMs);
+  const reconnectMinMs = o.must<number>('reconnect_min_ms');
+  const reconnectMaxMs = o.must<number>('reconnect_max_ms');
   if (reconnectMaxMs < reconnectMinMs) {
     throw invalid(link, 'reconnect_max_ms', String(reconnectMaxMs), `must be at least reconnect_min_ms (${reconnectMinMs})`);
   }
@@ -203,14 +166,14 @@ export function parseBleOptions(options: Record<string, string>, deps: Omit<BleF
     address,
     hci: parseHci(link, opts.get('hci')),
     capabilities,
-    attMtu: int(link, opts, 'att_mtu', 23, 517, BLE_DEFAULTS.attMtu),
-    adapterTimeoutMs: int(link, opts, 'adapter_timeout_ms', 1, 600_000, BLE_DEFAULTS.adapterTimeoutMs),
-    scanTimeoutMs: int(link, opts, 'scan_timeout_ms', 1, 3_600_000, BLE_DEFAULTS.scanTimeoutMs),
-    connectTimeoutMs: int(link, opts, 'connect_timeout_ms', 1, 600_000, BLE_DEFAULTS.connectTimeoutMs),
-    writeTimeoutMs: int(link, opts, 'write_timeout_ms', 1, 600_000, BLE_DEFAULTS.writeTimeoutMs),
+    attMtu: o.must<number>('att_mtu'),
+    adapterTimeoutMs: o.must<number>('adapter_timeout_ms'),
+    scanTimeoutMs: o.must<number>('scan_timeout_ms'),
+    connectTimeoutMs: o.must<number>('connect_timeout_ms'),
+    writeTimeoutMs: o.must<number>('write_timeout_ms'),
     reconnectMinMs,
     reconnectMaxMs,
-    maxQueuedFrames: int(link, opts, 'queue_frames', 1, 10_000, BLE_DEFAULTS.maxQueuedFrames),
+    maxQueuedFrames: o.must<number>('queue_frames'),
     maxSendAttempts: BLE_DEFAULTS.maxSendAttempts,
     ax25,
   };

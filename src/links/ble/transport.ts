@@ -36,17 +36,8 @@ export interface BleTransportConfig extends BleCentralConfig {
   maxSendAttempts: number;
 }
 
-export const BLE_DEFAULTS = {
-  attMtu: 247,
-  adapterTimeoutMs: 10_000,
-  scanTimeoutMs: 30_000,
-  connectTimeoutMs: 15_000,
-  writeTimeoutMs: 5_000,
-  reconnectMinMs: 500,
-  reconnectMaxMs: 60_000,
-  maxQueuedFrames: 64,
-  maxSendAttempts: 3,
-} as const;
+/** Defaults of the BLE link options; the option table (options.ts) is where they live. */
+export { BLE_DEFAULTS } from './options.js';
 
 export type BleTransportDeps = BleCentralDeps;
 

@@ -4,12 +4,9 @@
 import { Resolver } from 'node:dns/promises';
 import net from 'node:net';
 import { headerHash, HEADER_SIZE } from '../../chain/header.js';
-import { ConfigError, MalformedInputError } from '../../util/errors.js';
+import { MalformedInputError } from '../../util/errors.js';
 import type { Link, LinkCapabilities, LinkContext } from '../link.js';
 import {
-  driverOptions,
-  optInt,
-  parseHostPort,
   RateLimiter,
   realTimers,
   SourceLink,
@@ -19,6 +16,8 @@ import {
   type HeaderSource,
   type Timers,
 } from '../source.js';
+import { readLinkOptions } from '../options.js';
+import { DNS_OPTIONS } from './options.js';
 import { decodeHeaderAddresses, headerName, type DnsHeaderFormat } from './codec.js';
 
 export interface DnsSourceOptions {
@@ -139,44 +138,29 @@ export function createDnsLink(opts: DnsLinkOptions, ctx: LinkContext): SourceLin
   });
 }
 
-const KNOWN = ['domain', 'server', 'format', 'timeout', 'concurrency', 'rate', 'burst', 'maxheaders', 'poll'];
-
 /**
- * Config factory: `link.<name>.type=dns`, `.domain=bitcoinheaders.net` (required),
- * `.server=host:port` (default: system resolvers), `.format=v2|v0` (default v2),
- * `.timeout=<ms>`, `.concurrency=<n>`, `.rate=<queries/s, 0 unlimited>`, `.burst=`, `.maxheaders=`,
- * `.poll=<ms between unasked checks for new headers, 0 off; default 120000>`.
+ * Config factory: `link.<name>.type=dns` with the options of DNS_OPTIONS (options.ts).
  */
 export function create(options: Record<string, string>, ctx: LinkContext): Link {
-  const { name, where } = driverOptions(options, 'dns', KNOWN);
-  const domain = options.domain;
-  if (!domain) throw new ConfigError('config-missing', `${where}.domain is required, e.g. bitcoinheaders.net`);
+  const o = readLinkOptions(options, 'dns', 'dns', DNS_OPTIONS);
+  const domain = o.must<string>('domain');
   if (!/^(?=.{1,200}$)([a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?\.)*[a-zA-Z0-9_]([a-zA-Z0-9_-]{0,61}[a-zA-Z0-9_])?\.?$/.test(domain)) {
-    throw new ConfigError('config-option', `${where}.domain=${domain}: not a domain name`);
+    throw o.error('domain', 'not a domain name');
   }
-  const format = options.format ?? 'v2';
-  if (format !== 'v2' && format !== 'v0') {
-    throw new ConfigError('config-option', `${where}.format=${format}: expected v2 (current) or v0 (older)`);
-  }
-  let server: { host: string; port: number } | undefined;
-  if (options.server) {
-    server = parseHostPort(options.server, `${where}.server`);
-    if (!net.isIP(server.host)) {
-      throw new ConfigError('config-option', `${where}.server=${options.server}: the resolver must be an IP address`);
-    }
-  }
+  const server = o.hostPort('server');
+  if (server && !net.isIP(server.host)) throw o.error('server', 'the resolver must be an IP address');
   return createDnsLink(
     {
-      name,
+      name: o.name,
       domain: domain.replace(/\.$/, ''),
-      format,
+      format: o.must<'v2' | 'v0'>('format'),
       server,
-      timeoutMs: optInt(options, 'timeout', 5_000, 100, 600_000, where),
-      concurrency: optInt(options, 'concurrency', 8, 1, 64, where),
-      ratePerSecond: optInt(options, 'rate', 20, 0, 10_000, where),
-      burst: optInt(options, 'burst', 40, 1, 10_000, where),
-      maxHeaders: optInt(options, 'maxheaders', 200, 1, 5_000, where),
-      pollMs: optInt(options, 'poll', 120_000, 0, 86_400_000, where),
+      timeoutMs: o.must<number>('timeout'),
+      concurrency: o.must<number>('concurrency'),
+      ratePerSecond: o.must<number>('rate'),
+      burst: o.must<number>('burst'),
+      maxHeaders: o.must<number>('maxheaders'),
+      pollMs: o.must<number>('poll'),
     },
     ctx,
   );

@@ -2,13 +2,9 @@
 // notifications), blockchain.block.header(height), blockchain.block.headers(start, count).
 import { headerHash, HEADER_SIZE } from '../../chain/header.js';
 import { fromHex } from '../../util/bytes.js';
-import { ConfigError, MalformedInputError } from '../../util/errors.js';
+import { MalformedInputError } from '../../util/errors.js';
 import type { Link, LinkCapabilities, LinkContext } from '../link.js';
 import {
-  driverOptions,
-  optBool,
-  optInt,
-  parseHostPort,
   readPemOption,
   realTimers,
   SourceLink,
@@ -16,6 +12,9 @@ import {
   type Timers,
   type SourceTip,
 } from '../source.js';
+import { readLinkOptions } from '../options.js';
+import { ELECTRUM_OPTIONS } from './options.js';
+import type { HostPort } from '../../util/net.js';
 import { ElectrumClient, ElectrumRpcError, type ElectrumClientOptions } from './client.js';
 
 /** Most headers blockchain.block.headers returns at once (protocol 1.4: the server's `max`, 2016 in ElectrumX). */
@@ -202,38 +201,29 @@ export function createElectrumLink(opts: ElectrumLinkOptions, ctx: LinkContext):
   });
 }
 
-const KNOWN = ['server', 'tls', 'ca', 'fingerprint', 'servername', 'timeout', 'ping', 'maxheaders', 'scanback'];
-
 /**
- * Config factory: `link.<name>.type=electrum`, `.server=host:port` (required), `.tls=1`,
- * `.ca=/path.pem` or `.fingerprint=<sha256 hex>` (self-signed servers), `.servername=`,
- * `.timeout=<ms>`, `.ping=<ms, 0 off>`, `.maxheaders=<n>`, `.scanback=<headers>`.
+ * Config factory: `link.<name>.type=electrum` with the options of ELECTRUM_OPTIONS (options.ts).
  */
 export function create(options: Record<string, string>, ctx: LinkContext): Link {
-  const { name, where } = driverOptions(options, 'electrum', KNOWN);
-  if (!options.server) throw new ConfigError('config-missing', `${where}.server is required, e.g. electrum.example.org:50002`);
-  const { host, port } = parseHostPort(options.server, `${where}.server`);
-  const useTls = optBool(options, 'tls', false, where);
-  if (!useTls && (options.ca || options.fingerprint)) {
-    throw new ConfigError('config-option', `${where}.ca and .fingerprint need ${where}.tls=1`);
-  }
-  const ca = readPemOption(options, 'ca', where);
-  if (options.fingerprint !== undefined && !/^([0-9a-fA-F]{2}:?){31}[0-9a-fA-F]{2}$/.test(options.fingerprint)) {
-    throw new ConfigError('config-option', `${where}.fingerprint: expected a SHA-256 fingerprint (64 hex digits, colons allowed)`);
+  const o = readLinkOptions(options, 'electrum', 'electrum', ELECTRUM_OPTIONS);
+  const { host, port } = o.must<HostPort>('server');
+  const useTls = o.must<boolean>('tls');
+  if (!useTls && (o.has('ca') || o.has('fingerprint'))) {
+    throw o.error(o.has('ca') ? 'ca' : 'fingerprint', `.ca and .fingerprint need link.${o.name}.tls=1`);
   }
   return createElectrumLink(
     {
-      name,
+      name: o.name,
       host,
       port,
       tls: useTls,
-      ca,
-      fingerprint: options.fingerprint,
-      servername: options.servername,
-      timeoutMs: optInt(options, 'timeout', 15_000, 100, 600_000, where),
-      pingIntervalMs: optInt(options, 'ping', 60_000, 0, 3_600_000, where),
-      maxHeaders: optInt(options, 'maxheaders', 2016, 1, 20_000, where),
-      maxScanBack: optInt(options, 'scanback', 20_160, 0, 1_000_000, where),
+      ca: readPemOption(o, 'ca'),
+      fingerprint: o.string('fingerprint'),
+      servername: o.string('servername'),
+      timeoutMs: o.must<number>('timeout'),
+      pingIntervalMs: o.must<number>('ping'),
+      maxHeaders: o.must<number>('maxheaders'),
+      maxScanBack: o.must<number>('scanback'),
     },
     ctx,
   );

@@ -7,11 +7,9 @@ import https from 'node:https';
 import { Transaction } from 'bitcoinjs-lib';
 import { headerHash } from '../../chain/header.js';
 import { equalBytes, fromHex, hashToHex, hexToHash, toHex } from '../../util/bytes.js';
-import { AltnetError, ConfigError, MalformedInputError } from '../../util/errors.js';
+import { AltnetError, MalformedInputError } from '../../util/errors.js';
 import type { Link, LinkCapabilities, LinkContext } from '../link.js';
 import {
-  driverOptions,
-  optInt,
   readPemOption,
   RateLimiter,
   realTimers,
@@ -23,6 +21,8 @@ import {
   type SourceTip,
   type Timers,
 } from '../source.js';
+import { readLinkOptions } from '../options.js';
+import { ESPLORA_OPTIONS } from './options.js';
 
 export interface EsploraOptions {
   /** Base URL of the API, e.g. https://host/api (no trailing slash needed). */
@@ -257,40 +257,34 @@ export function createEsploraLink(opts: EsploraLinkOptions, ctx: LinkContext): S
   });
 }
 
-const KNOWN = ['url', 'ca', 'timeout', 'rate', 'burst', 'maxheaders', 'poll'];
-
 /**
- * Config factory: `link.<name>.type=esplora`, `.url=https://host/api` (required), `.ca=/path.pem`,
- * `.timeout=<ms>`, `.rate=<requests/s, 0 unlimited>`, `.burst=<n>`, `.maxheaders=<n>`,
- * `.poll=<ms between unasked checks for new headers, 0 off; default 120000>`.
+ * Config factory: `link.<name>.type=esplora` with the options of ESPLORA_OPTIONS (options.ts).
  */
 export function create(options: Record<string, string>, ctx: LinkContext): Link {
-  const { name, where } = driverOptions(options, 'esplora', KNOWN);
-  const url = options.url;
-  if (!url) throw new ConfigError('config-missing', `${where}.url is required, e.g. https://esplora.example.org/api`);
+  const o = readLinkOptions(options, 'esplora', 'esplora', ESPLORA_OPTIONS);
+  const url = o.must<string>('url');
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw new ConfigError('config-option', `${where}.url=${url}: not a URL`);
+    throw o.error('url', 'not a URL');
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new ConfigError('config-option', `${where}.url=${url}: only http:// and https:// are supported`);
+    throw o.error('url', 'only http:// and https:// are supported');
   }
-  if (options.ca && parsed.protocol !== 'https:') {
-    throw new ConfigError('config-option', `${where}.ca is only meaningful with an https:// url`);
+  if (o.has('ca') && parsed.protocol !== 'https:') {
+    throw o.error('ca', 'only meaningful with an https:// url');
   }
-  const ca = readPemOption(options, 'ca', where);
   return createEsploraLink(
     {
-      name,
+      name: o.name,
       url,
-      ca,
-      timeoutMs: optInt(options, 'timeout', 15_000, 100, 600_000, where),
-      ratePerSecond: optInt(options, 'rate', 10, 0, 10_000, where),
-      burst: optInt(options, 'burst', 20, 1, 10_000, where),
-      maxHeaders: optInt(options, 'maxheaders', 500, 1, 2000, where),
-      pollMs: optInt(options, 'poll', 120_000, 0, 86_400_000, where),
+      ca: readPemOption(o, 'ca'),
+      timeoutMs: o.must<number>('timeout'),
+      ratePerSecond: o.must<number>('rate'),
+      burst: o.must<number>('burst'),
+      maxHeaders: o.must<number>('maxheaders'),
+      pollMs: o.must<number>('poll'),
     },
     ctx,
   );

@@ -7,7 +7,7 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { headerHash } from '../../chain/header.js';
 import { hashToHex } from '../../util/bytes.js';
-import { AltnetError, ConfigError, MalformedInputError } from '../../util/errors.js';
+import { AltnetError, MalformedInputError } from '../../util/errors.js';
 import {
   decodeHeaders,
   decodeInv,
@@ -25,10 +25,7 @@ import type { P2PMessage } from '../../node/wire.js';
 import type { Link, LinkCapabilities, LinkContext } from '../link.js';
 import {
   checkHeaderRun,
-  driverOptions,
   KnownHeights,
-  optInt,
-  parseHostPort,
   realTimers,
   SourceGuard,
   SourceLieError,
@@ -36,6 +33,9 @@ import {
   withTimeout,
   type Timers,
 } from '../source.js';
+import { readLinkOptions } from '../options.js';
+import { P2P_OPTIONS } from './options.js';
+import type { HostPort } from '../../util/net.js';
 
 export const P2P_CAPABILITIES: LinkCapabilities = {
   direction: 'duplex',
@@ -408,18 +408,13 @@ export class P2PLink implements Link {
   }
 }
 
-const KNOWN = ['peer', 'timeout', 'v2'];
-
 /**
- * Config factory: `link.<name>.type=p2p`, `.peer=host:port` (required; an internet peer you
- * choose, never a built-in list), `.timeout=<ms>`, `.v2=0` to speak only v1 (default: BIP324 v2
- * first, v1 when the peer hangs up on it).
+ * Config factory: `link.<name>.type=p2p` with the options of P2P_OPTIONS (options.ts): the peer
+ * is one the operator chooses, never a built-in list; v2=1 tries BIP324 first and falls back to
+ * v1 when the peer hangs up on it.
  */
 export function create(options: Record<string, string>, ctx: LinkContext): Link {
-  const { name, where } = driverOptions(options, 'p2p', KNOWN);
-  if (!options.peer) throw new ConfigError('config-missing', `${where}.peer is required, e.g. 203.0.113.5:${ctx.network.defaultPort}`);
-  const { host, port } = parseHostPort(options.peer, `${where}.peer`);
-  const v2 = options.v2 === undefined ? true : options.v2 === '1' ? true : options.v2 === '0' ? false : undefined;
-  if (v2 === undefined) throw new ConfigError('config-option', `${where}.v2=${options.v2}: must be 0 or 1`);
-  return new P2PLink({ name, host, port, v2, timeoutMs: optInt(options, 'timeout', 30_000, 100, 600_000, where) }, ctx);
+  const o = readLinkOptions(options, 'p2p', 'p2p', P2P_OPTIONS);
+  const { host, port } = o.must<HostPort>('peer');
+  return new P2PLink({ name: o.name, host, port, v2: o.must('v2') === '1', timeoutMs: o.must<number>('timeout') }, ctx);
 }

@@ -1,7 +1,9 @@
 // A FrameTransport on the simulated air (air.ts), built on the same RadioTransport machinery
 // as the real modems: bounded queue, duty-cycle limiter with LoRa airtime, reopen on loss.
 import { createSocket } from 'node:dgram';
-import { ConfigError } from '../../util/errors.js';
+import type { HostPort } from '../../util/net.js';
+import { readLinkOptions } from '../options.js';
+import { SIM_OPTIONS } from './options.js';
 import type { LinkDirection } from '../link.js';
 import { loraAirtimeMs, loraBitrate, type LoraAirtimeParams } from '../radio/airtime.js';
 import type { ByteChannel } from '../radio/channel.js';
@@ -97,30 +99,26 @@ export class SimTransport extends RadioTransport {
   }
 }
 
-/** `link.<name>.type=sim`: air=127.0.0.1:PORT, sf, bw (kHz), cr, dutycycle, direction, mtu. */
-export function simTransportFromOptions(name: string, o: Record<string, string>, deps: RadioDeps): SimTransport {
-  const known = new Set(['type', 'name', 'air', 'sf', 'bw', 'cr', 'dutycycle', 'direction', 'mtu', 'integrity', 'repair', 'callsign']);
-  for (const k of Object.keys(o)) if (!known.has(k)) throw new ConfigError('link_option_unknown', `link.${name}.${k} is not an option of sim links (${[...known].join(', ')})`);
-  const m = /^([0-9.]+):(\d{1,5})$/.exec(o.air ?? '');
-  if (!m) throw new ConfigError('link_option_invalid', `link.${name}.air must be host:port of the simulated air, got ${o.air ?? '(missing)'}`);
-  const int = (k: string, def: number, min: number, max: number) => {
-    const v = o[k] === undefined ? def : Number(o[k]);
-    if (!Number.isInteger(v) || v < min || v > max) throw new ConfigError('link_option_invalid', `link.${name}.${k}=${o[k]}: must be an integer in [${min}, ${max}]`);
-    return v;
-  };
-  const direction = (o.direction ?? 'duplex') as LinkDirection;
-  if (!['rx', 'tx', 'duplex'].includes(direction)) throw new ConfigError('link_option_invalid', `link.${name}.direction must be rx, tx or duplex`);
-  const dutyCycle = o.dutycycle === undefined ? 0.01 : Number(o.dutycycle);
-  if (!(dutyCycle > 0 && dutyCycle <= 1)) throw new ConfigError('link_option_invalid', `link.${name}.dutycycle must be in (0, 1]`);
-  const sf = int('sf', 12, 7, 12);
+/** `link.<name>.type=sim` with the options of SIM_OPTIONS (options.ts). */
+export function simTransportFromOptions(name: string, options: Record<string, string>, deps: RadioDeps): SimTransport {
+  const o = readLinkOptions({ ...options, name }, 'sim', 'sim', SIM_OPTIONS);
+  const sf = o.must<number>('sf');
   return new SimTransport(
     {
       name,
-      air: { host: m[1], port: Number(m[2]) },
-      lora: { sf, bandwidthHz: int('bw', 125, 125, 500) * 1000, codingRate: int('cr', 5, 5, 8), preambleSymbols: 8, explicitHeader: true, crc: true, lowDataRateOptimize: 'auto' },
-      direction,
-      dutyCycle,
-      mtu: o.mtu === undefined ? undefined : int('mtu', 51, 20, 255),
+      air: o.must<HostPort>('air'),
+      lora: {
+        sf,
+        bandwidthHz: o.must<number>('bw') * 1000,
+        codingRate: o.must<number>('cr'),
+        preambleSymbols: 8,
+        explicitHeader: true,
+        crc: true,
+        lowDataRateOptimize: 'auto',
+      },
+      direction: o.must<LinkDirection>('direction'),
+      dutyCycle: o.must<number>('dutycycle'),
+      mtu: o.int('mtu'),
     },
     deps,
   );
