@@ -11,7 +11,6 @@
 // Flags: `-key=value`, `--key=value`, `-key` (bool true), `-nokey` (bool false), `--conf=path`.
 import { NETWORK_NAMES, type NetworkName } from '../chain/networks.js';
 import { formatHostPort, isLoopback, parseHostPort, type HostPort } from '../util/net.js';
-import { closest } from '../links/options.js';
 import { LINK_TYPES } from '../links/registry.js';
 import { readFileSync } from 'node:fs';
 import * as pathPosix from 'node:path/posix';

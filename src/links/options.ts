@@ -5,6 +5,7 @@
 // Pure: strings in, typed values or problems out; no I/O.
 import { ConfigError } from '../util/errors.js';
 import { parseHostPort, type HostPort } from '../util/net.js';
+import { closest } from '../util/suggest.js';
 
 export type LinkOptionType = 'int' | 'number' | 'bool' | 'enum' | 'string' | 'hostport' | 'path';
 
@@ -178,31 +179,6 @@ export function checkLinkOptions(
     }
   }
   return problems;
-}
-
-/** The closest of `candidates` to `word` by edit distance, if close enough to be a typo. */
-export function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Infinity;
-  for (const c of candidates) {
-    const d = editDistance(word, c);
-    if (d < bestD) [best, bestD] = [c, d];
-  }
-  return bestD <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
-}
-
-export function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return row[b.length];
 }
 
 /**
