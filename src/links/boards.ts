@@ -145,7 +145,7 @@ class Checker {
 
   fail(path: string, what: string): never {
     throw new ConfigError(
-      'board_profile_invalid',
+      'board-profile-invalid',
       `${this.source}: ${path || '(root)'} ${what}; fix the board profile (schema: src/links/boards.ts)`,
     );
   }
@@ -366,18 +366,18 @@ export function loadBoardProfile(file: string): BoardProfile {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError('board_profile_unreadable', `${file}: cannot read board profile (${(err as Error).message})`, { cause: err });
+    throw new ConfigError('board-profile-unreadable', `${file}: cannot read board profile (${(err as Error).message})`, { cause: err });
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError('board_profile_invalid', `${file}: not valid JSON (${(err as Error).message}); fix the file`, { cause: err });
+    throw new ConfigError('board-profile-invalid', `${file}: not valid JSON (${(err as Error).message}); fix the file`, { cause: err });
   }
   const profile = parseBoardProfile(json, file);
   const base = file.replace(/^.*[\\/]/, '').replace(/\.json$/, '');
   if (profile.id !== base) {
-    throw new ConfigError('board_profile_invalid', `${file}: id "${profile.id}" must equal the file name "${base}"; rename one of them`);
+    throw new ConfigError('board-profile-invalid', `${file}: id "${profile.id}" must equal the file name "${base}"; rename one of them`);
   }
   profile.file = file;
   return profile;
@@ -389,7 +389,7 @@ export function defaultBoardsDir(): string {
   for (;;) {
     if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'boards'))) return join(dir, 'boards');
     const up = dirname(dir);
-    if (up === dir) throw new ConfigError('boards_dir_missing', 'cannot find the boards/ directory; pass its path explicitly');
+    if (up === dir) throw new ConfigError('boards-dir-missing', 'cannot find the boards/ directory; pass its path explicitly');
     dir = up;
   }
 }
@@ -401,7 +401,7 @@ export function loadBoardProfiles(dir?: string): BoardProfile[] {
   try {
     names = readdirSync(root).filter((n) => n.endsWith('.json'));
   } catch (err) {
-    throw new ConfigError('boards_dir_missing', `${root}: cannot list board profiles (${(err as Error).message})`, { cause: err });
+    throw new ConfigError('boards-dir-missing', `${root}: cannot list board profiles (${(err as Error).message})`, { cause: err });
   }
   return names
     .sort()
@@ -414,7 +414,7 @@ export function findBoardProfile(id: string, dir?: string): BoardProfile {
   const all = loadBoardProfiles(dir);
   const hit = all.find((p) => p.id === id);
   if (!hit) {
-    throw new ConfigError('board_unknown', `unknown board "${id}"; known boards: ${all.map((p) => p.id).join(', ')}`);
+    throw new ConfigError('board-unknown', `unknown board "${id}"; known boards: ${all.map((p) => p.id).join(', ')}`);
   }
   return hit;
 }

@@ -143,7 +143,7 @@ export class BleCentral {
     } catch (e) {
       this.counters.inc('adapter_failures');
       throw new AltnetError(
-        'ble_adapter',
+        'ble-adapter',
         `BLE link ${this.cfg.linkName}: noble could not start on ${describeHci(this.cfg.hci)}: ` +
           `${e instanceof Error ? e.message : String(e)}`,
         { cause: e },
@@ -162,10 +162,10 @@ export class BleCentral {
       );
     } catch (e) {
       this.stop();
-      if (e instanceof AltnetError && e.code === 'ble_closed') throw e;
+      if (e instanceof AltnetError && e.code === 'ble-closed') throw e;
       this.counters.inc('adapter_failures');
       throw new AltnetError(
-        'ble_adapter',
+        'ble-adapter',
         `BLE link ${this.cfg.linkName}: the Bluetooth adapter (${describeHci(this.cfg.hci)}) did not power on within ` +
           `${this.cfg.adapterTimeoutMs} ms (state ${noble.state}); check that the controller is present, not used by ` +
           `another program, and that this process may open it`,
@@ -178,7 +178,7 @@ export class BleCentral {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.signalStopped(new AltnetError('ble_closed', `BLE link ${this.cfg.linkName} was closed`));
+    this.signalStopped(new AltnetError('ble-closed', `BLE link ${this.cfg.linkName} was closed`));
     const noble = this.noble;
     this.noble = null;
     if (!noble) return;
@@ -199,7 +199,7 @@ export class BleCentral {
     return new Promise<T>((resolve, reject) => {
       const t = this.timers.setTimeout(
         () =>
-          reject(new AltnetError(`ble_${what}_timeout`, `BLE link ${this.cfg.linkName}: ${what} did not complete within ${ms} ms`)),
+          reject(new AltnetError(`ble-${what}-timeout`, `BLE link ${this.cfg.linkName}: ${what} did not complete within ${ms} ms`)),
         ms,
       );
       p.then(
@@ -228,7 +228,7 @@ export class BleCentral {
 
   private async scan(): Promise<PeripheralLike> {
     const noble = this.noble;
-    if (!noble) throw new AltnetError('ble_closed', `BLE link ${this.cfg.linkName} is not started`);
+    if (!noble) throw new AltnetError('ble-closed', `BLE link ${this.cfg.linkName} is not started`);
     let onDiscover: ((p: PeripheralLike) => void) | null = null;
     const found = new Promise<PeripheralLike>((resolve) => {
       onDiscover = (p: PeripheralLike) => {
@@ -239,14 +239,14 @@ export class BleCentral {
     try {
       // No service filter: some devices advertise only their name and keep the 128-bit UUID for
       // the scan response or not at all. Duplicates allowed, so a device seen before shows again.
-      await this.withTimeout(noble.startScanningAsync([], true), this.cfg.adapterTimeoutMs, 'scan_start');
+      await this.withTimeout(noble.startScanningAsync([], true), this.cfg.adapterTimeoutMs, 'scan-start');
       return await this.withTimeout(found, this.cfg.scanTimeoutMs, 'scan');
     } finally {
       if (onDiscover) noble.removeListener('discover', onDiscover);
       // After stop(), noble.stop() has ended the scan itself; the HCI link may already be gone.
       if (!this.stopped) {
         try {
-          await this.withTimeout(noble.stopScanningAsync(), this.cfg.adapterTimeoutMs, 'scan_stop');
+          await this.withTimeout(noble.stopScanningAsync(), this.cfg.adapterTimeoutMs, 'scan-stop');
         } catch (e) {
           this.log.debug('stop scanning failed', { error: String(e) });
         }
@@ -268,7 +268,7 @@ export class BleCentral {
     const gone = new Promise<string>((resolve) => {
       endLink = resolve;
     });
-    const goneError = gone.then((r) => Promise.reject(new AltnetError('ble_disconnected', r)));
+    const goneError = gone.then((r) => Promise.reject(new AltnetError('ble-disconnected', r)));
     goneError.catch(() => {});
     let disconnected = false;
     let ended = false;
@@ -296,7 +296,7 @@ export class BleCentral {
     };
 
     const writeNow = async (bytes: Uint8Array): Promise<void> => {
-      if (ended || !write) throw new AltnetError('ble_disconnected', `BLE link ${cfg.linkName}: not connected`);
+      if (ended || !write) throw new AltnetError('ble-disconnected', `BLE link ${cfg.linkName}: not connected`);
       const w = write;
       for (const piece of chunk(bytes, attMtu - 3)) {
         try {
@@ -352,9 +352,9 @@ export class BleCentral {
       } catch (e) {
         // noble rejects with a bare string when the service is absent.
         const msg = e instanceof Error ? e.message : String(e);
-        if (disconnected) throw new AltnetError('ble_disconnected', `disconnected during service discovery: ${msg}`);
+        if (disconnected) throw new AltnetError('ble-disconnected', `disconnected during service discovery: ${msg}`);
         throw new AltnetError(
-          /could not find/i.test(msg) ? 'ble_gatt_missing' : 'ble_gatt_error',
+          /could not find/i.test(msg) ? 'ble-gatt-missing' : 'ble-gatt-error',
           `BLE link ${cfg.linkName}: ${p.address} does not offer service ${cfg.profile.service} (${msg}); ` +
             `check link.${cfg.linkName}.service and which device link.${cfg.linkName}.name/address selects`,
         );
@@ -363,7 +363,7 @@ export class BleCentral {
       const n = characteristics.find((c) => c.uuid === nobleUuid(cfg.profile.notify));
       if (!w || !n) {
         throw new AltnetError(
-          'ble_gatt_missing',
+          'ble-gatt-missing',
           `BLE link ${cfg.linkName}: ${p.address} has no ${!w ? 'write' : 'notify'} characteristic ` +
             `${!w ? cfg.profile.write : cfg.profile.notify} in service ${cfg.profile.service}; ` +
             `check link.${cfg.linkName}.service`,
@@ -371,7 +371,7 @@ export class BleCentral {
       }
       const canWrite = w.properties.includes('write');
       if (!canWrite && !w.properties.includes('writeWithoutResponse')) {
-        throw new AltnetError('ble_gatt_missing', `BLE link ${cfg.linkName}: characteristic ${w.uuid} is not writable`);
+        throw new AltnetError('ble-gatt-missing', `BLE link ${cfg.linkName}: characteristic ${w.uuid} is not writable`);
       }
       write = w;
       notify = n;

@@ -61,7 +61,7 @@ export class KissStreamDecoder implements StreamDecoder {
     this.decoder = new KissDecoder({
       maxFrameBytes: this.maxPayload + 1,
       onError: (code) => {
-        if (code === 'kiss_bad_escape') this.problems.badFrames++;
+        if (code === 'kiss-bad-escape') this.problems.badFrames++;
         else this.problems.oversize++;
       },
     });

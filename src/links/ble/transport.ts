@@ -99,7 +99,7 @@ export class BleTransport implements FrameTransport {
    * powered on; the connection itself is reported through onState ('up', 'down').
    */
   async open(): Promise<void> {
-    if (this.central) throw new AltnetError('ble_already_open', `BLE link ${this.cfg.linkName} is already open`);
+    if (this.central) throw new AltnetError('ble-already-open', `BLE link ${this.cfg.linkName} is already open`);
     this.closing = false;
     this.setState('starting');
     const central = new BleCentral(this.cfg, this.deps);
@@ -133,7 +133,7 @@ export class BleTransport implements FrameTransport {
     this.loop = null;
     this.central = null;
     for (const f of this.queue.splice(0)) {
-      f.reject(new AltnetError('ble_closed', `BLE link ${this.cfg.linkName} closed before the frame was sent`));
+      f.reject(new AltnetError('ble-closed', `BLE link ${this.cfg.linkName} closed before the frame was sent`));
     }
     this.counters.set('tx_queue', 0);
     this.setState('stopped');
@@ -141,13 +141,13 @@ export class BleTransport implements FrameTransport {
 
   send(frame: Uint8Array): Promise<void> {
     if (!this.central || this.closing) {
-      return Promise.reject(new AltnetError('ble_closed', `BLE link ${this.cfg.linkName} is not open`));
+      return Promise.reject(new AltnetError('ble-closed', `BLE link ${this.cfg.linkName} is not open`));
     }
     if (frame.length > this.capabilities.mtu) {
       this.counters.inc('tx_too_large');
       return Promise.reject(
         new InvalidDataError(
-          'ble_frame_too_large',
+          'ble-frame-too-large',
           `frame of ${frame.length} bytes exceeds the BLE link ${this.cfg.linkName} MTU of ${this.capabilities.mtu}`,
         ),
       );
@@ -156,7 +156,7 @@ export class BleTransport implements FrameTransport {
       this.counters.inc('tx_queue_full');
       return Promise.reject(
         new AltnetError(
-          'ble_queue_full',
+          'ble-queue-full',
           `BLE link ${this.cfg.linkName}: ${this.queue.length} frames already wait to be sent ` +
             `(link ${this.currentState}); retry later`,
         ),
@@ -207,7 +207,7 @@ export class BleTransport implements FrameTransport {
         this.setState('down', reason);
       } catch (e) {
         if (this.closing) break;
-        const code = e instanceof AltnetError ? e.code : 'ble_error';
+        const code = e instanceof AltnetError ? e.code : 'ble-error';
         this.counters.inc(code);
         this.log.warn('connection attempt failed', { code, error: e instanceof Error ? e.message : String(e) });
         this.setState('down', e instanceof Error ? e.message : String(e));
@@ -292,13 +292,13 @@ export class BleTransport implements FrameTransport {
           this.counters.inc('tx_frames');
           item.resolve();
         } catch (e) {
-          this.counters.inc(e instanceof AltnetError ? e.code : 'ble_write_error');
+          this.counters.inc(e instanceof AltnetError ? e.code : 'ble-write-error');
           if (item.attempts >= this.cfg.maxSendAttempts) {
             this.queue.shift();
             this.counters.set('tx_queue', this.queue.length);
             this.counters.inc('tx_failed');
             item.reject(
-              new AltnetError('ble_send_failed', `BLE link ${this.cfg.linkName}: frame not accepted after ${item.attempts} attempts`, {
+              new AltnetError('ble-send-failed', `BLE link ${this.cfg.linkName}: frame not accepted after ${item.attempts} attempts`, {
                 cause: e,
               }),
             );

@@ -19,10 +19,10 @@ const CALL_RE = /^[A-Z0-9]{1,6}$/;
 export function parseCallsign(text: string): Callsign {
   const m = /^([A-Za-z0-9]{1,6})(?:-(\d{1,2}))?$/.exec(text.trim());
   if (!m) {
-    throw new ConfigError('callsign_invalid', `"${text}" is not a callsign: use 1-6 letters/digits with an optional -SSID (0-15), e.g. N0CALL-7`);
+    throw new ConfigError('callsign-invalid', `"${text}" is not a callsign: use 1-6 letters/digits with an optional -SSID (0-15), e.g. N0CALL-7`);
   }
   const ssid = m[2] === undefined ? 0 : Number(m[2]);
-  if (ssid > 15) throw new ConfigError('callsign_invalid', `"${text}": SSID must be 0..15`);
+  if (ssid > 15) throw new ConfigError('callsign-invalid', `"${text}": SSID must be 0..15`);
   return { call: m[1].toUpperCase(), ssid };
 }
 
@@ -32,7 +32,7 @@ export function formatCallsign(c: Callsign): string {
 
 function encodeAddress(c: Callsign, out: Uint8Array, at: number, bit7: boolean, last: boolean): void {
   if (!CALL_RE.test(c.call) || !Number.isInteger(c.ssid) || c.ssid < 0 || c.ssid > 15) {
-    throw new ConfigError('callsign_invalid', `invalid callsign ${JSON.stringify(c)}`);
+    throw new ConfigError('callsign-invalid', `invalid callsign ${JSON.stringify(c)}`);
   }
   const padded = c.call.padEnd(6, ' ');
   for (let i = 0; i < 6; i++) out[at + i] = padded.charCodeAt(i) << 1;
@@ -43,13 +43,13 @@ function decodeAddress(b: Uint8Array, at: number): { c: Callsign; bit7: boolean;
   let call = '';
   for (let i = 0; i < 6; i++) {
     const byte = b[at + i];
-    if (byte & 1) throw new MalformedInputError('ax25_bad_address', 'AX.25 address ends inside a callsign');
+    if (byte & 1) throw new MalformedInputError('ax25-bad-address', 'AX.25 address ends inside a callsign');
     const ch = String.fromCharCode(byte >> 1);
-    if (ch !== ' ' && !/[A-Z0-9]/.test(ch)) throw new MalformedInputError('ax25_bad_address', `AX.25 callsign has character 0x${(byte >> 1).toString(16)}`);
+    if (ch !== ' ' && !/[A-Z0-9]/.test(ch)) throw new MalformedInputError('ax25-bad-address', `AX.25 callsign has character 0x${(byte >> 1).toString(16)}`);
     call += ch;
   }
   call = call.trimEnd();
-  if (!CALL_RE.test(call)) throw new MalformedInputError('ax25_bad_address', `AX.25 callsign "${call}" is malformed`);
+  if (!CALL_RE.test(call)) throw new MalformedInputError('ax25-bad-address', `AX.25 callsign "${call}" is malformed`);
   const s = b[at + 6];
   return { c: { call, ssid: (s >> 1) & 0x0f }, bit7: (s & 0x80) !== 0, last: (s & 1) === 1 };
 }
@@ -82,28 +82,28 @@ export function encodeAx25Ui(f: Ax25UiFrame): Uint8Array {
 
 /** Decodes a UI frame; anything else (I/S/U frames other than UI, bad addresses) throws. */
 export function decodeAx25Ui(b: Uint8Array): Ax25UiFrame & { digipeaters: Callsign[]; pid: number; command: boolean } {
-  if (b.length < 16) throw new MalformedInputError('ax25_too_short', `AX.25 frame of ${b.length} bytes is too short`);
+  if (b.length < 16) throw new MalformedInputError('ax25-too-short', `AX.25 frame of ${b.length} bytes is too short`);
   const dst = decodeAddress(b, 0);
   const src = decodeAddress(b, 7);
-  if (dst.last) throw new MalformedInputError('ax25_bad_address', 'AX.25 address field ends after the destination');
+  if (dst.last) throw new MalformedInputError('ax25-bad-address', 'AX.25 address field ends after the destination');
   const digipeaters: Callsign[] = [];
   let at = 14;
   let last = src.last;
   while (!last) {
-    if (digipeaters.length === 8) throw new MalformedInputError('ax25_bad_address', 'AX.25 frame has more than 8 digipeaters');
-    if (b.length < at + 7 + 2) throw new MalformedInputError('ax25_too_short', 'AX.25 address field runs past the frame');
+    if (digipeaters.length === 8) throw new MalformedInputError('ax25-bad-address', 'AX.25 frame has more than 8 digipeaters');
+    if (b.length < at + 7 + 2) throw new MalformedInputError('ax25-too-short', 'AX.25 address field runs past the frame');
     const d = decodeAddress(b, at);
     digipeaters.push(d.c);
     last = d.last;
     at += 7;
   }
-  if (b.length < at + 2) throw new MalformedInputError('ax25_too_short', 'AX.25 frame has no control/PID bytes');
+  if (b.length < at + 2) throw new MalformedInputError('ax25-too-short', 'AX.25 frame has no control/PID bytes');
   const control = b[at];
   if ((control & 0xef) !== AX25_CONTROL_UI) {
-    throw new MalformedInputError('ax25_not_ui', `AX.25 control 0x${control.toString(16)} is not a UI frame`);
+    throw new MalformedInputError('ax25-not-ui', `AX.25 control 0x${control.toString(16)} is not a UI frame`);
   }
   const info = b.slice(at + 2);
-  if (info.length > AX25_MAX_INFO) throw new MalformedInputError('ax25_info_too_long', `AX.25 information field of ${info.length} bytes`);
+  if (info.length > AX25_MAX_INFO) throw new MalformedInputError('ax25-info-too-long', `AX.25 information field of ${info.length} bytes`);
   return { destination: dst.c, source: src.c, digipeaters, command: dst.bit7 && !src.bit7, pid: b[at + 1], info };
 }
 

@@ -108,7 +108,7 @@ export function kissReturn(): Uint8Array {
   return Uint8Array.of(FEND, KissCommand.Return, FEND);
 }
 
-export type KissDecodeError = 'kiss_frame_too_long' | 'kiss_bad_escape';
+export type KissDecodeError = 'kiss-frame-too-long' | 'kiss-bad-escape';
 
 export interface KissDecoderOptions {
   /** Largest frame body (type byte + payload) kept; longer frames are discarded whole. */
@@ -139,7 +139,7 @@ export class KissDecoder {
     for (const b of chunk) {
       if (b === FEND) {
         if (this.inFrame && !this.dropping && this.len > 0) {
-          if (this.escaped) this.o.onError?.('kiss_bad_escape');
+          if (this.escaped) this.o.onError?.('kiss-bad-escape');
           else {
             const type = this.buf[0];
             out.push({ type, port: type >> 4, command: type & 0x0f, payload: this.buf.slice(1, this.len) });
@@ -159,7 +159,7 @@ export class KissDecoder {
         if (b === TFEND) v = FEND;
         else if (b === TFESC) v = FESC;
         else {
-          this.o.onError?.('kiss_bad_escape');
+          this.o.onError?.('kiss-bad-escape');
           this.dropping = true;
           continue;
         }
@@ -168,7 +168,7 @@ export class KissDecoder {
         continue;
       }
       if (this.len >= this.max) {
-        this.o.onError?.('kiss_frame_too_long');
+        this.o.onError?.('kiss-frame-too-long');
         this.dropping = true;
         continue;
       }

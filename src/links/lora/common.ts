@@ -44,12 +44,12 @@ const BANDWIDTHS = [7800, 10400, 15600, 20800, 31250, 41700, 62500, 125000, 2500
 
 export function resolveLoraSettings(profile: BoardProfile, over: LoraOverrides = {}): LoraRadioSettings {
   const d = profile.radio.lora;
-  if (!d) throw new ConfigError('board_not_lora', `board "${profile.id}" has no LoRa radio`);
+  if (!d) throw new ConfigError('board-not-lora', `board "${profile.id}" has no LoRa radio`);
   const region = over.region ?? (Object.keys(profile.radio.regions)[0] as RegionName | undefined);
-  if (!region) throw new ConfigError('region_missing', `board "${profile.id}" lists no regions; set link.<name>.region`);
+  if (!region) throw new ConfigError('region-missing', `board "${profile.id}" lists no regions; set link.<name>.region`);
   const reg = profile.radio.regions[region];
   if (!reg) {
-    throw new ConfigError('region_unsupported', `board "${profile.id}" does not support region ${region}; it supports ${Object.keys(profile.radio.regions).join(', ')}`);
+    throw new ConfigError('region-unsupported', `board "${profile.id}" does not support region ${region}; it supports ${Object.keys(profile.radio.regions).join(', ')}`);
   }
   const s: LoraRadioSettings = {
     region,
@@ -64,18 +64,18 @@ export function resolveLoraSettings(profile: BoardProfile, over: LoraOverrides =
     txPowerDbm: over.txPowerDbm ?? d.txPowerDbm,
   };
   if (s.frequencyHz < reg.minFrequencyHz || s.frequencyHz > reg.maxFrequencyHz) {
-    throw new ConfigError('frequency_out_of_region', `frequency ${s.frequencyHz} Hz is outside ${region} (${reg.minFrequencyHz}-${reg.maxFrequencyHz} Hz)`);
+    throw new ConfigError('frequency-out-of-region', `frequency ${s.frequencyHz} Hz is outside ${region} (${reg.minFrequencyHz}-${reg.maxFrequencyHz} Hz)`);
   }
-  if (!Number.isInteger(s.sf) || s.sf < 6 || s.sf > 12) throw new ConfigError('lora_sf_invalid', `spreading factor must be 6..12, got ${s.sf}`);
+  if (!Number.isInteger(s.sf) || s.sf < 6 || s.sf > 12) throw new ConfigError('lora-sf-invalid', `spreading factor must be 6..12, got ${s.sf}`);
   if (!BANDWIDTHS.includes(s.bandwidthHz)) {
-    throw new ConfigError('lora_bw_invalid', `bandwidth must be one of ${BANDWIDTHS.join(', ')} Hz, got ${s.bandwidthHz}`);
+    throw new ConfigError('lora-bw-invalid', `bandwidth must be one of ${BANDWIDTHS.join(', ')} Hz, got ${s.bandwidthHz}`);
   }
-  if (![5, 6, 7, 8].includes(s.codingRate)) throw new ConfigError('lora_cr_invalid', `coding rate must be 5..8 (4/5..4/8), got ${s.codingRate}`);
+  if (![5, 6, 7, 8].includes(s.codingRate)) throw new ConfigError('lora-cr-invalid', `coding rate must be 5..8 (4/5..4/8), got ${s.codingRate}`);
   if (!Number.isInteger(s.preambleSymbols) || s.preambleSymbols < 6 || s.preambleSymbols > 65535) {
-    throw new ConfigError('lora_preamble_invalid', `preamble must be 6..65535 symbols, got ${s.preambleSymbols}`);
+    throw new ConfigError('lora-preamble-invalid', `preamble must be 6..65535 symbols, got ${s.preambleSymbols}`);
   }
   if (!Number.isInteger(s.txPowerDbm) || s.txPowerDbm < -9 || s.txPowerDbm > 30) {
-    throw new ConfigError('lora_power_invalid', `TX power must be -9..30 dBm, got ${s.txPowerDbm}`);
+    throw new ConfigError('lora-power-invalid', `TX power must be -9..30 dBm, got ${s.txPowerDbm}`);
   }
   return s;
 }
@@ -99,7 +99,7 @@ export function planLora(o: LoraTransportOptions, overheadBytes: number, dialect
   const rule = regionRule(settings.region, settings.frequencyHz);
   if (o.dutyCycle !== undefined && !(o.dutyCycle > 0 && o.dutyCycle <= rule.dutyCycle)) {
     throw new ConfigError(
-      'duty_cycle_invalid',
+      'duty-cycle-invalid',
       `duty cycle ${o.dutyCycle} is not in (0, ${rule.dutyCycle}] (the legal limit at ${settings.frequencyHz} Hz in ${settings.region})`,
     );
   }
@@ -114,7 +114,7 @@ export function planLora(o: LoraTransportOptions, overheadBytes: number, dialect
   }
   if (mtu < 1) {
     throw new ConfigError(
-      'lora_rate_unusable',
+      'lora-rate-unusable',
       `SF${settings.sf}/${settings.bandwidthHz / 1000} kHz leaves no payload in ${settings.region}` +
         (rule.maxDwellMs ? ` (dwell time ${rule.maxDwellMs} ms)` : '') + '; use a lower spreading factor or wider bandwidth',
     );

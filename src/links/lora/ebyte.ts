@@ -34,7 +34,7 @@ export function encodeE22Frame(payload: Uint8Array): Uint8Array {
 export class E22Decoder {
   private buf = new Uint8Array(0);
 
-  constructor(private readonly onError?: (code: 'e22_bad_crc' | 'e22_noise') => void) {}
+  constructor(private readonly onError?: (code: 'e22-bad-crc' | 'e22-noise') => void) {}
 
   push(chunk: Uint8Array): Uint8Array[] {
     const joined = new Uint8Array(this.buf.length + chunk.length);
@@ -60,14 +60,14 @@ export class E22Decoder {
       if (end > joined.length) break;
       const crc = (joined[end - 2] << 8) | joined[end - 1];
       if (crc16(joined.subarray(i + 2, end - 2)) !== crc) {
-        this.onError?.('e22_bad_crc');
+        this.onError?.('e22-bad-crc');
         i++;
         continue;
       }
       out.push(joined.slice(i + 3, end - 2));
       i = end;
     }
-    if (noise) this.onError?.('e22_noise');
+    if (noise) this.onError?.('e22-noise');
     this.buf = joined.slice(i);
     return out;
   }

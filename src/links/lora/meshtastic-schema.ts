@@ -147,7 +147,7 @@ export function frameStream(pb: Uint8Array): Uint8Array {
 export class MeshtasticStreamDecoder {
   private buf = new Uint8Array(0);
 
-  constructor(private readonly onNoise?: (code: 'mesh_console_bytes' | 'mesh_bad_length', n: number) => void) {}
+  constructor(private readonly onNoise?: (code: 'mesh-console-bytes' | 'mesh-bad-length', n: number) => void) {}
 
   push(chunk: Uint8Array): Uint8Array[] {
     const joined = new Uint8Array(this.buf.length + chunk.length);
@@ -171,7 +171,7 @@ export class MeshtasticStreamDecoder {
       if (i + 4 > joined.length) break;
       const len = (joined[i + 2] << 8) | joined[i + 3];
       if (len > MAX_TO_FROM_RADIO) {
-        this.onNoise?.('mesh_bad_length', len);
+        this.onNoise?.('mesh-bad-length', len);
         i++;
         continue;
       }
@@ -179,7 +179,7 @@ export class MeshtasticStreamDecoder {
       out.push(joined.slice(i + 4, i + 4 + len));
       i += 4 + len;
     }
-    if (skipped) this.onNoise?.('mesh_console_bytes', skipped);
+    if (skipped) this.onNoise?.('mesh-console-bytes', skipped);
     this.buf = joined.slice(i);
     return out;
   }

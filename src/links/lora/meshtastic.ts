@@ -60,7 +60,7 @@ export class MeshtasticTransport extends RadioTransport {
     this.channelIndex = o.channel ?? 0;
     this.hopLimit = o.hopLimit ?? 3;
     this.decoder = new MeshtasticStreamDecoder((code, n) => {
-      if (code === 'mesh_console_bytes') this.counters.inc('mesh_console_bytes', n);
+      if (code === 'mesh-console-bytes') this.counters.inc('mesh-console-bytes', n);
       else this.malformed(code, `length ${n}`);
     });
   }
@@ -134,7 +134,7 @@ export class MeshtasticTransport extends RadioTransport {
       try {
         m = decodeFromRadio(pb);
       } catch (err) {
-        this.malformed('mesh_bad_protobuf', (err as Error).message);
+        this.malformed('mesh-bad-protobuf', (err as Error).message);
         continue;
       }
       if (m.myInfo?.myNodeNum !== undefined) this.myNodeNum = m.myInfo.myNodeNum;
@@ -155,7 +155,7 @@ export class MeshtasticTransport extends RadioTransport {
         if (p.from !== undefined && p.from === this.myNodeNum) continue;
         const payload = p.decoded.payload;
         if (!payload || payload.length === 0 || payload.length > MESHTASTIC_MAX_PAYLOAD) {
-          this.malformed('mesh_bad_payload', `length ${payload?.length ?? 0}`);
+          this.malformed('mesh-bad-payload', `length ${payload?.length ?? 0}`);
           continue;
         }
         this.deliver(new Uint8Array(payload));
@@ -164,7 +164,7 @@ export class MeshtasticTransport extends RadioTransport {
   }
 
   protected abortPending(err: Error): void {
-    if (this.state === 'stopped' || (err as { code?: string }).code === 'link_closed') {
+    if (this.state === 'stopped' || (err as { code?: string }).code === 'link-closed') {
       this.heartbeat?.cancel();
       this.heartbeat = undefined;
     }

@@ -70,9 +70,9 @@ export class Rak3172Transport extends RadioTransport {
     if (line.startsWith('+EVT:RXP2P')) {
       // +EVT:RXP2P:<rssi>:<snr>:<hex> (some firmware adds a length field: the payload is last)
       const parts = line.split(':');
-      if (parts.length < 5 || parts[1] !== 'RXP2P') return this.malformed('rak_rx_malformed', line.slice(0, 80));
+      if (parts.length < 5 || parts[1] !== 'RXP2P') return this.malformed('rak-rx-malformed', line.slice(0, 80));
       const payload = fromHex(parts[parts.length - 1].trim());
-      if (!payload) return this.malformed('rak_rx_bad_hex', line.slice(0, 80));
+      if (!payload) return this.malformed('rak-rx-bad-hex', line.slice(0, 80));
       this.deliver(payload);
       return;
     }

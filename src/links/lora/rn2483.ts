@@ -99,7 +99,7 @@ export class Rn2483Transport extends RadioTransport {
   private unsolicited(line: string): void {
     if (line.startsWith('radio_rx ')) {
       const payload = fromHex(line.slice('radio_rx '.length).trim());
-      if (!payload) this.malformed('rn_rx_bad_hex', line.slice(0, 80));
+      if (!payload) this.malformed('rn-rx-bad-hex', line.slice(0, 80));
       else this.deliver(payload);
       this.rearm();
       return;

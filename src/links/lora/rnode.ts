@@ -102,7 +102,7 @@ export class RNodeTransport extends RadioTransport {
   protected onBytes(chunk: Uint8Array): void {
     for (const f of this.decoder.push(chunk)) {
       if (f.type === RNODE.DATA) {
-        if (f.payload.length === 0 || f.payload.length > 255) this.malformed('rnode_bad_data', `length ${f.payload.length}`);
+        if (f.payload.length === 0 || f.payload.length > 255) this.malformed('rnode-bad-data', `length ${f.payload.length}`);
         else this.deliver(f.payload);
         continue;
       }

@@ -165,7 +165,7 @@ export abstract class RadioTransport implements FrameTransport {
     if (!this.opened) return Promise.reject(new LinkClosedError(`link ${this.name}`));
     if (!canTransmit(this.capabilities)) {
       this.counters.inc('send_on_rx_only');
-      return Promise.reject(new ConfigError('link_receive_only', `link ${this.name} is receive-only (direction=rx); it never transmits`));
+      return Promise.reject(new ConfigError('link-receive-only', `link ${this.name} is receive-only (direction=rx); it never transmits`));
     }
     if (frame.length > this.capabilities.mtu) {
       this.counters.inc('frames_too_large');
@@ -290,7 +290,7 @@ export abstract class RadioTransport implements FrameTransport {
     if (this.recovering || !this.opened) return;
     this.recovering = true;
     const code = (err as { code?: string }).code ?? 'fault';
-    this.counters.inc(`recover_${code}`);
+    this.counters.inc(`recover.${code}`);
     this.setState('degraded', err.message);
     try {
       let attempt = 0;

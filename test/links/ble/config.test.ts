@@ -32,9 +32,9 @@ describe('BLE link options', () => {
 
   test('an amateur-radio TNC is not built without a callsign', () => {
     const e = err({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4' });
-    expect(e.code).toBe('callsign_required');
+    expect(e.code).toBe('callsign-required');
     expect(e.message).toMatch(/link\.<name>\.callsign|link\.ble0\.callsign/);
-    expect(err({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4', 'link.ble0.callsign': 'not a call' }).code).toBe('callsign_invalid');
+    expect(err({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4', 'link.ble0.callsign': 'not a call' }).code).toBe('callsign-invalid');
     // The AX.25 information field caps the frame MTU.
     expect(err({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'T', 'link.ble0.callsign': 'N0CALL', 'link.ble0.mtu': '300' }).message).toMatch(/1 to 256/);
     expect(err({ 'link.ble0.service': 'nus', 'link.ble0.name': 'T', 'link.ble0.callsign': 'N0CALL' }).message).toMatch(/only amateur-radio KISS TNCs/);
@@ -76,6 +76,6 @@ describe('BLE link options', () => {
   test('createBleTransport builds an unopened transport that refuses to send', async () => {
     const t = createBleTransport({ 'link.ble0.type': 'ble', 'link.ble0.service': 'nus', 'link.ble0.name': 'x' }, { log: silentLogger(), counters: new Counters() });
     expect(t.state).toBe('stopped');
-    await expect(t.send(new Uint8Array(1))).rejects.toMatchObject({ code: 'ble_closed' });
+    await expect(t.send(new Uint8Array(1))).rejects.toMatchObject({ code: 'ble-closed' });
   });
 });

@@ -76,7 +76,7 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
     expect(seen.states).toEqual(['starting', 'up', 'down', 'up']);
     // The first retry after a drop waits the minimum; a failed attempt doubles it.
     expect(backoffDelays(rig.log)[0]).toBe(20);
-    expect(rig.counters.get('link.ble0.ble_scan_timeout') + rig.counters.get('link.ble0.ble_connect_timeout')).toBe(backoffDelays(rig.log).length - 1);
+    expect(rig.counters.get('link.ble0.ble-scan-timeout') + rig.counters.get('link.ble0.ble-connect-timeout')).toBe(backoffDelays(rig.log).length - 1);
   });
 
   test('a peripheral sending garbage is counted, its frames dropped, and the link keeps working', async () => {
@@ -179,7 +179,7 @@ describe('finding and reaching the peripheral', () => {
     rig = await startRig();
     const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4', 'link.ble0.scan_timeout_ms': '150' });
     await t.open();
-    await waitFor(() => rig!.counters.get('link.ble0.ble_scan_timeout') >= 5, 'five scan timeouts');
+    await waitFor(() => rig!.counters.get('link.ble0.ble-scan-timeout') >= 5, 'five scan timeouts');
     expect(t.state).toBe('down');
     // Exponential backoff from reconnect_min_ms (20), capped at reconnect_max_ms (200).
     expect(backoffDelays(rig.log).slice(0, 5)).toEqual([20, 40, 80, 160, 200]);
@@ -193,7 +193,7 @@ describe('finding and reaching the peripheral', () => {
     tnc.peripheral.connectable = false;
     const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4', 'link.ble0.connect_timeout_ms': '200' });
     await t.open();
-    await waitFor(() => rig!.counters.get('link.ble0.ble_connect_timeout') >= 1, 'a connect timeout');
+    await waitFor(() => rig!.counters.get('link.ble0.ble-connect-timeout') >= 1, 'a connect timeout');
     await waitFor(() => rig!.ctl.commands.includes('LE Create Connection Cancel'), 'the cancel command');
     tnc.peripheral.connectable = true;
     await waitFor(() => t.state === 'up' && tnc.subscribed, 'link up after the device accepts');
@@ -205,7 +205,7 @@ describe('finding and reaching the peripheral', () => {
     const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4' });
     const seen = watch(t);
     await t.open();
-    await waitFor(() => rig!.counters.get('link.ble0.ble_gatt_missing') >= 2, 'two failed attempts');
+    await waitFor(() => rig!.counters.get('link.ble0.ble-gatt-missing') >= 2, 'two failed attempts');
     expect(seen.states).not.toContain('up');
     expect(seen.reasons.some((r) => /does not offer service 00000001-ba2a-46c9-ae49-01b0961f68bb/.test(r ?? ''))).toBe(true);
     // We hang up on it each time rather than keeping a useless connection.
@@ -219,11 +219,11 @@ describe('finding and reaching the peripheral', () => {
     await t.open();
     const pending = [t.send(payload(10, 1)), t.send(payload(10, 2)), t.send(payload(10, 3))];
     const settled = pending.map((p) => p.then(() => 'sent', (e: { code?: string }) => e.code));
-    await expect(t.send(payload(10, 4))).rejects.toMatchObject({ code: 'ble_queue_full' });
-    await expect(t.send(payload(257, 5))).rejects.toMatchObject({ code: 'ble_frame_too_large' });
+    await expect(t.send(payload(10, 4))).rejects.toMatchObject({ code: 'ble-queue-full' });
+    await expect(t.send(payload(257, 5))).rejects.toMatchObject({ code: 'ble-frame-too-large' });
     expect(rig.counters.get('link.ble0.tx_queue_full')).toBe(1);
     await t.close();
-    expect(await Promise.all(settled)).toEqual(['ble_closed', 'ble_closed', 'ble_closed']);
+    expect(await Promise.all(settled)).toEqual(['ble-closed', 'ble-closed', 'ble-closed']);
     expect(t.state).toBe('stopped');
   });
 
@@ -236,10 +236,10 @@ describe('finding and reaching the peripheral', () => {
     const sending = t.send(payload(20, 1)).then(() => 'sent', (e: { code?: string }) => e.code);
     await rig.pair.close(); // socat gone: both ptys hang up
     await waitFor(() => t.state === 'down', 'link down');
-    await waitFor(() => rig!.counters.get('link.ble0.disconnects') + rig!.counters.get('link.ble0.ble_error') >= 1, 'the loss counted');
+    await waitFor(() => rig!.counters.get('link.ble0.disconnects') + rig!.counters.get('link.ble0.ble-error') >= 1, 'the loss counted');
     await t.close();
     expect(t.state).toBe('stopped');
-    expect(['sent', 'ble_closed']).toContain(await sending);
+    expect(['sent', 'ble-closed']).toContain(await sending);
   });
 
   test('an adapter that never powers on fails open() with a typed error', async () => {
@@ -250,7 +250,7 @@ describe('finding and reaching the peripheral', () => {
       'link.ble0.hci': `uart:${rig.pair.hostPath}-missing`,
       'link.ble0.adapter_timeout_ms': '300',
     });
-    await expect(t.open()).rejects.toMatchObject({ code: 'ble_adapter' });
+    await expect(t.open()).rejects.toMatchObject({ code: 'ble-adapter' });
     expect(rig.counters.get('link.ble0.adapter_failures')).toBe(1);
   });
 });

@@ -55,7 +55,7 @@ describe('KISS framing', () => {
     ];
     const frames = stream.flatMap((c) => dec.push(c));
     expect(frames.map((f) => [...f.payload])).toEqual([[7, 7]]);
-    expect(errors).toEqual(['kiss_bad_escape', 'kiss_frame_too_long']);
+    expect(errors).toEqual(['kiss-bad-escape', 'kiss-frame-too-long']);
   });
 });
 

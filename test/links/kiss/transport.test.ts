@@ -79,7 +79,7 @@ describe('KISS transport', () => {
     expect([...a.received[1]]).toEqual([42]);
     expect(ca.get('ax25_foreign')).toBe(1);
     expect(ca.get('ax25_own_echo')).toBe(1);
-    expect(ca.get('ax25_too_short')).toBe(1);
+    expect(ca.get('ax25-too-short')).toBe(1);
 
     await expect(a.t.send(new Uint8Array(257))).rejects.toBeInstanceOf(FrameTooLargeError);
     expect(ca.get('frames_too_large')).toBe(1);

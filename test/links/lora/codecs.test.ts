@@ -30,7 +30,7 @@ describe('E22 framing', () => {
     const stream = new Uint8Array([0x00, 0xa5, 0x11, ...bad, ...good, 0xa5]);
     const out = [...stream].flatMap((b) => dec.push(Uint8Array.of(b)));
     expect(out.map((f) => [...f])).toEqual([[1, 2, 3]]);
-    expect(errors).toContain('e22_bad_crc');
+    expect(errors).toContain('e22-bad-crc');
     expect(() => encodeE22Frame(new Uint8Array(256))).toThrow(RangeError);
   });
 });
@@ -49,7 +49,7 @@ describe('Meshtastic serial API', () => {
     expect(m.packet?.decoded?.portnum).toBe(256);
     expect([...(m.packet?.decoded?.payload ?? [])]).toEqual([9, 8]);
     expect(m.packet?.to).toBe(0xffffffff);
-    expect(noise).toEqual(['mesh_bad_length', 'mesh_console_bytes']);
+    expect(noise).toEqual(['mesh-bad-length', 'mesh-console-bytes']);
   });
 
   it('encodes ToRadio with the field numbers of mesh.proto', () => {

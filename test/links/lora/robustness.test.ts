@@ -97,7 +97,7 @@ describe('RAK3172 modem faults', () => {
     await r.transport.open();
     r.emulator.stallCommands = 1;
     await r.transport.send(Uint8Array.of(0x01));
-    expect(r.counters.get('recover_modem_timeout')).toBe(1);
+    expect(r.counters.get('recover.modem-timeout')).toBe(1);
     expect(r.logged(/did not answer \\?"AT\+PRECV=0\\?" within 300 ms/)).toBe(true);
 
     // A modem that keeps refusing to transmit: the frame is given up, visibly, after 2 attempts.
