@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 purpose=${1:-test}
 
 # socat: pty pairs; direwolf: AFSK modem tests; udev, systemd: rules and unit checks;
-# openssl: test TLS certificates; util-linux: unshare for udevadm tests.
-APT_PACKAGES=(socat direwolf udev iproute2 openssl systemd util-linux)
+# openssl: test TLS certificates; util-linux: unshare for udevadm tests; chromium: the status
+# page test in a real (headless) browser.
+APT_PACKAGES=(socat direwolf udev iproute2 openssl systemd util-linux chromium)
 missing=()
 [ "$purpose" = demo ] && APT_PACKAGES=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -42,6 +42,11 @@ export function gatewayOptionsFromConfig(config: Config, log: Logger, forcedMode
     maxLinkMessageBytes: config.maxlinkmsg,
     txToNode: config.txtonode,
     nodeRpc: config.noderpc && { ...config.noderpc, cookieFile: config.noderpccookie },
+    status: config.status && { host: config.status.host, port: config.status.port },
+    alertNotify: config.alertnotify,
+    alertWebhook: config.alertwebhook,
+    alertClearHoldMs: config.alertclearhold,
+    heartbeatMs: config.heartbeat,
   };
 }
 

@@ -103,6 +103,44 @@ export const OPTIONS: readonly OptionSpec[] = [
     offWords: ['off', '0', 'no', 'false', ''],
     help: 'Serve Prometheus metrics at http://<host:port>/metrics (loopback only), or off.',
   },
+  {
+    name: 'status',
+    type: 'hostport',
+    default: 'off',
+    loopbackOnly: true,
+    offWords: ['off', '0', 'no', 'false', ''],
+    help: 'Serve a read-only status page at http://<host:port>/ and the same data at /status.json (loopback only), or off. The same address as metrics= serves both.',
+  },
+  {
+    name: 'alertnotify',
+    type: 'string',
+    meta: '<cmd>',
+    help: "Run this shell command when an anomaly starts and when it clears (%s in cmd is replaced by a one-line message, sanitized and single-quoted, as bitcoind's -alertnotify).",
+  },
+  {
+    name: 'alertwebhook',
+    type: 'string',
+    meta: '<url>',
+    pattern: /^https?:\/\/[^\s]+$/i,
+    patternHint: 'an http:// or https:// URL',
+    help: 'POST each anomaly start and end as JSON to this URL.',
+  },
+  {
+    name: 'alertclearhold',
+    type: 'duration',
+    default: '2m',
+    min: 0,
+    max: 24 * 3600_000,
+    help: 'An anomaly must stay clear this long before its end is notified; if it comes back sooner, nothing is sent (no flapping alerts).',
+  },
+  {
+    name: 'heartbeat',
+    type: 'duration',
+    default: '10m',
+    min: 0,
+    max: 24 * 3600_000,
+    help: 'A beacon repeats its tip at least this often; a receiver raises link-silent when a radio link hears nothing for 3 heartbeats. 0 turns both off.',
+  },
   { name: 'receiveonly', type: 'bool', default: '0', help: 'Never transmit on any link, only listen.' },
   {
     name: 'beacon',
@@ -220,6 +258,13 @@ export interface Config {
   loglevel: LogLevel;
   logjson: boolean;
   metrics: HostPort | undefined;
+  status: HostPort | undefined;
+  alertnotify: string | undefined;
+  alertwebhook: string | undefined;
+  /** Milliseconds. */
+  alertclearhold: number;
+  /** Milliseconds. */
+  heartbeat: number;
   receiveonly: boolean;
   beacon: boolean;
   txtonode: boolean;

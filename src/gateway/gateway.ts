@@ -1,5 +1,6 @@
 // The daemon: one header chain, the node listener, the router, the watchdog and one
-// supervised child process per link, plus metrics, hotplug and a status file. Everything is
+// supervised child process per link, plus metrics, hotplug, alerts, the status page and a
+// status file. Everything is
 // constructed here from explicit options, so tests and the demo can run several gateways in
 // one process.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,12 @@ import { startMetricsServer, type MetricsServer } from './metrics.js';
 import { DeviceWatcher, isHotplugDevice, linksForDevice } from './hotplug.js';
 import { Outbox, outboxDir, type PendingTxStatus } from './outbox.js';
 import { ALTNET_VERSION } from '../util/version.js';
+import { Alerter } from './alerts.js';
+import { startStatusServer, type StatusServer } from './status-page.js';
+import { METRICS_CONTENT_TYPE, renderPrometheus } from './metrics.js';
+import { Progress, type ProgressSnapshot } from '../util/progress.js';
+import { FRAME_LINK_TYPES } from '../links/registry.js';
+import { canReceive } from '../links/link.js';
 
 export interface LinkSpec {
   name: string;
@@ -66,6 +73,19 @@ export interface GatewayOptions {
   maxNodeConnections?: number;
   /** Node-port deadlines (tests shorten them). */
   nodePeerLimits?: Partial<NodePeerLimits>;
+  /** Read-only status page (and /status.json); may be the metrics address, which it then also serves. */
+  status?: { host: string; port: number };
+  /** alertnotify: shell command run on each anomaly raised/cleared, `%s` replaced by a sanitized message. */
+  alertNotify?: string;
+  /** alertwebhook: URL each anomaly event is POSTed to as JSON. */
+  alertWebhook?: string;
+  /** How long an anomaly must stay clear before "cleared" is notified, ms (default 120 000). */
+  alertClearHoldMs?: number;
+  /**
+   * Beacon: the tip is repeated at least this often, ms. Receiver: a frame link that hears
+   * nothing for 3 heartbeats raises link-silent. Default 10 min; 0 turns both off.
+   */
+  heartbeatMs?: number;
 }
 
 export interface LinkStatus {
@@ -77,7 +97,22 @@ export interface LinkStatus {
   direction: string;
   carries: string[];
   counters: Record<string, number>;
+  /** Frame links (radios): when a frame was last heard, airtime in the duty-cycle window, next frame. */
+  radio?: { lastFrameAt?: string; airtimeUsedMs?: number; airtimeBudgetMs?: number; airtimeWindowMs?: number; nextFrameAt?: string };
 }
+
+/** One anomaly event, kept for the status page's history. */
+export interface AnomalyEvent {
+  at: string;
+  event: 'raised' | 'cleared';
+  kind: string;
+  key: string;
+  detail: string;
+}
+
+const ANOMALY_HISTORY = 100;
+/** A receiving frame link is silent after this many heartbeats without a frame. */
+const SILENT_HEARTBEATS = 3;
 
 export interface GatewayStatus {
   version: string;
@@ -93,7 +128,11 @@ export interface GatewayStatus {
   };
   chain: { height: number; hash: string; chainWork: string };
   links: LinkStatus[];
-  anomalies: Array<{ kind: string; since: string; detail: string }>;
+  anomalies: Array<{ kind: string; key: string; since: string; detail: string }>;
+  /** The last anomaly events, oldest first. */
+  anomalyHistory: AnomalyEvent[];
+  /** Header sync progress (the last job, kept once finished). */
+  sync?: ProgressSnapshot;
   /** Transactions from `altnet send-tx` not yet seen back from the network. */
   pendingTx: PendingTxStatus[];
   counters: Record<string, number>;
@@ -115,6 +154,16 @@ export class Gateway {
   private timers: NodeJS.Timeout[] = [];
   private readonly startedAt = new Date();
   nodePort = 0;
+  readonly alerts: Alerter;
+  private statusServer: StatusServer | undefined;
+  private readonly anomalyHistory: AnomalyEvent[] = [];
+  /** Links that are no longer running: what status shows for them. */
+  private readonly ended = new Map<string, { state: string; lastFailure: string; restarts: number; direction: string; carries: string[]; counters: Record<string, number> }>();
+  /** Highest tip each link claimed (a claim; used only as the sync progress target). */
+  private readonly linkTipHeights = new Map<string, number>();
+  /** Last frames_rx count seen per watched link (to notice frames being heard). */
+  private readonly framesSeen = new Map<string, number>();
+  private readonly headerSync: Progress;
 
   private constructor(
     readonly opts: GatewayOptions,
@@ -123,6 +172,15 @@ export class Gateway {
     const log = opts.log;
     this.counters = opts.counters ?? new Counters();
     const clock = opts.clock ?? (() => Math.floor(Date.now() / 1000));
+    this.alerts = new Alerter({
+      notify: opts.alertNotify,
+      webhook: opts.alertWebhook,
+      network: opts.network.name,
+      log: log.child('alerts'),
+      counters: this.counters.scoped('alerts.'),
+      clearHoldMs: opts.alertClearHoldMs,
+    });
+    this.headerSync = new Progress({ what: 'header sync', unit: 'headers', log: log.child('sync') });
     this.watchdog = new Watchdog({
       log: log.child('watchdog'),
       counters: this.counters.scoped('watchdog.'),
@@ -218,7 +276,7 @@ export class Gateway {
       this.devices.on('gone', (path) => {
         for (const name of linksForDevice(this.linkOptions(), path)) {
           log.info('device unplugged; closing its link', { device: path, link: name });
-          void this.stopLink(name);
+          void this.stopLink(name, 'waiting-for-device');
         }
       });
       await this.devices.start();
@@ -240,7 +298,17 @@ export class Gateway {
       this.outbox.start();
     }
     this.watchdog.start(10_000);
-    if (opts.metrics) {
+    const shareMetrics = opts.status && opts.metrics && opts.status.host === opts.metrics.host && opts.status.port === opts.metrics.port;
+    if (opts.status) {
+      this.statusServer = await startStatusServer({
+        host: opts.status.host,
+        port: opts.status.port,
+        log: log.child('status'),
+        status: () => this.status() as unknown as Record<string, unknown>,
+        metrics: shareMetrics ? () => ({ body: renderPrometheus(this.counters.snapshot(), this.metricsMeta()), contentType: METRICS_CONTENT_TYPE }) : undefined,
+      });
+    }
+    if (opts.metrics && !shareMetrics) {
       this.metrics = await startMetricsServer({
         host: opts.metrics.host,
         port: opts.metrics.port,
@@ -249,10 +317,14 @@ export class Gateway {
         meta: () => this.metricsMeta(),
       });
     }
+    const heartbeat = opts.heartbeatMs ?? 600_000;
     if ((opts.mode ?? 'gateway') === 'beacon') {
       const every = opts.beaconIntervalMs ?? 60_000;
       this.timers.push(setInterval(() => this.router.beaconHeaders(), every));
+      // The heartbeat: the tip alone (one small frame), so receivers can tell silence from no news.
+      if (heartbeat > 0) this.timers.push(setInterval(() => this.router.beaconHeaders(true), heartbeat));
     }
+    this.timers.push(setInterval(() => this.observe(), 1000));
     if (opts.datadir) this.timers.push(setInterval(() => this.writeStatus(), 2000));
     for (const t of this.timers) t.unref();
   }
@@ -268,12 +340,16 @@ export class Gateway {
 
   startLink(spec: LinkSpec): void {
     if (this.supervisors.has(spec.name)) return;
+    this.ended.delete(spec.name);
     const events: SupervisedLinkEvents = {
       headers: (link, raw) => !this.router.onLinkHeaders(link.name, raw).rejected,
       tx: (link, raw) => this.router.onLinkTx(link.name, raw),
       tip: (link, report) => this.router.onLinkTip(link.name, report),
       headersWanted: (link, req) => this.router.onLinkHeadersWanted(link.name, req),
-      hello: (link) => this.router.pushContext(link),
+      hello: (link) => {
+        this.router.pushContext(link);
+        this.watchForSilence(spec, link);
+      },
       state: (link, state, reason) => {
         this.opts.log.info('link state', { link: link.name, state, reason: reason || undefined });
         if (state === 'up' && link.capabilities.direction !== 'tx') this.router.requestHeadersEverywhere(`link ${link.name} came up`);
@@ -295,13 +371,59 @@ export class Gateway {
     sup.start();
   }
 
-  async stopLink(name: string): Promise<void> {
+  /**
+   * Stops a link. Status then shows it `stopped` (or `waiting-for-device` when its radio was
+   * unplugged), with its last failure and counters.
+   */
+  async stopLink(name: string, after: 'stopped' | 'waiting-for-device' = 'stopped'): Promise<void> {
     const sup = this.supervisors.get(name);
     if (!sup) return;
     this.supervisors.delete(name);
     this.router.removeLink(name);
     this.watchdog.forgetLink(name);
+    this.linkTipHeights.delete(name);
+    this.framesSeen.delete(name);
     await sup.stop();
+    this.ended.set(name, {
+      state: after,
+      lastFailure: sup.reason,
+      restarts: sup.restarts,
+      direction: sup.capabilities.direction,
+      carries: sup.capabilities.carries,
+      counters: { ...sup.driverCounters },
+    });
+  }
+
+  /**
+   * A receiving frame link (radio) in a gateway that is not the beacon hears a beacon that
+   * repeats its tip every heartbeat: three heartbeats of silence is an anomaly.
+   */
+  private watchForSilence(spec: LinkSpec, link: LinkSupervisor): void {
+    const heartbeat = this.opts.heartbeatMs ?? 600_000;
+    if (heartbeat <= 0 || (this.opts.mode ?? 'gateway') === 'beacon') return;
+    if (!FRAME_LINK_TYPES.includes(spec.type) || !canReceive(link.capabilities) || !link.capabilities.carries.includes('headers')) return;
+    this.framesSeen.set(spec.name, link.driverCounters.frames_rx ?? 0);
+    this.watchdog.watchSilence(spec.name, (SILENT_HEARTBEATS * heartbeat) / 1000, heartbeat / 1000);
+  }
+
+  /** Every second: frames heard on watched links, and header sync progress. */
+  private observe(): void {
+    for (const [name, seen] of this.framesSeen) {
+      const now = this.supervisors.get(name)?.driverCounters.frames_rx ?? 0;
+      if (now !== seen) {
+        this.framesSeen.set(name, now);
+        if (now > seen) this.watchdog.observeLinkHeard(name);
+      }
+    }
+    this.headerSync.update(this.chain.tip().height, this.syncTarget());
+  }
+
+  /** The highest height anyone claims: the node (its version message) or a link (its tip report). */
+  private syncTarget(): number {
+    let target = 0;
+    for (const p of this.server?.readyPeers() ?? []) target = Math.max(target, p.version?.startHeight ?? 0);
+    for (const h of this.linkTipHeights.values()) target = Math.max(target, h);
+    return target;
   }
 
   private observeNodeTip(tip: ChainTip): void {
@@ -315,6 +437,7 @@ export class Gateway {
    * hash we know, else an extrapolation at our tip's difficulty (enough to notice "ahead").
    */
   private observeLinkTip(link: string, report: TipReport): void {
+    if (this.supervisors.has(link)) this.linkTipHeights.set(link, Math.max(report.height, this.linkTipHeights.get(link) ?? 0));
     const known = report.hash && this.chain.getByHash(report.hash);
     let chainWork: bigint;
     if (known) chainWork = known.chainWork;
@@ -328,6 +451,9 @@ export class Gateway {
   }
 
   private onAnomaly(a: Anomaly, change: 'raised' | 'cleared'): void {
+    this.anomalyHistory.push({ at: new Date().toISOString(), event: change, kind: a.kind, key: a.key, detail: a.detail });
+    if (this.anomalyHistory.length > ANOMALY_HISTORY) this.anomalyHistory.shift();
+    this.alerts.onAnomaly(a, change);
     if (change === 'raised') this.router.requestHeadersEverywhere(a.detail);
   }
 
@@ -350,20 +476,26 @@ export class Gateway {
       chain: { height: tip.height, hash: hashToHex(tip.hash), chainWork: '0x' + tip.chainWork.toString(16) },
       links: [...this.specs.values()].map((spec) => {
         const sup = this.supervisors.get(spec.name);
+        const ended = this.ended.get(spec.name);
         const prefix = `link.${spec.name}.`;
         const parent = Object.fromEntries(Object.entries(snapshot).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
-        return {
+        const driver = sup?.driverCounters ?? ended?.counters ?? {};
+        const status: LinkStatus = {
           name: spec.name,
           type: spec.type,
-          state: sup ? sup.state : 'waiting-for-device',
-          lastFailure: sup?.reason ?? '',
-          restarts: sup?.restarts ?? 0,
-          direction: sup?.capabilities.direction ?? 'unknown',
-          carries: sup?.capabilities.carries ?? [],
-          counters: { ...(sup?.driverCounters ?? {}), ...parent },
+          state: sup ? sup.state : (ended?.state ?? 'waiting-for-device'),
+          lastFailure: sup?.reason ?? ended?.lastFailure ?? '',
+          restarts: sup?.restarts ?? ended?.restarts ?? 0,
+          direction: sup?.capabilities.direction ?? ended?.direction ?? 'unknown',
+          carries: sup?.capabilities.carries ?? ended?.carries ?? [],
+          counters: { ...driver, ...parent },
         };
+        if (FRAME_LINK_TYPES.includes(spec.type)) status.radio = radioStatus(driver);
+        return status;
       }),
-      anomalies: this.watchdog.active().map((a) => ({ kind: a.kind, since: new Date(a.since * 1000).toISOString(), detail: a.detail })),
+      anomalies: this.watchdog.active().map((a) => ({ kind: a.kind, key: a.key, since: new Date(a.since * 1000).toISOString(), detail: a.detail })),
+      anomalyHistory: [...this.anomalyHistory],
+      sync: this.headerSync.snapshot(),
       pendingTx: this.outbox?.pending() ?? [],
       counters: snapshot,
     };
@@ -402,6 +534,8 @@ export class Gateway {
     this.timers = [];
     this.outbox?.stop();
     this.watchdog.stop?.();
+    await this.alerts.stop();
+    await this.statusServer?.close();
     await this.devices?.stop();
     await Promise.all([...this.supervisors.keys()].map((n) => this.stopLink(n)));
     await this.server?.close();
@@ -410,4 +544,21 @@ export class Gateway {
     this.chain.close();
     this.opts.log.info('altnet stopped');
   }
+
+  /** Port of the status page, when it is served. */
+  get statusPort(): number | undefined {
+    return this.statusServer?.port;
+  }
+}
+
+/** What a frame driver's gauges say about its radio (see RadioTransport.airtimeGauges). */
+function radioStatus(c: Record<string, number>): NonNullable<LinkStatus['radio']> {
+  const iso = (ms: number | undefined) => (ms && ms > 0 ? new Date(ms).toISOString() : undefined);
+  return {
+    lastFrameAt: iso(c.last_frame_rx_at_ms),
+    airtimeUsedMs: c.airtime_window_used_ms,
+    airtimeBudgetMs: c.airtime_window_budget_ms,
+    airtimeWindowMs: c.airtime_window_ms,
+    nextFrameAt: iso(c.next_tx_at_ms),
+  };
 }

@@ -278,6 +278,8 @@ export class LinkSupervisor implements RouterLink {
       case 'state':
         if (this.linkState !== 'quarantined') this.setState(msg.state, msg.reason ?? '');
         if (msg.state === 'down' && msg.reason) this.lastReason = msg.reason;
+        // Status shows why a link is not up without anyone reading the log.
+        if (msg.state === 'down' || msg.state === 'degraded') this.lastFailure = msg.reason || `the driver reported ${msg.state} without saying why`;
         return;
       case 'log':
         log[msg.level](msg.msg, { link: this.name });

@@ -230,6 +230,7 @@ export class FramedLink implements Link {
     const { counters } = this.ctx;
     counters.inc('frames_rx');
     counters.inc('bytes_rx', bytes.length);
+    counters.set('last_frame_rx_at_ms', this.opts.now?.() ?? Date.now());
     try {
       const result = this.reassembler.receive(bytes, 'air', this.opts.now?.() ?? Date.now());
       for (const m of result.messages) this.onMessage(m.type, m.payload);

@@ -188,6 +188,9 @@ const BY_TYPE = new Map(ENTRIES.map((e) => [e.type, e]));
 /** Every link type, in the order help lists them. */
 export const LINK_TYPES: readonly string[] = ENTRIES.map((e) => e.type);
 
+/** Types built on a FrameTransport (radios): they hear frames and spend airtime. */
+export const FRAME_LINK_TYPES: readonly string[] = ENTRIES.filter((e) => e.family === 'radio').map((e) => e.type);
+
 export function linkTypes(): string[] {
   return [...LINK_TYPES];
 }

@@ -1,6 +1,7 @@
 // Watches the node's view of the chain against time and against what the links report, and
-// raises anomalies: a tip older than the Poisson block process makes plausible, or a link that
-// knows more work than the node. Each anomaly is raised once (logged, counted, reported to
+// raises anomalies: a tip older than the Poisson block process makes plausible, a link that
+// knows more work than the node, or a beacon link that has heard nothing for too long (a beacon
+// repeats its tip every `heartbeat`, so silence means "no signal", not "no news"). Each anomaly is raised once (logged, counted, reported to
 // onAnomaly), stays active while the condition holds, and is cleared (logged, reported) when it
 // stops. The watchdog owns no timers unless start() is called, and that one is unref'd.
 import { ConfigError } from '../util/errors.js';
@@ -8,11 +9,11 @@ import type { Counters } from '../util/counters.js';
 import type { Logger } from '../util/log.js';
 import { hashToHex } from '../util/bytes.js';
 
-export type AnomalyKind = 'stale-tip' | 'link-more-work';
+export type AnomalyKind = 'stale-tip' | 'link-more-work' | 'link-silent';
 
 export interface Anomaly {
   kind: AnomalyKind;
-  /** Identifies one anomaly: `stale-tip`, or `link-more-work:<link>`. */
+  /** Identifies one anomaly: `stale-tip`, `link-more-work:<link>` or `link-silent:<link>`. */
   key: string;
   /** When the condition began (seconds, watchdog clock). */
   since: number;
@@ -58,6 +59,13 @@ export interface WatchdogOptions {
   onAnomaly?: (anomaly: Anomaly, change: AnomalyChange) => void;
 }
 
+function describeSeconds(s: number): string {
+  const r = Math.round(s);
+  if (r < 120) return `${r} s`;
+  if (r < 7200) return `${Math.round(r / 60)} min`;
+  return `${(r / 3600).toFixed(1)} h`;
+}
+
 /** Age t at which P(no block in t) = exp(-t / interval) equals `probability`. */
 export function staleThresholdSeconds(probability: number, blockInterval = 600): number {
   return -blockInterval * Math.log(probability);
@@ -82,6 +90,8 @@ export class Watchdog {
   private readonly onAnomaly?: (anomaly: Anomaly, change: AnomalyChange) => void;
   private node: NodeTip | undefined;
   private readonly links = new Map<string, LinkState>();
+  /** Links expected to hear frames: when each was last heard and how much silence is too much. */
+  private readonly listening = new Map<string, { lastHeard: number; afterSeconds: number; heartbeatSeconds: number }>();
   private readonly activeByKey = new Map<string, Anomaly>();
   private timer: ReturnType<typeof setInterval> | undefined;
 
@@ -124,9 +134,32 @@ export class Watchdog {
     return this.check();
   }
 
+  /**
+   * Expects frames on a link (a receiver of a beacon that repeats its tip every
+   * `heartbeatSeconds`): link-silent is raised when nothing was heard for `afterSeconds`.
+   * The silence is counted from now.
+   */
+  watchSilence(linkName: string, afterSeconds: number, heartbeatSeconds: number): void {
+    if (!(afterSeconds > 0)) throw new ConfigError('watchdog-silence', `silence threshold must be positive, got ${afterSeconds}`);
+    if (!this.listening.has(linkName) && this.listening.size >= this.maxLinks) {
+      this.counters.inc('links-ignored');
+      return;
+    }
+    this.listening.set(linkName, { lastHeard: this.clock(), afterSeconds, heartbeatSeconds });
+  }
+
+  /** A watched link heard a frame; clears its link-silent at once. */
+  observeLinkHeard(linkName: string): Anomaly[] {
+    const l = this.listening.get(linkName);
+    if (!l) return [];
+    l.lastHeard = this.clock();
+    return this.check();
+  }
+
   /** Stops tracking a link (it was removed); clears its anomalies. */
   forgetLink(linkName: string): void {
     this.links.delete(linkName);
+    this.listening.delete(linkName);
     this.check();
   }
 
@@ -172,6 +205,24 @@ export class Watchdog {
           detail:
             `link ${name} reports a chain at height ${state.tip.height} with more work than the node's ` +
             `(height ${this.node!.height}): the node may be eclipsed; fetching headers above ${this.node!.height} from the links`,
+        },
+        raised,
+      );
+      stillActive.add(a.key);
+    }
+
+    for (const [name, l] of this.listening) {
+      const quiet = now - l.lastHeard;
+      if (quiet <= l.afterSeconds) continue;
+      const a = this.raise(
+        {
+          kind: 'link-silent',
+          key: `link-silent:${name}`,
+          link: name,
+          since: l.lastHeard + l.afterSeconds,
+          detail:
+            `link ${name} has heard no frame for ${describeSeconds(quiet)} although its beacon repeats the tip every ` +
+            `${describeSeconds(l.heartbeatSeconds)}: no signal (radio, antenna, jamming or the beacon is down), so silence no longer means no new blocks`,
         },
         raised,
       );

@@ -107,3 +107,41 @@ describe('Watchdog', () => {
     expect(wd.active().map((a) => a.kind)).toEqual(['stale-tip']);
   });
 });
+
+describe('link-silent: a beacon link that hears nothing', () => {
+  it('raises after the silence threshold, once, and clears as soon as a frame is heard', () => {
+    const { wd, counters, events, at } = setup();
+    wd.watchSilence('lora0', 1800, 600);
+    at(T + 1800);
+    expect(wd.check()).toEqual([]);
+    at(T + 1801);
+    const raised = wd.check();
+    expect(raised).toHaveLength(1);
+    expect(raised[0]).toMatchObject({ kind: 'link-silent', key: 'link-silent:lora0', link: 'lora0', since: T + 1800 });
+    expect(raised[0].detail).toMatch(/link lora0 has heard no frame for 30 min .* every 10 min/);
+    at(T + 4000);
+    expect(wd.check()).toEqual([]);
+    expect(counters.get('raised.link-silent')).toBe(1);
+    wd.observeLinkHeard('lora0');
+    expect(wd.active()).toEqual([]);
+    expect(events.map(([c, a]) => `${c}:${a.key}`)).toEqual(['raised:link-silent:lora0', 'cleared:link-silent:lora0']);
+    // Frames keep coming: nothing again.
+    at(T + 5000);
+    wd.observeLinkHeard('lora0');
+    at(T + 6000);
+    expect(wd.check()).toEqual([]);
+  });
+
+  it('frames on an unwatched link change nothing; forgetting a silent link clears its anomaly', () => {
+    const { wd, events, at } = setup();
+    expect(wd.observeLinkHeard('other')).toEqual([]);
+    wd.watchSilence('kiss0', 60, 20);
+    at(T + 61);
+    wd.check();
+    expect(wd.active().map((a) => a.key)).toEqual(['link-silent:kiss0']);
+    wd.forgetLink('kiss0');
+    expect(wd.active()).toEqual([]);
+    expect(events.map(([c]) => c)).toEqual(['raised', 'cleared']);
+    expect(() => wd.watchSilence('x', 0, 1)).toThrow(ConfigError);
+  });
+});

@@ -3,7 +3,7 @@
 // destination address. Amateur radio: no encryption (our frames are plain codec frames, integrity
 // from PoW) and no transmission without a callsign, so the constructor refuses to build one.
 import type { BoardProfile } from '../boards.js';
-import type { LinkCapabilities } from '../link.js';
+import type { LinkCapabilities, LinkDirection } from '../link.js';
 import { airtimeMs } from '../radio/airtime.js';
 import type { ChannelFactory } from '../radio/channel.js';
 import { CallsignRequiredError } from '../radio/errors.js';
@@ -30,6 +30,8 @@ export interface KissTransportOptions {
   slotTimeMs?: number;
   txTailMs?: number;
   fullDuplex?: boolean;
+  /** rx: never transmits (receive-only gateways); default duplex. */
+  direction?: LinkDirection;
   /** Share of airtime we allow ourselves (1 = unrestricted, as amateur rules have no duty cycle). */
   dutyCycle?: number;
   queueLimit?: number;
@@ -55,7 +57,7 @@ export class KissTransport extends RadioTransport {
     const radio = o.profile.radio;
     const bitrate = radio.bitrate ?? (radio.airtime.model === 'bitrate' ? radio.airtime.bitrate : 1200);
     const capabilities: LinkCapabilities = {
-      direction: 'duplex',
+      direction: o.direction ?? 'duplex',
       mtu: Math.min(AX25_MAX_INFO, radio.phyMaxPayload),
       bitrate,
       dutyCycle: o.dutyCycle ?? 1,

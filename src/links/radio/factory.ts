@@ -99,6 +99,7 @@ export function createRadioTransport(options: Record<string, string>, deps: Radi
         ...common,
         profile,
         callsign: o.string('callsign'),
+        direction,
         destination: o.string('destination'),
         kissPort: o.int('kissport'),
         txDelayMs: o.int('txdelay'),

@@ -207,6 +207,17 @@ export abstract class RadioTransport implements FrameTransport {
     }
   }
 
+  /**
+   * Gauges for status: airtime used in the duty-cycle window (as of the last transmission or
+   * deferral), the budget, and when the next queued frame may go (0: nothing waits for airtime).
+   */
+  private airtimeGauges(waitMs: number): void {
+    this.counters.set('airtime_window_used_ms', Math.round(this.limiter.usedMs()));
+    this.counters.set('airtime_window_budget_ms', Math.round(this.limiter.budgetMs));
+    this.counters.set('airtime_window_ms', this.limiter.windowMs);
+    this.counters.set('next_tx_at_ms', waitMs > 0 ? Math.round(this.clock.now() + waitMs) : 0);
+  }
+
   /** Bad bytes from the device: counted and logged, never thrown. */
   protected malformed(code: string, detail: string): void {
     this.counters.inc(code);
@@ -331,9 +342,11 @@ export abstract class RadioTransport implements FrameTransport {
           }
           this.wake?.cancel();
           this.wake = this.clock.after(adm.waitMs, () => void this.pump());
+          this.airtimeGauges(adm.waitMs);
           return;
         }
         this.limiter.record(airtime);
+        this.airtimeGauges(0);
         try {
           item.attempts++;
           await this.transmit(item.frame);

@@ -1,0 +1,99 @@
+// The status page renderer and server: escapes what remote parties control, renders whatever
+// sections are present, refuses non-loopback Host headers and anything but GET/HEAD.
+import { describe, expect, it } from 'vitest';
+import { esc, renderStatusBody, renderStatusPage, startStatusServer, STATUS_SCRIPT } from '../../src/gateway/status-page.js';
+import { memoryLogger } from '../../src/util/log.js';
+import { request } from 'node:http';
+
+const NOW = Date.parse('2026-11-30T12:00:00Z');
+const status = {
+  version: '0.1.0',
+  network: 'regtest',
+  mode: 'receive-only',
+  startedAt: '2026-11-30T11:00:00.000Z',
+  updatedAt: '2026-11-30T12:00:00.000Z',
+  node: { connections: 1, peers: [{ id: 'p1', transport: 'v2', agent: '<script>alert(1)</script>' }], tip: { height: 3, hash: 'ab'.repeat(32) } },
+  chain: { height: 40, hash: 'cd'.repeat(32), chainWork: '0x52' },
+  links: [
+    { name: 'air', type: 'sim', state: 'up', lastFailure: '', restarts: 0, direction: 'rx', carries: ['headers'], counters: { frames_rx: 12 }, radio: { lastFrameAt: '2026-11-30T11:59:50.000Z', airtimeUsedMs: 1500, airtimeBudgetMs: 36000, airtimeWindowMs: 3600000 } },
+    { name: 'kiss0', type: 'kiss', state: 'down', lastFailure: 'TNC refused: <img src=x onerror=alert(2)>', restarts: 2, direction: 'duplex', carries: [], counters: {} },
+  ],
+  anomalies: [{ kind: 'link-silent', key: 'link-silent:air', since: '2026-11-30T11:30:00.000Z', detail: 'link air has heard no frame' }],
+  anomalyHistory: [{ at: '2026-11-30T11:30:00.000Z', event: 'raised', kind: 'link-silent', key: 'link-silent:air', detail: 'd' }],
+  sync: { what: 'header sync', unit: 'headers', done: 300, target: 600, percent: 50, rate: 100, etaSeconds: 3, startedAt: '', finished: false },
+  rescues: [{ block: 'ef'.repeat(32), state: 'fetching', via: 'esplora0' }],
+  pendingTx: [],
+  counters: {},
+};
+
+describe('status page rendering', () => {
+  it('escapes every value a remote party may control', () => {
+    expect(esc(`<a href="x">'&`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;');
+    const html = renderStatusBody(status, NOW);
+    expect(html).not.toContain('<script>');
+    expect(html).not.toContain('<img');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).toContain('TNC refused: &lt;img src=x onerror=alert(2)&gt;');
+  });
+
+  it('shows node, chain with sync progress, links with state and radio, anomalies with history, rescues, pending', () => {
+    const html = renderStatusBody(status, NOW);
+    expect(html).toContain('1 anomaly: link-silent');
+    expect(html).toMatch(/header sync: 300 of 600 \(50\.0 %\), 100 headers\/s, 3 s to go/);
+    expect(html).toContain('<span class="state ok">up</span>');
+    expect(html).toContain('<span class="state bad">down</span>');
+    expect(html).toContain('last frame heard 10 s ago');
+    expect(html).toContain('airtime 1.5 s used, 34.5 s left this 60 min');
+    expect(html).toMatch(/<h3>History<\/h3>.*raised/s);
+    expect(html).toContain('fetching');
+    expect(html).toMatch(/Pending transactions<\/h2><p>none/);
+    const calm = renderStatusBody({ ...status, anomalies: [], rescues: undefined }, NOW);
+    expect(calm).toContain('no anomalies');
+    expect(calm).toMatch(/Rescues<\/h2><p>none/);
+    // A status of another shape (an older daemon) renders without throwing.
+    expect(() => renderStatusBody({}, NOW)).not.toThrow();
+    const page = renderStatusPage(status, 2, NOW);
+    expect(page).toContain('<script src="/status.js"></script>');
+    expect(page).not.toMatch(/<script>[^<]/);
+    expect(STATUS_SCRIPT).toContain('/status.fragment');
+  });
+});
+
+function get(port: number, path: string, opts: { host?: string; method?: string } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.host ? { host: opts.host } : {} }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('status server', () => {
+  it('serves /, /status.json, /status.js and /status.fragment read-only on loopback, with a strict CSP', async () => {
+    const s = await startStatusServer({ host: '127.0.0.1', port: 0, log: memoryLogger(), status: () => status });
+    try {
+      const page = await get(s.port, '/');
+      expect(page.status).toBe(200);
+      expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+      expect(page.body).toContain('altnet');
+      const json = await get(s.port, '/status.json');
+      expect(JSON.parse(json.body).links[1].lastFailure).toContain('TNC refused');
+      expect((await get(s.port, '/status.js')).headers['content-type']).toContain('javascript');
+      expect((await get(s.port, '/status.fragment')).body).toContain('id="links"');
+      expect((await get(s.port, '/metrics')).status).toBe(404);
+      expect((await get(s.port, '/', { method: 'POST' })).status).toBe(405);
+      // DNS rebinding: a page from evil.example resolved to 127.0.0.1 sends its own Host.
+      expect((await get(s.port, '/status.json', { host: 'evil.example' })).status).toBe(403);
+      expect((await get(s.port, '/status.json', { host: `localhost:${s.port}` })).status).toBe(200);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('refuses a non-loopback address', async () => {
+    await expect(startStatusServer({ host: '0.0.0.0', port: 0, log: memoryLogger(), status: () => status })).rejects.toThrow(/not loopback/);
+  });
+});
