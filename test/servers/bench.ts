@@ -1,6 +1,6 @@
 // `npm run bench -- sources`: how fast the internet header-source links fetch and check real
 // headers from local servers on loopback (an upper bound: real servers add latency).
-import { checkHeaderRun } from '../../src/links/source.js';
+import { checkHeaderRun } from '../../src/links/source/index.js';
 import { NETWORKS } from '../../src/chain/networks.js';
 import { create as createEsplora } from '../../src/links/esplora/esplora.js';
 import { create as createElectrum } from '../../src/links/electrum/electrum.js';

@@ -3,7 +3,7 @@ import type { LinkContext, LinkState, TipReport } from '../../src/links/link.js'
 import { NETWORKS } from '../../src/chain/networks.js';
 import { Counters } from '../../src/util/counters.js';
 import { memoryLogger } from '../../src/util/log.js';
-import type { Timers } from '../../src/links/source.js';
+import type { Timers } from '../../src/links/source/index.js';
 
 export interface Recorded {
   ctx: LinkContext;

@@ -15,7 +15,7 @@ import {
   withTimeout,
   type HeaderSource,
   type Timers,
-} from '../source.js';
+} from '../source/index.js';
 import { readLinkOptions } from '../options.js';
 import { DNS_OPTIONS } from './options.js';
 import { decodeHeaderAddresses, headerName, type DnsHeaderFormat } from './codec.js';

@@ -4,7 +4,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { AltnetError, MalformedInputError } from '../../util/errors.js';
-import { realTimers, SourceUnavailableError, withTimeout, type Timers } from '../source.js';
+import { realTimers, SourceUnavailableError, withTimeout, type Timers } from '../source/index.js';
 
 export interface ElectrumClientOptions {
   host: string;

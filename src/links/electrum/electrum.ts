@@ -11,7 +11,7 @@ import {
   type HeaderSource,
   type Timers,
   type SourceTip,
-} from '../source.js';
+} from '../source/index.js';
 import { readLinkOptions } from '../options.js';
 import { ELECTRUM_OPTIONS } from './options.js';
 import type { HostPort } from '../../util/net.js';

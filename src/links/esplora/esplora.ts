@@ -20,7 +20,7 @@ import {
   type HeaderSource,
   type SourceTip,
   type Timers,
-} from '../source.js';
+} from '../source/index.js';
 import { readLinkOptions } from '../options.js';
 import { ESPLORA_OPTIONS } from './options.js';
 

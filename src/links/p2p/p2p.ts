@@ -32,7 +32,7 @@ import {
   SourceUnavailableError,
   withTimeout,
   type Timers,
-} from '../source.js';
+} from '../source/index.js';
 import { readLinkOptions } from '../options.js';
 import { P2P_OPTIONS } from './options.js';
 import type { HostPort } from '../../util/net.js';

@@ -1,7 +1,7 @@
-// The shared part of the header-source links (src/links/source.ts): run validation, the rate
+// The shared part of the header-source links (src/links/source/): run validation, the rate
 // limiter and the deadline helper. The per-protocol tests exercise the rest against real servers.
 import { describe, expect, it } from 'vitest';
-import { checkHeaderRun, RateLimiter, SourceTimeoutError, withTimeout } from '../../../src/links/source.js';
+import { checkHeaderRun, RateLimiter, SourceTimeoutError, withTimeout } from '../../../src/links/source/index.js';
 import { NETWORKS } from '../../../src/chain/networks.js';
 import { breakPow, servedChain } from '../../servers/chain.js';
 import { manualTimers } from '../../servers/context.js';

@@ -1,0 +1,16 @@
+// Internet header sources (Esplora, Electrum, headers over DNS, P2P): what the drivers share.
+//   errors.ts   timeout, unavailable, lie-<kind>
+//   limits.ts   withTimeout, RateLimiter
+//   check.ts    checkHeaderRun (pure)
+//   heights.ts  KnownHeights
+//   guard.ts    SourceGuard (one at a time, counting, marking liars)
+//   link.ts     HeaderSource, SourceLink
+//   options.ts  readPemOption
+export { realTimers, type Timers } from '../../util/timers.js';
+export { SourceLieError, SourceTimeoutError, SourceUnavailableError, type LieKind } from './errors.js';
+export { RateLimiter, withTimeout } from './limits.js';
+export { checkHeaderRun, type ChainCheck } from './check.js';
+export { KnownHeights } from './heights.js';
+export { SourceGuard } from './guard.js';
+export { SourceLink, type HeaderSource, type SourceLinkOptions, type SourceTip } from './link.js';
+export { readPemOption } from './options.js';
