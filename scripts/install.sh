@@ -158,4 +158,6 @@ install: done.
   In bitcoin.conf add:  addnode=127.0.0.1:8334   and restart bitcoind.
   Plugged-in radios:    altnet boards
   Logs:                 journalctl -u altnet -f
+  As yourself:          sudo usermod -aG altnet \$USER   (then log in again) lets you run
+                        \`altnet status\` and \`altnet send-tx\` on the service's /var/lib/altnet
 EOF

@@ -3,9 +3,10 @@
 // that carries transactions and re-sends it until the node sees it from the network. This
 // command never talks to the daemon: the outbox directory is the interface, so a transaction
 // is safe on disk even when the daemon is down or restarting.
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { outboxDir, submitToOutbox, type SubmitOutcome } from '../gateway/outbox.js';
+import { checkTransaction, outboxDir, submitToOutbox, type SubmitOutcome } from '../gateway/outbox.js';
+import { readDaemonInfo } from '../gateway/datadir.js';
 import { AltnetError } from '../util/errors.js';
 import { loadConfig } from './config.js';
 import type { CliIO } from './io.js';
@@ -13,9 +14,9 @@ import { flag, parseCommand, str, type CommandSpec } from './args.js';
 import { ALTNET_VERSION } from '../util/version.js';
 
 /** Exit codes, stable for scripts. */
-export const EXIT = { ok: 0, badTx: 1, usage: 2, storeFailed: 3 } as const;
+export const EXIT = { ok: 0, badTx: 1, usage: 2, storeFailed: 3, noSender: 4 } as const;
 
-const USAGE = `usage: altnet send-tx <hex> | --file=<path> [--again] [--conf=FILE] [-datadir=DIR] [-network=NET]
+const USAGE = `usage: altnet send-tx <hex> | --file=<path> [--again] [--queue-only] [--conf=FILE] [-datadir=DIR] [-regtest|-network=NET]
 
 Stores a signed raw transaction in the outbox of the configured datadir; the running daemon
 sends it on every link that carries transactions (radio links fragment and FEC-code it) and
@@ -25,9 +26,15 @@ announces it from the network, or 14 days pass. \`altnet status\` lists pending 
   <hex>          the raw transaction, hex (as signrawtransactionwithwallet prints it)
   --file=<path>  read it from a file instead: hex text, or the raw binary transaction; - is stdin
   --again        queue again a transaction the network was already seen to have
+  --queue-only   store it even when no daemon would send it now (none runs on this datadir,
+                 it runs another network, or it is receive-only)
+
+The datadir and network are found as the daemon finds them (-datadir=, the config file,
+$ALTNET_DATADIR, /var/lib/altnet when installed as a service, else ~/.altnet). The command
+refuses, and stores nothing, when the daemon on that datadir would not send the transaction.
 
 Exit codes: 0 stored (or already pending), 1 the transaction is invalid, 2 usage or config
-error, 3 the outbox could not be written.`;
+error, 3 the outbox could not be written, 4 no daemon would send it (see --queue-only).`;
 
 const SPEC: CommandSpec = {
   name: 'send-tx',
@@ -76,6 +83,23 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     input = hex!;
   }
 
+  // A bad transaction is refused before anything else is looked at.
+  try {
+    checkTransaction(input);
+  } catch (err) {
+    if (err instanceof AltnetError && err.code.startsWith('tx-')) {
+      io.err(`altnet: transaction rejected (${err.code}): ${err.message}`);
+      return EXIT.badTx;
+    }
+    throw err;
+  }
+  const queueOnly = flag(parsed, 'queue-only');
+  const refusal = queueOnly ? undefined : whyNobodySends(datadir, network);
+  if (refusal) {
+    io.err(`altnet: not queued: ${refusal}`);
+    return EXIT.noSender;
+  }
+
   const dir = outboxDir(datadir, network);
   let outcome: SubmitOutcome;
   try {
@@ -102,10 +126,41 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       io.out(`${tx.txid} was already seen by the network (${outcome.doneAt}); not queued again. Use --again to send it anyway.`);
       break;
   }
-  if (outcome.status !== 'already-done' && !daemonLooksAlive(datadir)) {
-    io.err(`altnet: note: no running daemon seen for ${datadir} (status.json missing or old); the transaction is sent when \`altnet run\` starts.`);
+  if (outcome.status !== 'already-done' && queueOnly && !readDaemonInfo(datadir)?.alive) {
+    io.err(`altnet: note: no daemon is running on ${datadir}; the transaction is sent when \`altnet run\` starts there.`);
   }
   return EXIT.ok;
+}
+
+/**
+ * Why a transaction queued in this datadir's outbox for `network` would not be sent, or
+ * undefined when the daemon that owns the datadir will send it.
+ */
+export function whyNobodySends(datadir: string, network: string): string | undefined {
+  const d = readDaemonInfo(datadir);
+  const queueAnyway = 'add --queue-only to store it anyway (it is sent once a daemon that transmits runs on this datadir and network)';
+  if (!d || !d.alive) {
+    const gone = d ? ` (the last one, pid ${d.info.pid}, is gone)` : '';
+    return (
+      `no altnet daemon is running on datadir ${datadir}${gone}, so nothing would send this transaction. ` +
+      `Start it (systemctl start altnet, or altnet run -datadir=${datadir}), check -datadir= / $ALTNET_DATADIR, or ${queueAnyway}.`
+    );
+  }
+  const { info } = d;
+  if (info.network !== network) {
+    const flagFor = info.network === 'main' ? '-network=main' : `-${info.network}`;
+    return (
+      `the daemon on datadir ${datadir} (pid ${info.pid}) runs ${info.network}, but this transaction would be queued for ${network}, where no daemon reads it. ` +
+      `Add ${flagFor} (or set network=${info.network} in the config), or ${queueAnyway}.`
+    );
+  }
+  if (info.mode === 'receive-only') {
+    return (
+      `the daemon on datadir ${datadir} (pid ${info.pid}) is receive-only: it never transmits, so it cannot send this transaction. ` +
+      `Send it from a gateway that transmits, or restart this one without --receive-only / receiveonly=1 (amateur links then need callsign=); or ${queueAnyway}.`
+    );
+  }
+  return undefined;
 }
 
 function usageError(io: CliIO, problem: string): number {
@@ -113,10 +168,4 @@ function usageError(io: CliIO, problem: string): number {
   return EXIT.usage;
 }
 
-function daemonLooksAlive(datadir: string): boolean {
-  try {
-    return Date.now() - statSync(join(datadir, 'status.json')).mtimeMs < 10_000;
-  } catch {
-    return false;
-  }
-}
+

@@ -50,7 +50,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   io.out(`altnet ${status.version} on ${status.network}, mode ${status.mode}, since ${status.startedAt}${stale ? `  (status is ${Math.round(ageS)} s old: daemon not running?)` : ''}`);
   io.out(`chain: height ${status.chain.height} ${status.chain.hash}`);
   const n = status.node;
-  io.out(`node:  ${n.connections ? `${n.connections} connection(s) ${n.peers.map((p) => `${p.agent ?? '?'} ${p.transport ?? ''}`).join(', ')}` : 'not connected (is addnode=127.0.0.1:8334 in bitcoin.conf?)'}${n.tip ? `, tip ${n.tip.height}` : ''}`);
+  io.out(`node:  ${n.connections ? `${n.connections} connection(s) ${n.peers.map((p) => `${p.agent ?? '?'} ${p.transport ?? ''}`).join(', ')}` : `not connected (is addnode=${status.listen ?? '127.0.0.1:8334'} in bitcoin.conf?)`}${n.tip ? `, tip ${n.tip.height}` : ''}`);
   io.out(`links: ${status.links.length ? '' : 'none configured'}`);
   for (const l of status.links) {
     const c = l.counters;

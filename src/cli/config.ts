@@ -12,12 +12,12 @@
 import { NETWORK_NAMES, type NetworkName } from '../chain/networks.js';
 import { formatHostPort, isLoopback, parseHostPort, type HostPort } from '../util/net.js';
 import { LINK_TYPES } from '../links/registry.js';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import * as pathPosix from 'node:path/posix';
 import { ConfigError } from '../util/errors.js';
 import type { LogLevel } from '../util/log.js';
 import type { CliIO } from './io.js';
-import { closest } from './args.js';
+import { closest } from '../util/suggest.js';
 
 export type OptionType = 'string' | 'int' | 'number' | 'bool' | 'hostport' | 'path' | 'enum' | 'duration';
 
@@ -79,7 +79,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   {
     name: 'datadir',
     type: 'path',
-    help: 'Where headers, pending transactions and state are kept. Default: $STATE_DIRECTORY (set by systemd), else ~/.altnet.',
+    help: 'Where headers, pending transactions and state are kept. Default: $ALTNET_DATADIR, else $STATE_DIRECTORY (set by systemd), else /var/lib/altnet when it exists (the installed service), else ~/.altnet.',
   },
   {
     name: 'devicedir',
@@ -305,8 +305,10 @@ export class ConfigLineError extends ConfigError {
 export interface ParseOptions {
   /** Command-line flags (`-key=value`), applied over the file. */
   flags?: readonly string[];
-  /** Used for defaults only: HOME, STATE_DIRECTORY. */
+  /** Used for defaults only: HOME, STATE_DIRECTORY, ALTNET_DATADIR. */
   env?: Record<string, string | undefined>;
+  /** The installed service's datadir, when it exists on this machine (the default after the env). */
+  serviceDatadir?: string;
   /** Base for relative paths given as flags; relative paths in the file resolve against its directory. */
   cwd?: string;
 }
@@ -476,7 +478,11 @@ function buildConfig(entries: RawEntry[], confFile: string | undefined, opts: Pa
 
   if (values.datadir === undefined) {
     const env = opts.env ?? {};
-    values.datadir = env.STATE_DIRECTORY?.split(':')[0] || (env.HOME ? pathPosix.join(env.HOME, '.altnet') : '.altnet');
+    values.datadir =
+      env.ALTNET_DATADIR ||
+      env.STATE_DIRECTORY?.split(':')[0] ||
+      opts.serviceDatadir ||
+      (env.HOME ? pathPosix.join(env.HOME, '.altnet') : '.altnet');
   }
 
   const listen = values.listen as HostPort;
@@ -654,10 +660,14 @@ function formatDuration(ms: number): string {
 export interface LoadOptions {
   /** Files tried in order when neither --conf nor $ALTNET_CONF names one. */
   defaultPaths?: readonly string[];
+  /** The installed service's datadir, used by default when it exists. */
+  serviceDatadir?: string;
   readFile?: (path: string) => string | undefined;
 }
 
 export const DEFAULT_CONF_PATHS = ['/etc/altnet/altnet.conf'] as const;
+/** Where the installed service keeps its data (systemd StateDirectory=altnet). */
+export const SERVICE_DATADIR = '/var/lib/altnet';
 
 /** Reads the config file (if any) and applies `argv` flags over it. */
 export function loadConfig(argv: readonly string[], io: CliIO, lopts: LoadOptions = {}): Config {
@@ -683,7 +693,8 @@ export function loadConfig(argv: readonly string[], io: CliIO, lopts: LoadOption
     }
   }
   explicit ??= io.env.ALTNET_CONF;
-  const popts: ParseOptions = { flags, env: io.env, cwd: io.cwd };
+  const serviceDatadir = lopts.serviceDatadir ?? io.layout?.serviceDatadir ?? SERVICE_DATADIR;
+  const popts: ParseOptions = { flags, env: io.env, cwd: io.cwd, serviceDatadir: existsSync(serviceDatadir) ? serviceDatadir : undefined };
   if (explicit !== undefined) {
     if (explicit === '' || explicit === '0' || explicit === 'none') return parseConfig('', '', popts);
     const path = pathPosix.isAbsolute(explicit) ? explicit : pathPosix.join(io.cwd, explicit);
@@ -691,7 +702,7 @@ export function loadConfig(argv: readonly string[], io: CliIO, lopts: LoadOption
     if (text === undefined) throw new ConfigError('config-file-missing', `config file ${path} does not exist; create it from altnet.conf.example or drop --conf`);
     return parseConfig(text, path, popts);
   }
-  for (const path of lopts.defaultPaths ?? DEFAULT_CONF_PATHS) {
+  for (const path of lopts.defaultPaths ?? io.layout?.confPaths ?? DEFAULT_CONF_PATHS) {
     const text = readFile(path);
     if (text !== undefined) return parseConfig(text, path, popts);
   }

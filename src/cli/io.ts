@@ -4,6 +4,11 @@ export interface CliIO {
   err(line: string): void;
   env: Record<string, string | undefined>;
   cwd: string;
+  /**
+   * Where the installed service keeps its config and data; tests point these into a temp dir.
+   * Default: /etc/altnet/altnet.conf and /var/lib/altnet (see config.ts).
+   */
+  layout?: { confPaths: readonly string[]; serviceDatadir: string };
 }
 
 export function processIO(): CliIO {

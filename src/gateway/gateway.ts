@@ -3,7 +3,7 @@
 // status file. Everything is
 // constructed here from explicit options, so tests and the demo can run several gateways in
 // one process.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HeaderChain } from '../chain/chain.js';
 import { parseHeader, workForBits } from '../chain/header.js';
@@ -28,6 +28,7 @@ import { METRICS_CONTENT_TYPE, renderPrometheus } from './metrics.js';
 import { Progress, type ProgressSnapshot } from '../util/progress.js';
 import { FRAME_LINK_TYPES } from '../links/registry.js';
 import { canReceive } from '../links/link.js';
+import { DatadirLock, prepareDatadir } from './datadir.js';
 
 export interface LinkSpec {
   name: string;
@@ -118,6 +119,8 @@ export interface GatewayStatus {
   version: string;
   network: string;
   mode: GatewayMode;
+  /** host:port the node connects to (the port actually bound). */
+  listen: string;
   startedAt: string;
   updatedAt: string;
   node: {
@@ -152,6 +155,7 @@ export class Gateway {
   /** Pending `send-tx` transactions; only with a datadir. */
   outbox: Outbox | undefined;
   private timers: NodeJS.Timeout[] = [];
+  private lock: DatadirLock | undefined;
   private readonly startedAt = new Date();
   nodePort = 0;
   readonly alerts: Alerter;
@@ -213,13 +217,26 @@ export class Gateway {
       ...(opts.checkpoint === null ? { checkpoint: null } : {}),
     };
     let chain: HeaderChain;
+    let lock: DatadirLock | undefined;
     if (opts.datadir) {
-      mkdirSync(opts.datadir, { recursive: true });
-      chain = await HeaderChain.open(join(opts.datadir, `headers-${opts.network.name}.dat`), chainOpts);
+      prepareDatadir(opts.datadir);
+      // One daemon per datadir: a second one would write the same header file, status and outbox.
+      lock = DatadirLock.acquire(
+        opts.datadir,
+        { network: opts.network.name, mode: opts.mode ?? 'gateway', listen: '', startedAt: new Date().toISOString(), version: ALTNET_VERSION },
+        log,
+      );
+      try {
+        chain = await HeaderChain.open(join(opts.datadir, `headers-${opts.network.name}.dat`), chainOpts);
+      } catch (err) {
+        lock.release();
+        throw err;
+      }
     } else {
       chain = new HeaderChain(chainOpts);
     }
     const gw = new Gateway({ ...opts, counters }, chain);
+    gw.lock = lock;
     try {
       await gw.startParts();
     } catch (err) {
@@ -256,6 +273,7 @@ export class Gateway {
       nodeConnections: opts.nodeRpc && ((port) => nodeConnectionsTo(rpc!, port)),
     });
     this.nodePort = await this.server.listen();
+    this.lock?.update({ listen: this.listenAddress() });
 
     for (const spec of opts.links) this.specs.set(spec.name, spec);
     const devicedir = opts.devicedir;
@@ -283,8 +301,13 @@ export class Gateway {
     }
 
     if (opts.datadir) {
+      // Members of the datadir's group (the service's `altnet` group) may queue with send-tx:
+      // the outbox is group-writable and setgid, so what they write stays in that group.
+      const outDir = outboxDir(opts.datadir, opts.network.name);
+      mkdirSync(outDir, { recursive: true });
+      chmodSync(outDir, 0o2770);
       this.outbox = new Outbox({
-        dir: outboxDir(opts.datadir, opts.network.name),
+        dir: outDir,
         log: log.child('outbox'),
         counters: this.counters,
         rescanMs: opts.outboxRescanMs,
@@ -327,6 +350,12 @@ export class Gateway {
     this.timers.push(setInterval(() => this.observe(), 1000));
     if (opts.datadir) this.timers.push(setInterval(() => this.writeStatus(), 2000));
     for (const t of this.timers) t.unref();
+  }
+
+  /** host:port the node connects to, with the port actually bound. */
+  listenAddress(): string {
+    const h = this.opts.listen.host;
+    return `${h.includes(':') ? `[${h}]` : h}:${this.nodePort || this.opts.listen.port}`;
   }
 
   /** The link's supervisor, if it is running. */
@@ -466,6 +495,7 @@ export class Gateway {
       version: ALTNET_VERSION,
       network: this.opts.network.name,
       mode: this.opts.mode ?? 'gateway',
+      listen: this.listenAddress(),
       startedAt: this.startedAt.toISOString(),
       updatedAt: new Date().toISOString(),
       node: {
@@ -507,7 +537,8 @@ export class Gateway {
     const path = join(this.opts.datadir, 'status.json');
     const replacer = (_k: string, v: unknown) => (typeof v === 'bigint' ? v.toString() : v);
     try {
-      writeFileSync(path + '.tmp', JSON.stringify(this.status(), replacer, 2));
+      // 0640: readable by the service's group, so `altnet status` works for its members.
+      writeFileSync(path + '.tmp', JSON.stringify(this.status(), replacer, 2), { mode: 0o640 });
       renameSync(path + '.tmp', path);
     } catch (err) {
       this.opts.log.warn('could not write status file', { path, error: (err as Error).message });
@@ -542,6 +573,8 @@ export class Gateway {
     await this.metrics?.close();
     this.writeStatus();
     this.chain.close();
+    this.lock?.release();
+    this.lock = undefined;
     this.opts.log.info('altnet stopped');
   }
 

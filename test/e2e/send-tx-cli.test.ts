@@ -18,7 +18,8 @@ describe('altnet send-tx', () => {
     root = mkdtempSync(join(tmpdir(), 'altnet-sendtx-cli-'));
     datadir = join(root, 'data');
     outbox = join(datadir, 'outbox', 'regtest');
-    flags = ['--conf=none', '-regtest', `-datadir=${datadir}`];
+    // No daemon runs on this datadir: --queue-only stores anyway (the refusal is in test/cli/service.test.ts).
+    flags = ['--conf=none', '-regtest', `-datadir=${datadir}`, '--queue-only'];
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
@@ -27,7 +28,7 @@ describe('altnet send-tx', () => {
     const r = await runCli(['send-tx', tx.toHex(), ...flags]);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`queued ${tx.getId()}`);
-    expect(r.stderr).toMatch(/no running daemon seen/);
+    expect(r.stderr).toMatch(/no daemon is running on .*; the transaction is sent when `altnet run` starts there/);
     const file = join(outbox, `${tx.getId()}.json`);
     const { entry } = parseEntry(readFileSync(file, 'utf8'), `${tx.getId()}.json`);
     expect(entry.hex).toBe(tx.toHex());
@@ -81,7 +82,7 @@ describe('altnet send-tx', () => {
     expect(help.stdout).toMatch(/Exit codes/);
 
     writeFileSync(join(root, 'afile'), 'not a directory');
-    const r = await runCli(['send-tx', makeTx(7).toHex(), '--conf=none', '-regtest', `-datadir=${join(root, 'afile')}`]);
+    const r = await runCli(['send-tx', makeTx(7).toHex(), '--conf=none', '-regtest', `-datadir=${join(root, 'afile')}`, '--queue-only']);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/cannot store the transaction/);
   });
