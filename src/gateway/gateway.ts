@@ -26,7 +26,7 @@ import { Alerter } from './alerts.js';
 import { startStatusServer, type StatusServer } from './status-page.js';
 import { METRICS_CONTENT_TYPE, renderPrometheus } from './metrics.js';
 import { Progress, type ProgressSnapshot } from '../util/progress.js';
-import { FRAME_LINK_TYPES } from '../links/registry.js';
+import { FRAME_LINK_TYPES, linkTypeEntry } from '../links/registry.js';
 import { canReceive } from '../links/link.js';
 import { DatadirLock, prepareDatadir } from './datadir.js';
 
@@ -378,6 +378,8 @@ export class Gateway {
       hello: (link) => {
         this.router.pushContext(link);
         this.watchForSilence(spec, link);
+        // An internet source is `up` only once it has answered: ask it at once.
+        if (linkTypeEntry(spec.type)?.family === 'source' && canReceive(link.capabilities)) link.requestHeaders(this.chain.locator());
       },
       state: (link, state, reason) => {
         this.opts.log.info('link state', { link: link.name, state, reason: reason || undefined });

@@ -76,7 +76,10 @@ export class SourceGuard {
     this.ctx.counters.inc(`failure.${code}`);
     this.ctx.log.warn(`${what} failed`, { link: this.name, code, error: msg });
     this.failures++;
-    if (this.failures >= this.failuresBeforeDegraded && this.state !== 'degraded') {
+    if (this.state === 'starting' || this.state === 'down') {
+      // It has not answered yet (or not since it went down): down, and why.
+      this.setState('down', `${what} failed: ${msg}`);
+    } else if (this.failures >= this.failuresBeforeDegraded && this.state !== 'degraded') {
       this.setState('degraded', `${this.failures} failures in a row, last: ${msg}`);
     }
   }

@@ -110,12 +110,16 @@ export class SourceLink implements Link {
   async start(): Promise<void> {
     this.guard.stopped = false;
     this.guard.setState('starting');
-    try {
-      await this.source.open?.();
-      this.guard.succeeded();
-    } catch (e) {
-      // Not fatal: the source is asked again on the next request.
-      this.guard.countFailure('start', e);
+    // `up` only after the source has answered: opening a connection that talks (Electrum) is
+    // an answer; a source without one (HTTP, DNS) stays `starting` until its first request.
+    if (this.source.open) {
+      try {
+        await this.source.open();
+        this.guard.succeeded();
+      } catch (e) {
+        // Not fatal: the source is asked again on the next request.
+        this.guard.countFailure('start', e);
+      }
     }
     this.schedulePoll();
   }

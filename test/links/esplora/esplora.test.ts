@@ -157,3 +157,18 @@ describe('esplora link', () => {
     expect(create({ name: 'x', url: 'https://h/api' }, ctx).capabilities.carries).toEqual(['headers', 'tx']);
   });
 });
+
+describe('esplora link: honest state', () => {
+  it('is down with the reason, never up, while its server refuses connections', async () => {
+    const probe = await server();
+    const url = probe.url;
+    await probe.close();
+    const rec = recordingContext();
+    const link = track(create({ name: 'gone', url, rate: '0', poll: '0' }, rec.ctx));
+    await link.start();
+    expect(rec.states.map((s) => s.state)).toEqual(['starting']);
+    await link.requestHeaders!([chain.parentHash]);
+    expect(rec.states.map((s) => s.state)).toEqual(['starting', 'down']);
+    expect(rec.states.at(-1)?.reason).toMatch(/headers request failed: .*(ECONNREFUSED|refused|fetch failed)/i);
+  });
+});

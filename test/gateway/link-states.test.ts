@@ -1,0 +1,57 @@
+// Honest link states on a running gateway, as `altnet status` and the status page show them:
+// an internet source whose server refuses every connection is `down` with the reason (never
+// `up`), and after a clean stop every link is `stopped`, keeping its last failure.
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
+import { NETWORKS } from '../../src/chain/networks.js';
+import { Gateway } from '../../src/gateway/gateway.js';
+import { memoryLogger } from '../../src/util/log.js';
+
+async function deadPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('link states on a running gateway', () => {
+  let gw: Gateway | undefined;
+  afterAll(async () => {
+    await gw?.stop();
+  });
+
+  it('an esplora link whose server refuses connections is down with the reason, then stopped after shutdown', async () => {
+    const port = await deadPort();
+    const log = memoryLogger();
+    gw = await Gateway.start({
+      network: NETWORKS.regtest,
+      listen: { host: '127.0.0.1', port: 0 },
+      links: [{ name: 'esp', type: 'esplora', options: { type: 'esplora', url: `http://127.0.0.1:${port}`, rate: '0' } }],
+      log,
+    });
+    const link = () => gw!.status().links[0];
+    const seen = new Set<string>();
+    await until('esp down', () => {
+      seen.add(link().state);
+      return link().state === 'down';
+    });
+    expect(seen.has('up')).toBe(false);
+    expect(link().lastFailure).toMatch(/headers request failed: .*(ECONNREFUSED|refused|fetch failed)/i);
+    const failure = link().lastFailure;
+    await gw.stop();
+    const after = gw.status().links[0];
+    gw = undefined;
+    expect(after.state).toBe('stopped');
+    expect(after.lastFailure).toBe(failure);
+  });
+});
