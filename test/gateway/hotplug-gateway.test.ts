@@ -14,9 +14,8 @@ import { NETWORKS } from '../../src/chain/networks.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { encodeVersion, ipv4Mapped, PROTOCOL_VERSION } from '../../src/node/messages.js';
 import { encodeV1Message, V1Decoder } from '../../src/node/wire.js';
-import { RNODE } from '../../src/links/lora/rnode.js';
 import { memoryLogger } from '../../src/util/log.js';
-import { RNodeEmulator } from '../emulators/binary-modems.js';
+import { RNodeEmulator } from '../emulators/radios/rnode.js';
 import { sleep } from '../harness/bitcoind.js';
 
 const REGTEST = NETWORKS.regtest;
@@ -151,8 +150,8 @@ describe('gateway hotplug: a LoRa board on /dev/altnet-like directory', () => {
     expect(linkStatus().state).toBe('up');
     expect(linkStatus().direction).toBe('duplex');
     // The driver really configured the board: radio on, spreading factor 7.
-    expect(first.emulator.radioOn).toBe(true);
-    expect(first.emulator.config.get(RNODE.SF)).toEqual([7]);
+    expect(first.emulator.radioOnline).toBe(true);
+    expect(first.emulator.sf).toBe(7);
     const firstPid = gw.link('lora0')!.pid!;
     expect(processAlive(firstPid)).toBe(true);
 
@@ -177,7 +176,7 @@ describe('gateway hotplug: a LoRa board on /dev/altnet-like directory', () => {
     await until('link up again on replug', () => gw.link('lora0')?.state === 'up');
     expect(linkStatus().state).toBe('up');
     expect(gw.link('lora0')!.pid).not.toBe(firstPid);
-    expect(second.emulator.radioOn).toBe(true);
+    expect(second.emulator.radioOnline).toBe(true);
     expect(log.lines.filter((l) => l.includes('device plugged in; opening its link') && l.includes('lora0'))).toHaveLength(2);
   });
 });

@@ -1,9 +1,11 @@
-// What every LoRa driver shares: resolving radio settings from a board profile plus user
-// overrides (validated, ConfigError on nonsense), the regional rule (duty cycle, dwell time),
-// the MTU for the data rate, and the airtime of a frame as the modem will send it.
+// What every LoRa driver shares: resolving radio settings from the region's on-air profile (or,
+// for radios whose firmware fixes them, the board profile) plus user overrides (validated,
+// ConfigError on nonsense), the regional rule (duty cycle, dwell time), the MTU for the data
+// rate, and the airtime of a frame as the modem will send it (radio/airtime.ts frameAirtimeMs).
 import { maxPayloadFor, type BoardProfile, type RegionName } from '../boards.js';
 import type { LinkCapabilities, LinkDirection } from '../link.js';
-import { airtimeMs, loraBitrate, type LoraAirtimeParams } from '../radio/airtime.js';
+import { frameAirtimeMs, loraBitrate, onAirPackets, type LoraAirtimeParams } from '../radio/airtime.js';
+import { ON_AIR_PROFILES, PROFILE_DIALECTS, rnodePreambleSymbols } from './onair.js';
 import type { ChannelFactory } from '../radio/channel.js';
 import { regionRule, type RegionRule } from '../radio/regions.js';
 import type { BackoffPolicy, RadioTransportOptions } from '../radio/transport.js';
@@ -13,6 +15,9 @@ export interface LoraRadioSettings extends LoraAirtimeParams {
   region: RegionName;
   frequencyHz: number;
   txPowerDbm: number;
+  /** SX127x one-byte form; undefined when the firmware fixes it (Meshtastic, E22). */
+  syncWord?: number;
+  invertIq: boolean;
 }
 
 export interface LoraOverrides {
@@ -51,17 +56,26 @@ export function resolveLoraSettings(profile: BoardProfile, over: LoraOverrides =
   if (!reg) {
     throw new ConfigError('region-unsupported', `board "${profile.id}" does not support region ${region}; it supports ${Object.keys(profile.radio.regions).join(', ')}`);
   }
+  // Radios whose host protocol sets the PHY use the region's shared on-air profile, so that
+  // different makes hear each other; the others keep what their firmware fixes (board profile).
+  const air = PROFILE_DIALECTS.includes(profile.dialect) ? ON_AIR_PROFILES[region] : undefined;
+  const sf = over.sf ?? air?.sf ?? d.sf;
+  const bandwidthHz = over.bandwidthHz ?? air?.bandwidthHz ?? d.bandwidthHz;
+  const codingRate = over.codingRate ?? air?.codingRate ?? d.codingRate;
   const s: LoraRadioSettings = {
     region,
-    frequencyHz: over.frequencyHz ?? reg.defaultFrequencyHz,
-    sf: over.sf ?? d.sf,
-    bandwidthHz: over.bandwidthHz ?? d.bandwidthHz,
-    codingRate: over.codingRate ?? d.codingRate,
-    preambleSymbols: over.preambleSymbols ?? d.preambleSymbols,
-    explicitHeader: d.explicitHeader,
-    crc: d.crc,
+    frequencyHz: over.frequencyHz ?? air?.frequencyHz ?? reg.defaultFrequencyHz,
+    sf,
+    bandwidthHz,
+    codingRate,
+    // The profile's preamble is the one the RNode firmware computes and cannot change.
+    preambleSymbols: over.preambleSymbols ?? (air ? rnodePreambleSymbols(sf, bandwidthHz, codingRate) : d.preambleSymbols),
+    explicitHeader: air?.explicitHeader ?? d.explicitHeader,
+    crc: air?.crc ?? d.crc,
     lowDataRateOptimize: d.lowDataRateOptimize,
     txPowerDbm: over.txPowerDbm ?? d.txPowerDbm,
+    syncWord: air?.syncWord ?? d.syncWord,
+    invertIq: air?.invertIq ?? false,
   };
   if (s.frequencyHz < reg.minFrequencyHz || s.frequencyHz > reg.maxFrequencyHz) {
     throw new ConfigError('frequency-out-of-region', `frequency ${s.frequencyHz} Hz is outside ${region} (${reg.minFrequencyHz}-${reg.maxFrequencyHz} Hz)`);
@@ -91,10 +105,10 @@ export interface LoraPlan {
 }
 
 /**
- * Settings, regional rule, MTU and airtime for a driver. `overheadBytes` is what the dialect adds
- * on air around our frame (E22 framing, Meshtastic header); `dialectMax` its own payload limit.
+ * Settings, regional rule, MTU and airtime for a driver. `dialectMax` is the dialect's own limit
+ * on one frame (RAK3172 AT+PSEND: 250 bytes); what it adds on air comes from onAirPackets.
  */
-export function planLora(o: LoraTransportOptions, overheadBytes: number, dialectMax: number): LoraPlan {
+export function planLora(o: LoraTransportOptions, dialectMax: number): LoraPlan {
   const settings = resolveLoraSettings(o.profile, o.radio);
   const rule = regionRule(settings.region, settings.frequencyHz);
   if (o.dutyCycle !== undefined && !(o.dutyCycle > 0 && o.dutyCycle <= rule.dutyCycle)) {
@@ -104,9 +118,12 @@ export function planLora(o: LoraTransportOptions, overheadBytes: number, dialect
     );
   }
   const dutyCycle = o.dutyCycle ?? rule.dutyCycle;
-  const airtimeOf = (n: number) => airtimeMs(o.profile.radio.airtime, settings, Math.min(255, n + overheadBytes));
-  const onAir = Math.min(maxPayloadFor(o.profile, settings.region, settings.sf, settings.bandwidthHz), dialectMax + overheadBytes);
-  let mtu = onAir - overheadBytes;
+  const dialect = o.profile.dialect;
+  const airtimeOf = (n: number) => frameAirtimeMs(dialect, o.profile.radio.airtime, settings, n);
+  // Largest frame whose on-air packets each fit the data rate's payload limit.
+  const limit = maxPayloadFor(o.profile, settings.region, settings.sf, settings.bandwidthHz);
+  let mtu = dialectMax;
+  while (mtu > 0 && onAirPackets(dialect, mtu).some((p) => p > limit)) mtu--;
   if (rule.maxDwellMs !== undefined) {
     // The largest frame whose airtime, overhead included, fits the dwell time.
     const dwell = rule.maxDwellMs;

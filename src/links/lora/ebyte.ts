@@ -9,13 +9,14 @@
 // transparent mode (M0=M1=0). This driver never changes the module's configuration.
 import { crc16 } from '../../codec/crc.js';
 import { planLora, type LoraRadioSettings, type LoraTransportOptions } from './common.js';
+import { E22_FRAMING_BYTES, E22_SUBPACKET_BYTES } from '../radio/airtime.js';
 import { RadioTransport, type RadioDeps } from '../radio/transport.js';
 
 export const E22_SYNC = [0xa5, 0x5a] as const;
 /** Bytes our framing adds: sync (2), length (1), CRC (2). */
-export const E22_OVERHEAD = 5;
+export const E22_OVERHEAD = E22_FRAMING_BYTES;
 /** Default E22 sub-packet size: one write up to this size goes out as one radio packet. */
-export const E22_SUBPACKET = 240;
+export const E22_SUBPACKET = E22_SUBPACKET_BYTES;
 
 export function encodeE22Frame(payload: Uint8Array): Uint8Array {
   if (payload.length < 1 || payload.length > 255) throw new RangeError(`E22 frame payload must be 1..255 bytes, got ${payload.length}`);
@@ -79,7 +80,7 @@ export class EbyteE22Transport extends RadioTransport {
   private readonly airtime: (n: number) => number;
 
   constructor(o: LoraTransportOptions, deps: RadioDeps) {
-    const plan = planLora(o, E22_OVERHEAD, Math.min(E22_SUBPACKET, o.profile.radio.phyMaxPayload) - E22_OVERHEAD);
+    const plan = planLora(o, Math.min(E22_SUBPACKET, o.profile.radio.phyMaxPayload) - E22_OVERHEAD);
     super(plan.base(o), deps);
     this.settings = plan.settings;
     this.airtime = plan.airtimeOf;

@@ -4,6 +4,7 @@
 // MeshPacket.decoded with portnum PRIVATE_APP, broadcast, and the node confirms each with a
 // QueueStatus. The node encrypts with its channel key on air (Meshtastic's choice, not ours).
 import { planLora, type LoraRadioSettings, type LoraTransportOptions } from './common.js';
+import { MESHTASTIC_ON_AIR_OVERHEAD } from '../radio/airtime.js';
 import {
   BROADCAST,
   MeshtasticStreamDecoder,
@@ -21,7 +22,7 @@ import { RadioTransport, type RadioDeps } from '../radio/transport.js';
 /** Meshtastic's DATA_PAYLOAD_LEN: the largest Data.payload a MeshPacket carries. */
 export const MESHTASTIC_MAX_PAYLOAD = 233;
 /** On-air bytes around our payload: 16-byte packet header plus the Data protobuf wrapping. */
-export const MESHTASTIC_AIR_OVERHEAD = 22;
+export const MESHTASTIC_AIR_OVERHEAD = MESHTASTIC_ON_AIR_OVERHEAD;
 const HEARTBEAT_MS = 300_000;
 
 export interface MeshtasticOptions extends LoraTransportOptions {
@@ -52,7 +53,7 @@ export class MeshtasticTransport extends RadioTransport {
   private heartbeat: TimerHandle | undefined;
 
   constructor(o: MeshtasticOptions, deps: RadioDeps) {
-    const plan = planLora(o, MESHTASTIC_AIR_OVERHEAD, MESHTASTIC_MAX_PAYLOAD);
+    const plan = planLora(o, MESHTASTIC_MAX_PAYLOAD);
     super(plan.base(o), deps);
     this.settings = plan.settings;
     this.timeoutMs = o.commandTimeoutMs ?? 3000;

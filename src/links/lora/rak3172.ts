@@ -1,10 +1,15 @@
-// RAKwireless RAK3172 (RUI3 firmware) in LoRa P2P mode, over its AT command UART.
+// RAKwireless RAK3172 (RUI3 firmware) in LoRa P2P mode, over its AT command UART (RUI3 AT
+// Command Manual, P2P section):
 //   AT+NWM=0                      P2P mode (the module restarts if it was in LoRaWAN mode)
 //   AT+P2P=freq:sf:bw:cr:pre:pwr  radio parameters (bw in kHz, cr 0..3 = 4/5..4/8)
+//   AT+SYNCWORD=XXXX, AT+IQINVER=0 sync word (SX126x two-byte form) and IQ polarity
 //   AT+PRECV=65534 / =0           continuous receive on / off
-//   AT+PSEND=<hex>                transmit; OK, then +EVT:TXP2P DONE
+//   AT+PSEND=<hex>                transmit 2..500 hex digits (at most 250 bytes); OK, then +EVT:TXP2P DONE
 //   +EVT:RXP2P:<rssi>:<snr>:<hex> a received packet
+// Frames carry the RNode 1-byte header on air (lora/onair.ts), so RNodes on the same profile
+// hear us and we hear them.
 import { fromHex, planLora, Sequencer, toHex, type LoraRadioSettings, type LoraTransportOptions } from './common.js';
+import { stripRnodeHeader, withRnodeHeader } from './onair.js';
 import { ModemResetError } from '../radio/errors.js';
 import { LineModem, type Expectation } from '../radio/lines.js';
 import { RadioTransport, type RadioDeps } from '../radio/transport.js';
@@ -12,8 +17,23 @@ import { RadioTransport, type RadioDeps } from '../radio/transport.js';
 const RAK_ERROR = /^(AT_\w*ERROR|AT_COMMAND_NOT_FOUND|ERROR\b)/;
 const RAK_BANNER = /^(RAKwireless|RAK3172|Current Work Mode|LoRa P2P mode|LoRaWAN mode)/i;
 
+/** AT+PSEND's limit: 500 hex digits. Our frame plus the 1-byte header must fit. */
+export const RAK_PSEND_MAX_BYTES = 250;
+
 export function rakP2pCommand(s: LoraRadioSettings): string {
   return `AT+P2P=${s.frequencyHz}:${s.sf}:${s.bandwidthHz / 1000}:${s.codingRate - 5}:${s.preambleSymbols}:${s.txPowerDbm}`;
+}
+
+/** The whole P2P set-up after AT+NWM=0: radio parameters, sync word, IQ. */
+export function rakSetupCommands(s: LoraRadioSettings): string[] {
+  const cmds = [rakP2pCommand(s)];
+  if (s.syncWord !== undefined) {
+    // SX126x register form of the one-byte word 0xXY: 0xX4Y4.
+    const w = (((s.syncWord >> 4) & 0xf) << 12) | 0x0400 | ((s.syncWord & 0xf) << 4) | 0x4;
+    cmds.push(`AT+SYNCWORD=${w.toString(16).toUpperCase().padStart(4, '0')}`);
+  }
+  cmds.push(`AT+IQINVER=${s.invertIq ? 1 : 0}`);
+  return cmds;
 }
 
 export class Rak3172Transport extends RadioTransport {
@@ -24,7 +44,7 @@ export class Rak3172Transport extends RadioTransport {
   private readonly airtime: (n: number) => number;
 
   constructor(o: LoraTransportOptions, deps: RadioDeps) {
-    const plan = planLora(o, 0, 255);
+    const plan = planLora(o, RAK_PSEND_MAX_BYTES - 1);
     super(plan.base(o), deps);
     this.settings = plan.settings;
     this.airtime = plan.airtimeOf;
@@ -41,7 +61,7 @@ export class Rak3172Transport extends RadioTransport {
       this.modem.reset();
       await this.modem.command('AT', this.ok());
       await this.modem.command('AT+NWM=0', this.ok());
-      await this.modem.command(rakP2pCommand(this.settings), this.ok());
+      for (const cmd of rakSetupCommands(this.settings)) await this.modem.command(cmd, this.ok());
       await this.modem.command('AT+PRECV=65534', this.ok());
     });
   }
@@ -50,7 +70,7 @@ export class Rak3172Transport extends RadioTransport {
     return this.seq.run(async () => {
       await this.modem.command('AT+PRECV=0', this.ok());
       // `OK` and the TX-done event may arrive in one read: wait for both as one exchange.
-      await this.modem.command(`AT+PSEND=${toHex(frame)}`, {
+      await this.modem.command(`AT+PSEND=${toHex(withRnodeHeader(frame))}`, {
         ...this.ok(),
         then: { label: '+EVT:TXP2P DONE', ok: (l) => l.startsWith('+EVT:TXP2P'), error: (l) => RAK_ERROR.test(l), timeoutMs: this.airtime(frame.length) + this.timeoutMs },
       });
@@ -73,7 +93,9 @@ export class Rak3172Transport extends RadioTransport {
       if (parts.length < 5 || parts[1] !== 'RXP2P') return this.malformed('rak-rx-malformed', line.slice(0, 80));
       const payload = fromHex(parts[parts.length - 1].trim());
       if (!payload) return this.malformed('rak-rx-bad-hex', line.slice(0, 80));
-      this.deliver(payload);
+      const r = stripRnodeHeader(payload);
+      if ('error' in r) return this.malformed(r.error, line.slice(0, 80));
+      this.deliver(r.frame);
       return;
     }
     if (RAK_BANNER.test(line)) {

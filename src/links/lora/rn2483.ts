@@ -1,10 +1,14 @@
 // Microchip RN2483 (433/868 MHz) and RN2903 (915 MHz): the LoRaWAN stack is paused
-// (`mac pause`) and the raw `radio` commands are used.
+// (`mac pause`) and the raw `radio` commands are used (RN2483 Command Reference DS40001784,
+// 2.4 mac, 2.5 radio). Frames carry the RNode 1-byte header on air (lora/onair.ts), and the
+// sync word, preamble, CRC and IQ follow the region's on-air profile, so RNodes and RAK3172s on
+// the same profile hear us.
 //   radio set ...        -> ok | invalid_param
 //   radio rx 0           -> ok, later `radio_rx  <hex>` or `radio_err`
 //   radio rxstop         -> ok
 //   radio tx <hex>       -> ok, later `radio_tx_ok` or `radio_err`
 import { fromHex, planLora, Sequencer, toHex, type LoraRadioSettings, type LoraTransportOptions } from './common.js';
+import { RNODE_SINGLE_PAYLOAD, stripRnodeHeader, withRnodeHeader } from './onair.js';
 import { ModemResetError } from '../radio/errors.js';
 import { LineModem, type Expectation } from '../radio/lines.js';
 import { RadioTransport, type RadioDeps } from '../radio/transport.js';
@@ -22,6 +26,8 @@ export function rn2483SetupCommands(s: LoraRadioSettings): string[] {
     `radio set pwr ${s.txPowerDbm}`,
     `radio set prlen ${s.preambleSymbols}`,
     `radio set crc ${s.crc ? 'on' : 'off'}`,
+    `radio set iqi ${s.invertIq ? 'on' : 'off'}`,
+    ...(s.syncWord !== undefined ? [`radio set sync ${s.syncWord.toString(16).padStart(2, '0')}`] : []),
     'radio set wdt 0',
   ];
 }
@@ -35,7 +41,7 @@ export class Rn2483Transport extends RadioTransport {
   private listening = false;
 
   constructor(o: LoraTransportOptions, deps: RadioDeps) {
-    const plan = planLora(o, 0, 255);
+    const plan = planLora(o, RNODE_SINGLE_PAYLOAD);
     super(plan.base(o), deps);
     this.settings = plan.settings;
     this.airtime = plan.airtimeOf;
@@ -71,7 +77,7 @@ export class Rn2483Transport extends RadioTransport {
         this.listening = false;
       }
       // `ok` and `radio_tx_ok` may arrive in one read: wait for both as one exchange.
-      await this.modem.command(`radio tx ${toHex(frame)}`, {
+      await this.modem.command(`radio tx ${toHex(withRnodeHeader(frame))}`, {
         ...this.ok(),
         then: { label: 'radio_tx_ok', ok: (l) => l === 'radio_tx_ok', error: (l) => l === 'radio_err', timeoutMs: this.airtime(frame.length) + this.timeoutMs },
       });
@@ -99,8 +105,10 @@ export class Rn2483Transport extends RadioTransport {
   private unsolicited(line: string): void {
     if (line.startsWith('radio_rx ')) {
       const payload = fromHex(line.slice('radio_rx '.length).trim());
-      if (!payload) this.malformed('rn-rx-bad-hex', line.slice(0, 80));
-      else this.deliver(payload);
+      const r = payload ? stripRnodeHeader(payload) : undefined;
+      if (!r) this.malformed('rn-rx-bad-hex', line.slice(0, 80));
+      else if ('error' in r) this.malformed(r.error, line.slice(0, 80));
+      else this.deliver(r.frame);
       this.rearm();
       return;
     }

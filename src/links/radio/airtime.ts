@@ -1,7 +1,9 @@
 // LoRa time on air from the Semtech formula (SX1272/SX1276 datasheets, AN1200.13 "LoRa Modem
-// Designer's Guide"). Pure: parameters in, milliseconds out. Used by the duty-cycle limiter
-// before every transmission and by the bench.
-import type { AirtimeModel, LoraDefaults } from '../boards.js';
+// Designer's Guide"), and the airtime of one altnet frame as each dialect really puts it on air
+// (frameAirtimeMs: the single source of truth for the duty-cycle limiter, the MTU, `altnet
+// probe` and the beacon schedule). Pure: parameters in, milliseconds out.
+import type { AirtimeModel, Dialect, LoraDefaults } from '../boards.js';
+import { lowDataRateFor, rnodePreambleSymbols, RNODE_HEADER_BYTES, RNODE_SINGLE_PAYLOAD } from '../lora/onair.js';
 
 export interface LoraAirtimeParams {
   sf: number;
@@ -74,6 +76,63 @@ export function airtimeMs(model: AirtimeModel, lora: LoraAirtimeParams | undefin
     case 'none':
       return 0;
   }
+}
+
+/** Bytes altnet's framing adds around a frame on an E22 (sync, length, CRC-16). */
+export const E22_FRAMING_BYTES = 5;
+/** E22 default sub-packet (REG1): a longer UART write leaves as several packets. */
+export const E22_SUBPACKET_BYTES = 240;
+/**
+ * Meshtastic on air: the 16-byte PacketHeader (firmware RadioInterface.h), then the encrypted
+ * Data protobuf: portnum 256 (3 bytes), payload tag and length (2 or 3 bytes), and the bitfield
+ * the firmware sets on packets it originates (2 bytes: Router.cpp, OK_TO_MQTT).
+ */
+export const MESHTASTIC_ON_AIR_OVERHEAD = 23;
+export function meshtasticOnAirBytes(payloadBytes: number): number {
+  return 16 + 3 + 1 + (payloadBytes < 128 ? 1 : 2) + payloadBytes + 2;
+}
+
+/**
+ * The LoRa packets (payload sizes) a dialect puts on air for one frame of `frameBytes`:
+ * RNode adds its 1-byte header and splits above 254 bytes (RNode_Firmware.ino transmit());
+ * RAK3172 and RN2483 carry the same header (lora/onair.ts); the E22 carries altnet's 5-byte
+ * framing in 240-byte sub-packets; Meshtastic its 16-byte header and the Data protobuf.
+ */
+export function onAirPackets(dialect: Dialect, frameBytes: number): number[] {
+  switch (dialect) {
+    case 'rnode-kiss':
+      return frameBytes <= RNODE_SINGLE_PAYLOAD
+        ? [frameBytes + RNODE_HEADER_BYTES]
+        : [RNODE_SINGLE_PAYLOAD + RNODE_HEADER_BYTES, frameBytes - RNODE_SINGLE_PAYLOAD + RNODE_HEADER_BYTES];
+    case 'rak3172-at':
+    case 'rn2483':
+      return [frameBytes + RNODE_HEADER_BYTES];
+    case 'ebyte-transparent': {
+      const out: number[] = [];
+      for (let left = frameBytes + E22_FRAMING_BYTES; left > 0; left -= E22_SUBPACKET_BYTES) out.push(Math.min(left, E22_SUBPACKET_BYTES));
+      return out;
+    }
+    case 'meshtastic-serial':
+      return [meshtasticOnAirBytes(frameBytes)];
+    default:
+      return [frameBytes];
+  }
+}
+
+/** The LoRa parameters a dialect's radio really uses: RNode fixes its preamble, RNode/RAK their LDRO. */
+export function dialectLoraParams(dialect: Dialect, p: LoraAirtimeParams): LoraAirtimeParams {
+  const q = { ...p };
+  if (dialect === 'rnode-kiss') q.preambleSymbols = rnodePreambleSymbols(p.sf, p.bandwidthHz, p.codingRate);
+  if (dialect === 'rnode-kiss' || dialect === 'rak3172-at') q.lowDataRateOptimize = lowDataRateFor(dialect, p.sf, p.bandwidthHz);
+  return q;
+}
+
+/** Airtime of one altnet frame of `frameBytes` on a dialect, every on-air packet and overhead included. */
+export function frameAirtimeMs(dialect: Dialect, model: AirtimeModel, lora: LoraAirtimeParams | undefined, frameBytes: number): number {
+  if (model.model !== 'lora') return airtimeMs(model, lora, frameBytes);
+  if (!lora) throw new RangeError('LoRa airtime needs LoRa parameters');
+  const p = dialectLoraParams(dialect, lora);
+  return onAirPackets(dialect, frameBytes).reduce((sum, n) => sum + loraAirtimeMs(n, p), 0);
 }
 
 export function loraParamsFrom(d: LoraDefaults, over: Partial<LoraAirtimeParams> = {}): LoraAirtimeParams {

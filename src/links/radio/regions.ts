@@ -1,6 +1,8 @@
 // Regional airtime rules. EU868: ETSI EN 300 220 / ERC Rec 70-03 annex 1 sub-bands, each with its
-// own duty cycle, measured over one hour. US915: FCC 15.247 with a 400 ms dwell time per channel
-// (no duty cycle). EU433: 433.05-434.79 MHz, 10%.
+// own duty cycle, measured over one hour. US915: FCC 47 CFR 15.247(a)(1)(i): a frequency-hopping
+// system below 250 kHz bandwidth may occupy any one channel for at most 0.4 s within a 20 s
+// period, so a radio on a fixed channel gets 400 ms in every rolling 20 s (2%), and no single
+// transmission may exceed 400 ms. EU433: 433.05-434.79 MHz, 10%.
 import type { RegionName } from '../boards.js';
 
 export interface SubBand {
@@ -32,6 +34,9 @@ export interface RegionRule {
 }
 
 export const HOUR_MS = 3_600_000;
+/** FCC 15.247(a)(1)(i): 0.4 s of occupancy per channel in any 20 s. */
+export const FCC_DWELL_WINDOW_MS = 20_000;
+export const FCC_DWELL_MS = 400;
 
 /**
  * The rule for a frequency in a region. Frequencies between EU868 sub-bands fall back to the
@@ -48,6 +53,9 @@ export function regionRule(region: RegionName, frequencyHz: number): RegionRule 
     case 'EU433':
       return { region, dutyCycle: 0.1, windowMs: HOUR_MS };
     case 'US915':
+      // One channel (altnet's radios do not hop: a hopping sender needs receivers that follow
+      // the same sequence, which single-channel modems cannot): 0.4 s per 20 s on it.
+      return { region, dutyCycle: FCC_DWELL_MS / FCC_DWELL_WINDOW_MS, windowMs: FCC_DWELL_WINDOW_MS, maxDwellMs: FCC_DWELL_MS };
     case 'AU915':
       return { region, dutyCycle: 1, windowMs: HOUR_MS, maxDwellMs: 400 };
     case 'AS923':

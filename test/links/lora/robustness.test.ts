@@ -16,9 +16,11 @@ import { MeshtasticTransport } from '../../../src/links/lora/meshtastic.js';
 import type { LoraOverrides } from '../../../src/links/lora/common.js';
 import { Counters } from '../../../src/util/counters.js';
 import { memoryLogger } from '../../../src/util/log.js';
-import { Rak3172Emulator, Rn2483Emulator } from '../../emulators/at-modems.js';
-import { MeshtasticEmulator, RNodeEmulator } from '../../emulators/binary-modems.js';
-import type { DeviceEmulator } from '../../emulators/device.js';
+import { MeshtasticEmulator } from '../../emulators/radios/meshtastic.js';
+import { Rak3172Emulator } from '../../emulators/radios/rak3172.js';
+import { Rn2483Emulator } from '../../emulators/radios/rn2483.js';
+import { RNodeEmulator } from '../../emulators/radios/rnode.js';
+import type { RadioDevice as DeviceEmulator } from '../../emulators/radios/device.js';
 import { openPtyPair, waitFor } from '../../emulators/pty.js';
 
 const cleanup: (() => Promise<void>)[] = [];
@@ -66,7 +68,11 @@ async function rig<E extends DeviceEmulator>(
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
-const US = { region: 'US915', sf: 7 } as const;
+/** Frames a raw-LoRa dialect put on air, without the RNode-compatible 1-byte header. */
+const sent = (e: DeviceEmulator) => e.transmitted.map((p) => hex(p.bytes.subarray(1)));
+/** A packet as another radio on the profile sends it: header (sequence 1, no split) + frame. */
+const onAir = (...frame: number[]) => Uint8Array.of(0x10, ...frame);
+const US = { region: 'EU868', frequencyHz: 869_525_000, sf: 7 } as const;
 
 describe('RAK3172 modem faults', () => {
   it('reconfigures after a reset banner mid-session and keeps sending', async () => {
@@ -77,8 +83,8 @@ describe('RAK3172 modem faults', () => {
     expect(r.states).toContain('degraded');
     expect(r.logged(/modem fault; configuring it again.*restarted/)).toBe(true);
     await r.transport.send(Uint8Array.of(1, 2, 3));
-    expect(r.emulator.transmitted.map(hex)).toEqual(['010203']);
-    r.emulator.receiveFromAir(Uint8Array.of(9, 9));
+    expect(sent(r.emulator)).toEqual(['010203']);
+    r.emulator.receive(onAir(9, 9));
     await waitFor(() => r.received.length === 1, 'receive after recovery');
   });
 
@@ -87,7 +93,7 @@ describe('RAK3172 modem faults', () => {
     await r.transport.open();
     r.emulator.failNext = { prefix: 'AT+PSEND', answer: 'AT_BUSY_ERROR' };
     await r.transport.send(Uint8Array.of(0xaa));
-    expect(r.emulator.transmitted.map(hex)).toEqual(['aa']);
+    expect(sent(r.emulator)).toEqual(['aa']);
     expect(r.counters.get('transmit_failures')).toBe(1);
     expect(r.logged(/transmission failed.*AT_BUSY_ERROR/)).toBe(true);
   });
@@ -107,20 +113,20 @@ describe('RAK3172 modem faults', () => {
     r.emulator.failAlways = undefined;
     await waitFor(() => r.transport.state === 'up', 'recovery after the stall ends');
     await r.transport.send(Uint8Array.of(0x03));
-    expect(r.emulator.transmitted.map(hex)).toEqual(['01', '03']);
+    expect(sent(r.emulator)).toEqual(['01', '03']);
   });
 
   it('discards non-UTF-8 and overlong lines, counting them, and keeps working', async () => {
     const r = await rig('rak3172', Rak3172Transport, new Rak3172Emulator(), US);
     await r.transport.open();
     r.emulator.garbage();
-    r.emulator.receiveFromAir(Uint8Array.of(7));
+    r.emulator.receive(onAir(7));
     await waitFor(() => r.received.length === 1, 'frame after garbage');
     expect(r.counters.get('garbage_non_utf8')).toBe(1);
     expect(r.counters.get('garbage_overlong')).toBe(1);
     expect(r.logged(/garbage/)).toBe(true);
     await r.transport.send(Uint8Array.of(8));
-    expect(r.emulator.transmitted.map(hex)).toEqual(['08']);
+    expect(sent(r.emulator)).toEqual(['08']);
   });
 });
 
@@ -133,25 +139,26 @@ describe('other dialects recover too', () => {
     await waitFor(() => r.counters.get('modem_resets') === 1 && r.transport.state === 'up', 'RN2483 recovery');
     expect(r.emulator.commands.filter((c) => c === 'mac pause').length).toBe(before + 1);
     await r.transport.send(Uint8Array.of(0x42));
-    r.emulator.receiveFromAir(Uint8Array.of(0x43));
+    await waitFor(() => r.emulator.receiving, 'RN2483 listening again');
+    r.emulator.receive(onAir(0x43));
     await waitFor(() => r.received.length === 1, 'RN2483 receive');
-    expect(r.emulator.transmitted.map(hex)).toEqual(['42']);
+    expect(sent(r.emulator)).toEqual(['42']);
   });
 
   it('RNode: a value the board does not apply keeps the link down with the reason logged; a reboot is recovered', async () => {
     const emu = new RNodeEmulator();
-    emu.misreport = { cmd: 0x04, value: [9] };
+    emu.forceSf = 9;
     const r = await rig('rnode', RNodeTransport, emu, US);
     const opened = r.transport.open();
     await waitFor(() => r.logged(/reported 09 instead of 07/), 'misreport logged');
     expect(r.transport.state).toBe('down');
-    emu.misreport = undefined;
+    emu.forceSf = undefined;
     await opened;
     emu.reboot();
     await waitFor(() => r.counters.get('modem_resets') === 1 && r.transport.state === 'up', 'RNode recovery');
     await r.transport.send(Uint8Array.of(5, 6));
     await waitFor(() => emu.transmitted.length === 1, 'RNode transmission');
-    expect(emu.transmitted.map(hex)).toEqual(['0506']);
+    expect(sent(emu)).toEqual(['0506']);
   });
 
   it('Meshtastic: reboot report and an unconfirmed packet are recovered', async () => {
@@ -163,7 +170,8 @@ describe('other dialects recover too', () => {
     await waitFor(() => r.counters.get('modem_resets') === 1 && r.transport.state === 'up', 'Meshtastic recovery');
     emu.stallPackets = 1;
     await r.transport.send(Uint8Array.of(0x77));
-    expect(emu.transmitted.map(hex)).toEqual(['77']);
+    expect(emu.toRadio.filter((m) => m.packet).map((m) => hex(m.packet!.payload!))).toEqual(['77', '77']);
+    expect(emu.transmitted).toHaveLength(1);
     expect(r.counters.get('transmit_failures')).toBe(1);
   });
 });
@@ -177,8 +185,9 @@ describe('duty cycle on a live transport', () => {
     // only passes if the clock moves. Let it run until the link is up; no frame is queued yet.
     const ticking = setInterval(() => clock.advance(50), 5);
     await r.transport.open().finally(() => clearInterval(ticking));
-    expect(r.transport.capabilities.mtu).toBe(51);
-    const frame = (n: number) => new Uint8Array(51).fill(n);
+    // RP002's 51 bytes at SF12 on air, minus the 1-byte RNode-compatible header.
+    expect(r.transport.capabilities.mtu).toBe(50);
+    const frame = (n: number) => new Uint8Array(50).fill(n);
     await r.transport.send(frame(1));
     let second = false;
     const p2 = r.transport.send(frame(2)).then(() => void (second = true));
@@ -187,18 +196,22 @@ describe('duty cycle on a live transport', () => {
     expect(r.counters.get('queue_full')).toBe(1);
     expect(r.counters.get('frames_deferred')).toBe(1);
     await new Promise((res) => setTimeout(res, 100));
-    expect(second).toBe(false); // 3.6 s of airtime per hour at 0.1%: one 2.47 s frame fits, not two
+    expect(second).toBe(false); // 3.6 s of airtime per hour at 0.1%: one 2.79 s frame fits, not two
     expect(r.emulator.transmitted).toHaveLength(1);
     // The window must slide past the END of the first frame before the second may start.
     clock.advance(3_600_000);
     await new Promise((res) => setTimeout(res, 50));
     expect(second).toBe(false);
-    clock.advance(2_500);
+    clock.advance(2_700);
+    await new Promise((res) => setTimeout(res, 50));
+    expect(second).toBe(false);
+    clock.advance(100);
     await p2;
     clock.advance(3_700_000);
     await p3;
-    expect(r.emulator.transmitted.map((f) => f[0])).toEqual([1, 2, 3]);
+    expect(r.emulator.transmitted.map((p) => p.bytes[1])).toEqual([1, 2, 3]);
     expect(r.counters.get('frames_deferred')).toBe(2);
-    expect(r.counters.get('airtime_ms')).toBe(3 * 2466);
+    // 18-symbol preamble (the region profile, as RNode's firmware sets it) + header byte.
+    expect(r.counters.get('airtime_ms')).toBe(3 * 2793);
   });
 });

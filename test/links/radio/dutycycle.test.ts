@@ -85,3 +85,26 @@ describe('duty-cycle limiter', () => {
     if (!adm.ok) expect(clock.now() + adm.waitMs).toBe(31_000 + 3_600_000);
   });
 });
+
+describe('US915: FCC 15.247 0.4 s per channel in any 20 s', () => {
+  it('lets a fixed-channel radio use at most 400 ms of every rolling 20 s, not transmit back to back', async () => {
+    const { regionRule } = await import('../../../src/links/radio/regions.js');
+    const rule = regionRule('US915', 915_000_000);
+    const clock = new ManualClock(0);
+    const lim = new DutyCycleLimiter({ dutyCycle: rule.dutyCycle, windowMs: rule.windowMs, maxDwellMs: rule.maxDwellMs, clock });
+    const txs: { start: number; end: number }[] = [];
+    // A sender that always has a 90 ms frame ready, for two minutes.
+    while (clock.now() < 120_000) {
+      const a = lim.admit(90);
+      if (a.ok) {
+        lim.record(90);
+        txs.push({ start: clock.now(), end: clock.now() + 90 });
+        clock.advance(90);
+      } else clock.advance(a.waitMs);
+    }
+    expect(worstWindow(txs, 20_000)).toBeLessThanOrEqual(400);
+    expect(txs.length).toBeGreaterThanOrEqual(20); // 4 frames per 20 s, for 2 minutes
+    expect(txs.length).toBeLessThanOrEqual(28);
+    expect(() => lim.validate(401)).toThrow(AirtimeLimitError);
+  });
+});

@@ -13,7 +13,8 @@ describe('createRadioTransport', () => {
   it('builds the documented example entries', () => {
     const lora = createRadioTransport({ type: 'lora', board: 'rak3172', device: '/dev/ttyUSB0', region: 'EU868', sf: '12' }, deps());
     expect(lora).toBeInstanceOf(Rak3172Transport);
-    expect(lora.capabilities).toMatchObject({ mtu: 51, dutyCycle: 0.01, needsCallsign: false, direction: 'duplex' });
+    // RP002's 51 bytes at SF12 on air, less the RNode-compatible header byte.
+    expect(lora.capabilities).toMatchObject({ mtu: 50, dutyCycle: 0.01, needsCallsign: false, direction: 'duplex' });
     const ham = createRadioTransport({ type: 'kiss', callsign: 'N0CALL-7', tcp: '127.0.0.1:8001' }, deps());
     expect(ham).toBeInstanceOf(KissTransport);
     expect((ham as KissTransport).callsign).toEqual({ call: 'N0CALL', ssid: 7 });
@@ -22,9 +23,9 @@ describe('createRadioTransport', () => {
     expect(mesh).toBeInstanceOf(MeshtasticTransport);
     expect(mesh.capabilities.dutyCycle).toBe(0.1);
     const us = createRadioTransport({ type: 'lora', board: 'rak3172', device: '/dev/ttyUSB0', region: 'US915', sf: '10' }, deps());
-    expect(us.capabilities.mtu).toBe(24); // the largest SF10 payload within the 400 ms dwell time
+    expect(us.capabilities.mtu).toBe(13); // the largest SF10 frame within the 400 ms dwell time (18-symbol preamble, header byte)
     const fast = createRadioTransport({ type: 'lora', board: 'rnode', device: '/dev/ttyUSB0', region: 'EU868', frequency: '869.525', sf: '7', bw: '250' }, deps());
-    expect(fast.capabilities.mtu).toBe(222);
+    expect(fast.capabilities.mtu).toBe(221);
   });
 
   it('explains every bad option with a ConfigError naming it', () => {

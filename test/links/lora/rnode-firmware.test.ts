@@ -1,0 +1,116 @@
+// The RNode driver against an emulator written from RNode_Firmware itself (test/emulators/radios/
+// rnode.ts): what the firmware really echoes, announces and reports, and how Reticulum's
+// RNodeInterface reacts. Each case reproduces a defect of the earlier driver.
+import { afterEach, describe, expect, it } from 'vitest';
+import { findBoardProfile } from '../../../src/links/boards.js';
+import { serialChannelFactory } from '../../../src/links/radio/channel.js';
+import { createRadioTransport } from '../../../src/links/radio/factory.js';
+import { RNodeTransport } from '../../../src/links/lora/rnode.js';
+import type { LoraOverrides } from '../../../src/links/lora/common.js';
+import { Counters } from '../../../src/util/counters.js';
+import { memoryLogger, silentLogger } from '../../../src/util/log.js';
+import { RNodeEmulator, sx127xReadBack, type RNodeChip } from '../../emulators/radios/rnode.js';
+import { openPtyPair, waitFor } from '../../emulators/pty.js';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f().catch(() => undefined);
+});
+
+const EU = { region: 'EU868', frequencyHz: 868_100_000, sf: 7 } as const;
+
+async function rig(radio: LoraOverrides, chip: RNodeChip = 'sx1276') {
+  const profile = findBoardProfile('rnode');
+  const pty = await openPtyPair();
+  cleanup.push(() => pty.close());
+  const emu = await new RNodeEmulator({ chip }).start(pty.far, 115200);
+  cleanup.push(() => emu.stop());
+  const log = memoryLogger();
+  const counters = new Counters();
+  const t = new RNodeTransport(
+    { name: 'rn0', profile, openChannel: serialChannelFactory(pty.device, profile.transports.serial!), radio, commandTimeoutMs: 400, backoff: { initialMs: 20, maxMs: 200 } },
+    { log, counters },
+  );
+  cleanup.push(() => t.close());
+  const received: Uint8Array[] = [];
+  t.onFrame((f) => received.push(f));
+  const detects = () => emu.commands.filter((c) => c === '0x8').length;
+  return { t, emu, log, counters, received, detects, logged: (re: RegExp) => log.lines.some((l) => re.test(l)) };
+}
+
+describe('RNode as the firmware behaves', () => {
+  it('accepts the frequency the SX127x reads back (868100000 -> 868099975) when configuring again after an error', async () => {
+    expect(sx127xReadBack(868_100_000)).toBe(868_099_975);
+    const r = await rig(EU);
+    await r.t.open();
+    expect(r.t.info.reported.frequencyHz).toBe(868_099_975);
+    expect(r.t.info.firmware).toBe('1.86');
+    expect(r.t.info.platform).toBe('ESP32');
+    // ERROR_INITRADIO while on: we configure again, with the radio still on, so the echo is rounded.
+    r.emu.reportError(0x01);
+    await waitFor(() => r.counters.get('recover_modem_error') === 1, 'reconfigure started');
+    await waitFor(() => r.t.state === 'up', 'configured again despite the rounded echo', 3000);
+    expect(r.counters.get('recover_failures')).toBe(0);
+  });
+
+  it('notices the CMD_RESET 0xF8 a reboot announces and turns the radio on again, with nothing to send', async () => {
+    const r = await rig(EU);
+    await r.t.open();
+    r.emu.reboot();
+    expect(r.emu.radioOnline).toBe(false);
+    // A receive-only link never transmits: only the announcement can bring the radio back.
+    await waitFor(() => r.emu.radioOnline && r.t.state === 'up', 'radio on again after the reboot', 3000);
+    expect(r.counters.get('modem_resets')).toBe(1);
+    expect(r.logged(/RNode rebooted/)).toBe(true);
+    r.emu.receive(Uint8Array.of(0x30, 0xaa, 0xbb));
+    await waitFor(() => r.received.length === 1, 'frame received after the reboot');
+    expect([...r.received[0]]).toEqual([0xaa, 0xbb]);
+  });
+
+  it('only logs ERROR_MEMORY_LOW (0x05) and ERROR_MODEM_TIMEOUT (0x06), as Reticulum does', async () => {
+    const r = await rig(EU);
+    await r.t.open();
+    const before = r.detects();
+    r.emu.reportError(0x05);
+    r.emu.reportError(0x06);
+    await waitFor(() => r.counters.get('rnode_error_06') === 1, 'errors seen');
+    await new Promise((res) => setTimeout(res, 200));
+    expect(r.t.state).toBe('up');
+    expect(r.detects()).toBe(before);
+    expect(r.logged(/memory low/)).toBe(true);
+    await r.t.send(Uint8Array.of(1));
+    expect(r.emu.transmitted).toHaveLength(1);
+  });
+
+  it('does not count a frame the firmware failed to transmit (0x02) as sent; it goes out after the reboot', async () => {
+    const r = await rig(EU);
+    await r.t.open();
+    r.emu.failNextTx = true; // endPacket() fails: 0x06, 0x02, hard_reset()
+    await r.t.send(Uint8Array.of(0xde, 0xad));
+    expect(r.counters.get('transmit_failures')).toBe(1);
+    expect(r.counters.get('frames_sent')).toBe(1);
+    expect(r.emu.hostFrames).toHaveLength(2); // written twice, on air once
+    expect(r.emu.transmitted.map((p) => Buffer.from(p.bytes.subarray(1)).toString('hex'))).toEqual(['dead']);
+  });
+
+  it('writes TX power as an unsigned byte and accepts the chip cap (20 dBm asked, SX127x applies 17)', async () => {
+    const r = await rig({ ...EU, txPowerDbm: 20 });
+    await r.t.open();
+    expect(r.emu.txp).toBe(17);
+    expect(r.t.info.reported.txPowerDbm).toBe(17);
+    expect(r.logged(/capped the TX power/)).toBe(true);
+    const deps = { log: silentLogger(), counters: new Counters() };
+    expect(() => createRadioTransport({ type: 'lora', board: 'rnode', device: '/dev/null', region: 'EU868', txpower: '-1' }, deps)).toThrow(/unsigned byte/);
+  });
+
+  it('puts the 1-byte header on air with the preamble the firmware computes', async () => {
+    const r = await rig(EU, 'sx1262');
+    await r.t.open();
+    await r.t.send(Uint8Array.of(7, 7, 7));
+    const p = r.emu.transmitted[0];
+    expect(p.bytes).toHaveLength(4);
+    expect(p.bytes[0] & 0x0f).toBe(0); // sequence nibble, no split flag
+    expect(p.phy.preambleSymbols).toBe(24); // SF7/125 kHz: ceil(24 ms / 1.024 ms)
+    expect(p.phy.syncWord).toBe(0x12);
+  });
+});
