@@ -107,10 +107,12 @@ describe('beacon -> RAK3172 pair on socat ptys, 30% loss on the air -> receive-o
     expect(peers.map((p) => p.addr)).toEqual([`127.0.0.1:${receiver.nodePort}`]);
     expect(receiver.chain.tip().height).toBe(BLOCKS);
 
-    // Both drivers really configured their modems for LoRa P2P at 915 MHz, SF7.
+    // Both drivers really configured their modems for LoRa P2P at 869.525 MHz, SF7, on the
+    // profile's sync word (0x12, RUI3 form 0x1424) and its 24-symbol preamble.
     for (const modem of [beaconModem, receiverModem]) {
       expect(modem.nwm).toBe(0);
-      expect(modem.p2p).toMatch(/^915000000:7:125:/);
+      expect(modem.p2p).toMatchObject({ freq: 869_525_000, sf: 7, bwKhz: 125, preamble: 24 });
+      expect(modem.syncWord).toBe(0x1424);
     }
 
     // The loss happened on the air, between the modems, before A had caught up.

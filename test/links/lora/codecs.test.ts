@@ -12,7 +12,7 @@ import {
   encodeToRadio,
   frameStream,
 } from '../../../src/links/lora/meshtastic-schema.js';
-import { rakP2pCommand } from '../../../src/links/lora/rak3172.js';
+import { rakP2pCommand, rakSetupCommands } from '../../../src/links/lora/rak3172.js';
 import { rn2483SetupCommands } from '../../../src/links/lora/rn2483.js';
 import { rnodeConfigFrames } from '../../../src/links/lora/rnode.js';
 import { LineModem, LineSplitter } from '../../../src/links/radio/lines.js';
@@ -65,7 +65,9 @@ describe('Meshtastic serial API', () => {
 describe('modem setup commands', () => {
   const s = resolveLoraSettings(findBoardProfile('rak3172'), { region: 'EU868', sf: 9 });
   it('RAK3172 P2P parameters', () => {
-    expect(rakP2pCommand(s)).toBe('AT+P2P=868100000:9:125:0:8:14');
+    expect(rakP2pCommand(s)).toBe('AT+P2P=868100000:9:125:0:18:14');
+    // The profile's sync word 0x12 in RUI3's SX126x form, normal IQ.
+    expect(rakSetupCommands(s).slice(1)).toEqual(['AT+SYNCWORD=1424', 'AT+IQINVER=0']);
   });
   it('RN2483 radio settings', () => {
     expect(rn2483SetupCommands(s)).toEqual([
@@ -75,8 +77,10 @@ describe('modem setup commands', () => {
       'radio set bw 125',
       'radio set cr 4/5',
       'radio set pwr 14',
-      'radio set prlen 8',
+      'radio set prlen 18',
       'radio set crc on',
+      'radio set iqi off',
+      'radio set sync 12',
       'radio set wdt 0',
     ]);
   });
