@@ -48,7 +48,7 @@ describe('RNode as the firmware behaves', () => {
     expect(r.t.info.platform).toBe('ESP32');
     // ERROR_INITRADIO while on: we configure again, with the radio still on, so the echo is rounded.
     r.emu.reportError(0x01);
-    await waitFor(() => r.counters.get('recover_modem_error') === 1, 'reconfigure started');
+    await waitFor(() => r.counters.get('recover.modem-error') === 1, 'reconfigure started');
     await waitFor(() => r.t.state === 'up', 'configured again despite the rounded echo', 3000);
     expect(r.counters.get('recover_failures')).toBe(0);
   });
