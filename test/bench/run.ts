@@ -6,6 +6,7 @@ type Bench = () => Promise<Record<string, unknown>>;
 
 const BENCHES: Record<string, () => Promise<{ bench: Bench }>> = {
   bip324: () => import('./bip324.js'),
+  proxy: () => import('./bip324-proxy.js'),
   chain: () => import('./chain.js'),
   radio: () => import('./radio.js'),
   codec: () => import('./codec.js'),

@@ -98,11 +98,19 @@ export class V1Client {
   onMessage: ((m: P2PMessage) => void) | undefined;
   private readonly decoder = new V1Decoder(MAGIC);
 
-  private constructor(readonly socket: Socket) {
+  /** Bytes read from the socket (with countOnly, the only thing recorded). */
+  rawBytes = 0;
+
+  private constructor(
+    readonly socket: Socket,
+    countOnly = false,
+  ) {
     socket.setNoDelay(true);
     socket.on('error', () => {});
     socket.on('close', () => (this.closed = true));
     socket.on('data', (chunk: Buffer) => {
+      this.rawBytes += chunk.length;
+      if (countOnly) return;
       for (const m of this.decoder.push(new Uint8Array(chunk))) {
         this.receivedBytes += m.payload.length;
         this.received.push(m);
@@ -111,14 +119,15 @@ export class V1Client {
     });
   }
 
-  static async viaSocks(proxyPort: number, dest: { host: string; port: number }): Promise<V1Client> {
+  /** countOnly: do not decode what arrives (benches: the client's checksums are not the proxy's cost). */
+  static async viaSocks(proxyPort: number, dest: { host: string; port: number }, countOnly = false): Promise<V1Client> {
     const { socket } = await SocksClient.createConnection({
       proxy: { host: '127.0.0.1', port: proxyPort, type: 5 },
       command: 'connect',
       destination: dest,
       timeout: 10_000,
     });
-    return new V1Client(socket);
+    return new V1Client(socket, countOnly);
   }
 
   static async plain(port: number): Promise<V1Client> {
