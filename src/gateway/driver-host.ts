@@ -39,7 +39,6 @@ const events: LinkEvents = {
     for (let i = 0; i < raw.length; i += 2000) send({ t: 'headers', headers: raw.slice(i, i + 2000) });
   },
   tx: (raw) => send({ t: 'tx', raw }),
-  block: (raw) => send({ t: 'block', raw }),
   tip: (r) => send({ t: 'tip', height: r.height, hash: r.hash, chainWork: r.chainWork }),
   state: (state, reason) => send({ t: 'state', state, reason: reason?.slice(0, 500) }),
   headersWanted: (req) => send({ t: 'wants', locator: req.locator.slice(0, 16), max: req.max }),
@@ -67,6 +66,19 @@ async function onMessage(raw: unknown): Promise<void> {
     case 'send-tx':
       await link?.sendTx?.(msg.raw);
       return;
+    case 'get-block': {
+      // Not awaited: several blocks may be in flight; each answer names its hash.
+      const hash = msg.hash;
+      if (!link?.fetchBlock) {
+        send({ t: 'block-missing', hash, reason: 'this link does not fetch blocks' });
+        return;
+      }
+      link.fetchBlock(hash).then(
+        (raw) => send({ t: 'block', hash, raw }),
+        (err: unknown) => send({ t: 'block-missing', hash, reason: (err instanceof Error ? err.message : String(err)).slice(0, 500) }),
+      );
+      return;
+    }
     case 'stop':
       await link?.stop();
       events.state('stopped');

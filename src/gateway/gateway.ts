@@ -29,6 +29,9 @@ import { Progress, type ProgressSnapshot } from '../util/progress.js';
 import { FRAME_LINK_TYPES, linkTypeEntry } from '../links/registry.js';
 import { canReceive } from '../links/link.js';
 import { DatadirLock, prepareDatadir } from './datadir.js';
+import { BlockStore } from '../blocks/store.js';
+import type { NodeRpcOptions } from '../node/rpc.js';
+import { Rescue, type RescueRecord } from './rescue.js';
 
 export interface LinkSpec {
   name: string;
@@ -69,7 +72,7 @@ export interface GatewayOptions {
   /** How often the outbox is rescanned and due re-sends go out, ms (default 2000). */
   outboxRescanMs?: number;
   /** The node's own RPC (noderpc=): tells its connection from other local processes. */
-  nodeRpc?: { host: string; port: number; cookieFile?: string };
+  nodeRpc?: NodeRpcOptions;
   /** Node-port slots (default 8); the node always gets one. */
   maxNodeConnections?: number;
   /** Node-port deadlines (tests shorten them). */
@@ -87,6 +90,11 @@ export interface GatewayOptions {
    * nothing for 3 heartbeats raises link-silent. Default 10 min; 0 turns both off.
    */
   heartbeatMs?: number;
+  /** Bound of the block store, bytes (`blockcache=`; default ~300 MB). */
+  blockCacheBytes?: number;
+  /** Rescue tuning (tests): block request deadline, time the node has to move its tip. */
+  blockFetchTimeoutMs?: number;
+  rescueConfirmTimeoutMs?: number;
 }
 
 export interface LinkStatus {
@@ -138,6 +146,9 @@ export interface GatewayStatus {
   sync?: ProgressSnapshot;
   /** Transactions from `altnet send-tx` not yet seen back from the network. */
   pendingTx: PendingTxStatus[];
+  /** Rescues (blocks fetched, verified and pushed to the node), newest first. */
+  rescues: RescueRecord[];
+  blocks: { stored: number; bytes: number; maxBytes: number };
   counters: Record<string, number>;
 }
 
@@ -147,6 +158,8 @@ export class Gateway {
   readonly router: Router;
   readonly watchdog: Watchdog;
   readonly counters: Counters;
+  readonly blocks: BlockStore;
+  readonly rescue: Rescue;
   private readonly supervisors = new Map<string, LinkSupervisor>();
   private readonly specs = new Map<string, LinkSpec>();
   private server: NodeServer | undefined;
@@ -203,6 +216,23 @@ export class Gateway {
         nodeTip: (tip) => this.observeNodeTip(tip),
         linkTip: (link, report) => this.observeLinkTip(link, report),
       },
+    });
+    this.blocks = BlockStore.open({
+      dir: opts.datadir ? join(opts.datadir, `blocks-${opts.network.name}`) : undefined,
+      maxBytes: opts.blockCacheBytes,
+      log: log.child('blocks'),
+      counters: this.counters,
+    });
+    this.rescue = new Rescue({
+      chain,
+      log: log.child('rescue'),
+      counters: this.counters,
+      store: this.blocks,
+      links: () => [...this.supervisors.values()],
+      nodePeers: () => this.server?.readyPeers() ?? [],
+      rpc: opts.nodeRpc && new NodeRpc(opts.nodeRpc),
+      fetchTimeoutMs: opts.blockFetchTimeoutMs,
+      confirmTimeoutMs: opts.rescueConfirmTimeoutMs,
     });
   }
 
@@ -267,10 +297,21 @@ export class Gateway {
       counters: this.counters,
       chain: this.chain,
       v2: opts.v2,
-      events: this.router.nodeEvents,
       maxConnections: opts.maxNodeConnections,
       limits: opts.nodePeerLimits,
       nodeConnections: opts.nodeRpc && ((port) => nodeConnectionsTo(rpc!, port)),
+      objects: { getBlock: (hash) => this.rescue.getBlock(hash), getTx: () => undefined },
+      events: {
+        ...this.router.nodeEvents,
+        ready: (peer) => {
+          this.router.nodeEvents.ready(peer);
+          this.rescue.onNodeReady(peer);
+        },
+        headers: (peer, raw) => {
+          this.router.nodeEvents.headers(peer, raw);
+          this.rescue.onNodeHeaders(peer, raw);
+        },
+      },
     });
     this.nodePort = await this.server.listen();
     this.lock?.update({ listen: this.listenAddress() });
@@ -321,6 +362,7 @@ export class Gateway {
       this.outbox.start();
     }
     this.watchdog.start(10_000);
+    this.rescue.start(1000);
     const shareMetrics = opts.status && opts.metrics && opts.status.host === opts.metrics.host && opts.status.port === opts.metrics.port;
     if (opts.status) {
       this.statusServer = await startStatusServer({
@@ -371,7 +413,13 @@ export class Gateway {
     if (this.supervisors.has(spec.name)) return;
     this.ended.delete(spec.name);
     const events: SupervisedLinkEvents = {
-      headers: (link, raw) => !this.router.onLinkHeaders(link.name, raw).rejected,
+      headers: (link, raw) => {
+        const r = this.router.onLinkHeaders(link.name, raw);
+        if (r.tipChanged) this.rescue.noteHeaderLink(link.name);
+        return !r.rejected;
+      },
+      block: (link, hash, raw) => this.rescue.fetcher.onBlock(link.name, hash, raw),
+      blockMissing: (link, hash, reason) => this.rescue.fetcher.onMissing(link.name, hash, reason),
       tx: (link, raw) => this.router.onLinkTx(link.name, raw),
       tip: (link, report) => this.router.onLinkTip(link.name, report),
       headersWanted: (link, req) => this.router.onLinkHeadersWanted(link.name, req),
@@ -529,6 +577,8 @@ export class Gateway {
       anomalyHistory: [...this.anomalyHistory],
       sync: this.headerSync.snapshot(),
       pendingTx: this.outbox?.pending() ?? [],
+      rescues: this.rescue.records(),
+      blocks: { stored: this.blocks.count, bytes: this.blocks.bytes, maxBytes: this.blocks.maxBytes },
       counters: snapshot,
     };
   }
@@ -566,6 +616,7 @@ export class Gateway {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.outbox?.stop();
+    this.rescue.stop();
     this.watchdog.stop?.();
     await this.alerts.stop();
     await this.statusServer?.close();

@@ -25,7 +25,8 @@ export type ChildMessage =
   | { t: 'hello'; caps: LinkCapabilities }
   | { t: 'headers'; headers: Uint8Array[] }
   | { t: 'tx'; raw: Uint8Array }
-  | { t: 'block'; raw: Uint8Array }
+  | { t: 'block'; hash: Uint8Array; raw: Uint8Array }
+  | { t: 'block-missing'; hash: Uint8Array; reason: string }
   | { t: 'tip'; height: number; hash?: Uint8Array; chainWork?: bigint }
   | { t: 'state'; state: LinkState; reason?: string }
   | { t: 'wants'; locator: Array<{ height: number; prefix: Uint8Array }>; max: number }
@@ -38,6 +39,7 @@ export type ParentMessage =
   | { t: 'send-headers'; parentHeight: number; parent: Uint8Array; headers: Uint8Array[] }
   | { t: 'context'; fromHeight: number; headers: Uint8Array[] }
   | { t: 'send-tx'; raw: Uint8Array }
+  | { t: 'get-block'; hash: Uint8Array }
   | { t: 'stop' };
 
 // ---- encoding ----
@@ -97,9 +99,10 @@ export function frameMessage(msg: ChildMessage | ParentMessage): Uint8Array {
     case 'headers':
       return frame({ t: msg.t }, { key: 'headers', value: msg.headers });
     case 'tx':
-    case 'block':
     case 'send-tx':
       return frame({ t: msg.t }, { key: 'raw', value: msg.raw });
+    case 'block':
+      return frame({ t: msg.t, hash: msg.hash }, { key: 'raw', value: msg.raw });
     case 'tip': {
       const fields: Record<string, unknown> = { t: msg.t, height: msg.height };
       if (msg.hash !== undefined) fields.hash = msg.hash;
@@ -320,7 +323,9 @@ export function parseChildMessage(v: unknown): ChildMessage {
     case 'tx':
       return { t: 'tx', raw: bytes(o.raw, 'raw', MAX_TX_BYTES) };
     case 'block':
-      return { t: 'block', raw: bytes(o.raw, 'raw', MAX_BLOCK_BYTES) };
+      return { t: 'block', hash: bytes(o.hash, 'hash', 32, 32), raw: bytes(o.raw, 'raw', MAX_BLOCK_BYTES) };
+    case 'block-missing':
+      return { t: 'block-missing', hash: bytes(o.hash, 'hash', 32, 32), reason: str(o.reason, 'reason', 500) };
     case 'tip': {
       const height = int(o.height, 'height', 0, 100_000_000);
       const hash = o.hash === undefined ? undefined : bytes(o.hash, 'hash', 32, 32);
@@ -387,6 +392,8 @@ export function parseParentMessage(v: unknown): ParentMessage {
       };
     case 'send-tx':
       return { t: 'send-tx', raw: bytes(o.raw, 'raw', MAX_TX_BYTES) };
+    case 'get-block':
+      return { t: 'get-block', hash: bytes(o.hash, 'hash', 32, 32) };
     case 'stop':
       return { t: 'stop' };
     default:

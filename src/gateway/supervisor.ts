@@ -19,7 +19,10 @@ export interface SupervisedLinkEvents {
   /** Returns false when the chain rejected (part of) the batch, which counts against the link. */
   headers(link: LinkSupervisor, raw: Uint8Array[]): boolean;
   tx(link: LinkSupervisor, raw: Uint8Array): void;
-  block?(link: LinkSupervisor, raw: Uint8Array): void;
+  /** A block the link fetched on request; returns false when it failed verification. */
+  block?(link: LinkSupervisor, hash: Uint8Array, raw: Uint8Array): boolean;
+  /** The link could not fetch a requested block (not found, timeout, marked source...). */
+  blockMissing?(link: LinkSupervisor, hash: Uint8Array, reason: string): void;
   tip(link: LinkSupervisor, report: TipReport): void;
   /** The far end of a radio link asked for headers. */
   headersWanted?(link: LinkSupervisor, req: HeadersWanted): void;
@@ -141,6 +144,13 @@ export class LinkSupervisor implements RouterLink {
 
   sendTx(raw: Uint8Array): void {
     this.sendToChild({ t: 'send-tx', raw });
+  }
+
+  /** Asks the driver for a block; the answer comes back through events.block / blockMissing. */
+  requestBlock(hash: Uint8Array): boolean {
+    if (!this.channel || this.channel.destroyed || this.isQuarantined()) return false;
+    this.sendToChild({ t: 'get-block', hash });
+    return true;
   }
 
   private now(): number {
@@ -294,7 +304,10 @@ export class LinkSupervisor implements RouterLink {
         events.tx(this, msg.raw);
         return;
       case 'block':
-        events.block?.(this, msg.raw);
+        if (events.block?.(this, msg.hash, msg.raw) === false) this.penalize('blocks');
+        return;
+      case 'block-missing':
+        events.blockMissing?.(this, msg.hash, msg.reason);
         return;
       case 'tip':
         events.tip(this, { height: msg.height, hash: msg.hash, chainWork: msg.chainWork });

@@ -58,8 +58,6 @@ export interface LinkEvents {
   headers(raw: Uint8Array[]): void;
   /** A raw serialized transaction. */
   tx(raw: Uint8Array): void;
-  /** A raw serialized block. */
-  block?(raw: Uint8Array): void;
   /** The source's view of its best tip (internet sources, beacons). */
   tip?(report: TipReport): void;
   /** The far end of a duplex radio link asked for headers; the gateway answers with sendHeaders. */
@@ -86,6 +84,12 @@ export interface Link {
   requestHeaders?(locator: Uint8Array[]): Promise<void>;
   sendHeaders?(batch: HeaderBatch): Promise<void>;
   sendTx?(raw: Uint8Array): Promise<void>;
+  /**
+   * Fetch one block by hash (internal order) from the source: its raw serialization, witness
+   * included. Links whose capabilities carry 'blocks' implement it. The bytes are untrusted: the
+   * main process verifies them against the validated header before anything uses them.
+   */
+  fetchBlock?(hash: Uint8Array): Promise<Uint8Array>;
   /**
    * The gateway's recent best chain (consecutive, starting at fromHeight), so a link that receives
    * compact header frames can find the parents they are coded against.

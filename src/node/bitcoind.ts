@@ -140,11 +140,21 @@ export class BitcoindProcess {
     return body.result;
   }
 
-  /** Mines n blocks to a fresh address of this node's (no wallet needed). */
-  async mine(n: number): Promise<string[]> {
-    // A fixed regtest P2WPKH-free script address: OP_TRUE wrapped in P2WSH.
-    const address = 'bcrt1qft5p2uhsdcdc3l2ua4ap5qqfg4pjaqlp250x7us7a8qqhrxrxfsqseac85';
+  /**
+   * Mines n blocks (no wallet needed). The default address is OP_TRUE wrapped in P2WSH; an
+   * attacker's chain must be mined to another one (ATTACKER_ADDRESS), or blocks mined in the
+   * same second by two nodes would be identical and the "fork" just the honest chain.
+   */
+  async mine(n: number, address = HONEST_ADDRESS): Promise<string[]> {
     return this.rpc<string[]>('generatetoaddress', n, address);
+  }
+
+  /** Hands the blocks of another node's best chain from height `from` to this node over RPC. */
+  async copyBlocksFrom(other: BitcoindProcess, from: number, to?: number): Promise<void> {
+    const top = to ?? (await other.rpc<number>('getblockcount'));
+    for (let h = from; h <= top; h++) {
+      await this.rpc('submitblock', await other.rpc<string>('getblock', await other.rpc<string>('getblockhash', h), 0));
+    }
   }
 
   async waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
@@ -171,6 +181,11 @@ export class BitcoindProcess {
     rmSync(this.datadir, { recursive: true, force: true });
   }
 }
+
+/** Regtest P2WSH(OP_TRUE): the honest miner's address. */
+export const HONEST_ADDRESS = 'bcrt1qft5p2uhsdcdc3l2ua4ap5qqfg4pjaqlp250x7us7a8qqhrxrxfsqseac85';
+/** Regtest P2WSH(OP_2): the attacker's address, so its blocks differ from the honest ones. */
+export const ATTACKER_ADDRESS = 'bcrt1q3sjhfzfqv0uetl0h267wql6xcxj3j0j5e4fgxlkerceqprx0gxkq8swv49';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

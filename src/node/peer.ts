@@ -176,6 +176,11 @@ export class NodePeer {
     return this.theirVersion;
   }
 
+  /** Bytes written to the node and not yet taken by the kernel (block delivery paces on it). */
+  get sendBacklog(): number {
+    return this.socket.writableLength;
+  }
+
   /** Push headers unsolicited (BIP130 style), in messages of at most 2000. */
   sendHeaders(raw: Uint8Array[]): void {
     for (let i = 0; i < raw.length; i += MAX_HEADERS_PER_MESSAGE) {

@@ -1,7 +1,9 @@
 // A minimal JSON-RPC client for the user's own Bitcoin Core (`noderpc=`, `noderpccookie=`):
 // loopback only (checked by the config), cookie authentication read at each call (the cookie
 // changes when the node restarts), a deadline on every call. Used to tell the node's own
-// connection to altnet from other local processes dialling the same port.
+// connection to altnet from other local processes dialling the same port, and by the rescue
+// (gateway/rescue.ts) for the node's active tip and to submit the blocks Bitcoin Core ignores
+// when they arrive unrequested over P2P.
 import { readFileSync } from 'node:fs';
 import { AltnetError } from '../util/errors.js';
 
@@ -10,6 +12,9 @@ export interface NodeRpcOptions {
   port: number;
   /** The node's `.cookie` file (`user:password`); without it no Authorization is sent. */
   cookieFile?: string;
+  /** rpcuser/rpcpassword instead of a cookie (tests, nodes configured that way). */
+  user?: string;
+  password?: string;
   timeoutMs?: number;
 }
 
@@ -24,7 +29,10 @@ export class NodeRpc {
 
   private auth(): string | undefined {
     const file = this.opts.cookieFile;
-    if (!file) return undefined;
+    if (!file) {
+      if (this.opts.user === undefined) return undefined;
+      return 'Basic ' + Buffer.from(`${this.opts.user}:${this.opts.password ?? ''}`).toString('base64');
+    }
     let cookie: string;
     try {
       cookie = readFileSync(file, 'utf8').trim();
@@ -63,6 +71,19 @@ export class NodeRpc {
     }
     if (body.error) throw new NodeRpcError(`node RPC ${method}: ${body.error.message ?? 'error'}`);
     return body.result as T;
+  }
+
+  /** The node's active tip hash (display hex). */
+  bestBlockHash(): Promise<string> {
+    return this.call<string>('getbestblockhash');
+  }
+
+  /**
+   * Hands a block to the node; resolves with Core's verdict: null when valid, 'duplicate',
+   * 'inconclusive' (stored, not on the active chain yet), or a rejection reason.
+   */
+  submitBlock(raw: Uint8Array): Promise<string | null> {
+    return this.call<string | null>('submitblock', Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('hex'));
   }
 }
 

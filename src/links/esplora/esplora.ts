@@ -1,6 +1,6 @@
 // Esplora (Blockstream / mempool.space REST API) as a header source, over HTTP or HTTPS.
 // Endpoints used: GET /blocks/tip/height, /blocks/tip/hash, /block-height/:height,
-// /block/:hash/header, /block/:hash/status; POST /tx. Every answer is bounded in size, has a
+// /block/:hash/header, /block/:hash/status, /block/:hash/raw (blocks); POST /tx. Every answer is bounded in size, has a
 // deadline, and is checked (a header must hash to the hash it was asked for).
 import http from 'node:http';
 import https from 'node:https';
@@ -39,9 +39,14 @@ export interface EsploraOptions {
 /** Largest body accepted from any endpoint used here (tip, hash, header, status, txid). */
 const MAX_BODY = 16 * 1024;
 
+/** Largest body accepted for /block/:hash/raw: a block's serialized size limit. */
+const MAX_BLOCK_BODY = 4_000_000;
+
 interface HttpAnswer {
   status: number;
   body: string;
+  /** The body's bytes (binary requests only). */
+  bytes?: Buffer;
 }
 
 export class EsploraSource implements HeaderSource {
@@ -73,7 +78,8 @@ export class EsploraSource implements HeaderSource {
     this.agent.destroy();
   }
 
-  private async call(method: 'GET' | 'POST', path: string, body?: string): Promise<HttpAnswer> {
+  private async call(method: 'GET' | 'POST', path: string, body?: string, binary = false): Promise<HttpAnswer> {
+    const maxBody = binary ? MAX_BLOCK_BODY : MAX_BODY;
     if (this.closed) throw new SourceUnavailableError('link stopped');
     await this.limiter.take();
     if (this.closed) throw new SourceUnavailableError('link stopped');
@@ -98,14 +104,19 @@ export class EsploraSource implements HeaderSource {
               let size = 0;
               res.on('data', (c: Buffer) => {
                 size += c.length;
-                if (size > MAX_BODY) {
+                if (size > maxBody) {
                   res.destroy();
-                  reject(new MalformedInputError('esplora-body-too-large', `${url.pathname}: answer over ${MAX_BODY} bytes`));
+                  reject(new MalformedInputError('esplora-body-too-large', `${url.pathname}: answer over ${maxBody} bytes`));
                   return;
                 }
                 chunks.push(c);
               });
-              res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+              res.on('end', () => {
+                const all = Buffer.concat(chunks);
+                const status = res.statusCode ?? 0;
+                // A binary answer that is an error carries a short text; keep it for the message.
+                resolve(binary && status >= 200 && status <= 299 ? { status, body: '', bytes: all } : { status, body: all.toString('utf8') });
+              });
               res.on('error', (e) => reject(new SourceUnavailableError(`${url.pathname}: ${e.message}`, { cause: e })));
             },
           );
@@ -152,6 +163,22 @@ export class EsploraSource implements HeaderSource {
     if (!equalBytes(got, hash)) {
       throw new SourceLieError('wrong-header-for-hash', `${path} returned the header of ${hashToHex(got)}`);
     }
+    return raw;
+  }
+
+  /**
+   * The raw block for a hash (GET /block/:hash/raw). Its header must hash to the hash asked for;
+   * everything else is verified by the main process.
+   */
+  async fetchBlock(hash: Uint8Array): Promise<Uint8Array> {
+    const path = `block/${hashToHex(hash)}/raw`;
+    const a = await this.call('GET', path, undefined, true);
+    if (a.status === 404) throw new SourceUnavailableError(`GET ${path}: the server does not have this block (404)`);
+    if (a.status < 200 || a.status > 299 || !a.bytes) throw new SourceUnavailableError(`GET ${path}: HTTP ${a.status} ${a.body.slice(0, 80)}`);
+    const raw = new Uint8Array(a.bytes.buffer, a.bytes.byteOffset, a.bytes.length);
+    if (raw.length < 81) throw new MalformedInputError('esplora-bad-block', `${path}: ${raw.length} bytes is not a block`);
+    const got = headerHash(raw.subarray(0, 80));
+    if (!equalBytes(got, hash)) throw new SourceLieError('wrong-header-for-hash', `${path} returned block ${hashToHex(got)}`);
     return raw;
   }
 
@@ -233,7 +260,7 @@ export const ESPLORA_CAPABILITIES: LinkCapabilities = {
   mtu: 4_000_000,
   bitrate: 1_000_000,
   dutyCycle: 1,
-  carries: ['headers', 'tx'],
+  carries: ['headers', 'tx', 'blocks'],
   needsCallsign: false,
 };
 
@@ -241,24 +268,34 @@ export interface EsploraLinkOptions extends EsploraOptions {
   name: string;
   maxHeaders?: number;
   pollMs?: number;
+  /** Ask this server for headers (default); false: blocks and transactions only. */
+  headers?: boolean;
 }
 
 export function createEsploraLink(opts: EsploraLinkOptions, ctx: LinkContext): SourceLink {
   const source = new EsploraSource(opts);
   return new SourceLink({
     name: opts.name,
-    capabilities: { ...ESPLORA_CAPABILITIES, requestsPerSecond: opts.ratePerSecond ?? 10, burst: opts.burst ?? 20 },
+    capabilities: {
+      ...ESPLORA_CAPABILITIES,
+      carries: opts.headers === false ? ['tx', 'blocks'] : ESPLORA_CAPABILITIES.carries,
+      requestsPerSecond: opts.ratePerSecond ?? 10,
+      burst: opts.burst ?? 20,
+    },
     source,
     ctx,
     maxHeaders: opts.maxHeaders ?? 500,
     sendTx: (raw) => source.sendTx(raw),
-    pollMs: opts.pollMs,
+    fetchBlock: (hash) => source.fetchBlock(hash),
+    headers: opts.headers,
+    pollMs: opts.headers === false ? 0 : opts.pollMs,
     timers: opts.timers,
   });
 }
 
 /**
- * Config factory: `link.<name>.type=esplora` with the options of ESPLORA_OPTIONS (options.ts).
+ * Config factory: `link.<name>.type=esplora` with the options of ESPLORA_OPTIONS (options.ts);
+ * headers=0 uses the server for blocks (and transactions) only.
  */
 export function create(options: Record<string, string>, ctx: LinkContext): Link {
   const o = readLinkOptions(options, 'esplora', 'esplora', ESPLORA_OPTIONS);
@@ -285,6 +322,7 @@ export function create(options: Record<string, string>, ctx: LinkContext): Link 
       burst: o.must<number>('burst'),
       maxHeaders: o.must<number>('maxheaders'),
       pollMs: o.must<number>('poll'),
+      headers: o.must('headers') === '1',
     },
     ctx,
   );

@@ -6,13 +6,14 @@
 import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { headerHash } from '../../chain/header.js';
-import { hashToHex } from '../../util/bytes.js';
+import { hashToHex, toHex } from '../../util/bytes.js';
 import { AltnetError, MalformedInputError } from '../../util/errors.js';
 import {
   decodeHeaders,
   decodeInv,
   decodeVersion,
   encodeGetHeaders,
+  encodeInv,
   encodeVersion,
   InvType,
   MAX_HEADERS_PER_MESSAGE,
@@ -42,7 +43,7 @@ export const P2P_CAPABILITIES: LinkCapabilities = {
   mtu: 4_000_000,
   bitrate: 1_000_000,
   dutyCycle: 1,
-  carries: ['headers', 'tx'],
+  carries: ['headers', 'tx', 'blocks'],
   needsCallsign: false,
 };
 
@@ -59,6 +60,8 @@ export interface P2PLinkOptions {
   v2?: boolean;
   timers?: Timers;
   failuresBeforeDegraded?: number;
+  /** Ask this peer for headers (default); false: blocks and transactions only. */
+  headers?: boolean;
 }
 
 interface Connection {
@@ -72,7 +75,7 @@ class V2RefusedError extends SourceUnavailableError {}
 
 export class P2PLink implements Link {
   readonly name: string;
-  readonly capabilities = P2P_CAPABILITIES;
+  readonly capabilities: LinkCapabilities;
   private readonly guard: SourceGuard;
   private readonly known: KnownHeights;
   private readonly timers: Timers;
@@ -85,12 +88,16 @@ export class P2PLink implements Link {
   private waiter: { resolve(h: Uint8Array[]): void; reject(e: unknown): void } | null = null;
   /** Last header this link delivered; announcements that extend it are reported at once. */
   private last: Uint8Array | null = null;
+  /** Blocks asked for with getdata, by hash hex. */
+  private readonly blockWaiters = new Map<string, { resolve(raw: Uint8Array): void; reject(e: unknown): void }>();
 
   constructor(
     private readonly opts: P2PLinkOptions,
     private readonly ctx: LinkContext,
   ) {
     this.name = opts.name;
+    this.capabilities =
+      opts.headers === false ? { ...P2P_CAPABILITIES, carries: P2P_CAPABILITIES.carries.filter((c) => c !== 'headers') } : P2P_CAPABILITIES;
     this.timers = opts.timers ?? realTimers;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.guard = new SourceGuard(opts.name, ctx, opts.failuresBeforeDegraded);
@@ -125,7 +132,38 @@ export class P2PLink implements Link {
   }
 
   requestHeaders(locator: Uint8Array[]): Promise<void> {
+    if (this.opts.headers === false) return Promise.resolve();
     return this.guard.run('headers request', () => this.fetchFollowing(locator));
+  }
+
+  /**
+   * getdata MSG_WITNESS_BLOCK for one block; resolves with the peer's `block` payload once its
+   * header hashes to the hash asked for. Several may be in flight on the one connection. A
+   * `notfound` or a timeout rejects (counted; the gateway asks another source).
+   */
+  async fetchBlock(hash: Uint8Array): Promise<Uint8Array> {
+    this.guard.refuseIfMarked();
+    const c = await this.ensureConnected();
+    const key = toHex(hash);
+    if (this.blockWaiters.has(key)) throw new SourceUnavailableError(`block ${hashToHex(hash)} is already being fetched`);
+    this.ctx.counters.inc('blocks.requested');
+    const raw = await withTimeout(
+      this.timers,
+      this.timeoutMs,
+      `getdata block ${hashToHex(hash)}`,
+      () =>
+        new Promise<Uint8Array>((resolve, reject) => {
+          this.blockWaiters.set(key, { resolve, reject });
+          this.send(c, 'getdata', encodeInv([{ type: InvType.WITNESS_BLOCK, hash }]));
+        }),
+      () => this.blockWaiters.delete(key),
+    ).catch((e: unknown) => {
+      this.ctx.counters.inc('blocks.failed');
+      throw e;
+    });
+    this.ctx.counters.inc('blocks.received');
+    this.ctx.counters.inc('blocks.bytes', raw.length);
+    return raw;
   }
 
   /** The gateway's recent best chain: lets this link put heights on the tips it reports. */
@@ -296,6 +334,9 @@ export class P2PLink implements Link {
     const w = this.waiter;
     this.waiter = null;
     w?.reject(e);
+    const blocks = [...this.blockWaiters.values()];
+    this.blockWaiters.clear();
+    for (const b of blocks) b.reject(e);
   }
 
   private onMessage(c: Connection, m: P2PMessage): void {
@@ -318,6 +359,40 @@ export class P2PLink implements Link {
           w.resolve(headers);
         } else if (headers.length > 0) {
           void this.guard.run('header announcement', () => this.onAnnouncement(headers));
+        }
+        return;
+      }
+      case 'block': {
+        if (m.payload.length < 80) {
+          this.ctx.counters.inc('bad-answers');
+          return;
+        }
+        const key = toHex(headerHash(m.payload.subarray(0, 80)));
+        const w = this.blockWaiters.get(key);
+        if (!w) {
+          this.ctx.counters.inc('blocks.unrequested');
+          return;
+        }
+        this.blockWaiters.delete(key);
+        // The payload may view a larger receive buffer: keep only the block's own bytes.
+        w.resolve(m.payload.byteOffset === 0 && m.payload.byteLength === m.payload.buffer.byteLength ? m.payload : m.payload.slice());
+        return;
+      }
+      case 'notfound': {
+        let items;
+        try {
+          items = decodeInv(m.payload, 'notfound');
+        } catch {
+          this.ctx.counters.inc('bad-answers');
+          return;
+        }
+        for (const it of items) {
+          const key = toHex(it.hash);
+          const w = this.blockWaiters.get(key);
+          if (!w) continue;
+          this.blockWaiters.delete(key);
+          this.ctx.counters.inc('blocks.notfound');
+          w.reject(new SourceUnavailableError(`the peer does not have block ${hashToHex(it.hash)} (notfound)`));
         }
         return;
       }
@@ -411,10 +486,10 @@ export class P2PLink implements Link {
 /**
  * Config factory: `link.<name>.type=p2p` with the options of P2P_OPTIONS (options.ts): the peer
  * is one the operator chooses, never a built-in list; v2=1 tries BIP324 first and falls back to
- * v1 when the peer hangs up on it.
+ * v1 when the peer hangs up on it; headers=0 uses the peer for blocks (and transactions) only.
  */
 export function create(options: Record<string, string>, ctx: LinkContext): Link {
   const o = readLinkOptions(options, 'p2p', 'p2p', P2P_OPTIONS);
   const { host, port } = o.must<HostPort>('peer');
-  return new P2PLink({ name: o.name, host, port, v2: o.must('v2') === '1', timeoutMs: o.must<number>('timeout') }, ctx);
+  return new P2PLink({ name: o.name, host, port, v2: o.must('v2') === '1', headers: o.must('headers') === '1', timeoutMs: o.must<number>('timeout') }, ctx);
 }

@@ -54,6 +54,10 @@ export interface SourceLinkOptions {
   /** Consecutive failures (timeouts, bad answers) before the link reports itself degraded. */
   failuresBeforeDegraded?: number;
   sendTx?: (raw: Uint8Array) => Promise<void>;
+  /** Fetches a raw block by hash (sources that serve blocks). */
+  fetchBlock?: (hash: Uint8Array) => Promise<Uint8Array>;
+  /** false: never ask this source for headers (it serves blocks only). */
+  headers?: boolean;
   /**
    * Ask the source on its own every pollMs: new headers after the last one delivered (or, before
    * any, its tip). 0: only when asked. For sources that cannot push (Esplora, DNS).
@@ -95,12 +99,31 @@ export class SourceLink implements Link {
     this.known = new KnownHeights(opts.ctx.network);
     this.sendTxImpl = opts.sendTx;
     if (opts.sendTx) this.sendTx = (raw) => this.doSendTx(raw);
+    this.headersOn = opts.headers !== false;
+    const fetchBlock = opts.fetchBlock;
+    if (fetchBlock) {
+      this.fetchBlock = async (hash) => {
+        this.guard.refuseIfMarked();
+        try {
+          const raw = await fetchBlock(hash);
+          this.ctx.counters.inc('blocks.received');
+          this.ctx.counters.inc('blocks.bytes', raw.length);
+          return raw;
+        } catch (e) {
+          this.ctx.counters.inc('blocks.failed');
+          if (e instanceof SourceLieError) this.guard.mark(e);
+          throw e;
+        }
+      };
+    }
     this.source.onTip?.((tip) => {
       void this.guard.run('tip announcement', () => this.onPushedTip(tip));
     });
   }
 
   sendTx?: (raw: Uint8Array) => Promise<void>;
+  fetchBlock?: (hash: Uint8Array) => Promise<Uint8Array>;
+  private readonly headersOn: boolean;
 
   /** Why the source was marked a liar, or null. */
   get markedReason(): string | null {
@@ -154,6 +177,7 @@ export class SourceLink implements Link {
   }
 
   requestHeaders(locator: Uint8Array[]): Promise<void> {
+    if (!this.headersOn) return Promise.resolve();
     return this.guard.run('headers request', () => this.fetchFollowing(locator));
   }
 

@@ -154,7 +154,9 @@ describe('esplora link', () => {
     expect(() => create({ name: 'x', url: 'https://h/api', ca: '/nonexistent.pem' }, ctx)).toThrow(/cannot read/);
     expect(() => create({ name: 'x', url: 'https://h/api', timout: '5' }, ctx)).toThrow(/unknown option/);
     expect(() => create({ name: 'x', url: 'https://h/api', rate: 'fast' }, ctx)).toThrow(/whole number/);
-    expect(create({ name: 'x', url: 'https://h/api' }, ctx).capabilities.carries).toEqual(['headers', 'tx']);
+    expect(create({ name: 'x', url: 'https://h/api' }, ctx).capabilities.carries).toEqual(['headers', 'tx', 'blocks']);
+    expect(create({ name: 'x', url: 'https://h/api', headers: '0' }, ctx).capabilities.carries).toEqual(['tx', 'blocks']);
+    expect(() => create({ name: 'x', url: 'https://h/api', headers: 'maybe' }, ctx)).toThrow(/headers=maybe/);
   });
 });
 

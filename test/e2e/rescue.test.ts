@@ -1,0 +1,144 @@
+// The rescue end to end with real Bitcoin Core 30.2 nodes: node A is eclipsed on an attacker's
+// fork (a real one: mined to another address), honest node B mines more. Headers reach A's
+// receive-only gateway over a (simulated) LoRa channel from B's beacon gateway; the gateway
+// fetches the blocks over block-capable links, verifies them and pushes them to A, until A's
+// active tip is B's.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NETWORKS } from '../../src/chain/networks.js';
+import { Gateway, type LinkSpec } from '../../src/gateway/gateway.js';
+import { SimAir, seededRandom } from '../../src/links/sim/air.js';
+import { memoryLogger } from '../../src/util/log.js';
+import { ATTACKER_ADDRESS, BitcoindProcess } from '../harness/bitcoind.js';
+import { startBlockServer, type BlockServer } from '../servers/block-server.js';
+
+const LORA = { sf: 7, bandwidthHz: 125_000, codingRate: 5, preambleSymbols: 8, explicitHeader: true, crc: true, lowDataRateOptimize: 'auto' as const };
+
+interface Scene {
+  air: SimAir;
+  airPort: number;
+  beacon: Gateway;
+  nodeB: BitcoindProcess;
+  nodeA: BitcoindProcess;
+  stop(): Promise<void>;
+}
+
+/** B mines `prefix` blocks that A also gets; B's beacon gateway sends headers over the air. */
+async function scene(prefix: number): Promise<Scene> {
+  const air = new SimAir({ loss: 0, random: seededRandom(3), lora: LORA });
+  const airPort = await air.start();
+  const beacon = await Gateway.start({
+    network: NETWORKS.regtest,
+    listen: { host: '127.0.0.1', port: 0 },
+    mode: 'beacon',
+    beaconIntervalMs: 300,
+    links: [{ name: 'lora', type: 'sim', options: { type: 'sim', air: `127.0.0.1:${airPort}`, sf: '7', dutycycle: '1', direction: 'tx' } }],
+    log: memoryLogger(),
+    checkpoint: null,
+  });
+  const nodeB = new BitcoindProcess({ name: 'B', args: [`-addnode=127.0.0.1:${beacon.nodePort}`] });
+  const nodeA = new BitcoindProcess({ name: 'A' });
+  await Promise.all([nodeA.start(), nodeB.start()]);
+  await nodeB.mine(prefix);
+  await nodeA.copyBlocksFrom(nodeB, 1);
+  return {
+    air,
+    airPort,
+    beacon,
+    nodeB,
+    nodeA,
+    stop: async () => {
+      await Promise.allSettled([nodeA.stop(), nodeB.stop()]);
+      await beacon.stop();
+      await air.close();
+    },
+  };
+}
+
+/** A's receive-only gateway: the LoRa link for headers plus the given block links. */
+async function receiverFor(s: Scene, blockLinks: LinkSpec[], rpc: boolean) {
+  const log = memoryLogger();
+  const gw = await Gateway.start({
+    network: NETWORKS.regtest,
+    listen: { host: '127.0.0.1', port: 0 },
+    mode: 'receive-only',
+    links: [{ name: 'lora', type: 'sim', options: { type: 'sim', air: `127.0.0.1:${s.airPort}`, sf: '7', dutycycle: '1', direction: 'rx' } }, ...blockLinks],
+    log,
+    checkpoint: null,
+    blockFetchTimeoutMs: 5000,
+    nodeRpc: rpc ? { host: '127.0.0.1', port: s.nodeA.rpcPort, user: 'altnet', password: 'altnet-test' } : undefined,
+  });
+  return { gw, log };
+}
+
+function p2pBlocks(name: string, node: BitcoindProcess): LinkSpec {
+  return { name, type: 'p2p', options: { type: 'p2p', peer: `127.0.0.1:${node.p2pPort}`, headers: '0', timeout: '5000' } };
+}
+
+function esploraBlocks(name: string, server: BlockServer): LinkSpec {
+  return { name, type: 'esplora', options: { type: 'esplora', url: server.url, headers: '0', poll: '0', rate: '0', timeout: '5000' } };
+}
+
+async function waitRescued(s: Scene, gw: Gateway, log: { lines: string[] }, timeoutMs = 40_000): Promise<string> {
+  const bTip = await s.nodeB.rpc<string>('getbestblockhash');
+  await s.nodeA.waitFor(
+    "A's active tip to be B's",
+    async () => (await s.nodeA.rpc<string>('getbestblockhash')) === bTip,
+    timeoutMs,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}\nrescues: ${JSON.stringify(gw.rescue.records(), null, 1)}\n--- gateway log ---\n${log.lines.slice(-60).join('\n')}`);
+  });
+  return bTip;
+}
+
+describe('rescue: attacker node C eclipses A on its own fork; blocks over a p2p link', () => {
+  let s: Scene;
+  let nodeC: BitcoindProcess;
+  let receiver: Awaited<ReturnType<typeof receiverFor>>;
+
+  beforeAll(async () => {
+    s = await scene(10);
+    nodeC = new BitcoindProcess({ name: 'C' });
+    await nodeC.start();
+    await nodeC.copyBlocksFrom(s.nodeB, 1);
+    // A's only peer is the attacker, which mines its own chain and never relays B's.
+    await s.nodeA.rpc('addnode', `127.0.0.1:${nodeC.p2pPort}`, 'add');
+    await s.nodeA.waitFor('A connected to C', async () => (await s.nodeA.rpc<unknown[]>('getpeerinfo')).length === 1);
+    await nodeC.mine(3, ATTACKER_ADDRESS);
+    const cTip = await nodeC.rpc<string>('getbestblockhash');
+    await s.nodeA.waitFor('A on the attacker chain', async () => (await s.nodeA.rpc<string>('getbestblockhash')) === cTip);
+    await s.nodeB.mine(6);
+  });
+
+  afterAll(async () => {
+    await receiver?.gw.stop();
+    await nodeC?.stop();
+    await s?.stop();
+  });
+
+  it('A ends on B\'s chain: headers over LoRa, blocks verified from the p2p link, attacker blocks orphaned', async () => {
+    const cTip = await nodeC.rpc<string>('getbestblockhash');
+    receiver = await receiverFor(s, [p2pBlocks('honest', s.nodeB)], true);
+    await s.nodeA.rpc('addnode', `127.0.0.1:${receiver.gw.nodePort}`, 'onetry');
+    const bTip = await waitRescued(s, receiver.gw, receiver.log);
+
+    const tips = await s.nodeA.rpc<Array<{ hash: string; status: string }>>('getchaintips');
+    expect(tips.find((t) => t.hash === cTip)?.status).toBe('valid-fork');
+    await s.nodeA.waitFor('rescue recorded', async () => receiver.gw.rescue.records()[0]?.state === 'done', 10_000);
+    const r = receiver.gw.rescue.records()[0];
+    expect(r.headerLink).toBe('lora');
+    expect(Object.keys(r.blockSources)).toEqual(['honest']);
+    expect(r.finalTip?.hash).toBe(bTip);
+    expect(r.forkHeight).toBe(10);
+    // Blocks 11, 12 have less work than A's attacker tip at 13: Core ignores them unrequested,
+    // so they went over RPC; 13..16 as unsolicited P2P blocks.
+    expect(r.deliveredVia.rpc).toBe(2);
+    expect(r.deliveredVia.p2p).toBe(4);
+    expect(receiver.log.lines.some((l) => l.includes('rescue complete'))).toBe(true);
+
+    // A never disconnected or punished altnet: still its peer, nothing in debug.log.
+    const peers = await s.nodeA.rpc<Array<{ subver: string }>>('getpeerinfo');
+    expect(peers.map((p) => p.subver)).toContain('/altnet:0.1.0/');
+    expect(receiver.gw.counters.get('node.connections')).toBe(1);
+    expect(s.nodeA.grepLog(/Misbehaving|discourag|disconnecting peer/i)).toEqual([]);
+  }, 90_000);
+});
