@@ -59,6 +59,9 @@ interface Attempts {
   retryAt: number;
 }
 
+/** Supervisor states in which a link's driver cannot take a request. */
+const NOT_RUNNING = ['stopped', 'restarting', 'quarantined'];
+
 /** Pause before asking again for a block that every source failed. */
 const RETRY_ALL_MS = 5000;
 
@@ -109,14 +112,18 @@ export class BlockFetcher {
     return last.length ? last[last.length - 1] : undefined;
   }
 
-  /** Links that can be asked for blocks now. */
+  /**
+   * Links that can be asked for blocks now: their driver runs (a source that has not answered
+   * yet, or whose last request failed, is still asked: a block request is how a blocks-only
+   * source shows it is up), it carries blocks, and it never served a bad one.
+   */
   usableLinks(): BlockLink[] {
     return this.deps.links().filter(
       (l) =>
         l.requestBlock &&
         l.capabilities.carries.includes('blocks') &&
         canReceive(l.capabilities) &&
-        (l.state === undefined || l.state === 'up' || l.state === 'degraded') &&
+        !NOT_RUNNING.includes(l.state ?? '') &&
         !this.marked.has(l.name),
     );
   }

@@ -142,3 +142,119 @@ describe('rescue: attacker node C eclipses A on its own fork; blocks over a p2p 
     expect(s.nodeA.grepLog(/Misbehaving|discourag|disconnecting peer/i)).toEqual([]);
   }, 90_000);
 });
+
+describe('rescue: blocks over an esplora link (a local server serving B\'s raw blocks)', () => {
+  let s: Scene;
+  let server: BlockServer;
+  let receiver: Awaited<ReturnType<typeof receiverFor>>;
+
+  beforeAll(async () => {
+    s = await scene(10);
+    // A's own fork, mined to the attacker's address (the attacker fed A these blocks).
+    await s.nodeA.mine(3, ATTACKER_ADDRESS);
+    await s.nodeB.mine(6);
+    server = await startBlockServer(s.nodeB);
+  });
+
+  afterAll(async () => {
+    await receiver?.gw.stop();
+    await server?.close();
+    await s?.stop();
+  });
+
+  it('A ends on B\'s chain with every block from the esplora server', async () => {
+    receiver = await receiverFor(s, [esploraBlocks('esplora', server)], true);
+    await s.nodeA.rpc('addnode', `127.0.0.1:${receiver.gw.nodePort}`, 'onetry');
+    const bTip = await waitRescued(s, receiver.gw, receiver.log);
+    await s.nodeA.waitFor('rescue recorded', async () => receiver.gw.rescue.records()[0]?.state === 'done', 10_000);
+    const r = receiver.gw.rescue.records()[0];
+    expect(r.blockSources).toEqual({ esplora: 6 });
+    expect(r.finalTip?.hash).toBe(bTip);
+    expect(server.served.length).toBeGreaterThanOrEqual(6);
+  }, 90_000);
+});
+
+describe('rescue: sources serving a wrong merkle root and a wrong witness commitment', () => {
+  let s: Scene;
+  const servers: BlockServer[] = [];
+  let receiver: Awaited<ReturnType<typeof receiverFor>>;
+
+  beforeAll(async () => {
+    s = await scene(10);
+    await s.nodeA.mine(3, ATTACKER_ADDRESS);
+    await s.nodeB.mine(6);
+    servers.push(await startBlockServer(s.nodeB, 'merkle'), await startBlockServer(s.nodeB, 'witness'), await startBlockServer(s.nodeB));
+  });
+
+  afterAll(async () => {
+    await receiver?.gw.stop();
+    await Promise.all(servers.map((x) => x.close()));
+    await s?.stop();
+  });
+
+  it('neither bad block reaches A, both sources are marked, the blocks come from the honest one', async () => {
+    const [badMerkle, badWitness, good] = servers;
+    receiver = await receiverFor(
+      s,
+      [esploraBlocks('bad-merkle', badMerkle), esploraBlocks('bad-witness', badWitness), esploraBlocks('good', good)],
+      true,
+    );
+    await s.nodeA.rpc('addnode', `127.0.0.1:${receiver.gw.nodePort}`, 'onetry');
+    await waitRescued(s, receiver.gw, receiver.log);
+    await s.nodeA.waitFor('rescue recorded', async () => receiver.gw.rescue.records()[0]?.state === 'done', 10_000);
+    const r = receiver.gw.rescue.records()[0];
+    expect(r.blockSources).toEqual({ good: 6 });
+    // Both liars were asked and caught, each by its own rule, and are asked nothing more.
+    expect(badMerkle.served.length).toBeGreaterThan(0);
+    expect(badWitness.served.length).toBeGreaterThan(0);
+    const c = receiver.gw.counters;
+    expect(c.get('link.bad-merkle.invalid.block-bad-merkle-root')).toBeGreaterThan(0);
+    expect(c.get('link.bad-witness.invalid.block-bad-witness-commitment')).toBeGreaterThan(0);
+    expect([...receiver.gw.rescue.fetcher.marked.keys()].sort()).toEqual(['bad-merkle', 'bad-witness']);
+    const servedBefore = badMerkle.served.length + badWitness.served.length;
+    // A holds exactly B's blocks, and never saw a bad one (Core would log and punish it).
+    for (let h = 11; h <= 16; h++) {
+      const hash = await s.nodeB.rpc<string>('getblockhash', h);
+      expect(await s.nodeA.rpc<string>('getblock', hash, 0)).toBe(await s.nodeB.rpc<string>('getblock', hash, 0));
+    }
+    expect(s.nodeA.grepLog(/bad-txnmrklroot|bad-witness-merkle-match|Misbehaving|discourag/i)).toEqual([]);
+    expect(badMerkle.served.length + badWitness.served.length).toBe(servedBefore);
+  }, 90_000);
+});
+
+describe('rescue over P2P alone: A held back (stale tip), no node RPC', () => {
+  let s: Scene;
+  let receiver: Awaited<ReturnType<typeof receiverFor>>;
+
+  beforeAll(async () => {
+    s = await scene(10);
+    await s.nodeB.mine(8);
+  });
+
+  afterAll(async () => {
+    await receiver?.gw.stop();
+    await s?.stop();
+  });
+
+  it('unsolicited blocks in chain order move A to B\'s tip; A logs no misbehaviour and never disconnects altnet', async () => {
+    receiver = await receiverFor(s, [p2pBlocks('honest', s.nodeB)], false);
+    await s.nodeA.rpc('addnode', `127.0.0.1:${receiver.gw.nodePort}`, 'onetry');
+    await s.nodeA.waitFor('altnet connected', async () => (await s.nodeA.rpc<unknown[]>('getpeerinfo')).length === 1);
+    const connectedAt = (await s.nodeA.rpc<Array<{ conntime: number; id: number }>>('getpeerinfo'))[0];
+    const bTip = await waitRescued(s, receiver.gw, receiver.log);
+    await s.nodeA.waitFor('rescue recorded', async () => receiver.gw.rescue.records()[0]?.state === 'done', 10_000);
+    const r = receiver.gw.rescue.records()[0];
+    expect(r.deliveredVia).toEqual({ p2p: 8, rpc: 0 });
+    expect(r.finalTip?.hash).toBe(bTip);
+    // Same connection throughout (same peer id and connect time), nothing punished.
+    const peers = await s.nodeA.rpc<Array<{ conntime: number; id: number; subver: string; servicesnames: string[] }>>('getpeerinfo');
+    expect(peers).toHaveLength(1);
+    expect(peers[0].id).toBe(connectedAt.id);
+    expect(peers[0].conntime).toBe(connectedAt.conntime);
+    expect(peers[0].servicesnames).toEqual([]);
+    expect(receiver.gw.counters.get('node.connections')).toBe(1);
+    expect(receiver.gw.counters.get('node.msg_in.getdata')).toBe(0);
+    expect(s.nodeA.grepLog(/Misbehaving|discourag|disconnecting|stalling/i)).toEqual([]);
+    expect(await s.nodeA.rpc<unknown[]>('listbanned')).toEqual([]);
+  }, 90_000);
+});

@@ -108,10 +108,13 @@ export class SourceLink implements Link {
           const raw = await fetchBlock(hash);
           this.ctx.counters.inc('blocks.received');
           this.ctx.counters.inc('blocks.bytes', raw.length);
+          // A served block is an answer: the source is up (a blocks-only source has no other).
+          this.guard.succeeded();
           return raw;
         } catch (e) {
           this.ctx.counters.inc('blocks.failed');
           if (e instanceof SourceLieError) this.guard.mark(e);
+          else this.guard.countFailure('block request', e);
           throw e;
         }
       };
