@@ -15,6 +15,7 @@ import { equalBytes, hashToHex, readU32LE, toHex, writeU32LE } from '../util/byt
 import { AltnetError, ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import type { Counters } from '../util/counters.js';
+import { fsyncDir } from '../util/durable.js';
 
 export const STORE_MAGIC = new TextEncoder().encode('ALTNETHC');
 export const STORE_FORMAT_VERSION = 1;
@@ -66,15 +67,10 @@ function encodeFileHeader(id: StoreIdentity): Uint8Array {
   return h;
 }
 
-function fsyncDir(path: string): void {
-  // Makes the new file's directory entry durable too; not every platform allows it.
+/** Makes a new file's directory entry durable too; best effort, as not every platform allows it. */
+function fsyncParentDir(path: string): void {
   try {
-    const fd = openSync(dirname(path), 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    fsyncDir(dirname(path));
   } catch {
     /* best effort */
   }
@@ -121,7 +117,7 @@ export class FileHeaderStore implements HeaderStore {
         ftruncateSync(fd, 0);
         writeAll(fd, header, 0);
         fsyncSync(fd);
-        if (fresh) fsyncDir(path);
+        if (fresh) fsyncParentDir(path);
         if (size > 0) log.warn('header file had an incomplete file header; rewrote it', { path, size });
         return { store: new FileHeaderStore(path, fd, FILE_HEADER_SIZE, log, counters), headers: new Uint8Array(0), count: 0 };
       }

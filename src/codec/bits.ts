@@ -102,8 +102,8 @@ export function truncated(what: string): MalformedInputError {
 }
 
 /** Unsigned LEB128, at most 5 bytes, value < 2^32, minimal form only. */
-export function writeVarint(out: number[], value: number): void {
-  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new RangeError(`varint out of range: ${value}`);
+export function writeLeb128(out: number[], value: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new RangeError(`LEB128 value out of range: ${value}`);
   let v = value;
   while (v >= 0x80) {
     out.push((v & 0x7f) | 0x80);
@@ -112,13 +112,13 @@ export function writeVarint(out: number[], value: number): void {
   out.push(v);
 }
 
-export function varintBytes(value: number): Uint8Array {
+export function leb128Bytes(value: number): Uint8Array {
   const out: number[] = [];
-  writeVarint(out, value);
+  writeLeb128(out, value);
   return Uint8Array.from(out);
 }
 
-export function varintLength(value: number): number {
+export function leb128Length(value: number): number {
   let n = 1;
   while (value >= 0x80) {
     value = Math.floor(value / 128);
@@ -151,8 +151,8 @@ export class ByteReader {
     return out;
   }
 
-  /** Unsigned LEB128 as written by writeVarint; rejects overlong and non-minimal forms. */
-  varint(what: string, max = 0xffffffff): number {
+  /** Unsigned LEB128 as written by writeLeb128; rejects overlong and non-minimal forms. */
+  leb128(what: string, max = 0xffffffff): number {
     let value = 0;
     let scale = 1;
     for (let i = 0; i < 5; i++) {

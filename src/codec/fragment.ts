@@ -3,7 +3,7 @@
 // Pure state machines: the caller feeds frames and `now` (ms), and sends what comes back.
 import type { Counters } from '../util/counters.js';
 import { InvalidDataError, MalformedInputError } from '../util/errors.js';
-import { ByteReader, varintLength, writeVarint } from './bits.js';
+import { ByteReader, leb128Length, writeLeb128 } from './bits.js';
 import { crc32 } from './crc.js';
 import { decodeSymbols, encodeRepair } from './fec.js';
 import {
@@ -33,10 +33,10 @@ function checkMtu(mtu: number): void {
   if (!Number.isInteger(mtu) || mtu < MIN_MTU || mtu > 65535) throw new RangeError(`mtu must be ${MIN_MTU}..65535, got ${mtu}`);
 }
 
-/** Transfer unit: varint length, payload, CRC-32 of the payload (big-endian), zero padding. */
+/** Transfer unit: LEB128 length, payload, CRC-32 of the payload (big-endian), zero padding. */
 function buildUnit(payload: Uint8Array, symbolSize: number): { unit: Uint8Array; k: number } {
   const head: number[] = [];
-  writeVarint(head, payload.length);
+  writeLeb128(head, payload.length);
   const len = head.length + payload.length + 4;
   const k = Math.max(1, Math.ceil(len / symbolSize));
   const unit = new Uint8Array(k * symbolSize);
@@ -53,7 +53,7 @@ function buildUnit(payload: Uint8Array, symbolSize: number): { unit: Uint8Array;
 
 function parseUnit(unit: Uint8Array): Uint8Array {
   const r = new ByteReader(unit);
-  const len = r.varint('message length', unit.length);
+  const len = r.leb128('message length', unit.length);
   if (len + 4 > r.remaining) throw new MalformedInputError('fragment-unit', 'reassembled message length exceeds its fragments; fragments of different messages were mixed or corrupted');
   const payload = unit.slice(r.pos, r.pos + len);
   const o = r.pos + len;
@@ -83,7 +83,7 @@ export class MessageEncoder {
   ) {
     checkMtu(framing.mtu);
     const overhead = frameOverhead(FrameType.FRAGMENT, { integrity: framing.integrity, seq: framing.seq }) + 2;
-    const idxLen = varintLength(Math.min(maxIndex, MAX_INDEX));
+    const idxLen = leb128Length(Math.min(maxIndex, MAX_INDEX));
     // k's own field size depends on k: try the short form first.
     let size = framing.mtu - overhead - idxLen - 1;
     let built = buildUnit(payload, size);

@@ -3,7 +3,7 @@
 import { headerHash as blockHash } from '../chain/header.js';
 import { InvalidDataError, MalformedInputError } from '../util/errors.js';
 import { decodeHeaderStream, encodeHeaderStream, type BitsRule, type HeaderContext } from './headers.js';
-import { ByteReader, writeVarint } from './bits.js';
+import { ByteReader, writeLeb128 } from './bits.js';
 import { crc16, crc32 } from './crc.js';
 
 export const FrameType = {
@@ -140,7 +140,7 @@ export interface HeadersBody {
 
 export function encodeHeadersBody(b: HeadersBody): Uint8Array {
   const head: number[] = [];
-  writeVarint(head, b.parentHeight);
+  writeLeb128(head, b.parentHeight);
   const out = new Uint8Array(head.length + HASH_PREFIX_BYTES + b.stream.length);
   out.set(head);
   out.set(b.parentPrefix.subarray(0, HASH_PREFIX_BYTES), head.length);
@@ -150,7 +150,7 @@ export function encodeHeadersBody(b: HeadersBody): Uint8Array {
 
 export function decodeHeadersBody(body: Uint8Array): HeadersBody {
   const r = new ByteReader(body);
-  const parentHeight = r.varint('headers parent height');
+  const parentHeight = r.leb128('headers parent height');
   const parentPrefix = r.bytes(HASH_PREFIX_BYTES, 'headers parent prefix');
   return { parentHeight, parentPrefix, stream: body.slice(r.pos) };
 }
@@ -176,11 +176,11 @@ export function encodeGetHeadersBody(b: GetHeadersBody): Uint8Array {
   }
   const out: number[] = [b.locator.length];
   for (const e of b.locator) {
-    writeVarint(out, e.height);
+    writeLeb128(out, e.height);
     if (e.prefix.length < HASH_PREFIX_BYTES) throw new RangeError('locator prefix too short');
     for (let i = 0; i < HASH_PREFIX_BYTES; i++) out.push(e.prefix[i]);
   }
-  writeVarint(out, b.maxHeaders);
+  writeLeb128(out, b.maxHeaders);
   return Uint8Array.from(out);
 }
 
@@ -192,10 +192,10 @@ export function decodeGetHeadersBody(body: Uint8Array): GetHeadersBody {
   }
   const locator: LocatorEntry[] = [];
   for (let i = 0; i < n; i++) {
-    const height = r.varint('locator height');
+    const height = r.leb128('locator height');
     locator.push({ height, prefix: r.bytes(HASH_PREFIX_BYTES, 'locator prefix') });
   }
-  const maxHeaders = r.varint('getheaders max');
+  const maxHeaders = r.leb128('getheaders max');
   if (r.remaining !== 0) throw new MalformedInputError('codec-trailing-bytes', 'bytes after the getheaders body; the frame is corrupt');
   return { locator, maxHeaders };
 }
@@ -208,21 +208,21 @@ export interface AckBody {
 
 export function encodeAckBody(b: AckBody): Uint8Array {
   const out: number[] = [b.msgId & 0xff];
-  writeVarint(out, b.needed);
+  writeLeb128(out, b.needed);
   return Uint8Array.from(out);
 }
 
 export function decodeAckBody(body: Uint8Array): AckBody {
   const r = new ByteReader(body);
   const msgId = r.u8('ack message id');
-  const needed = r.varint('ack needed', MAX_INDEX);
+  const needed = r.leb128('ack needed', MAX_INDEX);
   if (r.remaining !== 0) throw new MalformedInputError('codec-trailing-bytes', 'bytes after the ack body; the frame is corrupt');
   return { msgId, needed };
 }
 
 /** Largest k (source symbols per message) the format allows. */
 export const MAX_K = 4096;
-/** Symbol indexes are below this (varint of at most 2 bytes). */
+/** Symbol indexes are below this (LEB128 of at most 2 bytes). */
 export const MAX_INDEX = 16383;
 
 export interface FragmentBody {
@@ -243,8 +243,8 @@ export function fragmentHeaderLength(k: number, index: number): number {
 export function encodeFragmentBody(b: FragmentBody): Uint8Array {
   if (b.k < 1 || b.k > MAX_K || b.index < 0 || b.index > MAX_INDEX) throw new RangeError('fragment k or index out of range');
   const head: number[] = [b.msgId & 0xff, b.innerType];
-  writeVarint(head, b.k);
-  writeVarint(head, b.index);
+  writeLeb128(head, b.k);
+  writeLeb128(head, b.index);
   const out = new Uint8Array(head.length + b.symbol.length);
   out.set(head);
   out.set(b.symbol, head.length);
@@ -258,9 +258,9 @@ export function decodeFragmentBody(body: Uint8Array): FragmentBody {
   if (innerType === 0 || innerType === FrameType.FRAGMENT || innerType === FrameType.ACK || innerType === EXTENDED_TYPE) {
     throw new MalformedInputError('fragment-inner-type', `a fragment cannot carry frame type ${innerType}; the frame is corrupt`);
   }
-  const k = r.varint('fragment k', MAX_K);
+  const k = r.leb128('fragment k', MAX_K);
   if (k < 1) throw new MalformedInputError('fragment-k', 'fragment k must be at least 1; the frame is corrupt');
-  const index = r.varint('fragment index', MAX_INDEX);
+  const index = r.leb128('fragment index', MAX_INDEX);
   if (r.remaining < 1) throw new MalformedInputError('fragment-empty', 'fragment carries no symbol bytes; the frame is corrupt');
   return { msgId, innerType, k, index, symbol: body.slice(r.pos) };
 }

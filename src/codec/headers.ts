@@ -5,7 +5,7 @@ import { HEADER_SIZE } from '../chain/header.js';
 import type { NetworkParams } from '../chain/networks.js';
 import { readU32LE, writeU32LE } from '../util/bytes.js';
 import { InvalidDataError, MalformedInputError } from '../util/errors.js';
-import { BitReader, BitWriter, ByteReader, truncated, writeVarint } from './bits.js';
+import { BitReader, BitWriter, ByteReader, truncated, writeLeb128 } from './bits.js';
 
 /** Block hash (sha256d); node's one-shot hash is about three times faster than a JS sha256. */
 function headerHash(raw: Uint8Array): Uint8Array {
@@ -313,14 +313,14 @@ export interface StreamDecodeOptions {
 }
 
 /**
- * Codes consecutive headers that follow `context.parent`. Layout: varint count, then per header
+ * Codes consecutive headers that follow `context.parent`. Layout: LEB128 count, then per header
  * merkle root (32) and nonce (4) bytes, then one bit stream with the other fields.
  */
 export function encodeHeaderStream(headers: Uint8Array[], context: HeaderContext): Uint8Array {
   const st = stateFromParent(context.parent, context.parentHeight);
   const rule = context.bitsRule ?? 'retarget';
   const head: number[] = [];
-  writeVarint(head, headers.length);
+  writeLeb128(head, headers.length);
   const fixed = new Uint8Array(head.length + headers.length * 36);
   fixed.set(head, 0);
   const w = new BitWriter(headers.length * 4 + 8);
@@ -355,7 +355,7 @@ export function decodeHeaderStream(bytes: Uint8Array, context: HeaderContext, op
   const st = stateFromParent(context.parent, context.parentHeight);
   const rule = context.bitsRule ?? 'retarget';
   const br = new ByteReader(bytes);
-  const count = br.varint('header stream count', opts.maxHeaders ?? 100_000);
+  const count = br.leb128('header stream count', opts.maxHeaders ?? 100_000);
   // Each header needs 36 fixed bytes plus at least 11 bits; check before allocating anything.
   if (count * 36 > br.remaining || (br.remaining - count * 36) * 8 < count * 11) {
     throw truncated(`header stream of ${count} headers`);
@@ -391,7 +391,7 @@ export interface TipAnnouncement {
 }
 
 /**
- * Layout: merkle root (32), nonce (4), varint height, parent hash prefix (2), then the field
+ * Layout: merkle root (32), nonce (4), LEB128 height, parent hash prefix (2), then the field
  * bit stream with the nBits flag always present (a tip decoder may not know the network).
  */
 export function encodeTip(tip: TipInput): Uint8Array {
@@ -408,7 +408,7 @@ export function encodeTip(tip: TipInput): Uint8Array {
     }
   }
   const head: number[] = [];
-  writeVarint(head, tip.height);
+  writeLeb128(head, tip.height);
   const w = new BitWriter(16);
   writeFields(w, tip.header, st, true);
   const tail = w.finish();
@@ -425,7 +425,7 @@ export function decodeTip(bytes: Uint8Array): TipAnnouncement {
   const br = new ByteReader(bytes);
   const merkleRoot = br.bytes(32, 'tip merkle root');
   const nonce = readU32LE(br.bytes(4, 'tip nonce'), 0);
-  const height = br.varint('tip height');
+  const height = br.leb128('tip height');
   if (height < 1) throw new MalformedInputError('tip-height', 'a tip height must be at least 1; the data is corrupt');
   const parentPrefix = br.bytes(TIP_PREFIX_BYTES, 'tip parent prefix');
   const r = new BitReader(bytes, br.pos);

@@ -14,21 +14,20 @@
 // The resend schedule lives in memory only: entry files stay write-once, so a crash at any
 // moment leaves either no entry or a whole one, and a restarted daemon simply sends every
 // pending transaction again at once, which is what one wants after a crash.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, watch, writeSync, type FSWatcher } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Transaction } from 'bitcoinjs-lib';
 import type { Logger } from '../util/log.js';
 import type { Counters } from '../util/counters.js';
 import { AltnetError, InvalidDataError, MalformedInputError } from '../util/errors.js';
 import { fromHex, hashToHex, toHex } from '../util/bytes.js';
+import { DURABLE_TMP_PREFIX, ensureDir, moveDurably, writeFileDurably } from '../util/durable.js';
 
 /** Bitcoin Core's standardness limit (MAX_STANDARD_TX_WEIGHT / 4): larger ones are not relayed. */
 export const MAX_TX_VSIZE = 100_000;
 export const ENTRY_FORMAT = 'altnet-outbox-1';
 const TXID_FILE_RE = /^[0-9a-f]{64}\.json$/;
-const TMP_PREFIX = '.tmp-';
 
 export interface CheckedTx {
   raw: Uint8Array;
@@ -147,57 +146,6 @@ export interface OutboxEntry {
 
 export function outboxDir(datadir: string, network: string): string {
   return join(datadir, 'outbox', network);
-}
-
-/** fsync a directory so a rename or create in it survives a power cut. */
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** mkdir -p, with each directory it creates made durable in its parent. */
-function ensureDir(dir: string): void {
-  if (existsSync(dir)) return;
-  ensureDir(dirname(dir));
-  try {
-    mkdirSync(dir);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
-  fsyncDir(dirname(dir));
-}
-
-/** Writes a file so it is either absent or whole under any crash: temp, fsync, rename, dir fsync. */
-export function writeFileDurably(dir: string, name: string, data: string | Uint8Array): string {
-  ensureDir(dir);
-  const tmp = join(dir, `${TMP_PREFIX}${name}-${process.pid}-${randomBytes(4).toString('hex')}`);
-  const fd = openSync(tmp, 'wx', 0o644);
-  try {
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  const path = join(dir, name);
-  renameSync(tmp, path);
-  fsyncDir(dir);
-  return path;
-}
-
-/** Moves a file within the outbox durably (both directories fsync'd). */
-function moveDurably(from: string, toDir: string, toName: string): string {
-  ensureDir(toDir);
-  const to = join(toDir, toName);
-  renameSync(from, to);
-  fsyncDir(toDir);
-  fsyncDir(dirname(from));
-  return to;
 }
 
 export type SubmitOutcome =
@@ -429,7 +377,7 @@ export class Outbox {
     let picked = 0;
     for (const name of names) {
       const path = join(dir, name);
-      if (name.startsWith(TMP_PREFIX)) {
+      if (name.startsWith(DURABLE_TMP_PREFIX)) {
         this.maybeRetireTemp(path, name);
         continue;
       }

@@ -27,7 +27,7 @@ export const InvType = {
   WITNESS_BLOCK: 0x40000002,
 } as const;
 
-export class ByteReader {
+export class WireReader {
   private o = 0;
   constructor(
     private readonly b: Uint8Array,
@@ -73,7 +73,7 @@ export class ByteReader {
     return BigInt.asIntN(64, this.u64());
   }
   /** CompactSize, rejecting non-canonical encodings as Core does. */
-  varint(): number {
+  compactSize(): number {
     const first = this.u8();
     if (first < 0xfd) return first;
     let v: number;
@@ -88,16 +88,16 @@ export class ByteReader {
       min = 0x10000;
     } else {
       const big = this.u64();
-      if (big > BigInt(Number.MAX_SAFE_INTEGER)) throw new MalformedInputError('p2p-bad-varint', `${this.what}: size too large`);
+      if (big > BigInt(Number.MAX_SAFE_INTEGER)) throw new MalformedInputError('p2p-bad-compactsize', `${this.what}: size too large`);
       v = Number(big);
       min = 0x100000000;
     }
-    if (v < min) throw new MalformedInputError('p2p-bad-varint', `${this.what}: non-canonical CompactSize`);
+    if (v < min) throw new MalformedInputError('p2p-bad-compactsize', `${this.what}: non-canonical CompactSize`);
     return v;
   }
   /** A count that must not exceed `max`, checked before anything is allocated. */
   count(max: number): number {
-    const n = this.varint();
+    const n = this.compactSize();
     if (n > max) throw new MalformedInputError('p2p-oversize', `${this.what}: count ${n} exceeds ${max}`);
     return n;
   }
@@ -115,7 +115,7 @@ export class ByteReader {
   }
 }
 
-export class ByteWriter {
+export class WireWriter {
   private parts: Uint8Array[] = [];
   private size = 0;
 
@@ -143,7 +143,7 @@ export class ByteWriter {
   u16BE(v: number): this {
     return this.bytes(Uint8Array.of((v >> 8) & 0xff, v & 0xff));
   }
-  varint(n: number): this {
+  compactSize(n: number): this {
     if (n < 0xfd) return this.u8(n);
     if (n <= 0xffff) return this.bytes(Uint8Array.of(0xfd, n & 0xff, (n >> 8) & 0xff));
     if (n <= 0xffffffff) return this.u8(0xfe).u32(n);
@@ -151,7 +151,7 @@ export class ByteWriter {
   }
   varString(s: string): this {
     const b = new TextEncoder().encode(s);
-    return this.varint(b.length).bytes(b);
+    return this.compactSize(b.length).bytes(b);
   }
   finish(): Uint8Array {
     const out = new Uint8Array(this.size);
@@ -187,22 +187,22 @@ export function ipv4Mapped(a: number, b: number, c: number, d: number): Uint8Arr
   return Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a, b, c, d);
 }
 
-function readAddr(r: ByteReader): NetAddress {
+function readAddr(r: WireReader): NetAddress {
   return { services: r.u64(), ip: r.bytes(16), port: r.u16BE() };
 }
-function writeAddr(w: ByteWriter, a: NetAddress): void {
+function writeAddr(w: WireWriter, a: NetAddress): void {
   w.u64(a.services).bytes(a.ip).u16BE(a.port);
 }
 
 export function encodeVersion(v: VersionMessage): Uint8Array {
-  const w = new ByteWriter().i32(v.version).u64(v.services).u64(v.timestamp);
+  const w = new WireWriter().i32(v.version).u64(v.services).u64(v.timestamp);
   writeAddr(w, v.addrRecv);
   writeAddr(w, v.addrFrom);
   return w.u64(v.nonce).varString(v.userAgent).i32(v.startHeight).u8(v.relay ? 1 : 0).finish();
 }
 
 export function decodeVersion(p: Uint8Array): VersionMessage {
-  const r = new ByteReader(p, 'version');
+  const r = new WireReader(p, 'version');
   const version = r.i32();
   const services = r.u64();
   const timestamp = r.i64();
@@ -218,11 +218,11 @@ export function decodeVersion(p: Uint8Array): VersionMessage {
 }
 
 export function encodeNonce(nonce: bigint): Uint8Array {
-  return new ByteWriter().u64(nonce).finish();
+  return new WireWriter().u64(nonce).finish();
 }
 
 export function decodeNonce(p: Uint8Array, what: string): bigint {
-  const r = new ByteReader(p, what);
+  const r = new WireReader(p, what);
   const n = r.u64();
   r.end();
   return n;
@@ -237,13 +237,13 @@ export interface GetHeadersMessage {
 }
 
 export function encodeGetHeaders(m: GetHeadersMessage): Uint8Array {
-  const w = new ByteWriter().u32(m.version).varint(m.locator.length);
+  const w = new WireWriter().u32(m.version).compactSize(m.locator.length);
   for (const h of m.locator) w.bytes(h);
   return w.bytes(m.stopHash).finish();
 }
 
 export function decodeGetHeaders(p: Uint8Array, what = 'getheaders'): GetHeadersMessage {
-  const r = new ByteReader(p, what);
+  const r = new WireReader(p, what);
   const version = r.u32();
   const n = r.count(MAX_LOCATOR_SIZE);
   const locator: Uint8Array[] = [];
@@ -257,7 +257,7 @@ export function encodeHeaders(headers: Uint8Array[]): Uint8Array {
   if (headers.length > MAX_HEADERS_PER_MESSAGE) {
     throw new MalformedInputError('p2p-oversize', `at most ${MAX_HEADERS_PER_MESSAGE} headers per message`);
   }
-  const w = new ByteWriter().varint(headers.length);
+  const w = new WireWriter().compactSize(headers.length);
   for (const h of headers) {
     if (h.length !== HEADER_SIZE) throw new MalformedInputError('header-size', 'a block header is 80 bytes');
     w.bytes(h).u8(0);
@@ -266,13 +266,13 @@ export function encodeHeaders(headers: Uint8Array[]): Uint8Array {
 }
 
 export function decodeHeaders(p: Uint8Array): Uint8Array[] {
-  const r = new ByteReader(p, 'headers');
+  const r = new WireReader(p, 'headers');
   const n = r.count(MAX_HEADERS_PER_MESSAGE);
   const out: Uint8Array[] = [];
   for (let i = 0; i < n; i++) {
     out.push(r.bytes(HEADER_SIZE));
     // Each header is followed by a transaction count, which must be zero.
-    if (r.varint() !== 0) throw new MalformedInputError('p2p-headers-txcount', 'headers message carries a non-zero transaction count');
+    if (r.compactSize() !== 0) throw new MalformedInputError('p2p-headers-txcount', 'headers message carries a non-zero transaction count');
   }
   r.end();
   return out;
@@ -285,13 +285,13 @@ export interface InvItem {
 }
 
 export function encodeInv(items: InvItem[]): Uint8Array {
-  const w = new ByteWriter().varint(items.length);
+  const w = new WireWriter().compactSize(items.length);
   for (const it of items) w.u32(it.type).bytes(it.hash);
   return w.finish();
 }
 
 export function decodeInv(p: Uint8Array, what: string): InvItem[] {
-  const r = new ByteReader(p, what);
+  const r = new WireReader(p, what);
   const n = r.count(MAX_INV_SIZE);
   const out: InvItem[] = [];
   for (let i = 0; i < n; i++) out.push({ type: r.u32(), hash: r.bytes(32) });

@@ -6,6 +6,8 @@
 // when they arrive unrequested over P2P.
 import { readFileSync } from 'node:fs';
 import { AltnetError } from '../util/errors.js';
+import { parseHostPort } from '../util/net.js';
+
 
 export interface NodeRpcOptions {
   host: string;
@@ -87,11 +89,14 @@ export class NodeRpc {
   }
 }
 
-/** Strips the port from `host:port` / `[v6]:port`; undefined when there is none. */
+/** The port of `host:port` / `[v6]:port`; undefined when it is not one. */
 function portOf(addr: unknown): number | undefined {
   if (typeof addr !== 'string') return undefined;
-  const m = /:(\d+)$/.exec(addr);
-  return m ? Number(m[1]) : undefined;
+  try {
+    return parseHostPort(addr).port;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

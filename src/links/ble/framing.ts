@@ -10,13 +10,8 @@
 //    The sync byte and CRC let a receiver find the next frame after garbage or a cut.
 // Pure functions and bounded decoders: bytes in, frames out, no I/O. KISS itself is the shared
 // codec in src/links/kiss.
-import { FEND, KissCommand, KissDecoder, kissData } from '../kiss/kiss.js';
+import { FEND, KissCommand, KissDecoder } from '../kiss/kiss.js';
 import { crc16 } from '../../codec/crc.js';
-
-/** KISS data frame for port 0 (the shared codec in src/links/kiss). */
-export function kissEncode(payload: Uint8Array, port = 0): Uint8Array {
-  return kissData(port, payload);
-}
 
 /** What a decoder found that was not a good frame; each becomes a counter. */
 export interface DecodeProblems {

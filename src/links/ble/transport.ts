@@ -10,7 +10,6 @@ import type { Logger } from '../../util/log.js';
 import type { Counters } from '../../util/counters.js';
 import type { FrameTransport, LinkCapabilities, LinkState } from '../link.js';
 import {
-  kissEncode,
   KissStreamDecoder,
   lengthPrefixEncode,
   LengthPrefixDecoder,
@@ -19,6 +18,7 @@ import {
 } from './framing.js';
 import { BleCentral, type BleCentralConfig, type BleCentralDeps, type BleConnection } from './central.js';
 import { decodeAx25Ui, encodeAx25Ui, type Callsign } from '../kiss/ax25.js';
+import { kissData } from '../kiss/kiss.js';
 
 export { KISS_SERVICE, NUS_SERVICE, realTimers, type BleServiceProfile, type Timers } from './central.js';
 
@@ -164,7 +164,7 @@ export class BleTransport implements FrameTransport {
     }
     const ax25 = this.cfg.ax25;
     const body = ax25 ? encodeAx25Ui({ destination: ax25.destination, source: ax25.source, info: frame }) : frame;
-    const wire = this.cfg.profile.framing === 'kiss' ? kissEncode(body) : lengthPrefixEncode(body);
+    const wire = this.cfg.profile.framing === 'kiss' ? kissData(0, body) : lengthPrefixEncode(body);
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ wire, attempts: 0, resolve, reject });
       this.counters.set('tx_queue', this.queue.length);

@@ -165,12 +165,13 @@ export function planLora(o: LoraTransportOptions, dialectMax: number): LoraPlan 
   };
 }
 
-export function toHex(b: Uint8Array): string {
+/** Upper-case hex as AT modems (RUI3, RN2483) expect it. */
+export function toModemHex(b: Uint8Array): string {
   return Buffer.from(b).toString('hex').toUpperCase();
 }
 
 /** Parses modem hex; undefined when it is not even-length hex or longer than `max` bytes. */
-export function fromHex(s: string, max = 255): Uint8Array | undefined {
+export function parseModemHex(s: string, max = 255): Uint8Array | undefined {
   if (s.length === 0 || s.length % 2 || s.length > max * 2 || !/^[0-9a-fA-F]+$/.test(s)) return undefined;
   return new Uint8Array(Buffer.from(s, 'hex'));
 }

@@ -8,7 +8,7 @@
 //   +EVT:RXP2P:<rssi>:<snr>:<hex> a received packet
 // Frames carry the RNode 1-byte header on air (lora/onair.ts), so RNodes on the same profile
 // hear us and we hear them.
-import { fromHex, planLora, Sequencer, toHex, type LoraRadioSettings, type LoraTransportOptions } from './common.js';
+import { parseModemHex, planLora, Sequencer, toModemHex, type LoraRadioSettings, type LoraTransportOptions } from './common.js';
 import { stripRnodeHeader, withRnodeHeader } from './onair.js';
 import { ModemResetError } from '../radio/errors.js';
 import { LineModem, type Expectation } from '../radio/lines.js';
@@ -70,7 +70,7 @@ export class Rak3172Transport extends RadioTransport {
     return this.seq.run(async () => {
       await this.modem.command('AT+PRECV=0', this.ok());
       // `OK` and the TX-done event may arrive in one read: wait for both as one exchange.
-      await this.modem.command(`AT+PSEND=${toHex(withRnodeHeader(frame))}`, {
+      await this.modem.command(`AT+PSEND=${toModemHex(withRnodeHeader(frame))}`, {
         ...this.ok(),
         then: { label: '+EVT:TXP2P DONE', ok: (l) => l.startsWith('+EVT:TXP2P'), error: (l) => RAK_ERROR.test(l), timeoutMs: this.airtime(frame.length) + this.timeoutMs },
       });
@@ -91,7 +91,7 @@ export class Rak3172Transport extends RadioTransport {
       // +EVT:RXP2P:<rssi>:<snr>:<hex> (some firmware adds a length field: the payload is last)
       const parts = line.split(':');
       if (parts.length < 5 || parts[1] !== 'RXP2P') return this.malformed('rak-rx-malformed', line.slice(0, 80));
-      const payload = fromHex(parts[parts.length - 1].trim());
+      const payload = parseModemHex(parts[parts.length - 1].trim());
       if (!payload) return this.malformed('rak-rx-bad-hex', line.slice(0, 80));
       const r = stripRnodeHeader(payload);
       if ('error' in r) return this.malformed(r.error, line.slice(0, 80));

@@ -7,7 +7,7 @@
 //   radio rx 0           -> ok, later `radio_rx  <hex>` or `radio_err`
 //   radio rxstop         -> ok
 //   radio tx <hex>       -> ok, later `radio_tx_ok` or `radio_err`
-import { fromHex, planLora, Sequencer, toHex, type LoraRadioSettings, type LoraTransportOptions } from './common.js';
+import { parseModemHex, planLora, Sequencer, toModemHex, type LoraRadioSettings, type LoraTransportOptions } from './common.js';
 import { RNODE_SINGLE_PAYLOAD, stripRnodeHeader, withRnodeHeader } from './onair.js';
 import { ModemResetError } from '../radio/errors.js';
 import { LineModem, type Expectation } from '../radio/lines.js';
@@ -77,7 +77,7 @@ export class Rn2483Transport extends RadioTransport {
         this.listening = false;
       }
       // `ok` and `radio_tx_ok` may arrive in one read: wait for both as one exchange.
-      await this.modem.command(`radio tx ${toHex(withRnodeHeader(frame))}`, {
+      await this.modem.command(`radio tx ${toModemHex(withRnodeHeader(frame))}`, {
         ...this.ok(),
         then: { label: 'radio_tx_ok', ok: (l) => l === 'radio_tx_ok', error: (l) => l === 'radio_err', timeoutMs: this.airtime(frame.length) + this.timeoutMs },
       });
@@ -104,7 +104,7 @@ export class Rn2483Transport extends RadioTransport {
 
   private unsolicited(line: string): void {
     if (line.startsWith('radio_rx ')) {
-      const payload = fromHex(line.slice('radio_rx '.length).trim());
+      const payload = parseModemHex(line.slice('radio_rx '.length).trim());
       const r = payload ? stripRnodeHeader(payload) : undefined;
       if (!r) this.malformed('rn-rx-bad-hex', line.slice(0, 80));
       else if ('error' in r) this.malformed(r.error, line.slice(0, 80));

@@ -2,22 +2,22 @@ import { describe, expect, test } from 'vitest';
 import {
   chunk,
   crc16ccitt,
-  kissEncode,
   KissStreamDecoder,
   lengthPrefixEncode,
   LengthPrefixDecoder,
 } from '../../../src/links/ble/framing.js';
+import { kissData } from '../../../src/links/kiss/kiss.js';
 
 const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);
 
 describe('KISS over a BLE byte stream', () => {
   test('escapes FEND and FESC and frames a data command for port 0', () => {
-    expect([...kissEncode(bytes(0x01, 0xc0, 0xdb, 0x02))]).toEqual([0xc0, 0x00, 0x01, 0xdb, 0xdc, 0xdb, 0xdd, 0x02, 0xc0]);
+    expect([...kissData(0, bytes(0x01, 0xc0, 0xdb, 0x02))]).toEqual([0xc0, 0x00, 0x01, 0xdb, 0xdc, 0xdb, 0xdd, 0x02, 0xc0]);
   });
 
   test('frames split at every byte boundary and packed back to back decode the same', () => {
     const frames = [bytes(0xc0, 0xdb, 1, 2, 3), bytes(9), bytes(...Array.from({ length: 40 }, (_, i) => (i * 37) & 0xff))];
-    const stream = Uint8Array.from(frames.flatMap((f) => [...kissEncode(f)]));
+    const stream = Uint8Array.from(frames.flatMap((f) => [...kissData(0, f)]));
     for (const size of [1, 2, 3, 7, 20, stream.length]) {
       const d = new KissStreamDecoder(64);
       const out = chunk(stream, size).flatMap((c) => d.push(c));
