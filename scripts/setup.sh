@@ -9,8 +9,9 @@ purpose=${1:-test}
 
 # socat: pty pairs; direwolf: AFSK modem tests; udev, systemd: rules and unit checks;
 # openssl: test TLS certificates; util-linux: unshare for udevadm tests; chromium: the status
-# page test in a real (headless) browser.
-APT_PACKAGES=(socat direwolf udev iproute2 openssl systemd util-linux chromium)
+# page test in a real (headless) browser; microsocks: the upstream SOCKS5 proxy (Tor stand-in)
+# behind the BIP324 proxy.
+APT_PACKAGES=(socat direwolf udev iproute2 openssl systemd util-linux chromium microsocks)
 missing=()
 [ "$purpose" = demo ] && APT_PACKAGES=()
 for p in "${APT_PACKAGES[@]}"; do
