@@ -5,7 +5,7 @@ import type { Counters } from '../util/counters.js';
 import { InvalidDataError, MalformedInputError } from '../util/errors.js';
 import { ByteReader, leb128Length, writeLeb128 } from './bits.js';
 import { crc32 } from './crc.js';
-import { decodeSymbols, encodeRepair } from './fec.js';
+import { decodeSymbols, FountainEncoder } from './fec.js';
 import {
   decodeAckBody,
   decodeFragmentBody,
@@ -72,7 +72,7 @@ function parseUnit(unit: Uint8Array): Uint8Array {
 export class MessageEncoder {
   readonly k: number;
   readonly symbolSize: number;
-  private readonly source: Uint8Array[];
+  private readonly fountain: FountainEncoder;
 
   constructor(
     readonly msgId: number,
@@ -96,15 +96,16 @@ export class MessageEncoder {
     }
     this.k = built.k;
     this.symbolSize = size;
-    this.source = [];
-    for (let i = 0; i < this.k; i++) this.source.push(built.unit.subarray(i * size, (i + 1) * size));
+    const source: Uint8Array[] = [];
+    for (let i = 0; i < this.k; i++) source.push(built.unit.subarray(i * size, (i + 1) * size));
+    this.fountain = new FountainEncoder(source);
   }
 
   symbol(index: number): Uint8Array {
     if (!Number.isInteger(index) || index < 0 || index > this.maxIndex || index > MAX_INDEX) {
       throw new RangeError(`symbol index ${index} outside 0..${Math.min(this.maxIndex, MAX_INDEX)}`);
     }
-    return index < this.k ? this.source[index] : encodeRepair(this.source, index);
+    return this.fountain.symbol(index);
   }
 
   frame(index: number, opts: { poll?: boolean; seq?: number } = {}): Uint8Array {
@@ -176,7 +177,7 @@ export interface ReassemblerOptions {
   acks?: boolean;
   maxBytesPerSender?: number;
   maxBytesTotal?: number;
-  /** Largest k accepted (decoding cost grows with the cube of the missing count). */
+  /** Largest k accepted (decoding cost grows about linearly with k: codecs/frames.md 4.4). */
   maxK?: number;
   /** A partial message with no new fragment for this long is dropped. */
   expiryMs?: number;
@@ -249,6 +250,13 @@ export class Reassembler {
     } catch (err) {
       this.count('malformed');
       throw err;
+    }
+    if (frame.type === FrameType.FRAGMENT_V1) {
+      this.count('fragment-version');
+      throw new MalformedInputError(
+        'fragment-version',
+        'FRAGMENT frame of fountain code version 1 (frame type 7), which this receiver no longer decodes; upgrade the sender to fountain code version 2 (frame type 8)',
+      );
     }
     if (frame.type !== FrameType.FRAGMENT) {
       this.count('direct');

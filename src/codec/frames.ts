@@ -13,7 +13,10 @@ export const FrameType = {
   BLOCK: 4,
   GETHEADERS: 5,
   ACK: 6,
-  FRAGMENT: 7,
+  /** Retired: fountain code version 1 (dense); receivers refuse it with `fragment-version`. */
+  FRAGMENT_V1: 7,
+  /** One symbol of a fragmented message, fountain code version 2 (codecs/frames.md 4). */
+  FRAGMENT: 8,
 } as const;
 export type KnownFrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -26,7 +29,7 @@ const INTEGRITY_BY_CODE: Integrity[] = ['none', 'crc16', 'crc32'];
 export const INTEGRITY_BYTES: Record<Integrity, number> = { none: 0, crc16: 2, crc32: 4 };
 
 export interface Frame {
-  /** 1..255; 1..7 are defined (FrameType), others are passed up for newer receivers. */
+  /** 1..255; 1..8 are defined (FrameType), others are passed up for newer receivers. */
   type: number;
   integrity: Integrity;
   /** Poll: the sender asks for an ACK (duplex fragments). */
@@ -255,7 +258,7 @@ export function decodeFragmentBody(body: Uint8Array): FragmentBody {
   const r = new ByteReader(body);
   const msgId = r.u8('fragment message id');
   const innerType = r.u8('fragment inner type');
-  if (innerType === 0 || innerType === FrameType.FRAGMENT || innerType === FrameType.ACK || innerType === EXTENDED_TYPE) {
+  if (innerType === 0 || innerType === FrameType.FRAGMENT || innerType === FrameType.FRAGMENT_V1 || innerType === FrameType.ACK || innerType === EXTENDED_TYPE) {
     throw new MalformedInputError('fragment-inner-type', `a fragment cannot carry frame type ${innerType}; the frame is corrupt`);
   }
   const k = r.leb128('fragment k', MAX_K);

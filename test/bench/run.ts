@@ -11,6 +11,7 @@ const BENCHES: Record<string, () => Promise<{ bench: Bench }>> = {
   radio: () => import('./radio.js'),
   codec: () => import('./codec.js'),
   ipc: () => import('./ipc.js'),
+  fec: () => import('./fec.js'),
   ble: () => import('./ble.js'),
   gateway: () => import('./gateway.js'),
   sources: () => import('../servers/bench.js'),

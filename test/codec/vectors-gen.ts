@@ -9,7 +9,7 @@ import { headerHash } from '../../src/chain/header.js';
 import { toHex } from '../../src/util/bytes.js';
 import { AltnetError } from '../../src/util/errors.js';
 import { crc16, crc32 } from '../../src/codec/crc.js';
-import { GF_EXP, repairCoefficients } from '../../src/codec/fec.js';
+import { encodingRow, fountainParams, GF_EXP, hdpcMatrix, ldpcRows, SALT_EXCEPTIONS } from '../../src/codec/fec.js';
 import {
   decodeTip,
   encodeHeaderStream,
@@ -144,6 +144,8 @@ const message = {
   k: enc.k,
   symbolSize: enc.symbolSize,
   frames: Array.from({ length: enc.k + 3 }, (_, i) => ({ index: i, frame: toHex(enc.frame(i)) })),
+  // A version-1 fragment (frame type 7): receivers refuse it with `fragment-version`.
+  retiredFragment: toHex(encodeFrame(FrameType.FRAGMENT_V1, encodeFragmentBody({ msgId: 3, innerType: FrameType.TX, k: 5, index: 0, symbol: Uint8Array.from([1, 2, 3]) }), { integrity: 'crc16' })),
 };
 
 const badFrames = [
@@ -163,12 +165,20 @@ const framesVectors = {
     crc32: crc32(new TextEncoder().encode('123456789')),
   },
   gf256: { poly: 0x11d, expFirst16: Array.from(GF_EXP.subarray(0, 16)) },
-  repairCoefficients: [
-    { k: 1, index: 1, coefficients: toHex(repairCoefficients(1, 1)) },
-    { k: 5, index: 5, coefficients: toHex(repairCoefficients(5, 5)) },
-    { k: 16, index: 20, coefficients: toHex(repairCoefficients(16, 20)) },
-    { k: 300, index: 1000, first16: toHex(repairCoefficients(300, 1000).subarray(0, 16)) },
-  ],
+  fountain: {
+    params: [1, 5, 20, 151, 1870, 4096].map((k) => fountainParams(k)),
+    saltExceptions: [...SALT_EXCEPTIONS],
+    encodingRows: [
+      { k: 1, x: 0 },
+      { k: 1, x: 1 },
+      { k: 5, x: 7 },
+      { k: 20, x: 3 },
+      { k: 151, x: 151 },
+      { k: 1870, x: 16383 },
+    ].map(({ k, x }) => ({ k, x, columns: encodingRow(fountainParams(k), x) })),
+    ldpc: { k: 20, rows: ldpcRows(fountainParams(20)) },
+    hdpc: { k: 20, rows: hdpcMatrix(fountainParams(20)).map(toHex) },
+  },
   frames,
   message,
   invalidFrames: badFrames,

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fromHex, toHex } from '../../src/util/bytes.js';
 import { crc16, crc32 } from '../../src/codec/crc.js';
-import { GF_EXP, GF_POLY, repairCoefficients } from '../../src/codec/fec.js';
+import { encodingRow, fountainParams, GF_EXP, GF_POLY, hdpcMatrix, ldpcRows, SALT_EXCEPTIONS } from '../../src/codec/fec.js';
 import { decodeFrame, encodeFrame, type Integrity } from '../../src/codec/frames.js';
 import { MessageEncoder, Reassembler } from '../../src/codec/fragment.js';
 import {
@@ -64,14 +64,15 @@ describe('codecs/frames.vectors.json', () => {
     expect(crc32(input)).toBe(framesV.crc.crc32);
   });
 
-  it('GF(256) and repair coefficients', () => {
+  it('GF(256) and the fountain code rows (version 2)', () => {
     expect(GF_POLY).toBe(framesV.gf256.poly);
     expect(Array.from(GF_EXP.subarray(0, 16))).toEqual(framesV.gf256.expFirst16);
-    for (const c of framesV.repairCoefficients) {
-      const got = repairCoefficients(c.k, c.index);
-      if (c.coefficients) expect(toHex(got)).toBe(c.coefficients);
-      else expect(toHex(got.subarray(0, 16))).toBe(c.first16);
-    }
+    const f = framesV.fountain;
+    for (const p of f.params) expect(fountainParams(p.k)).toEqual(p);
+    expect([...SALT_EXCEPTIONS]).toEqual(f.saltExceptions);
+    for (const r of f.encodingRows) expect(encodingRow(fountainParams(r.k), r.x)).toEqual(r.columns);
+    expect(ldpcRows(fountainParams(f.ldpc.k))).toEqual(f.ldpc.rows);
+    expect(hdpcMatrix(fountainParams(f.hdpc.k)).map(toHex)).toEqual(f.hdpc.rows);
   });
 
   for (const v of framesV.frames) {
@@ -92,6 +93,8 @@ describe('codecs/frames.vectors.json', () => {
     const got: string[] = [];
     for (const f of m.frames.slice(3)) got.push(...rx.receive(fromHex(f.frame), 'x', 0).messages.map((x) => toHex(x.payload)));
     expect(got).toEqual([m.payload]);
+    // A fragment of the retired version 1 is refused with a clear error, not misdecoded.
+    expect(() => new Reassembler({ integrity: m.integrity }).receive(fromHex(m.retiredFragment), 'x', 0)).toThrow(expect.objectContaining({ code: 'fragment-version' }));
   });
 
   for (const v of framesV.invalidFrames) {
