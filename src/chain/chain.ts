@@ -8,7 +8,7 @@
 // ('prev-not-found'), not kept as orphans: the caller asks the sender for the gap with locator().
 // Side-branch headers are capped (maxSideHeaders); past the cap the side leaf with the least work
 // is evicted (counted), which may be the newcomer ('side-branch-full').
-import { HEADER_SIZE } from './header.js';
+import { HEADER_SIZE, MAX_HEADERS_PER_MESSAGE } from './header.js';
 import type { Checkpoint, NetworkParams } from './networks.js';
 import {
   checkContext,
@@ -291,7 +291,7 @@ export class HeaderChain {
    * Answers a peer's getheaders as Core does: headers of the best chain after the first locator
    * hash we have on it (the root if none), up to `max`, ending early at `stopHash`.
    */
-  headersAfter(locator: readonly Uint8Array[], stopHash?: Uint8Array, max = 2000): Uint8Array[] {
+  headersAfter(locator: readonly Uint8Array[], stopHash?: Uint8Array, max = MAX_HEADERS_PER_MESSAGE): Uint8Array[] {
     const stop = stopHash && stopHash.length === 32 && stopHash.some((b) => b !== 0) ? stopHash : undefined;
     if (locator.length === 0) {
       // Core: an empty locator asks for exactly the stop header.

@@ -5,6 +5,12 @@ import { MalformedInputError } from '../util/errors.js';
 import { readU32LE, writeU32LE } from '../util/bytes.js';
 
 export const HEADER_SIZE = 80;
+/**
+ * Core's MAX_HEADERS_RESULTS (net_processing.cpp): most headers in one `headers` message; more
+ * gets a peer punished, and a full message means "ask again, there may be more". The one
+ * constant for the 2000-header limit: P2P messages, getheaders answers, driver IPC, sources.
+ */
+export const MAX_HEADERS_PER_MESSAGE = 2000;
 
 export interface BlockHeader {
   /** Signed 32-bit, as on the wire. */

@@ -7,7 +7,7 @@ import { Counters } from '../util/counters.js';
 import type { Logger, LogFields } from '../util/log.js';
 import { createLink } from '../links/registry.js';
 import type { Link, LinkEvents } from '../links/link.js';
-import { frameMessage, IpcDecoder, parseParentMessage, type ChildMessage } from './ipc.js';
+import { frameMessage, IpcDecoder, MAX_HEADERS_PER_IPC, parseParentMessage, type ChildMessage } from './ipc.js';
 
 const channel = new Socket({ fd: 3, readable: true, writable: true });
 const decoder = new IpcDecoder();
@@ -36,7 +36,7 @@ const log: Logger = {
 
 const events: LinkEvents = {
   headers: (raw) => {
-    for (let i = 0; i < raw.length; i += 2000) send({ t: 'headers', headers: raw.slice(i, i + 2000) });
+    for (let i = 0; i < raw.length; i += MAX_HEADERS_PER_IPC) send({ t: 'headers', headers: raw.slice(i, i + MAX_HEADERS_PER_IPC) });
   },
   tx: (raw) => send({ t: 'tx', raw }),
   tip: (r) => send({ t: 'tip', height: r.height, hash: r.hash, chainWork: r.chainWork }),

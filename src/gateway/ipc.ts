@@ -12,12 +12,14 @@ import { Decoder, Encoder } from 'cbor-x';
 import { MalformedInputError } from '../util/errors.js';
 import { bigIntToBytesBE, bytesToBigIntBE } from '../util/bytes.js';
 import type { Cargo, LinkCapabilities, LinkDirection, LinkState } from '../links/link.js';
+import { MAX_HEADERS_PER_MESSAGE } from '../chain/header.js';
 
 /** Bitcoin Core's MAX_BLOCK_SERIALIZED_SIZE (consensus/consensus.h). */
 export const MAX_BLOCK_BYTES = 4_000_000;
 /** Core's MAX_STANDARD_TX_WEIGHT / 1: a standard transaction is at most 400,000 weight units. */
 export const MAX_TX_BYTES = 400_000;
-export const MAX_HEADERS_PER_IPC = 2000;
+/** A driver hands over at most one P2P message's worth of headers at a time. */
+export const MAX_HEADERS_PER_IPC = MAX_HEADERS_PER_MESSAGE;
 /** One block plus room for the envelope (field names, tags): CBOR adds a few dozen bytes. */
 export const DEFAULT_MAX_IPC_MESSAGE = MAX_BLOCK_BYTES + 64 * 1024;
 
@@ -342,7 +344,7 @@ export function parseChildMessage(v: unknown): ChildMessage {
         const x = obj(e);
         return { height: int(x.height, `locator[${i}].height`, 0, 100_000_000), prefix: bytes(x.prefix, `locator[${i}].prefix`, 32) };
       });
-      const max = num(o.max, 'max', 0, 2000);
+      const max = num(o.max, 'max', 0, MAX_HEADERS_PER_IPC);
       return { t: 'wants', locator, max: Math.floor(max) };
     }
     case 'log': {

@@ -11,7 +11,7 @@ import type { Logger } from '../util/log.js';
 import type { Counters } from '../util/counters.js';
 import { AltnetError } from '../util/errors.js';
 import type { HeaderBatch, HeadersWanted, LinkCapabilities, LinkState, TipReport } from '../links/link.js';
-import { frameMessage, IpcDecoder, parseChildMessage, DEFAULT_MAX_IPC_MESSAGE, type ParentMessage } from './ipc.js';
+import { frameMessage, IpcDecoder, parseChildMessage, DEFAULT_MAX_IPC_MESSAGE, MAX_HEADERS_PER_IPC, type ParentMessage } from './ipc.js';
 import type { RouterLink } from './router.js';
 
 /** What the supervisor hands upward; the gateway wires it to the router. */
@@ -135,11 +135,11 @@ export class LinkSupervisor implements RouterLink {
   }
 
   sendHeaders(batch: HeaderBatch): void {
-    this.sendToChild({ t: 'send-headers', parentHeight: batch.parentHeight, parent: batch.parent, headers: batch.headers.slice(0, 2000) });
+    this.sendToChild({ t: 'send-headers', parentHeight: batch.parentHeight, parent: batch.parent, headers: batch.headers.slice(0, MAX_HEADERS_PER_IPC) });
   }
 
   setContext(fromHeight: number, headers: Uint8Array[]): void {
-    this.sendToChild({ t: 'context', fromHeight, headers: headers.slice(-2000) });
+    this.sendToChild({ t: 'context', fromHeight, headers: headers.slice(-MAX_HEADERS_PER_IPC) });
   }
 
   sendTx(raw: Uint8Array): void {

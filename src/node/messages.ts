@@ -3,10 +3,10 @@
 import { HEADER_SIZE } from '../chain/header.js';
 import { readU32LE, writeU32LE } from '../util/bytes.js';
 import { MalformedInputError } from '../util/errors.js';
+import { MAX_HEADERS_PER_MESSAGE } from '../chain/header.js';
 
 export const PROTOCOL_VERSION = 70016;
-/** Core's MAX_HEADERS_RESULTS: more in one `headers` gets a peer punished. */
-export const MAX_HEADERS_PER_MESSAGE = 2000;
+export { MAX_HEADERS_PER_MESSAGE };
 /** Core's MAX_LOCATOR_SZ. */
 export const MAX_LOCATOR_SIZE = 101;
 /** Core's MAX_INV_SZ. */

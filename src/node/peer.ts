@@ -181,7 +181,7 @@ export class NodePeer {
     return this.socket.writableLength;
   }
 
-  /** Push headers unsolicited (BIP130 style), in messages of at most 2000. */
+  /** Push headers unsolicited (BIP130 style), in messages of at most MAX_HEADERS_PER_MESSAGE. */
   sendHeaders(raw: Uint8Array[]): void {
     for (let i = 0; i < raw.length; i += MAX_HEADERS_PER_MESSAGE) {
       this.send('headers', encodeHeaders(raw.slice(i, i + MAX_HEADERS_PER_MESSAGE)));

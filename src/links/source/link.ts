@@ -3,7 +3,7 @@
 // it is reported; a source that cannot back its claims is marked. The main process re-validates
 // everything against the full chain rules; this check is the first line, the one that lets a
 // link name a liar.
-import { checkProofOfWork, headerHash, HEADER_SIZE } from '../../chain/header.js';
+import { checkProofOfWork, headerHash, HEADER_SIZE, MAX_HEADERS_PER_MESSAGE } from '../../chain/header.js';
 import { equalBytes, hashToHex, toHex } from '../../util/bytes.js';
 import { realTimers, type Timers } from '../../util/timers.js';
 import type { Link, LinkCapabilities, LinkContext, TipReport } from '../link.js';
@@ -93,7 +93,7 @@ export class SourceLink implements Link {
     this.capabilities = opts.capabilities;
     this.source = opts.source;
     this.ctx = opts.ctx;
-    this.maxHeaders = opts.maxHeaders ?? 2000;
+    this.maxHeaders = opts.maxHeaders ?? MAX_HEADERS_PER_MESSAGE;
     this.maxScanBack = opts.maxScanBack ?? 20_160;
     this.guard = new SourceGuard(opts.name, opts.ctx, opts.failuresBeforeDegraded);
     this.known = new KnownHeights(opts.ctx.network);
