@@ -2,12 +2,14 @@
 // regtest nodes: A is eclipsed (its only peer is a receive-only altnet gateway, and an
 // "attacker" has fed it a short chain of its own), B mines the honest chain behind a beacon
 // gateway. The gateways share nothing but a simulated LoRa channel with airtime, loss and a
-// duty-cycle limit. The demo shows A learning the better chain, then stops everything.
+// duty-cycle limit. The demo shows A learning the better chain over the air, then A's gateway
+// fetching the blocks over a p2p link, verifying them and pushing them to A until A's active
+// tip is B's (the attacker's blocks orphaned), then stops everything.
 import { NETWORKS } from '../chain/networks.js';
 import { Gateway } from '../gateway/gateway.js';
 import { SimAir, seededRandom } from '../links/sim/air.js';
 import { loraAirtimeMs, type LoraAirtimeParams } from '../links/radio/airtime.js';
-import { BitcoindProcess, sleep } from '../node/bitcoind.js';
+import { ATTACKER_ADDRESS, BitcoindProcess, sleep } from '../node/bitcoind.js';
 import { createLogger } from '../util/log.js';
 import { fromHex } from '../util/bytes.js';
 import { encodeTip } from '../codec/headers.js';
@@ -19,7 +21,8 @@ import { ALTNET_VERSION } from '../util/version.js';
 const USAGE = `usage: altnet demo [--blocks=N] [--attacker-blocks=N] [--loss=P] [--sf=7..12] [--dutycycle=D] [--timeout=S] [--seed=N] [--verbose]
 
 Runs an eclipsed regtest node, a mining regtest node, a beacon gateway and a receive-only gateway
-joined by a simulated LoRa channel, and shows the eclipsed node learning the better chain.
+joined by a simulated LoRa channel, and shows the eclipsed node learning the better chain and
+being rescued onto it with verified blocks.
   --blocks=N           blocks the honest node mines before the beacon starts (default 30)
   --attacker-blocks=N  blocks of the attacker's chain the eclipsed node starts on (default 3)
   --loss=P             share of frames each receiver misses (default 0.2)
@@ -95,83 +98,111 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       checkpoint: null,
     });
     parts.push(beacon);
-    const receiver = await Gateway.start({
-      network: NETWORKS.regtest,
-      listen: { host: '127.0.0.1', port: 0 },
-      mode: 'receive-only',
-      links: [link('rx')],
-      log: log.child('receiver'),
-      checkpoint: null,
-    });
-    parts.push(receiver);
-    say(`beacon gateway (transmit only) and receive-only gateway started; each link runs in its own process`);
-
-    nodeA = new BitcoindProcess({ name: 'demo-A', args: [`-addnode=127.0.0.1:${receiver.nodePort}`] });
+    nodeA = new BitcoindProcess({ name: 'demo-A' });
     nodeB = new BitcoindProcess({ name: 'demo-B', args: [`-addnode=127.0.0.1:${beacon.nodePort}`] });
     await Promise.all([nodeA.start(), nodeB.start()]);
-    say('Bitcoin Core 30.2 regtest nodes started: A (eclipsed: its only peer is the receive-only gateway), B (honest miner)');
+    say('Bitcoin Core 30.2 regtest nodes started: A (eclipsed), B (honest miner, peer of the beacon gateway)');
 
+    let attackTip: string | undefined;
     if (o.attackerBlocks > 0) {
-      await nodeA.mine(o.attackerBlocks);
-      say(`the attacker feeds A a chain of its own: A is at height ${o.attackerBlocks} and sees nothing better`);
+      // Mined to the attacker's own address: a real fork, never the same blocks as B's.
+      await nodeA.mine(o.attackerBlocks, ATTACKER_ADDRESS);
+      attackTip = await nodeA.rpc<string>('getbestblockhash');
+      say(`the attacker feeds A a chain of its own: A is at height ${o.attackerBlocks} (${attackTip.slice(0, 16)}…) and sees nothing better`);
     }
     await nodeB.mine(o.blocks);
     const bTip = await nodeB.rpc<string>('getbestblockhash');
     const bHeight = await nodeB.rpc<number>('getblockcount');
     say(`B mined ${o.blocks} blocks: honest tip ${bHeight} ${bTip.slice(0, 16)}…; the beacon starts sending headers over the air`);
 
-    const tipA = async () => {
+    // A's gateway: headers only from the LoRa radio (receive-only), blocks only from a p2p link
+    // to an honest peer (here B; in real life e.g. a peer reached over Tor), and A's RPC for the
+    // honest blocks below the attacker's tip, which Core ignores when they come unrequested.
+    const receiver = await Gateway.start({
+      network: NETWORKS.regtest,
+      listen: { host: '127.0.0.1', port: 0 },
+      mode: 'receive-only',
+      links: [link('rx'), { name: 'blocks', type: 'p2p', options: { type: 'p2p', peer: `127.0.0.1:${nodeB.p2pPort}`, headers: '0' } }],
+      log: log.child('receiver'),
+      checkpoint: null,
+      nodeRpc: { host: '127.0.0.1', port: nodeA.rpcPort, user: 'altnet', password: 'altnet-test' },
+    });
+    parts.push(receiver);
+    await nodeA.rpc('addnode', `127.0.0.1:${receiver.nodePort}`, 'add');
+    await nodeA.rpc('addnode', `127.0.0.1:${receiver.nodePort}`, 'onetry');
+    say(`A's receive-only gateway started: headers from the LoRa radio only, blocks from a p2p link (headers=0) to an honest peer; A's only peer is this gateway`);
+
+    const viewA = async () => {
       const tips = await nodeA!.rpc<Array<{ hash: string; height: number; status: string }>>('getchaintips');
-      return { tips, has: tips.find((t) => t.hash === bTip), best: Math.max(...tips.map((t) => t.height)) };
+      const best = await nodeA!.rpc<string>('getbestblockhash');
+      return { tips, best, height: await nodeA!.rpc<number>('getblockcount'), headers: Math.max(...tips.map((t) => t.height)) };
     };
     let lastLine = '';
     const deadline = t0 + o.timeoutS * 1000;
-    let caughtUpAt: number | undefined;
+    let knewAt: number | undefined;
+    let rescuedAt: number | undefined;
     for (;;) {
-      const a = await tipA();
-      const line = `air: ${air.stats.frames} frames, ${air.stats.bytes} bytes, ${(air.stats.airtimeMs / 1000).toFixed(1)} s airtime, ${air.stats.lost} lost | receiver chain ${receiver.chain.tip().height} | A knows headers up to ${a.best}`;
+      const a = await viewA();
+      const r = receiver.rescue.records()[0];
+      const line = `air: ${air.stats.frames} frames, ${air.stats.bytes} bytes, ${(air.stats.airtimeMs / 1000).toFixed(1)} s airtime, ${air.stats.lost} lost | gateway chain ${receiver.chain.tip().height} | A: headers ${a.headers}, active tip ${a.height}${r ? ` | rescue ${r.state}, ${r.blocksDelivered} blocks delivered` : ''}`;
       if (line !== lastLine) say(line);
       lastLine = line;
-      if (a.has) {
-        caughtUpAt = Date.now();
-        say(`A now knows B's chain: tip ${a.has.height} (${a.has.status}); it was eclipsed at height ${o.attackerBlocks}`);
+      if (!knewAt && a.tips.some((t) => t.hash === bTip)) {
+        knewAt = Date.now();
+        say(`A knows B's chain (headers up to ${bHeight}); the gateway fetches, verifies and pushes the blocks`);
+      }
+      if (a.best === bTip) {
+        rescuedAt = Date.now();
+        say(`A's active tip is B's tip ${bHeight} ${bTip.slice(0, 16)}…: rescued`);
         break;
       }
       if (Date.now() > deadline) break;
-      await sleep(2000);
+      await sleep(knewAt ? 250 : 1000);
     }
-    if (!caughtUpAt) {
-      io.err(`altnet demo: A did not learn B's chain within ${o.timeoutS} s`);
+    if (!rescuedAt) {
+      const r = receiver.rescue.records()[0];
+      io.err(`altnet demo: A was not moved to B's chain within ${o.timeoutS} s${r?.reason ? `: ${r.reason}` : ''}`);
       return 1;
     }
+    // The gateway's own record (it sees A's tip move through A's RPC and its P2P answers).
+    const until = Date.now() + 10_000;
+    while (receiver.rescue.records()[0]?.state !== 'done' && Date.now() < until) await sleep(100);
+    const rescue = receiver.rescue.records()[0];
 
-    // One more block: the beacon announces it at once as a single standalone frame.
+    // One more block: its header crosses the air as one standalone frame, its block follows.
     const newTipStart = Date.now();
     const [fresh] = await nodeB.mine(1);
-    let lastBlockMs: number | undefined;
-    while (Date.now() < newTipStart + 60_000) {
-      if ((await tipA()).tips.some((t) => t.hash === fresh)) {
-        lastBlockMs = Date.now() - newTipStart;
-        break;
-      }
-      await sleep(100);
+    let headerMs: number | undefined;
+    let blockMs: number | undefined;
+    while (Date.now() < newTipStart + 60_000 && blockMs === undefined) {
+      const a = await viewA();
+      if (headerMs === undefined && a.tips.some((t) => t.hash === fresh)) headerMs = Date.now() - newTipStart;
+      if (a.best === fresh) blockMs = Date.now() - newTipStart;
+      else await sleep(100);
     }
-    if (lastBlockMs !== undefined) say(`B mined block ${bHeight + 1}; A had its header ${(lastBlockMs / 1000).toFixed(1)} s later`);
+    if (blockMs !== undefined) say(`B mined block ${bHeight + 1}; A had its header ${((headerMs ?? blockMs) / 1000).toFixed(1)} s later and it as its tip ${(blockMs / 1000).toFixed(1)} s later`);
     const peers = await nodeA.rpc<unknown[]>('getpeerinfo');
     const banned = await nodeA.rpc<unknown[]>('listbanned');
+    const tips = await nodeA.rpc<Array<{ hash: string; status: string }>>('getchaintips');
+    const attackStatus = attackTip ? tips.find((t) => t.hash === attackTip)?.status : undefined;
     const rawHeader = async (hash: string) => fromHex(await nodeB!.rpc<string>('getblockheader', hash, false));
     const parentHash = await nodeB.rpc<string>('getblockhash', bHeight);
     const tipFrame = encodeFrame(FrameType.TIP, encodeTip({ header: await rawHeader(fresh), height: bHeight + 1, parent: await rawHeader(parentHash) }), { integrity: 'crc16' }).length;
+    const sources = rescue ? Object.entries(rescue.blockSources).map(([k, v]) => `${k} (${v} verified)`).join(', ') : 'none';
     io.out('');
     io.out('summary');
-    io.out(`  blocks mined by B        ${o.blocks + 1} (A's attacker chain: ${o.attackerBlocks})`);
+    io.out(`  blocks mined by B        ${o.blocks + 1} (A's attacker chain: ${o.attackerBlocks}${attackStatus ? `, now ${attackStatus}: orphaned` : ''})`);
     io.out(`  frames on the air        ${air.stats.frames} (${air.stats.bytes} bytes, ${(air.stats.airtimeMs / 1000).toFixed(1)} s airtime)`);
     io.out(`  frames lost              ${air.stats.lost} of ${air.stats.lost + air.stats.delivered} deliveries`);
-    io.out(`  time to catch up         ${((caughtUpAt - t0) / 1000).toFixed(1)} s from start`);
+    io.out(`  headers came over        ${rescue?.headerLink ?? '?'} (simulated LoRa, receive-only)`);
+    io.out(`  blocks came from         ${sources}; to A as ${rescue?.deliveredVia.p2p ?? 0} unsolicited P2P blocks + ${rescue?.deliveredVia.rpc ?? 0} over RPC (below the attacker's tip work)`);
+    io.out(`  A learned B's chain      ${knewAt ? ((knewAt - t0) / 1000).toFixed(1) + ' s from start' : '?'}`);
+    io.out(`  rescue took              ${rescue?.seconds !== undefined ? rescue.seconds.toFixed(1) + ' s' : '?'} (better headers known to the gateway -> A's active tip on B's chain)`);
+    io.out(`  A's tip = B's tip        ${rescue?.finalTip ? `yes, height ${rescue.finalTip.height} ${rescue.finalTip.hash.slice(0, 16)}…` : 'yes'}`);
     io.out(`  tip frame                ${tipFrame} bytes instead of 80, ${loraAirtimeMs(tipFrame, lora).toFixed(0)} ms of SF${o.sf} airtime (one packet)`);
-    io.out(`  new block to A           ${lastBlockMs !== undefined ? (lastBlockMs / 1000).toFixed(1) + ' s' : 'not seen within 60 s'}`);
+    io.out(`  new block to A           ${blockMs !== undefined ? `header ${((headerMs ?? blockMs) / 1000).toFixed(1)} s, active tip ${(blockMs / 1000).toFixed(1)} s` : 'not its tip within 60 s'}`);
     io.out(`  A's peers / bans         ${peers.length} / ${banned.length} (altnet was never disconnected or banned)`);
-    return lastBlockMs !== undefined && banned.length === 0 ? 0 : 1;
+    return blockMs !== undefined && banned.length === 0 ? 0 : 1;
   } finally {
     await Promise.allSettled([nodeA?.stop(), nodeB?.stop()]);
     await Promise.allSettled(parts.map((p) => p.stop()));

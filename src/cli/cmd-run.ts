@@ -40,6 +40,7 @@ export function gatewayOptionsFromConfig(config: Config, log: Logger, forcedMode
     hotplugRescanMs: config.hotplugrescan,
     linkRestartMaxMs: config.linkrestartmax,
     maxLinkMessageBytes: config.maxlinkmsg,
+    blockCacheBytes: config.blockcache * 1_000_000,
     txToNode: config.txtonode,
     nodeRpc: config.noderpc && { ...config.noderpc, cookieFile: config.noderpccookie },
     status: config.status && { host: config.status.host, port: config.status.port },

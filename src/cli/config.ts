@@ -205,9 +205,19 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: "SOCKS5 proxy (e.g. Tor's 127.0.0.1:9050) for the BIP324 proxy's outbound connections; names are resolved by it.",
   },
   {
+    name: 'blockcache',
+    type: 'int',
+    default: '300',
+    min: 10,
+    max: 1_000_000,
+    meta: '<MB>',
+    help: 'Size of the on-disk store of verified blocks for rescues, in MB (pruned oldest first).',
+  },
+  {
     name: 'maxlinkmsg',
     type: 'int',
-    default: '4000000',
+    // One 4,000,000-byte block plus its IPC envelope (hash, field names).
+    default: '4065536',
     min: 1024,
     max: 32_000_000,
     meta: '<bytes>',
@@ -276,6 +286,7 @@ export interface Config {
   allowv1: boolean;
   proxy: HostPort | undefined;
   maxlinkmsg: number;
+  blockcache: number;
   /** Milliseconds. */
   linkrestartmax: number;
   /** Milliseconds. */

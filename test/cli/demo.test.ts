@@ -8,12 +8,19 @@ import { REPO_ROOT } from '../harness/data.js';
 const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.js');
 
 describe('altnet demo', () => {
-  it('shows the eclipsed node learning the better chain, then exits 0 with a summary', () => {
+  it('shows the eclipsed node learning the better chain and being rescued onto it, then exits 0 with a summary', () => {
     const r = spawnSync(process.execPath, [CLI, 'demo', '--blocks=20', '--loss=0.3'], { encoding: 'utf8', timeout: 240_000 });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/A now knows B's chain: tip 20 \(headers-only\); it was eclipsed at height 3/);
-    expect(r.stdout).toMatch(/B mined block 21; A had its header/);
+    expect(r.stdout).toMatch(/A knows B's chain \(headers up to 20\)/);
+    expect(r.stdout).toMatch(/A's active tip is B's tip 20 [0-9a-f]{16}…: rescued/);
+    expect(r.stdout).toMatch(/B mined block 21; A had its header [\d.]+ s later and it as its tip/);
+    // A real fork: the attacker's blocks were mined to another address and end orphaned.
+    expect(r.stdout).toMatch(/A's attacker chain: 3, now valid-fork: orphaned/);
+    expect(r.stdout).toMatch(/headers came over +lora/);
+    expect(r.stdout).toMatch(/blocks came from +blocks \(20 verified\); to A as 18 unsolicited P2P blocks \+ 2 over RPC/);
+    expect(r.stdout).toMatch(/rescue took +[\d.]+ s/);
+    expect(r.stdout).toMatch(/A's tip = B's tip +yes, height 20/);
     expect(r.stdout).toMatch(/frames on the air +\d+ \(\d+ bytes/);
     expect(r.stdout).toMatch(/A's peers \/ bans +1 \/ 0/);
   }, 250_000);
