@@ -85,7 +85,10 @@ cp -R "$SRC/dist/src" "$APP/dist/src"
 cp -R "$SRC/boards" "$APP/boards"
 [ -d "$SRC/codecs" ] && { rm -rf "$APP/codecs"; cp -R "$SRC/codecs" "$APP/codecs"; }
 cp "$SRC/package.json" "$SRC/package-lock.json" "$APP/"
-[ -f "$SRC/docs/appliance.md" ] && cp "$SRC/docs/appliance.md" "$APP/docs/"
+# The pages the unit's Documentation= names: README and docs/*.md (links.md: every link key).
+rm -f "$APP"/docs/*.md
+cp "$SRC"/docs/*.md "$APP/docs/"
+cp "$SRC/README.md" "$APP/README.md"
 cp "$SRC/altnet.conf.example" "$APP/altnet.conf.example"
 cat >"$APP/bin/altnet" <<EOF
 #!/bin/sh

@@ -4,35 +4,30 @@ import { networkByName } from '../chain/networks.js';
 import { Gateway, type GatewayOptions } from '../gateway/gateway.js';
 import type { GatewayMode } from '../gateway/router.js';
 import { AltnetError } from '../util/errors.js';
-import { linkTypeTakes } from '../links/registry.js';
+import { existsSync } from 'node:fs';
+import { loadBoardProfiles } from '../links/boards.js';
+import { checkLinks, effectiveOptions, type LinkCheckResult } from './link-check.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { Bip324Proxy } from '../proxy/proxy.js';
-import { formatHostPort, loadConfig, optionsHelp, type Config } from './config.js';
+import { formatHostPort, loadConfig, OPTIONS, optionsHelp, type Config, type HostPort, type ValueSource } from './config.js';
 import type { CliIO } from './io.js';
 import { flag, parseCommand, type CommandSpec } from './args.js';
 import { ALTNET_VERSION } from '../util/version.js';
 
-/** A link's options with the global settings that apply to it filled in. */
-function linkOptions(options: Record<string, string>, config: Config, mode: GatewayMode): Record<string, string> {
-  const out = { ...options };
-  // The operator's callsign applies to every amateur link that does not set its own.
-  // (the link types whose option table has a `callsign` key: see src/links/registry.ts).
-  if (config.callsign && !out.callsign && linkTypeTakes(out.type, 'callsign')) out.callsign = config.callsign;
-  // Receive-only is enforced in the driver too (types with a `direction` key), so not even a
-  // header request goes on the air.
-  if (mode === 'receive-only' && linkTypeTakes(out.type, 'direction')) out.direction = 'rx';
-  return out;
+/** The gateway's mode: a forced one (beacon command, --receive-only), else the config's. */
+export function effectiveMode(config: Config, forcedMode?: GatewayMode): GatewayMode {
+  return forcedMode ?? (config.beacon ? 'beacon' : config.receiveonly ? 'receive-only' : 'gateway');
 }
 
 export function gatewayOptionsFromConfig(config: Config, log: Logger, forcedMode?: GatewayMode): GatewayOptions {
-  const mode: GatewayMode = forcedMode ?? (config.beacon ? 'beacon' : config.receiveonly ? 'receive-only' : 'gateway');
+  const mode = effectiveMode(config, forcedMode);
   return {
     network: networkByName(config.network),
     listen: { host: config.listen.host, port: config.listen.port },
     allowRemote: config.allowremote,
     datadir: config.datadir,
     mode,
-    links: Object.entries(config.links).map(([name, options]) => ({ name, type: options.type, options: linkOptions(options, config, mode) })),
+    links: Object.entries(config.links).map(([name, options]) => ({ name, type: options.type, options: effectiveOptions(options, config, mode) })),
     log,
     staleProbability: config.stalewatchprob,
     metrics: config.metrics && { host: config.metrics.host, port: config.metrics.port },
@@ -51,11 +46,17 @@ export function gatewayOptionsFromConfig(config: Config, log: Logger, forcedMode
   };
 }
 
-const RUN_USAGE = `usage: altnet run [--conf=FILE] [-key=value ...] [--receive-only]
+const RUN_USAGE = `usage: altnet run [--conf=FILE] [-key=value ...] [--receive-only] [--check [--json]]
 
 Runs the gateway daemon: listens for the node's P2P connection (addnode=127.0.0.1:8334),
 keeps a validated header chain, watches for eclipse anomalies, and runs every configured link.
-  --receive-only   never transmit on any link (same as -receiveonly=1)
+Every option and every link key is checked first; any mistake stops it with the file and line.
+  --receive-only   never transmit on any link (same as -receiveonly=1); amateur links then
+                   need no callsign
+  --check          check the configuration, print it as resolved (every option with where it
+                   came from) and the links it would run, and exit; opens nothing
+  --json           with --check: the same as JSON
+\`altnet help links\` lists every link type's keys.
 `;
 
 const BEACON_USAGE = `usage: altnet beacon [--conf=FILE] [-key=value ...]
@@ -69,7 +70,11 @@ export async function runDaemon(args: string[], io: CliIO, forcedMode?: GatewayM
   const usage = (forcedMode === 'beacon' ? BEACON_USAGE : RUN_USAGE) + '\n' + optionsHelp();
   const spec: CommandSpec = {
     name: forcedMode === 'beacon' ? 'beacon' : 'run',
-    options: forcedMode === 'beacon' ? [] : [{ name: 'receive-only', type: 'bool' }],
+    options: [
+      ...(forcedMode === 'beacon' ? [] : [{ name: 'receive-only', type: 'bool' as const }]),
+      { name: 'check', type: 'bool' },
+      { name: 'json', type: 'bool' },
+    ],
     configFlags: true,
   };
   const parsed = parseCommand(args, spec, usage, io, ALTNET_VERSION);
@@ -86,8 +91,22 @@ export async function runDaemon(args: string[], io: CliIO, forcedMode?: GatewayM
     io.err(`altnet: ${err instanceof Error ? err.message : String(err)}`);
     return 2;
   }
+  const mode = effectiveMode(config, forcedMode ?? (receiveOnly ? 'receive-only' : undefined));
+  let checked: LinkCheckResult;
+  try {
+    checked = checkLinks(config, mode, { profiles: () => loadBoardProfiles(), exists: existsSync });
+  } catch (err) {
+    io.err(`altnet: cannot check the links: ${(err as Error).message}`);
+    return 2;
+  }
+  if (flag(parsed, 'check')) return printCheck(config, mode, checked, flag(parsed, 'json'), io);
+  if (checked.errors.length) {
+    for (const e of checked.errors) io.err(`altnet: ${e.message}`);
+    io.err(`altnet: ${checked.errors.length} problem${checked.errors.length > 1 ? 's' : ''} in the configuration; nothing started. \`altnet help links\` lists every link type's keys.`);
+    return 2;
+  }
   const log = createLogger({ level: config.loglevel, json: config.logjson });
-  const mode = forcedMode ?? (receiveOnly ? 'receive-only' : undefined);
+  for (const w of checked.warnings) log.warn(w);
   let gateway: Gateway;
   try {
     gateway = await Gateway.start(gatewayOptionsFromConfig(config, log, mode));
@@ -124,4 +143,70 @@ export async function runDaemon(args: string[], io: CliIO, forcedMode?: GatewayM
 
 export function run(args: string[], io: CliIO): Promise<number> {
   return runDaemon(args, io);
+}
+
+function describeSource(src: ValueSource | undefined): string {
+  if (!src) return 'default';
+  return src.file === 'command line' ? 'command line' : `${src.file}:${src.line}`;
+}
+
+function showValue(v: unknown): string {
+  if (v === undefined) return '(off)';
+  if (typeof v === 'boolean') return v ? '1' : '0';
+  if (typeof v === 'object' && v !== null && 'host' in v && 'port' in v) return formatHostPort(v as HostPort);
+  return String(v);
+}
+
+/** `altnet run --check`: the configuration as the daemon would use it, and its links. Opens nothing. */
+function printCheck(config: Config, mode: GatewayMode, checked: LinkCheckResult, json: boolean, io: CliIO): number {
+  const ok = checked.errors.length === 0;
+  const values = Object.fromEntries(OPTIONS.map((o) => [o.name, (config as unknown as Record<string, unknown>)[o.name]]));
+  if (json) {
+    io.out(
+      JSON.stringify(
+        {
+          ok,
+          conf: config.confFile ?? null,
+          mode,
+          options: Object.fromEntries(OPTIONS.map((o) => [o.name, { value: showValue(values[o.name]), source: describeSource(config.sources[o.name]) }])),
+          links: checked.links.map((l) => ({ ...l, source: describeSource(l.source) })),
+          warnings: checked.warnings,
+          errors: checked.errors.map((e) => ({ code: e.code, file: e.file, line: e.line, message: e.message })),
+        },
+        null,
+        2,
+      ),
+    );
+    return ok ? 0 : 2;
+  }
+  io.out(`config: ${config.confFile ?? '(none)'}`);
+  io.out(`mode:   ${mode}`);
+  io.out('');
+  io.out('options (value, and where it was set):');
+  const width = Math.max(...OPTIONS.map((o) => o.name.length));
+  for (const o of OPTIONS) {
+    const v = values[o.name];
+    const shown = o.type === 'duration' && typeof v === 'number' ? `${v}ms` : showValue(v);
+    io.out(`  ${o.name.padEnd(width)}  ${shown.padEnd(24)} ${describeSource(config.sources[o.name])}`);
+  }
+  io.out('');
+  io.out(checked.links.length ? `links (${checked.links.length}):` : 'links: none configured');
+  for (const l of checked.links) {
+    const keys = Object.entries(l.options)
+      .filter(([k]) => k !== 'type')
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    const dev = l.device ? (l.device.present ? '' : l.device.hotplug ? '  [device not plugged in: opens when it is]' : '  [device missing]') : '';
+    io.out(`  ${l.name.padEnd(12)} ${l.type.padEnd(9)} ${l.direction.padEnd(6)} ${keys}${dev}  (${describeSource(l.source)})`);
+  }
+  for (const w of checked.warnings) io.out(`warning: ${w}`);
+  if (!ok) {
+    io.out('');
+    for (const e of checked.errors) io.out(`error: ${e.message}`);
+    io.out(`${checked.errors.length} problem${checked.errors.length > 1 ? 's' : ''}: the daemon would refuse to start.`);
+    return 2;
+  }
+  io.out('');
+  io.out(`ok: the daemon would start with ${checked.links.length} link${checked.links.length === 1 ? '' : 's'}.`);
+  return 0;
 }

@@ -27,7 +27,7 @@ const COMMANDS: Record<string, CommandEntry> = {
 function usage(io: CliIO): void {
   io.out('usage: altnet <command> [options]\n\ncommands:');
   for (const [name, c] of Object.entries(COMMANDS)) io.out(`  ${name.padEnd(10)} ${c.summary}`);
-  io.out('  help       `altnet help <command>` is `altnet <command> --help`');
+  io.out('  help       `altnet help <command>` is `altnet <command> --help`; `altnet help links` lists every link type\'s keys');
   io.out('\nOptions follow bitcoind: -key=value or --key=value, -flag or -flag=1/0, -noflag.');
   io.out('`altnet <command> --help` describes each command; `altnet --version` prints the version.');
 }
@@ -51,6 +51,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       usage(io);
       return 0;
     }
+    if (rest[0] === 'links') return (await import('./help-links.js')).run(rest.slice(1), io);
     return main([rest[0], '--help', ...rest.slice(1)], io);
   }
   const entry = COMMANDS[cmd];

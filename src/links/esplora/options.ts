@@ -3,7 +3,15 @@ import type { LinkOptionSpec } from '../options.js';
 import { MAX_HEADERS_PER_MESSAGE } from '../../chain/header.js';
 
 export const ESPLORA_OPTIONS: readonly LinkOptionSpec[] = [
-  { key: 'url', type: 'string', required: true, example: 'https://esplora.example.org/api', help: 'Base URL of the Esplora API (http:// or https://).' },
+  {
+    key: 'url',
+    type: 'string',
+    required: true,
+    example: 'https://esplora.example.org/api',
+    pattern: /^https?:\/\/[^\s/?#]+/i,
+    patternHint: 'an http:// or https:// URL, e.g. https://esplora.example.org/api',
+    help: 'Base URL of the Esplora API (http:// or https://).',
+  },
   { key: 'ca', type: 'path', help: 'PEM certificate to trust for an https:// url (self-signed servers).' },
   { key: 'timeout', type: 'int', min: 100, max: 600_000, unit: 'ms', default: '15000', help: 'How long one request may take.' },
   { key: 'rate', type: 'int', min: 0, max: 10_000, unit: 'requests/s', default: '10', help: 'Requests per second at most (0: unlimited).' },

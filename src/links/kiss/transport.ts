@@ -16,7 +16,7 @@ export const ALTNET_DESTINATION = 'ALTNET';
 
 export interface KissTransportOptions {
   name: string;
-  /** Operator callsign with optional SSID, e.g. N0CALL-7. Required. */
+  /** Operator callsign with optional SSID, e.g. N0CALL-7. Required unless direction is rx. */
   callsign: string | undefined;
   destination?: string;
   /** KISS port nibble (multi-port TNCs, Dire Wolf channels). */
@@ -42,15 +42,19 @@ export interface KissTransportOptions {
 const AX25_HEADER_BYTES = 16; // two addresses + control + PID
 
 export class KissTransport extends RadioTransport {
-  readonly callsign: Callsign;
+  /** Undefined only on a receive-only link: listening needs no licence, so no callsign. */
+  readonly callsign: Callsign | undefined;
   readonly destination: Callsign;
   private readonly kissPort: number;
   private readonly decoder: KissDecoder;
   private readonly params: Uint8Array[];
 
   constructor(o: KissTransportOptions, deps: RadioDeps) {
-    if (o.callsign === undefined || o.callsign.trim() === '') throw new CallsignRequiredError();
-    const callsign = parseCallsign(o.callsign);
+    const noCallsign = o.callsign === undefined || o.callsign.trim() === '';
+    if (noCallsign && o.direction !== 'rx') {
+      throw new CallsignRequiredError(`link ${o.name} has no callsign; set callsign= (or link.${o.name}.callsign=), or make the link receive-only (link.${o.name}.direction=rx, or run with --receive-only), which needs none`);
+    }
+    const callsign = noCallsign ? undefined : parseCallsign(o.callsign!);
     const destination = parseCallsign(o.destination ?? ALTNET_DESTINATION);
     const kissPort = o.kissPort ?? 0;
     if (!Number.isInteger(kissPort) || kissPort < 0 || kissPort > 15) throw new RangeError(`KISS port must be 0..15, got ${kissPort}`);
@@ -87,7 +91,7 @@ export class KissTransport extends RadioTransport {
     if (o.slotTimeMs !== undefined) this.params.push(kissSlotTime(kissPort, o.slotTimeMs));
     if (o.txTailMs !== undefined) this.params.push(kissTxTail(kissPort, o.txTailMs));
     if (o.fullDuplex !== undefined) this.params.push(kissFullDuplex(kissPort, o.fullDuplex));
-    this.log.info('KISS link', { callsign: formatCallsign(callsign), destination: formatCallsign(destination), kissPort });
+    this.log.info('KISS link', { callsign: callsign ? formatCallsign(callsign) : 'none (receive-only)', destination: formatCallsign(destination), kissPort });
   }
 
   protected async initialize(): Promise<void> {
@@ -96,6 +100,7 @@ export class KissTransport extends RadioTransport {
   }
 
   protected async transmit(frame: Uint8Array): Promise<void> {
+    if (!this.callsign) throw new CallsignRequiredError(`link ${this.name} is receive-only and has no callsign`);
     const ax25 = encodeAx25Ui({ destination: this.destination, source: this.callsign, info: frame });
     await this.write(kissData(this.kissPort, ax25));
   }
@@ -118,7 +123,7 @@ export class KissTransport extends RadioTransport {
         this.counters.inc('ax25_foreign');
         continue;
       }
-      if (ui.source.call === this.callsign.call && ui.source.ssid === this.callsign.ssid) {
+      if (this.callsign && ui.source.call === this.callsign.call && ui.source.ssid === this.callsign.ssid) {
         this.counters.inc('ax25_own_echo');
         continue;
       }

@@ -1,6 +1,7 @@
 // Byte channels under the radio drivers: a serial port (the real `serialport` package) or a TCP
 // connection (Dire Wolf's KISS port). A driver gets a factory, so it can reopen after the device
 // disappears, and tests can hand it a socat pty.
+import { AltnetError } from '../../util/errors.js';
 import { Socket, connect } from 'node:net';
 import { SerialPort } from 'serialport';
 import type { SerialSettings } from '../boards.js';
@@ -33,7 +34,7 @@ export async function openSerialChannel(path: string, settings: SerialSettings):
     rtscts: settings.rtscts,
     autoOpen: false,
   });
-  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(serialOpenError(path, err)) : resolve())));
   return wrap(`serial:${path}@${settings.baudRate}`, {
     write: (data) =>
       new Promise<void>((resolve, reject) => {
@@ -50,6 +51,26 @@ export async function openSerialChannel(path: string, settings: SerialSettings):
     isOpen: () => port.isOpen,
     on: (ev, fn) => port.on(ev, fn as (...a: unknown[]) => void),
   });
+}
+
+/** What went wrong opening a serial device, said so the operator knows what to do. */
+export function serialOpenError(path: string, err: Error): AltnetError {
+  const m = err.message;
+  if (/ENOENT|No such file/i.test(m)) {
+    return new AltnetError(
+      'device-missing',
+      `${path} does not exist: the radio is not plugged in, or it has another name. \`altnet boards\` lists the serial devices; ` +
+        'a /dev/altnet/… name from the udev rules follows the radio whatever order things are plugged in',
+      { cause: err },
+    );
+  }
+  if (/EACCES|Permission denied/i.test(m)) {
+    return new AltnetError('device-permission', `${path}: permission denied; add the daemon's user to group dialout (the service's user altnet is) and log in again`, { cause: err });
+  }
+  if (/EBUSY|busy|Cannot lock port/i.test(m)) {
+    return new AltnetError('device-busy', `${path} is in use by another program (a serial console, ModemManager, another altnet link); close it or use another device`, { cause: err });
+  }
+  return new AltnetError('device-open-failed', `cannot open ${path}: ${m}`, { cause: err });
 }
 
 export function tcpChannelFactory(host: string, port: number, connectTimeoutMs = 5000): ChannelFactory {
