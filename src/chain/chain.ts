@@ -78,6 +78,11 @@ export class HeaderChain {
   private readonly counters: Counters;
   private readonly clock: () => number;
   private store: HeaderStore | undefined;
+  /**
+   * Headers accepted in memory whose write failed (a full disk). They are written before anything
+   * new is accepted; until then addHeaders refuses, so refused headers are never taken as stored.
+   */
+  private unstored: Uint8Array[] = [];
   private readonly maxSide: number;
   private readonly targets: TargetCache;
   private readonly interval: number;
@@ -337,6 +342,8 @@ export class HeaderChain {
 
   /** Validates and adds headers in order; stops at the first invalid one. Persists before returning. */
   addHeaders(raws: readonly Uint8Array[]): AddResult {
+    // A store that failed must work again before anything new is accepted (throws if not).
+    if (this.unstored.length) this.retryStore();
     const now = this.clock();
     const startTip = this.best[this.bestLen - 1];
     const startHeight = this.height;
@@ -397,7 +404,16 @@ export class HeaderChain {
       toStore.push(raw);
     }
 
-    if (toStore.length) this.store?.append(toStore);
+    let storeError: unknown;
+    if (toStore.length && this.store) {
+      try {
+        this.store.append(toStore);
+      } catch (err) {
+        // Valid and in memory, not on disk: kept to be written first when the store works again.
+        this.unstored = toStore;
+        storeError = err;
+      }
+    }
     this.counters.inc('accepted', accepted);
     if (duplicates) this.counters.inc('duplicates', duplicates);
     const result: AddResult = { accepted, duplicates, tipChanged: this.best[this.bestLen - 1] !== startTip };
@@ -419,7 +435,26 @@ export class HeaderChain {
       });
     }
     if (result.tipChanged || accepted) this.updateGauges();
+    if (storeError) throw storeError;
     return result;
+  }
+
+  /** Whether headers accepted in memory still wait to be written (the store failed). */
+  get unstoredCount(): number {
+    return this.unstored.length;
+  }
+
+  /**
+   * Writes the headers a failed write left in memory; throws the store's error if it still
+   * fails. Returns how many were written.
+   */
+  retryStore(): number {
+    const pending = this.unstored;
+    if (pending.length === 0 || !this.store) return 0;
+    this.store.append(pending);
+    this.unstored = [];
+    this.log.info('header store works again; wrote the headers a failed write had left in memory', { count: pending.length });
+    return pending.length;
   }
 
   // ---- internals: parent context ----

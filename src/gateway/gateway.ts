@@ -75,6 +75,8 @@ export interface GatewayOptions {
   nodeRpc?: NodeRpcOptions;
   /** Node-port slots (default 8); the node always gets one. */
   maxNodeConnections?: number;
+  /** While the header store fails (full disk), how often it is retried, ms (default 5000). */
+  storeRetryMs?: number;
   /** Node-port deadlines (tests shorten them). */
   nodePeerLimits?: Partial<NodePeerLimits>;
   /** Read-only status page (and /status.json); may be the metrics address, which it then also serves. */
@@ -363,6 +365,7 @@ export class Gateway {
     }
     this.watchdog.start(10_000);
     this.rescue.start(1000);
+    this.timers.push(setInterval(() => this.router.retryStore(), opts.storeRetryMs ?? 5000));
     const shareMetrics = opts.status && opts.metrics && opts.status.host === opts.metrics.host && opts.status.port === opts.metrics.port;
     if (opts.status) {
       this.statusServer = await startStatusServer({

@@ -4,6 +4,8 @@
 //    connection itself said (peer-chains.ts): one local process cannot speak for another;
 //  - headers the node has go out on transmit links (beacon mode);
 //  - an anomaly makes every link that can ask for headers ask at once (anycast);
+//  - an internet link that extended our best chain, or claims a tip above it, is asked again at
+//    once from the new tip, so every long sync finishes by itself (no anomaly needed);
 //  - a link never gets what its capabilities exclude, and receive-only mode never transmits.
 import type { Logger } from '../util/log.js';
 import type { Counters } from '../util/counters.js';
@@ -38,6 +40,8 @@ export interface RouterChain extends HeaderView {
   getByHeight(height: number): { hash: Uint8Array; header: Uint8Array | null } | undefined;
   /** Where the chain starts: genesis (0) or a checkpoint. */
   readonly rootHeight: number;
+  /** Writes what a failed store left in memory; throws while the store still fails. */
+  retryStore?(): number;
 }
 
 /** A link as the router sees it: the supervisor's proxy of a driver in its own process. */
@@ -56,6 +60,8 @@ export interface RouterLink {
 export const BEACON_BATCH = 16;
 /** Recent best-chain headers given to radio drivers to decode compact frames against. */
 export const CONTEXT_DEPTH = 64;
+/** Least time between two asks of one link prompted by its tip claims, ms. */
+const TIP_FOLLOW_MS = 5000;
 /** Most headers sent in answer to one radio request. */
 const MAX_RADIO_ANSWER = 64;
 
@@ -87,6 +93,10 @@ export class Router {
   private readonly links = new Map<string, RouterLink>();
   /** What each node-port connection has, by its own word (or ours, for what we sent it). */
   private readonly peerChains = new PeerChains();
+  /** When each link was last asked to continue a sync (ms), to pace asks made on tip claims. */
+  private readonly followedAt = new Map<string, number>();
+  /** The header store failed (full disk): what came meanwhile is to be asked for again. */
+  private storeFailing = false;
   /** Next beacon batch, counted back from the one holding the tip. */
   private carousel = 0;
   readonly nodeEvents: NodePeerEvents;
@@ -157,6 +167,7 @@ export class Router {
 
   removeLink(name: string): void {
     this.links.delete(name);
+    this.followedAt.delete(name);
   }
 
   /**
@@ -209,11 +220,30 @@ export class Router {
       this.onTipChanged();
     }
     const sentToNode = this.pushToNode();
+    // A batch bigger than any radio answer that moved our tip is a sync in progress: ask at once
+    // from the new tip. A source with nothing more answers with nothing; that ends the sync.
+    // (One new block's header is no batch: nothing more to ask for.)
+    if (outcome.tipChanged && outcome.accepted > 0 && raw.length > MAX_RADIO_ANSWER) this.followUp(linkName, 'delivery');
     return { ...outcome, sentToNode };
   }
 
   onLinkTip(linkName: string, report: TipReport): void {
     this.deps.observer?.linkTip(linkName, report);
+    // A source claiming more than we have (at start, or after a batch) is asked for it; claims
+    // are cheap, so at most once per TIP_FOLLOW_MS unless deliveries keep moving our tip.
+    if (report.height > this.deps.chain.tip().height) this.followUp(linkName, 'tip');
+  }
+
+  /** Asks one internet link for the headers after our tip (never a radio: asking costs airtime). */
+  private followUp(linkName: string, why: 'delivery' | 'tip'): void {
+    const link = this.links.get(linkName);
+    if (!link?.requestHeaders || this.storeFailing) return;
+    if (!canReceive(link.capabilities) || !carries(link.capabilities, 'headers') || isRadio(link.capabilities)) return;
+    const now = Date.now();
+    if (why === 'tip' && now - (this.followedAt.get(linkName) ?? -Infinity) < TIP_FOLLOW_MS) return;
+    this.followedAt.set(linkName, now);
+    this.deps.counters.inc(`link.${linkName}.follow_ups`);
+    link.requestHeaders(this.deps.chain.locator());
   }
 
   /** A transaction a link received: hand it to the node, which validates it. */
@@ -340,16 +370,58 @@ export class Router {
 
   /**
    * Validates and stores headers. A storage failure (a full disk) is ours, not the sender's:
-   * said loudly, counted, and never blamed on a link.
+   * said loudly, counted, never blamed on a link, and not a delivery: once the store works again
+   * (retryStore) every link and node connection is asked again from our chain.
    */
   private addToChain(raw: Uint8Array[], from: string): AddHeadersOutcome | undefined {
     try {
       return this.deps.chain.addHeaders(raw);
     } catch (err) {
-      this.deps.counters.inc('chain.add_errors');
-      this.deps.log.error('could not store headers', { from, reason: (err as Error).message });
+      const { counters, log } = this.deps;
+      counters.inc('chain.add_errors');
+      counters.inc('router.headers_not_stored', raw.length);
+      if (!this.storeFailing) {
+        log.error('could not store headers; they are not counted as delivered and will be asked for again once the store works', {
+          from,
+          count: raw.length,
+          reason: (err as Error).message,
+        });
+      }
+      this.storeFailing = true;
       return undefined;
     }
+  }
+
+  /** Whether headers are waiting on a failed store. */
+  get storeFailed(): boolean {
+    return this.storeFailing;
+  }
+
+  /**
+   * Called periodically (the gateway's timer): while the store is failing, try to write what it
+   * left in memory; once that works, ask every link and node connection again for what was
+   * refused meanwhile. Returns true when the store recovered now.
+   */
+  retryStore(): boolean {
+    if (!this.storeFailing) return false;
+    const { chain, counters, log } = this.deps;
+    let written = 0;
+    try {
+      written = chain.retryStore?.() ?? 0;
+    } catch (err) {
+      counters.inc('router.store_retries_failed');
+      log.debug('header store still failing', { reason: (err as Error).message });
+      return false;
+    }
+    this.storeFailing = false;
+    counters.inc('router.store_recovered');
+    const tip = chain.tip();
+    log.info('header store works again; asking the links and the node for the headers it could not take', { written, height: tip.height });
+    this.onTipChanged();
+    this.pushToNode();
+    this.requestHeadersEverywhere('the header store works again');
+    for (const p of this.deps.nodePeers()) p.requestHeaders(chain.locator());
+    return true;
   }
 
   private onNodeReady(peer: NodePeer): void {
