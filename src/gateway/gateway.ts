@@ -212,6 +212,7 @@ export class Gateway {
       log: log.child('router'),
       counters: this.counters,
       mode: opts.mode,
+      storeRetryMs: opts.storeRetryMs,
       nodePeers: () => this.server?.readyPeers() ?? [],
       onNodeTxInv: (hashes) => this.outbox?.markSeen(hashes),
       observer: {
@@ -365,7 +366,7 @@ export class Gateway {
     }
     this.watchdog.start(10_000);
     this.rescue.start(1000);
-    this.timers.push(setInterval(() => this.router.retryStore(), opts.storeRetryMs ?? 5000));
+    this.timers.push(setInterval(() => this.router.tick(), 1000));
     const shareMetrics = opts.status && opts.metrics && opts.status.host === opts.metrics.host && opts.status.port === opts.metrics.port;
     if (opts.status) {
       this.statusServer = await startStatusServer({

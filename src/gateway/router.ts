@@ -62,6 +62,10 @@ export const BEACON_BATCH = 16;
 export const CONTEXT_DEPTH = 64;
 /** Least time between two asks of one link prompted by its tip claims, ms. */
 const TIP_FOLLOW_MS = 5000;
+/** A link asked to continue a sync that sends nothing this long is asked again, ms... */
+const SYNC_STALL_MS = 10_000;
+/** ...this many times at most (a source with exactly a full batch and no more costs 3 asks). */
+const SYNC_RETRIES = 3;
 /** Most headers sent in answer to one radio request. */
 const MAX_RADIO_ANSWER = 64;
 
@@ -83,6 +87,10 @@ export interface RouterDeps {
   onNodeTxInv?(hashes: Uint8Array[]): void;
   /** How far below the tip the beacon carousel reaches, in blocks (default 144, a day). */
   beaconDepth?: number;
+  /** While the header store fails, how often tick() retries it, ms (default 5000). */
+  storeRetryMs?: number;
+  /** ms since the epoch (tests). */
+  now?: () => number;
 }
 
 export interface LinkHeadersResult extends AddHeadersOutcome {
@@ -95,6 +103,9 @@ export class Router {
   private readonly peerChains = new PeerChains();
   /** When each link was last asked to continue a sync (ms), to pace asks made on tip claims. */
   private readonly followedAt = new Map<string, number>();
+  /** Links asked to continue a sync that have not answered with headers yet: when, how often. */
+  private readonly awaiting = new Map<string, { at: number; tries: number }>();
+  private lastStoreRetry = 0;
   /** The header store failed (full disk): what came meanwhile is to be asked for again. */
   private storeFailing = false;
   /** Next beacon batch, counted back from the one holding the tip. */
@@ -168,6 +179,7 @@ export class Router {
   removeLink(name: string): void {
     this.links.delete(name);
     this.followedAt.delete(name);
+    this.awaiting.delete(name);
   }
 
   /**
@@ -223,6 +235,7 @@ export class Router {
     // A batch bigger than any radio answer that moved our tip is a sync in progress: ask at once
     // from the new tip. A source with nothing more answers with nothing; that ends the sync.
     // (One new block's header is no batch: nothing more to ask for.)
+    this.awaiting.delete(linkName);
     if (outcome.tipChanged && outcome.accepted > 0 && raw.length > MAX_RADIO_ANSWER) this.followUp(linkName, 'delivery');
     return { ...outcome, sentToNode };
   }
@@ -232,6 +245,7 @@ export class Router {
     // A source claiming more than we have (at start, or after a batch) is asked for it; claims
     // are cheap, so at most once per TIP_FOLLOW_MS unless deliveries keep moving our tip.
     if (report.height > this.deps.chain.tip().height) this.followUp(linkName, 'tip');
+    else this.awaiting.delete(linkName); // it has nothing more: the sync is done
   }
 
   /** Asks one internet link for the headers after our tip (never a radio: asking costs airtime). */
@@ -239,11 +253,42 @@ export class Router {
     const link = this.links.get(linkName);
     if (!link?.requestHeaders || this.storeFailing) return;
     if (!canReceive(link.capabilities) || !carries(link.capabilities, 'headers') || isRadio(link.capabilities)) return;
-    const now = Date.now();
+    const now = this.now();
     if (why === 'tip' && now - (this.followedAt.get(linkName) ?? -Infinity) < TIP_FOLLOW_MS) return;
     this.followedAt.set(linkName, now);
+    if (why === 'delivery') this.awaiting.set(linkName, { at: now, tries: 0 });
     this.deps.counters.inc(`link.${linkName}.follow_ups`);
     link.requestHeaders(this.deps.chain.locator());
+  }
+
+  private now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
+
+  /**
+   * Called about every second by the gateway: retries a failing store (every storeRetryMs), and
+   * asks again a link that was asked to continue a sync and sent nothing for SYNC_STALL_MS (its
+   * answer was lost to a timeout or a dropped connection), up to SYNC_RETRIES times.
+   */
+  tick(): void {
+    const now = this.now();
+    if (this.storeFailing && now - this.lastStoreRetry >= (this.deps.storeRetryMs ?? 5000)) {
+      this.lastStoreRetry = now;
+      this.retryStore();
+    }
+    for (const [name, w] of this.awaiting) {
+      if (now - w.at < SYNC_STALL_MS) continue;
+      const link = this.links.get(name);
+      if (!link?.requestHeaders || w.tries >= SYNC_RETRIES || this.storeFailing) {
+        this.awaiting.delete(name);
+        continue;
+      }
+      w.tries++;
+      w.at = now;
+      this.deps.counters.inc(`link.${name}.sync_retries`);
+      this.deps.log.info('a link asked to continue a sync sent nothing; asking again', { link: name, attempt: w.tries });
+      link.requestHeaders(this.deps.chain.locator());
+    }
   }
 
   /** A transaction a link received: hand it to the node, which validates it. */
