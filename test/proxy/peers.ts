@@ -44,13 +44,13 @@ export class V2Peer {
   private server: Server | undefined;
   port = 0;
 
-  constructor(private readonly opts: { aead?: 'node' | 'noble'; record?: boolean } = {}) {}
+  constructor(private readonly opts: { aead?: 'node' | 'noble'; record?: boolean; magic?: Uint8Array } = {}) {}
 
   async listen(): Promise<number> {
     this.server = createServer((sock) => {
       this.sockets.push(sock);
       sock.setNoDelay(true);
-      const s = new V2Session({ magic: MAGIC, role: 'responder', aead: this.opts.aead ?? 'node', garbageLen: 0 });
+      const s = new V2Session({ magic: this.opts.magic ?? MAGIC, role: 'responder', aead: this.opts.aead ?? 'node', garbageLen: 0 });
       this.sessions.push(s);
       sock.on('error', () => {});
       sock.on('data', (chunk: Buffer) => {
@@ -96,7 +96,7 @@ export class V1Client {
   receivedBytes = 0;
   closed = false;
   onMessage: ((m: P2PMessage) => void) | undefined;
-  private readonly decoder = new V1Decoder(MAGIC);
+  private readonly decoder: V1Decoder;
 
   /** Bytes read from the socket (with countOnly, the only thing recorded). */
   rawBytes = 0;
@@ -104,7 +104,9 @@ export class V1Client {
   private constructor(
     readonly socket: Socket,
     countOnly = false,
+    readonly magic = MAGIC,
   ) {
+    this.decoder = new V1Decoder(magic);
     socket.setNoDelay(true);
     socket.on('error', () => {});
     socket.on('close', () => (this.closed = true));
@@ -120,14 +122,14 @@ export class V1Client {
   }
 
   /** countOnly: do not decode what arrives (benches: the client's checksums are not the proxy's cost). */
-  static async viaSocks(proxyPort: number, dest: { host: string; port: number }, countOnly = false): Promise<V1Client> {
+  static async viaSocks(proxyPort: number, dest: { host: string; port: number }, countOnly = false, magic = MAGIC): Promise<V1Client> {
     const { socket } = await SocksClient.createConnection({
       proxy: { host: '127.0.0.1', port: proxyPort, type: 5 },
       command: 'connect',
       destination: dest,
       timeout: 10_000,
     });
-    return new V1Client(socket, countOnly);
+    return new V1Client(socket, countOnly, magic);
   }
 
   static async plain(port: number): Promise<V1Client> {
@@ -140,7 +142,7 @@ export class V1Client {
   }
 
   send(command: string, payload: Uint8Array): boolean {
-    return this.socket.write(encodeV1Message(MAGIC, { command, payload }));
+    return this.socket.write(encodeV1Message(this.magic, { command, payload }));
   }
 
   close(): void {

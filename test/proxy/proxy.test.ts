@@ -6,6 +6,7 @@
 import { spawn } from 'node:child_process';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { NETWORKS } from '../../src/chain/networks.js';
 import { ipv4Mapped } from '../../src/node/messages.js';
 import { Bip324Proxy, type Bip324ProxyOptions } from '../../src/proxy/proxy.js';
 import { Counters } from '../../src/util/counters.js';
@@ -89,6 +90,22 @@ describe('BIP324 proxy, SOCKS5 front end', () => {
     expect(counters.get('v2_sessions')).toBe(1);
     expect(counters.get('messages_to_dest')).toBe(3);
     expect(counters.get('messages_to_client')).toBe(4);
+  });
+
+  it('takes the network from the client\'s v1 magic (main, testnet4, signet)', async () => {
+    const { proxy, port } = await startProxy();
+    for (const name of ['main', 'testnet4', 'signet'] as const) {
+      const magic = NETWORKS[name].magic;
+      const peer = new V2Peer({ magic });
+      await peer.listen();
+      cleanups.push(() => peer.close());
+      const c = await V1Client.viaSocks(port, { host: '127.0.0.1', port: peer.port }, false, magic);
+      cleanups.push(() => c.close());
+      c.send('version', versionPayload());
+      // The session keys mix in the magic: verack arrives only if the proxy chose the same network.
+      await until(`verack on ${name}`, () => c.received.some((m) => m.command === 'verack'));
+      expect(proxy.connections().find((x) => x.destination === `127.0.0.1:${peer.port}`)?.network).toBe(name);
+    }
   });
 
   it('answers a refused TCP connect with SOCKS5 reply 5 and counts it', async () => {
