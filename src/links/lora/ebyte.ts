@@ -10,7 +10,7 @@
 import { crc16 } from '../../codec/crc.js';
 import { planLora, type LoraRadioSettings, type LoraTransportOptions } from './common.js';
 import { E22_FRAMING_BYTES, E22_SUBPACKET_BYTES } from '../radio/airtime.js';
-import { RadioTransport, type RadioDeps } from '../radio/transport.js';
+import { RadioTransport, type DeviceInfo, type RadioDeps } from '../radio/transport.js';
 
 export const E22_SYNC = [0xa5, 0x5a] as const;
 /** Bytes our framing adds: sync (2), length (1), CRC (2). */
@@ -85,6 +85,16 @@ export class EbyteE22Transport extends RadioTransport {
     this.settings = plan.settings;
     this.airtime = plan.airtimeOf;
     this.decoder = new E22Decoder((code) => this.malformed(code, 'E22 stream'));
+  }
+
+  override async deviceInfo(): Promise<DeviceInfo> {
+    return {
+      readBack: {},
+      notes: [
+        'transparent mode: the E22 answers nothing; its registers are read only in configuration mode (M0=0, M1=1: C1 00 09)',
+        "airtime assumes the profile's SF/BW for the module's air data rate (Ebyte does not publish the mapping)",
+      ],
+    };
   }
 
   protected async initialize(): Promise<void> {

@@ -48,15 +48,35 @@ export const MESHTASTIC_SCHEMA = {
           },
         },
         Heartbeat: { fields: { nonce: { type: 'uint32', id: 1 } } },
+        // mesh.proto DeviceMetadata (firmware_version = 1).
+        DeviceMetadata: { fields: { firmwareVersion: { type: 'string', id: 1 } } },
+        // config.proto Config.LoRaConfig: the radio settings the node reports in its config dump.
+        LoRaConfig: {
+          fields: {
+            usePreset: { type: 'bool', id: 1 },
+            modemPreset: { type: 'uint32', id: 2 },
+            bandwidth: { type: 'uint32', id: 3 },
+            spreadFactor: { type: 'uint32', id: 4 },
+            codingRate: { type: 'uint32', id: 5 },
+            region: { type: 'uint32', id: 7 },
+            hopLimit: { type: 'uint32', id: 8 },
+            txEnabled: { type: 'bool', id: 9 },
+            txPower: { type: 'int32', id: 10 },
+            channelNum: { type: 'uint32', id: 11 },
+          },
+        },
+        Config: { fields: { lora: { type: 'LoRaConfig', id: 6 } } },
         FromRadio: {
-          oneofs: { payloadVariant: { oneof: ['packet', 'myInfo', 'configCompleteId', 'rebooted', 'queueStatus'] } },
+          oneofs: { payloadVariant: { oneof: ['packet', 'myInfo', 'config', 'configCompleteId', 'rebooted', 'queueStatus', 'metadata'] } },
           fields: {
             id: { type: 'uint32', id: 1 },
             packet: { type: 'MeshPacket', id: 2 },
             myInfo: { type: 'MyNodeInfo', id: 3 },
+            config: { type: 'Config', id: 5 },
             configCompleteId: { type: 'uint32', id: 7 },
             rebooted: { type: 'bool', id: 8 },
             queueStatus: { type: 'QueueStatus', id: 11 },
+            metadata: { type: 'DeviceMetadata', id: 13 },
           },
         },
         ToRadio: {
@@ -100,6 +120,23 @@ export interface MeshPacketMsg {
   hopLimit?: number;
   wantAck?: boolean;
 }
+export interface MeshLoraConfig {
+  usePreset?: boolean;
+  modemPreset?: number;
+  bandwidth?: number;
+  spreadFactor?: number;
+  codingRate?: number;
+  region?: number;
+  hopLimit?: number;
+  txEnabled?: boolean;
+  txPower?: number;
+  channelNum?: number;
+}
+
+/** config.proto LoRaConfig.RegionCode and ModemPreset names (enum numbers are the wire contract). */
+export const MESH_REGIONS = ['UNSET', 'US', 'EU_433', 'EU_868', 'CN', 'JP', 'ANZ', 'KR', 'TW', 'RU', 'IN', 'NZ_865', 'TH', 'LORA_24', 'UA_433', 'UA_868', 'MY_433', 'MY_919', 'SG_923'];
+export const MESH_PRESETS = ['LONG_FAST', 'LONG_SLOW', 'VERY_LONG_SLOW', 'MEDIUM_SLOW', 'MEDIUM_FAST', 'SHORT_SLOW', 'SHORT_FAST', 'LONG_MODERATE', 'SHORT_TURBO'];
+
 export interface FromRadioMsg {
   id?: number;
   packet?: MeshPacketMsg;
@@ -107,6 +144,8 @@ export interface FromRadioMsg {
   configCompleteId?: number;
   rebooted?: boolean;
   queueStatus?: { res?: number; free?: number; maxlen?: number; meshPacketId?: number };
+  metadata?: { firmwareVersion?: string };
+  config?: { lora?: MeshLoraConfig };
 }
 export interface ToRadioMsg {
   packet?: MeshPacketMsg;

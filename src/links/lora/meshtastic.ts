@@ -10,14 +10,17 @@ import {
   MeshtasticStreamDecoder,
   PRIVATE_APP,
   START2,
+  MESH_PRESETS,
+  MESH_REGIONS,
   decodeFromRadio,
+  type MeshLoraConfig,
   encodeToRadio,
   frameStream,
   type FromRadioMsg,
 } from './meshtastic-schema.js';
 import type { TimerHandle } from '../radio/clock.js';
 import { ModemError, ModemResetError, ModemTimeoutError } from '../radio/errors.js';
-import { RadioTransport, type RadioDeps } from '../radio/transport.js';
+import { RadioTransport, type DeviceInfo, type RadioDeps } from '../radio/transport.js';
 
 /** Meshtastic's DATA_PAYLOAD_LEN: the largest Data.payload a MeshPacket carries. */
 export const MESHTASTIC_MAX_PAYLOAD = 233;
@@ -49,6 +52,8 @@ export class MeshtasticTransport extends RadioTransport {
   private readonly hopLimit: number;
   private waiter: Waiter | undefined;
   private myNodeNum: number | undefined;
+  private firmware: string | undefined;
+  private loraConfig: MeshLoraConfig | undefined;
   private nextId = (Math.random() * 0x7fffffff) >>> 0;
   private heartbeat: TimerHandle | undefined;
 
@@ -107,6 +112,21 @@ export class MeshtasticTransport extends RadioTransport {
     });
   }
 
+  /** From the configuration dump the node sent at open (metadata, config.lora), as `meshtastic --info` shows. */
+  override async deviceInfo(): Promise<DeviceInfo> {
+    const readBack: Record<string, string | number> = {};
+    if (this.myNodeNum !== undefined) readBack.node = `!${this.myNodeNum.toString(16).padStart(8, '0')}`;
+    const l = this.loraConfig;
+    if (l) {
+      readBack.region = MESH_REGIONS[l.region ?? 0] ?? String(l.region);
+      if (l.usePreset) readBack.preset = MESH_PRESETS[l.modemPreset ?? 0] ?? String(l.modemPreset);
+      else readBack.custom = `SF${l.spreadFactor} ${l.bandwidth} kHz 4/${l.codingRate}`;
+      if (l.hopLimit !== undefined) readBack.hopLimit = l.hopLimit;
+      readBack.txEnabled = l.txEnabled ? 'yes' : 'no';
+    }
+    return { firmware: this.firmware, readBack, notes: ['the node encrypts with its channel key and adds a 16-byte header on air'] };
+  }
+
   protected async transmit(frame: Uint8Array): Promise<void> {
     const id = (this.nextId++ & 0x7fffffff) || 1;
     const queued = this.await('MeshPacket', this.timeoutMs, (m) => m.queueStatus?.meshPacketId === id);
@@ -139,6 +159,8 @@ export class MeshtasticTransport extends RadioTransport {
         continue;
       }
       if (m.myInfo?.myNodeNum !== undefined) this.myNodeNum = m.myInfo.myNodeNum;
+      if (m.metadata?.firmwareVersion) this.firmware = m.metadata.firmwareVersion;
+      if (m.config?.lora) this.loraConfig = m.config.lora;
       const w = this.waiter;
       if (w && w.match(m)) {
         this.waiter = undefined;

@@ -12,7 +12,7 @@ import { parseModemHex, planLora, Sequencer, toModemHex, type LoraRadioSettings,
 import { stripRnodeHeader, withRnodeHeader } from './onair.js';
 import { ModemResetError } from '../radio/errors.js';
 import { LineModem, type Expectation } from '../radio/lines.js';
-import { RadioTransport, type RadioDeps } from '../radio/transport.js';
+import { RadioTransport, type DeviceInfo, type RadioDeps } from '../radio/transport.js';
 
 const RAK_ERROR = /^(AT_\w*ERROR|AT_COMMAND_NOT_FOUND|ERROR\b)/;
 const RAK_BANNER = /^(RAKwireless|RAK3172|Current Work Mode|LoRa P2P mode|LoRaWAN mode)/i;
@@ -63,6 +63,26 @@ export class Rak3172Transport extends RadioTransport {
       await this.modem.command('AT+NWM=0', this.ok());
       for (const cmd of rakSetupCommands(this.settings)) await this.modem.command(cmd, this.ok());
       await this.modem.command('AT+PRECV=65534', this.ok());
+    });
+  }
+
+  /** `AT+XXX=?`: the value line(s) before OK (manual, "AT Command Format"). */
+  private query(cmd: string): Promise<string> {
+    const lines: string[] = [];
+    return this.modem
+      .command(cmd, { ok: (l) => (l === 'OK' ? true : (lines.push(l), false)), error: (l) => RAK_ERROR.test(l), timeoutMs: this.timeoutMs })
+      .then(() => lines.join(' ').trim());
+  }
+
+  override deviceInfo(): Promise<DeviceInfo> {
+    return this.seq.run(async () => {
+      const readBack: Record<string, string | number> = {};
+      const firmware = await this.query('AT+VER=?').catch(() => undefined);
+      for (const [name, cmd] of [['p2p', 'AT+P2P=?'], ['syncWord', 'AT+SYNCWORD=?'], ['iqInverted', 'AT+IQINVER=?']] as const) {
+        const v = await this.query(cmd).catch((e: Error) => `(${e.message})`);
+        readBack[name] = v;
+      }
+      return { firmware, readBack, notes: ['p2p = frequency:SF:bandwidth kHz:CR (0 = 4/5):preamble:TX power'] };
     });
   }
 

@@ -11,7 +11,7 @@ import { parseModemHex, planLora, Sequencer, toModemHex, type LoraRadioSettings,
 import { RNODE_SINGLE_PAYLOAD, stripRnodeHeader, withRnodeHeader } from './onair.js';
 import { ModemResetError } from '../radio/errors.js';
 import { LineModem, type Expectation } from '../radio/lines.js';
-import { RadioTransport, type RadioDeps } from '../radio/transport.js';
+import { RadioTransport, type DeviceInfo, type RadioDeps } from '../radio/transport.js';
 
 const RN_ERROR = /^(invalid_param|busy|radio_err|err\b|invalid_)/;
 const RN_BANNER = /^RN2(483|903) \d/;
@@ -39,6 +39,7 @@ export class Rn2483Transport extends RadioTransport {
   private readonly timeoutMs: number;
   private readonly airtime: (n: number) => number;
   private listening = false;
+  private version: string | undefined;
 
   constructor(o: LoraTransportOptions, deps: RadioDeps) {
     const plan = planLora(o, RNODE_SINGLE_PAYLOAD);
@@ -58,10 +59,30 @@ export class Rn2483Transport extends RadioTransport {
       this.modem.reset();
       this.listening = false;
       const ver = await this.modem.command('sys get ver', { ok: (l) => /^RN2(483|903)\b/.test(l), timeoutMs: this.timeoutMs });
+      this.version = ver;
       this.log.info('modem', { version: ver });
       await this.modem.command('mac pause', { ok: (l) => /^\d+$/.test(l), error: (l) => RN_ERROR.test(l), timeoutMs: this.timeoutMs });
       for (const cmd of rn2483SetupCommands(this.settings)) await this.modem.command(cmd, this.ok());
       await this.armReceive();
+    });
+  }
+
+  /** `radio get <param>` for each setting (Command Reference 2.5.5); receive is stopped meanwhile. */
+  override deviceInfo(): Promise<DeviceInfo> {
+    return this.seq.run(async () => {
+      if (this.listening) {
+        await this.modem.command('radio rxstop', this.ok());
+        this.listening = false;
+      }
+      const readBack: Record<string, string | number> = {};
+      try {
+        for (const p of ['mod', 'freq', 'sf', 'bw', 'cr', 'prlen', 'crc', 'iqi', 'sync', 'pwr']) {
+          readBack[p] = await this.modem.command(`radio get ${p}`, { ok: (l) => l.length > 0 && !RN_ERROR.test(l), error: (l) => RN_ERROR.test(l), timeoutMs: this.timeoutMs });
+        }
+      } finally {
+        await this.armReceive();
+      }
+      return { firmware: this.version, readBack };
     });
   }
 

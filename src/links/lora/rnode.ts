@@ -18,7 +18,7 @@ import { planLora, type LoraRadioSettings, type LoraTransportOptions } from './c
 import { RNODE_SINGLE_PAYLOAD } from './onair.js';
 import { ModemError, ModemResetError, ModemTimeoutError } from '../radio/errors.js';
 import type { TimerHandle } from '../radio/clock.js';
-import { RadioTransport, type RadioDeps } from '../radio/transport.js';
+import { RadioTransport, type DeviceInfo, type RadioDeps } from '../radio/transport.js';
 import { ConfigError } from '../../util/errors.js';
 
 export const RNODE = {
@@ -175,6 +175,18 @@ export class RNodeTransport extends RadioTransport {
     this.record(RNODE.FREQUENCY, f);
     this.configured = true;
     this.log.info('RNode configured', { firmware: this.info.firmware, platform: this.info.platform, frequencyHz: this.info.reported.frequencyHz });
+  }
+
+  override async deviceInfo(): Promise<DeviceInfo> {
+    const r = this.info.reported;
+    const readBack: Record<string, string | number> = {};
+    if (r.frequencyHz !== undefined) readBack.frequencyHz = r.frequencyHz;
+    if (r.bandwidthHz !== undefined) readBack.bandwidthHz = r.bandwidthHz;
+    if (r.sf !== undefined) readBack.sf = r.sf;
+    if (r.codingRate !== undefined) readBack.codingRate = `4/${r.codingRate}`;
+    if (r.txPowerDbm !== undefined) readBack.txPowerDbm = r.txPowerDbm;
+    if (this.info.platform) readBack.platform = this.info.platform;
+    return { firmware: this.info.firmware, readBack, notes: ['sync word 0x12, preamble and CRC are fixed by the RNode firmware'] };
   }
 
   private record(cmd: number, got: Uint8Array): void {

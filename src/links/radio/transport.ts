@@ -20,6 +20,14 @@ export interface RadioDeps {
   clock?: Clock;
 }
 
+/** A device's own account of itself, for `altnet probe`. */
+export interface DeviceInfo {
+  firmware?: string;
+  /** Settings as the device reports them (name -> value as it printed it). */
+  readBack: Record<string, string | number>;
+  notes?: string[];
+}
+
 export interface BackoffPolicy {
   initialMs: number;
   maxMs: number;
@@ -115,8 +123,26 @@ export abstract class RadioTransport implements FrameTransport {
   /** Fails whatever the dialect is waiting for (called on channel loss and on faults). */
   protected abstract abortPending(err: Error): void;
 
+  /**
+   * What the device says about itself once configured (`altnet probe`): firmware and the
+   * settings it reports back. Dialects that can ask the device override this.
+   */
+  async deviceInfo(): Promise<DeviceInfo> {
+    return { readBack: {}, notes: ['this device cannot be queried; the settings shown are the configured ones'] };
+  }
+
   get state(): LinkState {
     return this.currentState;
+  }
+
+  /** Airtime of a frame of `bytes` as this radio puts it on air (what the limiter charges). */
+  frameAirtimeMs(bytes: number): number {
+    return this.airtimeOf(bytes);
+  }
+
+  /** The airtime rule the limiter enforces: share, window, longest single transmission. */
+  get airtimeRule(): { dutyCycle: number; windowMs: number; maxDwellMs: number | undefined } {
+    return { dutyCycle: this.limiter.dutyCycle, windowMs: this.limiter.windowMs, maxDwellMs: this.limiter.maxDwellMs };
   }
 
   /** Frames waiting to be transmitted. */
