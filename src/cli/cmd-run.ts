@@ -33,6 +33,7 @@ export function gatewayOptionsFromConfig(config: Config, log: Logger, forcedMode
     metrics: config.metrics && { host: config.metrics.host, port: config.metrics.port },
     devicedir: config.devicedir,
     hotplugRescanMs: config.hotplugrescan,
+    nodeWaitMs: config.nodewait,
     linkRestartMaxMs: config.linkrestartmax,
     maxLinkMessageBytes: config.maxlinkmsg,
     blockCacheBytes: config.blockcache * 1_000_000,

@@ -232,6 +232,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'Longest wait between restarts of a link driver that keeps failing (backoff cap).',
   },
   {
+    name: 'nodewait',
+    type: 'duration',
+    default: '10m',
+    min: 0,
+    max: 7 * 86_400_000,
+    help: "Warn, and raise the anomaly node-not-connected, when no Bitcoin node has been connected for this long (at start and after the node goes); 0: never. The warning quotes the address to put in bitcoin.conf's addnode=.",
+  },
+  {
     name: 'hotplugrescan',
     type: 'duration',
     default: '5s',
@@ -291,6 +299,8 @@ export interface Config {
   linkrestartmax: number;
   /** Milliseconds. */
   hotplugrescan: number;
+  /** Milliseconds; 0 never. */
+  nodewait: number;
   /** `link.<name>.<key>=value` grouped by link name (string values; drivers parse their own). */
   links: Record<string, Record<string, string>>;
   /** The same links with their type checked and where each key was set. */

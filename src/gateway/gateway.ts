@@ -69,6 +69,11 @@ export interface GatewayOptions {
    * noticed when the transaction reaches the node by another route first.
    */
   txToNode?: boolean;
+  /**
+   * Warn (anomaly node-not-connected) when no node has been connected for this long, ms;
+   * default 10 min, 0 never.
+   */
+  nodeWaitMs?: number;
   /** How often the outbox is rescanned and due re-sends go out, ms (default 2000). */
   outboxRescanMs?: number;
   /** The node's own RPC (noderpc=): tells its connection from other local processes. */
@@ -206,6 +211,11 @@ export class Gateway {
       clock,
       staleProbability: opts.staleProbability,
       onAnomaly: (a, change) => this.onAnomaly(a, change),
+      nodeConnection: {
+        connections: () => this.server?.readyPeers().length ?? 0,
+        waitSeconds: (opts.nodeWaitMs ?? 600_000) / 1000,
+        address: () => this.listenAddress(),
+      },
     });
     this.router = new Router({
       chain,

@@ -9,7 +9,7 @@ import type { Counters } from '../util/counters.js';
 import type { Logger } from '../util/log.js';
 import { hashToHex } from '../util/bytes.js';
 
-export type AnomalyKind = 'stale-tip' | 'link-more-work' | 'link-silent';
+export type AnomalyKind = 'stale-tip' | 'link-more-work' | 'link-silent' | 'node-not-connected';
 
 export interface Anomaly {
   kind: AnomalyKind;
@@ -57,6 +57,12 @@ export interface WatchdogOptions {
   /** Most links tracked at once; reports from further link names are ignored and counted. */
   maxLinks?: number;
   onAnomaly?: (anomaly: Anomaly, change: AnomalyChange) => void;
+  /**
+   * Watch that the node connects: how many node connections there are now, how long to wait for
+   * one (seconds, counted from construction and from the last connection seen), and the address
+   * the node should dial, quoted in the anomaly. Without it node-not-connected is never raised.
+   */
+  nodeConnection?: { connections: () => number; waitSeconds: number; address: () => string };
 }
 
 function describeSeconds(s: number): string {
@@ -94,6 +100,9 @@ export class Watchdog {
   private readonly listening = new Map<string, { lastHeard: number; afterSeconds: number; heartbeatSeconds: number }>();
   private readonly activeByKey = new Map<string, Anomaly>();
   private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly nodeConnection: WatchdogOptions['nodeConnection'];
+  /** When a node connection was last seen (or the watch began). */
+  private nodeLastConnected: number;
 
   constructor(opts: WatchdogOptions) {
     const p = opts.staleProbability ?? 1e-4;
@@ -111,6 +120,8 @@ export class Watchdog {
     this.maxLinks = opts.maxLinks ?? 64;
     this.onAnomaly = opts.onAnomaly;
     this.staleAfterSeconds = staleThresholdSeconds(p, interval);
+    this.nodeConnection = opts.nodeConnection && opts.nodeConnection.waitSeconds > 0 ? opts.nodeConnection : undefined;
+    this.nodeLastConnected = opts.clock();
   }
 
   /** Records the node's best header; returns anomalies this raised (they also go to onAnomaly). */
@@ -168,6 +179,25 @@ export class Watchdog {
     const now = this.clock();
     const raised: Anomaly[] = [];
     const stillActive = new Set<string>();
+
+    if (this.nodeConnection) {
+      const { connections, waitSeconds, address } = this.nodeConnection;
+      if (connections() > 0) this.nodeLastConnected = now;
+      else if (now - this.nodeLastConnected >= waitSeconds) {
+        const a = this.raise(
+          {
+            kind: 'node-not-connected',
+            key: 'node-not-connected',
+            since: this.nodeLastConnected + waitSeconds,
+            detail:
+              `no Bitcoin node has been connected to ${address()} for ${describeSeconds(now - this.nodeLastConnected)}: ` +
+              `put addnode=${address()} in bitcoin.conf and restart the node (or check that it runs); until it connects altnet cannot give it what it learns`,
+          },
+          raised,
+        );
+        stillActive.add(a.key);
+      }
+    }
 
     if (this.node) {
       const age = now - this.node.time;
