@@ -291,8 +291,13 @@ class ProxyConnection {
     const early = this.front.subarray(r.used);
     this.front = new Uint8Array(0);
     this.counters.inc('socks5');
+    try {
+      this.setDestination({ host: r.value.host, port: r.value.port });
+    } catch (err) {
+      this.client.write(encodeReply(Reply.NOT_ALLOWED));
+      throw err;
+    }
     this.phase = 'connecting';
-    this.setDestination({ host: r.value.host, port: r.value.port });
     // Core sends nothing until our reply; a client that does gets its bytes kept in order.
     if (early.length) this.onV1Bytes(early);
     this.connectDestination();

@@ -136,6 +136,12 @@ describe('BIP324 proxy, SOCKS5 front end', () => {
     expect(lax.proxy.connections()[0].transport).toBe('v1');
   });
 
+  it('answers a request for the proxy itself with "not allowed" (proxy-loop)', async () => {
+    const { port, counters } = await startProxy();
+    await expect(V1Client.viaSocks(port, { host: '127.0.0.1', port })).rejects.toThrow(/NotAllowed/);
+    await until('the counter', () => counters.get('errors.proxy-loop') === 1);
+  });
+
   it('answers BIND with "command not supported"', async () => {
     const { port, counters } = await startProxy();
     const s = connect(port, '127.0.0.1');

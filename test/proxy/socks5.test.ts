@@ -72,3 +72,24 @@ describe('SOCKS5 replies and addresses', () => {
     expect(ipv6ToString(b(0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0, 8))).toBe('1:2:3:4:5:6:7:8');
   });
 });
+
+describe('SOCKS5 parser on random input', () => {
+  it('only ever returns "need more", a value, or a Socks5Error (10,000 inputs)', () => {
+    let x = 0x2545f491;
+    const next = () => ((x ^= x << 13), (x ^= x >>> 17), (x ^= x << 5), x >>> 0);
+    for (let i = 0; i < 10_000; i++) {
+      const b = new Uint8Array(next() % 40);
+      for (let j = 0; j < b.length; j++) b[j] = next() & 0xff;
+      if (b.length && i % 2) b[0] = 5; // half of them past the version check
+      if (b.length > 3 && i % 4 === 1) [b[1], b[2], b[3]] = [1, 0, [1, 3, 4][next() % 3]];
+      for (const parse of [parseGreeting, parseRequest]) {
+        try {
+          const r = parse(b);
+          if (r.done) expect(r.used).toBeLessThanOrEqual(b.length);
+        } catch (e) {
+          expect(e).toBeInstanceOf(Socks5Error);
+        }
+      }
+    }
+  });
+});
