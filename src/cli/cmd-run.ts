@@ -36,6 +36,8 @@ export function gatewayOptionsFromConfig(config: Config, log: Logger, forcedMode
     nodeWaitMs: config.nodewait,
     linkRestartMaxMs: config.linkrestartmax,
     maxLinkMessageBytes: config.maxlinkmsg,
+    maxLinks: config.maxlinks,
+    linkHeapMb: config.linkheap,
     blockCacheBytes: config.blockcache * 1_000_000,
     txToNode: config.txtonode,
     nodeRpc: config.noderpc && { ...config.noderpc, cookieFile: config.noderpccookie },

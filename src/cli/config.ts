@@ -224,6 +224,23 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'Largest message a link driver may hand to the main process; larger ones are dropped and counted.',
   },
   {
+    name: 'maxlinks',
+    type: 'int',
+    default: '16',
+    min: 1,
+    max: 64,
+    help: 'Most links the daemon runs (each is a process of its own); a config with more is refused at start-up.',
+  },
+  {
+    name: 'linkheap',
+    type: 'int',
+    default: '96',
+    min: 16,
+    max: 4096,
+    meta: '<MB>',
+    help: 'JavaScript heap limit of each link process (node --max-old-space-size), in MB; a driver that outgrows it is restarted, the daemon is not.',
+  },
+  {
     name: 'linkrestartmax',
     type: 'duration',
     default: '5m',
@@ -295,6 +312,9 @@ export interface Config {
   proxy: HostPort | undefined;
   maxlinkmsg: number;
   blockcache: number;
+  maxlinks: number;
+  /** MB. */
+  linkheap: number;
   /** Milliseconds. */
   linkrestartmax: number;
   /** Milliseconds. */

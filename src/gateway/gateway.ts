@@ -13,6 +13,7 @@ import type { NodePeerLimits } from '../node/peer.js';
 import { NodeRpc, nodeConnectionsTo } from '../node/rpc.js';
 import { Watchdog, type Anomaly } from '../watchdog/watchdog.js';
 import { Counters } from '../util/counters.js';
+import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { hashToHex } from '../util/bytes.js';
 import type { TipReport } from '../links/link.js';
@@ -56,6 +57,10 @@ export interface GatewayOptions {
   hotplugRescanMs?: number;
   linkRestartMaxMs?: number;
   maxLinkMessageBytes?: number;
+  /** Most links run at once (each is a process); more is refused at start (default 16). */
+  maxLinks?: number;
+  /** Heap limit of each link process, MB (default 96). */
+  linkHeapMb?: number;
   /** Beacon mode: how often the latest headers are repeated, ms. */
   beaconIntervalMs?: number;
   v2?: boolean;
@@ -161,6 +166,10 @@ export interface GatewayStatus {
 
 export { ALTNET_VERSION };
 
+/** Most links run at once, and each link process's heap limit (MB): see maxlinks, linkheap. */
+export const DEFAULT_MAX_LINKS = 16;
+export const DEFAULT_LINK_HEAP_MB = 96;
+
 export class Gateway {
   readonly router: Router;
   readonly watchdog: Watchdog;
@@ -250,6 +259,14 @@ export class Gateway {
   }
 
   static async start(opts: GatewayOptions): Promise<Gateway> {
+    const maxLinks = opts.maxLinks ?? DEFAULT_MAX_LINKS;
+    if (opts.links.length > maxLinks) {
+      // Each link is a process (~50 MB resident at least): refuse before starting anything.
+      throw new ConfigError(
+        'too-many-links',
+        `${opts.links.length} links are configured but maxlinks=${maxLinks}; remove links or raise maxlinks (each link is a process of its own, with up to linkheap MB of heap)`,
+      );
+    }
     const log = opts.log;
     const counters = opts.counters ?? new Counters();
     const chainOpts = {
@@ -458,6 +475,7 @@ export class Gateway {
       events,
       backoff: { initialMs: 1000, maxMs: this.opts.linkRestartMaxMs ?? 60_000 },
       maxMessageBytes: this.opts.maxLinkMessageBytes,
+      heapMb: this.opts.linkHeapMb ?? DEFAULT_LINK_HEAP_MB,
     });
     this.supervisors.set(spec.name, sup);
     this.router.addLink(sup);

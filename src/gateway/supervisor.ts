@@ -43,6 +43,8 @@ export interface SupervisorOptions {
   /** Invalid batches tolerated per window before the link is quarantined. */
   invalidLimit?: { count: number; windowMs: number; quarantineMs: number };
   maxMessageBytes?: number;
+  /** JavaScript heap limit of the driver process, MB (node --max-old-space-size). */
+  heapMb?: number;
   now?: () => number;
   /** Path of the child entry script; defaults to the compiled driver-host.js. */
   entry?: string;
@@ -168,7 +170,8 @@ export class LinkSupervisor implements RouterLink {
   private spawnChild(): void {
     const { log } = this.opts;
     this.setState('starting');
-    const child = spawn(process.execPath, [this.opts.entry ?? driverHostEntry()], {
+    const heap = this.opts.heapMb ? [`--max-old-space-size=${this.opts.heapMb}`] : [];
+    const child = spawn(process.execPath, [...heap, this.opts.entry ?? driverHostEntry()], {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
       env: { ...process.env, ALTNET_LINK: this.name },
     });
