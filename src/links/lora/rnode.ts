@@ -62,6 +62,9 @@ export const RNODE_FREQUENCY_TOLERANCE_HZ = 100;
 /** The highest TX power any RNode chip accepts (SX126x; SX127x caps at 17 dBm). */
 export const RNODE_MAX_TXPOWER_DBM = 22;
 
+/** RNodeInterface.REQUIRED_FW_VER_MAJ/MIN: Reticulum refuses firmware below 1.52. */
+const RNODE_MIN_MINOR = 52;
+
 const PLATFORMS: Record<number, string> = { 0x90: 'AVR', 0x80: 'ESP32', 0x70: 'NRF52' };
 
 export interface RNodeInfo {
@@ -138,6 +141,16 @@ export class RNodeTransport extends RadioTransport {
     });
   }
 
+  private async optional(cmd: number): Promise<Uint8Array | undefined> {
+    try {
+      return await this.request(cmd, Uint8Array.of(0x00));
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'modem-timeout') throw err;
+      this.log.info('RNode did not answer an informational query', { command: `0x${cmd.toString(16)}` });
+      return undefined;
+    }
+  }
+
   /** Whether the value the RNode reported for `cmd` means it applied what we asked. */
   private accepts(cmd: number, asked: Uint8Array, got: Uint8Array): boolean {
     if (got.length !== asked.length) return false;
@@ -156,10 +169,17 @@ export class RNodeTransport extends RadioTransport {
     this.configured = false;
     const detect = await this.request(RNODE.DETECT, Uint8Array.of(RNODE.DETECT_REQ));
     if (detect[0] !== RNODE.DETECT_RESP) throw new ModemError('RNode detect', `answer 0x${(detect[0] ?? 0).toString(16)}`);
-    const version = await this.request(RNODE.FW_VERSION, Uint8Array.of(0x00));
-    if (version.length >= 2) this.info.firmware = `${version[0]}.${version[1].toString().padStart(2, '0')}`;
-    const platform = await this.request(RNODE.PLATFORM, Uint8Array.of(0x00));
-    this.info.platform = PLATFORMS[platform[0]] ?? `0x${(platform[0] ?? 0).toString(16)}`;
+    // Version and platform, as Reticulum's detect() asks; informational, so a firmware that does
+    // not answer them is still used.
+    const version = await this.optional(RNODE.FW_VERSION);
+    if (version && version.length >= 2) {
+      this.info.firmware = `${version[0]}.${version[1].toString().padStart(2, '0')}`;
+      if (version[0] < 1 || (version[0] === 1 && version[1] < RNODE_MIN_MINOR)) {
+        this.log.warn('RNode firmware is older than Reticulum requires; update it with rnodeconf', { firmware: this.info.firmware, minimum: `1.${RNODE_MIN_MINOR}` });
+      }
+    }
+    const platform = await this.optional(RNODE.PLATFORM);
+    if (platform) this.info.platform = PLATFORMS[platform[0]] ?? `0x${(platform[0] ?? 0).toString(16)}`;
     for (const { cmd, value } of rnodeConfigFrames(this.settings)) {
       const got = await this.request(cmd, value);
       if (!this.accepts(cmd, value, got)) {

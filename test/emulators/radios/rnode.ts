@@ -137,6 +137,8 @@ export class RNodeEmulator extends RadioDevice {
   failNextTx = false;
   /** Fault knob: a board that applies another spreading factor than asked (reports it honestly). */
   forceSf: number | undefined;
+  /** Fault knob: commands this (older or custom) firmware does not answer. */
+  readonly ignore = new Set<number>();
   // serial_callback state
   private inFrame = false;
   private escape = false;
@@ -201,6 +203,7 @@ export class RNodeEmulator extends RadioDevice {
 
   private commandByte(cmd: number, buf: number[]): void {
     const v = buf[buf.length - 1];
+    if (this.ignore.has(cmd)) return;
     switch (cmd) {
       case CMD.FREQUENCY:
         if (buf.length === 4) {

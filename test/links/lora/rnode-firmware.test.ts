@@ -19,11 +19,11 @@ afterEach(async () => {
 
 const EU = { region: 'EU868', frequencyHz: 868_100_000, sf: 7 } as const;
 
-async function rig(radio: LoraOverrides, chip: RNodeChip = 'sx1276') {
+async function rig(radio: LoraOverrides, chip: RNodeChip = 'sx1276', make = () => new RNodeEmulator({ chip })) {
   const profile = findBoardProfile('rnode');
   const pty = await openPtyPair();
   cleanup.push(() => pty.close());
-  const emu = await new RNodeEmulator({ chip }).start(pty.far, 115200);
+  const emu = await make().start(pty.far, 115200);
   cleanup.push(() => emu.stop());
   const log = memoryLogger();
   const counters = new Counters();
@@ -112,5 +112,17 @@ describe('RNode as the firmware behaves', () => {
     expect(p.bytes[0] & 0x0f).toBe(0); // sequence nibble, no split flag
     expect(p.phy.preambleSymbols).toBe(24); // SF7/125 kHz: ceil(24 ms / 1.024 ms)
     expect(p.phy.syncWord).toBe(0x12);
+  });
+
+  it('treats version and platform as information: an old firmware is warned about, a silent one still used', async () => {
+    const old = await rig(EU, 'sx1276', () => new RNodeEmulator({ version: [1, 40] }));
+    await old.t.open();
+    expect(old.logged(/older than Reticulum requires/)).toBe(true);
+    const quiet = new RNodeEmulator();
+    quiet.ignore.add(0x50).add(0x48); // CMD_FW_VERSION, CMD_PLATFORM
+    const r = await rig(EU, 'sx1276', () => quiet);
+    await r.t.open();
+    expect(r.t.info.firmware).toBeUndefined();
+    expect(r.t.state).toBe('up');
   });
 });
