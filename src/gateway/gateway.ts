@@ -15,7 +15,7 @@ import { Watchdog, type Anomaly } from '../watchdog/watchdog.js';
 import { Counters } from '../util/counters.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { hashToHex } from '../util/bytes.js';
+import { hashToHex, hexToHash } from '../util/bytes.js';
 import type { TipReport } from '../links/link.js';
 import { Router, type ChainTip, type GatewayMode } from './router.js';
 import { LinkSupervisor, type SupervisedLinkEvents } from './supervisor.js';
@@ -27,6 +27,7 @@ import { Alerter } from './alerts.js';
 import { startStatusServer, type StatusServer } from './status-page.js';
 import { METRICS_CONTENT_TYPE, renderPrometheus } from './metrics.js';
 import { Progress, type ProgressSnapshot } from '../util/progress.js';
+import { readNodeView } from '../watchdog/node-view.js';
 import { FRAME_LINK_TYPES, linkTypeEntry } from '../links/registry.js';
 import { canReceive } from '../links/link.js';
 import { DatadirLock, prepareDatadir } from './datadir.js';
@@ -107,6 +108,8 @@ export interface GatewayOptions {
   /** Rescue tuning (tests): block request deadline, time the node has to move its tip. */
   blockFetchTimeoutMs?: number;
   rescueConfirmTimeoutMs?: number;
+  /** With nodeRpc: how often the node's peers are compared with the links (peers-disagree), ms (default 60 000). */
+  nodeViewMs?: number;
 }
 
 export interface LinkStatus {
@@ -156,6 +159,8 @@ export interface GatewayStatus {
   anomalyHistory: AnomalyEvent[];
   /** Header sync progress (the last job, kept once finished). */
   sync?: ProgressSnapshot;
+  /** With noderpc: the node's active tip and its other peers, as its RPC last said. */
+  nodeView?: { at: string; activeHeight: number; activeHash: string; otherPeers: number; peersBestHeight: number } | { at: string; error: string };
   /** Transactions from `altnet send-tx` not yet seen back from the network. */
   pendingTx: PendingTxStatus[];
   /** Rescues (blocks fetched, verified and pushed to the node), newest first. */
@@ -197,6 +202,7 @@ export class Gateway {
   /** Last frames_rx count seen per watched link (to notice frames being heard). */
   private readonly framesSeen = new Map<string, number>();
   private readonly headerSync: Progress;
+  private nodeView: GatewayStatus['nodeView'];
 
   private constructor(
     readonly opts: GatewayOptions,
@@ -344,6 +350,11 @@ export class Gateway {
       },
     });
     this.nodePort = await this.server.listen();
+    if (rpc) {
+      const poll = () => void this.pollNodeView(rpc);
+      this.timers.push(setInterval(poll, opts.nodeViewMs ?? 60_000));
+      setTimeout(poll, 1000).unref();
+    }
     this.lock?.update({ listen: this.listenAddress() });
 
     for (const spec of opts.links) this.specs.set(spec.name, spec);
@@ -529,6 +540,25 @@ export class Gateway {
     this.headerSync.update(this.chain.tip().height, this.syncTarget());
   }
 
+  /** Compares what the node's own peers have shown it with the links' chain (peers-disagree). */
+  private async pollNodeView(rpc: NodeRpc): Promise<void> {
+    const at = new Date().toISOString();
+    try {
+      const v = await readNodeView(rpc, this.nodePort);
+      const tip = this.chain.tip();
+      const known = this.chain.getByHash(hexToHash(v.activeHash));
+      const chainAhead = known ? tip.chainWork > known.chainWork : tip.height > v.activeHeight;
+      this.nodeView = { at, activeHeight: v.activeHeight, activeHash: v.activeHash, otherPeers: v.peers.length, peersBestHeight: v.peersBestHeight };
+      this.watchdog.observePeerView({ otherPeers: v.peers.length, peersBestHeight: v.peersBestHeight, nodeHeight: v.activeHeight, chainHeight: tip.height, chainAhead });
+    } catch (err) {
+      const error = (err as Error).message;
+      this.counters.inc('node.rpc_failures');
+      const before = this.nodeView && 'error' in this.nodeView ? this.nodeView.error : undefined;
+      if (before !== error) this.opts.log.warn('cannot read the node\'s peers over its RPC', { error });
+      this.nodeView = { at, error };
+    }
+  }
+
   /** The highest height anyone claims: the node (its version message) or a link (its tip report). */
   private syncTarget(): number {
     let target = 0;
@@ -608,6 +638,7 @@ export class Gateway {
       anomalies: this.watchdog.active().map((a) => ({ kind: a.kind, key: a.key, since: new Date(a.since * 1000).toISOString(), detail: a.detail })),
       anomalyHistory: [...this.anomalyHistory],
       sync: this.headerSync.snapshot(),
+      ...(this.nodeView ? { nodeView: this.nodeView } : {}),
       pendingTx: this.outbox?.pending() ?? [],
       rescues: this.rescue.records(),
       blocks: { stored: this.blocks.count, bytes: this.blocks.bytes, maxBytes: this.blocks.maxBytes },

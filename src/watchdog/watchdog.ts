@@ -9,11 +9,11 @@ import type { Counters } from '../util/counters.js';
 import type { Logger } from '../util/log.js';
 import { hashToHex } from '../util/bytes.js';
 
-export type AnomalyKind = 'stale-tip' | 'link-more-work' | 'link-silent' | 'node-not-connected';
+export type AnomalyKind = 'stale-tip' | 'link-more-work' | 'link-silent' | 'node-not-connected' | 'peers-disagree';
 
 export interface Anomaly {
   kind: AnomalyKind;
-  /** Identifies one anomaly: `stale-tip`, `link-more-work:<link>` or `link-silent:<link>`. */
+  /** Identifies one anomaly: `stale-tip`, `node-not-connected`, `peers-disagree`, `link-more-work:<link>` or `link-silent:<link>`. */
   key: string;
   /** When the condition began (seconds, watchdog clock). */
   since: number;
@@ -37,6 +37,23 @@ export interface NodeTip {
 export interface LinkTip {
   height: number;
   chainWork: bigint;
+}
+
+/**
+ * What the node's own RPC says about its peers (getpeerinfo, getchaintips), set against the
+ * validated chain the links brought.
+ */
+export interface PeerView {
+  /** The node's peers other than altnet. */
+  otherPeers: number;
+  /** Highest `synced_headers` among them: how far any of them has shown the node headers. */
+  peersBestHeight: number;
+  /** The node's active tip (getchaintips). */
+  nodeHeight: number;
+  /** altnet's best validated chain. */
+  chainHeight: number;
+  /** Whether that chain has more work than the node's active tip. */
+  chainAhead: boolean;
 }
 
 export interface WatchdogOptions {
@@ -99,6 +116,7 @@ export class Watchdog {
   /** Links expected to hear frames: when each was last heard and how much silence is too much. */
   private readonly listening = new Map<string, { lastHeard: number; afterSeconds: number; heartbeatSeconds: number }>();
   private readonly activeByKey = new Map<string, Anomaly>();
+  private peerView: { view: PeerView; disagreeSince?: number } | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private readonly nodeConnection: WatchdogOptions['nodeConnection'];
   /** When a node connection was last seen (or the watch began). */
@@ -157,6 +175,18 @@ export class Watchdog {
       return;
     }
     this.listening.set(linkName, { lastHeard: this.clock(), afterSeconds, heartbeatSeconds });
+  }
+
+  /**
+   * The node's peers as its RPC reports them. When the links show a chain with more work than
+   * the node's and none of the node's own peers has shown it headers that far (for the grace
+   * period), its peers are keeping the better chain from it: peers-disagree.
+   */
+  observePeerView(view: PeerView): Anomaly[] {
+    const disagree = view.chainAhead && view.otherPeers > 0 && view.peersBestHeight < view.chainHeight;
+    const since = disagree ? (this.peerView?.disagreeSince ?? this.clock()) : undefined;
+    this.peerView = { view: { ...view }, disagreeSince: since };
+    return this.check();
   }
 
   /** A watched link heard a frame; clears its link-silent at once. */
@@ -253,6 +283,23 @@ export class Watchdog {
           detail:
             `link ${name} has heard no frame for ${describeSeconds(quiet)} although its beacon repeats the tip every ` +
             `${describeSeconds(l.heartbeatSeconds)}: no signal (radio, antenna, jamming or the beacon is down), so silence no longer means no new blocks`,
+        },
+        raised,
+      );
+      stillActive.add(a.key);
+    }
+
+    const pv = this.peerView;
+    if (pv?.disagreeSince !== undefined && now - pv.disagreeSince >= this.grace) {
+      const v = pv.view;
+      const a = this.raise(
+        {
+          kind: 'peers-disagree',
+          key: 'peers-disagree',
+          since: pv.disagreeSince,
+          detail:
+            `the links show a chain at height ${v.chainHeight} with more work than the node's (height ${v.nodeHeight}), but none of the node's ` +
+            `${v.otherPeers} other peer(s) has shown it headers beyond height ${v.peersBestHeight}: its peers may be hiding the better chain (eclipse)`,
         },
         raised,
       );

@@ -145,3 +145,42 @@ describe('link-silent: a beacon link that hears nothing', () => {
     expect(() => wd.watchSilence('x', 0, 1)).toThrow(ConfigError);
   });
 });
+
+describe('peers-disagree: the node\'s own peers against the links', () => {
+  const view = { otherPeers: 3, peersBestHeight: 100, nodeHeight: 100, chainHeight: 103, chainAhead: true };
+
+  it('raises after the grace period when no other peer has shown the node the links\' better chain, clears when one has', () => {
+    const { wd, events, at } = setup();
+    wd.observePeerView(view);
+    at(T + 59);
+    expect(wd.observePeerView(view)).toEqual([]);
+    at(T + 60);
+    const raised = wd.observePeerView(view);
+    expect(raised).toHaveLength(1);
+    expect(raised[0]).toMatchObject({ kind: 'peers-disagree', key: 'peers-disagree', since: T });
+    expect(raised[0].detail).toContain('height 103 with more work than the node\'s (height 100)');
+    expect(raised[0].detail).toContain('none of the node\'s 3 other peer(s) has shown it headers beyond height 100');
+    at(T + 100);
+    expect(wd.observePeerView(view)).toEqual([]);
+    wd.observePeerView({ ...view, peersBestHeight: 103 });
+    expect(wd.active()).toEqual([]);
+    expect(events.map(([c, a]) => `${c}:${a.kind}`)).toEqual(['raised:peers-disagree', 'cleared:peers-disagree']);
+  });
+
+  it('says nothing when the links are not ahead, or the node has no other peer to disagree', () => {
+    const { wd, at } = setup();
+    wd.observePeerView({ ...view, chainAhead: false });
+    wd.observePeerView({ ...view, otherPeers: 0, peersBestHeight: -1 });
+    at(T + 1000);
+    wd.observePeerView({ ...view, otherPeers: 0, peersBestHeight: -1 });
+    expect(wd.active()).toEqual([]);
+    // A disagreement that stops inside the grace period starts its clock again next time.
+    wd.observePeerView(view);
+    at(T + 1030);
+    wd.observePeerView({ ...view, chainAhead: false });
+    at(T + 1040);
+    wd.observePeerView(view);
+    at(T + 1090);
+    expect(wd.observePeerView(view)).toEqual([]);
+  });
+});
