@@ -1,16 +1,19 @@
 // The third anomaly, with real nodes: the node's own peers disagree with the links. Regtest
-// Bitcoin Core A has two peers, altnet and C (an attacker on a 3-block chain of its own); honest
-// B (10 blocks) is reachable only through altnet's p2p link. altnet reads A's getchaintips and
-// getpeerinfo over A's RPC (noderpc, cookie auth): the links' chain has more work than A's
-// active tip, yet C has shown A headers only up to 3, so after the grace period peers-disagree
-// is raised. When A is given B as a peer, B shows it the better chain, A switches to it, and
-// the anomaly clears. The gateway's clock is injected so the grace period needs no sleeping.
+// Bitcoin Core A has two peers, a receive-only altnet gateway and C (an attacker on a 3-block
+// chain of its own). Honest B (10 blocks) is heard only over the air: B -> beacon gateway ->
+// simulated LoRa -> the receiver, which carries headers but no blocks, so altnet cannot rescue
+// A by itself. The receiver reads A's getchaintips and getpeerinfo over A's RPC (noderpc,
+// cookie auth): the links' chain has more work than A's active tip, yet C has shown A headers
+// only up to 3, so after the grace period peers-disagree is raised. When A is given B as a
+// peer, B shows it the better chain, A switches to it, and the anomaly clears. The receiver's
+// clock is injected so the grace period needs no sleeping.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NETWORKS } from '../../src/chain/networks.js';
 import { Gateway } from '../../src/gateway/gateway.js';
+import { SimAir, seededRandom } from '../../src/links/sim/air.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { BitcoindProcess, sleep } from '../harness/bitcoind.js';
 
@@ -28,6 +31,8 @@ describe('peers-disagree: the node\'s own peers keep the better chain from it', 
   let a: BitcoindProcess;
   let b: BitcoindProcess;
   let c: BitcoindProcess;
+  let air: SimAir;
+  let beacon: Gateway | undefined;
   let gw: Gateway | undefined;
   let offset = 0;
   let bTip = '';
@@ -35,7 +40,11 @@ describe('peers-disagree: the node\'s own peers keep the better chain from it', 
   const kinds = () => gw!.status().anomalies.map((x) => x.kind);
 
   beforeAll(async () => {
-    b = new BitcoindProcess({ name: 'B', args: ['-whitelist=download@127.0.0.1'] });
+    air = new SimAir({ loss: 0, random: seededRandom(5), lora: { sf: 7, bandwidthHz: 125_000, codingRate: 5, preambleSymbols: 8, explicitHeader: true, crc: true, lowDataRateOptimize: 'auto' } });
+    const airPort = await air.start();
+    const lora = (direction: string) => ({ name: 'lora0', type: 'sim', options: { type: 'sim', air: `127.0.0.1:${airPort}`, sf: '7', dutycycle: '1', direction } });
+    beacon = await Gateway.start({ network: NETWORKS.regtest, listen: { host: '127.0.0.1', port: 0 }, mode: 'beacon', beaconIntervalMs: 300, links: [lora('tx')], log: memoryLogger(), checkpoint: null });
+    b = new BitcoindProcess({ name: 'B', args: [`-addnode=127.0.0.1:${beacon.nodePort}`] });
     c = new BitcoindProcess({ name: 'C' });
     await Promise.all([b.start(), c.start()]);
     const { descriptor } = await b.rpc<{ descriptor: string }>('getdescriptorinfo', 'raw(52)');
@@ -49,8 +58,10 @@ describe('peers-disagree: the node\'s own peers keep the better chain from it', 
     gw = await Gateway.start({
       network: NETWORKS.regtest,
       listen: { host: '127.0.0.1', port: 0 },
-      links: [{ name: 'b', type: 'p2p', options: { type: 'p2p', peer: `127.0.0.1:${b.p2pPort}` } }],
+      mode: 'receive-only',
+      links: [lora('rx')],
       log,
+      checkpoint: null,
       clock: () => Math.floor(Date.now() / 1000) + offset,
       nodeRpc: { host: '127.0.0.1', port: a.rpcPort, cookieFile: cookie },
       nodeViewMs: 500,
@@ -59,13 +70,14 @@ describe('peers-disagree: the node\'s own peers keep the better chain from it', 
   });
 
   afterAll(async () => {
-    await gw?.stop();
-    await Promise.all([a?.stop(), b?.stop(), c?.stop()]);
+    await Promise.allSettled([gw?.stop(), beacon?.stop()]);
+    await Promise.allSettled([a?.stop(), b?.stop(), c?.stop()]);
+    await air?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   it('raises peers-disagree when the links\' chain has more work and no other peer of the node has shown it', { timeout: 60_000 }, async () => {
-    // altnet has B's chain from the link and gives A the headers; A cannot get the blocks from C.
+    // altnet has B's chain from the air and gives A the headers; A cannot get the blocks from C.
     await until('A has B\'s headers', async () => (await a.rpc<any[]>('getchaintips')).some((t) => t.hash === bTip), 30_000, diag);
     await until('the node view shows C behind', () => {
       const v = gw!.status().nodeView as any;
