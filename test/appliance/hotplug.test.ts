@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { SerialPort } from 'serialport';
 import { DeviceWatcher, isHotplugDevice, linksForDevice, type WatcherTimers } from '../../src/gateway/hotplug.js';
 import { Counters } from '../../src/util/counters.js';
 import { memoryLogger, silentLogger } from '../../src/util/log.js';
+import { openPtyPair } from '../emulators/pty.js';
 
 /** Timers the test fires by hand: no sleeping, no timing assumptions. */
 function manualTimers() {
@@ -142,29 +143,8 @@ interface Pty {
 }
 
 async function plug(devicePath: string, peerPath: string): Promise<Pty> {
-  const proc = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${devicePath}`, `pty,raw,echo=0,link=${peerPath}`], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  const exited = once(proc, 'exit');
-  // socat logs "starting data transfer loop" once both ptys and links exist.
-  await new Promise<void>((resolve, reject) => {
-    proc.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (stderr.includes('starting data transfer loop')) resolve();
-    });
-    proc.once('exit', (code) => reject(new Error(`socat exited (${code}): ${stderr}`)));
-    proc.once('error', reject);
-  });
-  const pty: Pty = {
-    proc,
-    async kill(signal = 'SIGTERM') {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill(signal);
-        await exited;
-      }
-    },
-  };
+  const pair = await openPtyPair({ links: { device: devicePath, far: peerPath } });
+  const pty: Pty = { proc: pair.proc, kill: (signal = 'SIGTERM') => pair.close(signal) };
   cleanups.push(() => pty.kill('SIGKILL'));
   return pty;
 }

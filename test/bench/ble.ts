@@ -2,8 +2,9 @@
 // per second each way and GATT writes per frame at the smallest and a large ATT MTU. These are
 // host-stack figures (noble + our framing over a pty), not air figures: a real BLE link adds
 // connection-interval pacing.
-import { ax25From, startRig, waitFor, watch, payload } from '../links/ble/rig.js';
+import { ax25From, startRig, watch, payload } from '../links/ble/rig.js';
 import { EmulatedKissTnc, EmulatedNusDevice } from '../emulators/hci/devices.js';
+import { until } from '../helpers/wait.js';
 
 async function run(service: 'kiss' | 'nus', serverMtu: number, frames: number, size: number): Promise<Record<string, number>> {
   const rig = await startRig();
@@ -14,7 +15,7 @@ async function run(service: 'kiss' | 'nus', serverMtu: number, frames: number, s
     const seen = watch(t);
     const t0 = performance.now();
     await t.open();
-    await waitFor(() => t.state === 'up' && dev.subscribed, 'link up', 30_000);
+    await until('link up', () => t.state === 'up' && dev.subscribed, 30_000);
     const connectMs = performance.now() - t0;
 
     const out = Array.from({ length: frames }, (_, i) => payload(size, i));
@@ -27,7 +28,7 @@ async function run(service: 'kiss' | 'nus', serverMtu: number, frames: number, s
     const t2 = performance.now();
     // The KISS TNC is an amateur board: frames travel as AX.25 UI frames.
     dev.sendFrames(service === 'kiss' ? out.map((f) => ax25From(f)) : out);
-    await waitFor(() => seen.frames.length === frames, 'frames back', 60_000);
+    await until('frames back', () => seen.frames.length === frames, 60_000);
     const rxMs = performance.now() - t2;
     if (!seen.frames.every((f, i) => f.equals(out[i]))) throw new Error('frames came back different');
     return {

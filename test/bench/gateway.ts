@@ -27,6 +27,7 @@ import { encodeV1Message, V1Decoder } from '../../src/node/wire.js';
 import { equalBytes } from '../../src/util/bytes.js';
 import { silentLogger } from '../../src/util/log.js';
 import { SHARED_DATA } from '../harness/data.js';
+import { until } from '../helpers/wait.js';
 
 const SAMPLES = 300;
 const WARMUP = 20;
@@ -177,14 +178,6 @@ function stats(xs: number[]): { median: number; p90: number; mean: number; min: 
   return { median: r(q(0.5)), p90: r(q(0.9)), mean: r(s.reduce((a, b) => a + b, 0) / s.length), min: r(s[0]), max: r(s[s.length - 1]), n: s.length };
 }
 
-async function waitUntil(what: string, cond: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function simLink(name: string, airPort: number, direction: string, sf: number, dutycycle: string) {
@@ -226,7 +219,7 @@ async function frameToNode(via: 'direct' | 'simAir', samples: number): Promise<R
     const g = gw;
     await peer.connect(g.nodePort);
     await peer.ready;
-    await waitUntil('the link to come up and join the air', () => g.link('rx')?.state === 'up' && (simAir ? simAir.stats.members >= 1 : linkPort !== 0), 15_000);
+    await until('the link to come up and join the air', () => g.link('rx')?.state === 'up' && (simAir ? simAir.stats.members >= 1 : linkPort !== 0), 15_000);
     await sleep(300); // the router's context (genesis) reaches the driver after its hello
 
     // Marks where the main process takes over: entry to and exit from router.onLinkHeaders.
@@ -403,7 +396,7 @@ async function loraTip(): Promise<Record<string, unknown>> {
     const r = receiver;
     await Promise.all([nodeB.connect(b.nodePort), nodeA.connect(r.nodePort)]);
     await Promise.all([nodeB.ready, nodeA.ready]);
-    await waitUntil('both links up and on the air', () => b.link('lora')?.state === 'up' && r.link('lora')?.state === 'up' && air.stats.members >= 2, 15_000);
+    await until('both links up and on the air', () => b.link('lora')?.state === 'up' && r.link('lora')?.state === 'up' && air.stats.members >= 2, 15_000);
     await sleep(300);
     const framesBefore = air.stats.frames;
     const arrived = nodeA.nextHeaders(30_000);
@@ -413,7 +406,7 @@ async function loraTip(): Promise<Record<string, unknown>> {
     const endToEndMs = a.at - sentAt;
     if (!equalBytes(a.headers[0], h1)) throw new Error('the receiving node got a different header');
     // Drivers report their counters every 2 s.
-    await waitUntil('driver counters', () => (r.status().links[0].counters.tips_rx ?? 0) > 0 && (b.status().links[0].counters.frames_tx ?? 0) > 0, 5000);
+    await until('driver counters', () => (r.status().links[0].counters.tips_rx ?? 0) > 0 && (b.status().links[0].counters.frames_tx ?? 0) > 0, 5000);
     const bc = b.status().links[0].counters;
     const rc = r.status().links[0].counters;
     const frames = air.stats.frames - framesBefore;

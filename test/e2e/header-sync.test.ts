@@ -22,18 +22,10 @@ import { servedChain } from '../servers/chain.js';
 import { startDnsServer } from '../servers/dns-server.js';
 import { startElectrumServer } from '../servers/electrum-server.js';
 import { startEsploraServer } from '../servers/esplora-server.js';
+import { until } from '../helpers/wait.js';
 
 const served = servedChain();
 const BLOCKS = 4100;
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms: number, diag?: () => string): Promise<number> {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}${diag ? `\n${diag()}` : ''}`);
-    await sleep(50);
-  }
-  return Date.now() - start;
-}
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
 

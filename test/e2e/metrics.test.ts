@@ -10,18 +10,11 @@ import { NETWORKS } from '../../src/chain/networks.js';
 import { ALTNET_VERSION, Gateway, type GatewayOptions } from '../../src/gateway/gateway.js';
 import { AltnetError } from '../../src/util/errors.js';
 import { memoryLogger } from '../../src/util/log.js';
-import { freePort, sleep } from '../harness/bitcoind.js';
+import { freePort } from '../harness/bitcoind.js';
 import { REPO_ROOT, SHARED_DATA } from '../harness/data.js';
+import { until } from '../helpers/wait.js';
 
 const DRIVER = resolve(REPO_ROOT, 'test/fixtures/drivers/scripted.mjs');
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000, diag?: () => string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${diag ? `\n${diag()}` : ''}`);
-    await sleep(50);
-  }
-}
 
 /** Sample lines of an exposition as `name{labels}` -> value, plus each family's TYPE. */
 function parse(text: string): { samples: Map<string, number>; types: Map<string, string> } {

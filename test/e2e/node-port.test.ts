@@ -19,17 +19,9 @@ import { memoryLogger } from '../../src/util/log.js';
 import { BitcoindProcess, sleep } from '../harness/bitcoind.js';
 import { headersFromNode } from '../harness/gateway.js';
 import { connectHostile, type HostilePeer } from '../harness/hostile-peer.js';
+import { until } from '../helpers/wait.js';
 
 const regtest = NETWORKS.regtest;
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 15_000, diag?: () => string): Promise<number> {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > ms) throw new Error(`timed out waiting for ${what}${diag ? `\n${diag()}` : ''}`);
-    await sleep(25);
-  }
-  return Date.now() - start;
-}
 
 /** Connections that reopen as soon as they are closed, until stopped. */
 function flood(port: number, count: number) {

@@ -23,6 +23,7 @@ import { memoryLogger } from '../../src/util/log.js';
 import { Chromium } from '../harness/chromium.js';
 import { REPO_ROOT, SHARED_DATA } from '../harness/data.js';
 import { KissHub } from '../emulators/kiss-hub.js';
+import { until } from '../helpers/wait.js';
 
 const ARTIFACTS = resolve(process.env.ALTNET_TEST_ARTIFACTS ?? join(REPO_ROOT, 'test-artifacts'), 'status-page');
 // Within the beacon carousel's reach (144 below the tip), so the receiver can sync from genesis.
@@ -153,10 +154,3 @@ describe('status page in headless chromium: a link goes down, link-silent appear
   });
 });
 
-async function until(what: string, cond: () => boolean, ms: number, diag?: () => string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${diag ? `\n${diag()}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

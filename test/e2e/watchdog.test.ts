@@ -17,16 +17,9 @@ import { NETWORKS } from '../../src/chain/networks.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { BitcoindProcess, sleep } from '../harness/bitcoind.js';
+import { until } from '../helpers/wait.js';
 
 const REGTEST = NETWORKS.regtest;
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000, diag?: () => string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${diag ? `\n${diag()}` : ''}`);
-    await sleep(50);
-  }
-}
 
 describe('watchdog on a running gateway: stale tip and a link with more work trigger anycast', () => {
   const log = memoryLogger();

@@ -1,53 +1,62 @@
-// socat pty pairs: `socat -d -d pty,raw,echo=0 pty,raw,echo=0`; the driver opens one end with the
-// real serialport, an emulator opens the other.
+// The one socat pty pair of the tests: `socat -d -d pty,raw,echo=0[,link=A] pty,raw,echo=0[,link=B]`.
+// The driver under test opens one end with the real serialport (or noble's UART HCI), an emulator
+// opens the other. With `links`, socat also creates symlinks at the given paths, the way udev's
+// SYMLINK+= does in /dev/altnet, and removes them when it exits (an unplug).
 import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface PtyPair {
-  /** The end the driver under test opens. */
+  /** The end the driver under test opens (the link path when `links` was given). */
   device: string;
   /** The end the board emulator opens. */
   far: string;
-  close(): Promise<void>;
+  proc: ChildProcess;
+  /** Stops socat (SIGTERM unless told otherwise; SIGKILL if it lingers) and waits for it. */
+  close(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function openPtyPair(): Promise<PtyPair> {
-  const child: ChildProcess = spawn('socat', ['-d', '-d', 'pty,raw,echo=0', 'pty,raw,echo=0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+export interface PtyPairOptions {
+  /** Symlinks for the two ends, created by socat and removed when it exits. */
+  links?: { device: string; far: string };
+}
+
+export async function openPtyPair(opts: PtyPairOptions = {}): Promise<PtyPair> {
+  const end = (link?: string) => (link ? `pty,raw,echo=0,link=${link}` : 'pty,raw,echo=0');
+  const proc: ChildProcess = spawn('socat', ['-d', '-d', end(opts.links?.device), end(opts.links?.far)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const paths: string[] = [];
   let stderr = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`socat did not report two ptys: ${stderr}`)), 10_000);
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
+    proc.stderr!.on('data', (d: Buffer) => {
+      if (stderr.length < 65_536) stderr += d.toString();
       for (const m of stderr.matchAll(/PTY is (\/dev\/pts\/\d+)/g)) if (!paths.includes(m[1])) paths.push(m[1]);
+      // socat logs "starting data transfer loop" once both ptys (and their links) exist.
       if (paths.length >= 2 && /starting data transfer loop/.test(stderr)) {
         clearTimeout(timer);
         resolve();
       }
     });
-    child.once('exit', (code) => {
+    proc.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`socat exited with ${code}: ${stderr}`));
     });
+    proc.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
   });
-  child.stderr!.removeAllListeners('data');
-  child.stderr!.resume();
+  proc.stderr!.removeAllListeners('data');
+  proc.stderr!.resume();
   return {
-    device: paths[0],
-    far: paths[1],
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
+    device: opts.links?.device ?? paths[0],
+    far: opts.links?.far ?? paths[1],
+    proc,
+    async close(signal = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      proc.kill(signal);
+      const lingering = setTimeout(() => proc.kill('SIGKILL'), 2000);
+      await exited;
+      clearTimeout(lingering);
+    },
   };
-}
-
-/** Polls `cond` until it holds (a wait, not a timing assertion). */
-export async function waitFor(cond: () => boolean, what: string, timeoutMs = 15_000): Promise<void> {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

@@ -12,18 +12,12 @@ import { Counters } from '../../src/util/counters.js';
 import { memoryLogger } from '../../src/util/log.js';
 import type { Anomaly } from '../../src/watchdog/watchdog.js';
 import { execFileSync } from 'node:child_process';
+import { until } from '../helpers/wait.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'altnet-alerts-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(20);
-  }
-}
 const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
 
 const anomaly = (detail = 'node tip is 120 min old'): Anomaly => ({ kind: 'stale-tip', key: 'stale-tip', since: Math.floor(Date.now() / 1000) - 60, detail });
@@ -63,10 +57,10 @@ describe('Alerter', () => {
     const a = new Alerter({ notify: `echo "$ALTNET_ALERT_EVENT" %s >> ${file}`, network: 'regtest', log: memoryLogger(), counters, clearHoldMs: 0 });
     a.onAnomaly(anomaly(), 'raised');
     a.onAnomaly(anomaly('node tip is 130 min old'), 'raised');
-    await until(() => lines(file).length === 1);
+    await until('lines(file).length === 1', () => lines(file).length === 1);
     a.onAnomaly(anomaly(), 'cleared');
     a.onAnomaly(anomaly(), 'cleared');
-    await until(() => lines(file).length === 2);
+    await until('lines(file).length === 2', () => lines(file).length === 2);
     await sleep(200);
     const got = lines(file);
     expect(got).toHaveLength(2);
@@ -81,7 +75,7 @@ describe('Alerter', () => {
     const counters = new Counters();
     const a = new Alerter({ notify: `echo %s >> ${file}`, network: 'main', log: memoryLogger(), counters, clearHoldMs: 300 });
     a.onAnomaly(anomaly(), 'raised');
-    await until(() => lines(file).length === 1);
+    await until('lines(file).length === 1', () => lines(file).length === 1);
     for (let i = 0; i < 3; i++) {
       a.onAnomaly(anomaly(), 'cleared');
       await sleep(50);
@@ -91,7 +85,7 @@ describe('Alerter', () => {
     expect(lines(file)).toHaveLength(1);
     expect(counters.get('suppressed.flap')).toBe(3);
     a.onAnomaly(anomaly(), 'cleared');
-    await until(() => lines(file).length === 2);
+    await until('lines(file).length === 2', () => lines(file).length === 2);
     expect(lines(file)[1]).toContain('cleared');
     await a.stop();
   });
@@ -115,7 +109,7 @@ describe('Alerter', () => {
     const log = memoryLogger();
     const a = new Alerter({ notify: 'exit 3', network: 'main', log, counters, clearHoldMs: 0 });
     a.onAnomaly(anomaly(), 'raised');
-    await until(() => counters.get('notify_failures') === 1);
+    await until('counters.get(\'notify_failures\') === 1', () => counters.get('notify_failures') === 1);
     expect(log.lines.some((l) => l.includes('alertnotify command failed'))).toBe(true);
     await a.stop();
   });
@@ -135,11 +129,11 @@ describe('Alerter', () => {
     const counters = new Counters();
     const a = new Alerter({ webhook: `http://127.0.0.1:${port}/hook`, network: 'signet', log: memoryLogger(), counters, clearHoldMs: 0 });
     a.onAnomaly({ ...anomaly(), kind: 'link-silent', key: 'link-silent:lora0', link: 'lora0' }, 'raised');
-    await until(() => got.length === 1);
+    await until('got.length === 1', () => got.length === 1);
     expect(got[0].method).toBe('POST');
     expect(got[0].type).toBe('application/json');
     expect(got[0].body).toMatchObject({ source: 'altnet', event: 'raised', kind: 'link-silent', key: 'link-silent:lora0', link: 'lora0', network: 'signet' });
-    await until(() => counters.get('webhook_sent') === 1);
+    await until('counters.get(\'webhook_sent\') === 1', () => counters.get('webhook_sent') === 1);
     await a.stop();
     server.close();
   });

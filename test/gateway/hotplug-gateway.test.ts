@@ -4,7 +4,7 @@
 // end), is stopped cleanly when it is unplugged while the gateway keeps serving its node port,
 // and starts again on the next plug-in.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -16,17 +16,11 @@ import { encodeVersion, ipv4Mapped, PROTOCOL_VERSION } from '../../src/node/mess
 import { encodeV1Message, V1Decoder } from '../../src/node/wire.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { RNodeEmulator } from '../emulators/radios/rnode.js';
+import { openPtyPair } from '../emulators/pty.js';
 import { sleep } from '../harness/bitcoind.js';
+import { until } from '../helpers/wait.js';
 
 const REGTEST = NETWORKS.regtest;
-
-async function until(what: string, cond: () => boolean, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 function processAlive(pid: number): boolean {
   try {
@@ -46,27 +40,15 @@ interface Board {
 
 /** Plugs in an emulated RNode: a pty pair, one end linked at `device`, the emulator on the other. */
 async function plug(device: string, far: string): Promise<Board> {
-  const socat = spawn('socat', ['-d', '-d', `pty,raw,echo=0,link=${device}`, `pty,raw,echo=0,link=${far}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = once(socat, 'exit');
-  let stderr = '';
-  await new Promise<void>((resolve, reject) => {
-    socat.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (stderr.includes('starting data transfer loop')) resolve();
-    });
-    socat.once('exit', (code) => reject(new Error(`socat exited (${code}): ${stderr}`)));
-    socat.once('error', reject);
-  });
+  const pair = await openPtyPair({ links: { device, far } });
   const emulator = await new RNodeEmulator().start(far, 115200);
   return {
-    socat,
+    socat: pair.proc,
     emulator,
     async unplug() {
       await emulator.stop().catch(() => undefined);
-      if (socat.exitCode === null && socat.signalCode === null) {
-        socat.kill('SIGTERM');
-        await exited;
-      }
+      // socat exits on SIGTERM and removes its links, as udev removes /dev/altnet/<name>.
+      await pair.close();
     },
   };
 }

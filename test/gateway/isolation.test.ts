@@ -13,20 +13,13 @@ import { Gateway } from '../../src/gateway/gateway.js';
 import { SimAir } from '../../src/links/sim/air.js';
 import { hashToHex, readU32LE, writeU32LE } from '../../src/util/bytes.js';
 import { memoryLogger } from '../../src/util/log.js';
-import { BitcoindProcess, sleep } from '../harness/bitcoind.js';
+import { BitcoindProcess } from '../harness/bitcoind.js';
 import { headersFromNode } from '../harness/gateway.js';
 import { REPO_ROOT } from '../harness/data.js';
+import { until } from '../helpers/wait.js';
 
 const DRIVER = resolve(REPO_ROOT, 'test/fixtures/drivers/scripted.mjs');
 const REGTEST = NETWORKS.regtest;
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 /** Writes a file whole or not at all: a driver reading it while it changes sees old or new. */
 function writeAtomically(path: string, data: Uint8Array): void {

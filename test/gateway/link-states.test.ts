@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { NETWORKS } from '../../src/chain/networks.js';
 import { Gateway } from '../../src/gateway/gateway.js';
 import { memoryLogger } from '../../src/util/log.js';
+import { until } from '../helpers/wait.js';
 
 async function deadPort(): Promise<number> {
   const s = createServer();
@@ -14,14 +15,6 @@ async function deadPort(): Promise<number> {
   const port = (s.address() as AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
   return port;
-}
-
-async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('link states on a running gateway', () => {

@@ -7,16 +7,9 @@ import { Counters } from '../../src/util/counters.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { REPO_ROOT, SHARED_DATA } from '../harness/data.js';
 import { sleep } from '../harness/bitcoind.js';
+import { until } from '../helpers/wait.js';
 
 const DRIVER = resolve(REPO_ROOT, 'test/fixtures/drivers/scripted.mjs');
-
-async function until(what: string, cond: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 describe('link supervisor: one child process per driver', () => {
   const running: LinkSupervisor[] = [];

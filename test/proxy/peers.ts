@@ -25,14 +25,7 @@ export function versionPayload(addrRecv: { ip?: Uint8Array; port?: number } = {}
   return encodeVersion(v);
 }
 
-/** Resolves when `cond()` holds (polled), or rejects after `ms`. */
-export async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export { until } from '../helpers/wait.js';
 
 /** A BIP324 responder that answers version with version + verack and records the rest. */
 export class V2Peer {

@@ -1,13 +1,14 @@
 // The KISS/AX.25 radio transport (src/links/kiss) over a BLE KISS TNC through bleChannelFactory:
 // the amateur-radio path, where every frame carries the operator's callsign.
 import { afterEach, expect, test } from 'vitest';
-import { startRig, waitFor, payload, type Rig } from './rig.js';
+import { startRig, payload, type Rig } from './rig.js';
 import { EmulatedKissTnc } from '../../emulators/hci/devices.js';
 import { parseBleOptions } from '../../../src/links/ble/config.js';
 import { bleChannelFactory } from '../../../src/links/ble/channel.js';
 import { KissTransport } from '../../../src/links/kiss/transport.js';
 import { decodeAx25Ui, encodeAx25Ui, parseCallsign } from '../../../src/links/kiss/ax25.js';
 import { findBoardProfile } from '../../../src/links/boards.js';
+import { until } from '../../helpers/wait.js';
 
 let rig: Rig | null = null;
 let kiss: KissTransport | null = null;
@@ -50,11 +51,11 @@ test('KissTransport over a BLE KISS TNC: AX.25 UI frames with the callsign both 
   const reply = (info: Buffer): Buffer =>
     Buffer.from(encodeAx25Ui({ destination: parseCallsign('ALTNET'), source: parseCallsign('DL1ABC-2'), info }));
   tnc.sendFrames([reply(payload(80, 2))]);
-  await waitFor(() => got.length === 1, 'frame from the TNC');
+  await until('frame from the TNC', () => got.length === 1);
   expect(got[0]).toEqual(payload(80, 2));
 
   rig.ctl.dropConnection(tnc.peripheral);
-  await waitFor(() => kiss!.state === 'up' && tnc.connections === 2 && tnc.subscribed, 'reopened over a new connection');
+  await until('reopened over a new connection', () => kiss!.state === 'up' && tnc.connections === 2 && tnc.subscribed);
   await kiss.send(payload(60, 3));
   await tnc.waitForFrames(2);
   expect(Buffer.from(decodeAx25Ui(tnc.frames[1]).info)).toEqual(payload(60, 3));

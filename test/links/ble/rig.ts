@@ -5,7 +5,7 @@ import { memoryLogger } from '../../../src/util/log.js';
 import type { LinkState } from '../../../src/links/link.js';
 import { createBleTransport } from '../../../src/links/ble/config.js';
 import type { BleTransport } from '../../../src/links/ble/transport.js';
-import { openPtyPair, type PtyPair } from '../../emulators/hci/socat.js';
+import { openPtyPair, type PtyPair } from '../../emulators/pty.js';
 import { HciControllerEmulator, type ControllerOptions } from '../../emulators/hci/controller.js';
 import { decodeAx25Ui, encodeAx25Ui, parseCallsign } from '../../../src/links/kiss/ax25.js';
 
@@ -36,7 +36,7 @@ export interface Rig {
 
 export async function startRig(ctlOpts: Omit<ControllerOptions, 'path'> = {}): Promise<Rig> {
   const pair = await openPtyPair();
-  const ctl = new HciControllerEmulator({ ...ctlOpts, path: pair.controllerPath });
+  const ctl = new HciControllerEmulator({ ...ctlOpts, path: pair.far });
   try {
     await ctl.open();
   } catch (e) {
@@ -48,7 +48,7 @@ export async function startRig(ctlOpts: Omit<ControllerOptions, 'path'> = {}): P
   const transports: BleTransport[] = [];
   const withDefaults = (options: Record<string, string>): Record<string, string> => ({
     'link.ble0.type': 'ble',
-    'link.ble0.hci': `uart:${pair.hostPath}`,
+    'link.ble0.hci': `uart:${pair.device}`,
     'link.ble0.adapter_timeout_ms': '5000',
     'link.ble0.scan_timeout_ms': '3000',
     'link.ble0.connect_timeout_ms': '3000',
@@ -83,15 +83,6 @@ export async function startRig(ctlOpts: Omit<ControllerOptions, 'path'> = {}): P
       await pair.close();
     },
   };
-}
-
-/** Polls until cond() holds; throws with `what` after timeoutMs (a hang guard, not a timing check). */
-export async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** Records states and frames a transport reports. */

@@ -1,9 +1,10 @@
 // The BLE transport through the real noble stack (@stoprocent/noble, UART HCI driver) against
 // the HCI controller emulator on a socat pty pair.
 import { afterEach, describe, expect, test } from 'vitest';
-import { ax25From, ax25Info, backoffDelays, startRig, waitFor, watch, payload, type Rig } from './rig.js';
+import { ax25From, ax25Info, backoffDelays, startRig, watch, payload, type Rig } from './rig.js';
 import { EmulatedKissTnc, EmulatedNusDevice } from '../../emulators/hci/devices.js';
 import { decodeAx25Ui } from '../../../src/links/kiss/ax25.js';
+import { until } from '../../helpers/wait.js';
 
 let rig: Rig | null = null;
 
@@ -19,7 +20,7 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
     const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4' });
     const seen = watch(t);
     await t.open();
-    await waitFor(() => t.state === 'up' && tnc.subscribed, 'link up and subscribed');
+    await until('link up and subscribed', () => t.state === 'up' && tnc.subscribed);
     expect(t.attMtu).toBe(40);
     expect(t.capabilities).toMatchObject({ direction: 'duplex', mtu: 256, needsCallsign: true });
 
@@ -35,7 +36,7 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
 
     const back = [payload(180, 5), payload(3, 6), payload(256, 7)];
     tnc.sendFrames(back.map((f) => ax25From(f)));
-    await waitFor(() => seen.frames.length === back.length, 'frames from the TNC');
+    await until('frames from the TNC', () => seen.frames.length === back.length);
     expect(seen.frames).toEqual(back);
     expect(rig.counters.get('link.ble0.rx_frames')).toBe(3);
     expect(rig.counters.get('link.ble0.tx_frames')).toBe(4);
@@ -51,7 +52,7 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
     const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.address': 'C4:11:22:33:44:56' });
     const seen = watch(t);
     await t.open();
-    await waitFor(() => t.state === 'up' && tnc.subscribed, 'first connection');
+    await until('first connection', () => t.state === 'up' && tnc.subscribed);
     await t.send(payload(60, 1));
     await tnc.waitForFrames(1);
 
@@ -61,15 +62,15 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
       if (s === 'down' && !queued) queued = t.send(payload(90, 2));
     });
     rig.ctl.dropConnection(tnc.peripheral, 0x08); // supervision timeout: the TNC went out of range
-    await waitFor(() => queued !== null, 'link down');
+    await until('link down', () => queued !== null);
     expect(seen.reasons[seen.states.indexOf('down')]).toMatch(/0x8/);
-    await waitFor(() => t.state === 'up' && tnc.connections === 2 && tnc.subscribed, 'reconnected');
+    await until('reconnected', () => t.state === 'up' && tnc.connections === 2 && tnc.subscribed);
     await queued;
     await tnc.waitForFrames(2);
     expect(ax25Info(tnc.frames[1])).toEqual(payload(90, 2));
 
     tnc.sendFrames([ax25From(payload(70, 3))]);
-    await waitFor(() => seen.frames.length === 1, 'frame after reconnect');
+    await until('frame after reconnect', () => seen.frames.length === 1);
     expect(seen.frames[0]).toEqual(payload(70, 3));
     expect(rig.counters.get('link.ble0.disconnects')).toBe(1);
     expect(rig.counters.get('link.ble0.connects')).toBe(2);
@@ -85,7 +86,7 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
     const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4', 'link.ble0.mtu': '100' });
     const seen = watch(t);
     await t.open();
-    await waitFor(() => t.state === 'up' && tnc.subscribed, 'link up');
+    await until('link up', () => t.state === 'up' && tnc.subscribed);
 
     tnc.sendBytes(Buffer.from('hello, not KISS at all', 'latin1')); // bytes outside any frame
     tnc.sendBytes(Buffer.from([0xc0, 0x00, 0x41, 0xdb, 0x42, 0xc0])); // invalid escape
@@ -101,7 +102,7 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
     // AX.25 that is not for us: another destination, our own echo, a frame too short to parse.
     tnc.sendFrames([ax25From(payload(10, 1), 'DL1ABC-2', 'APRS'), ax25From(payload(10, 2), 'N0CALL-7'), Buffer.from([1, 2, 3])]);
     tnc.sendFrames([ax25From(payload(50, 9))]);
-    await waitFor(() => seen.frames.length >= 1, 'the good frame');
+    await until('the good frame', () => seen.frames.length >= 1);
     expect(seen.frames).toEqual([payload(50, 9)]);
     expect(rig.counters.get('link.ble0.rx_garbage_bytes')).toBe(22);
     expect(rig.counters.get('link.ble0.rx_bad_frames')).toBe(1);
@@ -126,7 +127,7 @@ describe('Nordic UART Service', () => {
     const t = rig.transport({ 'link.ble0.service': 'nus', 'link.ble0.name': 'altnet-nus' });
     const seen = watch(t);
     await t.open();
-    await waitFor(() => t.state === 'up' && nus.subscribed, 'link up');
+    await until('link up', () => t.state === 'up' && nus.subscribed);
     expect(t.attMtu).toBe(23);
     expect(t.capabilities).toMatchObject({ mtu: 244, needsCallsign: false });
 
@@ -139,7 +140,7 @@ describe('Nordic UART Service', () => {
 
     const back = [payload(200, 4), payload(1, 5)];
     nus.sendFrames(back);
-    await waitFor(() => seen.frames.length === 2, 'frames from the device');
+    await until('frames from the device', () => seen.frames.length === 2);
     expect(seen.frames).toEqual(back);
   });
 
@@ -149,12 +150,12 @@ describe('Nordic UART Service', () => {
     const t = rig.transport({ 'link.ble0.service': 'nus', 'link.ble0.name': 'altnet-nus', 'link.ble0.mtu': '64' });
     const seen = watch(t);
     await t.open();
-    await waitFor(() => t.state === 'up' && nus.subscribed, 'link up');
+    await until('link up', () => t.state === 'up' && nus.subscribed);
     nus.sendBytes(Buffer.from([1, 2, 3, 4]));
     nus.sendBytes(Buffer.from([0xa5, 0x00, 0x02, 0x10, 0x20, 0x00, 0x00])); // CRC wrong
     nus.sendBytes(Buffer.from([0xa5, 0xff, 0xff])); // longer than the MTU
     nus.sendFrames([payload(64, 1)]);
-    await waitFor(() => seen.frames.length >= 1, 'the good frame');
+    await until('the good frame', () => seen.frames.length >= 1);
     expect(seen.frames).toEqual([payload(64, 1)]);
     expect(rig.counters.get('link.ble0.rx_bad_frames')).toBe(1);
     expect(rig.counters.get('link.ble0.rx_oversize')).toBe(1);
@@ -170,7 +171,7 @@ describe('finding and reaching the peripheral', () => {
     const wanted = new EmulatedKissTnc(rig.ctl, { address: 'c4:00:00:00:00:02', name: 'TNC4', serverMtu: 40 });
     const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4' });
     await t.open();
-    await waitFor(() => t.state === 'up' && wanted.subscribed, 'link up');
+    await until('link up', () => t.state === 'up' && wanted.subscribed);
     expect(other.connections).toBe(0);
     expect(wanted.connections).toBe(1);
   });
@@ -179,12 +180,12 @@ describe('finding and reaching the peripheral', () => {
     rig = await startRig();
     const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4', 'link.ble0.scan_timeout_ms': '150' });
     await t.open();
-    await waitFor(() => rig!.counters.get('link.ble0.ble-scan-timeout') >= 5, 'five scan timeouts');
+    await until('five scan timeouts', () => rig!.counters.get('link.ble0.ble-scan-timeout') >= 5);
     expect(t.state).toBe('down');
     // Exponential backoff from reconnect_min_ms (20), capped at reconnect_max_ms (200).
     expect(backoffDelays(rig.log).slice(0, 5)).toEqual([20, 40, 80, 160, 200]);
     const tnc = new EmulatedKissTnc(rig.ctl, { address: 'c4:00:00:00:00:03', name: 'TNC4', serverMtu: 40 });
-    await waitFor(() => t.state === 'up' && tnc.subscribed, 'link up once the TNC advertises');
+    await until('link up once the TNC advertises', () => t.state === 'up' && tnc.subscribed);
   });
 
   test('a device that never completes the connection hits the connect timeout and is cancelled', async () => {
@@ -193,10 +194,10 @@ describe('finding and reaching the peripheral', () => {
     tnc.peripheral.connectable = false;
     const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4', 'link.ble0.connect_timeout_ms': '200' });
     await t.open();
-    await waitFor(() => rig!.counters.get('link.ble0.ble-connect-timeout') >= 1, 'a connect timeout');
-    await waitFor(() => rig!.ctl.commands.includes('LE Create Connection Cancel'), 'the cancel command');
+    await until('a connect timeout', () => rig!.counters.get('link.ble0.ble-connect-timeout') >= 1);
+    await until('the cancel command', () => rig!.ctl.commands.includes('LE Create Connection Cancel'));
     tnc.peripheral.connectable = true;
-    await waitFor(() => t.state === 'up' && tnc.subscribed, 'link up after the device accepts');
+    await until('link up after the device accepts', () => t.state === 'up' && tnc.subscribed);
   });
 
   test('a device without the configured service is counted and left, not used', async () => {
@@ -205,11 +206,11 @@ describe('finding and reaching the peripheral', () => {
     const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4' });
     const seen = watch(t);
     await t.open();
-    await waitFor(() => rig!.counters.get('link.ble0.ble-gatt-missing') >= 2, 'two failed attempts');
+    await until('two failed attempts', () => rig!.counters.get('link.ble0.ble-gatt-missing') >= 2);
     expect(seen.states).not.toContain('up');
     expect(seen.reasons.some((r) => /does not offer service 00000001-ba2a-46c9-ae49-01b0961f68bb/.test(r ?? ''))).toBe(true);
     // We hang up on it each time rather than keeping a useless connection.
-    await waitFor(() => !rig!.ctl.isConnected(nus.peripheral), 'disconnected');
+    await until('disconnected', () => !rig!.ctl.isConnected(nus.peripheral));
     expect(rig.ctl.commands).toContain('Disconnect');
   });
 
@@ -232,11 +233,11 @@ describe('finding and reaching the peripheral', () => {
     const tnc = new EmulatedKissTnc(rig.ctl, { address: 'c4:00:00:00:00:05', name: 'TNC4', serverMtu: 40 });
     const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4' });
     await t.open();
-    await waitFor(() => t.state === 'up' && tnc.subscribed, 'link up');
+    await until('link up', () => t.state === 'up' && tnc.subscribed);
     const sending = t.send(payload(20, 1)).then(() => 'sent', (e: { code?: string }) => e.code);
     await rig.pair.close(); // socat gone: both ptys hang up
-    await waitFor(() => t.state === 'down', 'link down');
-    await waitFor(() => rig!.counters.get('link.ble0.disconnects') + rig!.counters.get('link.ble0.ble-error') >= 1, 'the loss counted');
+    await until('link down', () => t.state === 'down');
+    await until('the loss counted', () => rig!.counters.get('link.ble0.disconnects') + rig!.counters.get('link.ble0.ble-error') >= 1);
     await t.close();
     expect(t.state).toBe('stopped');
     expect(['sent', 'ble-closed']).toContain(await sending);
@@ -247,7 +248,7 @@ describe('finding and reaching the peripheral', () => {
     const t = rig.transport({
       'link.ble0.service': 'kiss',
       'link.ble0.name': 'TNC4',
-      'link.ble0.hci': `uart:${rig.pair.hostPath}-missing`,
+      'link.ble0.hci': `uart:${rig.pair.device}-missing`,
       'link.ble0.adapter_timeout_ms': '300',
     });
     await expect(t.open()).rejects.toMatchObject({ code: 'ble-adapter' });
@@ -267,7 +268,7 @@ describe('several links in one process', () => {
       const a = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4' });
       const b = second.transport({ 'link.ble0.service': 'nus', 'link.ble0.name': 'nus' });
       await Promise.all([a.open(), b.open()]);
-      await waitFor(() => a.state === 'up' && b.state === 'up' && tnc.subscribed && nus.subscribed, 'both links up');
+      await until('both links up', () => a.state === 'up' && b.state === 'up' && tnc.subscribed && nus.subscribed);
       await Promise.all([a.send(payload(120, 1)), b.send(payload(120, 2))]);
       await Promise.all([tnc.waitForFrames(1), nus.waitForFrames(1)]);
       expect(ax25Info(tnc.frames[0])).toEqual(payload(120, 1));

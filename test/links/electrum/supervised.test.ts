@@ -6,26 +6,18 @@ import { LinkSupervisor, type SupervisedLinkEvents } from '../../../src/gateway/
 import type { TipReport } from '../../../src/links/link.js';
 import { Counters } from '../../../src/util/counters.js';
 import { memoryLogger } from '../../../src/util/log.js';
-import { sleep } from '../../harness/bitcoind.js';
 import { servedChain } from '../../servers/chain.js';
 import { compareRuns } from '../../servers/context.js';
 import { startDnsServer } from '../../servers/dns-server.js';
 import { startElectrumServer } from '../../servers/electrum-server.js';
 import { startEsploraServer } from '../../servers/esplora-server.js';
+import { until } from '../../helpers/wait.js';
 
 const chain = servedChain();
 const cleanup: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c();
 });
-
-async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 function supervise(type: string, options: Record<string, string>) {
   const got = { headers: [] as Uint8Array[], tips: [] as TipReport[], states: [] as string[] };

@@ -13,7 +13,8 @@ import { silentLogger } from '../../../src/util/log.js';
 import { KissTncEmulator } from '../../emulators/binary-modems.js';
 import { prng } from '../../emulators/device.js';
 import { atestFrames, genPackets, monitorText, startDirewolf, wavSamples, workdir } from '../../emulators/direwolf.js';
-import { openPtyPair, waitFor } from '../../emulators/pty.js';
+import { openPtyPair } from '../../emulators/pty.js';
+import { until } from '../../helpers/wait.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -45,7 +46,7 @@ describe('direwolf round trip', () => {
     );
     cleanup.push(() => tx.close());
     await tx.open();
-    await waitFor(() => tnc.params.length === 2, 'TNC parameters');
+    await until('TNC parameters', () => tnc.params.length === 2);
     expect(tnc.params).toEqual([
       { command: 1, value: [30] },
       { command: 2, value: [63] },
@@ -54,7 +55,7 @@ describe('direwolf round trip', () => {
     const payload = Uint8Array.from({ length: 51 }, () => Math.floor(rand() * 256));
     payload.set([0xc0, 0xdb, 0x00, 0x7e, 0x3c], 0); // FEND, FESC, NUL, HDLC flag, '<': all must survive
     await tx.send(payload);
-    await waitFor(() => tnc.transmitted.length === 1, 'frame at the TNC');
+    await until('frame at the TNC', () => tnc.transmitted.length === 1);
     const ax25 = tnc.transmitted[0];
 
     // 2. Modulate with gen_packets, demodulate with atest.
@@ -75,13 +76,13 @@ describe('direwolf round trip', () => {
     const got: Uint8Array[] = [];
     rx.onFrame((f) => got.push(f));
     await rx.open();
-    await waitFor(() => /Attached to KISS TCP client/.test(dw.output()), 'direwolf accepted our KISS client');
+    await until('direwolf accepted our KISS client', () => /Attached to KISS TCP client/.test(dw.output()));
     await dw.play(wavSamples(wav));
-    await waitFor(() => got.length === 1, 'frame through direwolf', 30_000);
+    await until('frame through direwolf', () => got.length === 1, 30_000);
     expect([...got[0]]).toEqual([...payload]);
 
     // 4. And direwolf accepts a frame we send over KISS TCP and transmits it (audio goes to null).
     await rx.send(Uint8Array.from([0x41, 0x4c, 0x54, 0x00, 0xff]));
-    await waitFor(() => /N0CALL-9>ALTNET:ALT<0x00><0xff>/.test(dw.output()), 'direwolf transmit log', 15_000);
+    await until('direwolf transmit log', () => /N0CALL-9>ALTNET:ALT<0x00><0xff>/.test(dw.output()), 15_000);
   });
 });

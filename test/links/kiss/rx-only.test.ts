@@ -9,7 +9,8 @@ import { Counters } from '../../../src/util/counters.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { KissTncEmulator } from '../../emulators/binary-modems.js';
 import { linkByAir } from '../../emulators/device.js';
-import { openPtyPair, waitFor } from '../../emulators/pty.js';
+import { openPtyPair } from '../../emulators/pty.js';
+import { until } from '../../helpers/wait.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -36,7 +37,7 @@ describe('receive-only KISS link', () => {
     await Promise.all([a.t.open(), b.t.open()]);
     expect(b.t.capabilities.direction).toBe('rx');
     await a.t.send(new Uint8Array([1, 2, 3, 4]));
-    await waitFor(() => b.received.length === 1, 'the frame at the receive-only station');
+    await until('the frame at the receive-only station', () => b.received.length === 1);
     expect([...b.received[0]]).toEqual([1, 2, 3, 4]);
   });
 

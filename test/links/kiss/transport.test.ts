@@ -11,11 +11,12 @@ import { ConfigError } from '../../../src/util/errors.js';
 import { silentLogger } from '../../../src/util/log.js';
 import { KissTncEmulator } from '../../emulators/binary-modems.js';
 import { linkByAir } from '../../emulators/device.js';
-import { openPtyPair, waitFor } from '../../emulators/pty.js';
+import { openPtyPair } from '../../emulators/pty.js';
 import { createServer, type Socket } from 'node:net';
 import { kissData, KissDecoder } from '../../../src/links/kiss/kiss.js';
 import { tcpChannelFactory } from '../../../src/links/radio/channel.js';
 import type { LinkState } from '../../../src/links/link.js';
+import { until } from '../../helpers/wait.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -55,19 +56,19 @@ describe('KISS transport', () => {
     const air = linkByAir(a.tnc, b.tnc);
     await Promise.all([a.t.open(), b.t.open()]);
     expect(a.t.capabilities).toMatchObject({ mtu: 256, bitrate: 1200, needsCallsign: true, direction: 'duplex' });
-    await waitFor(() => a.tnc.params.length === 1, 'TXDELAY at the TNC');
+    await until('TXDELAY at the TNC', () => a.tnc.params.length === 1);
     expect(a.tnc.params[0]).toEqual({ command: 1, value: [25] });
 
     const big = Uint8Array.from({ length: 256 }, (_, i) => i);
     await a.t.send(big);
-    await waitFor(() => b.received.length === 1, 'a -> b');
+    await until('a -> b', () => b.received.length === 1);
     expect([...b.received[0]]).toEqual([...big]);
     const onAir = a.tnc.transmitted[0];
     expect(onAir[14]).toBe(0x03);
     expect(onAir[15]).toBe(0xf0);
 
     await b.t.send(Uint8Array.of(1, 2, 3));
-    await waitFor(() => a.received.length === 1, 'b -> a');
+    await until('b -> a', () => a.received.length === 1);
     expect(air.delivered).toBe(2);
 
     // Not for us, our own echo (a digipeater repeating us), and junk: counted, never delivered.
@@ -75,7 +76,7 @@ describe('KISS transport', () => {
     a.tnc.receiveFromAir(encodeAx25Ui({ destination: parseCallsign('ALTNET'), source: parseCallsign('N0CALL-1'), info: Uint8Array.of(9) }));
     a.tnc.receiveFromAir(Uint8Array.of(1, 2, 3));
     a.tnc.receiveFromAir(encodeAx25Ui({ destination: parseCallsign('ALTNET'), source: parseCallsign('W1AW'), info: Uint8Array.of(42) }));
-    await waitFor(() => a.received.length === 2, 'the valid frame after the junk');
+    await until('the valid frame after the junk', () => a.received.length === 2);
     expect([...a.received[1]]).toEqual([42]);
     expect(ca.get('ax25_foreign')).toBe(1);
     expect(ca.get('ax25_own_echo')).toBe(1);
@@ -109,15 +110,15 @@ describe('KISS transport', () => {
     const got: Uint8Array[] = [];
     t.onFrame((f) => got.push(f));
     await t.open();
-    await waitFor(() => sockets.length === 1, 'first connection');
+    await until('first connection', () => sockets.length === 1);
     sockets[0].destroy(); // direwolf restarted
-    await waitFor(() => sockets.length === 2 && t.state === 'up', 'reconnection');
+    await until('reconnection', () => sockets.length === 2 && t.state === 'up');
     expect(states).toContain('down');
     expect(counters.get('channel_lost')).toBe(1);
     await t.send(Uint8Array.of(1, 2));
-    await waitFor(() => fromClient.length === 1, 'frame over the new connection');
+    await until('frame over the new connection', () => fromClient.length === 1);
     expect([...decodeAx25Ui(fromClient[0]).info]).toEqual([1, 2]);
     sockets[1].write(kissData(0, encodeAx25Ui({ destination: parseCallsign('ALTNET'), source: parseCallsign('W1AW'), info: Uint8Array.of(3) })));
-    await waitFor(() => got.length === 1, 'frame from the new connection');
+    await until('frame from the new connection', () => got.length === 1);
   });
 });

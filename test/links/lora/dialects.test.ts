@@ -12,7 +12,8 @@ import { Rn2483Emulator } from '../../emulators/radios/rn2483.js';
 import { RNodeEmulator } from '../../emulators/radios/rnode.js';
 import { linkByAir, prng } from '../../emulators/radios/air.js';
 import type { RadioDevice as DeviceEmulator } from '../../emulators/radios/device.js';
-import { openPtyPair, waitFor, type PtyPair } from '../../emulators/pty.js';
+import { openPtyPair, type PtyPair } from '../../emulators/pty.js';
+import { until } from '../../helpers/wait.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -66,10 +67,10 @@ describe.each(DIALECTS)('LoRa dialect $board over emulated radios', ({ board, op
     const f1 = frame(mtu);
     const f2 = Uint8Array.of(0xc0, 0xdb, 0x94, 0xc3, 0x0d, 0x0a, 0x00, 0xa5, 0x5a);
     await a.transport.send(f1);
-    await waitFor(() => b.received.length === 1, `${board}: frame a->b`);
+    await until(`${board}: frame a->b`, () => b.received.length === 1);
     expect([...b.received[0]]).toEqual([...f1]);
     await b.transport.send(f2);
-    await waitFor(() => a.received.length === 1, `${board}: frame b->a`);
+    await until(`${board}: frame b->a`, () => a.received.length === 1);
     expect([...a.received[0]]).toEqual([...f2]);
 
     const deliveredBefore = air.delivered;
@@ -81,11 +82,11 @@ describe.each(DIALECTS)('LoRa dialect $board over emulated radios', ({ board, op
       await a.transport.send(f); // loss is on the air: the modem still accepts every frame
     }
     const before = 1;
-    await waitFor(() => a.emulator.transmitted.length === 21, `${board}: all frames on the air`).catch((e) => {
+    await until(`${board}: all frames on the air`, () => a.emulator.transmitted.length === 21).catch((e) => {
       if (process.env.DEBUG_RADIO) console.log((a.emulator as unknown as { commands: string[] }).commands?.slice(-12), a.counters.snapshot());
       throw e;
     });
-    await waitFor(() => b.received.length - before === air.delivered - deliveredBefore - b.emulator.missed, `${board}: delivered frames`);
+    await until(`${board}: delivered frames`, () => b.received.length - before === air.delivered - deliveredBefore - b.emulator.missed);
     expect(air.dropped).toBeGreaterThan(0);
     if (process.env.DEBUG_RADIO) console.log(board, air, b.received.length, a.emulator.transmitted.length);
     const got = b.received.slice(before).map((f) => Buffer.from(f).toString('hex'));

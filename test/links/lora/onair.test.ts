@@ -17,7 +17,8 @@ import { MeshtasticEmulator } from '../../emulators/radios/meshtastic.js';
 import { Rak3172Emulator } from '../../emulators/radios/rak3172.js';
 import { Rn2483Emulator } from '../../emulators/radios/rn2483.js';
 import { RNodeEmulator } from '../../emulators/radios/rnode.js';
-import { openPtyPair, waitFor } from '../../emulators/pty.js';
+import { openPtyPair } from '../../emulators/pty.js';
+import { until } from '../../helpers/wait.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -58,7 +59,7 @@ describe('airtime per dialect', () => {
     const r = await radio(board, make(), baud, { region: 'EU868' });
     await r.t.open();
     for (const n of [12, Math.min(150, r.t.capabilities.mtu)]) await r.t.send(new Uint8Array(n).fill(0x5a));
-    await waitFor(() => r.dev.transmitted.length === 2, `${board}: both frames on air`);
+    await until(`${board}: both frames on air`, () => r.dev.transmitted.length === 2);
     const onAir = r.dev.transmitted.reduce((s, p) => s + Math.round(timeOnAirMs(p.phy, p.bytes.length)), 0);
     expect(r.counters.get('airtime_ms')).toBe(onAir);
   });
@@ -77,7 +78,7 @@ describe('dialect matrix on one air (EU868 profile)', () => {
     const frameOf = (i: number) => Uint8Array.of(0xf0 + i, 1, 2, 3, i);
     for (const [i, r] of radios.entries()) {
       await r.t.send(frameOf(i));
-      await waitFor(() => r.dev.transmitted.length === 1, `${r.board} on air`);
+      await until(`${r.board} on air`, () => r.dev.transmitted.length === 1);
       await new Promise((res) => setTimeout(res, 150)); // receivers report and re-arm
     }
     const profile = ['rnode', 'rak3172', 'rn2483'];

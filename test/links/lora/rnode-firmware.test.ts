@@ -10,7 +10,8 @@ import type { LoraOverrides } from '../../../src/links/lora/common.js';
 import { Counters } from '../../../src/util/counters.js';
 import { memoryLogger, silentLogger } from '../../../src/util/log.js';
 import { RNodeEmulator, sx127xReadBack, type RNodeChip } from '../../emulators/radios/rnode.js';
-import { openPtyPair, waitFor } from '../../emulators/pty.js';
+import { openPtyPair } from '../../emulators/pty.js';
+import { until } from '../../helpers/wait.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -48,8 +49,8 @@ describe('RNode as the firmware behaves', () => {
     expect(r.t.info.platform).toBe('ESP32');
     // ERROR_INITRADIO while on: we configure again, with the radio still on, so the echo is rounded.
     r.emu.reportError(0x01);
-    await waitFor(() => r.counters.get('recover.modem-error') === 1, 'reconfigure started');
-    await waitFor(() => r.t.state === 'up', 'configured again despite the rounded echo', 3000);
+    await until('reconfigure started', () => r.counters.get('recover.modem-error') === 1);
+    await until('configured again despite the rounded echo', () => r.t.state === 'up', 3000);
     expect(r.counters.get('recover_failures')).toBe(0);
   });
 
@@ -59,11 +60,11 @@ describe('RNode as the firmware behaves', () => {
     r.emu.reboot();
     expect(r.emu.radioOnline).toBe(false);
     // A receive-only link never transmits: only the announcement can bring the radio back.
-    await waitFor(() => r.emu.radioOnline && r.t.state === 'up', 'radio on again after the reboot', 3000);
+    await until('radio on again after the reboot', () => r.emu.radioOnline && r.t.state === 'up', 3000);
     expect(r.counters.get('modem_resets')).toBe(1);
     expect(r.logged(/RNode rebooted/)).toBe(true);
     r.emu.receive(Uint8Array.of(0x30, 0xaa, 0xbb));
-    await waitFor(() => r.received.length === 1, 'frame received after the reboot');
+    await until('frame received after the reboot', () => r.received.length === 1);
     expect([...r.received[0]]).toEqual([0xaa, 0xbb]);
   });
 
@@ -73,7 +74,7 @@ describe('RNode as the firmware behaves', () => {
     const before = r.detects();
     r.emu.reportError(0x05);
     r.emu.reportError(0x06);
-    await waitFor(() => r.counters.get('rnode_error_06') === 1, 'errors seen');
+    await until('errors seen', () => r.counters.get('rnode_error_06') === 1);
     await new Promise((res) => setTimeout(res, 200));
     expect(r.t.state).toBe('up');
     expect(r.detects()).toBe(before);

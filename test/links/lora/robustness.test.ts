@@ -21,7 +21,8 @@ import { Rak3172Emulator } from '../../emulators/radios/rak3172.js';
 import { Rn2483Emulator } from '../../emulators/radios/rn2483.js';
 import { RNodeEmulator } from '../../emulators/radios/rnode.js';
 import type { RadioDevice as DeviceEmulator } from '../../emulators/radios/device.js';
-import { openPtyPair, waitFor } from '../../emulators/pty.js';
+import { openPtyPair } from '../../emulators/pty.js';
+import { until } from '../../helpers/wait.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -79,13 +80,13 @@ describe('RAK3172 modem faults', () => {
     const r = await rig('rak3172', Rak3172Transport, new Rak3172Emulator(), US);
     await r.transport.open();
     r.emulator.reset();
-    await waitFor(() => r.counters.get('modem_resets') === 1 && r.transport.state === 'up', 'recovery after reset');
+    await until('recovery after reset', () => r.counters.get('modem_resets') === 1 && r.transport.state === 'up');
     expect(r.states).toContain('degraded');
     expect(r.logged(/modem fault; configuring it again.*restarted/)).toBe(true);
     await r.transport.send(Uint8Array.of(1, 2, 3));
     expect(sent(r.emulator)).toEqual(['010203']);
     r.emulator.receive(onAir(9, 9));
-    await waitFor(() => r.received.length === 1, 'receive after recovery');
+    await until('receive after recovery', () => r.received.length === 1);
   });
 
   it('retries a transmission the modem answered with an error, sending it once', async () => {
@@ -111,7 +112,7 @@ describe('RAK3172 modem faults', () => {
     await expect(r.transport.send(Uint8Array.of(0x02))).rejects.toBeInstanceOf(TransmitFailedError);
     expect(r.counters.get('frames_failed')).toBe(1);
     r.emulator.failAlways = undefined;
-    await waitFor(() => r.transport.state === 'up', 'recovery after the stall ends');
+    await until('recovery after the stall ends', () => r.transport.state === 'up');
     await r.transport.send(Uint8Array.of(0x03));
     expect(sent(r.emulator)).toEqual(['01', '03']);
   });
@@ -121,7 +122,7 @@ describe('RAK3172 modem faults', () => {
     await r.transport.open();
     r.emulator.garbage();
     r.emulator.receive(onAir(7));
-    await waitFor(() => r.received.length === 1, 'frame after garbage');
+    await until('frame after garbage', () => r.received.length === 1);
     expect(r.counters.get('garbage_non_utf8')).toBe(1);
     expect(r.counters.get('garbage_overlong')).toBe(1);
     expect(r.logged(/garbage/)).toBe(true);
@@ -136,12 +137,12 @@ describe('other dialects recover too', () => {
     await r.transport.open();
     const before = r.emulator.commands.filter((c) => c === 'mac pause').length;
     r.emulator.reset();
-    await waitFor(() => r.counters.get('modem_resets') === 1 && r.transport.state === 'up', 'RN2483 recovery');
+    await until('RN2483 recovery', () => r.counters.get('modem_resets') === 1 && r.transport.state === 'up');
     expect(r.emulator.commands.filter((c) => c === 'mac pause').length).toBe(before + 1);
     await r.transport.send(Uint8Array.of(0x42));
-    await waitFor(() => r.emulator.receiving, 'RN2483 listening again');
+    await until('RN2483 listening again', () => r.emulator.receiving);
     r.emulator.receive(onAir(0x43));
-    await waitFor(() => r.received.length === 1, 'RN2483 receive');
+    await until('RN2483 receive', () => r.received.length === 1);
     expect(sent(r.emulator)).toEqual(['42']);
   });
 
@@ -150,14 +151,14 @@ describe('other dialects recover too', () => {
     emu.forceSf = 9;
     const r = await rig('rnode', RNodeTransport, emu, US);
     const opened = r.transport.open();
-    await waitFor(() => r.logged(/reported 09 instead of 07/), 'misreport logged');
+    await until('misreport logged', () => r.logged(/reported 09 instead of 07/));
     expect(r.transport.state).toBe('down');
     emu.forceSf = undefined;
     await opened;
     emu.reboot();
-    await waitFor(() => r.counters.get('modem_resets') === 1 && r.transport.state === 'up', 'RNode recovery');
+    await until('RNode recovery', () => r.counters.get('modem_resets') === 1 && r.transport.state === 'up');
     await r.transport.send(Uint8Array.of(5, 6));
-    await waitFor(() => emu.transmitted.length === 1, 'RNode transmission');
+    await until('RNode transmission', () => emu.transmitted.length === 1);
     expect(sent(emu)).toEqual(['0506']);
   });
 
@@ -167,7 +168,7 @@ describe('other dialects recover too', () => {
     await r.transport.open();
     expect((r.transport as MeshtasticTransport).nodeNum).toBe(0x11223344);
     emu.reboot();
-    await waitFor(() => r.counters.get('modem_resets') === 1 && r.transport.state === 'up', 'Meshtastic recovery');
+    await until('Meshtastic recovery', () => r.counters.get('modem_resets') === 1 && r.transport.state === 'up');
     emu.stallPackets = 1;
     await r.transport.send(Uint8Array.of(0x77));
     expect(emu.toRadio.filter((m) => m.packet).map((m) => hex(m.packet!.payload!))).toEqual(['77', '77']);
