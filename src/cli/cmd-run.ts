@@ -4,10 +4,10 @@ import { networkByName } from '../chain/networks.js';
 import { Gateway, type GatewayOptions } from '../gateway/gateway.js';
 import type { GatewayMode } from '../gateway/router.js';
 import { AltnetError } from '../util/errors.js';
-import { existsSync } from 'node:fs';
+import { existsSync, fstatSync } from 'node:fs';
 import { loadBoardProfiles } from '../links/boards.js';
 import { checkLinks, effectiveOptions, type LinkCheckResult } from './link-check.js';
-import { createLogger, type Logger } from '../util/log.js';
+import { createLogger, journalStream, type Logger } from '../util/log.js';
 import { Bip324Proxy } from '../proxy/proxy.js';
 import { formatHostPort, loadConfig, OPTIONS, optionsHelp, type Config, type HostPort, type ValueSource } from './config.js';
 import type { CliIO } from './io.js';
@@ -70,6 +70,18 @@ within each link's duty cycle, for receive-only gateways to hear. Same options a
 `;
 
 export async function runDaemon(args: string[], io: CliIO, forcedMode?: GatewayMode): Promise<number> {
+  // Under systemd, what goes to stderr goes to the journal: refusals there are errors (<3>).
+  const journal = journalStream(io.env, () => {
+    try {
+      return fstatSync(2);
+    } catch {
+      return undefined;
+    }
+  });
+  if (journal) {
+    const plain = io;
+    io = { ...plain, err: (l) => plain.err(l.split('\n').map((x) => `<3>${x}`).join('\n')) };
+  }
   const usage = (forcedMode === 'beacon' ? BEACON_USAGE : RUN_USAGE) + '\n' + optionsHelp();
   const spec: CommandSpec = {
     name: forcedMode === 'beacon' ? 'beacon' : 'run',
@@ -108,7 +120,7 @@ export async function runDaemon(args: string[], io: CliIO, forcedMode?: GatewayM
     io.err(`altnet: ${checked.errors.length} problem${checked.errors.length > 1 ? 's' : ''} in the configuration; nothing started. \`altnet help links\` lists every link type's keys.`);
     return 2;
   }
-  const log = createLogger({ level: config.loglevel, json: config.logjson });
+  const log = createLogger({ level: config.loglevel, json: config.logjson, journal });
   for (const w of checked.warnings) log.warn(w);
   let gateway: Gateway;
   try {

@@ -818,7 +818,7 @@ export function optionsHelp(): string {
   }
   lines.push('Links (one block per link; each driver checks its own keys):', '');
   lines.push('  -link.<name>.type=<' + LINK_TYPES.join('|') + '>');
-  lines.push(...wrap('Every link needs a type. Other keys depend on it, e.g. link.lora0.board=rak3172, link.lora0.device=/dev/altnet/rak3172-0.', '       '));
+  lines.push(...wrap('Every link needs a type. Other keys depend on it, e.g. link.lora0.board=rak3172, link.lora0.device=/dev/altnet/ch340-usb1-1.3.', '       '));
   lines.push('');
   lines.push('Network sections: [main], [testnet4], [signet], [regtest], or the prefix form regtest.key=value,');
   lines.push('apply only when that network is selected. Durations: 500ms, 30s, 5m, 2h, 1d.');

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { matchDevices, renderUdevRules, runBoards, usbIdGroups, run as runBoardsCommand } from '../../src/cli/cmd-boards.js';
+import { matchDevices, renderUdevRules, runBoards, usbIdGroups, usbPortOf, run as runBoardsCommand } from '../../src/cli/cmd-boards.js';
 import { memoryIO } from '../../src/cli/io.js';
 import { loadBoardProfiles } from '../../src/links/boards.js';
 
@@ -11,7 +11,7 @@ const RULES_PATH = new URL('../../udev/70-altnet.rules', import.meta.url);
 const profiles = loadBoardProfiles();
 
 // The keys udev accepts in the rules we generate, and the operators each may use.
-const MATCH_KEYS = /^(ACTION|SUBSYSTEM|SUBSYSTEMS|KERNEL|ATTRS\{[A-Za-z]+\})$/;
+const MATCH_KEYS = /^(ACTION|SUBSYSTEM|SUBSYSTEMS|KERNEL|ATTRS\{[A-Za-z]+\}|ENV\{ID_SERIAL_SHORT\})$/;
 const ASSIGN_KEYS = /^(SYMLINK|GROUP|MODE|ENV\{[A-Z_]+\}|GOTO|LABEL)$/;
 
 function parseRuleLine(line: string): Array<{ key: string; op: string; value: string }> {
@@ -41,17 +41,22 @@ describe('udev rules', () => {
       .map(parseRuleLine);
     for (const p of profiles) {
       for (const u of p.usb) {
-        const rule = rules.find(
+        const forId = rules.filter(
           (r) =>
             r.some((k) => k.key === 'ATTRS{idVendor}' && k.op === '==' && k.value === u.vendorId) &&
             r.some((k) => k.key === 'ATTRS{idProduct}' && k.op === '==' && k.value === u.productId),
         );
-        expect(rule, `${p.id} ${u.vendorId}:${u.productId}`).toBeDefined();
-        const link = rule!.find((k) => k.key === 'SYMLINK')!;
+        expect(forId.length, `${p.id} ${u.vendorId}:${u.productId}`).toBe(2);
+        // Names that survive plug order: the USB port always, the serial number when there is one;
+        // never the kernel's number (%n), which depends on what was plugged in first.
+        const [byPort, bySerial] = forId;
+        const link = byPort.find((k) => k.key === 'SYMLINK')!;
         expect(link.op).toBe('+=');
-        expect(link.value).toMatch(/^altnet\/[a-z0-9-]+-%n$/);
-        expect(rule!.find((k) => k.key === 'ENV{ID_MM_DEVICE_IGNORE}')?.value).toBe('1');
-        expect(rule!.find((k) => k.key === 'ENV{ALTNET_BOARDS}')?.value.split(' ')).toContain(p.id);
+        expect(link.value).toMatch(/^altnet\/[a-z0-9-]+-usb\$attr\{busnum\}-\$attr\{devpath\}$/);
+        expect(bySerial.find((k) => k.key === 'ENV{ID_SERIAL_SHORT}')).toEqual({ key: 'ENV{ID_SERIAL_SHORT}', op: '==', value: '?*' });
+        expect(bySerial.find((k) => k.key === 'SYMLINK')?.value).toMatch(/^altnet\/[a-z0-9-]+-\$env\{ID_SERIAL_SHORT\}$/);
+        expect(byPort.find((k) => k.key === 'ENV{ID_MM_DEVICE_IGNORE}')?.value).toBe('1');
+        expect(byPort.find((k) => k.key === 'ENV{ALTNET_BOARDS}')?.value.split(' ')).toContain(p.id);
       }
     }
     for (const r of rules) {
@@ -115,7 +120,7 @@ describe('altnet boards', () => {
       const code = await runBoards(['--json'], io, {
         list: async () => [
           { path: '/dev/null', vendorId: '1A86', productId: '7523', manufacturer: 'QinHeng' },
-          { path: '/dev/ttyACM3', vendorId: '0483', productId: '5740' },
+          { path: '/dev/ttyACM3', vendorId: '0483', productId: '5740', usbPort: '1-1.4', serialNumber: 'TNC4 0042' },
           { path: '/dev/ttyUSB9', vendorId: 'dead', productId: 'beef' },
           { path: '/dev/ttyS0' },
         ],
@@ -127,15 +132,15 @@ describe('altnet boards', () => {
       expect(devices[0].profiles).toContain('rak3172');
       expect(devices[0].profiles).toContain('ebyte-e22');
       expect(devices[0].stableNames).toEqual([join(dir, 'ch340-0')]);
-      expect(devices[1]).toMatchObject({ profiles: ['mobilinkd'], expectedName: '/dev/altnet/mobilinkd-3' });
+      expect(devices[1]).toMatchObject({ profiles: ['mobilinkd'], expectedNames: ['/dev/altnet/mobilinkd-usb1-1.4', '/dev/altnet/mobilinkd-TNC4_0042'] });
       expect(devices[2].profiles).toEqual([]);
       expect(devices[3].profiles).toEqual([]);
 
       const text = memoryIO();
-      await runBoards([], text, { list: async () => [{ path: '/dev/ttyACM3', vendorId: '0483', productId: '5740' }], profiles: () => profiles, devicedir: dir });
+      await runBoards([], text, { list: async () => [{ path: '/dev/ttyACM3', vendorId: '0483', productId: '5740', usbPort: '1-1.4' }], profiles: () => profiles, devicedir: dir });
       expect(text.stdout[0]).toMatch(/^DEVICE\s+USB ID\s+MANUFACTURER\s+PROFILES\s+STABLE NAME$/);
       expect(text.stdout[1]).toContain('mobilinkd');
-      expect(text.stdout[1]).toContain('/dev/altnet/mobilinkd-3 (udev rules not installed?)');
+      expect(text.stdout[1]).toContain('/dev/altnet/mobilinkd-usb1-1.4 (udev rules not installed?)');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -161,9 +166,30 @@ describe('altnet boards', () => {
     expect(io.stderr[0]).toContain('unknown option "--jsn"');
   });
 
+  it('finds the USB port of a tty in sysfs, as udev\'s $attr{busnum}-$attr{devpath} reads it', () => {
+    const sys = mkdtempSync(join(tmpdir(), 'altnet-sys-'));
+    try {
+      // /sys/devices/.../usb1/1-1/1-1.3 (busnum 1, devpath 1.3) / 1-1.3:1.0 (interface) / ttyUSB0
+      const usbDev = join(sys, 'devices/pci0000:00/usb1/1-1/1-1.3');
+      const tty = join(usbDev, '1-1.3:1.0/ttyUSB0');
+      mkdirSync(tty, { recursive: true });
+      writeFileSync(join(usbDev, 'busnum'), '1\n');
+      writeFileSync(join(usbDev, 'devpath'), '1.3\n');
+      mkdirSync(join(sys, 'class/tty/ttyUSB0'), { recursive: true });
+      symlinkSync(tty, join(sys, 'class/tty/ttyUSB0/device'));
+      expect(usbPortOf('/dev/ttyUSB0', sys)).toBe('1-1.3');
+      expect(usbPortOf('/dev/ttyS0', sys)).toBeUndefined();
+      // Plugged in second or first, the radio keeps the name of its port.
+      const [d] = matchDevices([{ path: '/dev/ttyUSB7', vendorId: '1a86', productId: '7523', usbPort: usbPortOf('/dev/ttyUSB0', sys) }], profiles);
+      expect(d.expectedNames).toEqual(['/dev/altnet/ch340-usb1-1.3']);
+    } finally {
+      rmSync(sys, { recursive: true, force: true });
+    }
+  });
+
   it('matchDevices ignores case in USB ids', () => {
-    const [d] = matchDevices([{ path: '/dev/ttyUSB0', vendorId: '10C4', productId: 'EA60' }], profiles);
+    const [d] = matchDevices([{ path: '/dev/ttyUSB0', vendorId: '10C4', productId: 'EA60', usbPort: '3-2' }], profiles);
     expect(d.profiles).toContain('rnode');
-    expect(d.expectedName).toBe('/dev/altnet/cp2102-0');
+    expect(d.expectedNames).toEqual(['/dev/altnet/cp2102-usb3-2']);
   });
 });

@@ -7,7 +7,7 @@ import type { LinkOptionSpec } from '../options.js';
 /** Every serial/TCP radio link. */
 export const RADIO_COMMON_OPTIONS: readonly LinkOptionSpec[] = [
   { key: 'board', type: 'string', example: 'rak3172', help: 'Board profile, a boards/*.json id (`altnet boards` lists them).' },
-  { key: 'device', type: 'path', example: '/dev/altnet/rak3172-0', help: 'Serial device of the modem (required for boards reached over serial).' },
+  { key: 'device', type: 'path', example: '/dev/altnet/ch340-usb1-1.3', help: 'Serial device of the modem (required for boards reached over serial).' },
   { key: 'baud', type: 'int', min: 300, max: 4_000_000, defaultNote: "the board's", help: 'Serial line speed.' },
   { key: 'tcp', type: 'hostport', example: '127.0.0.1:8001', help: 'Reach the modem or TNC over TCP (host:port) instead of a serial device.' },
   { key: 'dutycycle', type: 'number', min: 0.0001, max: 1, defaultNote: "the region's legal limit", help: 'Share of airtime to use at most; only ever below the legal limit.' },
