@@ -6,6 +6,7 @@ import { loadConfig } from './config.js';
 import type { CliIO } from './io.js';
 import { flag, parseCommand, type CommandSpec } from './args.js';
 import { ALTNET_VERSION } from '../util/version.js';
+import { formatEta } from '../util/progress.js';
 
 const USAGE = `usage: altnet status [--json] [--conf=FILE] [-datadir=DIR] [-key=value ...]
 
@@ -49,6 +50,10 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   }
   io.out(`altnet ${status.version} on ${status.network}, mode ${status.mode}, since ${status.startedAt}${stale ? `  (status is ${Math.round(ageS)} s old: daemon not running?)` : ''}`);
   io.out(`chain: height ${status.chain.height} ${status.chain.hash}`);
+  const sync = status.sync;
+  if (sync && !sync.finished) {
+    io.out(`sync:  ${sync.what} ${sync.done} of ${sync.target} (${sync.percent} %), ${sync.rate} ${sync.unit}/s${sync.etaSeconds !== null ? `, about ${formatEta(sync.etaSeconds)} to go` : ''}`);
+  }
   const n = status.node;
   io.out(`node:  ${n.connections ? `${n.connections} connection(s) ${n.peers.map((p) => `${p.agent ?? '?'} ${p.transport ?? ''}`).join(', ')}` : `not connected (is addnode=${status.listen ?? '127.0.0.1:8334'} in bitcoin.conf?)`}${n.tip ? `, tip ${n.tip.height}` : ''}`);
   io.out(`links: ${status.links.length ? '' : 'none configured'}`);
@@ -58,7 +63,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       .filter((k) => c[k])
       .map((k) => `${k}=${c[k]}`)
       .join(' ');
-    io.out(`  ${l.name.padEnd(12)} ${l.type.padEnd(9)} ${l.state.padEnd(12)} ${l.direction.padEnd(6)} ${brief}${l.lastFailure ? `  last failure: ${l.lastFailure}` : ''}`);
+    const heard = l.radio ? (l.radio.lastFrameAt ? ` heard ${formatEta((Date.now() - Date.parse(l.radio.lastFrameAt)) / 1000)} ago` : ' nothing heard yet') : '';
+    io.out(`  ${l.name.padEnd(12)} ${l.type.padEnd(9)} ${l.state.padEnd(12)} ${l.direction.padEnd(6)} ${brief}${heard}${l.lastFailure ? `  last failure: ${l.lastFailure}` : ''}`);
   }
   io.out(`anomalies: ${status.anomalies.length ? '' : 'none'}`);
   for (const a of status.anomalies) io.out(`  ${a.kind} since ${a.since}: ${a.detail}`);

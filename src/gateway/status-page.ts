@@ -96,7 +96,8 @@ function renderLink(l: Obj, now: number): string[] {
     esc(l.type),
     esc(l.direction),
     `<span class="state ${stateClass(l.state)}">${esc(l.state)}</span>`,
-    l.lastFailure ? `<span class="why">${esc(l.lastFailure)}</span>` : '',
+    // A failure the link has since recovered from is history, not an alarm.
+    l.lastFailure ? (l.state === 'up' ? `<span class="meta">earlier: ${esc(l.lastFailure)}</span>` : `<span class="why">${esc(l.lastFailure)}</span>`) : '',
     esc(l.restarts ?? 0),
     parts.map((p) => `<div>${p}</div>`).join(''),
     shown ? `<details><summary>${Object.keys(counters).length} counters</summary><code>${shown}</code></details>` : '',

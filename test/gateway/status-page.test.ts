@@ -43,6 +43,8 @@ describe('status page rendering', () => {
     expect(html).toContain('<span class="state ok">up</span>');
     expect(html).toContain('<span class="state bad">down</span>');
     expect(html).toContain('last frame heard 10 s ago');
+    const recovered = renderStatusBody({ ...status, links: [{ ...status.links[1], state: 'up' }] }, NOW);
+    expect(recovered).toContain('<span class="meta">earlier: TNC refused');
     expect(html).toContain('airtime 1.5 s used, 34.5 s left this 60 min');
     expect(html).toMatch(/<h3>History<\/h3>.*raised/s);
     expect(html).toContain('fetching');
@@ -95,5 +97,36 @@ describe('status server', () => {
 
   it('refuses a non-loopback address', async () => {
     await expect(startStatusServer({ host: '0.0.0.0', port: 0, log: memoryLogger(), status: () => status })).rejects.toThrow(/not loopback/);
+  });
+});
+
+describe('status page on a running gateway', () => {
+  it('shares the metrics listener when status= and metrics= name the same address', async () => {
+    const { Gateway } = await import('../../src/gateway/gateway.js');
+    const { NETWORKS } = await import('../../src/chain/networks.js');
+    const { createServer } = await import('node:net');
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as import('node:net').AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const gw = await Gateway.start({
+      network: NETWORKS.regtest,
+      listen: { host: '127.0.0.1', port: 0 },
+      links: [],
+      log: memoryLogger(),
+      metrics: { host: '127.0.0.1', port },
+      status: { host: '127.0.0.1', port },
+    });
+    try {
+      expect(gw.statusPort).toBe(port);
+      const metrics = await get(port, '/metrics');
+      expect(metrics.status).toBe(200);
+      expect(metrics.body).toMatch(/^altnet_chain_height 0$/m);
+      const json = JSON.parse((await get(port, '/status.json')).body);
+      expect(json).toMatchObject({ network: 'regtest', anomalies: [], anomalyHistory: [] });
+      expect((await get(port, '/')).body).toContain('no anomalies');
+    } finally {
+      await gw.stop();
+    }
   });
 });
