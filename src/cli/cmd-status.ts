@@ -74,5 +74,13 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     const last = t.lastSentAt ? `, last ${t.lastSentAt}${t.lastLinks.length ? ` on ${t.lastLinks.join(',')}` : ''}` : '';
     io.out(`  ${t.txid} ${t.vsize} vB since ${t.addedAt}: sent ${t.attempts}x${last}, next ${t.nextAttemptAt}`);
   }
+  const rescues = status.rescues ?? [];
+  const blocks = status.blocks;
+  io.out(`rescues: ${rescues.length ? '' : 'none'}${blocks ? `  (block store: ${blocks.stored} blocks, ${(blocks.bytes / 1e6).toFixed(1)} of ${(blocks.maxBytes / 1e6).toFixed(0)} MB)` : ''}`);
+  for (const r of rescues) {
+    const sources = Object.entries(r.blockSources).map(([k, v]) => `${k} ${v}`).join(', ') || 'none yet';
+    const end = r.state === 'done' ? `caught up ${r.caughtUpAt} (${r.seconds} s), tip ${r.finalTip?.height} ${r.finalTip?.hash}` : r.state;
+    io.out(`  #${r.id} since ${r.startedAt}: node at ${r.nodeTipAtStart?.height ?? '?'} (fork at ${r.forkHeight}) -> ${r.target.height}; headers from ${r.headerLink ?? '?'}; blocks from ${sources}; delivered ${r.blocksDelivered} (p2p ${r.deliveredVia.p2p}, rpc ${r.deliveredVia.rpc}); ${end}${r.reason ? `: ${r.reason}` : ''}`);
+  }
   return stale ? 3 : 0;
 }

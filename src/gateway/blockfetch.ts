@@ -40,7 +40,7 @@ export interface BlockFetcherDeps {
   now?: () => number;
   /** Per-request deadline (default 30 s). */
   timeoutMs?: number;
-  /** Blocks in flight in total (default 16) and per link (default 4). */
+  /** Blocks in flight in total (default 32) and per link (default 16, Core's own per-peer cap). */
   maxInFlight?: number;
   perLinkInFlight?: number;
 }
@@ -206,8 +206,8 @@ export class BlockFetcher {
   }
 
   private schedule(): void {
-    const max = this.deps.maxInFlight ?? 16;
-    const perLink = this.deps.perLinkInFlight ?? 4;
+    const max = this.deps.maxInFlight ?? 32;
+    const perLink = this.deps.perLinkInFlight ?? 16;
     const links = this.usableLinks();
     if (links.length === 0) return;
     const load = new Map<string, number>();

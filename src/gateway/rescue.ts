@@ -83,7 +83,7 @@ export interface RescueDeps {
   confirmTimeoutMs?: number;
   /** A rescue with no block fetched or delivered for this long fails (default 120 s). */
   stallMs?: number;
-  /** Blocks fetched ahead of the last one delivered (default 32). */
+  /** Blocks fetched ahead of the last one delivered (default 64). */
   maxAhead?: number;
 }
 
@@ -263,7 +263,7 @@ export class Rescue {
     cur.target = { height: tip.height, hash: hashToHex(tip.hash) };
     // The node moved up our chain on its own (another peer, an earlier block): skip what it has.
     if (active.inBestChain && active.height > this.deliveredUpTo) this.deliveredUpTo = active.height;
-    const ahead = this.deps.maxAhead ?? 32;
+    const ahead = this.deps.maxAhead ?? 64;
     const wanted: WantedBlock[] = [];
     for (let h = this.deliveredUpTo + 1; h <= Math.min(tip.height, this.deliveredUpTo + ahead); h++) {
       const e = chain.getByHeight(h);

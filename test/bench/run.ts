@@ -14,6 +14,7 @@ const BENCHES: Record<string, () => Promise<{ bench: Bench }>> = {
   fec: () => import('./fec.js'),
   ble: () => import('./ble.js'),
   gateway: () => import('./gateway.js'),
+  rescue: () => import('./rescue.js'),
   sources: () => import('../servers/bench.js'),
 };
 
