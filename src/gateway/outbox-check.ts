@@ -21,11 +21,27 @@ export interface CheckedTx {
 /** What a CLI user may paste: hex with surrounding whitespace; line breaks inside are allowed. */
 export function parseTxHex(text: string): Uint8Array {
   const hex = text.replace(/\s+/g, '');
-  if (hex.length === 0) throw new MalformedInputError('tx-empty', 'no transaction given: pass the raw transaction as hex (from signrawtransactionwithwallet or your wallet\'s export)');
+  if (hex.length === 0)
+    throw new MalformedInputError(
+      'tx-empty',
+      "no transaction given: pass the raw transaction as hex (from signrawtransactionwithwallet or your wallet's export)",
+    );
   const bad = /[^0-9a-fA-F]/.exec(hex);
-  if (bad) throw new MalformedInputError('tx-not-hex', `the transaction is not hex: character ${JSON.stringify(bad[0])} at position ${bad.index + 1}`);
-  if (hex.length % 2) throw new MalformedInputError('tx-not-hex', `the transaction hex has an odd number of digits (${hex.length}); a digit is missing, was it cut off?`);
-  if (hex.length > 8 * MAX_TX_VSIZE) throw new InvalidDataError('tx-too-large', `the transaction is ${hex.length / 2} bytes; transactions over ${MAX_TX_VSIZE / 1000} kvB are not relayed by the network`);
+  if (bad)
+    throw new MalformedInputError(
+      'tx-not-hex',
+      `the transaction is not hex: character ${JSON.stringify(bad[0])} at position ${bad.index + 1}`,
+    );
+  if (hex.length % 2)
+    throw new MalformedInputError(
+      'tx-not-hex',
+      `the transaction hex has an odd number of digits (${hex.length}); a digit is missing, was it cut off?`,
+    );
+  if (hex.length > 8 * MAX_TX_VSIZE)
+    throw new InvalidDataError(
+      'tx-too-large',
+      `the transaction is ${hex.length / 2} bytes; transactions over ${MAX_TX_VSIZE / 1000} kvB are not relayed by the network`,
+    );
   return fromHex(hex);
 }
 
@@ -74,27 +90,50 @@ function TransactionClass(): typeof Transaction {
 
 export function checkTransaction(input: string | Uint8Array): CheckedTx {
   const raw = typeof input === 'string' ? parseTxHex(input) : input;
-  if (raw.length > 4 * MAX_TX_VSIZE) throw new InvalidDataError('tx-too-large', `the transaction is ${raw.length} bytes; transactions over ${MAX_TX_VSIZE / 1000} kvB are not relayed by the network`);
-  if (raw.length < 10) throw new MalformedInputError('tx-malformed', `${raw.length} bytes is too short to be a transaction (at least 10); was it cut off?`);
+  if (raw.length > 4 * MAX_TX_VSIZE)
+    throw new InvalidDataError(
+      'tx-too-large',
+      `the transaction is ${raw.length} bytes; transactions over ${MAX_TX_VSIZE / 1000} kvB are not relayed by the network`,
+    );
+  if (raw.length < 10)
+    throw new MalformedInputError('tx-malformed', `${raw.length} bytes is too short to be a transaction (at least 10); was it cut off?`);
   let tx: Transaction;
   try {
     tx = TransactionClass().fromBuffer(Buffer.from(raw.buffer, raw.byteOffset, raw.length));
   } catch (err) {
-    if (isLegacyWithoutInputs(raw)) throw new InvalidDataError('tx-no-inputs', 'the transaction has no inputs; it spends nothing, so no node will accept it');
+    if (isLegacyWithoutInputs(raw))
+      throw new InvalidDataError('tx-no-inputs', 'the transaction has no inputs; it spends nothing, so no node will accept it');
     const why = (err as Error).message;
-    if (/superfluous witness/i.test(why)) throw new MalformedInputError('tx-noncanonical', 'the transaction has a segwit marker but no witness data (not canonical; nodes reject it); re-export it from the wallet');
-    const hint = /unexpected data/i.test(why) ? 'there are extra bytes after its end' : 'it ends too early (truncated) or its fields are garbled';
-    throw new MalformedInputError('tx-malformed', `the transaction does not parse: ${hint} (${why}); give the complete signed raw transaction in hex`);
+    if (/superfluous witness/i.test(why))
+      throw new MalformedInputError(
+        'tx-noncanonical',
+        'the transaction has a segwit marker but no witness data (not canonical; nodes reject it); re-export it from the wallet',
+      );
+    const hint = /unexpected data/i.test(why)
+      ? 'there are extra bytes after its end'
+      : 'it ends too early (truncated) or its fields are garbled';
+    throw new MalformedInputError(
+      'tx-malformed',
+      `the transaction does not parse: ${hint} (${why}); give the complete signed raw transaction in hex`,
+    );
   }
-  if (tx.ins.length === 0) throw new InvalidDataError('tx-no-inputs', 'the transaction has no inputs; it spends nothing, so no node will accept it');
+  if (tx.ins.length === 0)
+    throw new InvalidDataError('tx-no-inputs', 'the transaction has no inputs; it spends nothing, so no node will accept it');
   if (tx.outs.length === 0) throw new InvalidDataError('tx-no-outputs', 'the transaction has no outputs; no node will accept it');
   if (!equalBuffers(tx.toBuffer(), raw)) {
     // e.g. a segwit marker with only empty witnesses: Core rejects it as "superfluous witness record".
-    throw new MalformedInputError('tx-noncanonical', 'the transaction is not in canonical serialization (a segwit marker with no witness data?); re-export it from the wallet');
+    throw new MalformedInputError(
+      'tx-noncanonical',
+      'the transaction is not in canonical serialization (a segwit marker with no witness data?); re-export it from the wallet',
+    );
   }
   if (tx.isCoinbase()) throw new InvalidDataError('tx-coinbase', 'this is a coinbase transaction; only miners create those, in blocks');
   const vsize = tx.virtualSize();
-  if (vsize > MAX_TX_VSIZE) throw new InvalidDataError('tx-too-large', `the transaction is ${vsize} vB; transactions over ${MAX_TX_VSIZE} vB are not relayed by the network`);
+  if (vsize > MAX_TX_VSIZE)
+    throw new InvalidDataError(
+      'tx-too-large',
+      `the transaction is ${vsize} vB; transactions over ${MAX_TX_VSIZE} vB are not relayed by the network`,
+    );
   return {
     raw,
     txid: tx.getId(),

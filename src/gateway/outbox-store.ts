@@ -37,7 +37,11 @@ export type SubmitOutcome =
  * picks it up). Submitting the same transaction again is a no-op that says so; one already
  * seen by the network is queued again only with `again`.
  */
-export function submitToOutbox(dir: string, input: string | Uint8Array, opts: { source?: string; again?: boolean; now?: () => number } = {}): SubmitOutcome {
+export function submitToOutbox(
+  dir: string,
+  input: string | Uint8Array,
+  opts: { source?: string; again?: boolean; now?: () => number } = {},
+): SubmitOutcome {
   const tx = checkTransaction(input);
   const name = `${tx.txid}.json`;
   const path = join(dir, name);
@@ -79,11 +83,15 @@ export function parseEntry(text: string, fileName: string): { entry: OutboxEntry
   }
   const e = obj as Partial<OutboxEntry> | null;
   if (!e || typeof e !== 'object') throw new MalformedInputError('outbox-bad-entry', 'not a JSON object');
-  if (e.format !== ENTRY_FORMAT) throw new MalformedInputError('outbox-bad-entry', `format is ${JSON.stringify(e.format)}, expected ${ENTRY_FORMAT}`);
-  if (typeof e.hex !== 'string' || typeof e.txid !== 'string' || typeof e.addedAt !== 'string') throw new MalformedInputError('outbox-bad-entry', 'hex, txid or addedAt missing');
-  if (!Number.isFinite(Date.parse(e.addedAt))) throw new MalformedInputError('outbox-bad-entry', `addedAt ${JSON.stringify(e.addedAt)} is not a date`);
+  if (e.format !== ENTRY_FORMAT)
+    throw new MalformedInputError('outbox-bad-entry', `format is ${JSON.stringify(e.format)}, expected ${ENTRY_FORMAT}`);
+  if (typeof e.hex !== 'string' || typeof e.txid !== 'string' || typeof e.addedAt !== 'string')
+    throw new MalformedInputError('outbox-bad-entry', 'hex, txid or addedAt missing');
+  if (!Number.isFinite(Date.parse(e.addedAt)))
+    throw new MalformedInputError('outbox-bad-entry', `addedAt ${JSON.stringify(e.addedAt)} is not a date`);
   const tx = checkTransaction(e.hex);
-  if (tx.txid !== e.txid) throw new MalformedInputError('outbox-txid-mismatch', `the transaction's txid is ${tx.txid}, the entry says ${e.txid}`);
+  if (tx.txid !== e.txid)
+    throw new MalformedInputError('outbox-txid-mismatch', `the transaction's txid is ${tx.txid}, the entry says ${e.txid}`);
   if (fileName !== `${tx.txid}.json`) throw new MalformedInputError('outbox-bad-name', `file name should be ${tx.txid}.json`);
   return { entry: { ...(e as OutboxEntry), wtxid: tx.wtxid }, tx };
 }

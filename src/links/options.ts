@@ -164,7 +164,9 @@ export function checkLinkOptions(
         key,
         value,
         suggestion,
-        message: `link.${name}.${key} is not ${/^[aeiou]/i.test(label) ? 'an' : 'a'} ${label} link option: unknown option ${key}${hint}; known: ${known.join(', ')}`,
+        message:
+          `link.${name}.${key} is not ${/^[aeiou]/i.test(label) ? 'an' : 'a'} ${label} link option: ` +
+          `unknown option ${key}${hint}; known: ${known.join(', ')}`,
       });
       continue;
     }

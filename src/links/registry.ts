@@ -49,7 +49,9 @@ export interface LinkTypeEntry {
 }
 
 /** Drivers whose module exports `create(options, ctx)`. */
-function viaCreate(load: () => Promise<{ create: (options: Record<string, string>, ctx: LinkContext) => Link }>): () => Promise<LinkFactory> {
+function viaCreate(
+  load: () => Promise<{ create: (options: Record<string, string>, ctx: LinkContext) => Link }>,
+): () => Promise<LinkFactory> {
   return async () => {
     const { create } = await load();
     return async (name, options, ctx) => create({ name, ...options }, ctx);

@@ -21,7 +21,9 @@ export interface PtyPairOptions {
 
 export async function openPtyPair(opts: PtyPairOptions = {}): Promise<PtyPair> {
   const end = (link?: string) => (link ? `pty,raw,echo=0,link=${link}` : 'pty,raw,echo=0');
-  const proc: ChildProcess = spawn('socat', ['-d', '-d', end(opts.links?.device), end(opts.links?.far)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc: ChildProcess = spawn('socat', ['-d', '-d', end(opts.links?.device), end(opts.links?.far)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   const paths: string[] = [];
   let stderr = '';

@@ -61,6 +61,10 @@ describe('LinkOptions', () => {
     expect(() => new LinkOptions('l', 'test', table, { n: '10' })).toThrow(ConfigError);
     expect(() => new LinkOptions('l', 'test', table, { n: '10' })).toThrow('link.l.n=10: expected a whole number from 1 to 9');
     expect(() => new LinkOptions('l', 'test', table, { hp: 'x' })).toThrow(/^link\.l\.hp=x: expected host:port/);
-    expect(checkLinkOptions('l', 'test', table, { f: 'maybe' })[0]).toMatchObject({ code: 'link-option-invalid', key: 'f', value: 'maybe' });
+    expect(checkLinkOptions('l', 'test', table, { f: 'maybe' })[0]).toMatchObject({
+      code: 'link-option-invalid',
+      key: 'f',
+      value: 'maybe',
+    });
   });
 });

@@ -80,7 +80,6 @@ export function parseHci(link: string, raw: string | undefined): HciSelection {
   throw invalid(link, 'hci', raw, 'expected default, hciN (Linux controller number) or uart:/dev/ttyX[@baud]');
 }
 
-
 export function parseBleOptions(options: Record<string, string>, deps: Omit<BleFactoryDeps, 'log' | 'counters'> = {}): BleTransportConfig {
   const { link, opts: given } = normalise(options, deps.linkName);
   const type = given.get('type');
@@ -107,7 +106,11 @@ export function parseBleOptions(options: Record<string, string>, deps: Omit<BleF
     address = bare;
   }
   if (name === undefined && address === undefined) {
-    throw linkOptionMissing(link, 'name', `say which peripheral to use: link.${link}.name=<advertised name> or link.${link}.address=aa:bb:cc:dd:ee:ff`);
+    throw linkOptionMissing(
+      link,
+      'name',
+      `say which peripheral to use: link.${link}.name=<advertised name> or link.${link}.address=aa:bb:cc:dd:ee:ff`,
+    );
   }
 
   const boardId = o.string('board') ?? DEFAULT_BOARD[service];

@@ -16,5 +16,13 @@ export const ELECTRUM_OPTIONS: readonly LinkOptionSpec[] = [
   { key: 'timeout', type: 'int', min: 100, max: 600_000, unit: 'ms', default: '15000', help: 'How long one request may take.' },
   { key: 'ping', type: 'int', min: 0, max: 3_600_000, unit: 'ms', default: '60000', help: 'Keep-alive ping interval (0: none).' },
   { key: 'maxheaders', type: 'int', min: 1, max: 20_000, default: '2016', help: 'Most headers delivered per request from the gateway.' },
-  { key: 'scanback', type: 'int', min: 0, max: 1_000_000, unit: 'headers', default: '20160', help: 'How far below the tip to look for a common block.' },
+  {
+    key: 'scanback',
+    type: 'int',
+    min: 0,
+    max: 1_000_000,
+    unit: 'headers',
+    default: '20160',
+    help: 'How far below the tip to look for a common block.',
+  },
 ];

@@ -59,11 +59,13 @@ function channelFor(o: LinkOptions, profile: BoardProfile, deps: RadioFactoryDep
   if (!serial) {
     throw new ConfigError(
       'link-transport-unsupported',
-      `link.${o.name}.board=${profile.id}: reached over ${Object.keys(profile.transports).join('/')}, which this factory does not build (BLE links are separate)`,
+      `link.${o.name}.board=${profile.id}: reached over ${Object.keys(profile.transports).join('/')}, ` +
+        'which this factory does not build (BLE links are separate)',
     );
   }
   const device = o.string('device');
-  if (!device) throw new ConfigError('link-option-missing', `link.${o.name}.device= is required for board ${profile.id} (e.g. device=/dev/ttyUSB0)`);
+  if (!device)
+    throw new ConfigError('link-option-missing', `link.${o.name}.device= is required for board ${profile.id} (e.g. device=/dev/ttyUSB0)`);
   return serialChannelFactory(device, { ...serial, baudRate: o.int('baud') ?? serial.baudRate });
 }
 
@@ -72,15 +74,23 @@ export function createRadioTransport(options: Record<string, string>, deps: Radi
   const lower = Object.fromEntries(Object.entries(options).map(([k, v]) => [k.toLowerCase(), String(v)]));
   const type = lower.type;
   const name = lower.name ?? type;
-  if (type !== 'lora' && type !== 'kiss') throw linkOptionError(name ?? 'radio', 'type', type ?? '', 'radio links are type=lora or type=kiss');
+  if (type !== 'lora' && type !== 'kiss')
+    throw linkOptionError(name ?? 'radio', 'type', type ?? '', 'radio links are type=lora or type=kiss');
   const o = readLinkOptions(lower, type, type, type === 'lora' ? LORA_OPTIONS : KISS_OPTIONS);
   const profiles = deps.profiles ?? loadBoardProfiles(deps.boardsDir);
   const boardId = o.string('board') ?? (type === 'kiss' ? (o.has('tcp') ? 'direwolf' : 'kiss-tnc') : undefined);
   if (!boardId) {
-    throw new ConfigError('link-option-missing', `link.${name}.board= is required for a lora link; known boards: ${profiles.map((p) => p.id).join(', ')}`);
+    throw new ConfigError(
+      'link-option-missing',
+      `link.${name}.board= is required for a lora link; known boards: ${profiles.map((p) => p.id).join(', ')}`,
+    );
   }
   const profile = deps.profiles ? profiles.find((p) => p.id === boardId) : findBoardProfile(boardId, deps.boardsDir);
-  if (!profile) throw new ConfigError('board-unknown', `link.${name}.board=${boardId}: unknown board "${boardId}"; known boards: ${profiles.map((p) => p.id).join(', ')}`);
+  if (!profile)
+    throw new ConfigError(
+      'board-unknown',
+      `link.${name}.board=${boardId}: unknown board "${boardId}"; known boards: ${profiles.map((p) => p.id).join(', ')}`,
+    );
   const direction = o.enum<LinkDirection>('direction');
   const common = {
     name,
@@ -92,7 +102,10 @@ export function createRadioTransport(options: Record<string, string>, deps: Radi
 
   if (type === 'kiss') {
     if (profile.dialect !== 'kiss') {
-      throw new ConfigError('board-dialect-mismatch', `link.${name}.board=${profile.id}: speaks ${profile.dialect}, not KISS/AX.25; use type=lora`);
+      throw new ConfigError(
+        'board-dialect-mismatch',
+        `link.${name}.board=${profile.id}: speaks ${profile.dialect}, not KISS/AX.25; use type=lora`,
+      );
     }
     return new KissTransport(
       {
@@ -136,6 +149,9 @@ export function createRadioTransport(options: Record<string, string>, deps: Radi
     case 'kiss':
       throw new ConfigError('board-dialect-mismatch', `link.${name}.board=${profile.id}: an AX.25 KISS TNC; use type=kiss with callsign=`);
     case 'nordic-uart':
-      throw new ConfigError('link-transport-unsupported', `link.${name}.board=${profile.id}: a BLE UART; it is built by the BLE link (type=ble), not here`);
+      throw new ConfigError(
+        'link-transport-unsupported',
+        `link.${name}.board=${profile.id}: a BLE UART; it is built by the BLE link (type=ble), not here`,
+      );
   }
 }

@@ -3,12 +3,32 @@
 import type { LinkOptionSpec } from '../options.js';
 
 export const SIM_OPTIONS: readonly LinkOptionSpec[] = [
-  { key: 'air', type: 'hostport', required: true, example: '127.0.0.1:7700', help: 'UDP address of the simulated air (`altnet demo` starts one).' },
+  {
+    key: 'air',
+    type: 'hostport',
+    required: true,
+    example: '127.0.0.1:7700',
+    help: 'UDP address of the simulated air (`altnet demo` starts one).',
+  },
   { key: 'sf', type: 'int', min: 7, max: 12, default: '12', help: 'LoRa spreading factor (sets airtime and the largest payload).' },
   { key: 'bw', type: 'int', min: 125, max: 500, unit: 'kHz', default: '125', help: 'Bandwidth.' },
   { key: 'cr', type: 'int', min: 5, max: 8, default: '5', help: 'Coding rate 4/cr.' },
   { key: 'dutycycle', type: 'number', min: 1e-9, max: 1, default: '0.01', help: 'Share of airtime to use at most, in (0, 1].' },
-  { key: 'direction', type: 'enum', values: ['rx', 'tx', 'duplex'], default: 'duplex', help: 'rx: only listen; tx: only send; duplex: both. receiveonly=1 forces rx.' },
-  { key: 'mtu', type: 'int', min: 20, max: 255, unit: 'bytes', defaultNote: 'the EU868 maximum for the spreading factor', help: 'Largest frame payload.' },
+  {
+    key: 'direction',
+    type: 'enum',
+    values: ['rx', 'tx', 'duplex'],
+    default: 'duplex',
+    help: 'rx: only listen; tx: only send; duplex: both. receiveonly=1 forces rx.',
+  },
+  {
+    key: 'mtu',
+    type: 'int',
+    min: 20,
+    max: 255,
+    unit: 'bytes',
+    defaultNote: 'the EU868 maximum for the spreading factor',
+    help: 'Largest frame payload.',
+  },
   { key: 'callsign', type: 'string', help: 'Accepted and ignored (the simulated air is not amateur radio); lets a global callsign apply.' },
 ];

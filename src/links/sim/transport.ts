@@ -62,7 +62,14 @@ export class SimTransport extends RadioTransport {
     super(
       {
         name: o.name,
-        capabilities: { direction: o.direction, mtu, bitrate: Math.round(loraBitrate(o.lora)), dutyCycle: o.dutyCycle, carries: ['headers', 'tx'], needsCallsign: false },
+        capabilities: {
+          direction: o.direction,
+          mtu,
+          bitrate: Math.round(loraBitrate(o.lora)),
+          dutyCycle: o.dutyCycle,
+          carries: ['headers', 'tx'],
+          needsCallsign: false,
+        },
         openChannel: () => openUdpChannel(o.air),
         duty: { dutyCycle: o.dutyCycle },
         airtimeOf: (bytes) => loraAirtimeMs(bytes, o.lora),

@@ -4,9 +4,7 @@ import { checkProofOfWork, headerHash, HEADER_SIZE } from '../../chain/header.js
 import { equalBytes, hashToHex } from '../../util/bytes.js';
 import type { LieKind } from './errors.js';
 
-export type ChainCheck =
-  | { ok: true; hashes: Uint8Array[] }
-  | { ok: false; kind: LieKind; index: number; reason: string };
+export type ChainCheck = { ok: true; hashes: Uint8Array[] } | { ok: false; kind: LieKind; index: number; reason: string };
 
 /**
  * Checks that `headers` are 80 bytes each, meet their own claimed target (capped at the

@@ -29,10 +29,4 @@ export class SourceLieError extends InvalidDataError {
   }
 }
 
-export type LieKind =
-  | 'bad-pow'
-  | 'disconnected'
-  | 'wrong-header-for-hash'
-  | 'tip-not-backed'
-  | 'tip-inconsistent'
-  | 'wrong-network';
+export type LieKind = 'bad-pow' | 'disconnected' | 'wrong-header-for-hash' | 'tip-not-backed' | 'tip-inconsistent' | 'wrong-network';

@@ -4,13 +4,7 @@ import { realTimers, type Timers } from '../../util/timers.js';
 import { SourceTimeoutError } from './errors.js';
 
 /** Run `op` with a deadline; `cancel` undoes whatever the operation left in flight. */
-export function withTimeout<T>(
-  timers: Timers,
-  ms: number,
-  what: string,
-  op: () => Promise<T>,
-  cancel?: () => void,
-): Promise<T> {
+export function withTimeout<T>(timers: Timers, ms: number, what: string, op: () => Promise<T>, cancel?: () => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     let done = false;
     const handle = timers.setTimeout(() => {

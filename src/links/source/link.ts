@@ -212,10 +212,7 @@ export class SourceLink implements Link {
       }
       const h = headerHash(tip.header);
       if (tip.hash && !equalBytes(h, tip.hash)) {
-        throw new SourceLieError(
-          'wrong-header-for-hash',
-          `tip header hashes to ${hashToHex(h)}, not the claimed ${hashToHex(tip.hash)}`,
-        );
+        throw new SourceLieError('wrong-header-for-hash', `tip header hashes to ${hashToHex(h)}, not the claimed ${hashToHex(tip.hash)}`);
       }
       tip.hash = h;
     }
@@ -228,10 +225,7 @@ export class SourceLink implements Link {
   }
 
   /** Finds the newest locator entry the source has in its best chain. */
-  private async resolveLocator(
-    locator: Uint8Array[],
-    tip: SourceTip | null,
-  ): Promise<{ height: number; hash: Uint8Array } | null> {
+  private async resolveLocator(locator: Uint8Array[], tip: SourceTip | null): Promise<{ height: number; hash: Uint8Array } | null> {
     let found: { height: number; hash: Uint8Array; index: number } | null = null;
     for (let index = 0; index < locator.length && !found; index++) {
       const hash = locator[index];
@@ -258,7 +252,7 @@ export class SourceLink implements Link {
     // knowing their heights: look for them just below the tip.
     const newer = new Map(locator.slice(0, found ? found.index : locator.length).map((h) => [toHex(h), h]));
     const floor = Math.max(found ? found.height + 1 : 0, tip.height - this.maxScanBack);
-    for (let top = tip.height; top >= floor; ) {
+    for (let top = tip.height; top >= floor;) {
       const start = Math.max(floor, top - this.source.batch + 1);
       const run = await this.source.fetchHeaders(start, top - start + 1);
       for (let i = run.length - 1; i >= 0; i--) {
@@ -353,11 +347,13 @@ export class SourceLink implements Link {
       const again = await this.source.fetchTip();
       if (!again) return tip;
       this.checkTip(again);
-      const moved = again.height > tip.height || (again.height === tip.height && !!again.hash && !!tip.hash && !equalBytes(again.hash, tip.hash));
+      const moved =
+        again.height > tip.height || (again.height === tip.height && !!again.hash && !!tip.hash && !equalBytes(again.hash, tip.hash));
       if (!moved) {
         throw new SourceLieError(
           'tip-not-backed',
-          `claims tip at height ${tip.height}${tip.hash ? ' ' + hashToHex(tip.hash) : ''} but its chain has ${there ? hashToHex(there) : 'no block'} there`,
+          `claims tip at height ${tip.height}${tip.hash ? ' ' + hashToHex(tip.hash) : ''} ` +
+            `but its chain has ${there ? hashToHex(there) : 'no block'} there`,
         );
       }
       this.ctx.counters.inc('tip.moved');
@@ -381,10 +377,7 @@ export class SourceLink implements Link {
       this.ctx.counters.inc('tip.short-run');
       return again;
     }
-    throw new SourceLieError(
-      'tip-not-backed',
-      `claims tip ${again.height} but has no header after height ${lastHeight}`,
-    );
+    throw new SourceLieError('tip-not-backed', `claims tip ${again.height} but has no header after height ${lastHeight}`);
   }
 
   /**
@@ -404,7 +397,8 @@ export class SourceLink implements Link {
     const kind: LieKind = again.height > height ? 'tip-not-backed' : 'tip-inconsistent';
     throw new SourceLieError(
       kind,
-      `claims tip ${again.height}${again.hash ? ' ' + hashToHex(again.hash) : ''} but serves headers only up to ${height} ${hashToHex(hash)}`,
+      `claims tip ${again.height}${again.hash ? ' ' + hashToHex(again.hash) : ''} ` +
+        `but serves headers only up to ${height} ${hashToHex(hash)}`,
     );
   }
 
@@ -413,12 +407,7 @@ export class SourceLink implements Link {
    * in the run is a lie only if the source still stands by both sides of it (or contradicts a
    * checkpoint); otherwise the request failed and the next one starts afresh.
    */
-  private async reorgOrLie(
-    fork: { height: number; hash: Uint8Array },
-    start: number,
-    headers: Uint8Array[],
-    index: number,
-  ): Promise<void> {
+  private async reorgOrLie(fork: { height: number; hash: Uint8Array }, start: number, headers: Uint8Array[], index: number): Promise<void> {
     if (headers[index].length !== HEADER_SIZE) return;
     const below = start + index - 1;
     if (index === 0 && this.known.anchor(fork.hash) === fork.height) return; // disagrees with a checkpoint
