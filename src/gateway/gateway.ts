@@ -159,6 +159,8 @@ export interface GatewayStatus {
   anomalyHistory: AnomalyEvent[];
   /** Header sync progress (the last job, kept once finished). */
   sync?: ProgressSnapshot;
+  /** Block fetch progress of the current (or last) rescue. */
+  blockSync?: ProgressSnapshot;
   /** With noderpc: the node's active tip and its other peers, as its RPC last said. */
   nodeView?: { at: string; activeHeight: number; activeHash: string; otherPeers: number; peersBestHeight: number } | { at: string; error: string };
   /** Transactions from `altnet send-tx` not yet seen back from the network. */
@@ -202,6 +204,7 @@ export class Gateway {
   /** Last frames_rx count seen per watched link (to notice frames being heard). */
   private readonly framesSeen = new Map<string, number>();
   private readonly headerSync: Progress;
+  private blockSync: { id: number; progress: Progress } | undefined;
   private nodeView: GatewayStatus['nodeView'];
 
   private constructor(
@@ -538,6 +541,15 @@ export class Gateway {
       }
     }
     this.headerSync.update(this.chain.tip().height, this.syncTarget());
+    // Blocks of the current rescue: fork to target, as delivered to the node.
+    const r = this.rescue.records()[0];
+    if (r && (r.state === 'fetching' || r.state === 'delivering' || r.state === 'done')) {
+      if (this.blockSync?.id !== r.id) {
+        const progress = new Progress({ what: 'block fetch', unit: 'blocks', log: this.opts.log.child('rescue'), fields: { rescue: r.id } });
+        this.blockSync = { id: r.id, progress };
+      }
+      this.blockSync.progress.update(r.blocksDelivered, Math.max(0, r.target.height - r.forkHeight));
+    }
   }
 
   /** Compares what the node's own peers have shown it with the links' chain (peers-disagree). */
@@ -638,6 +650,7 @@ export class Gateway {
       anomalies: this.watchdog.active().map((a) => ({ kind: a.kind, key: a.key, since: new Date(a.since * 1000).toISOString(), detail: a.detail })),
       anomalyHistory: [...this.anomalyHistory],
       sync: this.headerSync.snapshot(),
+      blockSync: this.blockSync?.progress.snapshot(),
       ...(this.nodeView ? { nodeView: this.nodeView } : {}),
       pendingTx: this.outbox?.pending() ?? [],
       rescues: this.rescue.records(),

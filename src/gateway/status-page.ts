@@ -144,7 +144,8 @@ export function renderStatusBody(status: Obj, now = Date.now()): string {
 
   out.push(
     `<section id="chain"><h2>Chain</h2><p>height ${esc(chain.height)} ${short(chain.hash)} · work ${esc(chain.chainWork)}</p>` +
-      (Array.isArray(status.sync) ? status.sync.map(progressBar).join('') : progressBar(status.sync)) +
+      progressBar(status.sync) +
+      progressBar(status.blockSync) +
       `</section>`,
   );
 

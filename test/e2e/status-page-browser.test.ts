@@ -140,6 +140,11 @@ describe('status page in headless chromium: a link goes down, link-silent appear
     expect(got[1]).toMatch(/^cleared altnet main: link-silent cleared after \d+ s: link hf0/);
     await until('both webhook posts', () => hooks.length === 2, 10_000);
     expect(hooks.map((h) => `${h.event}:${h.key}`)).toEqual(['raised:link-silent:hf0', 'cleared:link-silent:hf0']);
+    // The beacon's duty-cycled LoRa link (10 %) reports its airtime window.
+    const radio = beacon.status().links.find((l) => l.name === 'lora0')!.radio!;
+    expect(radio.airtimeBudgetMs).toBe(360_000);
+    expect(radio.airtimeWindowMs).toBe(3_600_000);
+    expect(radio.airtimeUsedMs).toBeGreaterThan(0);
     // The beacon's heartbeat: the tip alone, at least every second, on both links, besides the carousel.
     for (const l of beacon.status().links) expect(l.counters.tips_tx ?? 0, l.name).toBeGreaterThanOrEqual(5);
     // /status.json serves the same for programs.
