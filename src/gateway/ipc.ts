@@ -8,7 +8,11 @@
 // checked field by field; anything else is a MalformedInputError with a stable code.
 // Cost is linear in the input: each body byte is copied once into its own message buffer, and
 // byte fields are views into that buffer (a 4 MB block is never copied again on the way in).
-import { Decoder, Encoder } from 'cbor-x';
+// The light entry points (cbor-x/encode, cbor-x/decode): the package's main Node entry also
+// loads its stream classes and the native string extractor (cbor-extract), measured at 2 MB of
+// PSS per process; IPC messages are bytes and short strings, where the extractor gains nothing.
+import { Encoder } from 'cbor-x/encode';
+import { Decoder } from 'cbor-x/decode';
 import { MalformedInputError } from '../util/errors.js';
 import { bigIntToBytesBE, bytesToBigIntBE } from '../util/bytes.js';
 import type { Cargo, LinkCapabilities, LinkDirection, LinkState } from '../links/link.js';

@@ -10,48 +10,11 @@ import { FrameType, HASH_PREFIX_BYTES, type Integrity, decodeGetHeadersBody, dec
 import { bitsRuleFor, decodeHeaderStream, decodeTip, encodeHeaderStream, encodeTip, resolveTip, tipParentMatches, type TipAnnouncement } from '../codec/headers.js';
 import type { FrameTransport, HeaderBatch, Link, LinkCapabilities, LinkContext } from './link.js';
 import { canTransmit } from './link.js';
-import { LinkOptions, type LinkOptionSpec } from './options.js';
 
-export interface FramedLinkOptions {
-  /** Frame integrity check: the link's own CRC is short or absent, so crc16 by default. */
-  integrity?: Integrity;
-  /** One-way FEC: repair fragments per source fragment (default 0.5). */
-  repairRatio?: number;
-  /** Headers answered per request (default 64). */
-  maxAnswer?: number;
-  now?: () => number;
-}
-
-/** Frame integrity check when the config says nothing: the link's own CRC is short or absent. */
-export const DEFAULT_INTEGRITY: Integrity = 'crc16';
-/** Repair fragments per source fragment when the config says nothing. */
-export const DEFAULT_REPAIR_RATIO = 0.5;
-
-/** Options of the framed layer itself, in every radio link type's table. */
-export const FRAMED_OPTIONS: readonly LinkOptionSpec[] = [
-  {
-    key: 'integrity',
-    type: 'enum',
-    values: ['none', 'crc16', 'crc32'],
-    default: DEFAULT_INTEGRITY,
-    help: 'Integrity check on each frame; both ends must use the same.',
-  },
-  {
-    key: 'repair',
-    type: 'number',
-    min: 0,
-    max: 4,
-    default: String(DEFAULT_REPAIR_RATIO),
-    help: 'One-way FEC: repair fragments per source fragment.',
-  },
-];
-
-/** Takes the framed layer's options out of a radio link's options; the transport gets the rest. */
-export function framedLinkOptions(name: string, options: Record<string, string>): { framed: FramedLinkOptions; rest: Record<string, string> } {
-  const { integrity, repair, ...rest } = options;
-  const o = new LinkOptions(name, 'framed', FRAMED_OPTIONS, { ...(integrity !== undefined && { integrity }), ...(repair !== undefined && { repair }) });
-  return { framed: { integrity: o.must<Integrity>('integrity'), repairRatio: o.must<number>('repair') }, rest };
-}
+// Options of the framed layer live in framed-options.ts, so the link registry (loaded by every
+// driver process) can list them without loading the codec.
+export { DEFAULT_INTEGRITY, DEFAULT_REPAIR_RATIO, FRAMED_OPTIONS, framedLinkOptions, type FramedLinkOptions } from './framed-options.js';
+import { DEFAULT_INTEGRITY, DEFAULT_REPAIR_RATIO, type FramedLinkOptions } from './framed-options.js';
 
 /** Heights of context kept for decoding (a few days of blocks). */
 const CONTEXT_HEIGHTS = 1024;

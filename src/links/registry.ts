@@ -7,7 +7,7 @@
 // (see README.md in this directory).
 import { ConfigError } from '../util/errors.js';
 import type { Cargo, FrameTransport, Link, LinkContext } from './link.js';
-import { FRAMED_OPTIONS, FramedLink, framedLinkOptions } from './framed.js';
+import { FRAMED_OPTIONS, framedLinkOptions } from './framed-options.js';
 import { checkLinkOptions, type LinkOptionProblem, type LinkOptionSpec } from './options.js';
 import { KISS_OPTIONS, LORA_OPTIONS } from './radio/options.js';
 import { SIM_OPTIONS } from './sim/options.js';
@@ -64,6 +64,7 @@ function viaTransport(
 ): () => Promise<LinkFactory> {
   return async () => {
     const make = await load();
+    const { FramedLink } = await import('./framed.js');
     return async (name, options, ctx) => {
       const { framed, rest } = framedLinkOptions(name, options);
       return new FramedLink(name, make(name, rest, ctx), ctx, framed);

@@ -12,6 +12,7 @@ const BENCHES: Record<string, () => Promise<{ bench: Bench }>> = {
   codec: () => import('./codec.js'),
   ipc: () => import('./ipc.js'),
   fec: () => import('./fec.js'),
+  memory: () => import('./memory.js'),
   ble: () => import('./ble.js'),
   gateway: () => import('./gateway.js'),
   rescue: () => import('./rescue.js'),

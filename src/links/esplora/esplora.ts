@@ -4,7 +4,6 @@
 // deadline, and is checked (a header must hash to the hash it was asked for).
 import http from 'node:http';
 import https from 'node:https';
-import { Transaction } from 'bitcoinjs-lib';
 import { headerHash } from '../../chain/header.js';
 import { equalBytes, fromHex, hashToHex, hexToHash, toHex } from '../../util/bytes.js';
 import { AltnetError, MalformedInputError } from '../../util/errors.js';
@@ -238,6 +237,9 @@ export class EsploraSource implements HeaderSource {
   /** Broadcasts a transaction; resolves once the server accepted it and named its txid. */
   async sendTx(raw: Uint8Array): Promise<void> {
     let txid: string;
+    // bitcoinjs-lib (110 modules, ~5 MB) only when a transaction is sent, not in every esplora
+    // driver process that only fetches headers.
+    const { Transaction } = await import('bitcoinjs-lib');
     try {
       txid = Transaction.fromBuffer(Buffer.from(raw)).getId();
     } catch (e) {
