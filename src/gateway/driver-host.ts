@@ -41,7 +41,7 @@ const events: LinkEvents = {
   tx: (raw) => send({ t: 'tx', raw }),
   tip: (r) => send({ t: 'tip', height: r.height, hash: r.hash, chainWork: r.chainWork }),
   state: (state, reason) => send({ t: 'state', state, reason: reason?.slice(0, 500) }),
-  headersWanted: (req) => send({ t: 'wants', locator: req.locator.slice(0, 16), max: req.max }),
+  headersWanted: (req) => send({ t: 'headers-wanted', locator: req.locator.slice(0, 16), max: req.max }),
 };
 
 async function onMessage(raw: unknown): Promise<void> {
@@ -54,19 +54,19 @@ async function onMessage(raw: unknown): Promise<void> {
       await link.start();
       return;
     }
-    case 'request':
+    case 'request-headers':
       await link?.requestHeaders?.(msg.locator);
       return;
     case 'send-headers':
       await link?.sendHeaders?.({ parentHeight: msg.parentHeight, parent: msg.parent, headers: msg.headers });
       return;
-    case 'context':
+    case 'set-context':
       link?.setContext?.(msg.fromHeight, msg.headers);
       return;
     case 'send-tx':
       await link?.sendTx?.(msg.raw);
       return;
-    case 'get-block': {
+    case 'fetch-block': {
       // Not awaited: several blocks may be in flight; each answer names its hash.
       const hash = msg.hash;
       if (!link?.fetchBlock) {

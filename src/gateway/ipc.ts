@@ -35,17 +35,17 @@ export type ChildMessage =
   | { t: 'block-missing'; hash: Uint8Array; reason: string }
   | { t: 'tip'; height: number; hash?: Uint8Array; chainWork?: bigint }
   | { t: 'state'; state: LinkState; reason?: string }
-  | { t: 'wants'; locator: Array<{ height: number; prefix: Uint8Array }>; max: number }
+  | { t: 'headers-wanted'; locator: Array<{ height: number; prefix: Uint8Array }>; max: number }
   | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string }
   | { t: 'counters'; values: Record<string, number> };
 
 export type ParentMessage =
   | { t: 'start'; name: string; type: string; options: Record<string, string>; network: string }
-  | { t: 'request'; locator: Uint8Array[] }
+  | { t: 'request-headers'; locator: Uint8Array[] }
   | { t: 'send-headers'; parentHeight: number; parent: Uint8Array; headers: Uint8Array[] }
-  | { t: 'context'; fromHeight: number; headers: Uint8Array[] }
+  | { t: 'set-context'; fromHeight: number; headers: Uint8Array[] }
   | { t: 'send-tx'; raw: Uint8Array }
-  | { t: 'get-block'; hash: Uint8Array }
+  | { t: 'fetch-block'; hash: Uint8Array }
   | { t: 'stop' };
 
 // ---- encoding ----
@@ -115,11 +115,11 @@ export function frameMessage(msg: ChildMessage | ParentMessage): Uint8Array {
       if (msg.chainWork !== undefined) fields.chainWork = bigIntToBytesBE(msg.chainWork, 32);
       return frame(fields);
     }
-    case 'request':
+    case 'request-headers':
       return frame({ t: msg.t }, { key: 'locator', value: msg.locator });
     case 'send-headers':
       return frame({ t: msg.t, parentHeight: msg.parentHeight, parent: msg.parent }, { key: 'headers', value: msg.headers });
-    case 'context':
+    case 'set-context':
       return frame({ t: msg.t, fromHeight: msg.fromHeight }, { key: 'headers', value: msg.headers });
     case 'state':
       return frame(msg.reason === undefined ? { t: msg.t, state: msg.state } : { t: msg.t, state: msg.state, reason: msg.reason });
@@ -342,14 +342,14 @@ export function parseChildMessage(v: unknown): ChildMessage {
       if (!STATES.includes(o.state as LinkState)) bad('state');
       return { t: 'state', state: o.state as LinkState, reason: o.reason === undefined ? undefined : str(o.reason, 'reason', 500) };
     }
-    case 'wants': {
+    case 'headers-wanted': {
       if (!Array.isArray(o.locator) || o.locator.length < 1 || o.locator.length > 16) bad('wants.locator must have 1..16 entries');
       const locator = o.locator.map((e, i) => {
         const x = obj(e);
         return { height: int(x.height, `locator[${i}].height`, 0, 100_000_000), prefix: bytes(x.prefix, `locator[${i}].prefix`, 32) };
       });
       const max = num(o.max, 'max', 0, MAX_HEADERS_PER_IPC);
-      return { t: 'wants', locator, max: Math.floor(max) };
+      return { t: 'headers-wanted', locator, max: Math.floor(max) };
     }
     case 'log': {
       if (!LEVELS.includes(o.level as (typeof LEVELS)[number])) bad('log level');
@@ -381,8 +381,8 @@ export function parseParentMessage(v: unknown): ParentMessage {
       for (const [k, val] of Object.entries(options)) opts[k] = str(val, `options.${k}`, 4096);
       return { t: 'start', name: str(o.name, 'name', 64), type: str(o.type, 'type', 32), options: opts, network: str(o.network, 'network', 16) };
     }
-    case 'request':
-      return { t: 'request', locator: fixedList(o.locator, 'locator', 32, 0, 101) };
+    case 'request-headers':
+      return { t: 'request-headers', locator: fixedList(o.locator, 'locator', 32, 0, 101) };
     case 'send-headers':
       return {
         t: 'send-headers',
@@ -390,16 +390,16 @@ export function parseParentMessage(v: unknown): ParentMessage {
         parent: bytes(o.parent, 'parent', 80, 80),
         headers: fixedList(o.headers, 'headers', 80, 0, MAX_HEADERS_PER_IPC),
       };
-    case 'context':
+    case 'set-context':
       return {
-        t: 'context',
+        t: 'set-context',
         fromHeight: int(o.fromHeight, 'fromHeight', 0, 100_000_000),
         headers: fixedList(o.headers, 'headers', 80, 0, MAX_HEADERS_PER_IPC),
       };
     case 'send-tx':
       return { t: 'send-tx', raw: bytes(o.raw, 'raw', MAX_TX_BYTES) };
-    case 'get-block':
-      return { t: 'get-block', hash: bytes(o.hash, 'hash', 32, 32) };
+    case 'fetch-block':
+      return { t: 'fetch-block', hash: bytes(o.hash, 'hash', 32, 32) };
     case 'stop':
       return { t: 'stop' };
     default:

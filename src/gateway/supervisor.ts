@@ -142,7 +142,7 @@ export class LinkSupervisor implements RouterLink {
   }
 
   requestHeaders(locator: Uint8Array[]): void {
-    this.sendToChild({ t: 'request', locator: locator.slice(0, 101) });
+    this.sendToChild({ t: 'request-headers', locator: locator.slice(0, 101) });
   }
 
   sendHeaders(batch: HeaderBatch): void {
@@ -150,7 +150,7 @@ export class LinkSupervisor implements RouterLink {
   }
 
   setContext(fromHeight: number, headers: Uint8Array[]): void {
-    this.sendToChild({ t: 'context', fromHeight, headers: headers.slice(-MAX_HEADERS_PER_IPC) });
+    this.sendToChild({ t: 'set-context', fromHeight, headers: headers.slice(-MAX_HEADERS_PER_IPC) });
   }
 
   sendTx(raw: Uint8Array): void {
@@ -160,7 +160,7 @@ export class LinkSupervisor implements RouterLink {
   /** Asks the driver for a block; the answer comes back through events.block / blockMissing. */
   requestBlock(hash: Uint8Array): boolean {
     if (!this.channel || this.channel.destroyed || this.isQuarantined()) return false;
-    this.sendToChild({ t: 'get-block', hash });
+    this.sendToChild({ t: 'fetch-block', hash });
     return true;
   }
 
@@ -285,7 +285,7 @@ export class LinkSupervisor implements RouterLink {
 
   private onChildMessage(msg: ReturnType<typeof parseChildMessage>): void {
     const { events, log } = this.opts;
-    if ((msg.t === 'headers' || msg.t === 'tx' || msg.t === 'block' || msg.t === 'tip' || msg.t === 'wants') && this.isQuarantined()) {
+    if ((msg.t === 'headers' || msg.t === 'tx' || msg.t === 'block' || msg.t === 'tip' || msg.t === 'headers-wanted') && this.isQuarantined()) {
       this.counters.inc('ignored_quarantined');
       return;
     }
@@ -294,7 +294,7 @@ export class LinkSupervisor implements RouterLink {
         this.caps = msg.caps;
         events.hello?.(this);
         return;
-      case 'wants':
+      case 'headers-wanted':
         events.headersWanted?.(this, { locator: msg.locator, max: msg.max });
         return;
       case 'state':

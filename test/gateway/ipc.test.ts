@@ -94,8 +94,8 @@ describe('driver IPC', () => {
     const d = new IpcDecoder();
     const msgs: ParentMessage[] = [
       { t: 'send-headers', parentHeight: 7, parent, headers },
-      { t: 'context', fromHeight: 8, headers },
-      { t: 'request', locator },
+      { t: 'set-context', fromHeight: 8, headers },
+      { t: 'request-headers', locator },
       { t: 'send-tx', raw: Uint8Array.of(1, 2, 3) },
       { t: 'start', name: 'a', type: 'sim', options: { x: 'y' }, network: 'regtest' },
     ];
