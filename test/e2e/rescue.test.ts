@@ -258,3 +258,32 @@ describe('rescue over P2P alone: A held back (stale tip), no node RPC', () => {
     expect(await s.nodeA.rpc<unknown[]>('listbanned')).toEqual([]);
   }, 90_000);
 });
+
+describe('rescue from a fork without node RPC', () => {
+  let s: Scene;
+  let receiver: Awaited<ReturnType<typeof receiverFor>>;
+
+  beforeAll(async () => {
+    s = await scene(10);
+    await s.nodeA.mine(3, ATTACKER_ADDRESS);
+    await s.nodeB.mine(6);
+  });
+
+  afterAll(async () => {
+    await receiver?.gw.stop();
+    await s?.stop();
+  });
+
+  it('says why it cannot finish: Core ignores the honest blocks below the attacker tip, noderpc= is needed', async () => {
+    const aTip = await s.nodeA.rpc<string>('getbestblockhash');
+    receiver = await receiverFor(s, [p2pBlocks('honest', s.nodeB)], false);
+    await s.nodeA.rpc('addnode', `127.0.0.1:${receiver.gw.nodePort}`, 'onetry');
+    await s.nodeA.waitFor('the rescue to say why it is blocked', async () => /set noderpc=/.test(receiver.gw.rescue.records()[0]?.reason ?? ''), 30_000);
+    const r = receiver.gw.rescue.records()[0];
+    expect(r.forkHeight).toBe(10);
+    expect(r.nodeTipAtStart?.height).toBe(13);
+    expect(r.deliveredVia).toEqual({ p2p: 0, rpc: 0 });
+    expect(receiver.log.lines.some((l) => l.includes('rescue blocked'))).toBe(true);
+    expect(await s.nodeA.rpc<string>('getbestblockhash')).toBe(aTip);
+  }, 60_000);
+});
