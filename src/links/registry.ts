@@ -108,8 +108,8 @@ const ENTRIES: readonly LinkTypeEntry[] = [
     canTransmit: true,
     carries: ['headers', 'tx'],
     load: viaTransport(async () => {
-      const { createBleTransport } = await import('./ble/config.js');
-      return (name, o, ctx) => createBleTransport(o, { linkName: name, log: ctx.log, counters: ctx.counters });
+      const { createBleLinkTransport } = await import('./ble/config.js');
+      return (name, o, ctx) => createBleLinkTransport(o, { linkName: name, log: ctx.log, counters: ctx.counters });
     }),
   },
   {

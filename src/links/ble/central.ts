@@ -24,7 +24,11 @@ export interface BleServiceProfile {
   write: string;
   /** Characteristic the device notifies on (the device's TX). */
   notify: string;
-  framing: 'kiss' | 'length-prefix';
+  framing: 'kiss' | 'length-prefix' | 'meshtastic';
+  /** A characteristic the central reads (Meshtastic FromRadio). */
+  read?: string;
+  /** Each write must go as one GATT write (a Meshtastic ToRadio is one protobuf). */
+  wholeWrites?: boolean;
 }
 
 /** BLE KISS API (Mobilinkd TNC3/TNC4, PicoAPRS, aprs.fi): KISS bytes both ways. */
@@ -85,6 +89,8 @@ export interface BleConnection {
    * unknown state) or when the connection goes away.
    */
   write(bytes: Uint8Array): Promise<void>;
+  /** Reads the profile's read characteristic (GATT read); rejects when it has none. */
+  read(): Promise<Buffer>;
   /** Gives up on the connection: drops it at the radio if it is still up. */
   end(reason: string): void;
   /** Orderly disconnect, waiting at most `ms` for the controller to confirm. */
@@ -274,6 +280,7 @@ export class BleCentral {
     let ended = false;
     let write: CharacteristicLike | null = null;
     let notify: CharacteristicLike | null = null;
+    let readable: CharacteristicLike | null = null;
     let withoutResponse = false;
     let attMtu = 23;
     let tail: Promise<void> = Promise.resolve();
@@ -298,6 +305,9 @@ export class BleCentral {
     const writeNow = async (bytes: Uint8Array): Promise<void> => {
       if (ended || !write) throw new AltnetError('ble-disconnected', `BLE link ${cfg.linkName}: not connected`);
       const w = write;
+      if (cfg.profile.wholeWrites && bytes.length > attMtu - 3) {
+        throw new AltnetError('ble-write-too-large', `BLE link ${cfg.linkName}: ${bytes.length} bytes do not fit one write at ATT MTU ${attMtu}; raise link.${cfg.linkName}.att_mtu`);
+      }
       for (const piece of chunk(bytes, attMtu - 3)) {
         try {
           await this.withTimeout(Promise.race([w.writeAsync(Buffer.from(piece), withoutResponse), goneError]), cfg.writeTimeoutMs, 'write');
@@ -325,6 +335,16 @@ export class BleCentral {
         tail = next.catch(() => {});
         return next;
       },
+      read: async () => {
+        if (ended || !readable) throw new AltnetError('ble-disconnected', `BLE link ${cfg.linkName}: not connected or nothing to read`);
+        const r = readable;
+        const next = tail.then(() => this.withTimeout(Promise.race([r.readAsync(), goneError]), cfg.writeTimeoutMs, 'read'));
+        tail = next.then(
+          () => undefined,
+          () => undefined,
+        );
+        return next;
+      },
       end,
       disconnect: async (ms) => {
         if (ended) return;
@@ -347,7 +367,7 @@ export class BleCentral {
       try {
         ({ characteristics } = await p.discoverSomeServicesAndCharacteristicsAsync(
           [nobleUuid(cfg.profile.service)],
-          [nobleUuid(cfg.profile.write), nobleUuid(cfg.profile.notify)],
+          [nobleUuid(cfg.profile.write), nobleUuid(cfg.profile.notify), ...(cfg.profile.read ? [nobleUuid(cfg.profile.read)] : [])],
         ));
       } catch (e) {
         // noble rejects with a bare string when the service is absent.
@@ -372,6 +392,10 @@ export class BleCentral {
       const canWrite = w.properties.includes('write');
       if (!canWrite && !w.properties.includes('writeWithoutResponse')) {
         throw new AltnetError('ble-gatt-missing', `BLE link ${cfg.linkName}: characteristic ${w.uuid} is not writable`);
+      }
+      if (cfg.profile.read) {
+        readable = characteristics.find((c) => c.uuid === nobleUuid(cfg.profile.read!)) ?? null;
+        if (!readable) throw new AltnetError('ble-gatt-missing', `BLE link ${cfg.linkName}: ${p.address} has no read characteristic ${cfg.profile.read}`);
       }
       write = w;
       notify = n;

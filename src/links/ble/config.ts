@@ -15,8 +15,10 @@
 import { ConfigError } from '../../util/errors.js';
 import { LinkOptions, linkOptionError, linkOptionMissing } from '../options.js';
 import { BLE_OPTIONS } from './options.js';
-import { findBoardProfile, type BoardProfile } from '../boards.js';
-import type { LinkCapabilities } from '../link.js';
+import { findBoardProfile, type BoardProfile, type RegionName } from '../boards.js';
+import type { FrameTransport, LinkCapabilities } from '../link.js';
+import { MeshtasticTransport } from '../lora/meshtastic.js';
+import { MESHTASTIC_BLE, meshtasticBleChannelFactory } from './meshtastic.js';
 import type { HciSelection } from './noble.js';
 import { AX25_MAX_INFO, parseCallsign } from '../kiss/ax25.js';
 import { CallsignRequiredError } from '../radio/errors.js';
@@ -30,7 +32,7 @@ import {
   type BleTransportDeps,
 } from './transport.js';
 
-const DEFAULT_BOARD: Record<'kiss' | 'nus', string> = { kiss: 'mobilinkd', nus: 'nordic-uart' };
+const DEFAULT_BOARD: Record<'kiss' | 'nus' | 'meshtastic', string> = { kiss: 'mobilinkd', nus: 'nordic-uart', meshtastic: 'meshtastic' };
 
 export interface BleFactoryDeps extends BleTransportDeps {
   /** Link name when the options come without their `link.<name>.` prefix. */
@@ -90,8 +92,9 @@ export function parseBleOptions(options: Record<string, string>, deps: Omit<BleF
   const o = new LinkOptions(link, 'BLE', BLE_OPTIONS, Object.fromEntries(given));
   const opts = { get: (k: string) => o.text(k), has: (k: string) => o.has(k) };
 
-  const service = o.must<'kiss' | 'nus'>('service');
-  let profile: BleServiceProfile = service === 'kiss' ? KISS_SERVICE : NUS_SERVICE;
+  const service = o.must<'kiss' | 'nus' | 'meshtastic'>('service');
+  let profile: BleServiceProfile = service === 'kiss' ? KISS_SERVICE : service === 'nus' ? NUS_SERVICE : MESHTASTIC_BLE;
+  if (service !== 'meshtastic' && o.has('region')) throw o.error('region', 'only Meshtastic nodes (service=meshtastic) take a region');
 
   const name = opts.get('name');
   if (name !== undefined && (name.length === 0 || Buffer.byteLength(name, 'utf8') > 29)) {
@@ -122,11 +125,11 @@ export function parseBleOptions(options: Record<string, string>, deps: Omit<BleF
   }
   const bleSettings = board.transports.ble;
   if (!bleSettings) throw invalid(link, 'board', board.id, `board ${board.id} has no BLE transport`);
-  const expectedFraming = service === 'kiss' ? 'kiss' : 'stream';
+  const expectedFraming = service === 'kiss' ? 'kiss' : service === 'nus' ? 'stream' : 'meshtastic-ble';
   if (bleSettings.framing !== expectedFraming) {
     throw invalid(link, 'board', board.id, `board ${board.id} speaks ${bleSettings.framing} over BLE, not service=${service}`);
   }
-  profile = { service: bleSettings.service, write: bleSettings.write, notify: bleSettings.notify, framing: profile.framing };
+  profile = { ...profile, service: bleSettings.service, write: bleSettings.write, notify: bleSettings.notify };
 
   // Amateur radio: every transmission carries the operator's callsign, so an amateur KISS TNC
   // gets AX.25 UI framing and the link is not built without a callsign.
@@ -182,7 +185,23 @@ export function parseBleOptions(options: Record<string, string>, deps: Omit<BleF
   };
 }
 
-/** Validates `link.<name>.*` options and builds the transport (not yet opened). */
+/** Validates `link.<name>.*` options and builds a KISS or NUS transport (not yet opened). */
 export function createBleTransport(options: Record<string, string>, deps: BleFactoryDeps): BleTransport {
-  return new BleTransport(parseBleOptions(options, deps), deps);
+  const cfg = parseBleOptions(options, deps);
+  if (cfg.profile.framing === 'meshtastic') throw new ConfigError('link-option-invalid', 'service=meshtastic is built by createBleLinkTransport');
+  return new BleTransport(cfg, deps);
+}
+
+/** Any `type=ble` link: KISS/NUS (BleTransport) or a Meshtastic node (its driver over BLE). */
+export function createBleLinkTransport(options: Record<string, string>, deps: BleFactoryDeps): FrameTransport {
+  const cfg = parseBleOptions(options, deps);
+  if (cfg.profile.framing !== 'meshtastic') return new BleTransport(cfg, deps);
+  // A Meshtastic node: the serial-API driver over a channel that speaks its BLE API.
+  const { link, opts } = normalise(options, deps.linkName);
+  const board = deps.board ?? findBoardProfile(opts.get('board') ?? DEFAULT_BOARD.meshtastic, deps.boardsDir);
+  const region = opts.get('region')?.toUpperCase() as RegionName | undefined;
+  return new MeshtasticTransport(
+    { name: link, profile: board, radio: { region }, openChannel: meshtasticBleChannelFactory(cfg, deps), backoff: { initialMs: cfg.reconnectMinMs, maxMs: cfg.reconnectMaxMs } },
+    deps,
+  );
 }

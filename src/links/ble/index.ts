@@ -1,4 +1,4 @@
-export { createBleTransport, parseBleOptions, parseHci, type BleFactoryDeps } from './config.js';
+export { createBleLinkTransport, createBleTransport, parseBleOptions, parseHci, type BleFactoryDeps } from './config.js';
 export { BleTransport, BLE_DEFAULTS, type BleTransportConfig, type BleTransportDeps } from './transport.js';
 export {
   BleCentral,

@@ -7,6 +7,7 @@ export interface CharacteristicLike {
   readonly uuid: string;
   readonly properties: string[];
   writeAsync(data: Buffer, withoutResponse: boolean): Promise<void>;
+  readAsync(): Promise<Buffer>;
   subscribeAsync(): Promise<void>;
   on(event: 'data', listener: (data: Buffer, isNotification: boolean) => void): unknown;
   removeAllListeners(event?: string): unknown;

@@ -1,6 +1,7 @@
 // The option table of `type=ble` links (BLE KISS TNCs and Nordic UART boards) and the defaults
 // the transport uses. Pure data: the registry, `altnet help links` and config checks read it
 // without loading the BLE stack.
+import { REGIONS } from '../boards.js';
 import type { LinkOptionSpec } from '../options.js';
 
 export const BLE_DEFAULTS = {
@@ -29,10 +30,17 @@ export const BLE_OPTIONS: readonly LinkOptionSpec[] = [
   {
     key: 'service',
     type: 'enum',
-    values: ['kiss', 'nus'],
-    valueHelp: { kiss: 'BLE KISS TNC', nus: 'Nordic UART Service' },
+    values: ['kiss', 'nus', 'meshtastic'],
+    valueHelp: { kiss: 'BLE KISS TNC', nus: 'Nordic UART Service', meshtastic: 'Meshtastic node' },
     required: true,
-    help: 'Which GATT service the peripheral offers: kiss (BLE KISS TNC, e.g. Mobilinkd TNC3/TNC4) or nus (Nordic UART Service).',
+    help: 'Which GATT service the peripheral offers: kiss (BLE KISS TNC, e.g. Mobilinkd TNC3/TNC4), nus (Nordic UART Service) or meshtastic (a Meshtastic node).',
+  },
+  {
+    key: 'region',
+    type: 'enum',
+    values: REGIONS,
+    defaultNote: "the board's first",
+    help: 'Meshtastic only: the regulatory region, for the duty cycle altnet enforces.',
   },
   {
     key: 'name',
@@ -44,7 +52,7 @@ export const BLE_OPTIONS: readonly LinkOptionSpec[] = [
   {
     key: 'board',
     type: 'string',
-    defaultNote: 'mobilinkd for service=kiss, nordic-uart for service=nus',
+    defaultNote: 'mobilinkd for service=kiss, nordic-uart for service=nus, meshtastic for service=meshtastic',
     help: 'Board profile (boards/*.json id) for MTU, bit rate and whether it is an amateur TNC.',
   },
   {

@@ -51,6 +51,8 @@ interface Attribute {
   value: Buffer;
   /** Set on a characteristic's value attribute. */
   onWrite?: (data: Buffer, withResponse: boolean) => void;
+  /** Set on a characteristic whose value is produced at each read (Meshtastic FromRadio). */
+  onRead?: () => Buffer;
   writable?: boolean;
   /** Service group end, on service declarations. */
   groupEnd?: number;
@@ -61,6 +63,7 @@ export interface CharacteristicDef {
   properties: number;
   value?: Buffer;
   onWrite?: (data: Buffer, withResponse: boolean) => void;
+  onRead?: () => Buffer;
 }
 
 export interface ServiceDef {
@@ -96,6 +99,7 @@ export class AttServer {
           type: uuidBytes(ch.uuid),
           value: ch.value ?? Buffer.alloc(0),
           onWrite: ch.onWrite,
+          onRead: ch.onRead,
           writable: (ch.properties & (PROP.WRITE | PROP.WRITE_NO_RESP)) !== 0,
         });
         this.valueHandles.set(ch.uuid.replace(/-/g, '').toLowerCase(), valueHandle);
@@ -200,7 +204,8 @@ export class AttServer {
         if (pdu.length < 3) return err(0, ECODE_INVALID_PDU);
         const a = this.attrs.find((x) => x.handle === pdu.readUInt16LE(1));
         if (!a) return err(pdu.readUInt16LE(1), ECODE_INVALID_HANDLE);
-        return Buffer.concat([Buffer.from([ATT.READ_RESP]), a.value.subarray(0, this.mtu - 1)]);
+        const value = a.onRead ? a.onRead() : a.value;
+        return Buffer.concat([Buffer.from([ATT.READ_RESP]), value.subarray(0, this.mtu - 1)]);
       }
       case ATT.WRITE_REQ:
       case ATT.WRITE_CMD: {

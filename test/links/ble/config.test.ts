@@ -55,7 +55,7 @@ describe('BLE link options', () => {
   test.each([
     [{ 'link.ble0.type': 'kiss', 'link.ble0.service': 'kiss', 'link.ble0.name': 'T' }, 'link-option-invalid', /link\.ble0\.type=kiss/],
     [{ 'link.ble0.type': 'ble', 'link.ble0.name': 'T' }, 'link-option-missing', /link\.ble0\.service is required/],
-    [{ 'link.ble0.service': 'spp', 'link.ble0.name': 'T' }, 'link-option-invalid', /kiss .* or nus/],
+    [{ 'link.ble0.service': 'spp', 'link.ble0.name': 'T' }, 'link-option-invalid', /kiss .*, nus .* or meshtastic/],
     [{ 'link.ble0.service': 'kiss' }, 'link-option-missing', /link\.ble0\.name=<advertised name> or link\.ble0\.address=/],
     [{ 'link.ble0.service': 'kiss', 'link.ble0.address': 'aa:bb:cc' }, 'link-option-invalid', /six hex bytes/],
     [{ 'link.ble0.service': 'kiss', 'link.ble0.name': 'T', 'link.ble0.callsign': 'N0CALL', 'link.ble0.mtu': '0' }, 'link-option-invalid', /link\.ble0\.mtu=0/],
