@@ -5,7 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createBleLinkTransport } from '../../../src/links/ble/config.js';
 import type { FrameTransport } from '../../../src/links/link.js';
 import { EmulatedMeshtasticBle } from '../../emulators/hci/meshtastic-ble.js';
-import { startRig, waitFor, type Rig } from './rig.js';
+import { until } from '../../helpers/wait.js';
+import { startRig, type Rig } from './rig.js';
 
 let rig: Rig | undefined;
 let transport: FrameTransport | undefined;
@@ -37,7 +38,7 @@ describe('Meshtastic over BLE', () => {
     expect(node.node.transmitted).toHaveLength(1);
 
     node.node.injectFromMesh(Uint8Array.of(9, 8, 7));
-    await waitFor(() => got.length === 1, 'packet read after the FromNum notification');
+    await until('packet read after the FromNum notification', () => got.length === 1);
     expect([...got[0]]).toEqual([9, 8, 7]);
     expect(transport.capabilities.dutyCycle).toBe(0.1); // EU868 869.525 MHz, the LongFast slot
   });
