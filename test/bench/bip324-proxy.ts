@@ -250,7 +250,14 @@ interface RelayCtx {
 }
 
 /** Mines `n` blocks on B (after `warm` unmeasured ones); ms from the mining RPC to A's tip. */
-async function relayRun(ctx: RelayCtx, kind: 'empty' | 'full', warm: number, n: number): Promise<number[]> {
+interface Relay {
+  /** From the mining RPC on B to UpdateTip on A. */
+  fromRpc: number;
+  /** From UpdateTip on B to UpdateTip on A (B may announce before its own UpdateTip line). */
+  fromSenderTip: number;
+}
+
+async function relayRun(ctx: RelayCtx, kind: 'empty' | 'full', warm: number, n: number): Promise<Relay[]> {
   const { a, b } = ctx;
   const started = new Map<string, number>();
   for (let i = 0; i < warm + n; i++) {
@@ -262,16 +269,22 @@ async function relayRun(ctx: RelayCtx, kind: 'empty' | 'full', warm: number, n: 
     if ((await a.rpc<string>('getbestblockhash')) !== hash) throw new Error(`A did not get block ${h}`);
     if (i >= warm) started.set(hash, t0);
   }
-  const ta = tipTimes(a);
-  return [...started].map(([hash, t0]) => ta.get(hash)! - t0);
+  const [ta, tb] = [tipTimes(a), tipTimes(b)];
+  return [...started].map(([hash, t0]) => ({ fromRpc: ta.get(hash)! - t0, fromSenderTip: ta.get(hash)! - tb.get(hash)! }));
 }
 
-function relayFigures(direct: number[], proxied: number[]) {
+function relayFigures(direct: Relay[], proxied: Relay[]) {
+  const m = (xs: Relay[], k: keyof Relay) => median(xs.map((x) => x[k]));
   return {
     blocks: direct.length,
-    directV2MedianMs: r2(median(direct)),
-    proxiedMedianMs: r2(median(proxied)),
-    ratio: r2(median(proxied) / median(direct)),
+    directV2MedianMs: r2(m(direct, 'fromRpc')),
+    proxiedMedianMs: r2(m(proxied, 'fromRpc')),
+    ratio: r2(m(proxied, 'fromRpc') / m(direct, 'fromRpc')),
+    fromSenderTip: {
+      directV2MedianMs: r2(m(direct, 'fromSenderTip')),
+      proxiedMedianMs: r2(m(proxied, 'fromSenderTip')),
+      ratio: r2(m(proxied, 'fromSenderTip') / m(direct, 'fromSenderTip')),
+    },
   };
 }
 
@@ -298,10 +311,10 @@ async function coreRelay() {
     const ctx: RelayCtx = { a, b, coinbases, address };
     const synced = async () => (await a.rpc<number>('getblockcount')) === (await b.rpc<number>('getblockcount'));
 
-    const directEmpty: number[] = [];
-    const directFull: number[] = [];
-    const proxiedEmpty: number[] = [];
-    const proxiedFull: number[] = [];
+    const directEmpty: Relay[] = [];
+    const directFull: Relay[] = [];
+    const proxiedEmpty: Relay[] = [];
+    const proxiedFull: Relay[] = [];
     // Two rounds of each, alternating, so drift in the machine's load hits both alike.
     for (let round = 0; round < 2; round++) {
       await a.rpc('addnode', `127.0.0.1:${b.p2pPort}`, 'onetry', true);
@@ -322,7 +335,7 @@ async function coreRelay() {
       await a.waitFor('proxied peer gone', async () => (await peerCount(a)) === 0 && (await peerCount(b)) === 0);
     }
     return {
-      measured: 'ms from the mining RPC on B to UpdateTip on A (-logtimemicros), median',
+      measured: 'ms from the mining RPC on B (and from UpdateTip on B) to UpdateTip on A (-logtimemicros), median',
       // ~900 kB of transactions A has never seen: the block's bytes cross the connection.
       fullBlocks: { ...relayFigures(directFull, proxiedFull), blockBytes: (await b.rpc<any>('getblock', await b.rpc<string>('getbestblockhash'), 1)).size },
       // Empty regtest blocks: announcement latency only (sub-millisecond hops dominate).
