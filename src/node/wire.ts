@@ -95,12 +95,10 @@ export class V1Decoder {
         throw new MalformedInputError('p2p-oversize', `P2P "${command}" claims ${length} bytes, more than ${this.maxPayload}`);
       }
       if (this.buffered < V1_HEADER_SIZE + length) break;
-      const joined = this.chunks.length > 1;
       const whole = this.take(V1_HEADER_SIZE + length);
-      // A message joined from several chunks already sits in a buffer of its own: no second
-      // copy (on a 4 MB block that copy cost as much as the checksum). A message inside one
-      // socket chunk is copied out, so it does not pin the chunk.
-      const payload = joined ? whole.subarray(V1_HEADER_SIZE) : whole.slice(V1_HEADER_SIZE);
+      // A copy of its own, also for messages joined from chunks: handing out a view of the
+      // joined buffer instead broke the P2P-only rescue e2e (test/e2e/rescue.test.ts).
+      const payload = whole.slice(V1_HEADER_SIZE);
       if (!equalBytes(checksum(payload), whole.subarray(20, 24))) {
         throw new MalformedInputError('p2p-bad-checksum', `P2P "${command}" has a bad checksum`);
       }
