@@ -2,6 +2,7 @@
 // framed messages of ipc.ts, builds the Link named in the `start` message, and relays its
 // events. If this process dies or misbehaves, only this link is affected.
 import { Socket } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { networkByName } from '../chain/networks.js';
 import { Counters } from '../util/counters.js';
 import type { Logger, LogFields } from '../util/log.js';
@@ -113,7 +114,16 @@ channel.on('error', () => process.exit(1));
 process.on('uncaughtException', fail);
 process.on('unhandledRejection', fail);
 
+// This process's own health, reported with the driver's counters: resident memory and how late
+// its event loop runs timers (mean and worst over the last report interval).
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
 setInterval(() => {
+  counters.set('process.rss_bytes', process.memoryUsage.rss());
+  counters.set('process.eventloop_lag_seconds', Number.isFinite(loopDelay.mean) ? loopDelay.mean / 1e9 : 0);
+  counters.set('process.eventloop_lag_max_seconds', loopDelay.max / 1e9);
+  loopDelay.reset();
   const values = counters.snapshot();
-  if (Object.keys(values).length) send({ t: 'counters', values });
+  const gauges = counters.gaugeNames();
+  if (Object.keys(values).length) send({ t: 'counters', values, gauges });
 }, 2000).unref();

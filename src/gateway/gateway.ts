@@ -25,7 +25,8 @@ import { Outbox, outboxDir, type PendingTxStatus } from './outbox.js';
 import { ALTNET_VERSION } from '../util/version.js';
 import { Alerter } from './alerts.js';
 import { startStatusServer, type StatusServer } from './status-page.js';
-import { METRICS_CONTENT_TYPE, renderPrometheus } from './metrics.js';
+import { METRICS_CONTENT_TYPE, renderPrometheus, type ExplicitFamily, type MetricsMeta } from './metrics.js';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Progress, type ProgressSnapshot } from '../util/progress.js';
 import { readNodeView } from '../watchdog/node-view.js';
 import { FRAME_LINK_TYPES, linkTypeEntry } from '../links/registry.js';
@@ -192,6 +193,8 @@ export class Gateway {
   outbox: Outbox | undefined;
   private timers: NodeJS.Timeout[] = [];
   private lock: DatadirLock | undefined;
+  /** This process's event-loop delay, for the metrics (only while they are served). */
+  private loopDelay: IntervalHistogram | undefined;
   private readonly startedAt = new Date();
   nodePort = 0;
   readonly alerts: Alerter;
@@ -409,6 +412,10 @@ export class Gateway {
     this.rescue.start(1000);
     this.timers.push(setInterval(() => this.router.tick(), 1000));
     const shareMetrics = opts.status && opts.metrics && opts.status.host === opts.metrics.host && opts.status.port === opts.metrics.port;
+    if (opts.metrics) {
+      this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
+      this.loopDelay.enable();
+    }
     if (opts.status) {
       this.statusServer = await startStatusServer({
         host: opts.status.host,
@@ -673,10 +680,41 @@ export class Gateway {
     }
   }
 
-  private metricsMeta() {
+  private metricsMeta(): MetricsMeta {
     const tip = this.chain.tip();
     const nodeTip = this.router.nodeTip();
+    // Each link driver's own counters (frames, airtime, its process's memory...), under its link.
+    const values: Record<string, number> = {};
+    const gaugeNames = this.counters.gaugeNames();
+    const rss: ExplicitFamily['samples'] = [{ labels: { process: 'main' }, value: process.memoryUsage.rss() }];
+    const lag: ExplicitFamily['samples'] = [];
+    const lagMax: ExplicitFamily['samples'] = [];
+    const loop = this.loopDelay;
+    if (loop) {
+      lag.push({ labels: { process: 'main' }, value: Number.isFinite(loop.mean) ? loop.mean / 1e9 : 0 });
+      lagMax.push({ labels: { process: 'main' }, value: loop.max / 1e9 });
+      loop.reset();
+    }
+    for (const [name, sup] of this.supervisors) {
+      const c = sup.driverCounters;
+      for (const [k, v] of Object.entries(c)) {
+        if (k.startsWith('process.')) continue;
+        values[`link.${name}.${k}`] = v;
+      }
+      for (const g of sup.driverGauges) gaugeNames.push(`link.${name}.${g}`);
+      const proc = `link:${name}`;
+      if (c['process.rss_bytes'] !== undefined) rss.push({ labels: { process: proc }, value: c['process.rss_bytes'] });
+      if (c['process.eventloop_lag_seconds'] !== undefined) lag.push({ labels: { process: proc }, value: c['process.eventloop_lag_seconds'] });
+      if (c['process.eventloop_lag_max_seconds'] !== undefined) lagMax.push({ labels: { process: proc }, value: c['process.eventloop_lag_max_seconds'] });
+    }
     return {
+      values,
+      gaugeNames,
+      families: [
+        { name: 'process_resident_memory_bytes', type: 'gauge', help: 'Resident memory of each altnet process: the main one and every link driver (process="link:<name>").', samples: rss },
+        { name: 'process_eventloop_lag_seconds', type: 'gauge', help: "Mean delay of each process's event loop over the last interval (a busy or starved process runs its timers late).", samples: lag },
+        { name: 'process_eventloop_lag_max_seconds', type: 'gauge', help: "Worst delay of each process's event loop over the last interval.", samples: lagMax },
+      ],
       info: { version: ALTNET_VERSION, network: this.opts.network.name },
       gauges: {
         'chain.height': tip.height,
@@ -700,6 +738,7 @@ export class Gateway {
     await Promise.all([...this.supervisors.keys()].map((n) => this.stopLink(n)));
     await this.server?.close();
     await this.metrics?.close();
+    this.loopDelay?.disable();
     this.writeStatus();
     this.chain.close();
     this.lock?.release();

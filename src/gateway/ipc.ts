@@ -37,7 +37,7 @@ export type ChildMessage =
   | { t: 'state'; state: LinkState; reason?: string }
   | { t: 'headers-wanted'; locator: Array<{ height: number; prefix: Uint8Array }>; max: number }
   | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string }
-  | { t: 'counters'; values: Record<string, number> };
+  | { t: 'counters'; values: Record<string, number>; gauges?: string[] };
 
 export type ParentMessage =
   | { t: 'start'; name: string; type: string; options: Record<string, string>; network: string }
@@ -364,7 +364,15 @@ export function parseChildMessage(v: unknown): ChildMessage {
         if (!/^[a-z0-9_.-]{1,64}$/i.test(k)) bad(`counter name ${JSON.stringify(k.slice(0, 70))}`);
         out[k] = num(values[k], `counters.${k}`, 0, Number.MAX_SAFE_INTEGER);
       }
-      return { t: 'counters', values: out };
+      let gauges: string[] | undefined;
+      if (o.gauges !== undefined) {
+        if (!Array.isArray(o.gauges) || o.gauges.length > keys.length) bad('counters.gauges');
+        gauges = (o.gauges as unknown[]).map((g) => {
+          if (typeof g !== 'string' || !(g in out)) bad('counters.gauges names a value it does not carry');
+          return g as string;
+        });
+      }
+      return gauges ? { t: 'counters', values: out, gauges } : { t: 'counters', values: out };
     }
     default:
       bad(`unknown type ${JSON.stringify(String(o.t).slice(0, 20))}`);

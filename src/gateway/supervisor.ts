@@ -89,6 +89,7 @@ export class LinkSupervisor implements RouterLink {
   private quarantinedUntil = 0;
   restarts = 0;
   private childCounters: Record<string, number> = {};
+  private childGauges: string[] = [];
   private readonly counters: Counters;
 
   constructor(private readonly opts: SupervisorOptions) {
@@ -113,6 +114,11 @@ export class LinkSupervisor implements RouterLink {
 
   get pid(): number | undefined {
     return this.child?.pid;
+  }
+
+  /** Which of driverCounters are gauges (queue lengths, the process's memory...). */
+  get driverGauges(): readonly string[] {
+    return this.childGauges;
   }
 
   /** Counters the driver itself reported (frames, airtime...), latest snapshot. */
@@ -308,6 +314,7 @@ export class LinkSupervisor implements RouterLink {
         return;
       case 'counters':
         this.childCounters = msg.values;
+        this.childGauges = msg.gauges ?? [];
         return;
       case 'headers':
         if (!events.headers(this, msg.headers)) this.penalize('headers');

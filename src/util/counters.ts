@@ -1,10 +1,13 @@
 // Named monotonic counters and gauges. Every component gets its own instance (or a
 // scoped view of a shared one) through its constructor: there is no global registry.
+// A name written with set() is a gauge (it may go down); one written with inc() a counter.
+// Metrics export the two kinds as Prometheus gauges and counters.
 
 export class Counters {
   constructor(
     private readonly prefix = '',
     private readonly values = new Map<string, number>(),
+    private readonly gauges = new Set<string>(),
   ) {}
 
   inc(name: string, by = 1): void {
@@ -13,6 +16,7 @@ export class Counters {
   }
 
   set(name: string, value: number): void {
+    this.gauges.add(this.prefix + name);
     this.values.set(this.prefix + name, value);
   }
 
@@ -22,7 +26,12 @@ export class Counters {
 
   /** A view that writes into the same store with names prefixed, e.g. `link.lora0.`. */
   scoped(prefix: string): Counters {
-    return new Counters(this.prefix + prefix, this.values);
+    return new Counters(this.prefix + prefix, this.values, this.gauges);
+  }
+
+  /** Names in the store (not only this view's) written with set(): gauges, not counters. */
+  gaugeNames(): string[] {
+    return [...this.gauges].sort();
   }
 
   /** Every counter in the store (not only this view's), sorted by name. */

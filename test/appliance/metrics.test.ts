@@ -158,3 +158,86 @@ describe('startMetricsServer', () => {
     expect((err as ConfigError).code).toBe('metrics-not-loopback');
   });
 });
+
+describe('metric types, labels and HELP (issue 15)', () => {
+  it('a value written with set() is a gauge without _total; a name is never exported as both kinds', () => {
+    const c = new Counters();
+    c.scoped('chain.').set('height', 830_000);
+    c.scoped('outbox.').set('pending', 2);
+    c.scoped('outbox.').set('pending', 1); // went down: a gauge may
+    c.inc('chain.accepted', 5);
+    const text = renderPrometheus(c.snapshot(), { gaugeNames: c.gaugeNames(), gauges: { 'chain.height': 830_001 } });
+    const s = parseExposition(text);
+    expect(s.get('altnet_chain_height')).toBe(830_001);
+    expect(s.get('altnet_outbox_pending')).toBe(1);
+    expect(s.get('altnet_chain_accepted_total')).toBe(5);
+    expect(text).not.toMatch(/altnet_chain_height_total|altnet_outbox_pending_total|altnet_chain_height_gauge/);
+    expect(text).toContain('# TYPE altnet_outbox_pending gauge\n');
+    expect(text).toContain('# HELP altnet_chain_height Height of the best valid header chain altnet holds.\n');
+  });
+
+  it('turns the variable part of a name into a label (command, code, kind)', () => {
+    const c = new Counters();
+    c.inc('node.msg_in.headers', 3);
+    c.inc('node.msg_in.ping');
+    c.inc('watchdog.raised.stale-tip');
+    c.inc('link.lora0.invalid.bad-pow', 2);
+    const s = parseExposition(renderPrometheus(c.snapshot()));
+    expect(s.get('altnet_node_msg_in_total{command="headers"}')).toBe(3);
+    expect(s.get('altnet_node_msg_in_total{command="ping"}')).toBe(1);
+    expect(s.get('altnet_watchdog_raised_total{kind="stale-tip"}')).toBe(1);
+    expect(s.get('altnet_link_invalid_total{link="lora0",code="bad-pow"}')).toBe(2);
+  });
+
+  it('HELP says what a number means; an undescribed one says so instead of filler', () => {
+    const c = new Counters();
+    c.inc('link.lora0.headers_accepted');
+    c.inc('some.new_thing');
+    const text = renderPrometheus(c.snapshot());
+    expect(text).toContain('# HELP altnet_link_headers_accepted_total Headers from the link that were new and valid and joined the chain.');
+    expect(text).toContain('# HELP altnet_some_new_thing_total Count "some.new_thing" from altnet\'s counters (no description yet');
+    expect(text).not.toMatch(/# HELP \S+ altnet (counter|gauge) /);
+  });
+
+  it('renders given families with their own labels (per-process memory) and extra store values', () => {
+    const text = renderPrometheus(
+      { 'link.m.headers_rx': 1 },
+      {
+        values: { 'link.m.frames_rx': 7, 'link.m.headers_rx': 99 },
+        families: [{ name: 'process_resident_memory_bytes', type: 'gauge', help: 'RSS.', samples: [{ labels: { process: 'main' }, value: 5e7 }, { labels: { process: 'link:m' }, value: 4e7 }] }],
+      },
+    );
+    const s = parseExposition(text);
+    expect(s.get('altnet_process_resident_memory_bytes{process="main"}')).toBe(5e7);
+    expect(s.get('altnet_process_resident_memory_bytes{process="link:m"}')).toBe(4e7);
+    expect(s.get('altnet_link_frames_rx_total{link="m"}')).toBe(7);
+    expect(s.get('altnet_link_headers_rx_total{link="m"}')).toBe(1); // the main store wins
+  });
+
+  it('a metrics port in use is refused naming metrics=', async () => {
+    const first = await startMetricsServer({ host: '127.0.0.1', port: 0, counters: new Counters(), log: silentLogger() });
+    try {
+      const err = await startMetricsServer({ host: '127.0.0.1', port: first.port, counters: new Counters(), log: silentLogger() }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).code).toBe('metrics-port-in-use');
+      expect((err as Error).message).toBe(
+        `metrics=127.0.0.1:${first.port}: port ${first.port} is already in use by another program (another altnet, or a Prometheus exporter); set metrics= to a free port, e.g. metrics=127.0.0.1:${first.port + 1}, or metrics=off`,
+      );
+    } finally {
+      await first.close();
+    }
+  });
+});
+
+describe('driver counters over IPC say which are gauges', () => {
+  it('accepts gauges naming carried values, refuses anything else', async () => {
+    const { parseChildMessage } = await import('../../src/gateway/ipc.js');
+    expect(parseChildMessage({ t: 'counters', values: { a: 1, 'process.rss_bytes': 5 }, gauges: ['process.rss_bytes'] })).toEqual({
+      t: 'counters',
+      values: { a: 1, 'process.rss_bytes': 5 },
+      gauges: ['process.rss_bytes'],
+    });
+    expect(() => parseChildMessage({ t: 'counters', values: { a: 1 }, gauges: ['b'] })).toThrow(/gauges/);
+    expect(() => parseChildMessage({ t: 'counters', values: { a: 1 }, gauges: 'a' })).toThrow(/gauges/);
+  });
+});

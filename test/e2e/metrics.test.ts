@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { NETWORKS } from '../../src/chain/networks.js';
 import { ALTNET_VERSION, Gateway, type GatewayOptions } from '../../src/gateway/gateway.js';
 import { AltnetError } from '../../src/util/errors.js';
@@ -115,6 +116,32 @@ describe('metrics endpoint of a running gateway', () => {
     expect(samples.get('altnet_link_headers_accepted_total{link="m"}')).toBe(9);
     expect(samples.get('altnet_chain_duplicates_total')).toBe(5);
     expect(samples.get('altnet_chain_height')).toBe(9);
+  });
+
+  it('reports each process\'s memory and event-loop lag, the link driver\'s process included', async () => {
+    // The driver reports every 2 s; wait for its first report.
+    await until('the driver reported its process figures', () => gw!.link('m')!.driverCounters['process.rss_bytes'] !== undefined, 15_000, logTail);
+    const { samples, types } = await scrape();
+    const pid = gw!.link('m')!.pid!;
+    expect(types.get('altnet_process_resident_memory_bytes')).toBe('gauge');
+    const mainRss = samples.get('altnet_process_resident_memory_bytes{process="main"}')!;
+    const linkRss = samples.get('altnet_process_resident_memory_bytes{process="link:m"}')!;
+    // Plausible, and the link's figure is its own process's (read from /proc), not ours.
+    expect(mainRss).toBeGreaterThan(20e6);
+    const procRss = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+    expect(linkRss).toBeGreaterThan(10e6);
+    expect(Math.abs(linkRss - procRss) / procRss).toBeLessThan(0.5);
+    expect(types.get('altnet_process_eventloop_lag_seconds')).toBe('gauge');
+    for (const p of ['main', 'link:m']) {
+      const lag = samples.get(`altnet_process_eventloop_lag_seconds{process="${p}"}`);
+      expect(lag, p).toBeGreaterThanOrEqual(0);
+      expect(lag, p).toBeLessThan(5);
+    }
+    // No family is both a counter and a gauge; no gauge has _total.
+    for (const [name, type] of types) {
+      if (type === 'gauge') expect(name).not.toMatch(/_total$/);
+      expect(types.has(name.replace(/_total$/, '')) && types.has(`${name.replace(/_total$/, '')}_total`)).toBe(false);
+    }
   });
 
   it('answers only GET on /metrics (and /)', async () => {
