@@ -479,7 +479,9 @@ export class Gateway {
         this.router.pushContext(link);
         this.watchForSilence(spec, link);
         // An internet source is `up` only once it has answered: ask it at once.
-        if (linkTypeEntry(spec.type)?.family === 'source' && canReceive(link.capabilities)) link.requestHeaders(this.chain.locator());
+        if (linkTypeEntry(spec.type)?.family === 'source' && canReceive(link.capabilities) && link.capabilities.carries.includes('headers')) {
+          link.requestHeaders(this.chain.locator());
+        }
       },
       state: (link, state, reason) => {
         this.opts.log.info('link state', { link: link.name, state, reason: reason || undefined });
