@@ -80,7 +80,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   for (const r of rescues) {
     const sources = Object.entries(r.blockSources).map(([k, v]) => `${k} ${v}`).join(', ') || 'none yet';
     const end = r.state === 'done' ? `caught up ${r.caughtUpAt} (${r.seconds} s), tip ${r.finalTip?.height} ${r.finalTip?.hash}` : r.state;
-    io.out(`  #${r.id} since ${r.startedAt}: node at ${r.nodeTipAtStart?.height ?? '?'} (fork at ${r.forkHeight}) -> ${r.target.height}; headers from ${r.headerLink ?? '?'}; blocks from ${sources}; delivered ${r.blocksDelivered} (p2p ${r.deliveredVia.p2p}, rpc ${r.deliveredVia.rpc}); ${end}${r.reason ? `: ${r.reason}` : ''}`);
+    io.out(`  #${r.id} since ${r.startedAt}${r.anomalySince ? ` (anomaly since ${r.anomalySince})` : ''}: node at ${r.nodeTipAtStart?.height ?? '?'} (fork at ${r.forkHeight}) -> ${r.target.height}; headers from ${r.headerLink ?? '?'}; blocks from ${sources}; delivered ${r.blocksDelivered} (p2p ${r.deliveredVia.p2p}, rpc ${r.deliveredVia.rpc}); ${end}${r.reason ? `: ${r.reason}` : ''}`);
   }
   return stale ? 3 : 0;
 }

@@ -263,7 +263,16 @@ export class Gateway {
       counters: this.counters,
       store: this.blocks,
       links: () => [...this.supervisors.values()],
-      nodePeers: () => this.server?.readyPeers() ?? [],
+      // The node itself once identified through its RPC; until then every ready peer.
+      nodePeers: () => {
+        const peers = this.server?.readyPeers() ?? [];
+        const node = peers.filter((p) => p.isNode);
+        return node.length ? node : peers;
+      },
+      anomalySince: () => {
+        const since = this.watchdog.active().map((a) => a.since);
+        return since.length ? Math.min(...since) * 1000 : undefined;
+      },
       rpc: opts.nodeRpc && new NodeRpc(opts.nodeRpc),
       fetchTimeoutMs: opts.blockFetchTimeoutMs,
       confirmTimeoutMs: opts.rescueConfirmTimeoutMs,

@@ -51,6 +51,8 @@ export interface RescueRecord {
   state: RescueState;
   /** When altnet first saw the node behind a more-work validated chain. */
   startedAt: string;
+  /** When the earliest watchdog anomaly still active at the start was raised, if any. */
+  anomalySince?: string;
   /** The link whose headers made our best chain (the one the node lacked). */
   headerLink?: string;
   nodeTipAtStart?: { height: number; hash: string };
@@ -77,6 +79,8 @@ export interface RescueDeps {
   links: () => BlockLink[];
   nodePeers: () => RescueNodePeer[];
   rpc?: NodeRpc;
+  /** Start of the earliest active anomaly (ms since the epoch), for the record. */
+  anomalySince?: () => number | undefined;
   now?: () => number;
   fetchTimeoutMs?: number;
   /** How long after the last block is delivered the node has to move its tip (default 60 s). */
@@ -147,9 +151,10 @@ export class Rescue {
     this.tick();
   }
 
-  /** Any headers message from the node: see the file comment. */
-  onNodeHeaders(_peer: RescueNodePeer, raw: Uint8Array[]): void {
+  /** Any headers message from the node: see the file comment. Other local peers are not the node. */
+  onNodeHeaders(peer: RescueNodePeer, raw: Uint8Array[]): void {
     if (raw.length === 0 || raw.length >= MAX_HEADERS_PER_MESSAGE) return;
+    if (!this.deps.nodePeers().includes(peer)) return;
     const last = headerHash(raw[raw.length - 1]);
     if (this.deps.chain.getByHash(last)) this.setNodeActive(last);
   }
@@ -235,10 +240,12 @@ export class Rescue {
       if (now < this.cooldownUntil) return;
       const fork = this.forkPoint(active);
       if (!fork) return;
+      const anomaly = this.deps.anomalySince?.();
       this.current = {
         id: this.nextId++,
         state: 'fetching',
         startedAt: new Date(now).toISOString(),
+        ...(anomaly !== undefined ? { anomalySince: new Date(anomaly).toISOString() } : {}),
         headerLink: this.headerLink,
         nodeTipAtStart: { height: active.height, hash: hashToHex(active.hash) },
         forkHeight: fork.height,

@@ -25,7 +25,7 @@ describe('altnet run and altnet status', () => {
   it('serves the node, reports status, and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
     const conf = join(dir, 'altnet.conf');
-    writeFileSync(conf, `# test config\nnetwork=regtest\nlisten=127.0.0.1:${port}\ndatadir=${join(dir, 'data')}\nloglevel=info\n`);
+    writeFileSync(conf, `# test config\nnetwork=regtest\nlisten=127.0.0.1:${port}\ndatadir=${join(dir, 'data')}\nloglevel=info\nblockcache=50\n`);
     daemon = spawn(process.execPath, [CLI, 'run', `--conf=${conf}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     daemon.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     const exited = new Promise<number | null>((r) => daemon!.once('exit', (code) => r(code)));
@@ -47,6 +47,9 @@ describe('altnet run and altnet status', () => {
     const human = spawnSync(process.execPath, [CLI, 'status', `--conf=${conf}`], { encoding: 'utf8' });
     expect(human.stdout).toMatch(/chain: height 3 /);
     expect(human.stdout).toMatch(/node: +1 connection\(s\) \/Satoshi:30\.2\.0\/ v2/);
+    // Nothing to rescue (the node is the chain's only source); the block store has its bound.
+    expect(human.stdout).toMatch(/rescues: none  \(block store: 0 blocks, 0\.0 of 50 MB\)/);
+    expect(status.blocks).toEqual({ stored: 0, bytes: 0, maxBytes: 50_000_000 });
 
     daemon.kill('SIGTERM');
     expect(await exited).toBe(0);
