@@ -35,7 +35,7 @@ export interface HeaderChainOptions {
   /** Counter names are unprefixed (`accepted`, `rejected.bad-pow`...): pass counters.scoped('chain.'). */
   counters: Counters;
   /** Seconds since the epoch; defaults to the system clock. */
-  clock?: () => number;
+  nowSeconds?: () => number;
   store?: HeaderStore;
   /**
    * Where the chain starts. Default: the network's last checkpoint if it has one, else genesis.
@@ -76,7 +76,7 @@ export class HeaderChain {
   readonly network: NetworkParams;
   private readonly log: Logger;
   private readonly counters: Counters;
-  private readonly clock: () => number;
+  private readonly nowSeconds: () => number;
   private store: HeaderStore | undefined;
   /**
    * Headers accepted in memory whose write failed (a full disk). They are written before anything
@@ -130,7 +130,7 @@ export class HeaderChain {
     this.network = opts.network;
     this.log = opts.log;
     this.counters = opts.counters;
-    this.clock = opts.clock ?? (() => Date.now() / 1000);
+    this.nowSeconds = opts.nowSeconds ?? (() => Date.now() / 1000);
     this.store = opts.store;
     this.maxSide = opts.maxSideHeaders ?? 10_000;
     this.targets = new TargetCache(this.network.powLimit);
@@ -335,7 +335,7 @@ export class HeaderChain {
       return { ok: false, code: 'prev-not-found', message: `its parent ${hashToHex(raw.subarray(4, 36))} is unknown` };
     }
     this.ctx.bind(parent);
-    return validateHeader(this.network, raw, this.ctx, this.clock(), this.targets);
+    return validateHeader(this.network, raw, this.ctx, this.nowSeconds(), this.targets);
   }
 
   // ---- adding ----
@@ -344,7 +344,7 @@ export class HeaderChain {
   addHeaders(raws: readonly Uint8Array[]): AddResult {
     // A store that failed must work again before anything new is accepted (throws if not).
     if (this.unstored.length) this.retryStore();
-    const now = this.clock();
+    const now = this.nowSeconds();
     const startTip = this.best[this.bestLen - 1];
     const startHeight = this.height;
     const startHash = this.hashAt(startTip);

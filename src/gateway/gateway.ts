@@ -69,7 +69,7 @@ export interface GatewayOptions {
   /** Forces the chain to start at genesis (null) or a given checkpoint. */
   checkpoint?: null;
   /** Seconds since the epoch. */
-  clock?: () => number;
+  nowSeconds?: () => number;
   /**
    * Also hand `send-tx` transactions to the node (default true). The node never announces a
    * transaction back to the peer that gave it, so with this on "seen by the network" is only
@@ -216,7 +216,7 @@ export class Gateway {
   ) {
     const log = opts.log;
     this.counters = opts.counters ?? new Counters();
-    const clock = opts.clock ?? (() => Math.floor(Date.now() / 1000));
+    const nowSeconds = opts.nowSeconds ?? (() => Math.floor(Date.now() / 1000));
     this.alerts = new Alerter({
       notify: opts.alertNotify,
       webhook: opts.alertWebhook,
@@ -229,7 +229,7 @@ export class Gateway {
     this.watchdog = new Watchdog({
       log: log.child('watchdog'),
       counters: this.counters.scoped('watchdog.'),
-      clock,
+      nowSeconds,
       staleProbability: opts.staleProbability,
       onAnomaly: (a, change) => this.onAnomaly(a, change),
       nodeConnection: {
@@ -294,7 +294,7 @@ export class Gateway {
       network: opts.network,
       log: log.child('chain'),
       counters: counters.scoped('chain.'),
-      clock: opts.clock,
+      nowSeconds: opts.nowSeconds,
       ...(opts.checkpoint === null ? { checkpoint: null } : {}),
     };
     let chain: HeaderChain;

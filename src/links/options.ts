@@ -7,7 +7,7 @@ import { ConfigError } from '../util/errors.js';
 import { parseHostPort, type HostPort } from '../util/net.js';
 import { closest } from '../util/suggest.js';
 
-export type LinkOptionType = 'int' | 'number' | 'bool' | 'enum' | 'string' | 'hostport' | 'path';
+export type LinkOptionType = 'int' | 'number' | 'bool' | 'enum' | 'string' | 'hostport' | 'path' | 'url';
 
 /** One row of a link type's option table. */
 export interface LinkOptionSpec {
@@ -32,6 +32,8 @@ export interface LinkOptionSpec {
   required?: boolean;
   /** A value that would be accepted, shown in help and in "is required" errors. */
   example?: string;
+  /** url: the schemes accepted (without `://`). */
+  schemes?: readonly string[];
   /** string: a pattern the value must match, and how to describe it. */
   pattern?: RegExp;
   patternHint?: string;
@@ -95,6 +97,8 @@ export function describeOption(s: LinkOptionSpec): string {
       return 'host:port (or [ipv6]:port)';
     case 'path':
       return 'a file path';
+    case 'url':
+      return `an ${(s.schemes ?? ['http', 'https']).map((x) => `${x}://`).join(' or ')} URL${s.example ? `, e.g. ${s.example}` : ''}`;
     case 'string':
       return s.patternHint ?? 'text';
   }
@@ -132,6 +136,16 @@ export function parseLinkOptionValue(s: LinkOptionSpec, raw: string): { ok: true
       }
     case 'path':
       return v.includes('\0') ? bad('contains a NUL byte') : { ok: true, value: v };
+    case 'url': {
+      let u: URL;
+      try {
+        u = new URL(v);
+      } catch {
+        return bad(`not a URL; expected ${describeOption(s)}`);
+      }
+      const schemes = s.schemes ?? ['http', 'https'];
+      return schemes.includes(u.protocol.slice(0, -1)) ? { ok: true, value: v } : bad(`expected ${describeOption(s)}`);
+    }
     case 'string':
       if (s.pattern && !s.pattern.test(v)) return bad(`expected ${describeOption(s)}`);
       return { ok: true, value: v };

@@ -15,7 +15,7 @@ export interface Anomaly {
   kind: AnomalyKind;
   /** Identifies one anomaly: `stale-tip`, `node-not-connected`, `peers-disagree`, `link-more-work:<link>` or `link-silent:<link>`. */
   key: string;
-  /** When the condition began (seconds, watchdog clock). */
+  /** When the condition began (seconds, the watchdog's nowSeconds). */
   since: number;
   /** One human-readable line: what is wrong and what it means. */
   detail: string;
@@ -61,7 +61,7 @@ export interface WatchdogOptions {
   /** Counter names are unprefixed (`raised.stale-tip`, `active`): pass counters.scoped('watchdog.'). */
   counters: Counters;
   /** Seconds since the epoch. */
-  clock: () => number;
+  nowSeconds: () => number;
   /** Alarm when P(no block for the tip's age) falls below this. Default 1e-4 (about 92 minutes). */
   staleProbability?: number;
   /** Mean block interval of the Poisson process, seconds. Default 600. */
@@ -105,7 +105,7 @@ export class Watchdog {
   readonly staleAfterSeconds: number;
   private readonly log: Logger;
   private readonly counters: Counters;
-  private readonly clock: () => number;
+  private readonly nowSeconds: () => number;
   private readonly probability: number;
   private readonly blockInterval: number;
   private readonly grace: number;
@@ -131,7 +131,7 @@ export class Watchdog {
     if (!(interval > 0)) throw new ConfigError('watchdog-interval', `block interval must be positive, got ${interval}`);
     this.log = opts.log;
     this.counters = opts.counters;
-    this.clock = opts.clock;
+    this.nowSeconds = opts.nowSeconds;
     this.probability = p;
     this.blockInterval = interval;
     this.grace = opts.moreWorkGraceSeconds ?? 60;
@@ -139,7 +139,7 @@ export class Watchdog {
     this.onAnomaly = opts.onAnomaly;
     this.staleAfterSeconds = staleThresholdSeconds(p, interval);
     this.nodeConnection = opts.nodeConnection && opts.nodeConnection.waitSeconds > 0 ? opts.nodeConnection : undefined;
-    this.nodeLastConnected = opts.clock();
+    this.nodeLastConnected = opts.nowSeconds();
   }
 
   /** Records the node's best header; returns anomalies this raised (they also go to onAnomaly). */
@@ -174,7 +174,7 @@ export class Watchdog {
       this.counters.inc('links-ignored');
       return;
     }
-    this.listening.set(linkName, { lastHeard: this.clock(), afterSeconds, heartbeatSeconds });
+    this.listening.set(linkName, { lastHeard: this.nowSeconds(), afterSeconds, heartbeatSeconds });
   }
 
   /**
@@ -184,7 +184,7 @@ export class Watchdog {
    */
   observePeerView(view: PeerView): Anomaly[] {
     const disagree = view.chainAhead && view.otherPeers > 0 && view.peersBestHeight < view.chainHeight;
-    const since = disagree ? (this.peerView?.disagreeSince ?? this.clock()) : undefined;
+    const since = disagree ? (this.peerView?.disagreeSince ?? this.nowSeconds()) : undefined;
     this.peerView = { view: { ...view }, disagreeSince: since };
     return this.check();
   }
@@ -193,7 +193,7 @@ export class Watchdog {
   observeLinkHeard(linkName: string): Anomaly[] {
     const l = this.listening.get(linkName);
     if (!l) return [];
-    l.lastHeard = this.clock();
+    l.lastHeard = this.nowSeconds();
     return this.check();
   }
 
@@ -206,7 +206,7 @@ export class Watchdog {
 
   /** Re-evaluates every condition; returns the anomalies raised by this call (usually none). */
   check(): Anomaly[] {
-    const now = this.clock();
+    const now = this.nowSeconds();
     const raised: Anomaly[] = [];
     const stillActive = new Set<string>();
 

@@ -95,7 +95,7 @@ async function memoryPerHeader(n: number): Promise<Record<string, number>> {
   }
   await settle();
   const before = process.memoryUsage();
-  const chain = new HeaderChain({ network: NETWORKS.regtest, log: silentLogger(), counters: new Counters(), clock: NOW });
+  const chain = new HeaderChain({ network: NETWORKS.regtest, log: silentLogger(), counters: new Counters(), nowSeconds: NOW });
   for (let i = 0; i < raws.length; i += 2000) {
     const r = chain.addHeaders(raws.slice(i, i + 2000));
     if (r.rejected) throw new Error(`memory bench chain rejected: ${r.rejected.message}`);
@@ -120,12 +120,12 @@ export async function bench(): Promise<Record<string, unknown>> {
     hashRate('sha256d80', recent, (h) => sha256d80(h, 0, words)),
   ]);
 
-  const fromCheckpoint = () => new HeaderChain({ network: NETWORKS.main, log: silentLogger(), counters: new Counters(), clock: NOW });
-  const fromGenesis = () => new HeaderChain({ network: NETWORKS.main, log: silentLogger(), counters: new Counters(), clock: NOW, checkpoint: null });
+  const fromCheckpoint = () => new HeaderChain({ network: NETWORKS.main, log: silentLogger(), counters: new Counters(), nowSeconds: NOW });
+  const fromGenesis = () => new HeaderChain({ network: NETWORKS.main, log: silentLogger(), counters: new Counters(), nowSeconds: NOW, checkpoint: null });
   const v = validationRuns(recent, fromCheckpoint, 21);
   // A running daemon's arrays are already large: the same with no growth during the run.
   const presized = () =>
-    new HeaderChain({ network: NETWORKS.main, log: silentLogger(), counters: new Counters(), clock: NOW, initialCapacity: 16_384 });
+    new HeaderChain({ network: NETWORKS.main, log: silentLogger(), counters: new Counters(), nowSeconds: NOW, initialCapacity: 16_384 });
   const vp = validationRuns(recent, presized, 21);
   const e = validationRuns(early, fromGenesis, 11);
 
@@ -134,7 +134,7 @@ export async function bench(): Promise<Record<string, unknown>> {
   let persisted: Record<string, unknown>;
   try {
     const path = join(dir, 'headers.dat');
-    const opts = { network: NETWORKS.main, log: silentLogger(), counters: new Counters(), clock: NOW };
+    const opts = { network: NETWORKS.main, log: silentLogger(), counters: new Counters(), nowSeconds: NOW };
     const writer = await HeaderChain.open(path, opts);
     const tw = performance.now();
     for (let i = 0; i < recent.length; i += 2000) writer.addHeaders(recent.slice(i, i + 2000));

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { findBoardProfile } from '../../src/links/boards.js';
 import { airtimeMs, frameAirtimeMs, loraAirtimeMs, type LoraAirtimeParams } from '../../src/links/radio/airtime.js';
 import { rnodePreambleSymbols } from '../../src/links/lora/onair.js';
-import { ManualClock } from '../../src/links/radio/clock.js';
+import { ManualClock } from '../../src/util/clock.js';
 import { DutyCycleLimiter } from '../../src/links/radio/dutycycle.js';
 import { regionRule } from '../../src/links/radio/regions.js';
 import { SHARED_DATA } from '../harness/data.js';
@@ -39,13 +39,13 @@ function admittedPerHour(dutyCycle: number, airtime: number): number {
   const clock = new ManualClock(0);
   const lim = new DutyCycleLimiter({ dutyCycle, clock });
   let sent = 0;
-  while (clock.now() < HOUR) {
+  while (clock.nowMs() < HOUR) {
     const adm = lim.admit(airtime);
     if (!adm.ok) {
       clock.advance(adm.waitMs);
       continue;
     }
-    if (clock.now() + airtime > HOUR) break;
+    if (clock.nowMs() + airtime > HOUR) break;
     lim.record(airtime);
     sent++;
     clock.advance(Math.ceil(airtime));

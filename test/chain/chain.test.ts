@@ -12,10 +12,10 @@ const recent = readHeaders(SHARED_DATA.recentHeaders);
 const genesisEra = readHeaders(SHARED_DATA.genesisEraHeaders);
 const NOW = 1_800_000_000;
 
-function mainnetFromCheckpoint(clock = () => NOW) {
+function mainnetFromCheckpoint(nowSeconds = () => NOW) {
   const counters = new Counters();
   const log = memoryLogger();
-  const chain = new HeaderChain({ network: NETWORKS.main, log, counters, clock });
+  const chain = new HeaderChain({ network: NETWORKS.main, log, counters, nowSeconds });
   return { chain, counters, log };
 }
 
@@ -53,7 +53,7 @@ describe('HeaderChain on real mainnet headers', () => {
   });
 
   it('validates the first 10,000 mainnet headers from genesis, across four retargets', () => {
-    const { chain } = newChain(NETWORKS.main, { checkpoint: null, clock: () => NOW });
+    const { chain } = newChain(NETWORKS.main, { checkpoint: null, nowSeconds: () => NOW });
     expect(hashToHex(chain.tip().hash)).toBe('000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f');
     const r = chain.addHeaders(genesisEra.slice(1));
     expect(r.rejected).toBeUndefined();
@@ -217,7 +217,7 @@ describe('HeaderChain testnet rules (testnet4 rules on an easy pow limit)', () =
   const LIMIT = 0x207fffff;
 
   it('retargets from the first block (BIP94), then applies the 20-minute rule and the walk-back', () => {
-    const { chain } = newChain(params, { clock: () => t0 + 10_000_000 });
+    const { chain } = newChain(params, { nowSeconds: () => t0 + 10_000_000 });
     // 2015 fast blocks (60 s apart): the retarget at 2016 clamps to a quarter of the timespan.
     const period = mineRun(easyGenesis, 2015, t0 + 60, 60, LIMIT);
     expect(chain.addHeaders(period).rejected).toBeUndefined();

@@ -46,6 +46,6 @@ export function mineRun(prev: Uint8Array, n: number, startTime: number, spacing:
 export function newChain(network: NetworkParams = NETWORKS.regtest, extra: Partial<HeaderChainOptions> = {}) {
   const counters = new Counters();
   const log = memoryLogger();
-  const chain = new HeaderChain({ network, log, counters, clock: () => 2_000_000_000, ...extra });
+  const chain = new HeaderChain({ network, log, counters, nowSeconds: () => 2_000_000_000, ...extra });
   return { chain, counters, log };
 }

@@ -25,7 +25,7 @@ const opened: HeaderChain[] = [];
 async function openChain(path: string, network = NETWORKS.main) {
   const counters = new Counters();
   const log = memoryLogger();
-  const chain = await HeaderChain.open(path, { network, log, counters, clock: () => NOW });
+  const chain = await HeaderChain.open(path, { network, log, counters, nowSeconds: () => NOW });
   opened.push(chain);
   return { chain, counters, log };
 }

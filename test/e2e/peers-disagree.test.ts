@@ -62,7 +62,7 @@ describe('peers-disagree: the node\'s own peers keep the better chain from it', 
       links: [lora('rx')],
       log,
       checkpoint: null,
-      clock: () => Math.floor(Date.now() / 1000) + offset,
+      nowSeconds: () => Math.floor(Date.now() / 1000) + offset,
       nodeRpc: { host: '127.0.0.1', port: a.rpcPort, cookieFile: cookie },
       nodeViewMs: 500,
     });

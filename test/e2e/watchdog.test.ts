@@ -46,7 +46,7 @@ describe('watchdog on a running gateway: stale tip and a link with more work tri
       listen: { host: '127.0.0.1', port: 0 },
       links: [{ name: 'b', type: 'p2p', options: { type: 'p2p', peer: `127.0.0.1:${nodeB.p2pPort}` } }],
       log,
-      clock: () => now,
+      nowSeconds: () => now,
     });
     // A's mock clock jumps 2 h forward in the last test; without a long peer timeout Core would
     // take that as 2 h of silence and drop altnet.

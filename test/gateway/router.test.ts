@@ -30,7 +30,7 @@ function recordingLink(name: string, caps: Partial<LinkCapabilities>) {
 }
 
 function setup(mode: GatewayMode, height = 40) {
-  const chain = new HeaderChain({ network: NETWORKS.main, log: silentLogger(), counters: new Counters(), checkpoint: null, clock: () => 2_000_000_000 });
+  const chain = new HeaderChain({ network: NETWORKS.main, log: silentLogger(), counters: new Counters(), checkpoint: null, nowSeconds: () => 2_000_000_000 });
   const r = chain.addHeaders(Array.from({ length: height }, (_, i) => header(i + 1)));
   expect(r.accepted).toBe(height);
   const router = new Router({ chain, log: silentLogger(), counters: new Counters(), mode, nodePeers: () => [] });
@@ -109,7 +109,7 @@ describe('router', () => {
   });
 
   it('follows a batch that moved the tip with the next request at once; never a radio; asks a stalled sync again', () => {
-    const chain = new HeaderChain({ network: NETWORKS.main, log: silentLogger(), counters: new Counters(), checkpoint: null, clock: () => 2_000_000_000 });
+    const chain = new HeaderChain({ network: NETWORKS.main, log: silentLogger(), counters: new Counters(), checkpoint: null, nowSeconds: () => 2_000_000_000 });
     let now = 1_000_000;
     const router = new Router({ chain, log: silentLogger(), counters: new Counters(), nodePeers: () => [], now: () => now });
     const radio = recordingLink('lora', {});

@@ -55,7 +55,7 @@ export function manualTimers(): Timers & { pending(): number[]; fire(pred?: (ms:
     clearTimeout: (h) => {
       timers.delete(h as number);
     },
-    now: () => now,
+    nowMs: () => now,
     pending: () => [...timers.values()].map((t) => t.ms),
     fire: (pred = () => true) => {
       let n = 0;

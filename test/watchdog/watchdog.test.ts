@@ -12,7 +12,7 @@ function setup(extra: { staleProbability?: number; moreWorkGraceSeconds?: number
   const events: Array<[AnomalyChange, Anomaly]> = [];
   const log = memoryLogger();
   const counters = new Counters();
-  const wd = new Watchdog({ log, counters, clock: () => now, onAnomaly: (a, c) => events.push([c, a]), ...extra });
+  const wd = new Watchdog({ log, counters, nowSeconds: () => now, onAnomaly: (a, c) => events.push([c, a]), ...extra });
   return { wd, log, counters, events, at: (t: number) => (now = t) };
 }
 

@@ -6,7 +6,7 @@ import { AltnetError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import type { Counters } from '../../util/counters.js';
 import { chunk } from './framing.js';
-import { realTimers, type Timers } from '../../util/timers.js';
+import { realTimers, type Timers } from '../../util/clock.js';
 import {
   guardHciInput,
   realNoble,

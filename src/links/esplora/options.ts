@@ -5,11 +5,10 @@ import { MAX_HEADERS_PER_MESSAGE } from '../../chain/header.js';
 export const ESPLORA_OPTIONS: readonly LinkOptionSpec[] = [
   {
     key: 'url',
-    type: 'string',
+    type: 'url',
+    schemes: ['http', 'https'],
     required: true,
     example: 'https://esplora.example.org/api',
-    pattern: /^https?:\/\/[^\s/?#]+/i,
-    patternHint: 'an http:// or https:// URL, e.g. https://esplora.example.org/api',
     help: 'Base URL of the Esplora API (http:// or https://).',
   },
   { key: 'ca', type: 'path', help: 'PEM certificate to trust for an https:// url (self-signed servers).' },

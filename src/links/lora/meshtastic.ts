@@ -18,7 +18,7 @@ import {
   frameStream,
   type FromRadioMsg,
 } from './meshtastic-schema.js';
-import type { TimerHandle } from '../radio/clock.js';
+import type { TimerHandle } from '../../util/clock.js';
 import { ModemError, ModemResetError, ModemTimeoutError } from '../radio/errors.js';
 import { RadioTransport, type DeviceInfo, type RadioDeps } from '../radio/transport.js';
 

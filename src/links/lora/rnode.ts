@@ -17,7 +17,7 @@ import { KissDecoder, kissEncodeRaw } from '../kiss/kiss.js';
 import { planLora, type LoraRadioSettings, type LoraTransportOptions } from './common.js';
 import { RNODE_SINGLE_PAYLOAD } from './onair.js';
 import { ModemError, ModemResetError, ModemTimeoutError } from '../radio/errors.js';
-import type { TimerHandle } from '../radio/clock.js';
+import type { TimerHandle } from '../../util/clock.js';
 import { RadioTransport, type DeviceInfo, type RadioDeps } from '../radio/transport.js';
 import { ConfigError } from '../../util/errors.js';
 

@@ -7,7 +7,7 @@
 // start after s - windowMs, and earlier transmissions contribute at most their full length).
 // Counting in full is conservative by at most one transmission's length.
 import type { Counters } from '../../util/counters.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../../util/clock.js';
 import { AirtimeLimitError } from './errors.js';
 
 export interface DutyCycleOptions {
@@ -67,7 +67,7 @@ export class DutyCycleLimiter {
   admit(airtimeMs: number): Admission {
     this.validate(airtimeMs);
     if (this.dutyCycle >= 1) return { ok: true };
-    const now = this.clock.now();
+    const now = this.clock.nowMs();
     this.prune(now);
     const budget = this.budgetMs;
     let used = 0;
@@ -85,7 +85,7 @@ export class DutyCycleLimiter {
 
   /** Records a transmission that starts now. Call only after `admit` said ok. */
   record(airtimeMs: number): void {
-    const now = this.clock.now();
+    const now = this.clock.nowMs();
     this.log.push({ start: now, end: now + airtimeMs, airtime: airtimeMs });
     this.totalAirtimeMs += airtimeMs;
     this.counters?.inc('airtime_ms', Math.round(airtimeMs));
@@ -94,7 +94,7 @@ export class DutyCycleLimiter {
 
   /** Airtime counted against the current window, ms. */
   usedMs(): number {
-    this.prune(this.clock.now());
+    this.prune(this.clock.nowMs());
     return this.log.reduce((s, t) => s + t.airtime, 0);
   }
 

@@ -2,7 +2,7 @@
 // survives garbage, and a command/answer matcher with timeouts.
 import type { Counters } from '../../util/counters.js';
 import type { Logger } from '../../util/log.js';
-import type { Clock, TimerHandle } from './clock.js';
+import type { Clock, TimerHandle } from '../../util/clock.js';
 import { ModemError, ModemTimeoutError } from './errors.js';
 
 export type LineEvent = { line: string } | { garbage: 'overlong' | 'non-utf8'; bytes: number };

@@ -7,7 +7,7 @@ import type { Logger } from '../../util/log.js';
 import { canTransmit, type FrameTransport, type LinkCapabilities, type LinkState } from '../link.js';
 import { ConfigError } from '../../util/errors.js';
 import type { ByteChannel, ChannelFactory } from './channel.js';
-import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { systemClock, type Clock, type TimerHandle } from '../../util/clock.js';
 import { DutyCycleLimiter } from './dutycycle.js';
 import { LineModem } from './lines.js';
 import type { SerialSettings } from '../boards.js';
@@ -241,7 +241,7 @@ export abstract class RadioTransport implements FrameTransport {
     this.counters.set('airtime_window_used_ms', Math.round(this.limiter.usedMs()));
     this.counters.set('airtime_window_budget_ms', Math.round(this.limiter.budgetMs));
     this.counters.set('airtime_window_ms', this.limiter.windowMs);
-    this.counters.set('next_tx_at_ms', waitMs > 0 ? Math.round(this.clock.now() + waitMs) : 0);
+    this.counters.set('next_tx_at_ms', waitMs > 0 ? Math.round(this.clock.nowMs() + waitMs) : 0);
   }
 
   /** Bad bytes from the device: counted and logged, never thrown. */

@@ -6,7 +6,7 @@
 //   guard.ts    SourceGuard (one at a time, counting, marking liars)
 //   link.ts     HeaderSource, SourceLink
 //   options.ts  readPemOption
-export { realTimers, type Timers } from '../../util/timers.js';
+export { realTimers, type Timers } from '../../util/clock.js';
 export { SourceLieError, SourceTimeoutError, SourceUnavailableError, type LieKind } from './errors.js';
 export { RateLimiter, withTimeout } from './limits.js';
 export { checkHeaderRun, type ChainCheck } from './check.js';

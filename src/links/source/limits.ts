@@ -1,6 +1,6 @@
 // What keeps a source polite and bounded: a deadline on every question (withTimeout) and a
 // token bucket so a link never hammers a public server (RateLimiter). Time comes from Timers.
-import { realTimers, type Timers } from '../../util/timers.js';
+import { realTimers, type Timers } from '../../util/clock.js';
 import { SourceTimeoutError } from './errors.js';
 
 /** Run `op` with a deadline; `cancel` undoes whatever the operation left in flight. */
@@ -47,7 +47,7 @@ export class RateLimiter {
     private readonly timers: Timers = realTimers,
   ) {
     this.tokens = burst;
-    this.last = timers.now();
+    this.last = timers.nowMs();
   }
 
   /** Resolves when one request may go out. */
@@ -72,7 +72,7 @@ export class RateLimiter {
   }
 
   private refill(): void {
-    const now = this.timers.now();
+    const now = this.timers.nowMs();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.perSecond);
     this.last = now;
   }

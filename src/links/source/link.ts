@@ -5,7 +5,7 @@
 // link name a liar.
 import { checkProofOfWork, headerHash, HEADER_SIZE, MAX_HEADERS_PER_MESSAGE } from '../../chain/header.js';
 import { equalBytes, hashToHex, toHex } from '../../util/bytes.js';
-import { realTimers, type Timers } from '../../util/timers.js';
+import { realTimers, type Timers } from '../../util/clock.js';
 import type { Link, LinkCapabilities, LinkContext, TipReport } from '../link.js';
 import { checkHeaderRun } from './check.js';
 import { SourceLieError, SourceUnavailableError, type LieKind } from './errors.js';

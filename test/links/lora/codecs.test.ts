@@ -16,7 +16,7 @@ import { rakP2pCommand, rakSetupCommands } from '../../../src/links/lora/rak3172
 import { rn2483SetupCommands } from '../../../src/links/lora/rn2483.js';
 import { rnodeConfigFrames } from '../../../src/links/lora/rnode.js';
 import { LineModem, LineSplitter } from '../../../src/links/radio/lines.js';
-import { ManualClock } from '../../../src/links/radio/clock.js';
+import { ManualClock } from '../../../src/util/clock.js';
 import { Counters } from '../../../src/util/counters.js';
 import { silentLogger } from '../../../src/util/log.js';
 

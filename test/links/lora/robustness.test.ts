@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { findBoardProfile } from '../../../src/links/boards.js';
 import type { LinkState } from '../../../src/links/link.js';
 import { serialChannelFactory } from '../../../src/links/radio/channel.js';
-import { ManualClock } from '../../../src/links/radio/clock.js';
+import { ManualClock } from '../../../src/util/clock.js';
 import { QueueFullError, TransmitFailedError } from '../../../src/links/radio/errors.js';
 import type { RadioTransport } from '../../../src/links/radio/transport.js';
 import { Rak3172Transport } from '../../../src/links/lora/rak3172.js';

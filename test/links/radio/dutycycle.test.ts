@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock } from '../../../src/links/radio/clock.js';
+import { ManualClock } from '../../../src/util/clock.js';
 import { DutyCycleLimiter } from '../../../src/links/radio/dutycycle.js';
 import { AirtimeLimitError } from '../../../src/links/radio/errors.js';
 import { Counters } from '../../../src/util/counters.js';
@@ -39,11 +39,11 @@ describe('duty-cycle limiter', () => {
       const sent: { start: number; end: number }[] = [];
       let deferred = 0;
       let radioFreeAt = 0;
-      while (clock.now() < 24 * 3_600_000) {
+      while (clock.nowMs() < 24 * 3_600_000) {
         // Bursty offered load well above the legal rate: 60..2500 ms frames, gaps up to 60 s.
         clock.advance(Math.floor(rand() * 60_000));
         const airtime = 60 + rand() * 2440;
-        if (clock.now() < radioFreeAt) clock.advance(radioFreeAt - clock.now());
+        if (clock.nowMs() < radioFreeAt) clock.advance(radioFreeAt - clock.nowMs());
         const adm = lim.admit(airtime);
         if (!adm.ok) {
           deferred++;
@@ -52,8 +52,8 @@ describe('duty-cycle limiter', () => {
           expect(lim.admit(airtime).ok).toBe(true);
         }
         lim.record(airtime);
-        sent.push({ start: clock.now(), end: clock.now() + airtime });
-        radioFreeAt = clock.now() + airtime;
+        sent.push({ start: clock.nowMs(), end: clock.nowMs() + airtime });
+        radioFreeAt = clock.nowMs() + airtime;
       }
       expect(deferred).toBeGreaterThan(10); // the load really did push against the limit
       expect(worstWindow(sent, 3_600_000)).toBeLessThanOrEqual(36_000 + 1e-6);
@@ -82,7 +82,7 @@ describe('duty-cycle limiter', () => {
     const adm = lim.admit(1000);
     expect(adm.ok).toBe(false);
     // The first transmission ended at 31 000; it leaves the window at 3 631 000.
-    if (!adm.ok) expect(clock.now() + adm.waitMs).toBe(31_000 + 3_600_000);
+    if (!adm.ok) expect(clock.nowMs() + adm.waitMs).toBe(31_000 + 3_600_000);
   });
 });
 
@@ -94,11 +94,11 @@ describe('US915: FCC 15.247 0.4 s per channel in any 20 s', () => {
     const lim = new DutyCycleLimiter({ dutyCycle: rule.dutyCycle, windowMs: rule.windowMs, maxDwellMs: rule.maxDwellMs, clock });
     const txs: { start: number; end: number }[] = [];
     // A sender that always has a 90 ms frame ready, for two minutes.
-    while (clock.now() < 120_000) {
+    while (clock.nowMs() < 120_000) {
       const a = lim.admit(90);
       if (a.ok) {
         lim.record(90);
-        txs.push({ start: clock.now(), end: clock.now() + 90 });
+        txs.push({ start: clock.nowMs(), end: clock.nowMs() + 90 });
         clock.advance(90);
       } else clock.advance(a.waitMs);
     }

@@ -1,0 +1,93 @@
+// Time as a dependency, in one module: nothing reads the wall clock directly, so tests can simulate
+// a day of radio traffic in milliseconds or fire a source's timeout by hand. Every reading carries
+// its unit in its name (nowMs); code that needs seconds (block times) takes a `nowSeconds`
+// function. Two shapes of the same thing: Clock (after/cancel, the radio layer and ManualClock)
+// and Timers (Node's setTimeout/clearTimeout shape, the internet sources and hotplug).
+
+export interface TimerHandle {
+  cancel(): void;
+}
+
+export interface Clock {
+  /** Milliseconds on a monotonic-enough scale. */
+  nowMs(): number;
+  /** Calls `fn` after `ms`; returns a handle to cancel it. */
+  after(ms: number, fn: () => void): TimerHandle;
+}
+
+/** Clock in Node's setTimeout/clearTimeout shape; the same time as Clock.nowMs. */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  /** Milliseconds, monotonic. */
+  nowMs(): number;
+}
+
+/** The system's time in both shapes. A pending timer never keeps the process alive on its own. */
+export const systemClock: Clock & Timers = {
+  nowMs: () => performance.timeOrigin + performance.now(),
+  after(ms, fn) {
+    const t = setTimeout(fn, Math.max(0, ms));
+    t.unref?.();
+    return { cancel: () => clearTimeout(t) };
+  },
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref?.();
+    return t;
+  },
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+/** The name the internet sources use for systemClock. */
+export const realTimers: Timers = systemClock;
+
+/** A clock that only moves when told to; timers fire in time order during `advance`. Both shapes. */
+export class ManualClock implements Clock, Timers {
+  private t: number;
+  private seq = 0;
+  private timers: { at: number; seq: number; fn: () => void; live: boolean }[] = [];
+
+  constructor(start = 0) {
+    this.t = start;
+  }
+
+  nowMs(): number {
+    return this.t;
+  }
+
+  after(ms: number, fn: () => void): TimerHandle {
+    const timer = { at: this.t + Math.max(0, ms), seq: this.seq++, fn, live: true };
+    this.timers.push(timer);
+    return { cancel: () => void (timer.live = false) };
+  }
+
+  setTimeout(fn: () => void, ms: number): TimerHandle {
+    return this.after(ms, fn);
+  }
+
+  clearTimeout(handle: unknown): void {
+    (handle as TimerHandle | undefined)?.cancel();
+  }
+
+  /** Moves time forward by `ms`, firing due timers in order (a timer may schedule others). */
+  advance(ms: number): void {
+    const end = this.t + ms;
+    for (;;) {
+      this.timers = this.timers.filter((x) => x.live);
+      this.timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+      const next = this.timers[0];
+      if (!next || next.at > end) break;
+      this.t = Math.max(this.t, next.at);
+      next.live = false;
+      next.fn();
+    }
+    this.t = end;
+  }
+
+  /** Time of the earliest pending timer, if any. */
+  nextTimerAt(): number | undefined {
+    const live = this.timers.filter((x) => x.live).map((x) => x.at);
+    return live.length ? Math.min(...live) : undefined;
+  }
+}
