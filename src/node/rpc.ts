@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import { AltnetError } from '../util/errors.js';
 import { parseHostPort } from '../util/net.js';
 
-
 export interface NodeRpcOptions {
   host: string;
   port: number;
@@ -39,7 +38,9 @@ export class NodeRpc {
     try {
       cookie = readFileSync(file, 'utf8').trim();
     } catch (err) {
-      throw new NodeRpcError(`cannot read the node's RPC cookie ${file} (${(err as Error).message}); check noderpccookie= and that altnet may read it`);
+      throw new NodeRpcError(
+        `cannot read the node's RPC cookie ${file} (${(err as Error).message}); check noderpccookie= and that altnet may read it`,
+      );
     }
     return 'Basic ' + Buffer.from(cookie).toString('base64');
   }

@@ -61,20 +61,41 @@ describe('header syncs', () => {
     const electrum = await startElectrumServer();
     const esplora = await startEsploraServer({ tipHeight: served.first + 1999 });
     const dns = await startDnsServer({ tipHeight: served.first + 799 });
-    cleanup.push(() => electrum.close(), () => esplora.close(), () => dns.close());
+    cleanup.push(
+      () => electrum.close(),
+      () => esplora.close(),
+      () => dns.close(),
+    );
     const runs = await Promise.all([
       // 8,065 headers in 2016-header batches.
-      gatewayWith('main', { name: 'e', type: 'electrum', options: { type: 'electrum', server: `127.0.0.1:${electrum.port}` } }).then((g) => ({ ...g, want: served.last })),
+      gatewayWith('main', { name: 'e', type: 'electrum', options: { type: 'electrum', server: `127.0.0.1:${electrum.port}` } }).then(
+        (g) => ({ ...g, want: served.last }),
+      ),
       // 2,000 headers in 500-header batches.
-      gatewayWith('main', { name: 'w', type: 'esplora', options: { type: 'esplora', url: esplora.url, rate: '0' } }).then((g) => ({ ...g, want: served.first + 1999 })),
+      gatewayWith('main', { name: 'w', type: 'esplora', options: { type: 'esplora', url: esplora.url, rate: '0' } }).then((g) => ({
+        ...g,
+        want: served.first + 1999,
+      })),
       // 800 headers in 200-header batches.
-      gatewayWith('main', { name: 'd', type: 'dns', options: { type: 'dns', domain: dns.domain, server: `127.0.0.1:${dns.port}`, rate: '0' } }).then((g) => ({ ...g, want: served.first + 799 })),
+      gatewayWith('main', {
+        name: 'd',
+        type: 'dns',
+        options: { type: 'dns', domain: dns.domain, server: `127.0.0.1:${dns.port}`, rate: '0' },
+      }).then((g) => ({ ...g, want: served.first + 799 })),
       // 4,100 headers from Core in 2000-header batches.
-      gatewayWith('regtest', { name: 'p', type: 'p2p', options: { type: 'p2p', peer: `127.0.0.1:${nodeB.p2pPort}` } }).then((g) => ({ ...g, want: BLOCKS })),
+      gatewayWith('regtest', { name: 'p', type: 'p2p', options: { type: 'p2p', peer: `127.0.0.1:${nodeB.p2pPort}` } }).then((g) => ({
+        ...g,
+        want: BLOCKS,
+      })),
     ]);
     for (const { gw, log, want } of runs) {
       const name = gw.opts.links[0].type;
-      await until(`${name} sync to ${want}`, () => gw.chain.tip().height === want, 30_000, () => `${name} at ${gw.chain.tip().height}\n${log.lines.slice(-10).join('\n')}`);
+      await until(
+        `${name} sync to ${want}`,
+        () => gw.chain.tip().height === want,
+        30_000,
+        () => `${name} at ${gw.chain.tip().height}\n${log.lines.slice(-10).join('\n')}`,
+      );
       // No anomaly was needed to get there.
       expect(gw.counters.get('router.anycasts')).toBeLessThanOrEqual(1);
       expect(gw.counters.get(`link.${gw.opts.links[0].name}.follow_ups`)).toBeGreaterThanOrEqual(2);

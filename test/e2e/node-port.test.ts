@@ -136,7 +136,8 @@ describe('node port: no local process can lock the node out or stop its headers'
     await nodeA.rpc('disconnectnode', `127.0.0.1:${gw.nodePort}`);
     await until('A gone from altnet', () => !gw.status().node.peers.some((p) => p.node));
     // Eight silent squatters that finished the handshake (they fill every slot)...
-    for (let i = 0; i < 8; i++) hostiles.push(await connectHostile(regtest, gw.nodePort, { handshake: true }).catch(() => undefined as never));
+    for (let i = 0; i < 8; i++)
+      hostiles.push(await connectHostile(regtest, gw.nodePort, { handshake: true }).catch(() => undefined as never));
     // ...and 100 more connections reopened as soon as they are dropped.
     const f = flood(gw.nodePort, 100);
     await sleep(500);

@@ -11,7 +11,14 @@ import { NETWORKS } from '../../src/chain/networks.js';
 import { HeaderChain } from '../../src/chain/chain.js';
 import { headerHash } from '../../src/chain/header.js';
 import { Router } from '../../src/gateway/router.js';
-import { frameMessage, IpcDecoder, parseChildMessage, parseParentMessage, type ChildMessage, type ParentMessage } from '../../src/gateway/ipc.js';
+import {
+  frameMessage,
+  IpcDecoder,
+  parseChildMessage,
+  parseParentMessage,
+  type ChildMessage,
+  type ParentMessage,
+} from '../../src/gateway/ipc.js';
 import {
   encodeGetHeaders,
   encodeHeaders,
@@ -95,7 +102,9 @@ function harness(): Harness {
         counters,
         chain,
         events: router.nodeEvents,
-        v2Responder: v2 ? () => new V2Transport({ magic: NET.magic, role: 'responder', rng: fixedRng(RESPONDER_SEED), garbageLen: 0, aead: 'node' }) : undefined,
+        v2Responder: v2
+          ? () => new V2Transport({ magic: NET.magic, role: 'responder', rng: fixedRng(RESPONDER_SEED), garbageLen: 0, aead: 'node' })
+          : undefined,
         limits: { handshakeMs: 60_000, firstRequestMs: 60_000 },
       });
       peers.push(peer);
@@ -141,9 +150,18 @@ function nodeMessages(rng: Prng): P2PMessage[] {
     { command: 'verack', payload: new Uint8Array(0) },
     { command: 'sendcmpct', payload: Uint8Array.of(0, 2, 0, 0, 0, 0, 0, 0, 0) },
     { command: 'ping', payload: encodeNonce(42n) },
-    { command: 'getheaders', payload: encodeGetHeaders({ version: PROTOCOL_VERSION, locator: [headerHash(NET.genesisHeader)], stopHash: new Uint8Array(32) }) },
+    {
+      command: 'getheaders',
+      payload: encodeGetHeaders({ version: PROTOCOL_VERSION, locator: [headerHash(NET.genesisHeader)], stopHash: new Uint8Array(32) }),
+    },
     { command: 'headers', payload: encodeHeaders([fake(0), fake(1), fake(rng.int(256))]) },
-    { command: 'inv', payload: encodeInv([{ type: InvType.BLOCK, hash: new Uint8Array(32).fill(3) }, { type: InvType.WTX, hash: new Uint8Array(32).fill(4) }]) },
+    {
+      command: 'inv',
+      payload: encodeInv([
+        { type: InvType.BLOCK, hash: new Uint8Array(32).fill(3) },
+        { type: InvType.WTX, hash: new Uint8Array(32).fill(4) },
+      ]),
+    },
     { command: 'getdata', payload: encodeInv([{ type: InvType.WITNESS_BLOCK, hash: new Uint8Array(32).fill(5) }]) },
     { command: 'feefilter', payload: new Uint8Array(8) },
     { command: 'pong', payload: encodeNonce(7n) },
@@ -303,7 +321,8 @@ export function fuzzIpc(inputs: number, seed: number): FuzzCounts {
   const counts: FuzzCounts = { target: 'ipc-decoder', inputs, accepted: 0, typedErrors: 0, crashes: 0, crashSamples: [], maxRss: 0 };
   for (let i = 0; i < inputs; i++) {
     const r = rng.int(10);
-    const input = r === 0 ? rng.bytes(rng.int(100)) : r < 3 ? concat([rng.pick(seeds), mutate(rng, rng.pick(seeds))]) : mutate(rng, rng.pick(seeds));
+    const input =
+      r === 0 ? rng.bytes(rng.int(100)) : r < 3 ? concat([rng.pick(seeds), mutate(rng, rng.pick(seeds))]) : mutate(rng, rng.pick(seeds));
     // A small bound so mutated length prefixes are checked against it, not allocated.
     const dec = new IpcDecoder(64 * 1024);
     try {
@@ -327,7 +346,8 @@ export function fuzzIpc(inputs: number, seed: number): FuzzCounts {
       if (err instanceof AltnetError) counts.typedErrors++;
       else {
         counts.crashes++;
-        if (counts.crashSamples.length < 5) counts.crashSamples.push(`input ${i} (seed ${seed}) ${Buffer.from(input.subarray(0, 64)).toString('hex')}: ${String(err)}`);
+        if (counts.crashSamples.length < 5)
+          counts.crashSamples.push(`input ${i} (seed ${seed}) ${Buffer.from(input.subarray(0, 64)).toString('hex')}: ${String(err)}`);
       }
     }
     if (i % 5000 === 0) counts.maxRss = Math.max(counts.maxRss, process.memoryUsage().rss);

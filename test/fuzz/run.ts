@@ -25,6 +25,13 @@ for (const [name, run] of runs) {
   const t0 = Date.now();
   const r = run();
   crashes += r.crashes;
-  console.log(JSON.stringify({ ...r, seconds: Math.round((Date.now() - t0) / 100) / 10, rssStartMB: Math.round(rssStart / 1e6), maxRssMB: Math.round(r.maxRss / 1e6) }));
+  console.log(
+    JSON.stringify({
+      ...r,
+      seconds: Math.round((Date.now() - t0) / 100) / 10,
+      rssStartMB: Math.round(rssStart / 1e6),
+      maxRssMB: Math.round(r.maxRss / 1e6),
+    }),
+  );
 }
 process.exit(crashes ? 1 : 0);

@@ -97,8 +97,14 @@ export async function connectHostile(
         relay: false,
       }),
     );
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no verack from altnet')), opts.timeoutMs ?? 5000).unref());
-    await Promise.race([gotVerack, closed.then(() => Promise.reject(new Error('altnet closed the connection during the handshake'))), timeout]);
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error('no verack from altnet')), opts.timeoutMs ?? 5000).unref(),
+    );
+    await Promise.race([
+      gotVerack,
+      closed.then(() => Promise.reject(new Error('altnet closed the connection during the handshake'))),
+      timeout,
+    ]);
     peer.send('verack');
   }
   return peer;
