@@ -304,17 +304,17 @@ export function fuzzIpc(inputs: number, seed: number): FuzzCounts {
     { t: 'block-missing', hash: new Uint8Array(32).fill(1), reason: 'not found' },
     { t: 'tip', height: 830_000, hash: new Uint8Array(32).fill(7), chainWork: 2n ** 90n },
     { t: 'state', state: 'degraded', reason: 'timeouts' },
-    { t: 'wants', locator: [{ height: 5, prefix: Uint8Array.of(1, 2, 3, 4) }], max: 64 },
+    { t: 'headers-wanted', locator: [{ height: 5, prefix: Uint8Array.of(1, 2, 3, 4) }], max: 64 },
     { t: 'log', level: 'warn', msg: 'hello' },
     { t: 'counters', values: { frames_rx: 3, frames_tx: 4 } },
   ];
   const parent: ParentMessage[] = [
     { t: 'start', name: 'x', type: 'lora', options: { device: '/dev/ttyUSB0' }, network: 'main' },
-    { t: 'request', locator: [new Uint8Array(32).fill(1)] },
+    { t: 'request-headers', locator: [new Uint8Array(32).fill(1)] },
     { t: 'send-headers', parentHeight: 9, parent: h80(9), headers: [h80(10)] },
-    { t: 'context', fromHeight: 1, headers: [h80(1), h80(2)] },
+    { t: 'set-context', fromHeight: 1, headers: [h80(1), h80(2)] },
     { t: 'send-tx', raw: new Uint8Array(60) },
-    { t: 'get-block', hash: new Uint8Array(32) },
+    { t: 'fetch-block', hash: new Uint8Array(32) },
     { t: 'stop' },
   ];
   const seeds = [...child, ...parent].map(frameMessage);
