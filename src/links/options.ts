@@ -60,6 +60,65 @@ export const UNIVERSAL_KEYS = ['type'] as const;
 export const TRUE_WORDS = ['1', 'true', 'yes', 'on'] as const;
 export const FALSE_WORDS = ['0', 'false', 'no', 'off'] as const;
 
+/**
+ * Rows the internet sources share, one place for their forms and bounds; each driver picks its
+ * defaults and words. `what` completes "How long ... may take".
+ */
+export const SOURCE_ROWS = {
+  timeout: (dflt: number, what = 'one request'): LinkOptionSpec => ({
+    key: 'timeout',
+    type: 'int',
+    min: 100,
+    max: 600_000,
+    unit: 'ms',
+    default: String(dflt),
+    help: `How long ${what} may take.`,
+  }),
+  rate: (dflt: number, unit: 'requests' | 'queries'): LinkOptionSpec => ({
+    key: 'rate',
+    type: 'int',
+    min: 0,
+    max: 10_000,
+    unit: `${unit}/s`,
+    default: String(dflt),
+    help: `${unit[0].toUpperCase()}${unit.slice(1)} per second at most (0: unlimited).`,
+  }),
+  burst: (dflt: number, unit: 'requests' | 'queries'): LinkOptionSpec => ({
+    key: 'burst',
+    type: 'int',
+    min: 1,
+    max: 10_000,
+    default: String(dflt),
+    help: `${unit[0].toUpperCase()}${unit.slice(1)} that may go out at once before the rate applies.`,
+  }),
+  maxHeaders: (dflt: number, max: number): LinkOptionSpec => ({
+    key: 'maxheaders',
+    type: 'int',
+    min: 1,
+    max,
+    default: String(dflt),
+    help: 'Most headers delivered per request from the gateway.',
+  }),
+  poll: (what: string): LinkOptionSpec => ({
+    key: 'poll',
+    type: 'int',
+    min: 0,
+    max: 86_400_000,
+    unit: 'ms',
+    default: '120000',
+    help: `Ask ${what} for new headers this often (0: only when asked).`,
+  }),
+  /** Sources that also fetch blocks and send transactions can be told not to serve headers. */
+  headers: (what: string): LinkOptionSpec => ({
+    key: 'headers',
+    type: 'enum',
+    values: ['1', '0'],
+    valueHelp: { 1: 'headers, blocks and transactions', 0: 'blocks and transactions only' },
+    default: '1',
+    help: `Ask ${what} for headers (0: use it only to fetch blocks and send transactions).`,
+  }),
+} as const;
+
 /** The error a driver throws for a bad option; the message reads `link.<name>.<key>=<value>: <why>`. */
 export function linkOptionError(name: string, key: string, value: string | undefined, why: string): ConfigError {
   const at = value === undefined ? `link.${name}.${key}` : `link.${name}.${key}=${value}`;

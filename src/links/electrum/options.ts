@@ -1,5 +1,5 @@
 // The option table of `type=electrum` links (an Electrum server as a header source). Pure data.
-import type { LinkOptionSpec } from '../options.js';
+import { SOURCE_ROWS, type LinkOptionSpec } from '../options.js';
 
 export const ELECTRUM_OPTIONS: readonly LinkOptionSpec[] = [
   { key: 'server', type: 'hostport', required: true, example: 'electrum.example.org:50002', help: 'Electrum server, host:port.' },
@@ -13,9 +13,9 @@ export const ELECTRUM_OPTIONS: readonly LinkOptionSpec[] = [
     help: "SHA-256 fingerprint of the server's certificate to pin (needs tls=1).",
   },
   { key: 'servername', type: 'string', defaultNote: 'the host of server', help: 'TLS server name (SNI) to ask for.' },
-  { key: 'timeout', type: 'int', min: 100, max: 600_000, unit: 'ms', default: '15000', help: 'How long one request may take.' },
+  SOURCE_ROWS.timeout(15_000),
   { key: 'ping', type: 'int', min: 0, max: 3_600_000, unit: 'ms', default: '60000', help: 'Keep-alive ping interval (0: none).' },
-  { key: 'maxheaders', type: 'int', min: 1, max: 20_000, default: '2016', help: 'Most headers delivered per request from the gateway.' },
+  SOURCE_ROWS.maxHeaders(2016, 20_000),
   {
     key: 'scanback',
     type: 'int',
