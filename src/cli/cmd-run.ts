@@ -9,7 +9,7 @@ import { loadBoardProfiles } from '../links/boards.js';
 import { checkLinks, effectiveOptions, type LinkCheckResult } from './link-check.js';
 import { createLogger, journalStream, type Logger } from '../util/log.js';
 import { Bip324Proxy } from '../proxy/proxy.js';
-import { formatHostPort, loadConfig, OPTIONS, optionsHelp, type Config, type HostPort, type ValueSource } from './config.js';
+import { formatHostPort, loadConfig, withDefaultLinks, OPTIONS, optionsHelp, type Config, type HostPort, type ValueSource } from './config.js';
 import type { CliIO } from './io.js';
 import { flag, parseCommand, type CommandSpec } from './args.js';
 import { ALTNET_VERSION } from '../util/version.js';
@@ -101,7 +101,7 @@ export async function runDaemon(args: string[], io: CliIO, forcedMode?: GatewayM
   const receiveOnly = flag(parsed, 'receive-only');
   let config: Config;
   try {
-    config = loadConfig(parsed.configArgs, io);
+    config = withDefaultLinks(loadConfig(parsed.configArgs, io));
   } catch (err) {
     io.err(`altnet: ${err instanceof Error ? err.message : String(err)}`);
     return 2;
@@ -121,6 +121,7 @@ export async function runDaemon(args: string[], io: CliIO, forcedMode?: GatewayM
     return 2;
   }
   const log = createLogger({ level: config.loglevel, json: config.logjson, journal });
+  if (config.defaultsNote) (checked.links.length ? log.info : log.warn).call(log, config.defaultsNote);
   for (const w of checked.warnings) log.warn(w);
   let gateway: Gateway;
   try {
@@ -162,6 +163,7 @@ export function run(args: string[], io: CliIO): Promise<number> {
 
 function describeSource(src: ValueSource | undefined): string {
   if (!src) return 'default';
+  if (src.line === 0) return src.file;
   return src.file === 'command line' ? 'command line' : `${src.file}:${src.line}`;
 }
 
@@ -170,6 +172,12 @@ function showValue(v: unknown): string {
   if (typeof v === 'boolean') return v ? '1' : '0';
   if (typeof v === 'object' && v !== null && 'host' in v && 'port' in v) return formatHostPort(v as HostPort);
   return String(v);
+}
+
+/** Who a built-in default link reaches and what they learn; {} for the user's own links. */
+function builtinOf(config: Config, name: string): { reaches?: string; learns?: string } {
+  const b = config.linkConfigs.find((l) => l.name === name)?.builtin;
+  return b ? { reaches: b.reaches, learns: b.learns } : {};
 }
 
 /** `altnet run --check`: the configuration as the daemon would use it, and its links. Opens nothing. */
@@ -184,7 +192,8 @@ function printCheck(config: Config, mode: GatewayMode, checked: LinkCheckResult,
           conf: config.confFile ?? null,
           mode,
           options: Object.fromEntries(OPTIONS.map((o) => [o.name, { value: showValue(values[o.name]), source: describeSource(config.sources[o.name]) }])),
-          links: checked.links.map((l) => ({ ...l, source: describeSource(l.source) })),
+          defaults: config.defaultsNote ?? null,
+          links: checked.links.map((l) => ({ ...l, source: describeSource(l.source), ...builtinOf(config, l.name) })),
           warnings: checked.warnings,
           errors: checked.errors.map((e) => ({ code: e.code, file: e.file, line: e.line, message: e.message })),
         },
@@ -205,6 +214,7 @@ function printCheck(config: Config, mode: GatewayMode, checked: LinkCheckResult,
     io.out(`  ${o.name.padEnd(width)}  ${shown.padEnd(24)} ${describeSource(config.sources[o.name])}`);
   }
   io.out('');
+  if (config.defaultsNote) io.out(`defaults: ${config.defaultsNote}`);
   io.out(checked.links.length ? `links (${checked.links.length}):` : 'links: none configured');
   for (const l of checked.links) {
     const keys = Object.entries(l.options)
@@ -213,6 +223,8 @@ function printCheck(config: Config, mode: GatewayMode, checked: LinkCheckResult,
       .join(' ');
     const dev = l.device ? (l.device.present ? '' : l.device.hotplug ? '  [device not plugged in: opens when it is]' : '  [device missing]') : '';
     io.out(`  ${l.name.padEnd(12)} ${l.type.padEnd(9)} ${l.direction.padEnd(6)} ${keys}${dev}  (${describeSource(l.source)})`);
+    const b = builtinOf(config, l.name);
+    if (b.reaches) io.out(`               reaches: ${b.reaches}\n               learns:  ${b.learns}`);
   }
   for (const w of checked.warnings) io.out(`warning: ${w}`);
   if (!ok) {

@@ -12,6 +12,7 @@
 import { NETWORK_NAMES, type NetworkName } from '../chain/networks.js';
 import { formatHostPort, isLoopback, parseHostPort, type HostPort } from '../util/net.js';
 import { LINK_TYPES } from '../links/registry.js';
+import { chooseDefaultLinks } from '../links/defaults.js';
 import { existsSync, readFileSync } from 'node:fs';
 import * as pathPosix from 'node:path/posix';
 import { ConfigError } from '../util/errors.js';
@@ -205,6 +206,11 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: "SOCKS5 proxy (e.g. Tor's 127.0.0.1:9050) for the BIP324 proxy's outbound connections; names are resolved by it.",
   },
   {
+    name: 'defaults',
+    type: 'bool',
+    help: 'The built-in public sources of the network (src/links/defaults.ts; the README says what each learns about you): used when no link is configured unless defaults=0; defaults=1 adds them to your links. Under proxy= the onion endpoints are used and headers over DNS is left out.',
+  },
+  {
     name: 'blockcache',
     type: 'int',
     default: '300',
@@ -282,6 +288,8 @@ export interface LinkConfig {
   /** Every `link.<name>.<key>` value, `type` included; the driver validates the rest. */
   keys: Record<string, string>;
   sources: Record<string, ValueSource>;
+  /** A built-in default source (withDefaultLinks): who it reaches and what they learn. */
+  builtin?: { reaches: string; learns: string };
 }
 
 export interface Config {
@@ -310,6 +318,10 @@ export interface Config {
   bip324proxy: HostPort | undefined;
   allowv1: boolean;
   proxy: HostPort | undefined;
+  /** undefined: the defaults apply only when no link is configured. */
+  defaults: boolean | undefined;
+  /** Set by withDefaultLinks: what it added and why, or why nothing (one log line). */
+  defaultsNote?: string;
   maxlinkmsg: number;
   blockcache: number;
   maxlinks: number;
@@ -748,6 +760,33 @@ export function loadConfig(argv: readonly string[], io: CliIO, lopts: LoadOption
     if (text !== undefined) return parseConfig(text, path, popts);
   }
   return parseConfig('', '', popts);
+}
+
+/** Where a built-in default link comes from (shown by `run --check`). */
+export const DEFAULTS_SOURCE: ValueSource = { file: 'built-in defaults', line: 0 };
+
+/**
+ * The config with the network's default links (src/links/defaults.ts) added: when no link is
+ * configured (unless defaults=0) or with defaults=1. Pure; `defaultsNote` says what happened.
+ */
+export function withDefaultLinks(config: Config): Config {
+  const none = config.linkConfigs.length === 0;
+  if (config.defaults === false) {
+    return none ? { ...config, defaultsNote: 'no links configured and defaults=0: altnet runs no links and protects nothing by itself' } : config;
+  }
+  if (!none && config.defaults !== true) return config;
+  const choice = chooseDefaultLinks(config.network, {
+    proxy: config.proxy !== undefined,
+    taken: new Set(config.linkConfigs.map((l) => l.name)),
+    reason: none ? 'no-links' : 'defaults=1',
+  });
+  const links = { ...config.links };
+  const linkConfigs = [...config.linkConfigs];
+  for (const d of choice.links) {
+    links[d.name] = d.options;
+    linkConfigs.push({ name: d.name, type: d.options.type, keys: d.options, sources: { type: DEFAULTS_SOURCE }, builtin: d.about });
+  }
+  return { ...config, links, linkConfigs, defaultsNote: choice.note };
 }
 
 // ---------------------------------------------------------------------------------------------

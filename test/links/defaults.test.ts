@@ -1,0 +1,153 @@
+// The built-in default sources (src/links/defaults.ts): their form (URLs parse, https, onion
+// twins over http to .onion, options every driver table accepts), which are chosen when (no
+// links, defaults=1, defaults=0, a proxy, a name the user took), and `altnet run --check`
+// printing them with what they reach, under a trap that fails the run on any socket or DNS
+// lookup. No test here contacts a public endpoint: they are only parsed.
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chooseDefaultLinks, DEFAULT_LINKS } from '../../src/links/defaults.js';
+import { validateLinkOptions } from '../../src/links/registry.js';
+import { parseConfig, withDefaultLinks } from '../../src/cli/config.js';
+import { NETWORK_NAMES } from '../../src/chain/networks.js';
+import { REPO_ROOT } from '../harness/data.js';
+
+const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.js');
+const dir = mkdtempSync(join(tmpdir(), 'altnet-defaults-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+// Loaded with --import before the CLI: any outgoing connection or name lookup ends the process
+// with status 99 and says what was attempted.
+const trap = join(dir, 'no-network.mjs');
+writeFileSync(
+  trap,
+  `import net from 'node:net'; import dns from 'node:dns';
+const deny = (what) => () => { process.stderr.write('NETWORK-CONTACT ' + what + '\\n'); process.exit(99); };
+net.Socket.prototype.connect = deny('connect');
+for (const f of ['lookup', 'resolve', 'resolve4', 'resolve6', 'resolveAny']) { dns[f] = deny('dns.' + f); dns.promises[f] = deny('dns.promises.' + f); }
+dns.Resolver.prototype.resolve = deny('Resolver.resolve');
+`,
+);
+const run = (args: string[]) =>
+  spawnSync(process.execPath, ['--import', pathToFileURL(trap).href, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ALTNET_CONF: '' } });
+
+describe('default sources: form', () => {
+  it('every network has its row; public networks two Esplora servers at most one operator apart, regtest none', () => {
+    expect(Object.keys(DEFAULT_LINKS).sort()).toEqual([...NETWORK_NAMES].sort());
+    expect(DEFAULT_LINKS.regtest).toEqual([]);
+    expect(DEFAULT_LINKS.main.filter((d) => d.type === 'esplora')).toHaveLength(2);
+    expect(DEFAULT_LINKS.signet.filter((d) => d.type === 'esplora')).toHaveLength(2);
+    expect(DEFAULT_LINKS.testnet4.filter((d) => d.type === 'esplora').length).toBeGreaterThanOrEqual(1);
+    expect(DEFAULT_LINKS.main.filter((d) => d.type === 'dns').map((d) => d.options.domain)).toEqual(['bitcoinheaders.net']);
+  });
+
+  for (const network of NETWORK_NAMES) {
+    for (const d of DEFAULT_LINKS[network]) {
+      it(`${network} ${d.name}: URLs parse (https in clear, http to a v3 .onion under a proxy), the link table accepts both, it says what it reaches and learns`, () => {
+        expect(validateLinkOptions(d.name, d.options)).toEqual([]);
+        expect(d.reaches.length).toBeGreaterThan(10);
+        expect(d.learns).toMatch(/IP address|resolver/);
+        if (d.type === 'esplora') {
+          const url = new URL(d.options.url);
+          expect(url.protocol).toBe('https:');
+          expect(url.pathname).toMatch(/\/api$/);
+          const onion = new URL(d.viaProxy!.url);
+          expect(onion.protocol).toBe('http:'); // onion services authenticate themselves by their name
+          expect(onion.hostname).toMatch(/^[a-z2-7]{56}\.onion$/);
+          expect(onion.pathname).toBe(url.pathname);
+          expect(validateLinkOptions(d.name, d.viaProxy!)).toEqual([]);
+        } else {
+          expect(d.viaProxy).toBeUndefined();
+          expect(d.proxyRefused).toMatch(/leak/);
+        }
+      });
+    }
+  }
+});
+
+describe('default sources: when they are used', () => {
+  const cfg = (text: string, flags: string[] = []) => withDefaultLinks(parseConfig(text, 'altnet.conf', { flags, env: { HOME: dir } }));
+
+  it('no links on mainnet: the three defaults, named in the note', () => {
+    const c = cfg('network=main\n');
+    expect(c.linkConfigs.map((l) => [l.name, l.type])).toEqual([
+      ['blockstream', 'esplora'],
+      ['mempool', 'esplora'],
+      ['dnsheaders', 'dns'],
+    ]);
+    expect(c.links.mempool).toEqual({ type: 'esplora', url: 'https://mempool.space/api' });
+    expect(c.defaultsNote).toMatch(/^no links configured: using the built-in default sources for main: blockstream, mempool, dnsheaders/);
+  });
+
+  it('a link configured: no defaults; defaults=1 adds them, a name the user took stays theirs', () => {
+    const own = 'link.mempool.type=esplora\nlink.mempool.url=http://127.0.0.1:3000/api\n';
+    expect(cfg(own).linkConfigs.map((l) => l.name)).toEqual(['mempool']);
+    expect(cfg(own).defaultsNote).toBeUndefined();
+    const c = cfg(own + 'defaults=1\n');
+    expect(c.linkConfigs.map((l) => l.name)).toEqual(['mempool', 'blockstream', 'dnsheaders']);
+    expect(c.links.mempool.url).toBe('http://127.0.0.1:3000/api');
+    expect(c.defaultsNote).toContain('mempool: a configured link is already named mempool');
+  });
+
+  it('defaults=0 with no links: none, and the note says nothing protects', () => {
+    const c = cfg('', ['-defaults=0']);
+    expect(c.linkConfigs).toEqual([]);
+    expect(c.defaultsNote).toContain('defaults=0: altnet runs no links');
+  });
+
+  it('a proxy: onion endpoints, DNS left out saying it would leak', () => {
+    const c = cfg('proxy=127.0.0.1:9050\n');
+    expect(c.linkConfigs.map((l) => l.name)).toEqual(['blockstream', 'mempool']);
+    expect(c.links.blockstream.url).toMatch(/^http:\/\/[a-z2-7]{56}\.onion\/api$/);
+    expect(c.defaultsNote).toMatch(/dnsheaders: .*leak/);
+    const choice = chooseDefaultLinks('main', { proxy: true, taken: new Set(), reason: 'no-links' });
+    expect(choice.links[0].about.reaches).toMatch(/onion service .* through the proxy/);
+  });
+
+  it('regtest: none, with a line saying so', () => {
+    const c = cfg('network=regtest\n');
+    expect(c.linkConfigs).toEqual([]);
+    expect(c.defaultsNote).toMatch(/network regtest has no public default sources/);
+  });
+});
+
+describe('altnet run --check lists the defaults without contacting anything', () => {
+  it('the trap itself fails a process that connects (so the checks below can fail)', () => {
+    const r = run(['-e', "require('node:net').connect(9, '127.0.0.1')"]);
+    expect(r.status).toBe(99);
+    expect(r.stderr).toContain('NETWORK-CONTACT connect');
+  });
+
+  it('-network=main -conf=none: the default links, what each reaches and learns; no socket, no lookup', () => {
+    const r = run([CLI, 'run', '--check', '-network=main', '-conf=none', `-datadir=${join(dir, 'data')}`]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('NETWORK-CONTACT');
+    expect(r.stdout).toContain('defaults: no links configured: using the built-in default sources for main');
+    expect(r.stdout).toMatch(/blockstream +esplora +duplex url=https:\/\/blockstream\.info\/api +\(built-in defaults\)/);
+    expect(r.stdout).toMatch(/mempool +esplora +duplex url=https:\/\/mempool\.space\/api/);
+    expect(r.stdout).toMatch(/dnsheaders +dns +rx +domain=bitcoinheaders\.net/);
+    expect(r.stdout).toContain("reaches: Blockstream's public Esplora server (blockstream.info)");
+    expect(r.stdout).toContain("reaches: bitcoinheaders.net's DNS zone");
+    expect(r.stdout).toContain('ok: the daemon would start with 3 links.');
+
+    const j = run([CLI, 'run', '--check', '--json', '-network=main', '-conf=none']);
+    expect(j.status, j.stderr).toBe(0);
+    const out = JSON.parse(j.stdout);
+    expect(out.links.map((l: { name: string; source: string }) => `${l.name}:${l.source}`)).toEqual([
+      'blockstream:built-in defaults',
+      'mempool:built-in defaults',
+      'dnsheaders:built-in defaults',
+    ]);
+    expect(out.links[0].learns).toContain('IP address');
+  });
+
+  it('regtest: no links, and it says why', () => {
+    const r = run([CLI, 'run', '--check', '-network=regtest', '-conf=none']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('network regtest has no public default sources');
+    expect(r.stdout).toContain('links: none configured');
+  });
+});
