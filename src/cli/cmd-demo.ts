@@ -194,7 +194,21 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     // The gateway's own record (it sees A's tip move through A's RPC and its P2P answers).
     const until = Date.now() + 10_000;
     while (receiver.rescue.records()[0]?.state !== 'done' && Date.now() < until) await sleep(100);
-    const rescue = receiver.rescue.records()[0];
+    // Headers may cross the air in more than one batch, each a rescue of its own: sum them up.
+    const records = receiver.rescue.records().reverse();
+    const last = records[records.length - 1];
+    const blockSources: Record<string, number> = {};
+    for (const r of records) for (const [k, v] of Object.entries(r.blockSources)) blockSources[k] = (blockSources[k] ?? 0) + v;
+    const rescue = records.length
+      ? {
+          headerLink: records[0].headerLink,
+          blockSources,
+          deliveredVia: { p2p: records.reduce((n, r) => n + r.deliveredVia.p2p, 0), rpc: records.reduce((n, r) => n + r.deliveredVia.rpc, 0) },
+          seconds: last.caughtUpAt ? (Date.parse(last.caughtUpAt) - Date.parse(records[0].startedAt)) / 1000 : undefined,
+          finalTip: last.finalTip,
+          count: records.length,
+        }
+      : undefined;
 
     // One more block: its header crosses the air as one standalone frame, its block follows.
     const newTipStart = Date.now();
@@ -224,7 +238,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     io.out(`  headers came over        ${rescue?.headerLink ?? '?'} (simulated LoRa, receive-only)`);
     io.out(`  blocks came from         ${sources}; to A as ${rescue?.deliveredVia.p2p ?? 0} unsolicited P2P blocks + ${rescue?.deliveredVia.rpc ?? 0} over RPC (below the attacker's tip work)`);
     io.out(`  A learned B's chain      ${knewAt ? ((knewAt - t0) / 1000).toFixed(1) + ' s from start' : '?'}`);
-    io.out(`  rescue took              ${rescue?.seconds !== undefined ? rescue.seconds.toFixed(1) + ' s' : '?'} (better headers known to the gateway -> A's active tip on B's chain)`);
+    io.out(`  rescue took              ${rescue?.seconds !== undefined ? rescue.seconds.toFixed(1) + ' s' : '?'} (better headers known to the gateway -> A's active tip on B's chain${rescue && rescue.count > 1 ? `; ${rescue.count} rescues, one per header batch` : ''})`);
     io.out(`  A's tip = B's tip        ${rescue?.finalTip ? `yes, height ${rescue.finalTip.height} ${rescue.finalTip.hash.slice(0, 16)}…` : 'yes'}`);
     io.out(`  tip frame                ${tipFrame} bytes instead of 80, ${loraAirtimeMs(tipFrame, lora).toFixed(0)} ms of SF${o.sf} airtime (one packet)`);
     io.out(`  new block to A           ${blockMs !== undefined ? `header ${((headerMs ?? blockMs) / 1000).toFixed(1)} s, active tip ${(blockMs / 1000).toFixed(1)} s` : 'not its tip within 60 s'}`);
