@@ -40,7 +40,12 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     status = JSON.parse(readFileSync(path, 'utf8')) as GatewayStatus;
     ageS = (Date.now() - statSync(path).mtimeMs) / 1000;
   } catch (err) {
-    io.err(`altnet: no status at ${path} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): is the daemon running with this datadir?`);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EACCES') {
+      io.err(`altnet: ${path} is not readable by you: it belongs to the service's group; add yourself to it (sudo usermod -aG altnet $USER, then log in again) or use sudo`);
+      return 1;
+    }
+    io.err(`altnet: no status at ${path} (${code ?? (err as Error).message}): is the daemon running with this datadir?`);
     return 1;
   }
   const stale = ageS > 10;
