@@ -149,7 +149,8 @@ describe('esplora link', () => {
     const { ctx } = recordingContext();
     expect(() => create({ name: 'x', type: 'esplora' }, ctx)).toThrow(/link\.x\.url is required/);
     expect(() => create({ name: 'x', url: 'ftp://h/api' }, ctx)).toThrow(ConfigError);
-    expect(() => create({ name: 'x', url: 'not a url' }, ctx)).toThrow(/not a URL|expected an http:\/\/ or https:\/\/ URL/);
+    expect(() => create({ name: 'x', url: 'ftp://h/api' }, ctx)).toThrow(/url=ftp:\/\/h\/api: expected an http:\/\/ or https:\/\/ URL/);
+    expect(() => create({ name: 'x', url: 'not a url' }, ctx)).toThrow(/not a URL; expected an http:\/\/ or https:\/\/ URL/);
     expect(() => create({ name: 'x', url: 'http://h/api', ca: '/nonexistent.pem' }, ctx)).toThrow(/only meaningful with an https/);
     expect(() => create({ name: 'x', url: 'https://h/api', ca: '/nonexistent.pem' }, ctx)).toThrow(/cannot read/);
     expect(() => create({ name: 'x', url: 'https://h/api', timout: '5' }, ctx)).toThrow(/unknown option/);
