@@ -1,25 +1,32 @@
 // Base of the board emulators: opens the far end of a pty with the real serialport and speaks
 // the device's protocol. `onAir` sees what the device would transmit; `receiveFromAir` makes it
 // report a received packet. `linkByAir` joins two emulators into a lossy radio channel.
-import { openSerialChannel, type ByteChannel } from '../../src/links/radio/channel.js';
+// Imports nothing from src/: the far end of the pty is opened here with the `serialport` package
+// itself, not through the drivers' channel code.
+import { SerialPort } from 'serialport';
 
 export abstract class DeviceEmulator {
-  protected channel: ByteChannel | undefined;
+  private serial: SerialPort | undefined;
   /** Payloads the device put on the air. */
   readonly transmitted: Uint8Array[] = [];
   onAir: ((payload: Uint8Array) => void) | undefined;
   /** Packets that reached the antenna while the receiver was off (not listening). */
   missed = 0;
 
+  /** Opens the far end of the pty at 8N1, no flow control (a USB-serial modem's usual setting). */
   async start(path: string, baudRate = 115200): Promise<this> {
-    this.channel = await openSerialChannel(path, { baudRate, dataBits: 8, stopBits: 1, parity: 'none', rtscts: false });
-    this.channel.onData((c) => this.onBytes(c));
+    const port = new SerialPort({ path, baudRate, dataBits: 8, stopBits: 1, parity: 'none', rtscts: false, autoOpen: false });
+    await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+    port.on('data', (c: Buffer) => this.onBytes(c));
+    port.on('error', () => undefined); // the host side closing the pty is not the emulator's failure
+    this.serial = port;
     return this;
   }
 
   async stop(): Promise<void> {
-    await this.channel?.close();
-    this.channel = undefined;
+    const port = this.serial;
+    this.serial = undefined;
+    if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
   }
 
   protected abstract onBytes(chunk: Uint8Array): void;
@@ -28,7 +35,11 @@ export abstract class DeviceEmulator {
 
   protected send(bytes: Uint8Array | string): void {
     const b = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
-    this.channel?.write(b).catch(() => undefined);
+    const port = this.serial;
+    if (!port?.isOpen) return;
+    port.write(Buffer.from(b), (err) => {
+      if (!err) port.drain(() => undefined);
+    });
   }
 
   protected airTx(payload: Uint8Array): void {
