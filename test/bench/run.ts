@@ -13,6 +13,7 @@ const BENCHES: Record<string, () => Promise<{ bench: Bench }>> = {
   ipc: () => import('./ipc.js'),
   fec: () => import('./fec.js'),
   memory: () => import('./memory.js'),
+  coldstart: () => import('./coldstart.js'),
   ble: () => import('./ble.js'),
   gateway: () => import('./gateway.js'),
   rescue: () => import('./rescue.js'),
