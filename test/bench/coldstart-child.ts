@@ -13,7 +13,7 @@ const headers: Uint8Array[] = [];
 for (let o = 0; o + 80 <= file.length; o += 80) headers.push(file.subarray(o, o + 80));
 const runs: number[] = [];
 for (let r = 0; r < 11; r++) {
-  const chain = new HeaderChain({ network: NETWORKS.main, log: silentLogger(), counters: new Counters(), clock: () => 1_800_000_000 });
+  const chain = new HeaderChain({ network: NETWORKS.main, log: silentLogger(), counters: new Counters(), nowSeconds: () => 1_800_000_000 });
   const c0 = process.cpuUsage();
   const res = chain.addHeaders(headers);
   const c = process.cpuUsage(c0);

@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const datadir = mkdtempSync(join(tmpdir(), 'altnet-bench-mem-'));
   const links: Array<{ name: string; type: string; options: Record<string, string> }> = [
     { name: 'sim0', type: 'sim', options: { type: 'sim', air: `127.0.0.1:${airPort}`, sf: '7', dutycycle: '0.01', direction: 'rx' } },
-    { name: 'esplora0', type: 'esplora', options: { type: 'esplora', url: esploraUrl, poll: '0' } },
+    { name: 'esplora0', type: 'esplora', options: { type: 'esplora', url: esploraUrl } },
     { name: 'electrum0', type: 'electrum', options: { type: 'electrum', server: `127.0.0.1:${electrumPort}` } },
     { name: 'p2p0', type: 'p2p', options: { type: 'p2p', peer: `127.0.0.1:${p2pPort}` } },
   ];
