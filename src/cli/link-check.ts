@@ -4,7 +4,8 @@
 // at the file and line (or command-line position) that set the key, with a did-you-mean where
 // the table has one. Devices that are not there are warnings, not errors: radios come and go.
 // I/O only through the injected deps (board profiles, device existence), so tests can run it.
-import { linkTypeEntry, linkTypeTakes, validateLinkOptions } from '../links/registry.js';
+import { linkDestinationHost, linkTypeEntry, linkTypeTakes, validateLinkOptions } from '../links/registry.js';
+import { formatHostPort } from '../util/net.js';
 import type { BoardProfile } from '../links/boards.js';
 import { closest } from '../util/suggest.js';
 import type { GatewayMode } from '../gateway/router.js';
@@ -79,6 +80,24 @@ export function checkLinks(config: Config, mode: GatewayMode, deps: LinkCheckDep
       }
     }
 
+    // A SOCKS5 proxy (Tor): links that would reach the network around it are refused, and with
+    // onlynet=onion only .onion destinations through it are allowed.
+    if (config.proxy && entry.proxyLeak) {
+      errors.push(lineError('link-leaks-around-proxy', where(link, 'type'), `link.${name} (type=${type}) cannot run with proxy=${formatHostPort(config.proxy)}: ${entry.proxyLeak}`));
+    }
+    if (config.onlynet === 'onion' && (entry.destinationKey || entry.proxyLeak)) {
+      const host = linkDestinationHost(type, options);
+      if (!config.proxy) {
+        errors.push(lineError('onlynet-needs-proxy', where(link, 'type'), `link.${name}: onlynet=onion needs proxy= (Tor's SOCKS5 port, e.g. proxy=127.0.0.1:9050)`));
+      } else if (entry.destinationKey && (!options.proxy || options.proxy === 'off')) {
+        errors.push(lineError('onlynet-direct', where(link, 'proxy'), `link.${name}.proxy=off: onlynet=onion allows no direct connection; remove link.${name}.proxy`));
+      } else if (entry.destinationKey && !host?.toLowerCase().endsWith('.onion')) {
+        errors.push(
+          lineError('onlynet-not-onion', where(link, entry.destinationKey), `link.${name}.${entry.destinationKey}: ${host ?? '?'} is not a .onion address, and onlynet=onion allows only those`),
+        );
+      }
+    }
+
     // Amateur radio: transmitting needs a callsign; listening does not.
     const direction = (options.direction as ResolvedLink['direction'] | undefined) ?? (entry.canTransmit ? 'duplex' : 'rx');
     if (entry.needsCallsign === 'always' && direction !== 'rx' && !options.callsign) {
@@ -111,12 +130,14 @@ export function checkLinks(config: Config, mode: GatewayMode, deps: LinkCheckDep
 }
 
 /**
- * A link's options with the global settings that apply to it filled in: the operator's callsign
+ * A link's options with the global settings that apply to it filled in: the SOCKS5 proxy= for
+ * internet links that take one (unless the link says proxy=off), the operator's callsign
  * for types that take one (amateur radio), and direction=rx on receive-only gateways for types
  * that have a direction, so not even a header request goes on the air.
  */
-export function effectiveOptions(keys: Record<string, string>, config: Pick<Config, 'callsign'>, mode: GatewayMode): Record<string, string> {
+export function effectiveOptions(keys: Record<string, string>, config: Pick<Config, 'callsign' | 'proxy'>, mode: GatewayMode): Record<string, string> {
   const out = { ...keys };
+  if (config.proxy && out.proxy === undefined && linkTypeTakes(out.type, 'proxy')) out.proxy = formatHostPort(config.proxy);
   if (config.callsign && !out.callsign && linkTypeTakes(out.type, 'callsign')) out.callsign = config.callsign;
   if (mode === 'receive-only' && linkTypeTakes(out.type, 'direction')) out.direction = 'rx';
   return out;

@@ -117,6 +117,16 @@ export const SOURCE_ROWS = {
     default: '1',
     help: `Ask ${what} for headers (0: use it only to fetch blocks and send transactions).`,
   }),
+  /** Read by readProxyOption (source/dial.ts); `altnet run` fills it in from the global proxy=. */
+  proxy: (): LinkOptionSpec => ({
+    key: 'proxy',
+    type: 'string',
+    pattern: /^(off|\[[0-9A-Fa-f:.]+\]:\d{1,5}|[^\s:\[\]]+:\d{1,5})$/,
+    patternHint: 'host:port of a SOCKS5 proxy, or off',
+    example: '127.0.0.1:9050',
+    defaultNote: 'the global proxy=',
+    help: 'SOCKS5 proxy (e.g. Tor) to connect through; the proxy resolves the name, this link looks up none. off: connect directly even when proxy= is set.',
+  }),
 } as const;
 
 /** The error a driver throws for a bad option; the message reads `link.<name>.<key>=<value>: <why>`. */

@@ -44,6 +44,13 @@ export interface LinkTypeEntry {
   canTransmit: boolean;
   /** What it can carry (a driver may report less at run time). */
   carries: readonly Cargo[];
+  /**
+   * Internet links that take `proxy` (SOCKS5): the option holding where they connect, for
+   * onlynet=onion. Unset: the type does not connect to an internet host itself.
+   */
+  destinationKey?: 'peer' | 'url' | 'server';
+  /** Why this type cannot run under proxy= (it would reach the network around the proxy). */
+  proxyLeak?: string;
   /** Builds the factory; loads the driver module only when a link of this type starts. */
   load: () => Promise<LinkFactory>;
 }
@@ -120,6 +127,7 @@ const ENTRIES: readonly LinkTypeEntry[] = [
     needsCallsign: 'never',
     canTransmit: true,
     carries: ['headers', 'tx', 'blocks'],
+    destinationKey: 'peer',
     load: viaCreate(() => import('./p2p/p2p.js')),
   },
   {
@@ -130,6 +138,7 @@ const ENTRIES: readonly LinkTypeEntry[] = [
     needsCallsign: 'never',
     canTransmit: true,
     carries: ['headers', 'tx', 'blocks'],
+    destinationKey: 'url',
     load: viaCreate(() => import('./esplora/esplora.js')),
   },
   {
@@ -140,6 +149,7 @@ const ENTRIES: readonly LinkTypeEntry[] = [
     needsCallsign: 'never',
     canTransmit: false,
     carries: ['headers'],
+    destinationKey: 'server',
     load: viaCreate(() => import('./electrum/electrum.js')),
   },
   {
@@ -150,6 +160,7 @@ const ENTRIES: readonly LinkTypeEntry[] = [
     needsCallsign: 'never',
     canTransmit: false,
     carries: ['headers'],
+    proxyLeak: "its queries go to DNS resolvers directly, around the proxy, telling them (and anyone watching) that this machine follows Bitcoin headers; remove the link, or drop proxy= to use it",
     load: viaCreate(() => import('./dns/dns.js')),
   },
   {
@@ -204,6 +215,21 @@ export function linkTypeEntries(): readonly LinkTypeEntry[] {
 
 export function linkTypeEntry(type: string): LinkTypeEntry | undefined {
   return BY_TYPE.get(type);
+}
+
+/** The host an internet link connects to (for onlynet=onion), or undefined for other types. */
+export function linkDestinationHost(type: string, options: Record<string, string>): string | undefined {
+  const key = BY_TYPE.get(type)?.destinationKey;
+  const v = key && options[key];
+  if (!v) return undefined;
+  if (key === 'url') {
+    try {
+      return new URL(v).hostname;
+    } catch {
+      return undefined;
+    }
+  }
+  return v.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
 }
 
 /** Whether links of this type take `key` (e.g. `callsign`, `direction`) in their option table. */

@@ -12,6 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { chooseDefaultLinks, DEFAULT_LINKS } from '../../src/links/defaults.js';
 import { validateLinkOptions } from '../../src/links/registry.js';
 import { parseConfig, withDefaultLinks } from '../../src/cli/config.js';
+import { checkLinks } from '../../src/cli/link-check.js';
 import { NETWORK_NAMES } from '../../src/chain/networks.js';
 import { REPO_ROOT } from '../harness/data.js';
 
@@ -149,5 +150,39 @@ describe('altnet run --check lists the defaults without contacting anything', ()
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('network regtest has no public default sources');
     expect(r.stdout).toContain('links: none configured');
+  });
+});
+
+describe('proxy= and onlynet= at start-up', () => {
+  const deps = { profiles: () => [], exists: () => false };
+  const check = (text: string) => checkLinks(withDefaultLinks(parseConfig(text, 'altnet.conf', { env: { HOME: dir } })), 'gateway', deps);
+
+  it('proxy= is handed to every internet link that takes it (unless it says proxy=off); a dns link is refused, saying it would leak', () => {
+    const r = check(
+      [
+        'proxy=127.0.0.1:9050',
+        'link.p.type=p2p',
+        'link.p.peer=203.0.113.5:8333',
+        'link.e.type=esplora',
+        'link.e.url=http://127.0.0.1:3000/api',
+        'link.e.proxy=off',
+        'link.h.type=dns',
+        'link.h.domain=bitcoinheaders.net',
+      ].join('\n'),
+    );
+    expect(r.links.find((l) => l.name === 'p')!.options.proxy).toBe('127.0.0.1:9050');
+    expect(r.links.find((l) => l.name === 'e')!.options.proxy).toBe('off');
+    expect(r.errors.map((e) => [e.code, e.line])).toEqual([['link-leaks-around-proxy', 7]]);
+    expect(r.errors[0].message).toMatch(/link\.h \(type=dns\) cannot run with proxy=127\.0\.0\.1:9050: .*resolvers directly/);
+  });
+
+  it('onlynet=onion: the onion defaults pass; a clearnet host, a direct link or no proxy is refused', () => {
+    expect(check('proxy=127.0.0.1:9050\nonlynet=onion\n').errors).toEqual([]);
+    const r = check('proxy=127.0.0.1:9050\nonlynet=onion\nlink.l.type=electrum\nlink.l.server=electrum.example.org:50002\n');
+    expect(r.errors.map((e) => e.code)).toEqual(['onlynet-not-onion']);
+    expect(check('proxy=127.0.0.1:9050\nonlynet=onion\nlink.l.type=p2p\nlink.l.peer=abcdefghijklmnopabcdefghijklmnopabcdefghijklmnopabcdefgh.onion:8333\nlink.l.proxy=off\n').errors.map((e) => e.code)).toEqual([
+      'onlynet-direct',
+    ]);
+    expect(check('onlynet=onion\nlink.l.type=p2p\nlink.l.peer=x.onion:8333\n').errors.map((e) => e.code)).toEqual(['onlynet-needs-proxy']);
   });
 });

@@ -4,6 +4,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { AltnetError, MalformedInputError } from '../../util/errors.js';
+import { dialTcp } from '../source/dial.js';
+import type { HostPort } from '../../util/net.js';
 import { realTimers, SourceUnavailableError, withTimeout, type Timers } from '../source/index.js';
 
 export interface ElectrumClientOptions {
@@ -17,6 +19,8 @@ export interface ElectrumClientOptions {
   /** TLS server name, when it differs from host. */
   servername?: string;
   timeoutMs?: number;
+  /** SOCKS5 proxy to connect through (the proxy resolves the server's name). */
+  proxy?: HostPort;
   /** Longest line accepted from the server, bytes. */
   maxLineBytes?: number;
   /** Interval between server.ping on an idle connection; 0 disables. */
@@ -110,18 +114,22 @@ export class ElectrumClient {
   private async connect(): Promise<void> {
     const { host, port } = this.opts;
     let pendingSocket: net.Socket | undefined;
+    let abandoned = false;
     const socket = await withTimeout(
       this.timers,
       this.timeoutMs,
       `connect ${host}:${port}`,
       () =>
         new Promise<net.Socket>((resolve, reject) => {
-          let s: net.Socket;
           const fail = (e: Error) =>
             reject(new SourceUnavailableError(`cannot connect to ${host}:${port}: ${e.message}`, { cause: e }));
-          if (this.opts.tls) {
+          // TCP first (through the SOCKS5 proxy when one is set: it resolves the name), then TLS over it.
+          dialTcp({ host, port, proxy: this.opts.proxy, timeoutMs: this.timeoutMs }).then((raw) => {
+            if (abandoned) return void raw.destroy();
+            pendingSocket = raw;
+            if (!this.opts.tls) return resolve(raw);
             const fp = this.opts.fingerprint?.replace(/:/g, '').toUpperCase();
-            const tlsOpts: tls.ConnectionOptions = { host, port };
+            const tlsOpts: tls.ConnectionOptions = { socket: raw };
             if (this.opts.ca) tlsOpts.ca = this.opts.ca;
             const servername = this.opts.servername ?? (net.isIP(host) ? undefined : host);
             if (servername) tlsOpts.servername = servername;
@@ -130,10 +138,11 @@ export class ElectrumClient {
               // it is checked on secureConnect below.
               tlsOpts.rejectUnauthorized = false;
             }
-            s = tls.connect(tlsOpts);
+            const s = tls.connect(tlsOpts);
+            pendingSocket = s;
             s.once('secureConnect', () => {
               if (fp) {
-                const cert = (s as tls.TLSSocket).getPeerCertificate();
+                const cert = s.getPeerCertificate();
                 if (!cert.fingerprint256 || cert.fingerprint256.replace(/:/g, '').toUpperCase() !== fp) {
                   s.destroy();
                   fail(new Error('certificate fingerprint does not match'));
@@ -142,14 +151,13 @@ export class ElectrumClient {
               }
               resolve(s);
             });
-          } else {
-            s = net.connect({ host, port });
-            s.once('connect', () => resolve(s));
-          }
-          s.once('error', fail);
-          pendingSocket = s;
+            s.once('error', fail);
+          }, fail);
         }),
-      () => pendingSocket?.destroy(),
+      () => {
+        abandoned = true;
+        pendingSocket?.destroy();
+      },
     );
     socket.removeAllListeners('error');
     socket.setNoDelay(true);

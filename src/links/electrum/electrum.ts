@@ -13,6 +13,7 @@ import {
   type SourceTip,
 } from '../source/index.js';
 import { readLinkOptions } from '../options.js';
+import { readProxyOption } from '../source/dial.js';
 import { ELECTRUM_OPTIONS } from './options.js';
 import type { HostPort } from '../../util/net.js';
 import { ElectrumClient, ElectrumRpcError, type ElectrumClientOptions } from './client.js';
@@ -218,6 +219,7 @@ export function create(options: Record<string, string>, ctx: LinkContext): Link 
       port,
       tls: useTls,
       ca: readPemOption(o, 'ca'),
+      proxy: readProxyOption(o),
       fingerprint: o.string('fingerprint'),
       servername: o.string('servername'),
       timeoutMs: o.must<number>('timeout'),

@@ -25,4 +25,5 @@ export const ELECTRUM_OPTIONS: readonly LinkOptionSpec[] = [
     default: '20160',
     help: 'How far below the tip to look for a common block.',
   },
+  SOURCE_ROWS.proxy(),
 ];

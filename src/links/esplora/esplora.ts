@@ -21,6 +21,8 @@ import {
   type Timers,
 } from '../source/index.js';
 import { readLinkOptions } from '../options.js';
+import { proxyAgent, readProxyOption } from '../source/dial.js';
+import type { HostPort } from '../../util/net.js';
 import { ESPLORA_OPTIONS } from './options.js';
 
 export interface EsploraOptions {
@@ -29,6 +31,8 @@ export interface EsploraOptions {
   /** PEM certificate(s) to trust instead of the system roots (self-hosted servers). */
   ca?: string | Buffer;
   timeoutMs?: number;
+  /** SOCKS5 proxy every request goes through (the proxy resolves the server's name). */
+  proxy?: HostPort;
   /** Requests per second (0: unlimited) and burst. */
   ratePerSecond?: number;
   burst?: number;
@@ -62,7 +66,9 @@ export class EsploraSource implements HeaderSource {
   constructor(private readonly opts: EsploraOptions) {
     this.base = new URL(opts.url.endsWith('/') ? opts.url : opts.url + '/');
     const tls = this.base.protocol === 'https:';
-    this.agent = tls
+    this.agent = opts.proxy
+      ? proxyAgent(opts.proxy, { https: tls, ca: opts.ca, timeoutMs: opts.timeoutMs ?? 15_000 })
+      : tls
       ? new https.Agent({ keepAlive: true, maxSockets: 4, ca: opts.ca })
       : new http.Agent({ keepAlive: true, maxSockets: 4 });
     this.timeoutMs = opts.timeoutMs ?? 15_000;
@@ -319,6 +325,7 @@ export function create(options: Record<string, string>, ctx: LinkContext): Link 
       name: o.name,
       url,
       ca: readPemOption(o, 'ca'),
+      proxy: readProxyOption(o),
       timeoutMs: o.must<number>('timeout'),
       ratePerSecond: o.must<number>('rate'),
       burst: o.must<number>('burst'),

@@ -18,4 +18,5 @@ export const ESPLORA_OPTIONS: readonly LinkOptionSpec[] = [
   SOURCE_ROWS.maxHeaders(500, MAX_HEADERS_PER_MESSAGE),
   SOURCE_ROWS.headers('this server'),
   SOURCE_ROWS.poll('the server'),
+  SOURCE_ROWS.proxy(),
 ];

@@ -10,6 +10,7 @@ export const P2P_OPTIONS: readonly LinkOptionSpec[] = [
     help: 'The peer, host:port (an internet peer you choose; there is no built-in list).',
   },
   SOURCE_ROWS.timeout(30_000, 'the handshake and each request'),
+  SOURCE_ROWS.proxy(),
   SOURCE_ROWS.headers('this peer'),
   {
     key: 'v2',

@@ -35,6 +35,7 @@ import {
   type Timers,
 } from '../source/index.js';
 import { readLinkOptions } from '../options.js';
+import { dialTcp, readProxyOption } from '../source/dial.js';
 import { P2P_OPTIONS } from './options.js';
 import type { HostPort } from '../../util/net.js';
 
@@ -58,6 +59,8 @@ export interface P2PLinkOptions {
   timeoutMs?: number;
   /** Offer BIP324 v2 first (default), falling back to v1 for peers that do not speak it. */
   v2?: boolean;
+  /** SOCKS5 proxy to connect through (the proxy resolves the peer's name). */
+  proxy?: HostPort;
   timers?: Timers;
   failuresBeforeDegraded?: number;
   /** Ask this peer for headers (default); false: blocks and transactions only. */
@@ -207,6 +210,7 @@ export class P2PLink implements Link {
     const transport: MessageTransport = v2 ? new V2Transport({ magic, role: 'initiator', counters: this.ctx.counters.scoped('v2.') }) : new V1Transport(magic);
     let heardBack = false;
     let socket: net.Socket | undefined;
+    let abandoned = false;
     return withTimeout(
       this.timers,
       this.timeoutMs,
@@ -215,7 +219,12 @@ export class P2PLink implements Link {
         new Promise<Connection>((resolve, reject) => {
           let peer: VersionMessage | undefined;
           let gotVerack = false;
-          const s = net.connect({ host, port });
+          dialTcp({ host, port, proxy: this.opts.proxy, timeoutMs: this.timeoutMs }).then(
+            (s) => handshake(s),
+            (e: Error) => reject(new SourceUnavailableError(`P2P ${host}:${port}: ${e.message}`, { cause: e })),
+          );
+          const handshake = (s: net.Socket): void => {
+          if (abandoned) return void s.destroy();
           socket = s;
           const fail = (e: Error) => {
             s.destroy();
@@ -230,11 +239,9 @@ export class P2PLink implements Link {
                 : new SourceUnavailableError(`P2P ${host}:${port} closed the connection during the handshake`),
             ),
           );
-          s.once('connect', () => {
-            for (const b of transport.start()) s.write(b);
-            // v2 holds this until its handshake is done, then sends it first.
-            s.write(transport.encode({ command: 'version', payload: encodeVersion(this.ourVersion()) }));
-          });
+          for (const b of transport.start()) s.write(b);
+          // v2 holds this until its handshake is done, then sends it first.
+          s.write(transport.encode({ command: 'version', payload: encodeVersion(this.ourVersion()) }));
           const onData = (chunk: Buffer) => {
             heardBack = true;
             let messages: P2PMessage[];
@@ -277,8 +284,12 @@ export class P2PLink implements Link {
             }
           };
           s.on('data', onData);
+          };
         }),
-      () => socket?.destroy(),
+      () => {
+        abandoned = true;
+        socket?.destroy();
+      },
     );
   }
 
@@ -491,5 +502,5 @@ export class P2PLink implements Link {
 export function create(options: Record<string, string>, ctx: LinkContext): Link {
   const o = readLinkOptions(options, 'p2p', 'p2p', P2P_OPTIONS);
   const { host, port } = o.must<HostPort>('peer');
-  return new P2PLink({ name: o.name, host, port, v2: o.must('v2') === '1', headers: o.must('headers') === '1', timeoutMs: o.must<number>('timeout') }, ctx);
+  return new P2PLink({ name: o.name, host, port, proxy: readProxyOption(o), v2: o.must('v2') === '1', headers: o.must('headers') === '1', timeoutMs: o.must<number>('timeout') }, ctx);
 }
