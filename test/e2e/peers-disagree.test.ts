@@ -16,14 +16,7 @@ import { Gateway } from '../../src/gateway/gateway.js';
 import { SimAir, seededRandom } from '../../src/links/sim/air.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { BitcoindProcess, sleep } from '../harness/bitcoind.js';
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 30_000, diag?: () => string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${diag ? `\n${diag()}` : ''}`);
-    await sleep(100);
-  }
-}
+import { until } from '../helpers/wait.js';
 
 describe('peers-disagree: the node\'s own peers keep the better chain from it', () => {
   const log = memoryLogger();

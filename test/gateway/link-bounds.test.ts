@@ -9,8 +9,9 @@ import { NETWORKS } from '../../src/chain/networks.js';
 import { Gateway, type LinkSpec } from '../../src/gateway/gateway.js';
 import { AltnetError } from '../../src/util/errors.js';
 import { memoryLogger } from '../../src/util/log.js';
-import { freePort, sleep } from '../harness/bitcoind.js';
+import { freePort } from '../harness/bitcoind.js';
 import { REPO_ROOT, SHARED_DATA } from '../harness/data.js';
+import { until } from '../helpers/wait.js';
 
 const DRIVER = resolve(REPO_ROOT, 'test/fixtures/drivers/scripted.mjs');
 const link = (name: string, behavior: string): LinkSpec => ({
@@ -18,14 +19,6 @@ const link = (name: string, behavior: string): LinkSpec => ({
   type: 'module',
   options: { path: DRIVER, behavior, file: SHARED_DATA.genesisEraHeaders, count: '10' },
 });
-
-async function until(what: string, cond: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe('link process bounds', () => {
   let gw: Gateway | undefined;
