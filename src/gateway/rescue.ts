@@ -114,6 +114,8 @@ export class Rescue {
   private timer: NodeJS.Timeout | undefined;
   /** After a failed rescue, the next one waits until then. */
   private cooldownUntil = 0;
+  /** The better tip for which "no link carries blocks" was last said. */
+  private noLinksNoted: string | undefined;
 
   constructor(private readonly deps: RescueDeps) {
     this.fetcher = new BlockFetcher({
@@ -238,6 +240,15 @@ export class Rescue {
     // The node is behind a validated chain with more work.
     if (!cur) {
       if (now < this.cooldownUntil) return;
+      if (!this.deps.links().some((l) => l.capabilities.carries.includes('blocks'))) {
+        // Nothing to fetch blocks with (a radio-only gateway): say so once per better tip.
+        if (this.noLinksNoted !== hashToHex(tip.hash)) {
+          this.noLinksNoted = hashToHex(tip.hash);
+          counters.inc('rescue.no_block_links');
+          log.info('the node lacks blocks of a better validated chain, but no link carries blocks; add a p2p or esplora link to rescue it', { node: active.height, target: tip.height });
+        }
+        return;
+      }
       const fork = this.forkPoint(active);
       if (!fork) return;
       const anomaly = this.deps.anomalySince?.();
