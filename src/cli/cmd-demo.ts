@@ -9,6 +9,7 @@ import { NETWORKS } from '../chain/networks.js';
 import { Gateway } from '../gateway/gateway.js';
 import { SimAir, seededRandom } from '../links/sim/air.js';
 import { loraAirtimeMs, type LoraAirtimeParams } from '../links/radio/airtime.js';
+import { EU868_MAX_PAYLOAD } from '../links/sim/transport.js';
 import { ATTACKER_ADDRESS, BitcoindProcess, chooseBitcoind, sleep, type BitcoindChoice } from '../node/bitcoind.js';
 import { createLogger } from '../util/log.js';
 import { fromHex } from '../util/bytes.js';
@@ -28,7 +29,8 @@ being rescued onto it with verified blocks.
   --loss=P             share of frames each receiver misses (default 0.2)
   --sf=N               LoRa spreading factor, 125 kHz, CR 4/5 (default 7)
   --dutycycle=D        legal airtime share (default 0.1: EU868 869.4-869.65 MHz sub-band)
-  --timeout=S          give up after S seconds (default 300)
+  --timeout=S          give up after S seconds (default 300, or longer when the air is slow: 60
+                       full frames' worth of the duty-cycle budget, about 25 min at SF12 and 10%)
   --seed=N             seed of the channel's loss pattern (default 1)
   --verbose            show the gateways' log lines
   --bitcoind=PATH      the bitcoind to run (default: the bundled Bitcoin Core 30.2 on x86-64,
@@ -55,7 +57,7 @@ const SPEC: CommandSpec = {
     { name: 'loss', type: 'number', min: 0, max: 0.9 },
     { name: 'sf', type: 'int', min: 7, max: 12 },
     { name: 'dutycycle', type: 'number', min: 0.001, max: 1 },
-    { name: 'timeout', type: 'int', min: 10, max: 3600 },
+    { name: 'timeout', type: 'int', min: 10, max: 86_400 },
     { name: 'seed', type: 'int', min: 0, max: 2 ** 31 },
     { name: 'verbose', type: 'bool' },
     { name: 'bitcoind', type: 'string' },
@@ -75,7 +77,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     loss: num(parsed, 'loss') ?? 0.2,
     sf: num(parsed, 'sf') ?? 7,
     dutycycle: num(parsed, 'dutycycle') ?? 0.1,
-    timeoutS: num(parsed, 'timeout') ?? 300,
+    timeoutS: num(parsed, 'timeout') ?? 0,
     seed: num(parsed, 'seed') ?? 1,
     verbose: flag(parsed, 'verbose'),
   };
@@ -93,6 +95,11 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   const log = o.verbose ? createLogger({ level: 'info' }) : createLogger({ level: 'error' });
   const lora: LoraAirtimeParams = { sf: o.sf, bandwidthHz: 125_000, codingRate: 5, preambleSymbols: 8, explicitHeader: true, crc: true, lowDataRateOptimize: 'auto' };
 
+  // The air carries one frame per (airtime / duty cycle) on average (the limiter paces the
+  // budget); allow 60 full frames' worth, the headers, repair fragments, losses and tips.
+  const mtu = EU868_MAX_PAYLOAD[o.sf] ?? 51;
+  const perFrameS = loraAirtimeMs(mtu, lora) / o.dutycycle / 1000;
+  if (!o.timeoutS) o.timeoutS = Math.max(300, Math.ceil(60 * perFrameS));
   const air = new SimAir({ loss: o.loss, lora, random: seededRandom(o.seed) });
   const parts: { stop(): Promise<void> }[] = [];
   let nodeA: BitcoindProcess | undefined;
@@ -114,6 +121,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   try {
     const airPort = await air.start();
     say(`simulated LoRa channel: SF${o.sf}/125 kHz/CR4-5, ${(o.loss * 100).toFixed(0)}% loss, ${(o.dutycycle * 100).toFixed(1)}% duty cycle (127.0.0.1:${airPort}/udp)`);
+    say(`one ${mtu}-byte frame takes ${(perFrameS * o.dutycycle).toFixed(2)} s of airtime; the duty cycle allows one every ${perFrameS.toFixed(1)} s on average (timeout ${o.timeoutS} s)`);
     const link = (direction: string) => ({ name: 'lora', type: 'sim', options: { type: 'sim', air: `127.0.0.1:${airPort}`, sf: String(o.sf), dutycycle: String(o.dutycycle), direction } });
     const beacon = await Gateway.start({
       network: NETWORKS.regtest,
@@ -165,6 +173,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       return { tips, best, height: await nodeA!.rpc<number>('getblockcount'), headers: Math.max(...tips.map((t) => t.height)) };
     };
     let lastLine = '';
+    let lastWaiting = '';
     const deadline = t0 + o.timeoutS * 1000;
     let knewAt: number | undefined;
     let rescuedAt: number | undefined;
@@ -172,7 +181,11 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       const a = await viewA();
       const r = receiver.rescue.records()[0];
       const line = `air: ${air.stats.frames} frames, ${air.stats.bytes} bytes, ${(air.stats.airtimeMs / 1000).toFixed(1)} s airtime, ${air.stats.lost} lost | gateway chain ${receiver.chain.tip().height} | A: headers ${a.headers}, active tip ${a.height}${r ? ` | rescue ${r.state}, ${r.blocksDelivered} blocks delivered` : ''}`;
-      if (line !== lastLine) say(line);
+      // Say plainly when the beacon is silent because the duty-cycle budget is spent.
+      const next = beacon.status().links[0]?.counters.next_tx_at_ms ?? 0;
+      const waiting = next > Date.now() ? ` | beacon: airtime budget used up, next frame at ${new Date(next).toISOString().slice(11, 19)} UTC` : '';
+      if (line !== lastLine || (waiting && waiting !== lastWaiting)) say(line + waiting);
+      lastWaiting = waiting;
       lastLine = line;
       if (!knewAt && a.tips.some((t) => t.hash === bTip)) {
         knewAt = Date.now();
@@ -188,7 +201,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     }
     if (!rescuedAt) {
       const r = receiver.rescue.records()[0];
-      io.err(`altnet demo: A was not moved to B's chain within ${o.timeoutS} s${r?.reason ? `: ${r.reason}` : ''}`);
+      io.err(`altnet demo: A was not moved to B's chain within ${o.timeoutS} s${r?.reason ? `: ${r.reason}` : ''}${lastWaiting ? ` (${lastWaiting.slice(3)}: the duty cycle paces the air; give it more time with --timeout=)` : ''}`);
       return 1;
     }
     // The gateway's own record (it sees A's tip move through A's RPC and its P2P answers).

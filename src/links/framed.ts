@@ -58,6 +58,8 @@ export class FramedLink implements Link {
    * announcements must not pile up for hours (the beacon carousel repeats batches anyway).
    */
   private queue: QueuedMessage[] = [];
+  /** A beacon batch offered while another was being sent: it goes next. */
+  private heldBatch: HeaderBatch | undefined;
   private pumping = false;
   /** Bytes of beacon batches sent within the last hour (duty-cycled links only). */
   private batchBytes: Array<{ at: number; bytes: number }> = [];
@@ -92,7 +94,11 @@ export class FramedLink implements Link {
   async sendHeaders(batch: HeaderBatch): Promise<void> {
     if (!canTransmit(this.capabilities) || batch.headers.length === 0) return;
     if (batch.headers.length > 1 && this.queue.some((q) => q.kind === 'batch')) {
-      this.ctx.counters.inc('header_batches_skipped_busy');
+      // The first batch offered while one is on its way goes next; later ones are skipped. Without
+      // it a carousel whose batch takes as long as N ticks on air, N a multiple of the carousel's
+      // length, sent the same batch forever once frames really took their airtime (issue 17).
+      if (!this.heldBatch) this.heldBatch = batch;
+      else this.ctx.counters.inc('header_batches_skipped_busy');
       return;
     }
     const rule = bitsRuleFor(this.ctx.network);
@@ -172,7 +178,14 @@ export class FramedLink implements Link {
     try {
       for (let item = this.nextMessage(); item; item = this.nextMessage()) {
         const frame = item.frames[item.next++];
-        if (item.next >= item.frames.length) this.queue.splice(this.queue.indexOf(item), 1);
+        if (item.next >= item.frames.length) {
+          this.queue.splice(this.queue.indexOf(item), 1);
+          const held = item.kind === 'batch' ? this.heldBatch : undefined;
+          if (held) {
+            this.heldBatch = undefined;
+            void this.sendHeaders(held);
+          }
+        }
         try {
           await this.transport.send(frame);
           this.ctx.counters.inc('frames_tx');

@@ -110,7 +110,7 @@ describe('framed link', () => {
     expect(b.got.tips).toEqual([{ height: 100 }]);
   });
 
-  it('replaces a queued tip with a newer one and skips a second queued batch, but never a transaction', async () => {
+  it('replaces a queued tip with a newer one, holds the first batch offered while one is queued and skips the rest, but never a transaction', async () => {
     const { a, b, ra } = await pair();
     ra.hold = true;
     const tip = (h: number) => a.link.sendHeaders({ parentHeight: h - 1, parent: header(h - 1), headers: [header(h)] });
@@ -118,13 +118,15 @@ describe('framed link', () => {
     await tip(21); // queued
     await tip(22); // replaces 21
     await a.link.sendHeaders({ parentHeight: 0, parent: header(0), headers: range(1, 16) }); // queued
-    await a.link.sendHeaders({ parentHeight: 16, parent: header(16), headers: range(17, 32) }); // skipped
+    await a.link.sendHeaders({ parentHeight: 16, parent: header(16), headers: range(17, 32) }); // held: goes next
+    await a.link.sendHeaders({ parentHeight: 32, parent: header(32), headers: range(33, 48) }); // skipped
     await a.link.sendTx(new Uint8Array(120).fill(1));
     await a.link.sendTx(new Uint8Array(120).fill(2));
     ra.release();
     await new Promise((r) => setTimeout(r, 20));
     expect(a.counters.get('tips_superseded')).toBe(1);
     expect(a.counters.get('header_batches_skipped_busy')).toBe(1);
+    expect(a.counters.get('header_batches_tx')).toBe(2);
     expect(a.counters.get('tx_tx')).toBe(2);
     // The far end (no context: tips reported by height) heard 20 and 22, never the stale 21.
     expect(b.got.tips).toEqual([{ height: 20 }, { height: 22 }]);

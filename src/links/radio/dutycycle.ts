@@ -6,6 +6,15 @@
 // plus `a` fits the budget, no window touching the new transmission can exceed it (those windows
 // start after s - windowMs, and earlier transmissions contribute at most their full length).
 // Counting in full is conservative by at most one transmission's length.
+//
+// Second rule, pacing: the budget is spread over the window rather than spent in a burst. A
+// token bucket fills at `dutyCycle` ms of airtime per ms up to `burstShare` of the window's budget
+// (default a tenth); a transmission may start once the bucket holds its airtime (or is full, for a
+// frame longer than the bucket) and empties it by its airtime, possibly below zero. So a sender
+// with a long backlog transmits at the legal average rate all through the window instead of using
+// the hour's budget in its first minutes and then falling silent for the rest of the hour (issue
+// 17: the demo at SF12 spent an hour's budget in 5 s), and a new tip waits at most its own
+// airtime / dutyCycle, which is less than one window.
 import type { Counters } from '../../util/counters.js';
 import type { Clock } from '../../util/clock.js';
 import { AirtimeLimitError } from './errors.js';
@@ -18,6 +27,8 @@ export interface DutyCycleOptions {
   maxDwellMs?: number;
   clock: Clock;
   counters?: Counters;
+  /** Largest burst as a share of the window's budget, (0, 1]; 1 turns pacing off. Default 0.1. */
+  burstShare?: number;
 }
 
 export type Admission = { ok: true } | { ok: false; waitMs: number };
@@ -36,6 +47,10 @@ export class DutyCycleLimiter {
   private readonly counters: Counters | undefined;
   private readonly log: Transmission[] = [];
   private totalAirtimeMs = 0;
+  /** Pacing bucket: airtime ms available at `bucketAt`, at most burstMs. */
+  readonly burstMs: number;
+  private bucketMs: number;
+  private bucketAt: number;
 
   constructor(o: DutyCycleOptions) {
     if (!(o.dutyCycle > 0 && o.dutyCycle <= 1)) throw new RangeError(`duty cycle must be in (0, 1], got ${o.dutyCycle}`);
@@ -44,6 +59,11 @@ export class DutyCycleLimiter {
     this.maxDwellMs = o.maxDwellMs;
     this.clock = o.clock;
     this.counters = o.counters;
+    const share = o.burstShare ?? 0.1;
+    if (!(share > 0 && share <= 1)) throw new RangeError(`burst share must be in (0, 1], got ${share}`);
+    this.burstMs = share * this.budgetMs;
+    this.bucketMs = this.burstMs;
+    this.bucketAt = this.clock.nowMs();
   }
 
   /** Airtime budget per window, ms. */
@@ -72,21 +92,35 @@ export class DutyCycleLimiter {
     const budget = this.budgetMs;
     let used = 0;
     for (const t of this.log) used += t.airtime;
-    if (used + airtimeMs <= budget + 1e-9) return { ok: true };
+    const paceWait = this.paceWaitMs(airtimeMs, now);
+    if (used + airtimeMs <= budget + 1e-9) return paceWait > 0 ? { ok: false, waitMs: paceWait } : { ok: true };
     // Drop the oldest transmissions until it fits; we may start once the last dropped one has
     // left the window.
     let excess = used + airtimeMs - budget;
     for (const t of this.log) {
       excess -= t.airtime;
-      if (excess <= 1e-9) return { ok: false, waitMs: Math.max(1, Math.ceil(t.end + this.windowMs - now)) };
+      if (excess <= 1e-9) return { ok: false, waitMs: Math.max(1, paceWait, Math.ceil(t.end + this.windowMs - now)) };
     }
     return { ok: false, waitMs: this.windowMs };
+  }
+
+  /** How long until the pacing bucket holds `airtimeMs` (or is full); 0 if it does now. */
+  private paceWaitMs(airtimeMs: number, now: number): number {
+    const need = Math.min(airtimeMs, this.burstMs);
+    const have = this.bucketLevel(now);
+    return have + 1e-9 >= need ? 0 : Math.max(1, Math.ceil((need - have) / this.dutyCycle));
+  }
+
+  private bucketLevel(now: number): number {
+    return Math.min(this.burstMs, this.bucketMs + Math.max(0, now - this.bucketAt) * this.dutyCycle);
   }
 
   /** Records a transmission that starts now. Call only after `admit` said ok. */
   record(airtimeMs: number): void {
     const now = this.clock.nowMs();
     this.log.push({ start: now, end: now + airtimeMs, airtime: airtimeMs });
+    this.bucketMs = this.bucketLevel(now) - airtimeMs;
+    this.bucketAt = now;
     this.totalAirtimeMs += airtimeMs;
     this.counters?.inc('airtime_ms', Math.round(airtimeMs));
     this.counters?.inc('transmissions');

@@ -365,6 +365,14 @@ export abstract class RadioTransport implements FrameTransport {
           if (!item.deferred) {
             item.deferred = true;
             this.counters.inc('frames_deferred');
+            // Say plainly why nothing goes out (the limiter, not a fault) and when it will.
+            this.log.info('airtime budget used up; frame waits', {
+              nextFrameAt: new Date(this.clock.nowMs() + adm.waitMs).toISOString(),
+              waitS: Math.round(adm.waitMs / 100) / 10,
+              usedMs: Math.round(this.limiter.usedMs()),
+              budgetMs: Math.round(this.limiter.budgetMs),
+              queued: this.queue.length,
+            });
           }
           this.wake?.cancel();
           this.wake = this.clock.after(adm.waitMs, () => void this.pump());

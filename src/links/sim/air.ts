@@ -1,6 +1,13 @@
-// A simulated LoRa medium on loopback UDP, for the demo and tests: every frame a member
-// transmits reaches every other member after its LoRa airtime, unless the channel loses it.
-// Datagrams: 'J' (join, refreshed by members) or 'F' + frame.
+// A simulated LoRa medium on loopback UDP, for the demo and tests, physically honest (issue 17):
+// - a transmitter sends one frame at a time: a frame occupies the air for its LoRa airtime, and a
+//   frame a member hands over while its previous one is still on air starts when that one ends
+//   (the radio's own FIFO); the member gets 'D' (TX done) when its frame has left the air, the
+//   way a modem reports the end of a transmission, so its driver paces itself on real airtime;
+// - frames of different transmitters that overlap in time collide: every receiver loses both
+//   (no capture effect, the pessimistic case for same-SF LoRa);
+// - a member that is transmitting hears nothing (half duplex);
+// - otherwise each receiver misses a frame with probability `loss`, independently.
+// Datagrams from members: 'J' (join, refreshed) or 'F' + frame; to members: 'F' + frame, 'D'.
 import { createSocket, type Socket } from 'node:dgram';
 import { loraAirtimeMs, type LoraAirtimeParams } from '../radio/airtime.js';
 
@@ -13,6 +20,8 @@ export interface SimAirOptions {
   random?: () => number;
   /** How much faster than real time the air runs (airtime delays are divided by it). */
   speedup?: number;
+  /** Time source in ms (tests); defaults to performance.now(). */
+  nowMs?: () => number;
 }
 
 export interface SimAirStats {
@@ -21,19 +30,40 @@ export interface SimAirStats {
   airtimeMs: number;
   delivered: number;
   lost: number;
+  /** Frames lost to an overlapping frame of another transmitter (each counted once). */
+  collided: number;
+  /** Frames a member handed over while its previous frame was still on air (queued behind it). */
+  queuedBehindOwn: number;
   members: number;
 }
 
+/** Datagram tags. */
+export const AIR_JOIN = 0x4a;
+export const AIR_FRAME = 0x46;
+export const AIR_TX_DONE = 0x44;
+
 const MEMBER_TTL_MS = 30_000;
+
+interface OnAir {
+  from: string;
+  start: number;
+  end: number;
+  collided: boolean;
+}
 
 export class SimAir {
   private socket: Socket | undefined;
   private readonly members = new Map<string, { port: number; seen: number }>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  readonly stats: SimAirStats = { frames: 0, bytes: 0, airtimeMs: 0, delivered: 0, lost: 0, members: 0 };
+  /** Frames on air now or scheduled (sim time, ms), oldest first. */
+  private onAir: OnAir[] = [];
+  /** When each member's transmitter is free again (sim time, ms). */
+  private readonly busyUntil = new Map<string, number>();
+  readonly stats: SimAirStats = { frames: 0, bytes: 0, airtimeMs: 0, delivered: 0, lost: 0, collided: 0, queuedBehindOwn: 0, members: 0 };
 
   constructor(private readonly opts: SimAirOptions) {
     if (!(opts.loss >= 0 && opts.loss < 1)) throw new RangeError(`loss must be in [0, 1), got ${opts.loss}`);
+    if (opts.speedup !== undefined && !(opts.speedup > 0)) throw new RangeError(`speedup must be > 0, got ${opts.speedup}`);
   }
 
   /** Binds 127.0.0.1 and resolves with the port members should use. */
@@ -53,32 +83,65 @@ export class SimAir {
     if (s) await new Promise<void>((r) => s.close(() => r()));
   }
 
+  /** Air time in ms: real time times the speed-up. */
+  private now(): number {
+    return (this.opts.nowMs ?? (() => performance.now()))() * (this.opts.speedup ?? 1);
+  }
+
+  private later(simMs: number, fn: () => void): void {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      fn();
+    }, Math.max(0, simMs) / (this.opts.speedup ?? 1));
+    this.timers.add(timer);
+  }
+
   private onDatagram(msg: Uint8Array, fromPort: number): void {
-    const now = Date.now();
+    const wall = Date.now();
     const key = String(fromPort);
-    this.members.set(key, { port: fromPort, seen: now });
-    for (const [k, m] of this.members) if (now - m.seen > MEMBER_TTL_MS) this.members.delete(k);
+    this.members.set(key, { port: fromPort, seen: wall });
+    for (const [k, m] of this.members) if (wall - m.seen > MEMBER_TTL_MS) this.members.delete(k);
     this.stats.members = this.members.size;
-    if (msg[0] !== 0x46 || msg.length < 2 || msg.length > 256) return;
+    if (msg[0] !== AIR_FRAME || msg.length < 2 || msg.length > 256) return;
     const frameLen = msg.length - 1;
     const airtime = loraAirtimeMs(frameLen, this.opts.lora);
+    const now = this.now();
+    const free = this.busyUntil.get(key) ?? 0;
+    if (free > now) this.stats.queuedBehindOwn++;
+    const start = Math.max(now, free);
+    const tx: OnAir = { from: key, start, end: start + airtime, collided: false };
+    this.busyUntil.set(key, tx.end);
+    this.onAir = this.onAir.filter((o) => o.end > now - 60_000); // kept a while for the half-duplex check
+    for (const o of this.onAir) {
+      if (o.from !== key && o.start < tx.end && tx.start < o.end) {
+        if (!o.collided) this.stats.collided++;
+        if (!tx.collided) this.stats.collided++;
+        o.collided = tx.collided = true;
+      }
+    }
+    this.onAir.push(tx);
     this.stats.frames++;
     this.stats.bytes += frameLen;
     this.stats.airtimeMs += airtime;
-    const random = this.opts.random ?? Math.random;
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
+    this.later(tx.end - now, () => {
+      this.socket?.send(Uint8Array.of(AIR_TX_DONE), fromPort, '127.0.0.1');
+      if (tx.collided) {
+        this.stats.lost += Math.max(0, this.members.size - 1);
+        return;
+      }
+      const random = this.opts.random ?? Math.random;
       for (const [k, m] of this.members) {
         if (k === key) continue;
-        if (random() < this.opts.loss) {
+        // Half duplex: a member whose own frame overlapped this one heard nothing of it.
+        const deaf = this.onAir.some((o) => o.from === k && o.start < tx.end && tx.start < o.end);
+        if (deaf || random() < this.opts.loss) {
           this.stats.lost++;
           continue;
         }
         this.stats.delivered++;
         this.socket?.send(msg, m.port, '127.0.0.1');
       }
-    }, airtime / (this.opts.speedup ?? 1));
-    this.timers.add(timer);
+    });
   }
 }
 

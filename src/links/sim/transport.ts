@@ -1,5 +1,7 @@
 // A FrameTransport on the simulated air (air.ts), built on the same RadioTransport machinery
-// as the real modems: bounded queue, duty-cycle limiter with LoRa airtime, reopen on loss.
+// as the real modems: bounded queue, duty-cycle limiter with LoRa airtime, reopen on loss. A
+// frame counts as sent when the air reports it has left the air ('D'), as a modem reports TX
+// done, so one frame is on air at a time and the next waits for the previous one's airtime.
 import { createSocket } from 'node:dgram';
 import type { HostPort } from '../../util/net.js';
 import { readLinkOptions } from '../options.js';
@@ -8,9 +10,12 @@ import type { LinkDirection } from '../link.js';
 import { loraAirtimeMs, loraBitrate, type LoraAirtimeParams } from '../radio/airtime.js';
 import type { ByteChannel } from '../radio/channel.js';
 import { RadioTransport, type RadioDeps } from '../radio/transport.js';
+import { AIR_FRAME, AIR_JOIN, AIR_TX_DONE } from './air.js';
 
-const JOIN = Uint8Array.of(0x4a);
+const JOIN = Uint8Array.of(AIR_JOIN);
 const JOIN_EVERY_MS = 5000;
+/** Longest wait for the air's TX done beyond the frame's airtime before the transmission counts as failed. */
+const TX_DONE_GRACE_MS = 5000;
 
 /** Largest LoRa payload by spreading factor at 125 kHz (LoRaWAN EU868 regional parameters). */
 export const EU868_MAX_PAYLOAD: Record<number, number> = { 7: 222, 8: 222, 9: 115, 10: 51, 11: 51, 12: 51 };
@@ -56,6 +61,7 @@ function openUdpChannel(air: { host: string; port: number }): Promise<ByteChanne
 
 export class SimTransport extends RadioTransport {
   private joinTimer: NodeJS.Timeout | undefined;
+  private txDone: { resolve(): void; reject(e: Error): void; timer: NodeJS.Timeout } | undefined;
 
   constructor(o: SimTransportOptions, deps: RadioDeps) {
     const mtu = o.mtu ?? EU868_MAX_PAYLOAD[o.lora.sf] ?? 51;
@@ -89,16 +95,41 @@ export class SimTransport extends RadioTransport {
 
   protected async transmit(frame: Uint8Array): Promise<void> {
     const d = new Uint8Array(frame.length + 1);
-    d[0] = 0x46;
+    d[0] = AIR_FRAME;
     d.set(frame, 1);
+    const done = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.txDone = undefined;
+        this.counters.inc('tx_done_timeouts');
+        reject(new Error('the simulated air did not report the end of the transmission (is the air running?)'));
+      }, this.frameAirtimeMs(frame.length) + TX_DONE_GRACE_MS);
+      timer.unref();
+      this.txDone = { resolve, reject, timer };
+    });
     await this.write(d);
+    await done;
   }
 
   protected onBytes(chunk: Uint8Array): void {
-    if (chunk[0] === 0x46 && chunk.length > 1) this.deliver(chunk.subarray(1));
+    if (chunk[0] === AIR_FRAME && chunk.length > 1) this.deliver(chunk.subarray(1));
+    else if (chunk[0] === AIR_TX_DONE && chunk.length === 1) {
+      const w = this.txDone;
+      this.txDone = undefined;
+      if (w) {
+        clearTimeout(w.timer);
+        w.resolve();
+      }
+    }
   }
 
-  protected abortPending(): void {}
+  protected abortPending(err: Error): void {
+    const w = this.txDone;
+    this.txDone = undefined;
+    if (w) {
+      clearTimeout(w.timer);
+      w.reject(err);
+    }
+  }
 
   override async close(): Promise<void> {
     clearInterval(this.joinTimer);

@@ -108,3 +108,47 @@ describe('US915: FCC 15.247 0.4 s per channel in any 20 s', () => {
     expect(() => lim.validate(401)).toThrow(AirtimeLimitError);
   });
 });
+
+describe('pacing: the budget is spread over the window, not spent in a burst (issue 17)', () => {
+  it('a sender with a long backlog of SF12 frames at 1% uses at most a tenth of the budget plus the average rate early on, and the whole allowance over hours', () => {
+    const clock = new ManualClock(0);
+    const lim = new DutyCycleLimiter({ dutyCycle: 0.01, clock });
+    const airtime = 2466; // a 51-byte SF12/125 kHz frame
+    const sent: { start: number; end: number }[] = [];
+    while (clock.nowMs() < 3 * 3_600_000) {
+      const a = lim.admit(airtime);
+      if (!a.ok) {
+        clock.advance(a.waitMs);
+        continue;
+      }
+      lim.record(airtime);
+      sent.push({ start: clock.nowMs(), end: clock.nowMs() + airtime });
+      clock.advance(airtime); // one frame at a time
+    }
+    const inFirst = (ms: number) => sent.filter((t) => t.start < ms).reduce((s, t) => s + t.end - t.start, 0);
+    // Without pacing the first 14 frames (34.5 s of the hour's 36 s) went out back to back.
+    expect(inFirst(60_000)).toBeLessThanOrEqual(lim.burstMs + airtime);
+    expect(inFirst(600_000)).toBeLessThanOrEqual(lim.burstMs + 0.01 * 600_000 + airtime);
+    // No long silence: at most the burst plus two frames' worth of budget (the unpaced limiter
+    // fell silent for most of each hour: ~3,565 s).
+    for (let i = 1; i < sent.length; i++) expect(sent[i].start - sent[i - 1].start).toBeLessThanOrEqual((lim.burstMs + 2 * airtime) / 0.01);
+    expect(worstWindow(sent, 3_600_000)).toBeLessThanOrEqual(36_000 + 1e-6);
+    const used = sent.reduce((s, t) => s + t.end - t.start, 0);
+    expect(used).toBeGreaterThan(0.9 * 3 * 36_000);
+  });
+
+  it('a new tip after a quiet spell goes at once; the next waits its airtime / duty cycle', () => {
+    const clock = new ManualClock(0);
+    const lim = new DutyCycleLimiter({ dutyCycle: 0.01, clock });
+    expect(lim.admit(1000).ok).toBe(true);
+    lim.record(1000);
+    clock.advance(1000);
+    expect(lim.admit(1000).ok).toBe(true); // 3.6 s bucket: a few frames may go together
+    lim.record(3000);
+    const a = lim.admit(1000);
+    expect(a.ok).toBe(false);
+    // Bucket: 3600 - 1000 + 10 (1 s at 1%) - 3000 = -390 ms; 1.39 s of airtime at 1% is 139 s.
+    if (!a.ok) expect(a.waitMs).toBe(139_000);
+    expect(() => new DutyCycleLimiter({ dutyCycle: 0.01, clock, burstShare: 0 })).toThrow(RangeError);
+  });
+});
