@@ -124,6 +124,7 @@ export interface DnsLinkOptions extends DnsSourceOptions {
   name: string;
   maxHeaders?: number;
   pollMs?: number;
+  pollJitter?: number;
 }
 
 export function createDnsLink(opts: DnsLinkOptions, ctx: LinkContext): SourceLink {
@@ -134,6 +135,7 @@ export function createDnsLink(opts: DnsLinkOptions, ctx: LinkContext): SourceLin
     ctx,
     maxHeaders: opts.maxHeaders ?? 200,
     pollMs: opts.pollMs,
+    pollJitter: opts.pollJitter,
     timers: opts.timers,
   });
 }
@@ -161,6 +163,8 @@ export function create(options: Record<string, string>, ctx: LinkContext): Link 
       burst: o.must<number>('burst'),
       maxHeaders: o.must<number>('maxheaders'),
       pollMs: o.must<number>('poll'),
+      // Configured links poll public servers at spread times (see SourceLink).
+      pollJitter: 0.5,
     },
     ctx,
   );

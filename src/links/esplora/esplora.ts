@@ -142,9 +142,13 @@ export class EsploraSource implements HeaderSource {
   private async getText(path: string): Promise<string | null> {
     const a = await this.call('GET', path);
     if (a.status === 404) return null;
+    if (a.status === 429) throw new SourceUnavailableError(`GET ${path}: HTTP 429, the server asks us to slow down; counted as unavailable, asked again later`);
     if (a.status < 200 || a.status > 299) {
       throw new SourceUnavailableError(`GET ${path}: HTTP ${a.status} ${a.body.slice(0, 80)}`);
     }
+    // A captcha or error page from a CDN in front of a public server is not the server lying:
+    // the source is unavailable, and is asked again later.
+    if (/^\s*</.test(a.body)) throw new SourceUnavailableError(`GET ${path}: an HTML page where data was expected (captcha or error page?)`);
     return a.body.trim();
   }
 
@@ -276,6 +280,8 @@ export interface EsploraLinkOptions extends EsploraOptions {
   name: string;
   maxHeaders?: number;
   pollMs?: number;
+  pollJitter?: number;
+  random?: () => number;
   /** Ask this server for headers (default); false: blocks and transactions only. */
   headers?: boolean;
 }
@@ -297,6 +303,8 @@ export function createEsploraLink(opts: EsploraLinkOptions, ctx: LinkContext): S
     fetchBlock: (hash) => source.fetchBlock(hash),
     headers: opts.headers,
     pollMs: opts.headers === false ? 0 : opts.pollMs,
+    pollJitter: opts.pollJitter,
+    random: opts.random,
     timers: opts.timers,
   });
 }
@@ -331,6 +339,8 @@ export function create(options: Record<string, string>, ctx: LinkContext): Link 
       burst: o.must<number>('burst'),
       maxHeaders: o.must<number>('maxheaders'),
       pollMs: o.must<number>('poll'),
+      // Configured links poll public servers at spread times (see SourceLink).
+      pollJitter: 0.5,
       headers: o.must('headers') === '1',
     },
     ctx,

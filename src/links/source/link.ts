@@ -63,6 +63,13 @@ export interface SourceLinkOptions {
    * any, its tip). 0: only when asked. For sources that cannot push (Esplora, DNS).
    */
   pollMs?: number;
+  /**
+   * Spread of each poll interval as a fraction of pollMs (0.5: anywhere from 0.75 to 1.25
+   * pollMs), so the users of one public server do not all ask it in the same second. 0: exact.
+   */
+  pollJitter?: number;
+  /** Random numbers in [0, 1) for the jitter (tests pass their own). */
+  random?: () => number;
   timers?: Timers;
 }
 
@@ -83,11 +90,15 @@ export class SourceLink implements Link {
   /** Hash and height of the last header this link delivered (to extend with pushed tips). */
   private last: { height: number; hash: Uint8Array } | null = null;
   private readonly pollMs: number;
+  private readonly pollJitter: number;
+  private readonly random: () => number;
   private readonly timers: Timers;
   private pollTimer: unknown = null;
 
   constructor(opts: SourceLinkOptions) {
     this.pollMs = opts.pollMs ?? 0;
+    this.pollJitter = Math.min(Math.max(opts.pollJitter ?? 0, 0), 1);
+    this.random = opts.random ?? Math.random;
     this.timers = opts.timers ?? realTimers;
     this.name = opts.name;
     this.capabilities = opts.capabilities;
@@ -167,7 +178,7 @@ export class SourceLink implements Link {
           this.reportTip(await this.backTip(tip));
         })
         .then(() => this.schedulePoll());
-    }, this.pollMs);
+    }, Math.round(this.pollMs * (1 + this.pollJitter * (this.random() - 0.5))));
   }
 
   async stop(): Promise<void> {
