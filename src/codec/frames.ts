@@ -17,6 +17,8 @@ export const FrameType = {
   FRAGMENT_V1: 7,
   /** One symbol of a fragmented message, fountain code version 2 (codecs/frames.md 4). */
   FRAGMENT: 8,
+  /** Transactions a gateway's node accepted, sent back on the link they came over (frames.md 3.4). */
+  TXACK: 9,
 } as const;
 export type KnownFrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -221,6 +223,34 @@ export function decodeAckBody(body: Uint8Array): AckBody {
   const needed = r.leb128('ack needed', MAX_INDEX);
   if (r.remaining !== 0) throw new MalformedInputError('codec-trailing-bytes', 'bytes after the ack body; the frame is corrupt');
   return { msgId, needed };
+}
+
+/** TXACK (codecs/frames.md 3.4): most transactions acknowledged in one frame. */
+export const MAX_TXACK_ENTRIES = 16;
+/** Bytes of each acknowledged txid: its first 8 bytes in internal order (as in `inv`). */
+export const TXID_PREFIX_BYTES = 8;
+
+/** TXACK body: the txid prefixes (8 bytes each, internal order) of transactions the node accepted. */
+export function encodeTxAckBody(txids: Uint8Array[]): Uint8Array {
+  if (txids.length < 1 || txids.length > MAX_TXACK_ENTRIES) throw new RangeError(`a TXACK carries 1..${MAX_TXACK_ENTRIES} txids, got ${txids.length}`);
+  const out = new Uint8Array(1 + txids.length * TXID_PREFIX_BYTES);
+  out[0] = txids.length;
+  txids.forEach((id, i) => {
+    if (id.length < TXID_PREFIX_BYTES) throw new RangeError(`a txid has at least ${TXID_PREFIX_BYTES} bytes, got ${id.length}`);
+    out.set(id.subarray(0, TXID_PREFIX_BYTES), 1 + i * TXID_PREFIX_BYTES);
+  });
+  return out;
+}
+
+/** The txid prefixes of a TXACK body; a count outside 1..16 or a length that does not match is an error. */
+export function decodeTxAckBody(body: Uint8Array): Uint8Array[] {
+  const r = new ByteReader(body);
+  const n = r.u8('txack count');
+  if (n < 1 || n > MAX_TXACK_ENTRIES) throw new MalformedInputError('txack-count', `TXACK count ${n} is outside 1..${MAX_TXACK_ENTRIES}; the frame is corrupt`);
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < n; i++) out.push(r.bytes(TXID_PREFIX_BYTES, 'txack txid prefix').slice());
+  if (r.remaining !== 0) throw new MalformedInputError('codec-trailing-bytes', 'bytes after the TXACK body; the frame is corrupt');
+  return out;
 }
 
 /** Largest k (source symbols per message) the format allows. */

@@ -23,6 +23,7 @@ import {
   encodeFrame,
   encodeGetHeadersBody,
   encodeHeadersBody,
+  encodeTxAckBody,
   FrameType,
   type Integrity,
 } from '../../src/codec/frames.js';
@@ -129,6 +130,15 @@ const frames = [
   frameCase('ACK message 200 needs 130, CRC-32', FrameType.ACK, encodeAckBody({ msgId: 200, needed: 130 }), 'crc32'),
   frameCase('FRAGMENT, poll set, CRC-16', FrameType.FRAGMENT, encodeFragmentBody({ msgId: 9, innerType: FrameType.TX, k: 200, index: 300, symbol: Uint8Array.from([1, 2, 3, 4]) }), 'crc16', true),
   frameCase('extended type 42, CRC-16', 42, Uint8Array.from([0xde, 0xad]), 'crc16'),
+  frameCase('TXACK of one transaction, CRC-16', FrameType.TXACK, encodeTxAckBody([fromHex('aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899')]), 'crc16'),
+  frameCase('TXACK of two transactions, CRC-16', FrameType.TXACK, encodeTxAckBody([fromHex('0102030405060708'), fromHex('f1f2f3f4f5f6f7f8')]), 'crc16'),
+];
+// TXACK bodies a receiver must refuse (section 3.4).
+const badTxAcks = [
+  { name: 'count 0', body: '00', error: 'txack-count' },
+  { name: 'count 17', body: '11' + '00'.repeat(17 * 8), error: 'txack-count' },
+  { name: 'prefix cut short', body: '01aabbccdd', error: 'codec-truncated' },
+  { name: 'trailing byte', body: '010102030405060708ff', error: 'codec-trailing-bytes' },
 ];
 
 const msgRng = new Prng(7);
@@ -182,15 +192,20 @@ const framesVectors = {
   frames,
   message,
   invalidFrames: badFrames,
+  invalidTxAckBodies: badTxAcks,
 };
 
 // Sanity: every invalid vector must actually fail with its code (checked again in the tests).
 import { decodeHeaderStream } from '../../src/codec/headers.js';
-import { decodeFrame } from '../../src/codec/frames.js';
+import { decodeFrame, decodeTxAckBody } from '../../src/codec/frames.js';
 import { fromHex } from '../../src/util/bytes.js';
 for (const b of badStreams) {
   const got = errorCode(() => decodeHeaderStream(fromHex(b.encoded), { parent: fromHex(b.context.parent), parentHeight: b.context.parentHeight, bitsRule: b.context.bitsRule as BitsRule }));
   if (got !== b.error) throw new Error(`bad stream vector "${b.name}": expected ${b.error}, got ${got}`);
+}
+for (const b of badTxAcks) {
+  const got = errorCode(() => decodeTxAckBody(fromHex(b.body)));
+  if (got !== b.error) throw new Error(`bad TXACK vector "${b.name}": expected ${b.error}, got ${got}`);
 }
 for (const b of badFrames) {
   const got = errorCode(() => decodeFrame(fromHex(b.frame)));

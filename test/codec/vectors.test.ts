@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { fromHex, toHex } from '../../src/util/bytes.js';
 import { crc16, crc32 } from '../../src/codec/crc.js';
 import { encodingRow, fountainParams, GF_EXP, GF_POLY, hdpcMatrix, ldpcRows, SALT_EXCEPTIONS } from '../../src/codec/fec.js';
-import { decodeFrame, encodeFrame, type Integrity } from '../../src/codec/frames.js';
+import { decodeFrame, decodeTxAckBody, encodeFrame, encodeTxAckBody, FrameType, type Integrity } from '../../src/codec/frames.js';
 import { MessageEncoder, Reassembler } from '../../src/codec/fragment.js';
 import {
   decodeHeaderStream,
@@ -95,6 +95,20 @@ describe('codecs/frames.vectors.json', () => {
     expect(got).toEqual([m.payload]);
     // A fragment of the retired version 1 is refused with a clear error, not misdecoded.
     expect(() => new Reassembler({ integrity: m.integrity }).receive(fromHex(m.retiredFragment), 'x', 0)).toThrow(expect.objectContaining({ code: 'fragment-version' }));
+  });
+
+  for (const v of framesV.invalidTxAckBodies) {
+    it(`invalid TXACK body: ${v.name}`, () => {
+      expect(() => decodeTxAckBody(fromHex(v.body))).toThrow(expect.objectContaining({ code: v.error }));
+    });
+  }
+
+  it('TXACK bodies round-trip: 8-byte txid prefixes in order', () => {
+    for (const v of framesV.frames.filter((f: { type: number }) => f.type === FrameType.TXACK)) {
+      const ids = decodeTxAckBody(fromHex(v.body));
+      expect(toHex(encodeTxAckBody(ids))).toBe(v.body);
+      expect(ids.every((id) => id.length === 8)).toBe(true);
+    }
   });
 
   for (const v of framesV.invalidFrames) {
