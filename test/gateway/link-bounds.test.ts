@@ -61,7 +61,12 @@ describe('link process bounds', () => {
       linkHeapMb: 32,
       linkRestartMaxMs: 1000,
     });
-    await until('the good link delivered', () => gw!.counters.get('link.good.headers_accepted') === 9);
+    await until(
+      'the good link delivered',
+      () => gw!.counters.get('link.good.headers_accepted') === 9,
+      30_000,
+      () => JSON.stringify(gw!.counters.snapshot()),
+    );
     const pid = gw.link('good')!.pid!;
     const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     expect(cmdline).toContain('--max-old-space-size=32');
