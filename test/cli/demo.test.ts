@@ -25,6 +25,14 @@ describe('altnet demo', () => {
     expect(r.stdout).toMatch(/A's peers \/ bans +1 \/ 0/);
   }, 250_000);
 
+  it('README\'s SF9 run with 40% loss on the physically honest air finishes within the duty cycle', () => {
+    const r = spawnSync(process.execPath, [CLI, 'demo', '--sf=9', '--loss=0.4'], { encoding: 'utf8', timeout: 240_000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/one 115-byte frame takes 0\.62 s of airtime; the duty cycle allows one every 6\.2 s on average/);
+    expect(r.stdout).toMatch(/A's active tip is B's tip 30 [0-9a-f]{16}…: rescued/);
+  }, 250_000);
+
   it('rejects a bad flag with a clear message and exit code 2', () => {
     const r = spawnSync(process.execPath, [CLI, 'demo', '--sf=13'], { encoding: 'utf8' });
     expect(r.status).toBe(2);
