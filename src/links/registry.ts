@@ -16,6 +16,7 @@ import { ESPLORA_OPTIONS } from './esplora/options.js';
 import { ELECTRUM_OPTIONS } from './electrum/options.js';
 import { DNS_OPTIONS } from './dns/options.js';
 import { P2P_OPTIONS } from './p2p/options.js';
+import { PEERS_OPTIONS } from './peers/options.js';
 
 export type LinkFactory = (name: string, options: Record<string, string>, ctx: LinkContext) => Promise<Link>;
 
@@ -129,6 +130,17 @@ const ENTRIES: readonly LinkTypeEntry[] = [
     carries: ['headers', 'tx', 'blocks'],
     destinationKey: 'peer',
     load: viaCreate(() => import('./p2p/p2p.js')),
+  },
+  {
+    type: 'peers',
+    family: 'source',
+    summary: "Random Bitcoin P2P peers from the network's DNS seeds, several netgroups at once (BIP324 first); liars are banned.",
+    options: PEERS_OPTIONS,
+    needsCallsign: 'never',
+    canTransmit: true,
+    carries: ['headers', 'tx', 'blocks'],
+    proxyLeak: 'it asks DNS seeds directly and dials the addresses they give around the proxy; remove the link, or drop proxy= to use it',
+    load: viaCreate(() => import('./peers/peers.js')),
   },
   {
     type: 'esplora',

@@ -243,7 +243,7 @@ describe('optionsHelp', () => {
     expect(help).toContain('-network=<main|testnet4|signet|regtest>');
     expect(help).toContain('(default: 127.0.0.1:8334)');
     expect(help).toMatch(/range: 1024\.\.32000000/);
-    expect(help).toContain('link.<name>.type=<lora|kiss|ble|p2p|esplora|electrum|dns|sim|module>');
+    expect(help).toContain('link.<name>.type=<lora|kiss|ble|p2p|peers|esplora|electrum|dns|sim|module>');
     for (const line of help.split('\n')) expect(line.length).toBeLessThanOrEqual(100);
   });
 });

@@ -6,7 +6,7 @@ import { ConfigError } from '../../src/util/errors.js';
 describe('link type registry', () => {
   it('lists every type once, each with an option table whose defaults pass their own rows', () => {
     expect(new Set(LINK_TYPES).size).toBe(LINK_TYPES.length);
-    expect(LINK_TYPES).toEqual(['lora', 'kiss', 'ble', 'p2p', 'esplora', 'electrum', 'dns', 'sim', 'module']);
+    expect(LINK_TYPES).toEqual(['lora', 'kiss', 'ble', 'p2p', 'peers', 'esplora', 'electrum', 'dns', 'sim', 'module']);
     for (const e of linkTypeEntries()) {
       const keys = e.options.map((o) => o.key);
       expect(new Set(keys).size, e.type).toBe(keys.length);

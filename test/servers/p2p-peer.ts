@@ -17,6 +17,12 @@ export type PeerLie = 'bad-pow' | 'disconnected' | 'not-after-locator' | 'garbag
 export interface FakePeerOptions {
   lie?: PeerLie;
   stall?: boolean;
+  /** Address to listen on (default 127.0.0.1; all of 127/8 is loopback on Linux). */
+  host?: string;
+  /** Port to listen on (default: any free one). */
+  port?: number;
+  /** Network whose magic it speaks (default main; it serves mainnet headers whatever this says). */
+  network?: keyof typeof NETWORKS;
 }
 
 export interface FakePeer {
@@ -45,7 +51,7 @@ export async function startFakePeer(opts: FakePeerOptions = {}): Promise<FakePee
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
     s.on('error', () => {});
-    const t = new V1Transport(NETWORKS.main.magic);
+    const t = new V1Transport(NETWORKS[opts.network ?? 'main'].magic);
     const send = (command: string, payload: Uint8Array) => s.write(t.encode({ command, payload }));
     s.on('data', (chunk: Buffer) => {
       let messages;
@@ -92,7 +98,7 @@ export async function startFakePeer(opts: FakePeerOptions = {}): Promise<FakePee
       }
     });
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => r()));
   state.port = (server.address() as AddressInfo).port;
   return state;
 }

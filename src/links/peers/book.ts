@@ -1,0 +1,143 @@
+// The `peers` link's address book: addresses heard from DNS seeds, which were tried, which lied
+// (banned for good), bounded in size and saved atomically (util/durable.ts) so a crash never
+// leaves half a file. Netgroups (/16 IPv4, /32 IPv6) as Bitcoin Core's CNetAddr::GetGroup for
+// plain IP addresses, so that the chosen peers are not all in one operator's range.
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import net from 'node:net';
+import { writeFileDurably } from '../../util/durable.js';
+
+/** At most this many entries are kept; banned ones are kept first (forgetting a liar would let it back). */
+export const MAX_BOOK_ENTRIES = 1000;
+
+export interface BookEntry {
+  host: string;
+  port: number;
+  /** Why it is banned (a lie), or absent. */
+  banned?: string;
+  /** ms since epoch of the last successful connection. */
+  lastGood?: number;
+}
+
+/** The netgroup of an IP address: a.b for IPv4 (/16), the first 32 bits for IPv6, the name otherwise. */
+export function netgroup(host: string): string {
+  if (net.isIPv4(host)) return 'ipv4:' + host.split('.').slice(0, 2).join('.');
+  if (net.isIPv6(host)) {
+    const full = expandIPv6(host);
+    const mapped = /^0000:0000:0000:0000:0000:ffff:([0-9a-f]{4}):([0-9a-f]{4})$/.exec(full);
+    if (mapped) return `ipv4:${parseInt(mapped[1].slice(0, 2), 16)}.${parseInt(mapped[1].slice(2), 16)}`;
+    return 'ipv6:' + full.slice(0, 9);
+  }
+  return 'name:' + host.toLowerCase();
+}
+
+function expandIPv6(host: string): string {
+  let h = host.toLowerCase();
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(h);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number);
+    h = h.slice(0, v4.index) + ((a << 8) | b).toString(16) + ':' + ((c << 8) | d).toString(16);
+  }
+  const [l, r] = h.split('::');
+  const left = l ? l.split(':') : [];
+  const right = r !== undefined && r !== '' ? r.split(':') : [];
+  const fill = h.includes('::') ? Array(8 - left.length - right.length).fill('0') : [];
+  return [...left, ...fill, ...right].map((x) => x.padStart(4, '0')).join(':');
+}
+
+const key = (host: string, port: number) => `${host}|${port}`;
+
+export class AddressBook {
+  private readonly entries = new Map<string, BookEntry>();
+
+  /** Loads `path` when given and present; a damaged file is reported and replaced, not fatal. */
+  constructor(
+    private readonly path: string | undefined,
+    onDamaged: (why: string) => void = () => {},
+  ) {
+    if (!path || !existsSync(path)) return;
+    try {
+      const data = JSON.parse(readFileSync(path, 'utf8')) as { version?: number; peers?: unknown };
+      if (data.version !== 1 || !Array.isArray(data.peers)) throw new Error('not an altnet address book (version 1)');
+      for (const p of data.peers.slice(0, MAX_BOOK_ENTRIES) as BookEntry[]) {
+        if (typeof p?.host !== 'string' || !Number.isInteger(p.port) || p.port < 1 || p.port > 65535) continue;
+        this.entries.set(key(p.host, p.port), {
+          host: p.host,
+          port: p.port,
+          ...(typeof p.banned === 'string' ? { banned: p.banned.slice(0, 200) } : {}),
+          ...(typeof p.lastGood === 'number' ? { lastGood: p.lastGood } : {}),
+        });
+      }
+    } catch (e) {
+      onDamaged((e as Error).message);
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  all(): BookEntry[] {
+    return [...this.entries.values()];
+  }
+
+  /** Adds an address heard of; returns whether it was new. Full: the oldest unbanned entry goes. */
+  add(host: string, port: number): boolean {
+    const k = key(host, port);
+    if (this.entries.has(k)) return false;
+    if (this.entries.size >= MAX_BOOK_ENTRIES) {
+      const victim =
+        [...this.entries.entries()].find(([, e]) => !e.banned && !e.lastGood) ?? [...this.entries.entries()].find(([, e]) => !e.banned);
+      if (!victim) return false;
+      this.entries.delete(victim[0]);
+    }
+    this.entries.set(k, { host, port });
+    return true;
+  }
+
+  ban(host: string, port: number, why: string): void {
+    const e = this.entries.get(key(host, port)) ?? { host, port };
+    e.banned = why.slice(0, 200);
+    this.entries.set(key(host, port), e);
+  }
+
+  good(host: string, port: number): void {
+    const e = this.entries.get(key(host, port));
+    if (e) e.lastGood = Date.now();
+  }
+
+  isBanned(host: string, port: number): boolean {
+    return this.entries.get(key(host, port))?.banned !== undefined;
+  }
+
+  /**
+   * Up to `n` unbanned addresses from netgroups not in `usedGroups` nor `exclude`d, one per
+   * netgroup, in random order (addresses that worked before first).
+   */
+  pick(n: number, usedGroups: Set<string>, exclude: Set<string>): BookEntry[] {
+    const candidates = this.all().filter((e) => !e.banned && !exclude.has(key(e.host, e.port)));
+    for (let i = candidates.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [candidates[i], candidates[j]] = [candidates[j], candidates[i]];
+    }
+    candidates.sort((a, b) => (b.lastGood ? 1 : 0) - (a.lastGood ? 1 : 0));
+    const groups = new Set(usedGroups);
+    const out: BookEntry[] = [];
+    for (const c of candidates) {
+      if (out.length >= n) break;
+      const g = netgroup(c.host);
+      if (groups.has(g)) continue;
+      groups.add(g);
+      out.push(c);
+    }
+    return out;
+  }
+
+  /** Saves atomically (temp file, fsync, rename); no-op without a path. */
+  save(): void {
+    if (!this.path) return;
+    writeFileDurably(dirname(this.path), basename(this.path), JSON.stringify({ version: 1, peers: this.all() }, null, 1));
+  }
+}
+
+export { key as bookKey };

@@ -1,0 +1,71 @@
+// The option table of `type=peers` links (random Bitcoin P2P peers found through DNS seeds). Pure data.
+import { SOURCE_ROWS, type LinkOptionSpec } from '../options.js';
+
+export const PEERS_OPTIONS: readonly LinkOptionSpec[] = [
+  {
+    key: 'connections',
+    type: 'int',
+    min: 1,
+    max: 8,
+    default: '3',
+    help: 'Peers connected at a time, each from a different netgroup (/16 IPv4, /32 IPv6).',
+  },
+  {
+    key: 'seeds',
+    type: 'string',
+    defaultNote: "the network's DNS seeds (as in Bitcoin Core)",
+    example: 'seed.example.test,seed2.example.test',
+    pattern: /^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$/,
+    patternHint: 'comma-separated host names',
+    help: 'DNS seeds to ask for peer addresses (A and AAAA records), comma-separated.',
+  },
+  {
+    key: 'dnsserver',
+    type: 'hostport',
+    example: '127.0.0.1:53',
+    help: "The DNS resolver to ask the seeds through, ip:port (default: the system's).",
+  },
+  {
+    key: 'port',
+    type: 'int',
+    min: 1,
+    max: 65535,
+    defaultNote: "the network's P2P port",
+    help: 'Port of the peers the seeds name (seeds hand out addresses only).',
+  },
+  {
+    key: 'book',
+    type: 'path',
+    example: '/var/lib/altnet/peers.json',
+    help: 'Address book file (known and banned peers, at most 1000, written atomically); unset: kept in memory only.',
+  },
+  SOURCE_ROWS.timeout(30_000, 'each handshake and request'),
+  {
+    key: 'v2',
+    type: 'enum',
+    values: ['1', '0'],
+    valueHelp: { 1: 'BIP324 encrypted, falling back to v1', 0: 'v1 only' },
+    default: '1',
+    help: 'Transport version.',
+  },
+];
+
+/**
+ * DNS seeds per network, as in Bitcoin Core's src/kernel/chainparams.cpp (vSeeds, v28–v30).
+ * Listed and checked for form by tests, never contacted by them.
+ */
+export const DNS_SEEDS: Readonly<Record<string, readonly string[]>> = {
+  main: [
+    'seed.bitcoin.sipa.be',
+    'dnsseed.bluematt.me',
+    'seed.bitcoin.jonasschnelli.ch',
+    'seed.btc.petertodd.net',
+    'seed.bitcoin.sprovoost.nl',
+    'dnsseed.emzy.de',
+    'seed.bitcoin.wiz.biz',
+    'seed.mainnet.achownodes.xyz',
+  ],
+  testnet4: ['seed.testnet4.bitcoin.sprovoost.nl', 'seed.testnet4.wiz.biz'],
+  signet: ['seed.signet.bitcoin.sprovoost.nl', 'seed.signet.achownodes.xyz'],
+  regtest: [],
+};

@@ -1,0 +1,266 @@
+// Random Bitcoin P2P peers as a header source: addresses from the network's DNS seeds (or the
+// `seeds` given) go into an address book; `connections` peers from distinct netgroups are
+// connected at a time, each a P2PLink (../p2p: BIP324 first, v1 fallback, every answer checked);
+// a peer caught lying is banned in the book and replaced by one from another netgroup.
+import { Resolver } from 'node:dns/promises';
+import net from 'node:net';
+import type { Link, LinkCapabilities, LinkContext, LinkState } from '../link.js';
+import { readLinkOptions } from '../options.js';
+import { P2P_CAPABILITIES, P2PLink } from '../p2p/p2p.js';
+import { SourceUnavailableError } from '../source/index.js';
+import type { HostPort } from '../../util/net.js';
+import { AddressBook, bookKey, netgroup } from './book.js';
+import { DNS_SEEDS, PEERS_OPTIONS } from './options.js';
+
+export interface PeersLinkOptions {
+  name: string;
+  connections: number;
+  seeds: readonly string[];
+  /** Resolver for the seeds; undefined: the system's. */
+  dnsServer?: HostPort;
+  port: number;
+  bookPath?: string;
+  timeoutMs: number;
+  v2: boolean;
+}
+
+interface Slot {
+  host: string;
+  port: number;
+  group: string;
+  link: P2PLink;
+}
+
+export class PeersLink implements Link {
+  readonly name: string;
+  readonly capabilities: LinkCapabilities = P2P_CAPABILITIES;
+  readonly book: AddressBook;
+  private slots: Slot[] = [];
+  /** Addresses tried this run that did not connect: not tried again until restart. */
+  private readonly failed = new Set<string>();
+  private stopped = false;
+  private context: { fromHeight: number; headers: Uint8Array[] } | null = null;
+  private filling: Promise<void> | null = null;
+  private state: LinkState = 'stopped';
+
+  constructor(
+    private readonly opts: PeersLinkOptions,
+    private readonly ctx: LinkContext,
+  ) {
+    this.name = opts.name;
+    this.book = new AddressBook(opts.bookPath, (why) => {
+      ctx.counters.inc('book.damaged');
+      ctx.log.warn('address book unreadable; starting a new one', { link: this.name, path: opts.bookPath, error: why });
+    });
+  }
+
+  /** The peers connected now (host, port, netgroup). */
+  get peers(): Array<{ host: string; port: number; group: string }> {
+    return this.slots.map(({ host, port, group }) => ({ host, port, group }));
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.setState('starting');
+    await this.discover();
+    await this.fill();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    const slots = this.slots;
+    this.slots = [];
+    await Promise.all(slots.map((s) => s.link.stop()));
+    this.saveBook();
+    this.setState('stopped');
+  }
+
+  async requestHeaders(locator: Uint8Array[]): Promise<void> {
+    if (this.slots.length === 0) await this.fill();
+    await Promise.all(this.slots.map((s) => s.link.requestHeaders(locator)));
+    await this.replaceLiars();
+  }
+
+  setContext(fromHeight: number, headers: Uint8Array[]): void {
+    this.context = { fromHeight, headers };
+    for (const s of this.slots) s.link.setContext(fromHeight, headers);
+  }
+
+  async fetchBlock(hash: Uint8Array): Promise<Uint8Array> {
+    let last: unknown = new SourceUnavailableError('no peer connected');
+    for (const s of this.slots) {
+      try {
+        return await s.link.fetchBlock(hash);
+      } catch (e) {
+        last = e;
+      }
+    }
+    throw last;
+  }
+
+  async sendTx(raw: Uint8Array): Promise<void> {
+    const results = await Promise.allSettled(this.slots.map((s) => s.link.sendTx(raw)));
+    if (!results.some((r) => r.status === 'fulfilled')) throw new SourceUnavailableError('no peer took the transaction');
+  }
+
+  // ------------------------------------------------------------------------------------------
+
+  /** Asks every seed for A and AAAA records; each address heard goes into the book. */
+  private async discover(): Promise<void> {
+    if (this.opts.seeds.length === 0) return;
+    const resolver = new Resolver({ timeout: this.opts.timeoutMs, tries: 2 });
+    if (this.opts.dnsServer) {
+      const { host, port } = this.opts.dnsServer;
+      resolver.setServers([`${net.isIPv6(host) ? `[${host}]` : host}:${port}`]);
+    }
+    let added = 0;
+    await Promise.all(
+      this.opts.seeds.map(async (seed) => {
+        const answers = await Promise.allSettled([resolver.resolve4(seed), resolver.resolve6(seed)]);
+        let heard = 0;
+        for (const a of answers) {
+          if (a.status !== 'fulfilled') continue;
+          for (const ip of a.value.slice(0, 256)) {
+            heard++;
+            if (this.book.add(ip, this.opts.port)) added++;
+          }
+        }
+        this.ctx.counters.inc('seed.addresses', heard);
+        if (heard === 0) {
+          this.ctx.counters.inc('seed.failures');
+          const why = answers.map((a) => (a.status === 'rejected' ? String((a.reason as Error).message) : 'no records')).join('; ');
+          this.ctx.log.warn('DNS seed gave no addresses', { link: this.name, seed, error: why });
+        }
+      }),
+    );
+    this.ctx.log.info('DNS seeds asked', { link: this.name, seeds: this.opts.seeds.length, new: added, book: this.book.size });
+    this.saveBook();
+  }
+
+  /** Connects peers until `connections` are up or the book has no more candidates. */
+  private fill(): Promise<void> {
+    this.filling ??= this.doFill().finally(() => (this.filling = null));
+    return this.filling;
+  }
+
+  private async doFill(): Promise<void> {
+    while (!this.stopped && this.slots.length < this.opts.connections) {
+      const used = new Set(this.slots.map((s) => s.group));
+      const busy = new Set([...this.failed, ...this.slots.map((s) => bookKey(s.host, s.port))]);
+      const picks = this.book.pick(this.opts.connections - this.slots.length, used, busy);
+      if (picks.length === 0) break;
+      await Promise.all(
+        picks.map(async (p) => {
+          const slot = this.makeSlot(p.host, p.port);
+          await slot.link.start();
+          if (slot.link.peerVersion && !this.stopped) {
+            this.book.good(p.host, p.port);
+            if (this.context) slot.link.setContext(this.context.fromHeight, this.context.headers);
+            this.slots.push(slot);
+          } else {
+            this.failed.add(bookKey(p.host, p.port));
+            await slot.link.stop();
+          }
+        }),
+      );
+    }
+    this.ctx.counters.set('connected', this.slots.length);
+    this.ctx.log.info('peers connected', {
+      link: this.name,
+      peers: this.slots.map((s) => `${s.host}:${s.port}`).join(' '),
+      groups: this.slots.map((s) => s.group).join(' '),
+    });
+    if (this.slots.length > 0)
+      this.setState(
+        this.slots.length < this.opts.connections ? 'degraded' : 'up',
+        this.slots.length < this.opts.connections ? `${this.slots.length} of ${this.opts.connections} peers connected` : undefined,
+      );
+    else this.setState('down', `no peer reachable (${this.book.size} addresses known)`);
+    this.saveBook();
+  }
+
+  private makeSlot(host: string, port: number): Slot {
+    const peer = `${host}:${port}`;
+    const ctx: LinkContext = {
+      ...this.ctx,
+      // One scope for all peers: counters such as lies and headers add up per link.
+      events: {
+        headers: (raw) => this.ctx.events.headers(raw),
+        tx: (raw) => this.ctx.events.tx(raw),
+        tip: (t) => this.ctx.events.tip?.(t),
+        state: (s, reason) => {
+          if (reason?.startsWith('marked')) queueMicrotask(() => void this.replaceLiars());
+          else if (s === 'down' && reason) this.ctx.log.debug('peer state', { link: this.name, peer, state: s, reason });
+        },
+      },
+    };
+    return {
+      host,
+      port,
+      group: netgroup(host),
+      link: new P2PLink({ name: `${this.name}/${peer}`, host, port, v2: this.opts.v2, timeoutMs: this.opts.timeoutMs }, ctx),
+    };
+  }
+
+  /** Bans every peer its P2PLink caught lying, drops it, and connects another in its place. */
+  private async replaceLiars(): Promise<void> {
+    const liars = this.slots.filter((s) => s.link.markedReason);
+    if (liars.length === 0) return;
+    this.slots = this.slots.filter((s) => !s.link.markedReason);
+    for (const s of liars) {
+      this.book.ban(s.host, s.port, s.link.markedReason!);
+      this.ctx.counters.inc('banned');
+      this.ctx.log.error('peer lied; banned in the address book and replaced', {
+        link: this.name,
+        peer: `${s.host}:${s.port}`,
+        reason: s.link.markedReason,
+      });
+      await s.link.stop();
+    }
+    await this.fill();
+  }
+
+  private saveBook(): void {
+    try {
+      this.book.save();
+    } catch (e) {
+      this.ctx.counters.inc('book.write-failed');
+      this.ctx.log.warn('could not save the address book', { link: this.name, path: this.opts.bookPath, error: (e as Error).message });
+    }
+  }
+
+  private setState(s: LinkState, reason?: string): void {
+    if (s === this.state && !reason) return;
+    this.state = s;
+    this.ctx.events.state(s, reason);
+  }
+}
+
+/**
+ * Config factory: `link.<name>.type=peers` with the options of PEERS_OPTIONS (options.ts).
+ */
+export function create(options: Record<string, string>, ctx: LinkContext): Link {
+  const o = readLinkOptions(options, 'peers', 'peers', PEERS_OPTIONS);
+  const dnsServer = o.hostPort('dnsserver');
+  if (dnsServer && !net.isIP(dnsServer.host)) throw o.error('dnsserver', 'the resolver must be an IP address');
+  const seeds =
+    o
+      .string('seeds')
+      ?.split(',')
+      .map((s) => s.replace(/\.$/, '')) ??
+    DNS_SEEDS[ctx.network.name] ??
+    [];
+  return new PeersLink(
+    {
+      name: o.name,
+      connections: o.must<number>('connections'),
+      seeds,
+      dnsServer,
+      port: o.int('port') ?? ctx.network.defaultPort,
+      bookPath: o.string('book'),
+      timeoutMs: o.must<number>('timeout'),
+      v2: o.must('v2') === '1',
+    },
+    ctx,
+  );
+}

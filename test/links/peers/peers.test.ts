@@ -1,0 +1,158 @@
+// The `peers` link against a local DNS seed (loopback UDP) that names real regtest bitcoinds on
+// several 127.x addresses (all of 127/8 is loopback on Linux) plus one liar: distinct netgroups
+// chosen, the honest nodes serve headers, the liar is banned in the address book on disk and
+// replaced. Nothing here reaches a public address; the built-in seed lists are checked for form only.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NETWORKS } from '../../../src/chain/networks.js';
+import { headerHash } from '../../../src/chain/header.js';
+import { AddressBook, MAX_BOOK_ENTRIES, netgroup } from '../../../src/links/peers/book.js';
+import { DNS_SEEDS } from '../../../src/links/peers/options.js';
+import { create, PeersLink } from '../../../src/links/peers/peers.js';
+import { validateLinkOptions } from '../../../src/links/registry.js';
+import { BitcoindProcess, freePort } from '../../harness/bitcoind.js';
+import { headersFromNode } from '../../harness/gateway.js';
+import { compareRuns, recordingContext } from '../../servers/context.js';
+import { startDnsSeed } from '../../servers/dns-seed.js';
+import { lifecycle } from '../../servers/lifecycle.js';
+import { startFakePeer } from '../../servers/p2p-peer.js';
+
+const { track, serve } = lifecycle();
+
+describe('peers: options, netgroups, address book', () => {
+  it('names the offending key for each bad value', () => {
+    expect(validateLinkOptions('r', { type: 'peers' })).toEqual([]);
+    const bad = validateLinkOptions('r', { type: 'peers', connections: '0', seeds: 'a b', dnsserver: 'nope', port: '70000', v2: '2' });
+    expect(bad.map((p) => p.key).sort()).toEqual(['connections', 'dnsserver', 'port', 'seeds', 'v2']);
+    const rec = recordingContext();
+    expect(() => create({ name: 'r', dnsserver: 'resolver.example:53' }, rec.ctx)).toThrow(/link\.r\.dnsserver=.*IP address/);
+  });
+
+  it("lists each network's DNS seeds as Bitcoin Core does (form only; never contacted)", () => {
+    expect(DNS_SEEDS.main).toHaveLength(8);
+    expect(DNS_SEEDS.main).toContain('seed.bitcoin.sipa.be');
+    for (const name of Object.keys(NETWORKS)) expect(DNS_SEEDS[name], name).toBeDefined();
+    for (const s of Object.values(DNS_SEEDS).flat()) expect(s).toMatch(/^([a-z0-9-]+\.)+[a-z]+$/);
+    expect(DNS_SEEDS.regtest).toEqual([]);
+  });
+
+  it('puts IPv4 in /16 and IPv6 in /32 netgroups', () => {
+    expect(netgroup('127.0.0.1')).toBe(netgroup('127.0.255.9'));
+    expect(netgroup('127.0.0.1')).not.toBe(netgroup('127.1.0.1'));
+    expect(netgroup('2001:db8:1::1')).toBe(netgroup('2001:0db8:ffff::2'));
+    expect(netgroup('2001:db8::1')).not.toBe(netgroup('2001:db9::1'));
+    expect(netgroup('::ffff:10.1.2.3')).toBe(netgroup('10.1.9.9'));
+  });
+
+  it('keeps at most MAX_BOOK_ENTRIES, never forgets a ban, survives a damaged file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'altnet-book-'));
+    try {
+      const path = join(dir, 'peers.json');
+      const b = new AddressBook(path);
+      b.add('10.9.9.9', 8333);
+      b.ban('10.9.9.9', 8333, 'lie');
+      for (let i = 0; i < MAX_BOOK_ENTRIES + 50; i++) b.add(`10.${i >> 8}.${i & 255}.1`, 8333);
+      expect(b.size).toBe(MAX_BOOK_ENTRIES);
+      b.save();
+      const again = new AddressBook(path);
+      expect(again.size).toBe(MAX_BOOK_ENTRIES);
+      expect(again.isBanned('10.9.9.9', 8333)).toBe(true);
+      expect(again.pick(5, new Set(), new Set()).every((e) => !e.banned)).toBe(true);
+      writeFileSync(path, '{ half a fi');
+      const damaged: string[] = [];
+      expect(new AddressBook(path, (w) => damaged.push(w)).size).toBe(0);
+      expect(damaged).toHaveLength(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('peers link against a local DNS seed and real regtest nodes', () => {
+  let a: BitcoindProcess;
+  let b: BitcoindProcess;
+  let port: number;
+  beforeAll(async () => {
+    port = await freePort();
+    // Node a answers on 127.0.0.2 and 127.0.0.3 (one /16), node b on 127.1.0.1 and 127.3.0.1: same chain.
+    [a, b] = await Promise.all([
+      new BitcoindProcess({ name: 'peers-a', args: [`-bind=127.0.0.2:${port}`, `-bind=127.0.0.3:${port}`] }).start(),
+      new BitcoindProcess({ name: 'peers-b', args: [`-bind=127.1.0.1:${port}`, `-bind=127.3.0.1:${port}`] }).start(),
+    ]);
+    await a.mine(20);
+    await b.copyBlocksFrom(a, 1);
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it('connects peers from distinct netgroups, takes headers from the honest ones, bans and replaces the liar', async () => {
+    // The liar (127.2.0.1) speaks regtest's magic but serves headers that do not follow our locator.
+    await serve(startFakePeer({ host: '127.2.0.1', port, network: 'regtest' }));
+    const seed = await serve(
+      startDnsSeed({
+        'seed.altnet.test': ['127.0.0.2', '127.0.0.3', '127.1.0.1', '127.2.0.1', '127.3.0.1'],
+      }),
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'altnet-peers-'));
+    const bookPath = join(dir, 'peers.json');
+    // A book from an earlier run: three peers that worked (the liar among them) come first.
+    const earlier = new AddressBook(bookPath);
+    for (const host of ['127.0.0.2', '127.1.0.1', '127.2.0.1']) {
+      earlier.add(host, port);
+      earlier.good(host, port);
+    }
+    earlier.save();
+    const rec = recordingContext();
+    rec.ctx.network = NETWORKS.regtest;
+    const link = track(
+      create(
+        {
+          name: 'rnd',
+          type: 'peers',
+          seeds: 'seed.altnet.test',
+          dnsserver: `127.0.0.1:${seed.port}`,
+          port: String(port),
+          book: bookPath,
+          connections: '3',
+          timeout: '5000',
+        },
+        rec.ctx,
+      ) as PeersLink,
+    );
+    try {
+      await link.start();
+      expect(seed.questions.map((q) => q.type).sort()).toEqual([1, 28]);
+      // The three that worked before, from three netgroups (127.0/16, 127.1/16, 127.2/16).
+      const groups = link.peers.map((p) => p.group);
+      expect(link.peers.map((p) => p.host).sort()).toEqual(['127.0.0.2', '127.1.0.1', '127.2.0.1']);
+      expect(new Set(groups).size).toBe(3);
+      expect(link.peers.filter((p) => p.host.startsWith('127.0.0.')).length).toBeLessThanOrEqual(1);
+
+      await link.requestHeaders([headerHash(NETWORKS.regtest.genesisHeader)]);
+      const want = await headersFromNode(a, 1);
+      // Every run delivered is the honest chain (the gateway would have thrown out anything else).
+      expect(rec.batches.length).toBeGreaterThanOrEqual(1);
+      for (const run of rec.batches) expect(compareRuns(run, want)).toBe('same');
+
+      // The liar is banned and replaced from the one netgroup left (127.3/16), not by 127.0.0.3.
+      expect(link.book.isBanned('127.2.0.1', port)).toBe(true);
+      expect(rec.counters.get('banned')).toBe(1);
+      expect(rec.counters.get('lies')).toBe(1);
+      expect(link.peers.map((p) => p.host).sort()).toEqual(['127.0.0.2', '127.1.0.1', '127.3.0.1']);
+      expect(new Set(link.peers.map((p) => p.group)).size).toBe(3);
+      expect(rec.states.at(-1)?.state).toBe('up');
+      // BIP324 first: Bitcoin Core 30.2 reports the link's connections as v2.
+      const inbound = (await a.rpc<any[]>('getpeerinfo')).filter((p) => p.inbound);
+      expect(inbound.map((p) => p.transport_protocol_type)).toEqual(['v2']);
+      await link.stop();
+      const saved = JSON.parse(readFileSync(bookPath, 'utf8')) as { peers: Array<{ host: string; banned?: string }> };
+      expect(saved.peers.map((p) => p.host).sort()).toEqual(['127.0.0.2', '127.0.0.3', '127.1.0.1', '127.2.0.1', '127.3.0.1']);
+      expect(saved.peers.find((p) => p.host === '127.2.0.1')?.banned).toMatch(/disconnected|bad-pow/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+});
