@@ -290,6 +290,22 @@ export function encodeInv(items: InvItem[]): Uint8Array {
   return w.finish();
 }
 
+/** Most addresses one `addr` message may carry (Bitcoin Core's MAX_ADDR_TO_SEND). */
+export const MAX_ADDR_PER_MESSAGE = 1000;
+
+/** `addr` (protocol >= 31402): per entry a u32 time, then services, 16-byte IP and big-endian port. */
+export function decodeAddr(p: Uint8Array): Array<NetAddress & { time: number }> {
+  const r = new WireReader(p, 'addr');
+  const n = r.count(MAX_ADDR_PER_MESSAGE);
+  const out: Array<NetAddress & { time: number }> = [];
+  for (let i = 0; i < n; i++) {
+    const time = r.u32();
+    out.push({ time, ...readAddr(r) });
+  }
+  r.end();
+  return out;
+}
+
 export function decodeInv(p: Uint8Array, what: string): InvItem[] {
   const r = new WireReader(p, what);
   const n = r.count(MAX_INV_SIZE);

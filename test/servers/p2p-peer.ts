@@ -23,6 +23,8 @@ export interface FakePeerOptions {
   port?: number;
   /** Network whose magic it speaks (default main; it serves mainnet headers whatever this says). */
   network?: keyof typeof NETWORKS;
+  /** IPv4 host:port pairs it answers getaddr with (one `addr` message). */
+  addrs?: Array<{ host: string; port: number }>;
 }
 
 export interface FakePeer {
@@ -75,6 +77,19 @@ export async function startFakePeer(opts: FakePeerOptions = {}): Promise<FakePee
             addrRecv: none, addrFrom: none, nonce: 42n, userAgent: '/fake:1.0/', startHeight: chain.last, relay: false,
           }));
           send('verack', new Uint8Array(0));
+        } else if (m.command === 'getaddr' && opts.addrs) {
+          // addr: count, then per entry u32 time, u64 services, 16-byte IPv4-mapped IP, u16 BE port.
+          const out = Buffer.alloc(1 + 30 * opts.addrs.length);
+          out[0] = opts.addrs.length;
+          opts.addrs.forEach((a, i) => {
+            const o = 1 + 30 * i;
+            out.writeUInt32LE(Math.floor(Date.now() / 1000), o);
+            out.writeUInt32LE(9, o + 4);
+            out.writeUInt16BE(0xffff, o + 22);
+            out.set(a.host.split('.').map(Number), o + 24);
+            out.writeUInt16BE(a.port, o + 28);
+          });
+          send('addr', out);
         } else if (m.command === 'getheaders') {
           if (opts.stall) continue;
           if (opts.lie === 'garbage') {

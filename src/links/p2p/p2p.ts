@@ -9,6 +9,7 @@ import { headerHash } from '../../chain/header.js';
 import { hashToHex, toHex } from '../../util/bytes.js';
 import { AltnetError, MalformedInputError } from '../../util/errors.js';
 import {
+  decodeAddr,
   decodeHeaders,
   decodeInv,
   decodeVersion,
@@ -65,6 +66,8 @@ export interface P2PLinkOptions {
   failuresBeforeDegraded?: number;
   /** Ask this peer for headers (default); false: blocks and transactions only. */
   headers?: boolean;
+  /** Ask the peer for addresses (getaddr) and hand every `addr` it sends here (the peers link's book). */
+  onAddr?: (addrs: Array<{ ip: Uint8Array; port: number }>) => void;
 }
 
 interface Connection {
@@ -277,6 +280,7 @@ export class P2PLink implements Link {
                 this.attach(c);
                 // Announce new blocks to us as headers (BIP130), so we can follow the tip.
                 this.send(c, 'sendheaders', new Uint8Array(0));
+                if (this.opts.onAddr) this.send(c, 'getaddr', new Uint8Array(0));
                 this.ctx.log.info('P2P peer connected', { link: this.name, peer: `${host}:${port}`, agent: peer.userAgent, version: peer.version, transport: transport.kind });
                 resolve(c);
                 return;
@@ -419,8 +423,17 @@ export class P2PLink implements Link {
         if (blocks && this.last) void this.requestHeaders(this.ownLocator());
         return;
       }
+      case 'addr': {
+        if (!this.opts.onAddr) return;
+        try {
+          this.opts.onAddr(decodeAddr(m.payload));
+        } catch {
+          this.ctx.counters.inc('bad-answers');
+        }
+        return;
+      }
       default:
-        return; // addr, feefilter, sendcmpct, getheaders...: not this link's business
+        return; // addrv2, feefilter, sendcmpct, getheaders...: not this link's business
     }
   }
 

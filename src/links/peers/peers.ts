@@ -198,8 +198,38 @@ export class PeersLink implements Link {
       host,
       port,
       group: netgroup(host),
-      link: new P2PLink({ name: `${this.name}/${peer}`, host, port, v2: this.opts.v2, timeoutMs: this.opts.timeoutMs }, ctx),
+      link: new P2PLink(
+        {
+          name: `${this.name}/${peer}`,
+          host,
+          port,
+          v2: this.opts.v2,
+          timeoutMs: this.opts.timeoutMs,
+          onAddr: (addrs) => this.learn(peer, addrs),
+        },
+        ctx,
+      ),
     };
+  }
+
+  /** Addresses a peer sent (`addr`): plain IPv4/IPv6 ones go into the book (bounded there). */
+  private learn(from: string, addrs: Array<{ ip: Uint8Array; port: number }>): void {
+    let added = 0;
+    for (const a of addrs) {
+      const host = ipText(a.ip);
+      if (!host || a.port === 0) continue;
+      if (this.book.add(host, a.port)) added++;
+    }
+    this.ctx.counters.inc('addr.heard', addrs.length);
+    this.ctx.counters.inc('addr.new', added);
+    if (added > 0)
+      this.ctx.log.info('addresses learned from a peer', {
+        link: this.name,
+        peer: from,
+        heard: addrs.length,
+        new: added,
+        book: this.book.size,
+      });
   }
 
   /** Bans every peer its P2PLink caught lying, drops it, and connects another in its place. */
@@ -234,6 +264,20 @@ export class PeersLink implements Link {
     this.state = s;
     this.ctx.events.state(s, reason);
   }
+}
+
+/** A 16-byte P2P address as text: dotted IPv4 for IPv4-mapped ones, IPv6 otherwise; undefined for unusable ones. */
+function ipText(ip: Uint8Array): string | undefined {
+  if (ip.length !== 16) return undefined;
+  const mapped = ip.subarray(0, 12).every((b, i) => b === (i >= 10 ? 0xff : 0));
+  if (mapped) {
+    const v4 = [...ip.subarray(12)].join('.');
+    return v4 === '0.0.0.0' ? undefined : v4;
+  }
+  if (ip.every((b) => b === 0)) return undefined;
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(((ip[i] << 8) | ip[i + 1]).toString(16));
+  return groups.join(':');
 }
 
 /**

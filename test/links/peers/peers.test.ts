@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NETWORKS } from '../../../src/chain/networks.js';
+import { decodeAddr } from '../../../src/node/messages.js';
 import { headerHash } from '../../../src/chain/header.js';
 import { AddressBook, MAX_BOOK_ENTRIES, netgroup } from '../../../src/links/peers/book.js';
 import { DNS_SEEDS } from '../../../src/links/peers/options.js';
@@ -36,6 +37,12 @@ describe('peers: options, netgroups, address book', () => {
     for (const name of Object.keys(NETWORKS)) expect(DNS_SEEDS[name], name).toBeDefined();
     for (const s of Object.values(DNS_SEEDS).flat()) expect(s).toMatch(/^([a-z0-9-]+\.)+[a-z]+$/);
     expect(DNS_SEEDS.regtest).toEqual([]);
+  });
+
+  it('decodes addr strictly: a count over 1000 or a truncated entry is refused before allocation', () => {
+    expect(() => decodeAddr(Uint8Array.of(0xfd, 0xe9, 0x03))).toThrow(/exceeds 1000/);
+    expect(() => decodeAddr(Uint8Array.of(1, 0, 0, 0))).toThrow(/truncated/);
+    expect(decodeAddr(Uint8Array.of(0))).toEqual([]);
   });
 
   it('puts IPv4 in /16 and IPv6 in /32 netgroups', () => {
@@ -90,7 +97,9 @@ describe('peers link against a local DNS seed and real regtest nodes', () => {
 
   it('connects peers from distinct netgroups, takes headers from the honest ones, bans and replaces the liar', async () => {
     // The liar (127.2.0.1) speaks regtest's magic but serves headers that do not follow our locator.
-    await serve(startFakePeer({ host: '127.2.0.1', port, network: 'regtest' }));
+    // It also answers getaddr with 127.5.0.1 on a port where no one listens: learned, tried, skipped.
+    const deadPort = await freePort();
+    await serve(startFakePeer({ host: '127.2.0.1', port, network: 'regtest', addrs: [{ host: '127.5.0.1', port: deadPort }] }));
     const seed = await serve(
       startDnsSeed({
         'seed.altnet.test': ['127.0.0.2', '127.0.0.3', '127.1.0.1', '127.2.0.1', '127.3.0.1'],
@@ -147,9 +156,12 @@ describe('peers link against a local DNS seed and real regtest nodes', () => {
       // BIP324 first: Bitcoin Core 30.2 reports the link's connections as v2.
       const inbound = (await a.rpc<any[]>('getpeerinfo')).filter((p) => p.inbound);
       expect(inbound.map((p) => p.transport_protocol_type)).toEqual(['v2']);
+      // Addresses a peer sent (addr) joined the book.
+      expect(link.book.all().map((e) => `${e.host}:${e.port}`)).toContain(`127.5.0.1:${deadPort}`);
+      expect(rec.counters.get('addr.new')).toBe(1);
       await link.stop();
       const saved = JSON.parse(readFileSync(bookPath, 'utf8')) as { peers: Array<{ host: string; banned?: string }> };
-      expect(saved.peers.map((p) => p.host).sort()).toEqual(['127.0.0.2', '127.0.0.3', '127.1.0.1', '127.2.0.1', '127.3.0.1']);
+      expect(saved.peers.map((p) => p.host).sort()).toEqual(['127.0.0.2', '127.0.0.3', '127.1.0.1', '127.2.0.1', '127.3.0.1', '127.5.0.1']);
       expect(saved.peers.find((p) => p.host === '127.2.0.1')?.banned).toMatch(/disconnected|bad-pow/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
