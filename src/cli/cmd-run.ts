@@ -27,7 +27,7 @@ export function gatewayOptionsFromConfig(config: Config, log: Logger, forcedMode
     allowRemote: config.allowremote,
     datadir: config.datadir,
     mode,
-    links: Object.entries(config.links).map(([name, options]) => ({ name, type: options.type, options: effectiveOptions(options, config, mode) })),
+    links: Object.entries(config.links).map(([name, options]) => ({ name, type: options.type, options: effectiveOptions(options, config, mode, name) })),
     log,
     staleProbability: config.stalewatchprob,
     metrics: config.metrics && { host: config.metrics.host, port: config.metrics.port },

@@ -5,6 +5,7 @@
 // the table has one. Devices that are not there are warnings, not errors: radios come and go.
 // I/O only through the injected deps (board profiles, device existence), so tests can run it.
 import { linkDestinationHost, linkTypeEntry, linkTypeTakes, validateLinkOptions } from '../links/registry.js';
+import { join } from 'node:path';
 import { formatHostPort } from '../util/net.js';
 import type { BoardProfile } from '../links/boards.js';
 import { closest } from '../util/suggest.js';
@@ -53,7 +54,7 @@ export function checkLinks(config: Config, mode: GatewayMode, deps: LinkCheckDep
 
   for (const link of config.linkConfigs) {
     const { name, type } = link;
-    const options = effectiveOptions(link.keys, config, mode);
+    const options = effectiveOptions(link.keys, config, mode, name);
     for (const p of validateLinkOptions(name, link.keys, type)) errors.push(lineError(p.code, where(link, p.key), p.message));
     const entry = linkTypeEntry(type);
     if (!entry) continue;
@@ -133,10 +134,19 @@ export function checkLinks(config: Config, mode: GatewayMode, deps: LinkCheckDep
  * A link's options with the global settings that apply to it filled in: the SOCKS5 proxy= for
  * internet links that take one (unless the link says proxy=off), the operator's callsign
  * for types that take one (amateur radio), and direction=rx on receive-only gateways for types
- * that have a direction, so not even a header request goes on the air.
+ * that have a direction, so not even a header request goes on the air; and for types with an
+ * address book (`peers`), `book=` in the datadir, one file per network and link.
  */
-export function effectiveOptions(keys: Record<string, string>, config: Pick<Config, 'callsign' | 'proxy'>, mode: GatewayMode): Record<string, string> {
+export function effectiveOptions(
+  keys: Record<string, string>,
+  config: Pick<Config, 'callsign' | 'proxy'> & Partial<Pick<Config, 'datadir' | 'network'>>,
+  mode: GatewayMode,
+  name?: string,
+): Record<string, string> {
   const out = { ...keys };
+  if (config.datadir && name && out.book === undefined && linkTypeTakes(out.type, 'book')) {
+    out.book = join(config.datadir, `peers-${config.network ?? 'main'}-${name}.json`);
+  }
   if (config.proxy && out.proxy === undefined && linkTypeTakes(out.type, 'proxy')) out.proxy = formatHostPort(config.proxy);
   if (config.callsign && !out.callsign && linkTypeTakes(out.type, 'callsign')) out.callsign = config.callsign;
   if (mode === 'receive-only' && linkTypeTakes(out.type, 'direction')) out.direction = 'rx';

@@ -37,7 +37,8 @@ export const PEERS_OPTIONS: readonly LinkOptionSpec[] = [
     key: 'book',
     type: 'path',
     example: '/var/lib/altnet/peers.json',
-    help: 'Address book file (known and banned peers, at most 1000, written atomically); unset: kept in memory only.',
+    defaultNote: 'peers-<network>-<link name>.json in the datadir (altnet run)',
+    help: 'Address book file (known and banned peers, at most 1000, written atomically); without a datadir it is kept in memory only.',
   },
   SOURCE_ROWS.timeout(30_000, 'each handshake and request'),
   {

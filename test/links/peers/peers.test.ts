@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NETWORKS } from '../../../src/chain/networks.js';
+import { effectiveOptions } from '../../../src/cli/link-check.js';
 import { decodeAddr } from '../../../src/node/messages.js';
 import { headerHash } from '../../../src/chain/header.js';
 import { AddressBook, MAX_BOOK_ENTRIES, netgroup } from '../../../src/links/peers/book.js';
@@ -29,6 +30,13 @@ describe('peers: options, netgroups, address book', () => {
     expect(bad.map((p) => p.key).sort()).toEqual(['connections', 'dnsserver', 'port', 'seeds', 'v2']);
     const rec = recordingContext();
     expect(() => create({ name: 'r', dnsserver: 'resolver.example:53' }, rec.ctx)).toThrow(/link\.r\.dnsserver=.*IP address/);
+  });
+
+  it('altnet run puts the address book in the datadir, one per network and link, unless book= says where', () => {
+    const config = { datadir: '/var/lib/altnet', network: 'signet' as const, callsign: undefined, proxy: undefined };
+    expect(effectiveOptions({ type: 'peers' }, config, 'gateway', 'rnd').book).toBe('/var/lib/altnet/peers-signet-rnd.json');
+    expect(effectiveOptions({ type: 'peers', book: '/x.json' }, config, 'gateway', 'rnd').book).toBe('/x.json');
+    expect(effectiveOptions({ type: 'p2p', peer: '127.0.0.1:1' }, config, 'gateway', 'p').book).toBeUndefined();
   });
 
   it("lists each network's DNS seeds as Bitcoin Core does (form only; never contacted)", () => {
