@@ -40,6 +40,15 @@ export const PEERS_OPTIONS: readonly LinkOptionSpec[] = [
     defaultNote: 'peers-<network>-<link name>.json in the datadir (altnet run)',
     help: 'Address book file (known and banned peers, at most 1000, written atomically); without a datadir it is kept in memory only.',
   },
+  {
+    key: 'rotate',
+    type: 'int',
+    min: 0,
+    max: 604_800,
+    unit: 's',
+    default: '3600',
+    help: 'Every this often the longest-connected peer is swapped for another, so no set of peers keeps the link for good; 0: never.',
+  },
   SOURCE_ROWS.timeout(30_000, 'each handshake and request'),
   {
     key: 'v2',

@@ -22,6 +22,8 @@ export interface PeersLinkOptions {
   bookPath?: string;
   timeoutMs: number;
   v2: boolean;
+  /** Swap the longest-connected peer for another this often; 0: never. */
+  rotateMs?: number;
 }
 
 interface Slot {
@@ -29,6 +31,8 @@ interface Slot {
   port: number;
   group: string;
   link: P2PLink;
+  /** When it connected (ms since epoch). */
+  since: number;
 }
 
 export class PeersLink implements Link {
@@ -42,6 +46,9 @@ export class PeersLink implements Link {
   private context: { fromHeight: number; headers: Uint8Array[] } | null = null;
   private filling: Promise<void> | null = null;
   private state: LinkState = 'stopped';
+  private rotateTimer: ReturnType<typeof setInterval> | undefined;
+  /** The peer just rotated out: not picked again by the fill that replaces it. */
+  private resting: string | undefined;
 
   constructor(
     private readonly opts: PeersLinkOptions,
@@ -64,10 +71,15 @@ export class PeersLink implements Link {
     this.setState('starting');
     await this.discover();
     await this.fill();
+    if (this.opts.rotateMs) {
+      this.rotateTimer = setInterval(() => void this.rotate(), this.opts.rotateMs);
+      this.rotateTimer.unref?.();
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.rotateTimer);
     const slots = this.slots;
     this.slots = [];
     await Promise.all(slots.map((s) => s.link.stop()));
@@ -147,6 +159,7 @@ export class PeersLink implements Link {
     while (!this.stopped && this.slots.length < this.opts.connections) {
       const used = new Set(this.slots.map((s) => s.group));
       const busy = new Set([...this.failed, ...this.slots.map((s) => bookKey(s.host, s.port))]);
+      if (this.resting) busy.add(this.resting);
       const picks = this.book.pick(this.opts.connections - this.slots.length, used, busy);
       if (picks.length === 0) break;
       await Promise.all(
@@ -197,6 +210,7 @@ export class PeersLink implements Link {
     return {
       host,
       port,
+      since: Date.now(),
       group: netgroup(host),
       link: new P2PLink(
         {
@@ -210,6 +224,22 @@ export class PeersLink implements Link {
         ctx,
       ),
     };
+  }
+
+  /** Drops the longest-connected peer and fills its place from the book (another address). */
+  private async rotate(): Promise<void> {
+    if (this.stopped || this.filling || this.slots.length === 0) return;
+    const oldest = this.slots.reduce((a, b) => (b.since < a.since ? b : a));
+    this.slots = this.slots.filter((s) => s !== oldest);
+    this.ctx.counters.inc('rotated');
+    this.ctx.log.info('peer rotated out', { link: this.name, peer: `${oldest.host}:${oldest.port}` });
+    await oldest.link.stop();
+    this.resting = bookKey(oldest.host, oldest.port);
+    try {
+      await this.fill();
+    } finally {
+      this.resting = undefined;
+    }
   }
 
   /** Addresses a peer sent (`addr`): plain IPv4/IPv6 ones go into the book (bounded there). */
@@ -304,6 +334,7 @@ export function create(options: Record<string, string>, ctx: LinkContext): Link 
       bookPath: o.string('book'),
       timeoutMs: o.must<number>('timeout'),
       v2: o.must('v2') === '1',
+      rotateMs: o.must<number>('rotate') * 1000,
     },
     ctx,
   );

@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { NETWORKS } from '../../../src/chain/networks.js';
 import { effectiveOptions } from '../../../src/cli/link-check.js';
 import { decodeAddr } from '../../../src/node/messages.js';
@@ -175,4 +175,34 @@ describe('peers link against a local DNS seed and real regtest nodes', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);
+
+  it('rotates: the longest-connected peer is swapped for another address, netgroups still distinct', async () => {
+    const seed = await serve(startDnsSeed({ 'seed.altnet.test': ['127.0.0.2', '127.0.0.3', '127.1.0.1', '127.3.0.1'] }));
+    const rec = recordingContext();
+    rec.ctx.network = NETWORKS.regtest;
+    const link = track(
+      create(
+        {
+          name: 'rot',
+          seeds: 'seed.altnet.test',
+          dnsserver: `127.0.0.1:${seed.port}`,
+          port: String(port),
+          connections: '2',
+          rotate: '1',
+          timeout: '5000',
+        },
+        rec.ctx,
+      ) as PeersLink,
+    );
+    await link.start();
+    const first = link.peers.map((p) => p.host);
+    expect(first).toHaveLength(2);
+    await vi.waitFor(() => expect(rec.counters.get('rotated')).toBeGreaterThanOrEqual(1), { timeout: 5_000, interval: 50 });
+    await vi.waitFor(() => expect(link.peers).toHaveLength(2), { timeout: 5_000, interval: 50 });
+    const now = link.peers.map((p) => p.host);
+    expect(now.sort()).not.toEqual(first.sort());
+    expect(new Set(link.peers.map((p) => p.group)).size).toBe(2);
+    await link.requestHeaders([headerHash(NETWORKS.regtest.genesisHeader)]);
+    expect(rec.all().length).toBeGreaterThanOrEqual(20);
+  }, 20_000);
 });
