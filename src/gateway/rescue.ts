@@ -106,6 +106,8 @@ export class Rescue {
   private nextId = 1;
   /** Height of our best chain through which the current rescue has delivered blocks. */
   private deliveredUpTo = -1;
+  /** Final tip of the last completed rescue (the node confirmed it), as a floor for the next one. */
+  private lastFinalTip: { height: number; hash: string } | undefined;
   private lastProgress = 0;
   private lastDelivery = 0;
   private lastProbe = 0;
@@ -265,7 +267,13 @@ export class Rescue {
         blocksDelivered: 0,
         deliveredVia: { p2p: 0, rpc: 0 },
       };
-      this.deliveredUpTo = fork.height;
+      // Blocks an earlier rescue already got the node onto (its confirmed final tip, still on our
+      // best chain) are not pushed again, even when the node's tip we know lags behind (a late
+      // announcement of an intermediate tip): one catch-up split into header batches pushes each
+      // block once.
+      const prior = this.lastFinalTip;
+      const priorOnChain = prior && prior.height > fork.height && prior.height < tip.height && chain.getByHeight(prior.height);
+      this.deliveredUpTo = priorOnChain && hashToHex(priorOnChain.hash) === prior.hash ? prior.height : fork.height;
       this.lastProgress = now;
       counters.inc('rescue.started');
       log.info('rescue started: the node lacks blocks of a better validated chain', {
@@ -395,6 +403,7 @@ export class Rescue {
     cur.caughtUpAt = new Date(now).toISOString();
     cur.seconds = Math.round((now - Date.parse(cur.startedAt)) / 100) / 10;
     cur.finalTip = { height: active.height, hash: hashToHex(active.hash) };
+    this.lastFinalTip = cur.finalTip;
     cur.reason = undefined;
     this.deps.counters.inc('rescue.completed');
     this.deps.log.info('rescue complete: the node is on the better chain', {

@@ -34,6 +34,8 @@ export interface KissTransportOptions {
   direction?: LinkDirection;
   /** Share of airtime we allow ourselves (1 = unrestricted, as amateur rules have no duty cycle). */
   dutyCycle?: number;
+  /** Largest share of the window's airtime budget one burst may use (DutyCycleLimiter burstShare). */
+  burstShare?: number;
   queueLimit?: number;
   maxAttempts?: number;
   backoff?: BackoffPolicy;
@@ -73,7 +75,7 @@ export class KissTransport extends RadioTransport {
         name: o.name,
         capabilities,
         openChannel: o.openChannel,
-        duty: { dutyCycle: o.dutyCycle ?? 1 },
+        duty: { dutyCycle: o.dutyCycle ?? 1, burstShare: o.burstShare },
         airtimeOf: (n) => airtimeMs(radio.airtime, undefined, n + AX25_HEADER_BYTES),
         queueLimit: o.queueLimit,
         maxAttempts: o.maxAttempts,

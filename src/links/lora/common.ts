@@ -37,6 +37,8 @@ export interface LoraTransportOptions {
   radio?: LoraOverrides;
   /** Override of the regional duty cycle (only ever lower it: the law sets the ceiling). */
   dutyCycle?: number;
+  /** Largest share of the window's airtime budget one burst may use (DutyCycleLimiter burstShare). */
+  burstShare?: number;
   direction?: LinkDirection;
   queueLimit?: number;
   maxAttempts?: number;
@@ -156,7 +158,7 @@ export function planLora(o: LoraTransportOptions, dialectMax: number): LoraPlan 
       name: opts.name,
       capabilities,
       openChannel: opts.openChannel,
-      duty: { dutyCycle, windowMs: rule.windowMs, maxDwellMs: rule.maxDwellMs },
+      duty: { dutyCycle, windowMs: rule.windowMs, maxDwellMs: rule.maxDwellMs, burstShare: opts.burstShare },
       airtimeOf,
       queueLimit: opts.queueLimit,
       maxAttempts: opts.maxAttempts,

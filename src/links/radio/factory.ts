@@ -98,6 +98,7 @@ export function createRadioTransport(options: Record<string, string>, deps: Radi
     queueLimit: o.int('queue'),
     maxAttempts: o.int('attempts'),
     dutyCycle: o.number('dutycycle'),
+    burstShare: o.number('burst'),
   };
 
   if (type === 'kiss') {

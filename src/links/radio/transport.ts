@@ -38,7 +38,7 @@ export interface RadioTransportOptions {
   capabilities: LinkCapabilities;
   openChannel: ChannelFactory;
   /** Regional airtime rules; the limiter is built with the transport's clock. */
-  duty: { dutyCycle: number; windowMs?: number; maxDwellMs?: number };
+  duty: { dutyCycle: number; windowMs?: number; maxDwellMs?: number; burstShare?: number };
   /** Airtime of a frame of `bytes` payload bytes as the radio will send it (overhead included). */
   airtimeOf(bytes: number): number;
   /** Frames waiting for airtime; `send` rejects with QueueFullError beyond this. */

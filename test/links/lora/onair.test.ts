@@ -56,7 +56,8 @@ const KINDS: { board: string; make(): RadioDevice; baud: number }[] = [
 
 describe('airtime per dialect', () => {
   it.each(KINDS)('$board: the limiter is charged exactly the time on air of what the device sent', async ({ board, make, baud }) => {
-    const r = await radio(board, make(), baud, { region: 'EU868' });
+    // burst=1: two SF12 frames back to back; pacing is tested in test/links/radio/dutycycle.test.ts.
+    const r = await radio(board, make(), baud, { region: 'EU868', burst: '1' });
     await r.t.open();
     for (const n of [12, Math.min(150, r.t.capabilities.mtu)]) await r.t.send(new Uint8Array(n).fill(0x5a));
     await until(`${board}: both frames on air`, () => r.dev.transmitted.length === 2);
