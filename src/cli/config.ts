@@ -19,6 +19,7 @@ import { ConfigError } from '../util/errors.js';
 import type { LogLevel } from '../util/log.js';
 import type { CliIO } from './io.js';
 import { closest } from '../util/suggest.js';
+import { wrap } from '../util/wrap.js';
 
 export type OptionType = 'string' | 'int' | 'number' | 'bool' | 'hostport' | 'path' | 'enum' | 'duration';
 
@@ -821,20 +822,6 @@ function metaFor(o: OptionSpec): string {
   }
 }
 
-function wrap(text: string, indent: string, width = 79): string[] {
-  const out: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/)) {
-    if (line && indent.length + line.length + 1 + word.length > width) {
-      out.push(indent + line);
-      line = word;
-    } else {
-      line = line ? `${line} ${word}` : word;
-    }
-  }
-  if (line) out.push(indent + line);
-  return out;
-}
 
 function describeDefault(o: OptionSpec): string {
   const parts: string[] = [];

@@ -7,6 +7,7 @@ import { describeOption, type LinkOptionSpec } from '../links/options.js';
 import type { CliIO } from './io.js';
 import { parseCommand } from './args.js';
 import { ALTNET_VERSION } from '../util/version.js';
+import { wrap } from '../util/wrap.js';
 
 function defaultText(o: LinkOptionSpec): string {
   if (o.required) return 'required';
@@ -21,18 +22,6 @@ function callsignText(e: LinkTypeEntry): string {
   return '';
 }
 
-function wrap(text: string, indent: string, width = 79): string[] {
-  const out: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/)) {
-    if (line && indent.length + line.length + 1 + word.length > width) {
-      out.push(indent + line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  if (line) out.push(indent + line);
-  return out;
-}
 
 /** Plain text for the terminal. */
 export function linksHelpText(): string {
