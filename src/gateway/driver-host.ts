@@ -42,6 +42,7 @@ const events: LinkEvents = {
   tx: (raw) => send({ t: 'tx', raw }),
   tip: (r) => send({ t: 'tip', height: r.height, hash: r.hash, chainWork: r.chainWork }),
   state: (state, reason) => send({ t: 'state', state, reason: reason?.slice(0, 500) }),
+  txAck: (prefixes) => send({ t: 'tx-ack', prefixes }),
   headersWanted: (req) => send({ t: 'headers-wanted', locator: req.locator.slice(0, 16), max: req.max }),
 };
 
@@ -66,6 +67,9 @@ async function onMessage(raw: unknown): Promise<void> {
       return;
     case 'send-tx':
       await link?.sendTx?.(msg.raw);
+      return;
+    case 'send-tx-ack':
+      await link?.sendTxAck?.(msg.txids);
       return;
     case 'fetch-block': {
       // Not awaited: several blocks may be in flight; each answer names its hash.

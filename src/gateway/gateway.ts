@@ -163,7 +163,8 @@ export interface GatewayStatus {
   /** Block fetch progress of the current (or last) rescue. */
   blockSync?: ProgressSnapshot;
   /** With noderpc: the node's active tip and its other peers, as its RPC last said. */
-  nodeView?: { at: string; activeHeight: number; activeHash: string; otherPeers: number; peersBestHeight: number } | { at: string; error: string };
+  nodeView?:
+    { at: string; activeHeight: number; activeHash: string; otherPeers: number; peersBestHeight: number } | { at: string; error: string };
   /** Transactions from `altnet send-tx` not yet seen back from the network. */
   pendingTx: PendingTxStatus[];
   /** Rescues (blocks fetched, verified and pushed to the node), newest first. */
@@ -201,7 +202,10 @@ export class Gateway {
   private statusServer: StatusServer | undefined;
   private readonly anomalyHistory: AnomalyEvent[] = [];
   /** Links that are no longer running: what status shows for them. */
-  private readonly ended = new Map<string, { state: string; lastFailure: string; restarts: number; direction: string; carries: string[]; counters: Record<string, number> }>();
+  private readonly ended = new Map<
+    string,
+    { state: string; lastFailure: string; restarts: number; direction: string; carries: string[]; counters: Record<string, number> }
+  >();
   /** Highest tip each link claimed (a claim; used only as the sync progress target). */
   private readonly linkTipHeights = new Map<string, number>();
   /** Last frames_rx count seen per watched link (to notice frames being heard). */
@@ -304,7 +308,13 @@ export class Gateway {
       // One daemon per datadir: a second one would write the same header file, status and outbox.
       lock = DatadirLock.acquire(
         opts.datadir,
-        { network: opts.network.name, mode: opts.mode ?? 'gateway', listen: '', startedAt: new Date().toISOString(), version: ALTNET_VERSION },
+        {
+          network: opts.network.name,
+          mode: opts.mode ?? 'gateway',
+          listen: '',
+          startedAt: new Date().toISOString(),
+          version: ALTNET_VERSION,
+        },
         log,
       );
       try {
@@ -381,7 +391,12 @@ export class Gateway {
       this.startLink(spec);
     }
     if (devicedir && opts.links.some((s) => s.options.device && isHotplugDevice(s.options.device, devicedir))) {
-      this.devices = new DeviceWatcher({ dir: devicedir, log: log.child('hotplug'), counters: this.counters.scoped('hotplug.'), rescanMs: opts.hotplugRescanMs });
+      this.devices = new DeviceWatcher({
+        dir: devicedir,
+        log: log.child('hotplug'),
+        counters: this.counters.scoped('hotplug.'),
+        rescanMs: opts.hotplugRescanMs,
+      });
       this.devices.on('appeared', (path) => {
         for (const name of linksForDevice(this.linkOptions(), path)) {
           log.info('device plugged in; opening its link', { device: path, link: name });
@@ -408,8 +423,12 @@ export class Gateway {
         log: log.child('outbox'),
         counters: this.counters,
         rescanMs: opts.outboxRescanMs,
-        send: (raw) => {
-          const links = this.router.sendTxOnLinks(raw);
+        send: (raw, sendOpts) => {
+          // Acknowledged over the air: radio links (family radio: LoRa, KISS, BLE, sim) stop; internet sources may still take it.
+          const skip = sendOpts?.skipRadio
+            ? (name: string) => linkTypeEntry(this.specs.get(name)?.type ?? '')?.family === 'radio'
+            : undefined;
+          const links = this.router.sendTxOnLinks(raw, { skip });
           const peers = (opts.txToNode ?? true) ? (this.server?.readyPeers() ?? []) : [];
           for (const p of peers) p.sendTx(raw);
           return { links, nodePeers: peers.length };
@@ -431,7 +450,9 @@ export class Gateway {
         port: opts.status.port,
         log: log.child('status'),
         status: () => this.status() as unknown as Record<string, unknown>,
-        metrics: shareMetrics ? () => ({ body: renderPrometheus(this.counters.snapshot(), this.metricsMeta()), contentType: METRICS_CONTENT_TYPE }) : undefined,
+        metrics: shareMetrics
+          ? () => ({ body: renderPrometheus(this.counters.snapshot(), this.metricsMeta()), contentType: METRICS_CONTENT_TYPE })
+          : undefined,
       });
     }
     if (opts.metrics && !shareMetrics) {
@@ -484,11 +505,16 @@ export class Gateway {
       tx: (link, raw) => this.router.onLinkTx(link.name, raw),
       tip: (link, report) => this.router.onLinkTip(link.name, report),
       headersWanted: (link, req) => this.router.onLinkHeadersWanted(link.name, req),
+      txAck: (link, prefixes) => this.outbox?.markRelayed(prefixes, link.name),
       hello: (link) => {
         this.router.pushContext(link);
         this.watchForSilence(spec, link);
         // An internet source is `up` only once it has answered: ask it at once.
-        if (linkTypeEntry(spec.type)?.family === 'source' && canReceive(link.capabilities) && link.capabilities.carries.includes('headers')) {
+        if (
+          linkTypeEntry(spec.type)?.family === 'source' &&
+          canReceive(link.capabilities) &&
+          link.capabilities.carries.includes('headers')
+        ) {
           link.requestHeaders(this.chain.locator());
         }
       },
@@ -563,7 +589,12 @@ export class Gateway {
     const r = this.rescue.records()[0];
     if (r && (r.state === 'fetching' || r.state === 'delivering' || r.state === 'done')) {
       if (this.blockSync?.id !== r.id) {
-        const progress = new Progress({ what: 'block fetch', unit: 'blocks', log: this.opts.log.child('rescue'), fields: { rescue: r.id } });
+        const progress = new Progress({
+          what: 'block fetch',
+          unit: 'blocks',
+          log: this.opts.log.child('rescue'),
+          fields: { rescue: r.id },
+        });
         this.blockSync = { id: r.id, progress };
       }
       this.blockSync.progress.update(r.blocksDelivered, Math.max(0, r.target.height - r.forkHeight));
@@ -578,13 +609,25 @@ export class Gateway {
       const tip = this.chain.tip();
       const known = this.chain.getByHash(hexToHash(v.activeHash));
       const chainAhead = known ? tip.chainWork > known.chainWork : tip.height > v.activeHeight;
-      this.nodeView = { at, activeHeight: v.activeHeight, activeHash: v.activeHash, otherPeers: v.peers.length, peersBestHeight: v.peersBestHeight };
-      this.watchdog.observePeerView({ otherPeers: v.peers.length, peersBestHeight: v.peersBestHeight, nodeHeight: v.activeHeight, chainHeight: tip.height, chainAhead });
+      this.nodeView = {
+        at,
+        activeHeight: v.activeHeight,
+        activeHash: v.activeHash,
+        otherPeers: v.peers.length,
+        peersBestHeight: v.peersBestHeight,
+      };
+      this.watchdog.observePeerView({
+        otherPeers: v.peers.length,
+        peersBestHeight: v.peersBestHeight,
+        nodeHeight: v.activeHeight,
+        chainHeight: tip.height,
+        chainAhead,
+      });
     } catch (err) {
       const error = (err as Error).message;
       this.counters.inc('node.rpc_failures');
       const before = this.nodeView && 'error' in this.nodeView ? this.nodeView.error : undefined;
-      if (before !== error) this.opts.log.warn('cannot read the node\'s peers over its RPC', { error });
+      if (before !== error) this.opts.log.warn("cannot read the node's peers over its RPC", { error });
       this.nodeView = { at, error };
     }
   }
@@ -650,7 +693,11 @@ export class Gateway {
         const sup = this.supervisors.get(spec.name);
         const ended = this.ended.get(spec.name);
         const prefix = `link.${spec.name}.`;
-        const parent = Object.fromEntries(Object.entries(snapshot).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+        const parent = Object.fromEntries(
+          Object.entries(snapshot)
+            .filter(([k]) => k.startsWith(prefix))
+            .map(([k, v]) => [k.slice(prefix.length), v]),
+        );
         const driver = sup?.driverCounters ?? ended?.counters ?? {};
         const status: LinkStatus = {
           name: spec.name,
@@ -665,7 +712,9 @@ export class Gateway {
         if (FRAME_LINK_TYPES.includes(spec.type)) status.radio = radioStatus(driver);
         return status;
       }),
-      anomalies: this.watchdog.active().map((a) => ({ kind: a.kind, key: a.key, since: new Date(a.since * 1000).toISOString(), detail: a.detail })),
+      anomalies: this.watchdog
+        .active()
+        .map((a) => ({ kind: a.kind, key: a.key, since: new Date(a.since * 1000).toISOString(), detail: a.detail })),
       anomalyHistory: [...this.anomalyHistory],
       sync: this.headerSync.snapshot(),
       blockSync: this.blockSync?.progress.snapshot(),
@@ -715,16 +764,33 @@ export class Gateway {
       for (const g of sup.driverGauges) gaugeNames.push(`link.${name}.${g}`);
       const proc = `link:${name}`;
       if (c['process.rss_bytes'] !== undefined) rss.push({ labels: { process: proc }, value: c['process.rss_bytes'] });
-      if (c['process.eventloop_lag_seconds'] !== undefined) lag.push({ labels: { process: proc }, value: c['process.eventloop_lag_seconds'] });
-      if (c['process.eventloop_lag_max_seconds'] !== undefined) lagMax.push({ labels: { process: proc }, value: c['process.eventloop_lag_max_seconds'] });
+      if (c['process.eventloop_lag_seconds'] !== undefined)
+        lag.push({ labels: { process: proc }, value: c['process.eventloop_lag_seconds'] });
+      if (c['process.eventloop_lag_max_seconds'] !== undefined)
+        lagMax.push({ labels: { process: proc }, value: c['process.eventloop_lag_max_seconds'] });
     }
     return {
       values,
       gaugeNames,
       families: [
-        { name: 'process_resident_memory_bytes', type: 'gauge', help: 'Resident memory of each altnet process: the main one and every link driver (process="link:<name>").', samples: rss },
-        { name: 'process_eventloop_lag_seconds', type: 'gauge', help: "Mean delay of each process's event loop over the last interval (a busy or starved process runs its timers late).", samples: lag },
-        { name: 'process_eventloop_lag_max_seconds', type: 'gauge', help: "Worst delay of each process's event loop over the last interval.", samples: lagMax },
+        {
+          name: 'process_resident_memory_bytes',
+          type: 'gauge',
+          help: 'Resident memory of each altnet process: the main one and every link driver (process="link:<name>").',
+          samples: rss,
+        },
+        {
+          name: 'process_eventloop_lag_seconds',
+          type: 'gauge',
+          help: "Mean delay of each process's event loop over the last interval (a busy or starved process runs its timers late).",
+          samples: lag,
+        },
+        {
+          name: 'process_eventloop_lag_max_seconds',
+          type: 'gauge',
+          help: "Worst delay of each process's event loop over the last interval.",
+          samples: lagMax,
+        },
       ],
       info: { version: ALTNET_VERSION, network: this.opts.network.name },
       gauges: {

@@ -17,6 +17,7 @@ import { MalformedInputError } from '../util/errors.js';
 import { bigIntToBytesBE, bytesToBigIntBE } from '../util/bytes.js';
 import type { Cargo, LinkCapabilities, LinkDirection, LinkState } from '../links/link.js';
 import { MAX_HEADERS_PER_MESSAGE } from '../chain/header.js';
+import { MAX_TXACK_ENTRIES, TXID_PREFIX_BYTES } from '../codec/frames.js';
 
 /** Bitcoin Core's MAX_BLOCK_SERIALIZED_SIZE (consensus/consensus.h). */
 export const MAX_BLOCK_BYTES = 4_000_000;
@@ -36,6 +37,7 @@ export type ChildMessage =
   | { t: 'tip'; height: number; hash?: Uint8Array; chainWork?: bigint }
   | { t: 'state'; state: LinkState; reason?: string }
   | { t: 'headers-wanted'; locator: Array<{ height: number; prefix: Uint8Array }>; max: number }
+  | { t: 'tx-ack'; prefixes: Uint8Array[] }
   | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string }
   | { t: 'counters'; values: Record<string, number>; gauges?: string[] };
 
@@ -45,6 +47,7 @@ export type ParentMessage =
   | { t: 'send-headers'; parentHeight: number; parent: Uint8Array; headers: Uint8Array[] }
   | { t: 'set-context'; fromHeight: number; headers: Uint8Array[] }
   | { t: 'send-tx'; raw: Uint8Array }
+  | { t: 'send-tx-ack'; txids: Uint8Array[] }
   | { t: 'fetch-block'; hash: Uint8Array }
   | { t: 'stop' };
 
@@ -342,6 +345,8 @@ export function parseChildMessage(v: unknown): ChildMessage {
       if (!STATES.includes(o.state as LinkState)) bad('state');
       return { t: 'state', state: o.state as LinkState, reason: o.reason === undefined ? undefined : str(o.reason, 'reason', 500) };
     }
+    case 'tx-ack':
+      return { t: 'tx-ack', prefixes: fixedList(o.prefixes, 'prefixes', TXID_PREFIX_BYTES, 1, MAX_TXACK_ENTRIES) };
     case 'headers-wanted': {
       if (!Array.isArray(o.locator) || o.locator.length < 1 || o.locator.length > 16) bad('wants.locator must have 1..16 entries');
       const locator = o.locator.map((e, i) => {
@@ -387,7 +392,13 @@ export function parseParentMessage(v: unknown): ParentMessage {
       const options = obj(o.options);
       const opts: Record<string, string> = {};
       for (const [k, val] of Object.entries(options)) opts[k] = str(val, `options.${k}`, 4096);
-      return { t: 'start', name: str(o.name, 'name', 64), type: str(o.type, 'type', 32), options: opts, network: str(o.network, 'network', 16) };
+      return {
+        t: 'start',
+        name: str(o.name, 'name', 64),
+        type: str(o.type, 'type', 32),
+        options: opts,
+        network: str(o.network, 'network', 16),
+      };
     }
     case 'request-headers':
       return { t: 'request-headers', locator: fixedList(o.locator, 'locator', 32, 0, 101) };
@@ -406,6 +417,8 @@ export function parseParentMessage(v: unknown): ParentMessage {
       };
     case 'send-tx':
       return { t: 'send-tx', raw: bytes(o.raw, 'raw', MAX_TX_BYTES) };
+    case 'send-tx-ack':
+      return { t: 'send-tx-ack', txids: fixedList(o.txids, 'txids', 32, 1, MAX_TXACK_ENTRIES) };
     case 'fetch-block':
       return { t: 'fetch-block', hash: bytes(o.hash, 'hash', 32, 32) };
     case 'stop':

@@ -1,11 +1,11 @@
 // The outbox's durable store: one write-once <txid>.json per pending transaction, done/,
-// expired/ and bad/ beside it (layout in outbox.ts). Entries are written whole or not at all
+// expired/, bad/ and relayed/ beside it (layout in outbox.ts). Entries are written whole or not at all
 // (util/durable.ts) and re-validated whenever they are read.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { MalformedInputError } from '../util/errors.js';
 import { toHex } from '../util/bytes.js';
-import { moveDurably, writeFileDurably } from '../util/durable.js';
+import { fsyncDir, moveDurably, writeFileDurably } from '../util/durable.js';
 import { checkTransaction, type CheckedTx } from './outbox-check.js';
 
 export const ENTRY_FORMAT = 'altnet-outbox-1';
@@ -94,4 +94,42 @@ export function parseEntry(text: string, fileName: string): { entry: OutboxEntry
     throw new MalformedInputError('outbox-txid-mismatch', `the transaction's txid is ${tx.txid}, the entry says ${e.txid}`);
   if (fileName !== `${tx.txid}.json`) throw new MalformedInputError('outbox-bad-name', `file name should be ${tx.txid}.json`);
   return { entry: { ...(e as OutboxEntry), wtxid: tx.wtxid }, tx };
+}
+
+/** relayed/<txid>.json: the far end acknowledged the transaction (TXACK); radio resends stop. */
+export interface RelayedMark {
+  txid: string;
+  /** ISO time the acknowledgement arrived. */
+  relayedAt: string;
+  /** The link it came back on. */
+  link: string;
+}
+
+const RELAYED = 'relayed';
+
+/** Records durably that a pending transaction was acknowledged; the entry itself is not rewritten. */
+export function writeRelayedMark(dir: string, mark: RelayedMark): void {
+  writeFileDurably(join(dir, RELAYED), `${mark.txid}.json`, JSON.stringify(mark) + '\n');
+}
+
+/** The mark for a pending transaction, or undefined (none, or unreadable: then it is resent, the safe side). */
+export function readRelayedMark(dir: string, txid: string): RelayedMark | undefined {
+  try {
+    const m = JSON.parse(readFileSync(join(dir, RELAYED, `${txid}.json`), 'utf8')) as Partial<RelayedMark>;
+    if (m.txid !== txid || typeof m.relayedAt !== 'string' || !Number.isFinite(Date.parse(m.relayedAt)) || typeof m.link !== 'string')
+      return undefined;
+    return m as RelayedMark;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Drops the mark once the entry is done, expired or cancelled. */
+export function clearRelayedMark(dir: string, txid: string): void {
+  try {
+    unlinkSync(join(dir, RELAYED, `${txid}.json`));
+    fsyncDir(join(dir, RELAYED));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
 }

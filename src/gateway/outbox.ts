@@ -1,5 +1,6 @@
 // Emergency transaction send: the schedule that keeps re-sending stored transactions until the
-// node reports seeing them (Outbox). Its other two jobs live beside it: outbox-check.ts checks a
+// node reports seeing them (Outbox); a TXACK from the far end of a link (codecs/frames.md 3.4)
+// marks one relayed, which stops its radio resends while the watch for it goes on. Its other two jobs live beside it: outbox-check.ts checks a
 // transaction, outbox-store.ts keeps the durable entries; both are re-exported here.
 //
 // On disk (datadir/outbox/<network>/):
@@ -9,6 +10,8 @@
 //   done/           entries the node announced back (kept as a record of what was sent)
 //   expired/        entries that were not seen within the expiry (14 days)
 //   bad/            files that did not parse or validate, moved aside (never deleted)
+//   relayed/        <txid>.json marks of pending entries a far gateway acknowledged (TXACK):
+//                   no longer sent on radio links, still sent to the node and watched for
 //   .tmp-*          a write in progress (or torn by a crash); never read as an entry
 // The per-network folder keeps a testnet transaction off a mainnet daemon sharing a datadir.
 //
@@ -23,7 +26,16 @@ import { AltnetError } from '../util/errors.js';
 import { fromHex, toHex } from '../util/bytes.js';
 import { DURABLE_TMP_PREFIX, ensureDir, moveDurably } from '../util/durable.js';
 import type { CheckedTx } from './outbox-check.js';
-import { parseEntry, submitToOutbox, TXID_FILE_RE, type OutboxEntry, type SubmitOutcome } from './outbox-store.js';
+import {
+  clearRelayedMark,
+  parseEntry,
+  readRelayedMark,
+  submitToOutbox,
+  TXID_FILE_RE,
+  writeRelayedMark,
+  type OutboxEntry,
+  type SubmitOutcome,
+} from './outbox-store.js';
 
 export * from './outbox-check.js';
 export * from './outbox-store.js';
@@ -45,6 +57,9 @@ export interface PendingTxStatus {
   lastLinks: string[];
   nextAttemptAt: string;
   expiresAt: string;
+  /** When a far gateway acknowledged it (TXACK), and on which link: radio resends stopped. */
+  relayedAt?: string;
+  relayedVia?: string;
 }
 
 export interface OutboxSchedule {
@@ -63,8 +78,11 @@ export interface OutboxDeps {
   log: Logger;
   /** Scoped by the outbox as `outbox.`. */
   counters: Counters;
-  /** Hands the transaction to every link and node connection that takes it. */
-  send(raw: Uint8Array): SendResult;
+  /**
+   * Hands the transaction to every link and node connection that takes it; with skipRadio, to
+   * no radio link (it was acknowledged over the air already).
+   */
+  send(raw: Uint8Array, opts?: { skipRadio?: boolean }): SendResult;
   /** Milliseconds since the epoch. */
   now?: () => number;
   schedule?: Partial<OutboxSchedule>;
@@ -93,6 +111,8 @@ interface Pending {
   nextAttemptAt: number;
   /** Logged once that there was nowhere to send it. */
   toldNowhere: boolean;
+  relayedAt?: number;
+  relayedVia?: string;
 }
 
 function internalKey(displayHex: string): string {
@@ -148,7 +168,10 @@ export class Outbox {
         });
         this.watcher.unref();
       } catch (err) {
-        this.deps.log.warn('cannot watch the outbox; relying on the periodic rescan', { dir: this.deps.dir, error: (err as Error).message });
+        this.deps.log.warn('cannot watch the outbox; relying on the periodic rescan', {
+          dir: this.deps.dir,
+          error: (err as Error).message,
+        });
       }
     }
   }
@@ -205,7 +228,10 @@ export class Outbox {
         present.add(txid);
         if (this.pendingByTxid.has(txid)) continue;
         if (this.pendingByTxid.size >= (this.deps.maxPending ?? DEFAULT_MAX_PENDING)) {
-          if (!this.warned.has('full')) this.deps.log.warn('too many pending transactions; the rest wait on disk until some are done', { pending: this.pendingByTxid.size });
+          if (!this.warned.has('full'))
+            this.deps.log.warn('too many pending transactions; the rest wait on disk until some are done', {
+              pending: this.pendingByTxid.size,
+            });
           this.warned.add('full');
           this.counters.inc('deferred');
           continue;
@@ -253,6 +279,7 @@ export class Outbox {
       return false;
     }
     const { entry, tx } = parsed;
+    const mark = readRelayedMark(this.deps.dir, tx.txid);
     const p: Pending = {
       entry,
       tx,
@@ -263,6 +290,7 @@ export class Outbox {
       lastLinks: [],
       nextAttemptAt: this.now(),
       toldNowhere: false,
+      ...(mark ? { relayedAt: Date.parse(mark.relayedAt), relayedVia: mark.link } : {}),
     };
     this.pendingByTxid.set(tx.txid, p);
     for (const k of p.keys) this.byInvKey.set(k, p);
@@ -299,6 +327,13 @@ export class Outbox {
   private forget(p: Pending): void {
     this.pendingByTxid.delete(p.tx.txid);
     for (const k of p.keys) this.byInvKey.delete(k);
+    if (p.relayedAt === undefined) return;
+    try {
+      clearRelayedMark(this.deps.dir, p.tx.txid);
+    } catch (err) {
+      this.counters.inc('errors');
+      this.deps.log.warn('cannot remove the relayed mark of a finished entry', { txid: p.tx.txid, error: (err as Error).message });
+    }
   }
 
   /** Delay after the n-th send (n >= 1): firstMs, 2x, 4x ... capped. */
@@ -319,7 +354,7 @@ export class Outbox {
       if (now < p.nextAttemptAt) continue;
       let result: SendResult;
       try {
-        result = this.deps.send(p.tx.raw);
+        result = this.deps.send(p.tx.raw, p.relayedAt === undefined ? undefined : { skipRadio: true });
       } catch (err) {
         this.counters.inc('send_errors');
         this.deps.log.error('sending a pending transaction failed; will retry', { txid: p.tx.txid, error: (err as Error).message });
@@ -327,7 +362,7 @@ export class Outbox {
       }
       if (result.links.length === 0 && result.nodePeers === 0) {
         // Not an attempt: nothing could take it. Tried again on every poll until something can.
-        if (!p.toldNowhere) {
+        if (!p.toldNowhere && p.relayedAt === undefined) {
           this.deps.log.info('no link or node connection can take the transaction yet; will send when one can', { txid: p.tx.txid });
           p.toldNowhere = true;
         }
@@ -364,6 +399,45 @@ export class Outbox {
     return done;
   }
 
+  /**
+   * TXACK prefixes (8 bytes of a txid, internal order) from `link`: matching pending entries are
+   * marked relayed, durably, and no longer sent on radio; they stay pending until markSeen.
+   * Returns the txids newly marked.
+   */
+  markRelayed(prefixes: Uint8Array[], link: string): string[] {
+    const marked: string[] = [];
+    for (const prefix of prefixes) {
+      const hex = toHex(prefix);
+      if (hex.length !== 16) continue;
+      for (const p of this.pendingByTxid.values()) {
+        if (p.relayedAt !== undefined || !p.keys[0].startsWith(hex)) continue;
+        const at = this.now();
+        try {
+          writeRelayedMark(this.deps.dir, { txid: p.tx.txid, relayedAt: new Date(at).toISOString(), link });
+        } catch (err) {
+          // Not marked: it keeps being resent, the safe side.
+          this.counters.inc('errors');
+          this.deps.log.error('cannot record a transaction as relayed; it stays on the radio schedule', {
+            txid: p.tx.txid,
+            error: (err as Error).message,
+          });
+          continue;
+        }
+        p.relayedAt = at;
+        p.relayedVia = link;
+        marked.push(p.tx.txid);
+        this.counters.inc('relayed');
+        this.deps.log.info('far gateway acknowledged the transaction; relayed, no more radio resends, still watching for it', {
+          txid: p.tx.txid,
+          link,
+          attempts: p.attempts,
+        });
+      }
+    }
+    if (marked.length === 0) this.counters.inc('acks_unmatched');
+    return marked;
+  }
+
   private retire(p: Pending, why: 'done' | 'expired'): void {
     this.forget(p);
     const name = `${p.tx.txid}.json`;
@@ -379,7 +453,11 @@ export class Outbox {
     this.counters.set('pending', this.pendingByTxid.size);
     if (why === 'done') {
       this.counters.inc('done');
-      this.deps.log.info('transaction seen back from the network; done', { txid: p.tx.txid, attempts: p.attempts, addedAt: p.entry.addedAt });
+      this.deps.log.info('transaction seen back from the network; done', {
+        txid: p.tx.txid,
+        attempts: p.attempts,
+        addedAt: p.entry.addedAt,
+      });
     } else {
       this.counters.inc('expired');
       this.deps.log.warn('pending transaction expired without being seen by the network; moved to expired/', {
@@ -412,6 +490,7 @@ export class Outbox {
       lastLinks: p.lastLinks,
       nextAttemptAt: new Date(p.nextAttemptAt).toISOString(),
       expiresAt: new Date(p.addedAtMs + this.schedule.expireMs).toISOString(),
+      ...(p.relayedAt === undefined ? {} : { relayedAt: new Date(p.relayedAt).toISOString(), relayedVia: p.relayedVia }),
     }));
   }
 }

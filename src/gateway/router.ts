@@ -6,10 +6,13 @@
 //  - an anomaly makes every link that can ask for headers ask at once (anycast);
 //  - an internet link that extended our best chain, or claims a tip above it, is asked again at
 //    once from the new tip, so every long sync finishes by itself (no anomaly needed);
+//  - a transaction from a link goes to the node; once the node holds it, a TXACK goes back on
+//    that link (tx-acks.ts);
 //  - a link never gets what its capabilities exclude, and receive-only mode never transmits.
 import type { Logger } from '../util/log.js';
 import type { Counters } from '../util/counters.js';
-import { hashToHex } from '../util/bytes.js';
+import { fromHex, hashToHex } from '../util/bytes.js';
+import { checkTransaction } from './outbox-check.js';
 import { headerHash } from '../chain/header.js';
 import type { HeaderView, NodePeer, NodePeerEvents } from '../node/peer.js';
 import type { InvItem } from '../node/messages.js';
@@ -17,6 +20,7 @@ import { InvType, MAX_HEADERS_PER_MESSAGE } from '../node/messages.js';
 import type { Cargo, HeaderBatch, HeadersWanted, LinkCapabilities, TipReport } from '../links/link.js';
 import { canReceive, canTransmit } from '../links/link.js';
 import { PeerChains, type PeerChain } from './peer-chains.js';
+import { TxAckTracker } from './tx-acks.js';
 
 export interface ChainTip {
   height: number;
@@ -53,6 +57,7 @@ export interface RouterLink {
   requestHeaders?(locator: Uint8Array[]): void;
   sendHeaders?(batch: HeaderBatch): void;
   sendTx?(raw: Uint8Array): void;
+  sendTxAck?(txids: Uint8Array[]): void;
   setContext?(fromHeight: number, headers: Uint8Array[]): void;
 }
 
@@ -111,13 +116,33 @@ export class Router {
   /** Next beacon batch, counted back from the one holding the tip. */
   private carousel = 0;
   readonly nodeEvents: NodePeerEvents;
+  /** Transactions from links the node may accept: acknowledged on their link when it does. */
+  readonly txAcks: TxAckTracker;
 
   constructor(private readonly deps: RouterDeps) {
+    this.txAcks = new TxAckTracker({
+      log: deps.log,
+      counters: deps.counters,
+      now: deps.now,
+      sendAck: (name, txids) => {
+        const link = this.links.get(name);
+        // On a radio, acknowledging is transmitting: a receive-only gateway only listens there.
+        if (!link?.sendTxAck || !canTransmit(link.capabilities) || this.mode === 'receive-only') return false;
+        link.sendTxAck(txids);
+        return true;
+      },
+      probe: (txids) => {
+        const peers = this.deps.nodePeers();
+        for (const p of peers) p.requestTx(txids);
+        return peers.length;
+      },
+    });
     this.nodeEvents = {
       ready: (peer) => this.onNodeReady(peer),
       headers: (peer, raw) => this.onNodeHeaders(peer, raw),
       getheaders: (peer, locator) => this.onNodeLocator(peer, locator),
       inv: (peer, items) => this.onNodeInv(peer, items),
+      tx: (_peer, raw) => this.onNodeTx(raw),
       closed: (peer) => this.peerChains.forget(peer),
     };
   }
@@ -223,7 +248,12 @@ export class Router {
     if (outcome.rejected) {
       counters.inc(`link.${linkName}.invalid_headers`);
       counters.inc(`link.${linkName}.invalid.${outcome.rejected.code}`);
-      log.warn('link sent an invalid header', { link: linkName, index: outcome.rejected.index, code: outcome.rejected.code, reason: outcome.rejected.message });
+      log.warn('link sent an invalid header', {
+        link: linkName,
+        index: outcome.rejected.index,
+        code: outcome.rejected.code,
+        reason: outcome.rejected.message,
+      });
     }
     if (outcome.accepted > 0) counters.inc(`link.${linkName}.headers_accepted`, outcome.accepted);
     if (outcome.tipChanged) {
@@ -272,6 +302,7 @@ export class Router {
    */
   tick(): void {
     const now = this.now();
+    this.txAcks.tick();
     if (this.storeFailing && now - this.lastStoreRetry >= (this.deps.storeRetryMs ?? 5000)) {
       this.lastStoreRetry = now;
       this.retryStore();
@@ -297,6 +328,19 @@ export class Router {
     for (const p of peers) p.sendTx(raw);
     this.deps.counters.inc(`link.${linkName}.tx_rx`);
     this.deps.log.info('transaction from link handed to the node', { link: linkName, bytes: raw.length, peers: peers.length });
+    if (peers.length) this.txAcks.watch(linkName, raw);
+  }
+
+  /** A transaction the node sent us (an answer to the tracker's getdata): the node holds it. */
+  private onNodeTx(raw: Uint8Array): void {
+    let txid: string;
+    try {
+      txid = checkTransaction(raw).txid;
+    } catch {
+      this.deps.counters.inc('router.node_tx_bad');
+      return;
+    }
+    this.txAcks.accepted([fromHex(txid).reverse()]);
   }
 
   /** Anycast: every link that can ask for headers asks at once. Returns how many asked. */
@@ -361,12 +405,13 @@ export class Router {
     }
   }
 
-  /** Send a transaction on every transmit link that carries transactions. */
-  sendTxOnLinks(raw: Uint8Array): string[] {
+  /** Send a transaction on every transmit link that carries transactions (except those `skip` names). */
+  sendTxOnLinks(raw: Uint8Array, opts?: { skip?: (link: string) => boolean }): string[] {
     if (this.mode === 'receive-only') return [];
     const used: string[] = [];
     for (const link of this.links.values()) {
       if (!link.sendTx || !canTransmit(link.capabilities) || !carries(link.capabilities, 'tx')) continue;
+      if (opts?.skip?.(link.name)) continue;
       // A driver still starting may lose it; the outbox tries again while nothing takes it.
       if (link.state !== undefined && link.state !== 'up' && link.state !== 'degraded') continue;
       link.sendTx(raw);
@@ -514,6 +559,7 @@ export class Router {
   private onNodeInv(peer: NodePeer, items: InvItem[]): void {
     const txs = items.filter((i) => (i.type & 0x3fffffff) === InvType.TX || i.type === InvType.WTX).map((i) => i.hash);
     if (txs.length && this.deps.onNodeTxInv) this.deps.onNodeTxInv(txs);
+    if (txs.length) this.txAcks.accepted(txs);
     // Core announces blocks by inv instead of headers when more than 8 arrive at once, or when
     // it does not know we have the parent (BIP130); like Core, answer with getheaders, or we
     // would stay behind the node until it next announces by headers.

@@ -26,6 +26,8 @@ export interface SupervisedLinkEvents {
   tip(link: LinkSupervisor, report: TipReport): void;
   /** The far end of a radio link asked for headers. */
   headersWanted?(link: LinkSupervisor, req: HeadersWanted): void;
+  /** The far end acknowledged transactions (TXACK): 8-byte txid prefixes, internal order. */
+  txAck?(link: LinkSupervisor, prefixes: Uint8Array[]): void;
   /** The driver said hello: its capabilities are known. */
   hello?(link: LinkSupervisor): void;
   state?(link: LinkSupervisor, state: LinkState, reason?: string): void;
@@ -152,7 +154,12 @@ export class LinkSupervisor implements RouterLink {
   }
 
   sendHeaders(batch: HeaderBatch): void {
-    this.sendToChild({ t: 'send-headers', parentHeight: batch.parentHeight, parent: batch.parent, headers: batch.headers.slice(0, MAX_HEADERS_PER_IPC) });
+    this.sendToChild({
+      t: 'send-headers',
+      parentHeight: batch.parentHeight,
+      parent: batch.parent,
+      headers: batch.headers.slice(0, MAX_HEADERS_PER_IPC),
+    });
   }
 
   setContext(fromHeight: number, headers: Uint8Array[]): void {
@@ -161,6 +168,11 @@ export class LinkSupervisor implements RouterLink {
 
   sendTx(raw: Uint8Array): void {
     this.sendToChild({ t: 'send-tx', raw });
+  }
+
+  /** TXACK on this link for 1..16 transactions (txids, internal order). */
+  sendTxAck(txids: Uint8Array[]): void {
+    this.sendToChild({ t: 'send-tx-ack', txids });
   }
 
   /** Asks the driver for a block; the answer comes back through events.block / blockMissing. */
@@ -229,7 +241,12 @@ export class LinkSupervisor implements RouterLink {
       const why = this.lastReason || (signal ? `killed by ${signal}` : `exited with code ${code}`);
       this.lastFailure = why;
       const tail = stderrTail.trim().split('\n').slice(-1)[0];
-      log.warn('link driver stopped; restarting with backoff', { link: this.name, reason: why, stderr: tail || undefined, inMs: this.backoffMs });
+      log.warn('link driver stopped; restarting with backoff', {
+        link: this.name,
+        reason: why,
+        stderr: tail || undefined,
+        inMs: this.backoffMs,
+      });
       this.scheduleRestart();
     });
     this.sendToChild({ t: 'start', name: this.name, type: this.opts.type, options: this.opts.options, network: this.opts.network });
@@ -291,7 +308,10 @@ export class LinkSupervisor implements RouterLink {
 
   private onChildMessage(msg: ReturnType<typeof parseChildMessage>): void {
     const { events, log } = this.opts;
-    if ((msg.t === 'headers' || msg.t === 'tx' || msg.t === 'block' || msg.t === 'tip' || msg.t === 'headers-wanted') && this.isQuarantined()) {
+    if (
+      (msg.t === 'headers' || msg.t === 'tx' || msg.t === 'block' || msg.t === 'tip' || msg.t === 'headers-wanted' || msg.t === 'tx-ack') &&
+      this.isQuarantined()
+    ) {
       this.counters.inc('ignored_quarantined');
       return;
     }
@@ -303,11 +323,15 @@ export class LinkSupervisor implements RouterLink {
       case 'headers-wanted':
         events.headersWanted?.(this, { locator: msg.locator, max: msg.max });
         return;
+      case 'tx-ack':
+        events.txAck?.(this, msg.prefixes);
+        return;
       case 'state':
         if (this.linkState !== 'quarantined') this.setState(msg.state, msg.reason ?? '');
         if (msg.state === 'down' && msg.reason) this.lastReason = msg.reason;
         // Status shows why a link is not up without anyone reading the log.
-        if (msg.state === 'down' || msg.state === 'degraded') this.lastFailure = msg.reason || `the driver reported ${msg.state} without saying why`;
+        if (msg.state === 'down' || msg.state === 'degraded')
+          this.lastFailure = msg.reason || `the driver reported ${msg.state} without saying why`;
         return;
       case 'log':
         log[msg.level](msg.msg, { link: this.name });

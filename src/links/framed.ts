@@ -6,8 +6,28 @@ import { headerHash, HEADER_SIZE } from '../chain/header.js';
 import { AltnetError } from '../util/errors.js';
 import { toHex } from '../util/bytes.js';
 import { Fragmenter, Reassembler } from '../codec/fragment.js';
-import { FrameType, HASH_PREFIX_BYTES, type Integrity, decodeGetHeadersBody, decodeHeadersBody, encodeGetHeadersBody, encodeHeadersBody, MAX_LOCATOR_ENTRIES } from '../codec/frames.js';
-import { bitsRuleFor, decodeHeaderStream, decodeTip, encodeHeaderStream, encodeTip, resolveTip, tipParentMatches, type TipAnnouncement } from '../codec/headers.js';
+import {
+  FrameType,
+  HASH_PREFIX_BYTES,
+  type Integrity,
+  decodeGetHeadersBody,
+  decodeHeadersBody,
+  decodeTxAckBody,
+  encodeGetHeadersBody,
+  encodeHeadersBody,
+  encodeTxAckBody,
+  MAX_LOCATOR_ENTRIES,
+} from '../codec/frames.js';
+import {
+  bitsRuleFor,
+  decodeHeaderStream,
+  decodeTip,
+  encodeHeaderStream,
+  encodeTip,
+  resolveTip,
+  tipParentMatches,
+  type TipAnnouncement,
+} from '../codec/headers.js';
 import type { FrameTransport, HeaderBatch, Link, LinkCapabilities, LinkContext } from './link.js';
 import { canTransmit } from './link.js';
 
@@ -29,7 +49,7 @@ const BATCH_AIRTIME_SHARE = 0.5;
 const AIRTIME_OVERHEAD = 2;
 const HOUR_MS = 3_600_000;
 
-type MessageKind = 'tip' | 'batch' | 'tx' | 'request';
+type MessageKind = 'tip' | 'batch' | 'tx' | 'txack' | 'request';
 
 interface QueuedMessage {
   kind: MessageKind;
@@ -72,7 +92,11 @@ export class FramedLink implements Link {
   ) {
     this.capabilities = transport.capabilities;
     this.integrity = opts.integrity ?? DEFAULT_INTEGRITY;
-    this.fragmenter = new Fragmenter({ mtu: transport.capabilities.mtu, integrity: this.integrity, repairRatio: opts.repairRatio ?? DEFAULT_REPAIR_RATIO });
+    this.fragmenter = new Fragmenter({
+      mtu: transport.capabilities.mtu,
+      integrity: this.integrity,
+      repairRatio: opts.repairRatio ?? DEFAULT_REPAIR_RATIO,
+    });
     this.reassembler = new Reassembler({ integrity: this.integrity, counters: ctx.counters });
   }
 
@@ -139,6 +163,13 @@ export class FramedLink implements Link {
     return this.enqueue('tx', this.fragmenter.fragment(FrameType.TX, raw));
   }
 
+  /** TXACK (codecs/frames.md 3.4): one small frame naming up to 16 transactions our node accepted. */
+  async sendTxAck(txids: Uint8Array[]): Promise<void> {
+    if (!canTransmit(this.capabilities) || txids.length === 0) return;
+    this.ctx.counters.inc('txacks_tx');
+    return this.enqueue('txack', this.fragmenter.fragment(FrameType.TXACK, encodeTxAckBody(txids)));
+  }
+
   async requestHeaders(locator: Uint8Array[]): Promise<void> {
     if (!canTransmit(this.capabilities)) return;
     const entries: Array<{ height: number; prefix: Uint8Array }> = [];
@@ -149,7 +180,10 @@ export class FramedLink implements Link {
     }
     if (entries.length === 0) return;
     this.ctx.counters.inc('header_requests_tx');
-    return this.enqueue('request', this.fragmenter.fragment(FrameType.GETHEADERS, encodeGetHeadersBody({ locator: entries, maxHeaders: this.opts.maxAnswer ?? 64 })));
+    return this.enqueue(
+      'request',
+      this.fragmenter.fragment(FrameType.GETHEADERS, encodeGetHeadersBody({ locator: entries, maxHeaders: this.opts.maxAnswer ?? 64 })),
+    );
   }
 
   /**
@@ -238,6 +272,12 @@ export class FramedLink implements Link {
         counters.inc('tx_rx');
         events.tx(payload);
         return;
+      case FrameType.TXACK: {
+        const prefixes = decodeTxAckBody(payload);
+        counters.inc('txacks_rx');
+        events.txAck?.(prefixes);
+        return;
+      }
       case FrameType.GETHEADERS: {
         const req = decodeGetHeadersBody(payload);
         counters.inc('header_requests_rx');
@@ -253,7 +293,11 @@ export class FramedLink implements Link {
   private decodeBatch(body: { parentHeight: number; parentPrefix: Uint8Array; stream: Uint8Array }): boolean {
     const parent = this.find(body.parentHeight, body.parentPrefix);
     if (!parent) return false;
-    const headers = decodeHeaderStream(body.stream, { parent: parent.raw, parentHeight: body.parentHeight, bitsRule: bitsRuleFor(this.ctx.network) }, { maxHeaders: 2000 });
+    const headers = decodeHeaderStream(
+      body.stream,
+      { parent: parent.raw, parentHeight: body.parentHeight, bitsRule: bitsRuleFor(this.ctx.network) },
+      { maxHeaders: 2000 },
+    );
     headers.forEach((raw, i) => this.remember(body.parentHeight + 1 + i, raw));
     this.ctx.counters.inc('header_batches_rx');
     if (headers.length) this.ctx.events.headers(headers);
@@ -277,7 +321,7 @@ export class FramedLink implements Link {
   }
 
   private retryWaiting(): void {
-    for (let progress = true; progress && this.waiting.length; ) {
+    for (let progress = true; progress && this.waiting.length;) {
       progress = false;
       for (const body of [...this.waiting]) {
         let done = false;

@@ -62,6 +62,8 @@ export interface LinkEvents {
   tip?(report: TipReport): void;
   /** The far end of a duplex radio link asked for headers; the gateway answers with sendHeaders. */
   headersWanted?(req: HeadersWanted): void;
+  /** The far end's node accepted these transactions (TXACK, codecs/frames.md 3.4): 8-byte txid prefixes, internal order. */
+  txAck?(prefixes: Uint8Array[]): void;
   state(state: LinkState, reason?: string): void;
 }
 
@@ -84,6 +86,8 @@ export interface Link {
   requestHeaders?(locator: Uint8Array[]): Promise<void>;
   sendHeaders?(batch: HeaderBatch): Promise<void>;
   sendTx?(raw: Uint8Array): Promise<void>;
+  /** Acknowledge transactions that arrived on this link and our node accepted (1..16 txids, internal order). */
+  sendTxAck?(txids: Uint8Array[]): Promise<void>;
   /**
    * Fetch one block by hash (internal order) from the source: its raw serialization, witness
    * included. Links whose capabilities carry 'blocks' implement it. The bytes are untrusted: the

@@ -90,6 +90,8 @@ export interface NodePeerEvents {
   getheaders(peer: NodePeer, locator: Uint8Array[]): void;
   /** The node announced blocks or transactions. */
   inv(peer: NodePeer, items: InvItem[]): void;
+  /** A transaction the node sent (an answer to requestTx: it is in the node's mempool). */
+  tx?(peer: NodePeer, raw: Uint8Array): void;
   closed(peer: NodePeer, reason: string): void;
 }
 
@@ -204,6 +206,18 @@ export class NodePeer {
     this.deps.counters.inc('node.tx_sent');
   }
 
+  /**
+   * Asks the node for transactions by txid (internal order): Core answers with `tx` for each one
+   * in its mempool since before its last inv round to us (FindTxForGetData), `notfound` otherwise.
+   * That is how a gateway learns its node accepted a transaction we gave it, which Core never
+   * announces back to the peer it came from.
+   */
+  requestTx(txids: Uint8Array[]): void {
+    if (txids.length === 0) return;
+    this.send('getdata', encodeInv(txids.map((hash) => ({ type: InvType.TX, hash }))));
+    this.deps.counters.inc('node.tx_requested', txids.length);
+  }
+
   /** Drops the connection for breaking a slot rule (or to make room): counted and logged. */
   evict(reason: EvictReason, detail: string): void {
     if (this.state === 'closed') return;
@@ -278,10 +292,16 @@ export class NodePeer {
     }
     const { messageGraceMs, minByteRate } = this.limits;
     const due = this.msgStart + messageGraceMs + (this.msgBytes / minByteRate) * 1000;
-    this.slowTimer = setTimeout(() => {
-      const ms = this.now() - (this.msgStart ?? this.now());
-      this.evict('slow_message', `a message in progress got ${this.msgBytes} bytes in ${ms} ms (floor: ${minByteRate} B/s after ${messageGraceMs} ms)`);
-    }, Math.max(0, due - this.now()));
+    this.slowTimer = setTimeout(
+      () => {
+        const ms = this.now() - (this.msgStart ?? this.now());
+        this.evict(
+          'slow_message',
+          `a message in progress got ${this.msgBytes} bytes in ${ms} ms (floor: ${minByteRate} B/s after ${messageGraceMs} ms)`,
+        );
+      },
+      Math.max(0, due - this.now()),
+    );
     this.slowTimer.unref();
   }
 
@@ -304,7 +324,10 @@ export class NodePeer {
     } else {
       // Closing before we send anything makes Bitcoin Core retry the connection as v1.
       this.deps.counters.inc('node.v2_refused');
-      throw new MalformedInputError('p2p-v2-unsupported', 'the node opened a BIP324 v2 connection; v2 is not enabled, so it will retry with v1');
+      throw new MalformedInputError(
+        'p2p-v2-unsupported',
+        'the node opened a BIP324 v2 connection; v2 is not enabled, so it will retry with v1',
+      );
     }
     this.state = 'awaiting-version';
     this.deps.log.debug('transport chosen', { peer: this.id, transport: this.transport.kind });
@@ -422,6 +445,10 @@ export class NodePeer {
         return;
       case 'notfound':
         decodeInv(msg.payload, 'notfound');
+        return;
+      case 'tx':
+        this.deps.counters.inc('node.tx_received');
+        events.tx?.(this, msg.payload);
         return;
       default:
         // feefilter, sendcmpct, addr, addrv2, getaddr, mempool... and commands from the

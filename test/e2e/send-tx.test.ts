@@ -2,6 +2,7 @@
 // sharing a lossy simulated LoRa channel:
 //   altnet send-tx (CLI) -> gateway B's outbox -> radio (fragments + FEC, 30% loss) -> gateway A
 //   -> node A's mempool; node A relays it to node B, node B announces it to gateway B -> done.
+// And the acknowledgement: a gateway whose node took a transaction from the radio sends TXACK back.
 // Gateway B runs with txToNode=false (config txtonode=0): Bitcoin Core never announces a
 // transaction back to the peer that gave it, so had B's gateway handed it to node B itself,
 // gateway B could not see it come back from the network.
@@ -22,7 +23,7 @@ import { runCli } from './send-tx-helpers.js';
 const REGTEST = { bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef };
 const LOSS = 0.3;
 
-describe('send-tx: a transaction crosses a lossy radio link into an eclipsed node\'s mempool', () => {
+describe("send-tx: a transaction crosses a lossy radio link into an eclipsed node's mempool", () => {
   let air: SimAir;
   let root: string;
   let gwA: Gateway;
@@ -55,16 +56,36 @@ describe('send-tx: a transaction crosses a lossy radio link into an eclipsed nod
     root = mkdtempSync(join(tmpdir(), 'altnet-sendtx-e2e-'));
     air = new SimAir({
       loss: LOSS,
-      lora: { sf: 7, bandwidthHz: 125_000, codingRate: 5, preambleSymbols: 8, explicitHeader: true, crc: true, lowDataRateOptimize: 'auto' },
+      lora: {
+        sf: 7,
+        bandwidthHz: 125_000,
+        codingRate: 5,
+        preambleSymbols: 8,
+        explicitHeader: true,
+        crc: true,
+        lowDataRateOptimize: 'auto',
+      },
       random: seededRandom(20261123),
     });
     const airPort = await air.start();
     // SF7 for short airtime; the MTU of SF10-12 (51 B) so the transaction needs several fragments.
     const radio = { name: 'air', type: 'sim', options: { air: `127.0.0.1:${airPort}`, sf: '7', mtu: '51', dutycycle: '1', repair: '2' } };
     const [portA, portB] = [await freePort(), await freePort()];
-    const common = { network: NETWORKS.regtest, links: [radio], checkpoint: null, outboxRescanMs: 250, linkRestartMaxMs: 2000 } satisfies Partial<GatewayOptions>;
+    const common = {
+      network: NETWORKS.regtest,
+      links: [radio],
+      checkpoint: null,
+      outboxRescanMs: 250,
+      linkRestartMaxMs: 2000,
+    } satisfies Partial<GatewayOptions>;
     gwA = await Gateway.start({ ...common, listen: { host: '127.0.0.1', port: portA }, datadir: join(root, 'gwA'), log: logA });
-    gwB = await Gateway.start({ ...common, listen: { host: '127.0.0.1', port: portB }, datadir: join(root, 'gwB'), log: logB, txToNode: false });
+    gwB = await Gateway.start({
+      ...common,
+      listen: { host: '127.0.0.1', port: portB },
+      datadir: join(root, 'gwB'),
+      log: logB,
+      txToNode: false,
+    });
     // A's only peer is its gateway (eclipsed); -debug=mempool logs which peer each tx came from.
     nodeA = new BitcoindProcess({ name: 'A', args: [`-addnode=127.0.0.1:${portA}`, '-debug=mempool'] });
     nodeB = new BitcoindProcess({ name: 'B', args: [`-addnode=127.0.0.1:${portB}`, '-debug=mempool'] });
@@ -111,7 +132,11 @@ describe('send-tx: a transaction crosses a lossy radio link into an eclipsed nod
     expect(queued.code, queued.stderr).toBe(0);
     expect(queued.stdout).toContain(`queued ${txid}`);
 
-    await nodeA.waitFor(`tx in node A's mempool\n${diag()}`, async () => (await nodeA.rpc<string[]>('getrawmempool')).includes(txid), 90_000);
+    await nodeA.waitFor(
+      `tx in node A's mempool\n${diag()}`,
+      async () => (await nodeA.rpc<string[]>('getrawmempool')).includes(txid),
+      90_000,
+    );
     // A took it from its altnet gateway, i.e. from the radio.
     expect(nodeA.grepLog(new RegExp(`peer=${altnetPeerOnA}: accepted ${txid}`))).toHaveLength(1);
     expect(gwA.counters.get('link.air.tx_rx')).toBeGreaterThanOrEqual(1);
@@ -135,13 +160,30 @@ describe('send-tx: a transaction crosses a lossy radio link into an eclipsed nod
     const sentBefore = gwA.counters.get('node.tx_sent');
     const queued = await runCli(['send-tx', tx.hex, '--conf=none', '-regtest', `-datadir=${join(root, 'gwA')}`]);
     expect(queued.code, queued.stderr).toBe(0);
-    await nodeA.waitFor(`tx in node A's mempool\n${diag()}`, async () => (await nodeA.rpc<string[]>('getrawmempool')).includes(tx.id), 60_000);
+    await nodeA.waitFor(
+      `tx in node A's mempool\n${diag()}`,
+      async () => (await nodeA.rpc<string[]>('getrawmempool')).includes(tx.id),
+      60_000,
+    );
     expect(gwA.counters.get('node.tx_sent')).toBeGreaterThan(sentBefore);
     // It went out on the radio too: gateway B hands it to node B, so both nodes have it.
-    await nodeB.waitFor(`tx in node B's mempool\n${diag()}`, async () => (await nodeB.rpc<string[]>('getrawmempool')).includes(tx.id), 60_000);
+    await nodeB.waitFor(
+      `tx in node B's mempool\n${diag()}`,
+      async () => (await nodeB.rpc<string[]>('getrawmempool')).includes(tx.id),
+      60_000,
+    );
     expect(nodeA.grepLog(new RegExp(`peer=${altnetPeerOnA}: accepted ${tx.id}`))).toHaveLength(1);
     // Node A got it from gateway A, so Core never announces it to gateway A: it stays pending
-    // (and is re-sent on the backoff schedule) until it arrives at node A by another route.
-    expect(gwA.outbox!.pending().map((p) => p.txid)).toEqual([tx.id]);
+    // until it arrives at node A by another route. But gateway B, whose node took it from the
+    // radio, finds it in node B's mempool (getdata) and acknowledges it on the air (TXACK):
+    // gateway A marks it relayed, durably, and sends it on radio no more.
+    await nodeA.waitFor(`gateway A got the TXACK\n${diag()}`, async () => gwA.outbox!.pending()[0]?.relayedAt !== undefined, 40_000);
+    const status = gwA.outbox!.pending();
+    expect(status.map((p) => p.txid)).toEqual([tx.id]);
+    expect(status[0].relayedVia).toBe('air');
+    expect(gwB.counters.get('txack.sent')).toBeGreaterThanOrEqual(1);
+    expect(gwB.counters.get('node.tx_received')).toBeGreaterThanOrEqual(1); // node B's answer to getdata
+    expect(existsSync(join(root, 'gwA', 'outbox', 'regtest', 'relayed', `${tx.id}.json`))).toBe(true);
+    expect(logA.lines.some((l) => l.includes('far gateway acknowledged the transaction; relayed') && l.includes(tx.id))).toBe(true);
   });
 });

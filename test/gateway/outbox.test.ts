@@ -43,7 +43,14 @@ describe('checkTransaction', () => {
     expect(c.vsize).toBe(tx.virtualSize());
     expect(toHex(c.raw)).toBe(tx.toHex());
     // Pasted with line breaks and upper case: still fine.
-    expect(checkTransaction(`  ${tx.toHex().toUpperCase().replace(/(.{64})/g, '$1\n')}\n`).txid).toBe(tx.getId());
+    expect(
+      checkTransaction(
+        `  ${tx
+          .toHex()
+          .toUpperCase()
+          .replace(/(.{64})/g, '$1\n')}\n`,
+      ).txid,
+    ).toBe(tx.getId());
   });
 
   it('rejects what is not a transaction with a typed, explanatory error', () => {
@@ -90,6 +97,7 @@ describe('Outbox', () => {
   let dir: string;
   let clock: number;
   let sends: string[];
+  let sendOpts: Array<{ skipRadio?: boolean } | undefined>;
   let sendResult: SendResult;
   let log: ReturnType<typeof memoryLogger>;
   let counters: Counters;
@@ -99,6 +107,7 @@ describe('Outbox', () => {
     dir = join(mkdtempSync(join(tmpdir(), 'altnet-outbox-')), 'outbox', 'regtest');
     clock = T0;
     sends = [];
+    sendOpts = [];
     sendResult = { links: ['air'], nodePeers: 1 };
     log = memoryLogger();
     counters = new Counters();
@@ -111,8 +120,9 @@ describe('Outbox', () => {
       log,
       counters,
       now: () => clock,
-      send: (raw) => {
+      send: (raw, opts) => {
         sends.push(checkTransaction(raw).txid);
+        sendOpts.push(opts);
         return sendResult;
       },
       every: () => () => {},
@@ -209,6 +219,50 @@ describe('Outbox', () => {
     expect(sends).toEqual([]);
   });
 
+  it('a TXACK marks a pending transaction relayed, durably: no more radio sends, still pending until seen', () => {
+    const a = makeTx(15);
+    const b = makeTx(16);
+    submitToOutbox(dir, a.toHex());
+    submitToOutbox(dir, b.toHex());
+    const ob = outbox();
+    ob.scan();
+    ob.tick();
+    expect(sendOpts).toEqual([undefined, undefined]);
+    const prefixA = new Uint8Array(a.getHash()).subarray(0, 8);
+    // An unknown prefix matches nothing; the real one marks A only.
+    expect(ob.markRelayed([new Uint8Array(8)], 'air')).toEqual([]);
+    expect(counters.get('outbox.acks_unmatched')).toBe(1);
+    expect(ob.markRelayed([prefixA], 'air')).toEqual([a.getId()]);
+    expect(ob.markRelayed([prefixA], 'air')).toEqual([]); // already relayed
+    expect(counters.get('outbox.relayed')).toBe(1);
+    expect(JSON.parse(readFileSync(join(dir, 'relayed', `${a.getId()}.json`), 'utf8'))).toEqual({
+      txid: a.getId(),
+      relayedAt: new Date(clock).toISOString(),
+      link: 'air',
+    });
+    const statusA = ob.pending().find((p) => p.txid === a.getId())!;
+    expect(statusA.relayedAt).toBe(new Date(clock).toISOString());
+    expect(statusA.relayedVia).toBe('air');
+    expect(ob.pending().find((p) => p.txid === b.getId())!.relayedAt).toBeUndefined();
+    // The next resend of A skips radio links; B still goes everywhere.
+    sends = [];
+    sendOpts = [];
+    clock += DEFAULT_SCHEDULE.firstMs;
+    ob.tick();
+    expect(Object.fromEntries(sends.map((t, i) => [t, sendOpts[i]]))).toEqual({ [a.getId()]: { skipRadio: true }, [b.getId()]: undefined });
+    // Only relayed, not done: a restart remembers the mark and keeps it off the radio.
+    const fresh = outbox();
+    fresh.scan();
+    sends = [];
+    sendOpts = [];
+    fresh.tick();
+    expect(Object.fromEntries(sends.map((t, i) => [t, sendOpts[i]]))).toEqual({ [a.getId()]: { skipRadio: true }, [b.getId()]: undefined });
+    // Seen by the node: done, and the mark goes.
+    expect(fresh.markSeen([new Uint8Array(a.getHash())])).toEqual([a.getId()]);
+    expect(existsSync(join(dir, 'done', `${a.getId()}.json`))).toBe(true);
+    expect(readdirSync(join(dir, 'relayed')).filter((n) => n.endsWith('.json'))).toEqual([]);
+  });
+
   it('treats a duplicate submit as a no-op, and a done one as done unless --again', () => {
     const tx = makeTx(15);
     const first = submitToOutbox(dir, tx.toHex(), { now: () => T0 });
@@ -232,8 +286,22 @@ describe('Outbox', () => {
     const other = makeTx(17);
     submitToOutbox(dir, good.toHex());
     const garbage = '{"format":"altnet-outbox-1","hex":"0200'; // torn by hand, not by us
-    const wrongTxid = JSON.stringify({ format: 'altnet-outbox-1', txid: good.getId(), wtxid: '', hex: other.toHex(), addedAt: new Date(T0).toISOString(), source: 'cli' });
-    const badHex = JSON.stringify({ format: 'altnet-outbox-1', txid: 'ab'.repeat(32), wtxid: '', hex: 'nothex', addedAt: new Date(T0).toISOString(), source: 'cli' });
+    const wrongTxid = JSON.stringify({
+      format: 'altnet-outbox-1',
+      txid: good.getId(),
+      wtxid: '',
+      hex: other.toHex(),
+      addedAt: new Date(T0).toISOString(),
+      source: 'cli',
+    });
+    const badHex = JSON.stringify({
+      format: 'altnet-outbox-1',
+      txid: 'ab'.repeat(32),
+      wtxid: '',
+      hex: 'nothex',
+      addedAt: new Date(T0).toISOString(),
+      source: 'cli',
+    });
     writeFileSync(join(dir, `${'cd'.repeat(32)}.json`), garbage);
     writeFileSync(join(dir, `${other.getId()}.json`), wrongTxid);
     writeFileSync(join(dir, `${'ab'.repeat(32)}.json`), badHex);
@@ -290,14 +358,33 @@ describe('Outbox', () => {
   it('holds at most maxPending entries in memory; the rest wait on disk and load as others finish', () => {
     const txs = [20, 21, 22].map((i) => makeTx(i));
     for (const t of txs) submitToOutbox(dir, t.toHex());
-    const ob = new Outbox({ dir, log, counters, now: () => clock, send: () => sendResult, every: () => () => {}, watch: false, maxPending: 2 });
+    const ob = new Outbox({
+      dir,
+      log,
+      counters,
+      now: () => clock,
+      send: () => sendResult,
+      every: () => () => {},
+      watch: false,
+      maxPending: 2,
+    });
     expect(ob.scan()).toBe(2);
     expect(ob.scan()).toBe(0);
     expect(log.lines.filter((l) => l.includes('too many pending transactions'))).toHaveLength(1);
     const held = ob.pending()[0].txid;
     ob.markSeen([hexToHash(held)]);
     expect(ob.scan()).toBe(1);
-    expect(ob.pending().map((p) => p.txid).sort()).toEqual(txs.map((t) => t.getId()).filter((id) => id !== held).sort());
+    expect(
+      ob
+        .pending()
+        .map((p) => p.txid)
+        .sort(),
+    ).toEqual(
+      txs
+        .map((t) => t.getId())
+        .filter((id) => id !== held)
+        .sort(),
+    );
   });
 
   it('a send that throws is logged and retried, and does not stop the others', () => {
@@ -307,7 +394,12 @@ describe('Outbox', () => {
     submitToOutbox(dir, b.toHex());
     let calls = 0;
     const ob = new Outbox({
-      dir, log, counters, now: () => clock, every: () => () => {}, watch: false,
+      dir,
+      log,
+      counters,
+      now: () => clock,
+      every: () => () => {},
+      watch: false,
       send: () => {
         if (calls++ === 0) throw new Error('link vanished');
         return sendResult;
@@ -369,7 +461,12 @@ describe('Outbox under SIGKILL', () => {
         child.kill('SIGKILL');
       }
       expect(await exited).toBe('SIGKILL');
-      const reported = new Set(out.split('\n').filter((l) => l.startsWith('stored ')).map((l) => l.slice(7)));
+      const reported = new Set(
+        out
+          .split('\n')
+          .filter((l) => l.startsWith('stored '))
+          .map((l) => l.slice(7)),
+      );
       const names = readdirSync(dir);
       if (names.some((n) => n.startsWith('.tmp-'))) roundsWithTemp++;
       const entries = names.filter((n) => n.endsWith('.json'));
@@ -377,7 +474,14 @@ describe('Outbox under SIGKILL', () => {
       for (const txid of reported) expect(entries).toContain(`${txid}.json`);
       for (const n of entries) expect(() => parseEntry(readFileSync(join(dir, n), 'utf8'), n)).not.toThrow();
       // The daemon side loads exactly those, and takes no temp file for an entry.
-      const ob = new Outbox({ dir, log: memoryLogger(), counters: new Counters(), send: () => ({ links: [], nodePeers: 0 }), every: () => () => {}, watch: false });
+      const ob = new Outbox({
+        dir,
+        log: memoryLogger(),
+        counters: new Counters(),
+        send: () => ({ links: [], nodePeers: 0 }),
+        every: () => () => {},
+        watch: false,
+      });
       expect(ob.scan()).toBe(entries.length);
       expect(existsSync(join(dir, 'bad'))).toBe(false);
     }

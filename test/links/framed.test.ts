@@ -52,13 +52,19 @@ class MemoryRadio implements FrameTransport {
 }
 
 function endpoint(radio: MemoryRadio, now?: () => number) {
-  const got = { headers: [] as Uint8Array[], tips: [] as TipReport[], txs: [] as Uint8Array[] };
+  const got = { headers: [] as Uint8Array[], tips: [] as TipReport[], txs: [] as Uint8Array[], txAcks: [] as Uint8Array[][] };
   const counters = new Counters();
   const ctx: LinkContext = {
     log: silentLogger(),
     counters,
     network: NETWORKS.main,
-    events: { headers: (h) => got.headers.push(...h), tx: (t) => got.txs.push(t), tip: (t) => got.tips.push(t), state: () => {} },
+    events: {
+      headers: (h) => got.headers.push(...h),
+      tx: (t) => got.txs.push(t),
+      tip: (t) => got.tips.push(t),
+      txAck: (p) => got.txAcks.push(p),
+      state: () => {},
+    },
   };
   return { link: new FramedLink('air', radio, ctx, { now }), got, counters };
 }
@@ -147,13 +153,14 @@ describe('framed link', () => {
     expect(types.slice(2).every((t) => t === FrameType.FRAGMENT)).toBe(true);
   });
 
-  it('keeps beacon batches to half of a duty-cycled link\'s airtime, leaving the rest for tips', async () => {
+  it("keeps beacon batches to half of a duty-cycled link's airtime, leaving the rest for tips", async () => {
     let now = 0;
     // SF7/125 kHz at 1%: 5,469 bit/s raw; batches may use a quarter of the raw hourly budget.
     const radio = new MemoryRadio('duplex', { dutyCycle: 0.01, bitrate: 5469 });
     const a = endpoint(radio, () => now);
     await a.link.start();
-    const batch = (i: number) => a.link.sendHeaders({ parentHeight: i * 16, parent: header(i * 16), headers: range(i * 16 + 1, i * 16 + 16) });
+    const batch = (i: number) =>
+      a.link.sendHeaders({ parentHeight: i * 16, parent: header(i * 16), headers: range(i * 16 + 1, i * 16 + 16) });
     for (let i = 0; i < 12; i++) {
       await batch(i);
       await flush();
@@ -173,6 +180,26 @@ describe('framed link', () => {
     await batch(20);
     await flush();
     expect(a.counters.get('header_batches_tx')).toBe(sent + 1);
+  });
+
+  it('sends a TXACK as one small frame and reports its txid prefixes on the far side (codecs/frames.md 3.4)', async () => {
+    const { a, b, ra } = await pair();
+    const t1 = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
+    const t2 = Uint8Array.from({ length: 32 }, (_, i) => 0xf0 ^ i);
+    await a.link.sendTxAck([t1, t2]);
+    await flush();
+    expect(ra.sent).toHaveLength(1);
+    expect(ra.sent[0].length).toBe(1 + 1 + 16 + 2); // frame header, count, two prefixes, CRC-16
+    expect(decodeFrame(ra.sent[0]).type).toBe(FrameType.TXACK);
+    expect(b.got.txAcks).toEqual([[t1.subarray(0, 8), t2.subarray(0, 8)]]);
+    expect(a.counters.get('txacks_tx')).toBe(1);
+    expect(b.counters.get('txacks_rx')).toBe(1);
+    // A receive-only radio never acknowledges.
+    const rxRadio = new MemoryRadio('rx');
+    const rx = endpoint(rxRadio);
+    await rx.link.start();
+    await rx.link.sendTxAck([t1]);
+    expect(rxRadio.sent).toEqual([]);
   });
 
   it('sends nothing at all on a receive-only radio', async () => {

@@ -1,0 +1,176 @@
+// Transaction acknowledgements, receiving side (codecs/frames.md 3.4): remembers which link each
+// transaction came over, learns whether our node accepted it, and sends a TXACK back on that
+// link. Bitcoin Core never announces a transaction back to the peer that gave it, so besides
+// watching the node's inv (another connection may have relayed it first) the tracker asks the
+// node with getdata: Core answers `tx` once the transaction sits in its mempool and its next inv
+// round to us has passed (FindTxForGetData, ~2 s for an outbound peer), `notfound` before or if
+// it was refused. Acks found together go out together, up to MAX_TXACK_ENTRIES per frame.
+// A TXACK is one unprotected frame that the air may lose, so each is sent ACK_REPEATS times,
+// ACK_REPEAT_MS apart, and again whenever the same transaction arrives once more (the sender
+// resends until acknowledged).
+import type { Logger } from '../util/log.js';
+import type { Counters } from '../util/counters.js';
+import { fromHex, toHex } from '../util/bytes.js';
+import { MAX_TXACK_ENTRIES } from '../codec/frames.js';
+import { checkTransaction } from './outbox-check.js';
+
+/** Transactions from links watched at once; the oldest is forgotten past this. */
+export const MAX_WATCHED_TXS = 256;
+/** First getdata to the node this long after handing it the transaction, then every PROBE_EVERY_MS. */
+export const FIRST_PROBE_MS = 3000;
+export const PROBE_EVERY_MS = 5000;
+/** Probes before giving up (the node refused it, or it is an orphan it will not serve). */
+export const MAX_PROBES = 24;
+/** Times each acknowledgement goes out, and the spacing (a lost frame is not retransmitted). */
+export const ACK_REPEATS = 2;
+export const ACK_REPEAT_MS = 4000;
+
+interface Watched {
+  link: string;
+  /** Internal byte order. */
+  txid: Uint8Array;
+  keys: string[];
+  nextProbeAt: number;
+  probes: number;
+}
+
+interface Acked {
+  link: string;
+  txid: Uint8Array;
+  sendsLeft: number;
+  nextAt: number;
+}
+
+export interface TxAckDeps {
+  log: Logger;
+  counters: Counters;
+  /** Sends TXACK for these txids (internal order) on the named link; false when it cannot transmit. */
+  sendAck(link: string, txids: Uint8Array[]): boolean;
+  /** Asks every node connection for these txids (getdata); returns how many connections were asked. */
+  probe(txids: Uint8Array[]): number;
+  now?: () => number;
+}
+
+const reversedHex = (displayHex: string) => displayHex.match(/../g)!.reverse().join('');
+
+export class TxAckTracker {
+  private readonly watched = new Map<string, Watched>();
+  private readonly byKey = new Map<string, Watched>();
+  /** Acknowledged recently (bounded like watched): repeated, and re-sent if the transaction comes again. */
+  private readonly acked = new Map<string, Acked>();
+  private readonly outgoing = new Map<string, Uint8Array[]>();
+  private flushQueued = false;
+
+  constructor(private readonly deps: TxAckDeps) {}
+
+  private now(): number {
+    return this.deps.now?.() ?? Date.now();
+  }
+
+  get size(): number {
+    return this.watched.size;
+  }
+
+  /** A transaction arrived over `link` and was handed to the node. */
+  watch(link: string, raw: Uint8Array): void {
+    let txid: string;
+    let wtxid: string;
+    try {
+      ({ txid, wtxid } = checkTransaction(raw));
+    } catch {
+      this.deps.counters.inc('txack.unparsable');
+      return; // the node refuses it as well; nothing to acknowledge
+    }
+    const key = reversedHex(txid);
+    const done = this.acked.get(key);
+    if (done) {
+      // The sender did not hear our acknowledgement and sent it again: acknowledge again.
+      done.link = link;
+      this.deps.counters.inc('txack.repeated');
+      this.queueAck(link, done.txid);
+      return;
+    }
+    if (this.watched.has(key)) return;
+    if (this.watched.size >= MAX_WATCHED_TXS) {
+      const oldest = this.watched.values().next().value as Watched;
+      this.forget(oldest);
+      this.deps.counters.inc('txack.dropped');
+    }
+    const w: Watched = { link, txid: fromHex(key), keys: [key, reversedHex(wtxid)], nextProbeAt: this.now() + FIRST_PROBE_MS, probes: 0 };
+    this.watched.set(key, w);
+    for (const k of w.keys) this.byKey.set(k, w);
+  }
+
+  /** Hashes (txid or wtxid, internal order) the node announced or sent: those it holds. */
+  accepted(hashes: Uint8Array[]): void {
+    for (const h of hashes) {
+      const w = this.byKey.get(toHex(h));
+      if (!w) continue;
+      this.forget(w);
+      this.acked.set(w.keys[0], { link: w.link, txid: w.txid, sendsLeft: ACK_REPEATS - 1, nextAt: this.now() + ACK_REPEAT_MS });
+      if (this.acked.size > MAX_WATCHED_TXS) this.acked.delete(this.acked.keys().next().value as string);
+      this.deps.counters.inc('txack.accepted');
+      this.queueAck(w.link, w.txid);
+    }
+  }
+
+  private queueAck(link: string, txid: Uint8Array): void {
+    const list = this.outgoing.get(link) ?? [];
+    list.push(txid);
+    this.outgoing.set(link, list);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Asks the node about what is due; call about once a second. */
+  tick(): void {
+    const now = this.now();
+    const due: Uint8Array[] = [];
+    for (const w of [...this.watched.values()]) {
+      if (now < w.nextProbeAt) continue;
+      if (w.probes >= MAX_PROBES) {
+        this.forget(w);
+        this.deps.counters.inc('txack.gave_up');
+        this.deps.log.info('the node did not take a transaction from a link; no acknowledgement sent', {
+          link: w.link,
+          txid: reversedHex(toHex(w.txid)),
+        });
+        continue;
+      }
+      w.probes++;
+      w.nextProbeAt = now + PROBE_EVERY_MS;
+      due.push(w.txid);
+    }
+    if (due.length) this.deps.probe(due);
+    for (const a of this.acked.values()) {
+      if (a.sendsLeft <= 0 || now < a.nextAt) continue;
+      a.sendsLeft--;
+      a.nextAt = now + ACK_REPEAT_MS;
+      this.queueAck(a.link, a.txid);
+    }
+  }
+
+  private flush(): void {
+    this.flushQueued = false;
+    for (const [link, txids] of this.outgoing) {
+      this.outgoing.delete(link);
+      for (let i = 0; i < txids.length; i += MAX_TXACK_ENTRIES) {
+        const part = txids.slice(i, i + MAX_TXACK_ENTRIES);
+        if (this.deps.sendAck(link, part)) {
+          this.deps.counters.inc('txack.sent');
+          this.deps.log.info('node accepted transactions from a link; acknowledged on it', {
+            link,
+            txids: part.map((t) => reversedHex(toHex(t))).join(','),
+          });
+        } else this.deps.counters.inc('txack.not_sent');
+      }
+    }
+  }
+
+  private forget(w: Watched): void {
+    this.watched.delete(w.keys[0]);
+    for (const k of w.keys) this.byKey.delete(k);
+  }
+}
