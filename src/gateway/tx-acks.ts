@@ -24,6 +24,8 @@ export const MAX_PROBES = 24;
 /** Times each acknowledgement goes out, and the spacing (a lost frame is not retransmitted). */
 export const ACK_REPEATS = 2;
 export const ACK_REPEAT_MS = 4000;
+/** A repeated acknowledgement waits this long after the transaction came again (half-duplex radios). */
+export const ACK_AFTER_RX_MS = 2000;
 
 interface Watched {
   link: string;
@@ -84,10 +86,12 @@ export class TxAckTracker {
     const key = reversedHex(txid);
     const done = this.acked.get(key);
     if (done) {
-      // The sender did not hear our acknowledgement and sent it again: acknowledge again.
+      // The sender did not hear our acknowledgement and sent it again: acknowledge again, the
+      // same number of times, starting once its transmission (repair frames too) has ended.
       done.link = link;
+      done.sendsLeft = ACK_REPEATS;
+      done.nextAt = this.now() + ACK_AFTER_RX_MS;
       this.deps.counters.inc('txack.repeated');
-      this.queueAck(link, done.txid);
       return;
     }
     if (this.watched.has(key)) return;

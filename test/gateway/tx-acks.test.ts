@@ -2,7 +2,7 @@
 // node asked by getdata, one TXACK back on that link (repeated, and again if the tx comes again).
 import { describe, expect, it } from 'vitest';
 import { makeTx } from '../e2e/send-tx-helpers.js';
-import { ACK_REPEAT_MS, FIRST_PROBE_MS, MAX_PROBES, PROBE_EVERY_MS, TxAckTracker } from '../../src/gateway/tx-acks.js';
+import { ACK_AFTER_RX_MS, ACK_REPEAT_MS, FIRST_PROBE_MS, MAX_PROBES, PROBE_EVERY_MS, TxAckTracker } from '../../src/gateway/tx-acks.js';
 import { Counters } from '../../src/util/counters.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { toHex } from '../../src/util/bytes.js';
@@ -60,10 +60,17 @@ describe('TxAckTracker', () => {
     t.tick();
     await flush();
     expect(acks).toHaveLength(4); // two sends each, no more
-    // The sender resends A (it lost both acks): acknowledged at once, no new probe.
+    // The sender resends A (it lost both acks): acknowledged again twice once its frames are done, no new probe.
     t.watch('air', a.toBuffer());
+    advance(ACK_AFTER_RX_MS);
+    t.tick();
     await flush();
     expect(acks.at(-1)).toEqual({ link: 'air', txids: [idA] });
+    expect(acks).toHaveLength(5);
+    advance(ACK_REPEAT_MS);
+    t.tick();
+    await flush();
+    expect(acks).toHaveLength(6);
     expect(counters.get('txack.repeated')).toBe(1);
     expect(probes).toHaveLength(1);
   });
