@@ -7,7 +7,19 @@
 //
 // File: <seq, 12 digits>-<block hash hex>.blk = "ALTB" | height u32le | length u32le |
 // sha256(block) 32 B | block. The sequence number orders blocks oldest first across restarts.
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from '../util/log.js';

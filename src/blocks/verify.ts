@@ -81,7 +81,8 @@ function varint(b: Uint8Array, o: number): [number, number] {
 }
 
 function need(b: Uint8Array, o: number, n: number): void {
-  if (n < 0 || o + n > b.length) throw new MalformedInputError('block-malformed', `block ends early (needs ${n} bytes at offset ${o} of ${b.length})`);
+  if (n < 0 || o + n > b.length)
+    throw new MalformedInputError('block-malformed', `block ends early (needs ${n} bytes at offset ${o} of ${b.length})`);
 }
 
 interface TxSpans {
@@ -109,7 +110,8 @@ function parseTx(b: Uint8Array, o: number, keepCoinbase: boolean, ids: Uint8Arra
   let hasWitness = false;
   if (b[o] === 0x00) {
     need(b, o, 2);
-    if (b[o + 1] !== 0x01) throw new MalformedInputError('block-malformed', `transaction at offset ${start}: unknown serialization flag ${b[o + 1]}`);
+    if (b[o + 1] !== 0x01)
+      throw new MalformedInputError('block-malformed', `transaction at offset ${start}: unknown serialization flag ${b[o + 1]}`);
     hasWitness = true;
     o += 2;
   }
@@ -120,7 +122,16 @@ function parseTx(b: Uint8Array, o: number, keepCoinbase: boolean, ids: Uint8Arra
   let coinbase = false;
   for (let i = 0; i < nIn; i++) {
     need(b, o, 36);
-    if (i === 0 && nIn === 1 && equalBytes(b.subarray(o, o + 32), NULL_HASH) && b[o + 32] === 0xff && b[o + 33] === 0xff && b[o + 34] === 0xff && b[o + 35] === 0xff) coinbase = true;
+    if (
+      i === 0 &&
+      nIn === 1 &&
+      equalBytes(b.subarray(o, o + 32), NULL_HASH) &&
+      b[o + 32] === 0xff &&
+      b[o + 33] === 0xff &&
+      b[o + 34] === 0xff &&
+      b[o + 35] === 0xff
+    )
+      coinbase = true;
     o += 36;
     let len: number;
     [len, o] = varint(b, o);
@@ -230,7 +241,15 @@ export function merkleRoot(leaves: Uint8Array[] | Uint8Array): { root: Uint8Arra
 function findCommitment(b: Uint8Array, outputs: Array<[number, number]>): Uint8Array | undefined {
   for (let i = outputs.length - 1; i >= 0; i--) {
     const [o, len] = outputs[i];
-    if (len >= 38 && b[o] === 0x6a && b[o + 1] === 0x24 && b[o + 2] === 0xaa && b[o + 3] === 0x21 && b[o + 4] === 0xa9 && b[o + 5] === 0xed) {
+    if (
+      len >= 38 &&
+      b[o] === 0x6a &&
+      b[o + 1] === 0x24 &&
+      b[o + 2] === 0xaa &&
+      b[o + 3] === 0x21 &&
+      b[o + 4] === 0xa9 &&
+      b[o + 5] === 0xed
+    ) {
       return b.subarray(o + 6, o + 38);
     }
   }
@@ -244,15 +263,20 @@ function findCommitment(b: Uint8Array, outputs: Array<[number, number]>): Uint8A
  */
 export function verifyBlock(raw: Uint8Array, expectedHeader: Uint8Array): VerifiedBlock {
   if (raw.length < HEADER_SIZE + 1) throw new MalformedInputError('block-malformed', `block of ${raw.length} bytes is too short`);
-  if (raw.length > MAX_BLOCK_SERIALIZED_SIZE) throw new BlockInvalidError('block-too-large', `block of ${raw.length} bytes exceeds ${MAX_BLOCK_SERIALIZED_SIZE}`);
+  if (raw.length > MAX_BLOCK_SERIALIZED_SIZE)
+    throw new BlockInvalidError('block-too-large', `block of ${raw.length} bytes exceeds ${MAX_BLOCK_SERIALIZED_SIZE}`);
   const header = raw.subarray(0, HEADER_SIZE);
   if (!equalBytes(header, expectedHeader)) {
-    throw new BlockInvalidError('block-header-mismatch', `block header ${hashToHex(headerHash(header))} is not the validated header ${hashToHex(headerHash(expectedHeader))}`);
+    throw new BlockInvalidError(
+      'block-header-mismatch',
+      `block header ${hashToHex(headerHash(header))} is not the validated header ${hashToHex(headerHash(expectedHeader))}`,
+    );
   }
   let [count, o] = varint(raw, HEADER_SIZE);
   if (count === 0) throw new BlockInvalidError('block-bad-coinbase', 'block has no transactions');
   // Core CheckBlock: each transaction is at least 10 stripped bytes... the cheap bound it uses:
-  if (count * WITNESS_SCALE_FACTOR > MAX_BLOCK_WEIGHT) throw new BlockInvalidError('block-too-large', `${count} transactions cannot fit in a block`);
+  if (count * WITNESS_SCALE_FACTOR > MAX_BLOCK_WEIGHT)
+    throw new BlockInvalidError('block-too-large', `${count} transactions cannot fit in a block`);
   const txids = new Uint8Array(count * 32);
   const wtxids = new Uint8Array(count * 32);
   let stripped = o;

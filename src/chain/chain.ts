@@ -139,7 +139,7 @@ export class HeaderChain {
     this.ctx = new ArenaParent(this);
     this.grow(2 ** Math.ceil(Math.log2(Math.max(16, opts.initialCapacity ?? INITIAL_CAPACITY))));
 
-    const cp = opts.checkpoint === undefined ? this.network.checkpoints.at(-1) : opts.checkpoint ?? undefined;
+    const cp = opts.checkpoint === undefined ? this.network.checkpoints.at(-1) : (opts.checkpoint ?? undefined);
     const slot = this.allocate();
     if (cp) {
       if (!this.network.noRetargeting && cp.height % this.interval !== this.interval - 1) {
@@ -370,7 +370,11 @@ export class HeaderChain {
       }
       const parent = this.lookup(raw, 4);
       if (parent < 0) {
-        rejected = { index: i, code: 'prev-not-found', message: `header ${hashToHex(hash)} does not connect: its parent ${hashToHex(raw.subarray(4, 36))} is unknown` };
+        rejected = {
+          index: i,
+          code: 'prev-not-found',
+          message: `header ${hashToHex(hash)} does not connect: its parent ${hashToHex(raw.subarray(4, 36))} is unknown`,
+        };
         break;
       }
       this.ctx.bind(parent);
@@ -422,8 +426,7 @@ export class HeaderChain {
       this.counters.inc(`rejected.${rejected.code}`);
       this.log.warn('rejected header', { code: rejected.code, index: rejected.index, reason: rejected.message });
     }
-    const stillOnOldTip =
-      this.height >= startHeight && equalBytes(this.hashAt(this.best[startHeight - this.rootHeight]), startHash);
+    const stillOnOldTip = this.height >= startHeight && equalBytes(this.hashAt(this.best[startHeight - this.rootHeight]), startHash);
     if (this.batchForkHeight < startHeight && !stillOnOldTip) {
       result.reorg = { forkHeight: this.batchForkHeight, disconnected: startHeight - this.batchForkHeight };
       this.counters.inc('reorgs');

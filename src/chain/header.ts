@@ -80,9 +80,7 @@ export function bitsToTarget(bits: number): bigint | null {
   } else {
     target = BigInt(mantissa) << BigInt(8 * (exponent - 3));
   }
-  const overflow =
-    mantissa !== 0 &&
-    (exponent > 34 || (mantissa > 0xff && exponent > 33) || (mantissa > 0xffff && exponent > 32));
+  const overflow = mantissa !== 0 && (exponent > 34 || (mantissa > 0xff && exponent > 33) || (mantissa > 0xffff && exponent > 32));
   if (negative && mantissa !== 0) return null;
   if (overflow || target === 0n) return null;
   return target;

@@ -65,13 +65,7 @@ export function powLimitBits(params: NetworkParams): number {
 }
 
 /** Core's CalculateNextWorkRequired: the retarget at the end of a period. */
-export function retargetBits(
-  params: NetworkParams,
-  lastBits: number,
-  lastTime: number,
-  firstTime: number,
-  firstBits: number,
-): number {
+export function retargetBits(params: NetworkParams, lastBits: number, lastTime: number, firstTime: number, firstBits: number): number {
   if (params.noRetargeting) return lastBits;
   let span = lastTime - firstTime;
   if (span < params.targetTimespan / 4) span = params.targetTimespan / 4;
@@ -165,7 +159,10 @@ export function checkContext(
     };
   }
   if (params.enforceBip94 && height % difficultyInterval(params) === 0 && parent.time !== 0 && time < parent.time - MAX_TIMEWARP) {
-    return { code: 'time-timewarp-attack', message: `time ${time} at period start ${height} is more than 10 minutes before its parent's ${parent.time}` };
+    return {
+      code: 'time-timewarp-attack',
+      message: `time ${time} at period start ${height} is more than 10 minutes before its parent's ${parent.time}`,
+    };
   }
   if (
     (version < 2 && height >= (params.bip34Height ?? Infinity)) ||
@@ -202,7 +199,10 @@ export class TargetCache {
   private lastBits = -1;
   private last: TargetInfo | null = null;
 
-  constructor(private readonly powLimit: bigint, private readonly maxEntries = 256) {}
+  constructor(
+    private readonly powLimit: bigint,
+    private readonly maxEntries = 256,
+  ) {}
 
   /** null when the nBits are malformed, above the pow limit, or absurdly small. */
   get(bits: number): TargetInfo | null {
@@ -248,9 +248,7 @@ export function hashMeetsTarget(words: Int32Array, target: Uint32Array): boolean
   return true;
 }
 
-export type HeaderVerdict =
-  | { ok: true; hash: Uint8Array; work: bigint; height: number }
-  | ({ ok: false } & Rejection);
+export type HeaderVerdict = { ok: true; hash: Uint8Array; work: bigint; height: number } | ({ ok: false } & Rejection);
 
 /**
  * Full validation of one header against its parent, as a pure function (the caller checks that

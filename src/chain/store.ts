@@ -99,7 +99,11 @@ export class FileHeaderStore implements HeaderStore {
     try {
       fd = openSync(path, fresh ? 'w+' : 'r+');
     } catch (err) {
-      throw new ConfigError('store-open', `cannot open the header file ${path}: ${(err as Error).message}; check the path and its permissions`, { cause: err });
+      throw new ConfigError(
+        'store-open',
+        `cannot open the header file ${path}: ${(err as Error).message}; check the path and its permissions`,
+        { cause: err },
+      );
     }
     try {
       const size = fstatSync(fd).size;
@@ -218,14 +222,20 @@ export class FileHeaderStore implements HeaderStore {
 function checkFileHeader(path: string, data: Uint8Array, id: StoreIdentity): void {
   const h = data.subarray(0, FILE_HEADER_SIZE);
   if (!equalBytes(h.subarray(0, 8), STORE_MAGIC) || crcOf(h, 0, 52) !== readU32LE(h, 52)) {
-    throw new ConfigError('store-not-header-file', `${path} is not an altnet header file (or its file header is damaged); move it away and restart`);
+    throw new ConfigError(
+      'store-not-header-file',
+      `${path} is not an altnet header file (or its file header is damaged); move it away and restart`,
+    );
   }
   const version = readU32LE(h, 8);
   if (version !== STORE_FORMAT_VERSION) {
     throw new ConfigError('store-format', `${path} has format version ${version}, this altnet reads version ${STORE_FORMAT_VERSION}`);
   }
   if (!equalBytes(h.subarray(12, 16), id.networkMagic)) {
-    throw new ConfigError('store-network', `${path} holds headers of another network (magic ${toHex(h.subarray(12, 16))}); use a separate data directory per network`);
+    throw new ConfigError(
+      'store-network',
+      `${path} holds headers of another network (magic ${toHex(h.subarray(12, 16))}); use a separate data directory per network`,
+    );
   }
   if (readU32LE(h, 16) !== id.rootHeight || !equalBytes(h.subarray(20, 52), id.rootHash)) {
     throw new ConfigError(

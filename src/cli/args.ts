@@ -64,7 +64,8 @@ export function parseArgs(argv: readonly string[], spec: CommandSpec): ParsedArg
     const m = /^--?([^=]*)(?:=(.*))?$/s.exec(arg)!;
     const key = m[1];
     let value: string | undefined = m[2];
-    if (key === '' || key.startsWith('-')) throw cliError('cli-bad-option', spec, `"${arg}" is not an option; write -key=value or --key=value`);
+    if (key === '' || key.startsWith('-'))
+      throw cliError('cli-bad-option', spec, `"${arg}" is not an option; write -key=value or --key=value`);
     const lower = key.toLowerCase();
     if (HELP_WORDS.includes(lower) && value === undefined) {
       out.help = true;
@@ -84,7 +85,10 @@ export function parseArgs(argv: readonly string[], spec: CommandSpec): ParsedArg
         out.configArgs.push(arg);
         continue;
       }
-      const near = closest(lower, spec.options.map((o) => o.name));
+      const near = closest(
+        lower,
+        spec.options.map((o) => o.name),
+      );
       throw cliError(
         'cli-unknown-option',
         spec,
@@ -118,13 +122,19 @@ function metaOf(o: ArgSpec): string {
 
 function checkValue(o: ArgSpec, v: string, spec: CommandSpec): string | number {
   if (o.type === 'string') {
-    if (o.values && !o.values.includes(v)) throw cliError('cli-bad-value', spec, `--${o.name}=${v}: expected one of ${o.values.join(', ')}`);
+    if (o.values && !o.values.includes(v))
+      throw cliError('cli-bad-value', spec, `--${o.name}=${v}: expected one of ${o.values.join(', ')}`);
     return v;
   }
   const n = o.type === 'int' ? (/^[+-]?\d+$/.test(v.trim()) ? Number(v) : NaN) : v.trim() === '' ? NaN : Number(v);
-  if (!Number.isFinite(n)) throw cliError('cli-bad-value', spec, `--${o.name}=${v}: expected ${o.type === 'int' ? 'a whole number' : 'a number'}`);
+  if (!Number.isFinite(n))
+    throw cliError('cli-bad-value', spec, `--${o.name}=${v}: expected ${o.type === 'int' ? 'a whole number' : 'a number'}`);
   if ((o.min !== undefined && n < o.min) || (o.max !== undefined && n > o.max)) {
-    throw cliError('cli-bad-value', spec, `--${o.name}=${v}: must be ${o.type === 'int' ? 'an integer' : 'a number'} in [${o.min ?? '-∞'}, ${o.max ?? '∞'}]`);
+    throw cliError(
+      'cli-bad-value',
+      spec,
+      `--${o.name}=${v}: must be ${o.type === 'int' ? 'an integer' : 'a number'} in [${o.min ?? '-∞'}, ${o.max ?? '∞'}]`,
+    );
   }
   return n;
 }

@@ -40,7 +40,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
         throw new ConfigError('cli-bad-value', `altnet bip324-proxy: --to=${toText}: ${(err as Error).message}`);
       }
     }
-    if (parsed.positional.length) throw new ConfigError('cli-bad-option', `altnet bip324-proxy: unexpected argument "${parsed.positional[0]}"`);
+    if (parsed.positional.length)
+      throw new ConfigError('cli-bad-option', `altnet bip324-proxy: unexpected argument "${parsed.positional[0]}"`);
     config = loadConfig(parsed.configArgs, io);
   } catch (err) {
     io.err(`altnet: ${err instanceof Error ? err.message : String(err)}`);

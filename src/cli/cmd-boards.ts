@@ -69,7 +69,10 @@ export function usbIdGroups(profiles: readonly BoardProfile[]): UsbIdGroup[] {
 
 function chipStem(g: UsbIdGroup): string {
   const shortest = [...g.chips].sort((a, b) => a.length - b.length || a.localeCompare(b))[0] ?? '';
-  const word = shortest.split(/[\s/]+/)[0].toLowerCase().replace(/[^a-z0-9-]/g, '');
+  const word = shortest
+    .split(/[\s/]+/)[0]
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, '');
   return word || `usb-${g.vendorId}-${g.productId}`;
 }
 
@@ -288,7 +291,11 @@ export async function runBoards(argv: string[] | ParsedArgs, io: CliIO, deps: Bo
     d.vendorId && d.productId ? `${d.vendorId}:${d.productId}` : '-',
     d.manufacturer ?? '-',
     d.profiles.length === 0 ? (d.vendorId ? 'no matching profile' : '- (not USB)') : d.profiles.join(', '),
-    d.stableNames.length ? d.stableNames.join(', ') : d.expectedNames.length ? `${d.expectedNames.join(', ')} (udev rules not installed?)` : '-',
+    d.stableNames.length
+      ? d.stableNames.join(', ')
+      : d.expectedNames.length
+        ? `${d.expectedNames.join(', ')} (udev rules not installed?)`
+        : '-',
   ]);
   const header = ['DEVICE', 'USB ID', 'MANUFACTURER', 'PROFILES', 'STABLE NAME'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

@@ -22,14 +22,7 @@ import {
   type Integrity,
 } from '../codec/frames.js';
 import { Fragmenter, Reassembler } from '../codec/fragment.js';
-import {
-  decodeHeaderStream,
-  decodeTip,
-  encodeHeaderStream,
-  encodeTip,
-  resolveTip,
-  type BitsRule,
-} from '../codec/headers.js';
+import { decodeHeaderStream, decodeTip, encodeHeaderStream, encodeTip, resolveTip, type BitsRule } from '../codec/headers.js';
 
 const USAGE = `usage:
   altnet codec encode tip --header HEX --parent HEX --height N [--integrity crc16|crc32|none] [--seq N]
@@ -53,7 +46,10 @@ interface Parsed {
 const SPEC: CommandSpec = {
   name: 'codec',
   options: [
-    ...['header', 'parent', 'height', 'parent-height', 'integrity', 'seq', 'rule', 'mtu', 'repair', 'file', 'first-height'].map((name) => ({ name, type: 'string' as const })),
+    ...['header', 'parent', 'height', 'parent-height', 'integrity', 'seq', 'rule', 'mtu', 'repair', 'file', 'first-height'].map((name) => ({
+      name,
+      type: 'string' as const,
+    })),
     { name: 'json', type: 'bool' },
   ],
 };
@@ -84,7 +80,8 @@ function intArg(p: Parsed, name: string, dflt?: number): number {
 
 function integrityArg(p: Parsed, dflt: Integrity): Integrity {
   const v = p.flags.get('integrity') ?? dflt;
-  if (v !== 'none' && v !== 'crc16' && v !== 'crc32') throw new ConfigError('cli-flag', `--integrity must be none, crc16 or crc32, got "${v}"`);
+  if (v !== 'none' && v !== 'crc16' && v !== 'crc32')
+    throw new ConfigError('cli-flag', `--integrity must be none, crc16 or crc32, got "${v}"`);
   return v;
 }
 
@@ -176,7 +173,11 @@ function describeBody(type: number, body: Uint8Array, p: Parsed): Record<string,
     }
     case FrameType.HEADERS: {
       const b = decodeHeadersBody(body);
-      const out: Record<string, unknown> = { parentHeight: b.parentHeight, parentPrefix: toHex(b.parentPrefix), streamBytes: b.stream.length };
+      const out: Record<string, unknown> = {
+        parentHeight: b.parentHeight,
+        parentPrefix: toHex(b.parentPrefix),
+        streamBytes: b.stream.length,
+      };
       if (parent) {
         const headers = decodeHeaderStream(b.stream, { parent, parentHeight: b.parentHeight, bitsRule: ruleArg(p) });
         out.headers = headers.map((h) => ({ hash: hashToHex(headerHash(h)), raw: toHex(h) }));
@@ -191,7 +192,14 @@ function describeBody(type: number, body: Uint8Array, p: Parsed): Record<string,
       return { ...decodeAckBody(body) };
     case FrameType.FRAGMENT: {
       const f = decodeFragmentBody(body);
-      return { msgId: f.msgId, innerType: TYPE_NAMES[f.innerType] ?? f.innerType, k: f.k, index: f.index, repair: f.index >= f.k, symbolBytes: f.symbol.length };
+      return {
+        msgId: f.msgId,
+        innerType: TYPE_NAMES[f.innerType] ?? f.innerType,
+        k: f.k,
+        index: f.index,
+        repair: f.index >= f.k,
+        symbolBytes: f.symbol.length,
+      };
     }
     default:
       return { bytes: body.length, hex: toHex(body) };
@@ -221,7 +229,13 @@ function decode(p: Parsed, io: CliIO): number {
         // A reassembler checks one integrity mode; without --integrity, use the frame's own.
         const res = (integrity ? rx : reassemblerFor(frame.integrity)).receive(hex(arg, 'frame'), 'cli', 0);
         for (const m of res.messages) {
-          io.out(JSON.stringify({ reassembled: TYPE_NAMES[m.type] ?? m.type, bytes: m.payload.length, body: describeBody(m.type, m.payload, p) }));
+          io.out(
+            JSON.stringify({
+              reassembled: TYPE_NAMES[m.type] ?? m.type,
+              bytes: m.payload.length,
+              body: describeBody(m.type, m.payload, p),
+            }),
+          );
         }
       }
     } catch (err) {
@@ -296,8 +310,12 @@ function stats(p: Parsed, io: CliIO): number {
   if (p.flags.has('json')) io.out(JSON.stringify(result, null, 2));
   else {
     io.out(`${n} headers from ${file} (heights ${firstHeight + 1}..${firstHeight + n})`);
-    io.out(`stream:   ${result.stream.bytesPerHeader} bytes/header instead of 80 (${encoded.length} bytes), round trip ${roundTrip ? 'exact' : 'FAILED'}`);
-    io.out(`tip+crc:  mean ${result.tipFrameCrc16.meanBytes} bytes, max ${tipMax}${tipMax <= 51 ? ' (fits one LoRa SF12 packet)' : ''}, round trip ${tipOk ? 'exact' : 'FAILED'}`);
+    io.out(
+      `stream:   ${result.stream.bytesPerHeader} bytes/header instead of 80 (${encoded.length} bytes), round trip ${roundTrip ? 'exact' : 'FAILED'}`,
+    );
+    io.out(
+      `tip+crc:  mean ${result.tipFrameCrc16.meanBytes} bytes, max ${tipMax}${tipMax <= 51 ? ' (fits one LoRa SF12 packet)' : ''}, round trip ${tipOk ? 'exact' : 'FAILED'}`,
+    );
   }
   return roundTrip && tipOk ? 0 : 1;
 }

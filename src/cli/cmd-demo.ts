@@ -93,7 +93,15 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s`;
   const say = (line: string) => io.out(`[${elapsed()}] ${line}`);
   const log = o.verbose ? createLogger({ level: 'info' }) : createLogger({ level: 'error' });
-  const lora: LoraAirtimeParams = { sf: o.sf, bandwidthHz: 125_000, codingRate: 5, preambleSymbols: 8, explicitHeader: true, crc: true, lowDataRateOptimize: 'auto' };
+  const lora: LoraAirtimeParams = {
+    sf: o.sf,
+    bandwidthHz: 125_000,
+    codingRate: 5,
+    preambleSymbols: 8,
+    explicitHeader: true,
+    crc: true,
+    lowDataRateOptimize: 'auto',
+  };
 
   // The air carries one frame per (airtime / duty cycle) on average (the limiter paces the
   // budget); allow 60 full frames' worth, the headers, repair fragments, losses and tips.
@@ -120,9 +128,17 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   process.once('SIGTERM', onSignal);
   try {
     const airPort = await air.start();
-    say(`simulated LoRa channel: SF${o.sf}/125 kHz/CR4-5, ${(o.loss * 100).toFixed(0)}% loss, ${(o.dutycycle * 100).toFixed(1)}% duty cycle (127.0.0.1:${airPort}/udp)`);
-    say(`one ${mtu}-byte frame takes ${(perFrameS * o.dutycycle).toFixed(2)} s of airtime; the duty cycle allows one every ${perFrameS.toFixed(1)} s on average (timeout ${o.timeoutS} s)`);
-    const link = (direction: string) => ({ name: 'lora', type: 'sim', options: { type: 'sim', air: `127.0.0.1:${airPort}`, sf: String(o.sf), dutycycle: String(o.dutycycle), direction } });
+    say(
+      `simulated LoRa channel: SF${o.sf}/125 kHz/CR4-5, ${(o.loss * 100).toFixed(0)}% loss, ${(o.dutycycle * 100).toFixed(1)}% duty cycle (127.0.0.1:${airPort}/udp)`,
+    );
+    say(
+      `one ${mtu}-byte frame takes ${(perFrameS * o.dutycycle).toFixed(2)} s of airtime; the duty cycle allows one every ${perFrameS.toFixed(1)} s on average (timeout ${o.timeoutS} s)`,
+    );
+    const link = (direction: string) => ({
+      name: 'lora',
+      type: 'sim',
+      options: { type: 'sim', air: `127.0.0.1:${airPort}`, sf: String(o.sf), dutycycle: String(o.dutycycle), direction },
+    });
     const beacon = await Gateway.start({
       network: NETWORKS.regtest,
       listen: { host: '127.0.0.1', port: 0 },
@@ -143,7 +159,9 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       // Mined to the attacker's own address: a real fork, never the same blocks as B's.
       await nodeA.mine(o.attackerBlocks, ATTACKER_ADDRESS);
       attackTip = await nodeA.rpc<string>('getbestblockhash');
-      say(`the attacker feeds A a chain of its own: A is at height ${o.attackerBlocks} (${attackTip.slice(0, 16)}…) and sees nothing better`);
+      say(
+        `the attacker feeds A a chain of its own: A is at height ${o.attackerBlocks} (${attackTip.slice(0, 16)}…) and sees nothing better`,
+      );
     }
     await nodeB.mine(o.blocks);
     const bTip = await nodeB.rpc<string>('getbestblockhash');
@@ -165,7 +183,9 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     parts.push(receiver);
     await nodeA.rpc('addnode', `127.0.0.1:${receiver.nodePort}`, 'add');
     await nodeA.rpc('addnode', `127.0.0.1:${receiver.nodePort}`, 'onetry');
-    say(`A's receive-only gateway started: headers from the LoRa radio only, blocks from a p2p link (headers=0) to an honest peer; A's only peer is this gateway`);
+    say(
+      `A's receive-only gateway started: headers from the LoRa radio only, blocks from a p2p link (headers=0) to an honest peer; A's only peer is this gateway`,
+    );
 
     const viewA = async () => {
       const tips = await nodeA!.rpc<Array<{ hash: string; height: number; status: string }>>('getchaintips');
@@ -183,7 +203,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       const line = `air: ${air.stats.frames} frames, ${air.stats.bytes} bytes, ${(air.stats.airtimeMs / 1000).toFixed(1)} s airtime, ${air.stats.lost} lost | gateway chain ${receiver.chain.tip().height} | A: headers ${a.headers}, active tip ${a.height}${r ? ` | rescue ${r.state}, ${r.blocksDelivered} blocks delivered` : ''}`;
       // Say plainly when the beacon is silent because the duty-cycle budget is spent.
       const next = beacon.status().links[0]?.counters.next_tx_at_ms ?? 0;
-      const waiting = next > Date.now() ? ` | beacon: airtime budget used up, next frame at ${new Date(next).toISOString().slice(11, 19)} UTC` : '';
+      const waiting =
+        next > Date.now() ? ` | beacon: airtime budget used up, next frame at ${new Date(next).toISOString().slice(11, 19)} UTC` : '';
       if (line !== lastLine || (waiting && waiting !== lastWaiting)) say(line + waiting);
       lastWaiting = waiting;
       lastLine = line;
@@ -201,7 +222,9 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     }
     if (!rescuedAt) {
       const r = receiver.rescue.records()[0];
-      io.err(`altnet demo: A was not moved to B's chain within ${o.timeoutS} s${r?.reason ? `: ${r.reason}` : ''}${lastWaiting ? ` (${lastWaiting.slice(3)}: the duty cycle paces the air; give it more time with --timeout=)` : ''}`);
+      io.err(
+        `altnet demo: A was not moved to B's chain within ${o.timeoutS} s${r?.reason ? `: ${r.reason}` : ''}${lastWaiting ? ` (${lastWaiting.slice(3)}: the duty cycle paces the air; give it more time with --timeout=)` : ''}`,
+      );
       return 1;
     }
     // The gateway's own record (it sees A's tip move through A's RPC and its P2P answers).
@@ -216,7 +239,10 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       ? {
           headerLink: records[0].headerLink,
           blockSources,
-          deliveredVia: { p2p: records.reduce((n, r) => n + r.deliveredVia.p2p, 0), rpc: records.reduce((n, r) => n + r.deliveredVia.rpc, 0) },
+          deliveredVia: {
+            p2p: records.reduce((n, r) => n + r.deliveredVia.p2p, 0),
+            rpc: records.reduce((n, r) => n + r.deliveredVia.rpc, 0),
+          },
           seconds: last.caughtUpAt ? (Date.parse(last.caughtUpAt) - Date.parse(records[0].startedAt)) / 1000 : undefined,
           finalTip: last.finalTip,
           count: records.length,
@@ -234,27 +260,52 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       if (a.best === fresh) blockMs = Date.now() - newTipStart;
       else await sleep(100);
     }
-    if (blockMs !== undefined) say(`B mined block ${bHeight + 1}; A had its header ${((headerMs ?? blockMs) / 1000).toFixed(1)} s later and it as its tip ${(blockMs / 1000).toFixed(1)} s later`);
+    if (blockMs !== undefined)
+      say(
+        `B mined block ${bHeight + 1}; A had its header ${((headerMs ?? blockMs) / 1000).toFixed(1)} s later and it as its tip ${(blockMs / 1000).toFixed(1)} s later`,
+      );
     const peers = await nodeA.rpc<unknown[]>('getpeerinfo');
     const banned = await nodeA.rpc<unknown[]>('listbanned');
     const tips = await nodeA.rpc<Array<{ hash: string; status: string }>>('getchaintips');
     const attackStatus = attackTip ? tips.find((t) => t.hash === attackTip)?.status : undefined;
     const rawHeader = async (hash: string) => fromHex(await nodeB!.rpc<string>('getblockheader', hash, false));
     const parentHash = await nodeB.rpc<string>('getblockhash', bHeight);
-    const tipFrame = encodeFrame(FrameType.TIP, encodeTip({ header: await rawHeader(fresh), height: bHeight + 1, parent: await rawHeader(parentHash) }), { integrity: 'crc16' }).length;
-    const sources = rescue ? Object.entries(rescue.blockSources).map(([k, v]) => `${k} (${v} verified)`).join(', ') : 'none';
+    const tipFrame = encodeFrame(
+      FrameType.TIP,
+      encodeTip({ header: await rawHeader(fresh), height: bHeight + 1, parent: await rawHeader(parentHash) }),
+      { integrity: 'crc16' },
+    ).length;
+    const sources = rescue
+      ? Object.entries(rescue.blockSources)
+          .map(([k, v]) => `${k} (${v} verified)`)
+          .join(', ')
+      : 'none';
     io.out('');
     io.out('summary');
-    io.out(`  blocks mined by B        ${o.blocks + 1} (A's attacker chain: ${o.attackerBlocks}${attackStatus ? `, now ${attackStatus}: orphaned` : ''})`);
-    io.out(`  frames on the air        ${air.stats.frames} (${air.stats.bytes} bytes, ${(air.stats.airtimeMs / 1000).toFixed(1)} s airtime)`);
+    io.out(
+      `  blocks mined by B        ${o.blocks + 1} (A's attacker chain: ${o.attackerBlocks}${attackStatus ? `, now ${attackStatus}: orphaned` : ''})`,
+    );
+    io.out(
+      `  frames on the air        ${air.stats.frames} (${air.stats.bytes} bytes, ${(air.stats.airtimeMs / 1000).toFixed(1)} s airtime)`,
+    );
     io.out(`  frames lost              ${air.stats.lost} of ${air.stats.lost + air.stats.delivered} deliveries`);
     io.out(`  headers came over        ${rescue?.headerLink ?? '?'} (simulated LoRa, receive-only)`);
-    io.out(`  blocks came from         ${sources}; to A as ${rescue?.deliveredVia.p2p ?? 0} unsolicited P2P blocks + ${rescue?.deliveredVia.rpc ?? 0} over RPC (below the attacker's tip work)`);
+    io.out(
+      `  blocks came from         ${sources}; to A as ${rescue?.deliveredVia.p2p ?? 0} unsolicited P2P blocks + ${rescue?.deliveredVia.rpc ?? 0} over RPC (below the attacker's tip work)`,
+    );
     io.out(`  A learned B's chain      ${knewAt ? ((knewAt - t0) / 1000).toFixed(1) + ' s from start' : '?'}`);
-    io.out(`  rescue took              ${rescue?.seconds !== undefined ? rescue.seconds.toFixed(1) + ' s' : '?'} (better headers known to the gateway -> A's active tip on B's chain${rescue && rescue.count > 1 ? `; ${rescue.count} rescues, one per header batch` : ''})`);
-    io.out(`  A's tip = B's tip        ${rescue?.finalTip ? `yes, height ${rescue.finalTip.height} ${rescue.finalTip.hash.slice(0, 16)}…` : 'yes'}`);
-    io.out(`  tip frame                ${tipFrame} bytes instead of 80, ${loraAirtimeMs(tipFrame, lora).toFixed(0)} ms of SF${o.sf} airtime (one packet)`);
-    io.out(`  new block to A           ${blockMs !== undefined ? `header ${((headerMs ?? blockMs) / 1000).toFixed(1)} s, active tip ${(blockMs / 1000).toFixed(1)} s` : 'not its tip within 60 s'}`);
+    io.out(
+      `  rescue took              ${rescue?.seconds !== undefined ? rescue.seconds.toFixed(1) + ' s' : '?'} (better headers known to the gateway -> A's active tip on B's chain${rescue && rescue.count > 1 ? `; ${rescue.count} rescues, one per header batch` : ''})`,
+    );
+    io.out(
+      `  A's tip = B's tip        ${rescue?.finalTip ? `yes, height ${rescue.finalTip.height} ${rescue.finalTip.hash.slice(0, 16)}…` : 'yes'}`,
+    );
+    io.out(
+      `  tip frame                ${tipFrame} bytes instead of 80, ${loraAirtimeMs(tipFrame, lora).toFixed(0)} ms of SF${o.sf} airtime (one packet)`,
+    );
+    io.out(
+      `  new block to A           ${blockMs !== undefined ? `header ${((headerMs ?? blockMs) / 1000).toFixed(1)} s, active tip ${(blockMs / 1000).toFixed(1)} s` : 'not its tip within 60 s'}`,
+    );
     io.out(`  A's peers / bans         ${peers.length} / ${banned.length} (altnet was never disconnected or banned)`);
     return blockMs !== undefined && banned.length === 0 ? 0 : 1;
   } finally {

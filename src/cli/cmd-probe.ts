@@ -27,7 +27,22 @@ fragments). The radio is closed again afterwards.
 
 Exit codes: 0 probed, 1 the radio did not answer, 2 usage or config error.`;
 
-const RADIO_KEYS = ['board', 'device', 'tcp', 'baud', 'region', 'frequency', 'sf', 'bw', 'cr', 'preamble', 'txpower', 'timeout', 'channel', 'hops'];
+const RADIO_KEYS = [
+  'board',
+  'device',
+  'tcp',
+  'baud',
+  'region',
+  'frequency',
+  'sf',
+  'bw',
+  'cr',
+  'preamble',
+  'txpower',
+  'timeout',
+  'channel',
+  'hops',
+];
 
 const SPEC: CommandSpec = {
   name: 'probe',
@@ -49,8 +64,13 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       const name = parsed.positional[0];
       const cfg = loadConfig(parsed.configArgs, io);
       const link = cfg.links[name];
-      if (!link) throw new AltnetError('probe-link-unknown', `no link.${name} in the config (links: ${Object.keys(cfg.links).join(', ') || 'none'})`);
-      if (link.type !== 'lora' && link.type !== 'kiss') throw new AltnetError('probe-unsupported', `link.${name}.type=${link.type}: only radio links (lora, kiss) can be probed`);
+      if (!link)
+        throw new AltnetError(
+          'probe-link-unknown',
+          `no link.${name} in the config (links: ${Object.keys(cfg.links).join(', ') || 'none'})`,
+        );
+      if (link.type !== 'lora' && link.type !== 'kiss')
+        throw new AltnetError('probe-unsupported', `link.${name}.type=${link.type}: only radio links (lora, kiss) can be probed`);
       options = { ...link };
       delete options.type;
     }
@@ -89,9 +109,14 @@ function printReport(r: ProbeReport, io: CliIO): void {
   for (const [k, v] of rb) io.out(`  ${k.padEnd(14)} ${v}`);
   io.out('configured by altnet');
   for (const [k, v] of Object.entries(r.configured)) io.out(`  ${k.padEnd(14)} ${v}`);
-  const share = b.windowMs === 3_600_000 ? `${+(b.dutyCycle * 100).toFixed(3)}% of each hour` : `${Math.round(b.dutyCycle * b.windowMs)} ms in every ${b.windowMs / 1000} s`;
+  const share =
+    b.windowMs === 3_600_000
+      ? `${+(b.dutyCycle * 100).toFixed(3)}% of each hour`
+      : `${Math.round(b.dutyCycle * b.windowMs)} ms in every ${b.windowMs / 1000} s`;
   io.out('airtime');
-  io.out(`  allowed        ${share} (${(b.perHourMs / 1000).toFixed(1)} s per hour)${b.maxDwellMs ? `, at most ${b.maxDwellMs} ms per transmission` : ''}`);
+  io.out(
+    `  allowed        ${share} (${(b.perHourMs / 1000).toFixed(1)} s per hour)${b.maxDwellMs ? `, at most ${b.maxDwellMs} ms per transmission` : ''}`,
+  );
   io.out(`  full frame     ${b.mtu} bytes = ${b.fullFrameMs.toFixed(1)} ms on air`);
   io.out(`  100 headers    ${b.batchFrames} frames, ${(b.batchMs / 1000).toFixed(2)} s on air`);
   io.out(`  headers/hour   about ${b.headersPerHour} (the beacon uses at most half for catch-up batches)`);

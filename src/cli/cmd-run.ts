@@ -9,7 +9,16 @@ import { loadBoardProfiles } from '../links/boards.js';
 import { checkLinks, effectiveOptions, type LinkCheckResult } from './link-check.js';
 import { createLogger, journalStream, type Logger } from '../util/log.js';
 import { Bip324Proxy } from '../proxy/proxy.js';
-import { formatHostPort, loadConfig, withDefaultLinks, OPTIONS, optionsHelp, type Config, type HostPort, type ValueSource } from './config.js';
+import {
+  formatHostPort,
+  loadConfig,
+  withDefaultLinks,
+  OPTIONS,
+  optionsHelp,
+  type Config,
+  type HostPort,
+  type ValueSource,
+} from './config.js';
 import type { CliIO } from './io.js';
 import { flag, parseCommand, type CommandSpec } from './args.js';
 import { ALTNET_VERSION } from '../util/version.js';
@@ -27,7 +36,11 @@ export function gatewayOptionsFromConfig(config: Config, log: Logger, forcedMode
     allowRemote: config.allowremote,
     datadir: config.datadir,
     mode,
-    links: Object.entries(config.links).map(([name, options]) => ({ name, type: options.type, options: effectiveOptions(options, config, mode, name) })),
+    links: Object.entries(config.links).map(([name, options]) => ({
+      name,
+      type: options.type,
+      options: effectiveOptions(options, config, mode, name),
+    })),
     log,
     staleProbability: config.stalewatchprob,
     metrics: config.metrics && { host: config.metrics.host, port: config.metrics.port },
@@ -80,7 +93,16 @@ export async function runDaemon(args: string[], io: CliIO, forcedMode?: GatewayM
   });
   if (journal) {
     const plain = io;
-    io = { ...plain, err: (l) => plain.err(l.split('\n').map((x) => `<3>${x}`).join('\n')) };
+    io = {
+      ...plain,
+      err: (l) =>
+        plain.err(
+          l
+            .split('\n')
+            .map((x) => `<3>${x}`)
+            .join('\n'),
+        ),
+    };
   }
   const usage = (forcedMode === 'beacon' ? BEACON_USAGE : RUN_USAGE) + '\n' + optionsHelp();
   const spec: CommandSpec = {
@@ -117,7 +139,9 @@ export async function runDaemon(args: string[], io: CliIO, forcedMode?: GatewayM
   if (flag(parsed, 'check')) return printCheck(config, mode, checked, flag(parsed, 'json'), io);
   if (checked.errors.length) {
     for (const e of checked.errors) io.err(`altnet: ${e.message}`);
-    io.err(`altnet: ${checked.errors.length} problem${checked.errors.length > 1 ? 's' : ''} in the configuration; nothing started. \`altnet help links\` lists every link type's keys.`);
+    io.err(
+      `altnet: ${checked.errors.length} problem${checked.errors.length > 1 ? 's' : ''} in the configuration; nothing started. \`altnet help links\` lists every link type's keys.`,
+    );
     return 2;
   }
   const log = createLogger({ level: config.loglevel, json: config.logjson, journal });
@@ -191,7 +215,9 @@ function printCheck(config: Config, mode: GatewayMode, checked: LinkCheckResult,
           ok,
           conf: config.confFile ?? null,
           mode,
-          options: Object.fromEntries(OPTIONS.map((o) => [o.name, { value: showValue(values[o.name]), source: describeSource(config.sources[o.name]) }])),
+          options: Object.fromEntries(
+            OPTIONS.map((o) => [o.name, { value: showValue(values[o.name]), source: describeSource(config.sources[o.name]) }]),
+          ),
           defaults: config.defaultsNote ?? null,
           links: checked.links.map((l) => ({ ...l, source: describeSource(l.source), ...builtinOf(config, l.name) })),
           warnings: checked.warnings,
@@ -221,7 +247,13 @@ function printCheck(config: Config, mode: GatewayMode, checked: LinkCheckResult,
       .filter(([k]) => k !== 'type')
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
-    const dev = l.device ? (l.device.present ? '' : l.device.hotplug ? '  [device not plugged in: opens when it is]' : '  [device missing]') : '';
+    const dev = l.device
+      ? l.device.present
+        ? ''
+        : l.device.hotplug
+          ? '  [device not plugged in: opens when it is]'
+          : '  [device missing]'
+      : '';
     io.out(`  ${l.name.padEnd(12)} ${l.type.padEnd(9)} ${l.direction.padEnd(6)} ${keys}${dev}  (${describeSource(l.source)})`);
     const b = builtinOf(config, l.name);
     if (b.reaches) io.out(`               reaches: ${b.reaches}\n               learns:  ${b.learns}`);

@@ -167,5 +167,3 @@ function usageError(io: CliIO, problem: string): number {
   io.err(`altnet: ${problem}\n\n${USAGE}`);
   return EXIT.usage;
 }
-
-

@@ -42,7 +42,9 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EACCES') {
-      io.err(`altnet: ${path} is not readable by you: it belongs to the service's group; add yourself to it (sudo usermod -aG altnet $USER, then log in again) or use sudo`);
+      io.err(
+        `altnet: ${path} is not readable by you: it belongs to the service's group; add yourself to it (sudo usermod -aG altnet $USER, then log in again) or use sudo`,
+      );
       return 1;
     }
     io.err(`altnet: no status at ${path} (${code ?? (err as Error).message}): is the daemon running with this datadir?`);
@@ -53,14 +55,20 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     io.out(JSON.stringify({ ...status, statusAgeSeconds: Math.round(ageS), daemonRunning: !stale }, null, 2));
     return stale ? 3 : 0;
   }
-  io.out(`altnet ${status.version} on ${status.network}, mode ${status.mode}, since ${status.startedAt}${stale ? `  (status is ${Math.round(ageS)} s old: daemon not running?)` : ''}`);
+  io.out(
+    `altnet ${status.version} on ${status.network}, mode ${status.mode}, since ${status.startedAt}${stale ? `  (status is ${Math.round(ageS)} s old: daemon not running?)` : ''}`,
+  );
   io.out(`chain: height ${status.chain.height} ${status.chain.hash}`);
   const sync = status.sync;
   if (sync && !sync.finished) {
-    io.out(`sync:  ${sync.what} ${sync.done} of ${sync.target} (${sync.percent} %), ${sync.rate} ${sync.unit}/s${sync.etaSeconds !== null ? `, about ${formatEta(sync.etaSeconds)} to go` : ''}`);
+    io.out(
+      `sync:  ${sync.what} ${sync.done} of ${sync.target} (${sync.percent} %), ${sync.rate} ${sync.unit}/s${sync.etaSeconds !== null ? `, about ${formatEta(sync.etaSeconds)} to go` : ''}`,
+    );
   }
   const n = status.node;
-  io.out(`node:  ${n.connections ? `${n.connections} connection(s) ${n.peers.map((p) => `${p.agent ?? '?'} ${p.transport ?? ''}`).join(', ')}` : `not connected (is addnode=${status.listen ?? '127.0.0.1:8334'} in bitcoin.conf?)`}${n.tip ? `, tip ${n.tip.height}` : ''}`);
+  io.out(
+    `node:  ${n.connections ? `${n.connections} connection(s) ${n.peers.map((p) => `${p.agent ?? '?'} ${p.transport ?? ''}`).join(', ')}` : `not connected (is addnode=${status.listen ?? '127.0.0.1:8334'} in bitcoin.conf?)`}${n.tip ? `, tip ${n.tip.height}` : ''}`,
+  );
   io.out(`links: ${status.links.length ? '' : 'none configured'}`);
   for (const l of status.links) {
     const c = l.counters;
@@ -68,8 +76,14 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       .filter((k) => c[k])
       .map((k) => `${k}=${c[k]}`)
       .join(' ');
-    const heard = l.radio ? (l.radio.lastFrameAt ? ` heard ${formatEta((Date.now() - Date.parse(l.radio.lastFrameAt)) / 1000)} ago` : ' nothing heard yet') : '';
-    io.out(`  ${l.name.padEnd(12)} ${l.type.padEnd(9)} ${l.state.padEnd(12)} ${l.direction.padEnd(6)} ${brief}${heard}${l.lastFailure ? `  last failure: ${l.lastFailure}` : ''}`);
+    const heard = l.radio
+      ? l.radio.lastFrameAt
+        ? ` heard ${formatEta((Date.now() - Date.parse(l.radio.lastFrameAt)) / 1000)} ago`
+        : ' nothing heard yet'
+      : '';
+    io.out(
+      `  ${l.name.padEnd(12)} ${l.type.padEnd(9)} ${l.state.padEnd(12)} ${l.direction.padEnd(6)} ${brief}${heard}${l.lastFailure ? `  last failure: ${l.lastFailure}` : ''}`,
+    );
   }
   io.out(`anomalies: ${status.anomalies.length ? '' : 'none'}`);
   for (const a of status.anomalies) io.out(`  ${a.kind} since ${a.since}: ${a.detail}`);
@@ -81,11 +95,18 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   }
   const rescues = status.rescues ?? [];
   const blocks = status.blocks;
-  io.out(`rescues: ${rescues.length ? '' : 'none'}${blocks ? `  (block store: ${blocks.stored} blocks, ${(blocks.bytes / 1e6).toFixed(1)} of ${(blocks.maxBytes / 1e6).toFixed(0)} MB)` : ''}`);
+  io.out(
+    `rescues: ${rescues.length ? '' : 'none'}${blocks ? `  (block store: ${blocks.stored} blocks, ${(blocks.bytes / 1e6).toFixed(1)} of ${(blocks.maxBytes / 1e6).toFixed(0)} MB)` : ''}`,
+  );
   for (const r of rescues) {
-    const sources = Object.entries(r.blockSources).map(([k, v]) => `${k} ${v}`).join(', ') || 'none yet';
+    const sources =
+      Object.entries(r.blockSources)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ') || 'none yet';
     const end = r.state === 'done' ? `caught up ${r.caughtUpAt} (${r.seconds} s), tip ${r.finalTip?.height} ${r.finalTip?.hash}` : r.state;
-    io.out(`  #${r.id} since ${r.startedAt}${r.anomalySince ? ` (anomaly since ${r.anomalySince})` : ''}: node at ${r.nodeTipAtStart?.height ?? '?'} (fork at ${r.forkHeight}) -> ${r.target.height}; headers from ${r.headerLink ?? '?'}; blocks from ${sources}; delivered ${r.blocksDelivered} (p2p ${r.deliveredVia.p2p}, rpc ${r.deliveredVia.rpc}); ${end}${r.reason ? `: ${r.reason}` : ''}`);
+    io.out(
+      `  #${r.id} since ${r.startedAt}${r.anomalySince ? ` (anomaly since ${r.anomalySince})` : ''}: node at ${r.nodeTipAtStart?.height ?? '?'} (fork at ${r.forkHeight}) -> ${r.target.height}; headers from ${r.headerLink ?? '?'}; blocks from ${sources}; delivered ${r.blocksDelivered} (p2p ${r.deliveredVia.p2p}, rpc ${r.deliveredVia.rpc}); ${end}${r.reason ? `: ${r.reason}` : ''}`,
+    );
   }
   return stale ? 3 : 0;
 }

@@ -533,7 +533,13 @@ function buildConfig(entries: RawEntry[], confFile: string | undefined, opts: Pa
       sources[spec.name] = e.source;
     } else {
       values[spec.name] =
-        spec.default === undefined ? undefined : parseValue(spec, { key: spec.name, value: spec.default, section: undefined, source: { file: 'default', line: 0 }, fromFlag: true }, opts);
+        spec.default === undefined
+          ? undefined
+          : parseValue(
+              spec,
+              { key: spec.name, value: spec.default, section: undefined, source: { file: 'default', line: 0 }, fromFlag: true },
+              opts,
+            );
     }
   }
   values.network = network;
@@ -585,7 +591,11 @@ function splitSectionPrefix(e: RawEntry): RawEntry {
       throw lineError('config-bad-link', e, `"${e.key}" should look like link.<name>.<key>, e.g. link.lora0.type=lora`);
     }
     if (!LINK_NAME_RE.test(parts[1])) {
-      throw lineError('config-bad-link', e, `link name "${parts[1]}" may use letters, digits, "_" and "-" (at most 32, starting with a letter or digit)`);
+      throw lineError(
+        'config-bad-link',
+        e,
+        `link name "${parts[1]}" may use letters, digits, "_" and "-" (at most 32, starting with a letter or digit)`,
+      );
     }
     const lk = parts[2].toLowerCase();
     if (!LINK_KEY_RE.test(lk)) throw lineError('config-bad-link', e, `link key "${parts[2]}" may use letters, digits and "_"`);
@@ -613,7 +623,11 @@ function groupLinks(entries: RawEntry[]): { links: Record<string, Record<string,
     }
     const type = typeEntry.value.toLowerCase();
     if (!LINK_TYPES.includes(type)) {
-      throw lineError('config-link-type', typeEntry, `link "${name}" has unknown type "${typeEntry.value}"; known types: ${LINK_TYPES.join(', ')}`);
+      throw lineError(
+        'config-link-type',
+        typeEntry,
+        `link "${name}" has unknown type "${typeEntry.value}"; known types: ${LINK_TYPES.join(', ')}`,
+      );
     }
     const keys: Record<string, string> = {};
     const sources: Record<string, ValueSource> = {};
@@ -633,11 +647,18 @@ function lineError(code: string, e: RawEntry, problem: string): ConfigLineError 
 
 function unknownKey(e: RawEntry): ConfigLineError {
   const near = closestOption(e.key);
-  return lineError('config-unknown-key', e, `unknown option "${e.key}"${near ? ` (did you mean "${near}"?)` : ''}; \`altnet run --help\` lists them`);
+  return lineError(
+    'config-unknown-key',
+    e,
+    `unknown option "${e.key}"${near ? ` (did you mean "${near}"?)` : ''}; \`altnet run --help\` lists them`,
+  );
 }
 
 function closestOption(key: string): string | undefined {
-  return closest(key, OPTIONS.map((o) => o.name));
+  return closest(
+    key,
+    OPTIONS.map((o) => o.name),
+  );
 }
 
 const TRUE_WORDS = ['1', 'true', 'yes', 'on'];
@@ -710,7 +731,12 @@ function checkRange(spec: OptionSpec, n: number, bad: (why: string) => ConfigErr
 }
 
 function formatDuration(ms: number): string {
-  for (const [u, f] of [['d', 86_400_000], ['h', 3600_000], ['m', 60_000], ['s', 1000]] as const) {
+  for (const [u, f] of [
+    ['d', 86_400_000],
+    ['h', 3600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
     if (ms >= f && ms % f === 0) return `${ms / f}${u}`;
   }
   return `${ms}ms`;
@@ -761,7 +787,8 @@ export function loadConfig(argv: readonly string[], io: CliIO, lopts: LoadOption
     if (explicit === '' || explicit === '0' || explicit === 'none') return parseConfig('', '', popts);
     const path = pathPosix.isAbsolute(explicit) ? explicit : pathPosix.join(io.cwd, explicit);
     const text = readFile(path);
-    if (text === undefined) throw new ConfigError('config-file-missing', `config file ${path} does not exist; create it from altnet.conf.example or drop --conf`);
+    if (text === undefined)
+      throw new ConfigError('config-file-missing', `config file ${path} does not exist; create it from altnet.conf.example or drop --conf`);
     return parseConfig(text, path, popts);
   }
   for (const path of lopts.defaultPaths ?? io.layout?.confPaths ?? DEFAULT_CONF_PATHS) {
@@ -781,7 +808,9 @@ export const DEFAULTS_SOURCE: ValueSource = { file: 'built-in defaults', line: 0
 export function withDefaultLinks(config: Config): Config {
   const none = config.linkConfigs.length === 0;
   if (config.defaults === false) {
-    return none ? { ...config, defaultsNote: 'no links configured and defaults=0: altnet runs no links and protects nothing by itself' } : config;
+    return none
+      ? { ...config, defaultsNote: 'no links configured and defaults=0: altnet runs no links and protects nothing by itself' }
+      : config;
   }
   if (!none && config.defaults !== true) return config;
   const choice = chooseDefaultLinks(config.network, {
@@ -822,7 +851,6 @@ function metaFor(o: OptionSpec): string {
   }
 }
 
-
 function describeDefault(o: OptionSpec): string {
   const parts: string[] = [];
   if (o.default !== undefined && o.default !== '') parts.push(`default: ${o.default}`);
@@ -852,7 +880,12 @@ export function optionsHelp(): string {
   }
   lines.push('Links (one block per link; each driver checks its own keys):', '');
   lines.push('  -link.<name>.type=<' + LINK_TYPES.join('|') + '>');
-  lines.push(...wrap('Every link needs a type. Other keys depend on it, e.g. link.lora0.board=rak3172, link.lora0.device=/dev/altnet/ch340-usb1-1.3.', '       '));
+  lines.push(
+    ...wrap(
+      'Every link needs a type. Other keys depend on it, e.g. link.lora0.board=rak3172, link.lora0.device=/dev/altnet/ch340-usb1-1.3.',
+      '       ',
+    ),
+  );
   lines.push('');
   lines.push('Network sections: [main], [testnet4], [signet], [regtest], or the prefix form regtest.key=value,');
   lines.push('apply only when that network is selected. Durations: 500ms, 30s, 5m, 2h, 1d.');

@@ -17,11 +17,11 @@ function defaultText(o: LinkOptionSpec): string {
 }
 
 function callsignText(e: LinkTypeEntry): string {
-  if (e.needsCallsign === 'always') return 'Amateur radio: transmitting needs a callsign (callsign= at the top, or link.<name>.callsign=); a receive-only link (direction=rx, or --receive-only) needs none.';
+  if (e.needsCallsign === 'always')
+    return 'Amateur radio: transmitting needs a callsign (callsign= at the top, or link.<name>.callsign=); a receive-only link (direction=rx, or --receive-only) needs none.';
   if (e.needsCallsign === 'amateur-board') return 'On an amateur-radio board, transmitting needs a callsign.';
   return '';
 }
-
 
 /** Plain text for the terminal. */
 export function linksHelpText(): string {
@@ -34,7 +34,12 @@ export function linksHelpText(): string {
   ];
   for (const e of linkTypeEntries()) {
     lines.push(`type=${e.type}`);
-    lines.push(...wrap(`${e.summary} Carries: ${e.carries.join(', ')}.${e.canTransmit ? '' : ' Never transmits.'} ${callsignText(e)}`.trim(), '    '));
+    lines.push(
+      ...wrap(
+        `${e.summary} Carries: ${e.carries.join(', ')}.${e.canTransmit ? '' : ' Never transmits.'} ${callsignText(e)}`.trim(),
+        '    ',
+      ),
+    );
     if (e.openOptions) lines.push('    Other keys are passed to the module unchecked.');
     for (const o of e.options) {
       lines.push(`  link.<name>.${o.key}=${o.example ?? `<${o.type}>`}   (${defaultText(o)})`);

@@ -64,7 +64,10 @@ export function checkLinks(config: Config, mode: GatewayMode, deps: LinkCheckDep
     if (board !== undefined && linkTypeTakes(type, 'board')) {
       const profile = boards().find((b) => b.id === board);
       if (!profile) {
-        const near = closest(board, boards().map((b) => b.id));
+        const near = closest(
+          board,
+          boards().map((b) => b.id),
+        );
         errors.push(
           lineError(
             'board-unknown',
@@ -75,26 +78,60 @@ export function checkLinks(config: Config, mode: GatewayMode, deps: LinkCheckDep
           ),
         );
       } else if (type === 'kiss' && profile.dialect !== 'kiss') {
-        errors.push(lineError('board-dialect-mismatch', where(link, 'board'), `link.${name}.board=${board}: speaks ${profile.dialect}, not KISS/AX.25; use type=lora`));
+        errors.push(
+          lineError(
+            'board-dialect-mismatch',
+            where(link, 'board'),
+            `link.${name}.board=${board}: speaks ${profile.dialect}, not KISS/AX.25; use type=lora`,
+          ),
+        );
       } else if (type === 'lora' && profile.dialect === 'kiss') {
-        errors.push(lineError('board-dialect-mismatch', where(link, 'board'), `link.${name}.board=${board}: an AX.25 KISS TNC; use type=kiss (amateur radio, with callsign=)`));
+        errors.push(
+          lineError(
+            'board-dialect-mismatch',
+            where(link, 'board'),
+            `link.${name}.board=${board}: an AX.25 KISS TNC; use type=kiss (amateur radio, with callsign=)`,
+          ),
+        );
       }
     }
 
     // A SOCKS5 proxy (Tor): links that would reach the network around it are refused, and with
     // onlynet=onion only .onion destinations through it are allowed.
     if (config.proxy && entry.proxyLeak) {
-      errors.push(lineError('link-leaks-around-proxy', where(link, 'type'), `link.${name} (type=${type}) cannot run with proxy=${formatHostPort(config.proxy)}: ${entry.proxyLeak}`));
+      errors.push(
+        lineError(
+          'link-leaks-around-proxy',
+          where(link, 'type'),
+          `link.${name} (type=${type}) cannot run with proxy=${formatHostPort(config.proxy)}: ${entry.proxyLeak}`,
+        ),
+      );
     }
     if (config.onlynet === 'onion' && (entry.destinationKey || entry.proxyLeak)) {
       const host = linkDestinationHost(type, options);
       if (!config.proxy) {
-        errors.push(lineError('onlynet-needs-proxy', where(link, 'type'), `link.${name}: onlynet=onion needs proxy= (Tor's SOCKS5 port, e.g. proxy=127.0.0.1:9050)`));
+        errors.push(
+          lineError(
+            'onlynet-needs-proxy',
+            where(link, 'type'),
+            `link.${name}: onlynet=onion needs proxy= (Tor's SOCKS5 port, e.g. proxy=127.0.0.1:9050)`,
+          ),
+        );
       } else if (entry.destinationKey && (!options.proxy || options.proxy === 'off')) {
-        errors.push(lineError('onlynet-direct', where(link, 'proxy'), `link.${name}.proxy=off: onlynet=onion allows no direct connection; remove link.${name}.proxy`));
+        errors.push(
+          lineError(
+            'onlynet-direct',
+            where(link, 'proxy'),
+            `link.${name}.proxy=off: onlynet=onion allows no direct connection; remove link.${name}.proxy`,
+          ),
+        );
       } else if (entry.destinationKey && !host?.toLowerCase().endsWith('.onion')) {
         errors.push(
-          lineError('onlynet-not-onion', where(link, entry.destinationKey), `link.${name}.${entry.destinationKey}: ${host ?? '?'} is not a .onion address, and onlynet=onion allows only those`),
+          lineError(
+            'onlynet-not-onion',
+            where(link, entry.destinationKey),
+            `link.${name}.${entry.destinationKey}: ${host ?? '?'} is not a .onion address, and onlynet=onion allows only those`,
+          ),
         );
       }
     }

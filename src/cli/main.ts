@@ -14,21 +14,33 @@ interface CommandEntry {
 }
 
 const COMMANDS: Record<string, CommandEntry> = {
-  demo: { summary: 'everything embedded: an eclipsed node learns the better chain over simulated LoRa', load: () => import('./cmd-demo.js') },
+  demo: {
+    summary: 'everything embedded: an eclipsed node learns the better chain over simulated LoRa',
+    load: () => import('./cmd-demo.js'),
+  },
   run: { summary: 'run the gateway daemon (reads altnet.conf)', load: () => import('./cmd-run.js') },
   beacon: { summary: 'run as a broadcast-only transmitter of the latest headers', load: () => import('./cmd-beacon.js') },
   status: { summary: 'links, node tip, chain tip and anomalies of the running daemon', load: () => import('./cmd-status.js') },
   boards: { summary: 'list serial radios and the board profile each matches', load: () => import('./cmd-boards.js') },
-  probe: { summary: 'open a radio: firmware, the settings it reports, headers per hour its airtime allows', load: () => import('./cmd-probe.js') },
-  'send-tx': { summary: 'store a signed transaction for the daemon to send on every link until the network has it', load: () => import('./cmd-send-tx.js') },
-  'bip324-proxy': { summary: 'encrypted BIP324 connections for v1-only software (SOCKS5 or plain v1 on 127.0.0.1:1324)', load: () => import('./cmd-bip324-proxy.js') },
+  probe: {
+    summary: 'open a radio: firmware, the settings it reports, headers per hour its airtime allows',
+    load: () => import('./cmd-probe.js'),
+  },
+  'send-tx': {
+    summary: 'store a signed transaction for the daemon to send on every link until the network has it',
+    load: () => import('./cmd-send-tx.js'),
+  },
+  'bip324-proxy': {
+    summary: 'encrypted BIP324 connections for v1-only software (SOCKS5 or plain v1 on 127.0.0.1:1324)',
+    load: () => import('./cmd-bip324-proxy.js'),
+  },
   codec: { summary: 'encode, decode and inspect radio frames (hex); header codec statistics', load: () => import('./cmd-codec.js') },
 };
 
 function usage(io: CliIO): void {
   io.out('usage: altnet <command> [options]\n\ncommands:');
   for (const [name, c] of Object.entries(COMMANDS)) io.out(`  ${name.padEnd(10)} ${c.summary}`);
-  io.out('  help       `altnet help <command>` is `altnet <command> --help`; `altnet help links` lists every link type\'s keys');
+  io.out("  help       `altnet help <command>` is `altnet <command> --help`; `altnet help links` lists every link type's keys");
   io.out('\nOptions follow bitcoind: -key=value or --key=value, -flag or -flag=1/0, -noflag.');
   io.out('`altnet <command> --help` describes each command; `altnet --version` prints the version.');
 }

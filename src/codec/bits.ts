@@ -89,7 +89,10 @@ export class BitReader {
   expectEnd(what: string): void {
     const left = this.endBit - this.pos;
     if (left >= 8) {
-      throw new MalformedInputError('codec-trailing-bytes', `${what}: ${left >> 3} unexpected bytes after the end; the data is corrupt or from a newer version`);
+      throw new MalformedInputError(
+        'codec-trailing-bytes',
+        `${what}: ${left >> 3} unexpected bytes after the end; the data is corrupt or from a newer version`,
+      );
     }
     if (left > 0 && this.readBits(left) !== 0) {
       throw new MalformedInputError('codec-padding', `${what}: padding bits are not zero; the data is corrupt`);

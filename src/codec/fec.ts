@@ -100,13 +100,84 @@ export const HDPC_ROWS = 16;
  * (computed by test/codec/fec-salts.ts over k = 1..4096; every other k uses salt 0).
  */
 export const SALT_EXCEPTIONS: ReadonlyMap<number, number> = new Map<number, number>([
-  [151, 1], [264, 1], [378, 1], [472, 1], [662, 1], [853, 1], [866, 1], [909, 1], [1187, 1], [1304, 1], [1712, 1], [1733, 1],
-  [1762, 1], [1845, 1], [1856, 1], [1872, 1], [1965, 1], [1988, 1], [2027, 1], [2056, 1], [2160, 1], [2174, 1], [2259, 1],
-  [2365, 1], [2398, 1], [2605, 1], [2625, 1], [2660, 1], [2668, 1], [2684, 1], [2732, 1], [2758, 1], [2816, 1], [2836, 1],
-  [2879, 1], [2902, 1], [2922, 1], [2941, 1], [3035, 1], [3061, 1], [3083, 1], [3119, 1], [3159, 1], [3170, 1], [3189, 1],
-  [3194, 1], [3227, 1], [3234, 1], [3262, 1], [3267, 1], [3335, 1], [3355, 1], [3391, 1], [3397, 1], [3516, 1], [3535, 1],
-  [3592, 1], [3627, 1], [3645, 1], [3658, 1], [3687, 1], [3693, 1], [3694, 1], [3725, 1], [3732, 2], [3749, 1], [3767, 1],
-  [3787, 1], [3852, 1], [3867, 1], [3882, 1], [3885, 1], [3896, 1], [3927, 1], [3978, 1], [4023, 1], [4055, 1], [4069, 1],
+  [151, 1],
+  [264, 1],
+  [378, 1],
+  [472, 1],
+  [662, 1],
+  [853, 1],
+  [866, 1],
+  [909, 1],
+  [1187, 1],
+  [1304, 1],
+  [1712, 1],
+  [1733, 1],
+  [1762, 1],
+  [1845, 1],
+  [1856, 1],
+  [1872, 1],
+  [1965, 1],
+  [1988, 1],
+  [2027, 1],
+  [2056, 1],
+  [2160, 1],
+  [2174, 1],
+  [2259, 1],
+  [2365, 1],
+  [2398, 1],
+  [2605, 1],
+  [2625, 1],
+  [2660, 1],
+  [2668, 1],
+  [2684, 1],
+  [2732, 1],
+  [2758, 1],
+  [2816, 1],
+  [2836, 1],
+  [2879, 1],
+  [2902, 1],
+  [2922, 1],
+  [2941, 1],
+  [3035, 1],
+  [3061, 1],
+  [3083, 1],
+  [3119, 1],
+  [3159, 1],
+  [3170, 1],
+  [3189, 1],
+  [3194, 1],
+  [3227, 1],
+  [3234, 1],
+  [3262, 1],
+  [3267, 1],
+  [3335, 1],
+  [3355, 1],
+  [3391, 1],
+  [3397, 1],
+  [3516, 1],
+  [3535, 1],
+  [3592, 1],
+  [3627, 1],
+  [3645, 1],
+  [3658, 1],
+  [3687, 1],
+  [3693, 1],
+  [3694, 1],
+  [3725, 1],
+  [3732, 2],
+  [3749, 1],
+  [3767, 1],
+  [3787, 1],
+  [3852, 1],
+  [3867, 1],
+  [3882, 1],
+  [3885, 1],
+  [3896, 1],
+  [3927, 1],
+  [3978, 1],
+  [4023, 1],
+  [4055, 1],
+  [4069, 1],
 ]);
 
 export function fountainParams(k: number): FountainParams {
@@ -207,7 +278,12 @@ const MUL_ALPHA = GF_MUL.subarray(2 << 8, 3 << 8);
  * plus the precode rows (right-hand side zero). Returns them as one buffer of w rows of
  * `stride` bytes, or null when the rows do not determine them. `len` may be 0 (rank check).
  */
-function solve(p: FountainParams, xs: ArrayLike<number>, symbols: ArrayLike<Uint8Array>, len: number): { inter: Uint8Array; stride: number } | null {
+function solve(
+  p: FountainParams,
+  xs: ArrayLike<number>,
+  symbols: ArrayLike<Uint8Array>,
+  len: number,
+): { inter: Uint8Array; stride: number } | null {
   const { b, w, h, s } = p;
   const nEnc = xs.length;
   // Sparse rows (GF(2)) in CSR form: encoding rows, then LDPC rows.
@@ -500,7 +576,14 @@ export class FountainEncoder {
 /** True when the encoder's system for k is solvable with salt `salt` (builds the salt table). */
 export function systematicSolvable(k: number, salt: number): boolean {
   const p = { ...fountainParams(k), salt };
-  return solve(p, Array.from({ length: k }, (_, i) => i), [], 0) !== null;
+  return (
+    solve(
+      p,
+      Array.from({ length: k }, (_, i) => i),
+      [],
+      0,
+    ) !== null
+  );
 }
 
 /** Repair symbol `index` (>= k) of the k source symbols; builds an encoder each call. */

@@ -54,11 +54,19 @@ function buildUnit(payload: Uint8Array, symbolSize: number): { unit: Uint8Array;
 function parseUnit(unit: Uint8Array): Uint8Array {
   const r = new ByteReader(unit);
   const len = r.leb128('message length', unit.length);
-  if (len + 4 > r.remaining) throw new MalformedInputError('fragment-unit', 'reassembled message length exceeds its fragments; fragments of different messages were mixed or corrupted');
+  if (len + 4 > r.remaining)
+    throw new MalformedInputError(
+      'fragment-unit',
+      'reassembled message length exceeds its fragments; fragments of different messages were mixed or corrupted',
+    );
   const payload = unit.slice(r.pos, r.pos + len);
   const o = r.pos + len;
   const want = ((unit[o] << 24) | (unit[o + 1] << 16) | (unit[o + 2] << 8) | unit[o + 3]) >>> 0;
-  if (crc32(payload) !== want) throw new MalformedInputError('fragment-unit-crc', 'reassembled message fails its CRC-32; fragments of different messages were mixed or corrupted');
+  if (crc32(payload) !== want)
+    throw new MalformedInputError(
+      'fragment-unit-crc',
+      'reassembled message fails its CRC-32; fragments of different messages were mixed or corrupted',
+    );
   for (let i = o + 4; i < unit.length; i++) {
     if (unit[i] !== 0) throw new MalformedInputError('fragment-unit', 'reassembled message padding is not zero; the fragments are corrupt');
   }
@@ -92,7 +100,10 @@ export class MessageEncoder {
       built = buildUnit(payload, size);
     }
     if (built.k > MAX_K) {
-      throw new InvalidDataError('fragment-too-large', `a ${payload.length}-byte message needs ${built.k} fragments at mtu ${framing.mtu}; the limit is ${MAX_K}; split it into smaller messages`);
+      throw new InvalidDataError(
+        'fragment-too-large',
+        `a ${payload.length}-byte message needs ${built.k} fragments at mtu ${framing.mtu}; the limit is ${MAX_K}; split it into smaller messages`,
+      );
     }
     this.k = built.k;
     this.symbolSize = size;
@@ -299,7 +310,17 @@ export class Reassembler {
       p = undefined;
     }
     if (!p) {
-      p = { sender, msgId: f.msgId, innerType: f.innerType, k: f.k, size: f.symbol.length, symbols: new Map(), bytes: 0, lastActivity: now, triedAt: 0 };
+      p = {
+        sender,
+        msgId: f.msgId,
+        innerType: f.innerType,
+        k: f.k,
+        size: f.symbol.length,
+        symbols: new Map(),
+        bytes: 0,
+        lastActivity: now,
+        triedAt: 0,
+      };
       st.partials.set(f.msgId, p);
     }
     p.lastActivity = now;
@@ -367,10 +388,11 @@ export class Reassembler {
   /** When the next partial message expires (ms), or null with none held. */
   nextExpiry(): number | null {
     let t: number | null = null;
-    for (const st of this.senders.values()) for (const p of st.partials.values()) {
-      const at = p.lastActivity + this.expiryMs;
-      if (t === null || at < t) t = at;
-    }
+    for (const st of this.senders.values())
+      for (const p of st.partials.values()) {
+        const at = p.lastActivity + this.expiryMs;
+        if (t === null || at < t) t = at;
+      }
     return t;
   }
 

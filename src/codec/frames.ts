@@ -103,17 +103,23 @@ export function decodeFrame(bytes: Uint8Array, opts: FrameDecodeOptions = {}): F
   }
   const integrity = INTEGRITY_BY_CODE[integrityCode];
   if (opts.integrity !== undefined && opts.integrity !== integrity) {
-    throw new MalformedInputError('frame-integrity-mode', `frame carries integrity "${integrity}" but this link uses "${opts.integrity}"; check both ends use the same setting`);
+    throw new MalformedInputError(
+      'frame-integrity-mode',
+      `frame carries integrity "${integrity}" but this link uses "${opts.integrity}"; check both ends use the same setting`,
+    );
   }
   const crcLen = INTEGRITY_BYTES[integrity];
-  if (bytes.length < 1 + crcLen) throw new MalformedInputError('frame-truncated', 'frame shorter than its integrity check; it is truncated');
+  if (bytes.length < 1 + crcLen)
+    throw new MalformedInputError('frame-truncated', 'frame shorter than its integrity check; it is truncated');
   const end = bytes.length - crcLen;
   if (integrity === 'crc16') {
     const want = (bytes[end] << 8) | bytes[end + 1];
-    if (crc16(bytes, 0, end) !== want) throw new MalformedInputError('frame-crc', 'frame CRC-16 mismatch; the frame was corrupted on the way');
+    if (crc16(bytes, 0, end) !== want)
+      throw new MalformedInputError('frame-crc', 'frame CRC-16 mismatch; the frame was corrupted on the way');
   } else if (integrity === 'crc32') {
     const want = ((bytes[end] << 24) | (bytes[end + 1] << 16) | (bytes[end + 2] << 8) | bytes[end + 3]) >>> 0;
-    if (crc32(bytes, 0, end) !== want) throw new MalformedInputError('frame-crc', 'frame CRC-32 mismatch; the frame was corrupted on the way');
+    if (crc32(bytes, 0, end) !== want)
+      throw new MalformedInputError('frame-crc', 'frame CRC-32 mismatch; the frame was corrupted on the way');
   }
   const r = new ByteReader(bytes, 1, end);
   let type = nibble;
@@ -232,7 +238,8 @@ export const TXID_PREFIX_BYTES = 8;
 
 /** TXACK body: the txid prefixes (8 bytes each, internal order) of transactions the node accepted. */
 export function encodeTxAckBody(txids: Uint8Array[]): Uint8Array {
-  if (txids.length < 1 || txids.length > MAX_TXACK_ENTRIES) throw new RangeError(`a TXACK carries 1..${MAX_TXACK_ENTRIES} txids, got ${txids.length}`);
+  if (txids.length < 1 || txids.length > MAX_TXACK_ENTRIES)
+    throw new RangeError(`a TXACK carries 1..${MAX_TXACK_ENTRIES} txids, got ${txids.length}`);
   const out = new Uint8Array(1 + txids.length * TXID_PREFIX_BYTES);
   out[0] = txids.length;
   txids.forEach((id, i) => {
@@ -246,7 +253,8 @@ export function encodeTxAckBody(txids: Uint8Array[]): Uint8Array {
 export function decodeTxAckBody(body: Uint8Array): Uint8Array[] {
   const r = new ByteReader(body);
   const n = r.u8('txack count');
-  if (n < 1 || n > MAX_TXACK_ENTRIES) throw new MalformedInputError('txack-count', `TXACK count ${n} is outside 1..${MAX_TXACK_ENTRIES}; the frame is corrupt`);
+  if (n < 1 || n > MAX_TXACK_ENTRIES)
+    throw new MalformedInputError('txack-count', `TXACK count ${n} is outside 1..${MAX_TXACK_ENTRIES}; the frame is corrupt`);
   const out: Uint8Array[] = [];
   for (let i = 0; i < n; i++) out.push(r.bytes(TXID_PREFIX_BYTES, 'txack txid prefix').slice());
   if (r.remaining !== 0) throw new MalformedInputError('codec-trailing-bytes', 'bytes after the TXACK body; the frame is corrupt');
@@ -288,7 +296,13 @@ export function decodeFragmentBody(body: Uint8Array): FragmentBody {
   const r = new ByteReader(body);
   const msgId = r.u8('fragment message id');
   const innerType = r.u8('fragment inner type');
-  if (innerType === 0 || innerType === FrameType.FRAGMENT || innerType === FrameType.FRAGMENT_V1 || innerType === FrameType.ACK || innerType === EXTENDED_TYPE) {
+  if (
+    innerType === 0 ||
+    innerType === FrameType.FRAGMENT ||
+    innerType === FrameType.FRAGMENT_V1 ||
+    innerType === FrameType.ACK ||
+    innerType === EXTENDED_TYPE
+  ) {
     throw new MalformedInputError('fragment-inner-type', `a fragment cannot carry frame type ${innerType}; the frame is corrupt`);
   }
   const k = r.leb128('fragment k', MAX_K);
@@ -319,12 +333,20 @@ export function decodeHeadersMessage(
   const b = decodeHeadersBody(body);
   const parent = findParent(b.parentHeight, b.parentPrefix);
   if (!parent) {
-    throw new InvalidDataError('headers-parent-unknown', `no stored header at height ${b.parentHeight} matches the batch's parent; fetch the headers before it or wait for them`);
+    throw new InvalidDataError(
+      'headers-parent-unknown',
+      `no stored header at height ${b.parentHeight} matches the batch's parent; fetch the headers before it or wait for them`,
+    );
   }
   const hash = blockHash(parent);
   for (let i = 0; i < HASH_PREFIX_BYTES; i++) {
-    if (hash[i] !== b.parentPrefix[i]) throw new InvalidDataError('headers-parent-unknown', 'the header findParent returned does not match the batch prefix');
+    if (hash[i] !== b.parentPrefix[i])
+      throw new InvalidDataError('headers-parent-unknown', 'the header findParent returned does not match the batch prefix');
   }
-  const headers = decodeHeaderStream(b.stream, { parent, parentHeight: b.parentHeight, bitsRule: opts.bitsRule }, { maxHeaders: opts.maxHeaders });
+  const headers = decodeHeaderStream(
+    b.stream,
+    { parent, parentHeight: b.parentHeight, bitsRule: opts.bitsRule },
+    { maxHeaders: opts.maxHeaders },
+  );
   return { parentHeight: b.parentHeight, headers };
 }

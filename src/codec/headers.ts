@@ -55,10 +55,10 @@ export const VERSION_SYMBOLS = 139;
 
 /** Canonical Huffman code lengths of the version symbols (codecs/headers.md, table V). */
 export const VERSION_CODE_LENGTHS: readonly number[] = [
-  4, 7, 7, 7, 5, 8, 7, 6, 7, 8, 8, 9, 10, 12, 11, 12, 8, 10, 11, 11, 11, 11, 7, 8, 9, 10, 10, 11, 12, 7, 8, 9, 10, 12, 12, 13,
-  12, 9, 10, 11, 12, 13, 13, 13, 12, 6, 8, 9, 10, 11, 11, 12, 13, 13, 7, 6, 7, 8, 9, 11, 11, 12, 12, 12, 5, 6, 6, 6, 7, 9, 9,
-  10, 11, 11, 12, 12, 13, 13, 12, 5, 6, 7, 8, 9, 10, 11, 13, 12, 12, 12, 13, 7, 4, 5, 6, 7, 8, 9, 11, 12, 12, 13, 12, 11, 7, 7,
-  3, 4, 5, 7, 7, 8, 10, 11, 11, 11, 11, 11, 7, 8, 8, 4, 6, 7, 5, 9, 10, 11, 12, 12, 13, 12, 12, 6, 7, 8, 8, 6, 12,
+  4, 7, 7, 7, 5, 8, 7, 6, 7, 8, 8, 9, 10, 12, 11, 12, 8, 10, 11, 11, 11, 11, 7, 8, 9, 10, 10, 11, 12, 7, 8, 9, 10, 12, 12, 13, 12, 9, 10,
+  11, 12, 13, 13, 13, 12, 6, 8, 9, 10, 11, 11, 12, 13, 13, 7, 6, 7, 8, 9, 11, 11, 12, 12, 12, 5, 6, 6, 6, 7, 9, 9, 10, 11, 11, 12, 12, 13,
+  13, 12, 5, 6, 7, 8, 9, 10, 11, 13, 12, 12, 12, 13, 7, 4, 5, 6, 7, 8, 9, 11, 12, 12, 13, 12, 11, 7, 7, 3, 4, 5, 7, 7, 8, 10, 11, 11, 11,
+  11, 11, 7, 8, 8, 4, 6, 7, 5, 9, 10, 11, 12, 12, 13, 12, 12, 6, 7, 8, 8, 6, 12,
 ];
 
 interface CanonicalCode {
@@ -77,9 +77,7 @@ export function buildCanonicalCode(lengths: readonly number[]): CanonicalCode {
   const maxLen = Math.max(...lengths);
   const count = new Int32Array(maxLen + 2);
   for (const l of lengths) count[l]++;
-  const sorted = Uint16Array.from(
-    lengths.map((_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b),
-  );
+  const sorted = Uint16Array.from(lengths.map((_, i) => i).sort((a, b) => lengths[a] - lengths[b] || a - b));
   const codes = new Uint32Array(lengths.length);
   const firstCode = new Int32Array(maxLen + 2);
   const firstIndex = new Int32Array(maxLen + 2);
@@ -176,9 +174,7 @@ function stateFromParent(parent: Uint8Array, parentHeight: number): CoderState {
 
 /** The coded fields of one header, before they are applied to the receiver's state. */
 export type CodedVersion =
-  | { kind: 'default'; roll: number }
-  | { kind: 'alt'; roll: number }
-  | { kind: 'literal'; version: number; bitsLiteral: boolean };
+  { kind: 'default'; roll: number } | { kind: 'alt'; roll: number } | { kind: 'literal'; version: number; bitsLiteral: boolean };
 export interface CodedFields {
   version: CodedVersion;
   /** Seconds after the parent's time, or an absolute time (escape). */
@@ -332,7 +328,10 @@ export function encodeHeaderStream(headers: Uint8Array[], context: HeaderContext
     }
     for (let j = 0; j < 32; j++) {
       if (raw[4 + j] !== st.hash[j]) {
-        throw new InvalidDataError('headers-not-consecutive', `header ${i} does not follow the previous one (its prevHash differs); stream mode codes only consecutive headers`);
+        throw new InvalidDataError(
+          'headers-not-consecutive',
+          `header ${i} does not follow the previous one (its prevHash differs); stream mode codes only consecutive headers`,
+        );
       }
     }
     fixed.set(raw.subarray(36, 68), off);
@@ -448,7 +447,10 @@ export function tipParentMatches(tip: TipAnnouncement, parentHash: Uint8Array): 
 export function resolveTip(tip: TipAnnouncement, parent: Uint8Array): Uint8Array {
   const st = stateFromParent(parent, tip.height - 1);
   if (!tipParentMatches(tip, st.hash)) {
-    throw new InvalidDataError('tip-parent-mismatch', 'this parent hash does not start with the announced prefix; look for another header at that height');
+    throw new InvalidDataError(
+      'tip-parent-mismatch',
+      'this parent hash does not start with the announced prefix; look for another header at that height',
+    );
   }
   const fixed = new Uint8Array(36);
   fixed.set(tip.merkleRoot, 0);

@@ -201,7 +201,13 @@ export class Alerter {
     return new Promise<void>((resolve) => {
       const child = spawn('/bin/sh', ['-c', alertCommandLine(template, ev.message)], {
         stdio: ['ignore', 'ignore', 'pipe'],
-        env: { ...process.env, ALTNET_ALERT_MESSAGE: ev.message, ALTNET_ALERT_KIND: ev.kind, ALTNET_ALERT_EVENT: ev.event, ALTNET_ALERT_KEY: ev.key },
+        env: {
+          ...process.env,
+          ALTNET_ALERT_MESSAGE: ev.message,
+          ALTNET_ALERT_KIND: ev.kind,
+          ALTNET_ALERT_EVENT: ev.event,
+          ALTNET_ALERT_KEY: ev.key,
+        },
       });
       let stderr = '';
       child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-500)));
@@ -219,7 +225,11 @@ export class Alerter {
           log.info('alert sent', { via: 'alertnotify', kind: ev.kind, event: ev.event, key: ev.key });
         } else {
           counters.inc('notify_failures');
-          log.warn('alertnotify command failed', { code: code ?? undefined, signal: signal ?? undefined, stderr: stderr.trim().split('\n').pop() || undefined });
+          log.warn('alertnotify command failed', {
+            code: code ?? undefined,
+            signal: signal ?? undefined,
+            stderr: stderr.trim().split('\n').pop() || undefined,
+          });
         }
         resolve();
       });

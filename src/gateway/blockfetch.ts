@@ -118,14 +118,16 @@ export class BlockFetcher {
    * source shows it is up), it carries blocks, and it never served a bad one.
    */
   usableLinks(): BlockLink[] {
-    return this.deps.links().filter(
-      (l) =>
-        l.requestBlock &&
-        l.capabilities.carries.includes('blocks') &&
-        canReceive(l.capabilities) &&
-        !NOT_RUNNING.includes(l.state ?? '') &&
-        !this.marked.has(l.name),
-    );
+    return this.deps
+      .links()
+      .filter(
+        (l) =>
+          l.requestBlock &&
+          l.capabilities.carries.includes('blocks') &&
+          canReceive(l.capabilities) &&
+          !NOT_RUNNING.includes(l.state ?? '') &&
+          !this.marked.has(l.name),
+      );
   }
 
   /** Checks deadlines and sends what can be sent. Call periodically. */
@@ -229,7 +231,9 @@ export class BlockFetcher {
         } else candidates = fresh;
       }
       if (candidates.length === 0) continue;
-      candidates.sort((x, y) => Number(x.name === this.avoid) - Number(y.name === this.avoid) || (load.get(x.name) ?? 0) - (load.get(y.name) ?? 0));
+      candidates.sort(
+        (x, y) => Number(x.name === this.avoid) - Number(y.name === this.avoid) || (load.get(x.name) ?? 0) - (load.get(y.name) ?? 0),
+      );
       const link = candidates[0];
       if (!link.requestBlock!(block.hash)) continue;
       this.inflight.set(key, { block, link: link.name, since: this.now() });

@@ -8,7 +8,19 @@
 // start time (/proc/<pid>/stat field 22): a live pid that started at another time, or a lock
 // from another boot, is stale too. Taking over renames the stale file away first, so of two
 // daemons racing for a stale lock exactly one wins.
-import { closeSync, constants, accessSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  accessSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { userInfo } from 'node:os';
 import { AltnetError } from '../util/errors.js';
@@ -45,13 +57,19 @@ export function prepareDatadir(dir: string): void {
   try {
     const st = statSync(dir);
     if (!st.isDirectory()) {
-      throw new AltnetError('datadir-not-a-directory', `datadir ${dir} is a file, not a directory; move it away or set datadir= to a directory`);
+      throw new AltnetError(
+        'datadir-not-a-directory',
+        `datadir ${dir} is a file, not a directory; move it away or set datadir= to a directory`,
+      );
     }
   } catch (err) {
     if (err instanceof AltnetError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOTDIR') {
-      throw new AltnetError('datadir-not-a-directory', `datadir ${dir} cannot be created: a part of that path is a file, not a directory; set datadir= to a directory`);
+      throw new AltnetError(
+        'datadir-not-a-directory',
+        `datadir ${dir} cannot be created: a part of that path is a file, not a directory; set datadir= to a directory`,
+      );
     }
     if (code !== 'ENOENT') throw datadirError(dir, err as NodeJS.ErrnoException);
     try {
@@ -79,7 +97,10 @@ function datadirError(dir: string, err: NodeJS.ErrnoException): AltnetError {
       return new AltnetError('datadir-not-writable', `datadir ${dir} is on a read-only file system; set datadir= to a writable directory`);
     case 'ENOTDIR':
     case 'EEXIST':
-      return new AltnetError('datadir-not-a-directory', `datadir ${dir} cannot be created: a part of that path is a file, not a directory; set datadir= to a directory`);
+      return new AltnetError(
+        'datadir-not-a-directory',
+        `datadir ${dir} cannot be created: a part of that path is a file, not a directory; set datadir= to a directory`,
+      );
     case 'ENOSPC':
       return new AltnetError('datadir-full', `datadir ${dir}: no space left on the device; free some space`);
     default:
@@ -202,7 +223,10 @@ export class DatadirLock {
         // Unparseable: a daemon may be writing it this instant; only a lock older than a few seconds is stale.
         try {
           if (Date.now() - statSync(path).mtimeMs < 5000) {
-            throw new AltnetError('datadir-locked', `datadir ${datadir} is being taken by another altnet starting right now (${path}); try again in a few seconds`);
+            throw new AltnetError(
+              'datadir-locked',
+              `datadir ${datadir} is being taken by another altnet starting right now (${path}); try again in a few seconds`,
+            );
           }
         } catch (err) {
           if (err instanceof AltnetError) throw err;
@@ -220,7 +244,12 @@ export class DatadirLock {
       } catch {
         // best effort
       }
-      log?.warn('taking over a stale datadir lock (its daemon is gone)', { datadir, pid: owner?.pid, network: owner?.network, since: owner?.startedAt });
+      log?.warn('taking over a stale datadir lock (its daemon is gone)', {
+        datadir,
+        pid: owner?.pid,
+        network: owner?.network,
+        since: owner?.startedAt,
+      });
     }
     throw new AltnetError('datadir-locked', `could not take the lock ${path}; another altnet keeps taking it`);
   }
@@ -240,7 +269,8 @@ export class DatadirLock {
     try {
       // Only remove it if it is still ours.
       const owner = parseInfo(readFileSync(this.path, 'utf8'));
-      if (owner?.pid === this.info.pid && owner.procStart === this.info.procStart && owner.startedAt === this.info.startedAt) unlinkSync(this.path);
+      if (owner?.pid === this.info.pid && owner.procStart === this.info.procStart && owner.startedAt === this.info.startedAt)
+        unlinkSync(this.path);
     } catch {
       // already gone
     }

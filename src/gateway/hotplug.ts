@@ -202,7 +202,9 @@ export class DeviceWatcher extends EventEmitter<DeviceWatcherEvents> {
   private noteDirState(state: 'present' | 'missing'): void {
     if (state === this.lastDirState) return;
     this.lastDirState = state;
-    this.log.debug(state === 'present' ? 'device directory present' : 'device directory missing (no device plugged in yet?)', { dir: this.dir });
+    this.log.debug(state === 'present' ? 'device directory present' : 'device directory missing (no device plugged in yet?)', {
+      dir: this.dir,
+    });
   }
 
   private emitSafely(event: 'appeared' | 'gone', path: string): void {

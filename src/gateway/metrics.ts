@@ -202,7 +202,12 @@ export function renderPrometheus(snapshot: Record<string, number>, meta: Metrics
     }
     if (!fam) {
       const help =
-        meta.help?.[storeName] ?? meta.help?.[pattern] ?? meta.help?.[name] ?? METRIC_HELP[storeName] ?? METRIC_HELP[pattern] ?? fallbackHelp(pattern, isGauge);
+        meta.help?.[storeName] ??
+        meta.help?.[pattern] ??
+        meta.help?.[name] ??
+        METRIC_HELP[storeName] ??
+        METRIC_HELP[pattern] ??
+        fallbackHelp(pattern, isGauge);
       families.set(name, (fam = { name, type: isGauge ? 'gauge' : 'counter', help, samples: new Map() }));
     }
     const key = labels.map(([k, v]) => `${k}=${v}`).join(',');
@@ -279,10 +284,16 @@ function listenError(host: string, port: number, err: NodeJS.ErrnoException): Al
     );
   }
   if (err.code === 'EACCES') {
-    return new ConfigError('metrics-port-denied', `metrics=${at}: not allowed to listen on port ${port} (ports below 1024 need privileges); set metrics= to a port above 1023`, { cause: err });
+    return new ConfigError(
+      'metrics-port-denied',
+      `metrics=${at}: not allowed to listen on port ${port} (ports below 1024 need privileges); set metrics= to a port above 1023`,
+      { cause: err },
+    );
   }
   if (err.code === 'EADDRNOTAVAIL') {
-    return new ConfigError('metrics-address-unavailable', `metrics=${at}: this machine has no address ${host}; use 127.0.0.1 or ::1`, { cause: err });
+    return new ConfigError('metrics-address-unavailable', `metrics=${at}: this machine has no address ${host}; use 127.0.0.1 or ::1`, {
+      cause: err,
+    });
   }
   return new AltnetError('metrics-listen-failed', `metrics=${at}: cannot listen: ${err.message}`, { cause: err });
 }
@@ -312,7 +323,10 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
     try {
       const meta = opts.meta?.() ?? {};
       // Names written with Counters.set() are gauges.
-      body = renderPrometheus(opts.counters.snapshot(), { ...meta, gaugeNames: [...(meta.gaugeNames ?? []), ...opts.counters.gaugeNames()] });
+      body = renderPrometheus(opts.counters.snapshot(), {
+        ...meta,
+        gaugeNames: [...(meta.gaugeNames ?? []), ...opts.counters.gaugeNames()],
+      });
     } catch (err) {
       log.error('rendering metrics failed', { error: (err as Error).message });
       res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n');

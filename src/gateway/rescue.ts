@@ -247,7 +247,10 @@ export class Rescue {
         if (this.noLinksNoted !== hashToHex(tip.hash)) {
           this.noLinksNoted = hashToHex(tip.hash);
           counters.inc('rescue.no_block_links');
-          log.info('the node lacks blocks of a better validated chain, but no link carries blocks; add a p2p or esplora link to rescue it', { node: active.height, target: tip.height });
+          log.info(
+            'the node lacks blocks of a better validated chain, but no link carries blocks; add a p2p or esplora link to rescue it',
+            { node: active.height, target: tip.height },
+          );
         }
         return;
       }
@@ -281,7 +284,11 @@ export class Rescue {
         fork: fork.height,
         target: tip.height,
         headersFrom: this.headerLink,
-        blockLinks: this.fetcher.usableLinks().map((l) => l.name).join(',') || 'none',
+        blockLinks:
+          this.fetcher
+            .usableLinks()
+            .map((l) => l.name)
+            .join(',') || 'none',
       });
       return this.step();
     }
@@ -301,17 +308,25 @@ export class Rescue {
     if (this.deliveredUpTo >= tip.height) {
       if (cur.state !== 'confirming') {
         cur.state = 'confirming';
-        log.info('rescue: every block delivered; waiting for the node to move its tip', { height: tip.height, via: `p2p ${cur.deliveredVia.p2p}, rpc ${cur.deliveredVia.rpc}` });
+        log.info('rescue: every block delivered; waiting for the node to move its tip', {
+          height: tip.height,
+          via: `p2p ${cur.deliveredVia.p2p}, rpc ${cur.deliveredVia.rpc}`,
+        });
       }
       if (now - this.lastProbe >= 1000) this.probe(peers[0], tip.height);
       if (now - this.lastDelivery > (this.deps.confirmTimeoutMs ?? 60_000)) {
-        this.fail(`the node did not move to the better chain within ${Math.round((this.deps.confirmTimeoutMs ?? 60_000) / 1000)} s of receiving every block (its debug.log says why)`);
+        this.fail(
+          `the node did not move to the better chain within ${Math.round((this.deps.confirmTimeoutMs ?? 60_000) / 1000)} s of receiving every block (its debug.log says why)`,
+        );
       }
     } else if (cur.state === 'fetching' && this.fetcher.usableLinks().length === 0) {
       cur.reason = 'no block-capable link is up (p2p or esplora)';
       if (now - this.lastProgress > (this.deps.stallMs ?? 120_000)) this.fail(cur.reason);
     } else if (now - this.lastProgress > (this.deps.stallMs ?? 120_000)) {
-      this.fail(cur.reason ?? `no block arrived for ${Math.round((this.deps.stallMs ?? 120_000) / 1000)} s: ${this.fetcher.failureSummary() ?? 'sources did not answer'}`);
+      this.fail(
+        cur.reason ??
+          `no block arrived for ${Math.round((this.deps.stallMs ?? 120_000) / 1000)} s: ${this.fetcher.failureSummary() ?? 'sources did not answer'}`,
+      );
     }
   }
 
@@ -409,7 +424,10 @@ export class Rescue {
     this.deps.log.info('rescue complete: the node is on the better chain', {
       tip: `${active.height} ${hashToHex(active.hash).slice(0, 16)}`,
       headersFrom: cur.headerLink,
-      blocksFrom: Object.entries(cur.blockSources).map(([k, v]) => `${k}:${v}`).join(',') || 'none needed',
+      blocksFrom:
+        Object.entries(cur.blockSources)
+          .map(([k, v]) => `${k}:${v}`)
+          .join(',') || 'none needed',
       seconds: cur.seconds,
       via: `p2p ${cur.deliveredVia.p2p}, rpc ${cur.deliveredVia.rpc}`,
     });

@@ -32,7 +32,8 @@ function ago(iso: unknown, now: number): string {
 function describeMs(ms: number, suffix = '', prefixFuture = ''): string {
   const future = ms < 0;
   const s = Math.round(Math.abs(ms) / 1000);
-  const txt = s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : s < 172_800 ? `${(s / 3600).toFixed(1)} h` : `${Math.round(s / 86400)} d`;
+  const txt =
+    s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : s < 172_800 ? `${(s / 3600).toFixed(1)} h` : `${Math.round(s / 86400)} d`;
   return future ? `${prefixFuture}${txt}` : `${txt}${suffix}`;
 }
 
@@ -83,7 +84,9 @@ function renderLink(l: Obj, now: number): string[] {
     else parts.push('no frame heard yet');
     if (typeof radio.airtimeBudgetMs === 'number' && radio.airtimeBudgetMs > 0) {
       const used = Number(radio.airtimeUsedMs) || 0;
-      parts.push(`airtime ${(used / 1000).toFixed(1)} s used, ${(Math.max(0, radio.airtimeBudgetMs - used) / 1000).toFixed(1)} s left this ${esc(describeMs(Number(radio.airtimeWindowMs) || 3_600_000))}`);
+      parts.push(
+        `airtime ${(used / 1000).toFixed(1)} s used, ${(Math.max(0, radio.airtimeBudgetMs - used) / 1000).toFixed(1)} s left this ${esc(describeMs(Number(radio.airtimeWindowMs) || 3_600_000))}`,
+      );
     }
     if (radio.nextFrameAt) parts.push(`next frame ${esc(ago(radio.nextFrameAt, now)) || 'now'}`);
   }
@@ -97,7 +100,11 @@ function renderLink(l: Obj, now: number): string[] {
     esc(l.direction),
     `<span class="state ${stateClass(l.state)}">${esc(l.state)}</span>`,
     // A failure the link has since recovered from is history, not an alarm.
-    l.lastFailure ? (l.state === 'up' ? `<span class="meta">earlier: ${esc(l.lastFailure)}</span>` : `<span class="why">${esc(l.lastFailure)}</span>`) : '',
+    l.lastFailure
+      ? l.state === 'up'
+        ? `<span class="meta">earlier: ${esc(l.lastFailure)}</span>`
+        : `<span class="why">${esc(l.lastFailure)}</span>`
+      : '',
     esc(l.restarts ?? 0),
     parts.map((p) => `<div>${p}</div>`).join(''),
     shown ? `<details><summary>${Object.keys(counters).length} counters</summary><code>${shown}</code></details>` : '',
@@ -151,7 +158,11 @@ export function renderStatusBody(status: Obj, now = Date.now()): string {
 
   out.push(
     `<section id="links"><h2>Links</h2>` +
-      (table(['link', 'type', 'dir', 'state', 'last failure', 'restarts', 'radio', 'counters'], links.map((l) => renderLink(l, now)), 'links') || '<p>no links configured</p>') +
+      (table(
+        ['link', 'type', 'dir', 'state', 'last failure', 'restarts', 'radio', 'counters'],
+        links.map((l) => renderLink(l, now)),
+        'links',
+      ) || '<p>no links configured</p>') +
       `</section>`,
   );
 
@@ -168,7 +179,12 @@ export function renderStatusBody(status: Obj, now = Date.now()): string {
             history
               .slice()
               .reverse()
-              .map((h) => [esc(h.at), `<span class="state ${h.event === 'raised' ? 'bad' : 'ok'}">${esc(h.event)}</span>`, esc(h.key ?? h.kind), esc(h.detail)]),
+              .map((h) => [
+                esc(h.at),
+                `<span class="state ${h.event === 'raised' ? 'bad' : 'ok'}">${esc(h.event)}</span>`,
+                esc(h.key ?? h.kind),
+                esc(h.detail),
+              ]),
             'history',
           )
         : '') +
@@ -254,7 +270,8 @@ export interface StatusServer {
 const LOOPBACK_NAMES = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])(:\d{1,5})?$/i;
 
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-store',

@@ -100,9 +100,7 @@ export interface RegionSettings {
  * bytes*8/bitrate plus a fixed overhead (AFSK TNCs, transparent modems with a fixed air rate).
  */
 export type AirtimeModel =
-  | { model: 'lora' }
-  | { model: 'bitrate'; bitrate: number; overheadMs: number; overheadBytes: number }
-  | { model: 'none' };
+  { model: 'lora' } | { model: 'bitrate'; bitrate: number; overheadMs: number; overheadBytes: number } | { model: 'none' };
 
 export interface RadioSettings {
   modulation: 'lora' | 'afsk1200' | 'none';
@@ -235,7 +233,17 @@ function checkBle(c: Checker, v: unknown, p: string): BleSettings {
 
 function checkLora(c: Checker, v: unknown, p: string): LoraDefaults {
   const o = c.obj(v, p);
-  c.noExtra(o, p, ['sf', 'bandwidthHz', 'codingRate', 'preambleSymbols', 'explicitHeader', 'crc', 'lowDataRateOptimize', 'txPowerDbm', 'syncWord']);
+  c.noExtra(o, p, [
+    'sf',
+    'bandwidthHz',
+    'codingRate',
+    'preambleSymbols',
+    'explicitHeader',
+    'crc',
+    'lowDataRateOptimize',
+    'txPowerDbm',
+    'syncWord',
+  ]);
   const l: LoraDefaults = {
     sf: c.int(o.sf, `${p}.sf`, 5, 12),
     bandwidthHz: c.int(o.bandwidthHz, `${p}.bandwidthHz`, 7800, 1_625_000),
@@ -343,9 +351,7 @@ export function parseBoardProfile(json: unknown, source = 'board profile'): Boar
   if (t.tcp !== undefined) transports.tcp = checkTcp(c, t.tcp, 'transports.tcp');
   if (t.ble !== undefined) transports.ble = checkBle(c, t.ble, 'transports.ble');
   if (!transports.serial && !transports.tcp && !transports.ble) c.fail('transports', 'must declare at least one of serial, tcp, ble');
-  const usbList: unknown[] = Array.isArray(o.usb)
-    ? o.usb
-    : c.fail('usb', 'must be an array (empty when the device has no USB side)');
+  const usbList: unknown[] = Array.isArray(o.usb) ? o.usb : c.fail('usb', 'must be an array (empty when the device has no USB side)');
   const profile: BoardProfile = {
     id: c.str(o.id, 'id', /^[a-z0-9][a-z0-9-]*$/),
     name: c.str(o.name, 'name'),

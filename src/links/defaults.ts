@@ -30,7 +30,7 @@ export interface DefaultLink {
 }
 
 const ESPLORA_LEARNS =
-  "your IP address (or, through Tor, only that someone polls), that you run a Bitcoin node with altnet, and when you poll (every 2 minutes by default); it sees which blocks you fetch during a rescue and any transaction you send through it, but no wallet address";
+  'your IP address (or, through Tor, only that someone polls), that you run a Bitcoin node with altnet, and when you poll (every 2 minutes by default); it sees which blocks you fetch during a rescue and any transaction you send through it, but no wallet address';
 const DNS_LEARNS =
   'your resolver learns that this machine looks up bitcoinheaders.net names (so that you follow Bitcoin headers) and when; the zone operator sees only your resolver, not your IP address, unless you point server= at it directly';
 
@@ -90,7 +90,10 @@ export interface DefaultChoice {
  * The default links for `network`: onion endpoints when `proxy` is set, DNS left out under a
  * proxy, a name the user already took left out. `reason` is how they came to be used.
  */
-export function chooseDefaultLinks(network: NetworkName, opts: { proxy: boolean; taken: ReadonlySet<string>; reason: 'no-links' | 'defaults=1' }): DefaultChoice {
+export function chooseDefaultLinks(
+  network: NetworkName,
+  opts: { proxy: boolean; taken: ReadonlySet<string>; reason: 'no-links' | 'defaults=1' },
+): DefaultChoice {
   const links: ChosenDefault[] = [];
   const skipped: DefaultChoice['skipped'] = [];
   for (const entry of DEFAULT_LINKS[network]) {
@@ -103,7 +106,11 @@ export function chooseDefaultLinks(network: NetworkName, opts: { proxy: boolean;
       continue;
     }
     const reaches = opts.proxy ? (entry.reachesViaProxy ?? entry.reaches) : entry.reaches;
-    links.push({ name: entry.name, options: { ...(opts.proxy ? entry.viaProxy! : entry.options) }, about: { reaches, learns: entry.learns } });
+    links.push({
+      name: entry.name,
+      options: { ...(opts.proxy ? entry.viaProxy! : entry.options) },
+      about: { reaches, learns: entry.learns },
+    });
   }
   const why = opts.reason === 'no-links' ? 'no links configured' : 'defaults=1';
   const note =
@@ -113,6 +120,8 @@ export function chooseDefaultLinks(network: NetworkName, opts: { proxy: boolean;
         ? `${why}: no default source for ${network} could be used (${skipped.map((s) => `${s.name}: ${s.why}`).join('; ')})`
         : `${why}: using the built-in default sources for ${network}${opts.proxy ? ' through the proxy (onion endpoints)' : ''}: ${links
             .map((l) => l.name)
-            .join(', ')}${skipped.length ? ` (left out: ${skipped.map((s) => `${s.name}: ${s.why}`).join('; ')})` : ''}; defaults=0 turns them off`;
+            .join(
+              ', ',
+            )}${skipped.length ? ` (left out: ${skipped.map((s) => `${s.name}: ${s.why}`).join('; ')})` : ''}; defaults=0 turns them off`;
   return { links, skipped, note };
 }

@@ -39,9 +39,14 @@ export const FRAMED_OPTIONS: readonly LinkOptionSpec[] = [
 ];
 
 /** Takes the framed layer's options out of a radio link's options; the transport gets the rest. */
-export function framedLinkOptions(name: string, options: Record<string, string>): { framed: FramedLinkOptions; rest: Record<string, string> } {
+export function framedLinkOptions(
+  name: string,
+  options: Record<string, string>,
+): { framed: FramedLinkOptions; rest: Record<string, string> } {
   const { integrity, repair, ...rest } = options;
-  const o = new LinkOptions(name, 'framed', FRAMED_OPTIONS, { ...(integrity !== undefined && { integrity }), ...(repair !== undefined && { repair }) });
+  const o = new LinkOptions(name, 'framed', FRAMED_OPTIONS, {
+    ...(integrity !== undefined && { integrity }),
+    ...(repair !== undefined && { repair }),
+  });
   return { framed: { integrity: o.must<Integrity>('integrity'), repairRatio: o.must<number>('repair') }, rest };
 }
-

@@ -172,7 +172,8 @@ const ENTRIES: readonly LinkTypeEntry[] = [
     needsCallsign: 'never',
     canTransmit: false,
     carries: ['headers'],
-    proxyLeak: "its queries go to DNS resolvers directly, around the proxy, telling them (and anyone watching) that this machine follows Bitcoin headers; remove the link, or drop proxy= to use it",
+    proxyLeak:
+      'its queries go to DNS resolvers directly, around the proxy, telling them (and anyone watching) that this machine follows Bitcoin headers; remove the link, or drop proxy= to use it',
     load: viaCreate(() => import('./dns/dns.js')),
   },
   {

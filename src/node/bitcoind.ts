@@ -45,7 +45,9 @@ export interface BitcoindChoice {
  * installed and built for this CPU (it is x86-64 only); else `bitcoind` from PATH (a Raspberry
  * Pi: install Bitcoin Core for aarch64). Throws a message that says what to do when none fits.
  */
-export function chooseBitcoind(opts: { given?: string; arch?: string; bundled?: string | undefined; onPath?: string | undefined } = {}): BitcoindChoice {
+export function chooseBitcoind(
+  opts: { given?: string; arch?: string; bundled?: string | undefined; onPath?: string | undefined } = {},
+): BitcoindChoice {
   if (opts.given) {
     try {
       accessSync(opts.given, constants.X_OK);

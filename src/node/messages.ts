@@ -198,7 +198,12 @@ export function encodeVersion(v: VersionMessage): Uint8Array {
   const w = new WireWriter().i32(v.version).u64(v.services).u64(v.timestamp);
   writeAddr(w, v.addrRecv);
   writeAddr(w, v.addrFrom);
-  return w.u64(v.nonce).varString(v.userAgent).i32(v.startHeight).u8(v.relay ? 1 : 0).finish();
+  return w
+    .u64(v.nonce)
+    .varString(v.userAgent)
+    .i32(v.startHeight)
+    .u8(v.relay ? 1 : 0)
+    .finish();
 }
 
 export function decodeVersion(p: Uint8Array): VersionMessage {

@@ -42,7 +42,10 @@ export class NodeServer {
 
   constructor(private readonly opts: NodeServerOptions) {
     if (!opts.allowRemote && !isLoopback(opts.host)) {
-      throw new ConfigError('listen-not-loopback', `refusing to listen on ${opts.host}: the node peer port is for the local node; use a loopback address or set allowremote=1`);
+      throw new ConfigError(
+        'listen-not-loopback',
+        `refusing to listen on ${opts.host}: the node peer port is for the local node; use a loopback address or set allowremote=1`,
+      );
     }
   }
 
@@ -97,7 +100,7 @@ export class NodeServer {
           if (p.isNode || !set.has(p.endpoint)) continue;
           p.isNode = true;
           this.opts.counters.inc('node.identified');
-          this.opts.log.info('identified the node\'s connection through its RPC', { peer: p.id });
+          this.opts.log.info("identified the node's connection through its RPC", { peer: p.id });
         }
       })
       .catch((err: Error) => {

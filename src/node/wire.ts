@@ -87,7 +87,7 @@ export class V1Decoder {
       if (this.buffered < V1_HEADER_SIZE) break;
       const head = this.peek(V1_HEADER_SIZE);
       if (!equalBytes(head.subarray(0, 4), this.magic)) {
-        throw new MalformedInputError('p2p-bad-magic', 'P2P message does not start with this network\'s magic bytes (wrong network?)');
+        throw new MalformedInputError('p2p-bad-magic', "P2P message does not start with this network's magic bytes (wrong network?)");
       }
       const command = decodeCommand(head.subarray(4, 16));
       const length = readU32LE(head, 16);

@@ -280,7 +280,10 @@ class ProxyConnection {
       if (!g.done) return this.checkFrontSize();
       if (!g.value.methods.includes(METHOD_NO_AUTH)) {
         this.client.write(encodeMethodChoice(METHOD_NONE_ACCEPTABLE));
-        throw new Socks5Error('socks5-auth-required', 'SOCKS5 client does not offer "no authentication"; this proxy has no passwords (it is loopback only)');
+        throw new Socks5Error(
+          'socks5-auth-required',
+          'SOCKS5 client does not offer "no authentication"; this proxy has no passwords (it is loopback only)',
+        );
       }
       this.client.write(encodeMethodChoice(METHOD_NO_AUTH));
       this.greeted = true;
@@ -449,7 +452,10 @@ class ProxyConnection {
     // Events of a socket we already replaced (v1 retry) or dropped are ignored.
     sock.on('error', (e) => sock === this.dest && this.onDestGone(e.message));
     sock.on('close', () => sock === this.dest && this.onDestGone('the destination closed the connection'));
-    sock.on('data', (b: Buffer) => sock === this.dest && this.guard(() => this.onDestData(new Uint8Array(b.buffer, b.byteOffset, b.length))));
+    sock.on(
+      'data',
+      (b: Buffer) => sock === this.dest && this.guard(() => this.onDestData(new Uint8Array(b.buffer, b.byteOffset, b.length))),
+    );
   }
 
   /** Needs both the destination socket and the network (from the client's magic). */
@@ -469,7 +475,8 @@ class ProxyConnection {
     this.counters.inc('bytes_from_dest', chunk.length);
     this.destHeardBack = true;
     if (this.transport === 'v1') return this.forward(this.dest!, this.client, chunk);
-    if (!this.session) throw new AltnetError('proxy-dest-spoke-first', 'the destination sent bytes before our v2 key; it is not a BIP324 responder');
+    if (!this.session)
+      throw new AltnetError('proxy-dest-spoke-first', 'the destination sent bytes before our v2 key; it is not a BIP324 responder');
     const r = this.session.receive(chunk);
     for (const b of r.send) this.writeDest(b);
     if (this.phase === 'handshake' && this.session.canSend) this.onSessionUp();
@@ -506,7 +513,10 @@ class ProxyConnection {
         this.phase = 'connecting';
         return this.connectDestination();
       }
-      return this.close('proxy-v2-refused', `${fmt(this.destination!)} does not speak BIP324 v2 (it closed on our key); refusing (allowv1=1 would forward unencrypted v1)`);
+      return this.close(
+        'proxy-v2-refused',
+        `${fmt(this.destination!)} does not speak BIP324 v2 (it closed on our key); refusing (allowv1=1 would forward unencrypted v1)`,
+      );
     }
     this.close(this.phase === 'open' ? 'dest-closed' : 'dest-closed-in-handshake', why);
   }

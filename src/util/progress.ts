@@ -41,7 +41,18 @@ const RATE_WINDOW_MS = 30_000;
 
 /** One job's progress. `update` starts a job when done < target, and finishes it at target. */
 export class Progress {
-  private job: { start: number; startDone: number; done: number; target: number; lastLog: number; loggedDone: number; samples: Array<[number, number]>; finished: boolean } | undefined;
+  private job:
+    | {
+        start: number;
+        startDone: number;
+        done: number;
+        target: number;
+        lastLog: number;
+        loggedDone: number;
+        samples: Array<[number, number]>;
+        finished: boolean;
+      }
+    | undefined;
 
   constructor(private readonly opts: ProgressOptions) {}
 
@@ -56,7 +67,8 @@ export class Progress {
     if (!this.job || this.job.finished) {
       if (done >= target) return;
       this.job = { start: now, startDone: done, done, target, lastLog: now, loggedDone: done, samples: [[now, done]], finished: false };
-      if (target - done >= (this.opts.minJob ?? 1)) log.info(`${what} started`, { ...this.opts.fields, done, target, [unit]: target - done });
+      if (target - done >= (this.opts.minJob ?? 1))
+        log.info(`${what} started`, { ...this.opts.fields, done, target, [unit]: target - done });
       return;
     }
     const job = this.job;
@@ -68,7 +80,13 @@ export class Progress {
       job.finished = true;
       const secs = Math.max(0.001, (now - job.start) / 1000);
       const n = done - job.startDone;
-      log.info(`${what} done`, { ...this.opts.fields, height: done, [unit]: n, seconds: Number(secs.toFixed(1)), perSecond: Math.round(n / secs) });
+      log.info(`${what} done`, {
+        ...this.opts.fields,
+        height: done,
+        [unit]: n,
+        seconds: Number(secs.toFixed(1)),
+        perSecond: Math.round(n / secs),
+      });
       return;
     }
     // A stalled job (nothing since the last line) speaks once a minute, not every few seconds.

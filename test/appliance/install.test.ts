@@ -62,7 +62,9 @@ describe('scripts/install.sh with DESTDIR', () => {
 
     expect(readFileSync(join(root, 'etc/altnet/altnet.conf'), 'utf8')).toBe(readFileSync(join(REPO, 'altnet.conf.example'), 'utf8'));
     expect(mode(join(root, 'etc/altnet/altnet.conf'))).toBe(0o640);
-    expect(readFileSync(join(root, 'etc/udev/rules.d/70-altnet.rules'), 'utf8')).toBe(readFileSync(join(REPO, 'udev/70-altnet.rules'), 'utf8'));
+    expect(readFileSync(join(root, 'etc/udev/rules.d/70-altnet.rules'), 'utf8')).toBe(
+      readFileSync(join(REPO, 'udev/70-altnet.rules'), 'utf8'),
+    );
     const unit = readFileSync(join(root, 'etc/systemd/system/altnet.service'), 'utf8');
     expect(unit).toContain('ExecStart=/opt/altnet/bin/altnet run --conf=/etc/altnet/altnet.conf');
     expect(existsSync(join(root, 'etc/systemd/system/altnet.service.d/ble.conf'))).toBe(true);
@@ -105,7 +107,11 @@ describe('scripts/install.sh with DESTDIR', () => {
     const app = join(root, 'opt/altnet');
     // Stand-in for `npm ci --omit=dev`, which the test does not run.
     symlinkSync(join(REPO, 'node_modules'), join(app, 'node_modules'));
-    const r = spawnSync(process.execPath, [join(app, 'dist/src/cli/main.js'), 'boards', '--udev-rules'], { encoding: 'utf8', cwd: '/', timeout: 30_000 });
+    const r = spawnSync(process.execPath, [join(app, 'dist/src/cli/main.js'), 'boards', '--udev-rules'], {
+      encoding: 'utf8',
+      cwd: '/',
+      timeout: 30_000,
+    });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toBe(readFileSync(join(REPO, 'udev/70-altnet.rules'), 'utf8'));
   });
@@ -131,7 +137,13 @@ describe('scripts/uninstall.sh with DESTDIR', () => {
 
     const r = sh('uninstall.sh', [], { DESTDIR: root });
     expect(r.code, r.out).toBe(0);
-    for (const gone of ['opt/altnet', 'usr/local/bin/altnet', 'etc/systemd/system/altnet.service', 'etc/systemd/system/altnet.service.d', 'etc/udev/rules.d/70-altnet.rules']) {
+    for (const gone of [
+      'opt/altnet',
+      'usr/local/bin/altnet',
+      'etc/systemd/system/altnet.service',
+      'etc/systemd/system/altnet.service.d',
+      'etc/udev/rules.d/70-altnet.rules',
+    ]) {
       expect(existsSync(join(root, gone)), gone).toBe(false);
     }
     expect(readFileSync(join(root, 'var/lib/altnet/headers.dat'), 'utf8')).toBe('precious');

@@ -23,7 +23,12 @@ describe('journald-aware logger', () => {
     log.warn('two\nlines');
     log.info('i');
     log.debug('d');
-    expect(lines).toEqual(['<3>ERROR [link:lora0] e code=x', '<4>WARN  [link:lora0] two lines', '<6>INFO  [link:lora0] i', '<7>DEBUG [link:lora0] d']);
+    expect(lines).toEqual([
+      '<3>ERROR [link:lora0] e code=x',
+      '<4>WARN  [link:lora0] two lines',
+      '<6>INFO  [link:lora0] i',
+      '<7>DEBUG [link:lora0] d',
+    ]);
     const json: string[] = [];
     createLogger({ json: true, journal: true, write: (l) => json.push(l) }).warn('w', { a: 1 });
     expect(json).toEqual(['<4>{"level":"warn","msg":"w","a":1}']);
@@ -48,7 +53,10 @@ describe('altnet run with its stderr as the journal stream', () => {
     writeFileSync(file, '');
     const fd = openSync(file, 'a');
     const st = fstatSync(fd);
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'ignore', fd], env: { ...process.env, JOURNAL_STREAM: journalStreamFor(st.dev, st.ino) } });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      stdio: ['ignore', 'ignore', fd],
+      env: { ...process.env, JOURNAL_STREAM: journalStreamFor(st.dev, st.ino) },
+    });
     closeSync(fd);
     const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
     if (waitFor) {
@@ -60,7 +68,14 @@ describe('altnet run with its stderr as the journal stream', () => {
   };
 
   it('writes priority-prefixed lines without timestamps, a refusal at <3>', async () => {
-    const args = ['run', '--conf=none', '-regtest', `-datadir=${join(dir, 'data')}`, `-listen=127.0.0.1:${await freePort()}`, '-nodewait=0'];
+    const args = [
+      'run',
+      '--conf=none',
+      '-regtest',
+      `-datadir=${join(dir, 'data')}`,
+      `-listen=127.0.0.1:${await freePort()}`,
+      '-nodewait=0',
+    ];
     const r = await runWithStderrFile(args, (dev, ino) => `${dev}:${ino}`, 'ready');
     expect(r.code).toBe(0);
     const lines = r.text.trim().split('\n');

@@ -65,13 +65,15 @@ describe('renderPrometheus', () => {
     expect(s.get('altnet_node_height')).toBe(830000);
     expect(s.get('altnet_uptime_seconds')).toBe(12.5);
     expect(s.get('altnet_info{version="0.1.0",network="main"}')).toBe(1);
-    expect(text).toContain('# HELP altnet_link_frames_rx_total Frames received from the link, before validation.\n# TYPE altnet_link_frames_rx_total counter\n');
+    expect(text).toContain(
+      '# HELP altnet_link_frames_rx_total Frames received from the link, before validation.\n# TYPE altnet_link_frames_rx_total counter\n',
+    );
     expect(text).toContain('# TYPE altnet_link_queue_len gauge\n');
   });
 
   it('escapes label values and help text, and keeps odd names valid', () => {
     const text = renderPrometheus(
-      { 'link.we"ird\\na\nme.rx': 1, '9lives.x-y z': 2, 'already_total': 3, 'inf.thing': Infinity },
+      { 'link.we"ird\\na\nme.rx': 1, '9lives.x-y z': 2, already_total: 3, 'inf.thing': Infinity },
       { gauges: { 'not.a.number': NaN }, help: { 'inf.thing': 'line one\nline two \\ end' } },
     );
     const s = parseExposition(text);
@@ -84,7 +86,7 @@ describe('renderPrometheus', () => {
   });
 
   it('never emits one series twice, even when two names sanitise alike', () => {
-    const s = parseExposition(renderPrometheus({ 'a.b': 1, 'a-b': 2, 'a_b': 4 }));
+    const s = parseExposition(renderPrometheus({ 'a.b': 1, 'a-b': 2, a_b: 4 }));
     expect(s.get('altnet_a_b_total')).toBe(7);
     // A gauge and a counter colliding on a name get separate families.
     const t = parseExposition(renderPrometheus({ x_total: 1 }, { gauges: { x_total: 5 } }));
@@ -121,7 +123,13 @@ describe('startMetricsServer', () => {
     const counters = new Counters();
     const log = memoryLogger();
     let height = 100;
-    const server = await startMetricsServer({ host: '127.0.0.1', port: 0, counters, log, meta: () => ({ gauges: { 'node.height': height } }) });
+    const server = await startMetricsServer({
+      host: '127.0.0.1',
+      port: 0,
+      counters,
+      log,
+      meta: () => ({ gauges: { 'node.height': height } }),
+    });
     try {
       counters.scoped('link.lora0.').inc('frames_rx', 3);
       let r = await get(server.port, '/metrics');
@@ -204,7 +212,17 @@ describe('metric types, labels and HELP (issue 15)', () => {
       { 'link.m.headers_rx': 1 },
       {
         values: { 'link.m.frames_rx': 7, 'link.m.headers_rx': 99 },
-        families: [{ name: 'process_resident_memory_bytes', type: 'gauge', help: 'RSS.', samples: [{ labels: { process: 'main' }, value: 5e7 }, { labels: { process: 'link:m' }, value: 4e7 }] }],
+        families: [
+          {
+            name: 'process_resident_memory_bytes',
+            type: 'gauge',
+            help: 'RSS.',
+            samples: [
+              { labels: { process: 'main' }, value: 5e7 },
+              { labels: { process: 'link:m' }, value: 4e7 },
+            ],
+          },
+        ],
       },
     );
     const s = parseExposition(text);
@@ -217,7 +235,9 @@ describe('metric types, labels and HELP (issue 15)', () => {
   it('a metrics port in use is refused naming metrics=', async () => {
     const first = await startMetricsServer({ host: '127.0.0.1', port: 0, counters: new Counters(), log: silentLogger() });
     try {
-      const err = await startMetricsServer({ host: '127.0.0.1', port: first.port, counters: new Counters(), log: silentLogger() }).catch((e: unknown) => e);
+      const err = await startMetricsServer({ host: '127.0.0.1', port: first.port, counters: new Counters(), log: silentLogger() }).catch(
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(ConfigError);
       expect((err as ConfigError).code).toBe('metrics-port-in-use');
       expect((err as Error).message).toBe(

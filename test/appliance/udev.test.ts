@@ -66,8 +66,14 @@ describe('udev rules', () => {
       }
     }
     // Every GOTO has its LABEL.
-    const gotos = rules.flat().filter((k) => k.key === 'GOTO').map((k) => k.value);
-    const labels = rules.flat().filter((k) => k.key === 'LABEL').map((k) => k.value);
+    const gotos = rules
+      .flat()
+      .filter((k) => k.key === 'GOTO')
+      .map((k) => k.value);
+    const labels = rules
+      .flat()
+      .filter((k) => k.key === 'LABEL')
+      .map((k) => k.value);
     for (const g of gotos) expect(labels).toContain(g);
   });
 
@@ -84,7 +90,7 @@ describe('udev rules', () => {
     for (const s of chipStems) expect(profiles.map((p) => p.id)).not.toContain(s);
   });
 
-  it('passes udev\'s own rule parser (udevadm test, in a private mount namespace), which rejects a broken rule', () => {
+  it("passes udev's own rule parser (udevadm test, in a private mount namespace), which rejects a broken rule", () => {
     const check = (rules: string): string => {
       const dir = mkdtempSync(join(tmpdir(), 'altnet-udev-'));
       try {
@@ -93,7 +99,12 @@ describe('udev rules', () => {
         // tty0 has no USB parent, so none of our rules fires.
         const r = spawnSync(
           'unshare',
-          ['-m', 'sh', '-c', `mount -t tmpfs none /run && mount --bind "${dir}" /etc/udev/rules.d && udevadm test --action=add /sys/class/tty/tty0`],
+          [
+            '-m',
+            'sh',
+            '-c',
+            `mount -t tmpfs none /run && mount --bind "${dir}" /etc/udev/rules.d && udevadm test --action=add /sys/class/tty/tty0`,
+          ],
           { encoding: 'utf8', timeout: 30_000 },
         );
         expect(r.error).toBeUndefined();
@@ -132,12 +143,19 @@ describe('altnet boards', () => {
       expect(devices[0].profiles).toContain('rak3172');
       expect(devices[0].profiles).toContain('ebyte-e22');
       expect(devices[0].stableNames).toEqual([join(dir, 'ch340-0')]);
-      expect(devices[1]).toMatchObject({ profiles: ['mobilinkd'], expectedNames: ['/dev/altnet/mobilinkd-usb1-1.4', '/dev/altnet/mobilinkd-TNC4_0042'] });
+      expect(devices[1]).toMatchObject({
+        profiles: ['mobilinkd'],
+        expectedNames: ['/dev/altnet/mobilinkd-usb1-1.4', '/dev/altnet/mobilinkd-TNC4_0042'],
+      });
       expect(devices[2].profiles).toEqual([]);
       expect(devices[3].profiles).toEqual([]);
 
       const text = memoryIO();
-      await runBoards([], text, { list: async () => [{ path: '/dev/ttyACM3', vendorId: '0483', productId: '5740', usbPort: '1-1.4' }], profiles: () => profiles, devicedir: dir });
+      await runBoards([], text, {
+        list: async () => [{ path: '/dev/ttyACM3', vendorId: '0483', productId: '5740', usbPort: '1-1.4' }],
+        profiles: () => profiles,
+        devicedir: dir,
+      });
       expect(text.stdout[0]).toMatch(/^DEVICE\s+USB ID\s+MANUFACTURER\s+PROFILES\s+STABLE NAME$/);
       expect(text.stdout[1]).toContain('mobilinkd');
       expect(text.stdout[1]).toContain('/dev/altnet/mobilinkd-usb1-1.4 (udev rules not installed?)');
@@ -152,7 +170,7 @@ describe('altnet boards', () => {
     expect(io.stdout).toEqual(['No serial devices found. Plug in a radio (USB) and run `altnet boards` again.']);
   });
 
-  it('runs against this machine\'s real serial ports', async () => {
+  it("runs against this machine's real serial ports", async () => {
     const io = memoryIO();
     expect(await runBoardsCommand(['--json', '--devicedir=/nonexistent'], io)).toBe(0);
     const { devices } = JSON.parse(io.stdout.join('\n'));
@@ -166,7 +184,7 @@ describe('altnet boards', () => {
     expect(io.stderr[0]).toContain('unknown option "--jsn"');
   });
 
-  it('finds the USB port of a tty in sysfs, as udev\'s $attr{busnum}-$attr{devpath} reads it', () => {
+  it("finds the USB port of a tty in sysfs, as udev's $attr{busnum}-$attr{devpath} reads it", () => {
     const sys = mkdtempSync(join(tmpdir(), 'altnet-sys-'));
     try {
       // /sys/devices/.../usb1/1-1/1-1.3 (busnum 1, devpath 1.3) / 1-1.3:1.0 (interface) / ttyUSB0
@@ -180,7 +198,10 @@ describe('altnet boards', () => {
       expect(usbPortOf('/dev/ttyUSB0', sys)).toBe('1-1.3');
       expect(usbPortOf('/dev/ttyS0', sys)).toBeUndefined();
       // Plugged in second or first, the radio keeps the name of its port.
-      const [d] = matchDevices([{ path: '/dev/ttyUSB7', vendorId: '1a86', productId: '7523', usbPort: usbPortOf('/dev/ttyUSB0', sys) }], profiles);
+      const [d] = matchDevices(
+        [{ path: '/dev/ttyUSB7', vendorId: '1a86', productId: '7523', usbPort: usbPortOf('/dev/ttyUSB0', sys) }],
+        profiles,
+      );
       expect(d.expectedNames).toEqual(['/dev/altnet/ch340-usb1-1.3']);
     } finally {
       rmSync(sys, { recursive: true, force: true });

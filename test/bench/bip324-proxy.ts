@@ -264,7 +264,9 @@ async function relayRun(ctx: RelayCtx, kind: 'empty' | 'full', warm: number, n: 
     const h = (await b.rpc<number>('getblockcount')) + 1;
     const t0 = epochMs();
     const hash =
-      kind === 'empty' ? (await b.mine(1))[0] : (await b.rpc<{ hash: string }>('generateblock', ctx.address, [bigTx(ctx.coinbases.shift()!, h)])).hash;
+      kind === 'empty'
+        ? (await b.mine(1))[0]
+        : (await b.rpc<{ hash: string }>('generateblock', ctx.address, [bigTx(ctx.coinbases.shift()!, h)])).hash;
     await a.rpc('waitforblockheight', h, 20_000);
     if ((await a.rpc<string>('getbestblockhash')) !== hash) throw new Error(`A did not get block ${h}`);
     if (i >= warm) started.set(hash, t0);
@@ -318,7 +320,9 @@ async function coreRelay() {
     // Two rounds of each, alternating, so drift in the machine's load hits both alike.
     for (let round = 0; round < 2; round++) {
       await a.rpc('addnode', `127.0.0.1:${b.p2pPort}`, 'onetry', true);
-      const direct = await a.waitFor('direct v2 peer', async () => (await a.rpc<any[]>('getpeerinfo')).find((p) => p.transport_protocol_type === 'v2' && p.version > 0));
+      const direct = await a.waitFor('direct v2 peer', async () =>
+        (await a.rpc<any[]>('getpeerinfo')).find((p) => p.transport_protocol_type === 'v2' && p.version > 0),
+      );
       await a.waitFor('A synced', synced);
       directEmpty.push(...(await relayRun(ctx, 'empty', 3, RELAY_BLOCKS / 2)));
       directFull.push(...(await relayRun(ctx, 'full', 1, FULL_BLOCKS / 2)));
@@ -326,8 +330,12 @@ async function coreRelay() {
       await a.waitFor('direct peer gone', async () => (await peerCount(a)) === 0 && (await peerCount(b)) === 0);
 
       await a.rpc('addnode', `127.0.0.1:${child.port}`, 'onetry', false);
-      const viaProxy = await a.waitFor('peer through the proxy', async () => (await a.rpc<any[]>('getpeerinfo')).find((p) => p.version > 0));
-      await b.waitFor('v2 peer through the proxy', async () => (await b.rpc<any[]>('getpeerinfo')).find((p) => p.transport_protocol_type === 'v2' && p.version > 0));
+      const viaProxy = await a.waitFor('peer through the proxy', async () =>
+        (await a.rpc<any[]>('getpeerinfo')).find((p) => p.version > 0),
+      );
+      await b.waitFor('v2 peer through the proxy', async () =>
+        (await b.rpc<any[]>('getpeerinfo')).find((p) => p.transport_protocol_type === 'v2' && p.version > 0),
+      );
       await a.waitFor('A synced', synced);
       proxiedEmpty.push(...(await relayRun(ctx, 'empty', 3, RELAY_BLOCKS / 2)));
       proxiedFull.push(...(await relayRun(ctx, 'full', 1, FULL_BLOCKS / 2)));
@@ -337,7 +345,10 @@ async function coreRelay() {
     return {
       measured: 'ms from the mining RPC on B (and from UpdateTip on B) to UpdateTip on A (-logtimemicros), median',
       // ~900 kB of transactions A has never seen: the block's bytes cross the connection.
-      fullBlocks: { ...relayFigures(directFull, proxiedFull), blockBytes: (await b.rpc<any>('getblock', await b.rpc<string>('getbestblockhash'), 1)).size },
+      fullBlocks: {
+        ...relayFigures(directFull, proxiedFull),
+        blockBytes: (await b.rpc<any>('getblock', await b.rpc<string>('getbestblockhash'), 1)).size,
+      },
       // Empty regtest blocks: announcement latency only (sub-millisecond hops dominate).
       emptyBlocks: relayFigures(directEmpty, proxiedEmpty),
       goalRatio: 1.2,

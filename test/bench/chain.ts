@@ -85,7 +85,14 @@ async function memoryPerHeader(n: number): Promise<Record<string, number>> {
   for (let i = 0; i < n; i++) {
     let raw: Uint8Array;
     for (let nonce = 0; ; nonce++) {
-      raw = serializeHeader({ version: 0x20000000, prevHash, merkleRoot: new Uint8Array(32), time: t0 + 600 * (i + 1), bits: 0x207fffff, nonce });
+      raw = serializeHeader({
+        version: 0x20000000,
+        prevHash,
+        merkleRoot: new Uint8Array(32),
+        time: t0 + 600 * (i + 1),
+        bits: 0x207fffff,
+        nonce,
+      });
       sha256d80(raw, 0, words);
       if ((words[7] & 0xff) < 0x7f) break; // most significant hash byte (digest byte 31) below 0x7f
     }
@@ -105,7 +112,11 @@ async function memoryPerHeader(n: number): Promise<Record<string, number>> {
   const grown = after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
   if (chain.tip().height !== n) throw new Error('memory bench chain incomplete');
   const arena = chain.memoryUsage();
-  return { measuredBytesPerHeader: Math.round(grown / n), arenaBytesPerSlot: round(arena.bytes / arena.capacity, 1), capacity: arena.capacity };
+  return {
+    measuredBytesPerHeader: Math.round(grown / n),
+    arenaBytesPerSlot: round(arena.bytes / arena.capacity, 1),
+    capacity: arena.capacity,
+  };
 }
 
 export async function bench(): Promise<Record<string, unknown>> {
@@ -121,7 +132,8 @@ export async function bench(): Promise<Record<string, unknown>> {
   ]);
 
   const fromCheckpoint = () => new HeaderChain({ network: NETWORKS.main, log: silentLogger(), counters: new Counters(), nowSeconds: NOW });
-  const fromGenesis = () => new HeaderChain({ network: NETWORKS.main, log: silentLogger(), counters: new Counters(), nowSeconds: NOW, checkpoint: null });
+  const fromGenesis = () =>
+    new HeaderChain({ network: NETWORKS.main, log: silentLogger(), counters: new Counters(), nowSeconds: NOW, checkpoint: null });
   const v = validationRuns(recent, fromCheckpoint, 21);
   // A running daemon's arrays are already large: the same with no growth during the run.
   const presized = () =>
@@ -186,6 +198,11 @@ export async function bench(): Promise<Record<string, unknown>> {
     },
     loadAverage1m: round(loadavg()[0]),
     persisted,
-    memory: { headers: memN, ...(await memoryPerHeader(memN)), gcExposed: typeof (globalThis as { gc?: unknown }).gc === 'function', note: 'measured: heapUsed + arrayBuffers growth (run node with --expose-gc for a steadier figure); arena: bytes of the header arrays per slot; arrays grow by doubling, so up to 2x between powers of two' },
+    memory: {
+      headers: memN,
+      ...(await memoryPerHeader(memN)),
+      gcExposed: typeof (globalThis as { gc?: unknown }).gc === 'function',
+      note: 'measured: heapUsed + arrayBuffers growth (run node with --expose-gc for a steadier figure); arena: bytes of the header arrays per slot; arrays grow by doubling, so up to 2x between powers of two',
+    },
   };
 }

@@ -48,7 +48,11 @@ export async function bench(): Promise<Record<string, unknown>> {
 
   // One-way FEC: a 2016-header batch, fragments sent until the receiver has the message.
   const batch = headers.slice(1, 2017);
-  const body = encodeHeadersBody({ parentHeight: ctx.parentHeight, parentPrefix: headerHash(headers[0]), stream: encodeHeaderStream(batch, ctx) });
+  const body = encodeHeadersBody({
+    parentHeight: ctx.parentHeight,
+    parentPrefix: headerHash(headers[0]),
+    stream: encodeHeaderStream(batch, ctx),
+  });
   const fec: Record<string, unknown>[] = [];
   for (const link of [
     { name: 'LoRa SF12 EU868', mtu: 51, integrity: 'crc16' as Integrity, trials: 3 },

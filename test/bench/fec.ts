@@ -37,7 +37,11 @@ function batchSymbols(mtu: number, integrity: Integrity): { k: number; len: numb
   const headers: Uint8Array[] = [];
   for (let o = 0; o + 80 <= file.length && headers.length < 2017; o += 80) headers.push(file.subarray(o, o + 80));
   const ctx = { parent: headers[0], parentHeight: SHARED_DATA.recentFirstHeight };
-  const body = encodeHeadersBody({ parentHeight: ctx.parentHeight, parentPrefix: headerHash(headers[0]), stream: encodeHeaderStream(headers.slice(1), ctx) });
+  const body = encodeHeadersBody({
+    parentHeight: ctx.parentHeight,
+    parentPrefix: headerHash(headers[0]),
+    stream: encodeHeaderStream(headers.slice(1), ctx),
+  });
   const enc = new MessageEncoder(1, FrameType.HEADERS, body, { mtu, integrity });
   const source = Array.from({ length: enc.k }, (_, i) => enc.symbol(i));
   return { k: enc.k, len: enc.symbolSize, source };
@@ -74,7 +78,14 @@ export async function bench(): Promise<Record<string, unknown>> {
       const refMs = best(2, () => {
         for (let x = k; x < 2 * k; x++) ref.encodeRepair(source, x);
       });
-      encode = { what: `${k} repair symbols of ${len} bytes from a fresh encoder, best of 5 (reference: best of 2)`, k, cpuMs: r1(ms), refCpuMs: r1(refMs), speedup: r1(refMs / ms), target: '>= 5x' };
+      encode = {
+        what: `${k} repair symbols of ${len} bytes from a fresh encoder, best of 5 (reference: best of 2)`,
+        k,
+        cpuMs: r1(ms),
+        refCpuMs: r1(refMs),
+        speedup: r1(refMs / ms),
+        target: '>= 5x',
+      };
     }
     const enc = new FountainEncoder(source);
     for (const loss of [0.1, 0.3, 0.5]) {
@@ -90,7 +101,8 @@ export async function bench(): Promise<Record<string, unknown>> {
           got.set(x, enc.symbol(x));
           if (got.size >= k) done = decodeSymbols(k, len, got);
         }
-        if (!done || done.some((s, i) => Buffer.compare(s, source[i]) !== 0)) throw new Error(`fec bench: batch not recovered at ${loss} loss`);
+        if (!done || done.some((s, i) => Buffer.compare(s, source[i]) !== 0))
+          throw new Error(`fec bench: batch not recovered at ${loss} loss`);
         ratios.push(got.size / k);
         ms.push(best(5, () => decodeSymbols(k, len, got)));
         if (l.withRef) {
@@ -109,7 +121,11 @@ export async function bench(): Promise<Record<string, unknown>> {
         symbolBytes: len,
         loss,
         trials: l.trials,
-        receivedOverK: { mean: +(ratios.reduce((a, b) => a + b, 0) / ratios.length).toFixed(4), max: +Math.max(...ratios).toFixed(4), target: '<= 1.02' },
+        receivedOverK: {
+          mean: +(ratios.reduce((a, b) => a + b, 0) / ratios.length).toFixed(4),
+          max: +Math.max(...ratios).toFixed(4),
+          target: '<= 1.02',
+        },
         decodeCpuMs: r1(Math.min(...ms)),
       };
       if (l.withRef) {
@@ -120,5 +136,10 @@ export async function bench(): Promise<Record<string, unknown>> {
       out.push(row);
     }
   }
-  return { measure: 'CPU ms, best of the repeats (decode: best of 5 per trial, over the trials)', reference: 'dense random linear code (fountain v1, test/bench/ref/fec-dense.ts)', encode, decode: out };
+  return {
+    measure: 'CPU ms, best of the repeats (decode: best of 5 per trial, over the trials)',
+    reference: 'dense random linear code (fountain v1, test/bench/ref/fec-dense.ts)',
+    encode,
+    decode: out,
+  };
 }

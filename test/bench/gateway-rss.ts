@@ -79,7 +79,13 @@ async function main(): Promise<void> {
     const after = process.memoryUsage();
     const children = links.map((l) => {
       const pid = g.link(l.name)?.pid;
-      return { link: l.name, direction: l.options.direction, pid, rssMB: pid ? +((procStatusKb(pid, 'VmRSS') ?? NaN) / 1024).toFixed(1) : null, peakMB: pid ? +((procStatusKb(pid, 'VmHWM') ?? NaN) / 1024).toFixed(1) : null };
+      return {
+        link: l.name,
+        direction: l.options.direction,
+        pid,
+        rssMB: pid ? +((procStatusKb(pid, 'VmRSS') ?? NaN) / 1024).toFixed(1) : null,
+        peakMB: pid ? +((procStatusKb(pid, 'VmHWM') ?? NaN) / 1024).toFixed(1) : null,
+      };
     });
     const childTotal = children.reduce((s, c) => s + (c.rssMB ?? 0), 0);
     const out = {
@@ -96,7 +102,8 @@ async function main(): Promise<void> {
       chainTipHeight: tip.height,
       feedMs: +feedMs.toFixed(1),
       gcExposed: gc !== undefined,
-      setup: 'mainnet gateway (default checkpoint 822527), chain file in a temp datadir, 4 sim links (duplex, rx, rx, tx), 8,065 headers through router.onLinkHeaders in batches of 2000, then GC; no node connected',
+      setup:
+        'mainnet gateway (default checkpoint 822527), chain file in a temp datadir, 4 sim links (duplex, rx, rx, tx), 8,065 headers through router.onLinkHeaders in batches of 2000, then GC; no node connected',
     };
     process.stdout.write(JSON.stringify(out) + '\n');
   } finally {

@@ -22,7 +22,16 @@ import { Gateway } from '../../src/gateway/gateway.js';
 import { SimAir } from '../../src/links/sim/air.js';
 import { EU868_MAX_PAYLOAD } from '../../src/links/sim/transport.js';
 import { loraAirtimeMs, type LoraAirtimeParams } from '../../src/links/radio/airtime.js';
-import { encodeGetHeaders, encodeHeaders, encodeNonce, decodeHeaders, decodeNonce, encodeVersion, ipv4Mapped, PROTOCOL_VERSION } from '../../src/node/messages.js';
+import {
+  encodeGetHeaders,
+  encodeHeaders,
+  encodeNonce,
+  decodeHeaders,
+  decodeNonce,
+  encodeVersion,
+  ipv4Mapped,
+  PROTOCOL_VERSION,
+} from '../../src/node/messages.js';
 import { encodeV1Message, V1Decoder } from '../../src/node/wire.js';
 import { equalBytes } from '../../src/util/bytes.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -119,7 +128,10 @@ class RawNodePeer {
         // The gateway sends it right after our verack: its side of the handshake is done.
         this.send('sendheaders', new Uint8Array(0));
         // Our tip is genesis: tell the gateway, as a node's getheaders does.
-        this.send('getheaders', encodeGetHeaders({ version: PROTOCOL_VERSION, locator: [headerHash(this.network.genesisHeader)], stopHash: new Uint8Array(32) }));
+        this.send(
+          'getheaders',
+          encodeGetHeaders({ version: PROTOCOL_VERSION, locator: [headerHash(this.network.genesisHeader)], stopHash: new Uint8Array(32) }),
+        );
         this.readyResolve?.();
         return;
       case 'ping':
@@ -153,7 +165,14 @@ function mineRegtest(count: number): Uint8Array[] {
   let parent = net.genesisHeader;
   const genesisTime = new DataView(parent.buffer, parent.byteOffset).getUint32(68, true);
   for (let i = 0; i < count; i++) {
-    const fields = { version: 0x20000000, prevHash: headerHash(parent), merkleRoot: new Uint8Array(randomBytes(32)), time: genesisTime + 600 * (i + 1), bits: 0x207fffff, nonce: 0 };
+    const fields = {
+      version: 0x20000000,
+      prevHash: headerHash(parent),
+      merkleRoot: new Uint8Array(randomBytes(32)),
+      time: genesisTime + 600 * (i + 1),
+      bits: 0x207fffff,
+      nonce: 0,
+    };
     let raw = serializeHeader(fields);
     while (!checkProofOfWork(raw, net.powLimit)) {
       fields.nonce++;
@@ -175,7 +194,14 @@ function stats(xs: number[]): { median: number; p90: number; mean: number; min: 
   const s = [...xs].sort((a, b) => a - b);
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
   const r = (v: number) => +v.toFixed(3);
-  return { median: r(q(0.5)), p90: r(q(0.9)), mean: r(s.reduce((a, b) => a + b, 0) / s.length), min: r(s[0]), max: r(s[s.length - 1]), n: s.length };
+  return {
+    median: r(q(0.5)),
+    p90: r(q(0.9)),
+    mean: r(s.reduce((a, b) => a + b, 0) / s.length),
+    min: r(s[0]),
+    max: r(s[s.length - 1]),
+    n: s.length,
+  };
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -219,7 +245,11 @@ async function frameToNode(via: 'direct' | 'simAir', samples: number): Promise<R
     const g = gw;
     await peer.connect(g.nodePort);
     await peer.ready;
-    await until('the link to come up and join the air', () => g.link('rx')?.state === 'up' && (simAir ? simAir.stats.members >= 1 : linkPort !== 0), 15_000);
+    await until(
+      'the link to come up and join the air',
+      () => g.link('rx')?.state === 'up' && (simAir ? simAir.stats.members >= 1 : linkPort !== 0),
+      15_000,
+    );
     await sleep(300); // the router's context (genesis) reaches the driver after its hello
 
     // Marks where the main process takes over: entry to and exit from router.onLinkHeaders.
@@ -248,7 +278,8 @@ async function frameToNode(via: 'direct' | 'simAir', samples: number): Promise<R
       const sentAt = performance.now();
       tx.send(datagram, target(), '127.0.0.1');
       const a = await arrived;
-      if (a.headers.length !== 1 || !equalBytes(a.headers[0], headers[i])) throw new Error(`header ${i + 1} reached the node wrong (${a.headers.length} headers)`);
+      if (a.headers.length !== 1 || !equalBytes(a.headers[0], headers[i]))
+        throw new Error(`header ${i + 1} reached the node wrong (${a.headers.length} headers)`);
       if (i >= WARMUP) {
         total.push(a.at - sentAt);
         linkSide.push(enteredAt - sentAt);
@@ -269,7 +300,9 @@ async function frameToNode(via: 'direct' | 'simAir', samples: number): Promise<R
         tcpToNodeSocket: stats(socketSide).median,
       },
       includes:
-        (via === 'direct' ? 'one loopback UDP datagram to the sim link child' : 'a loopback UDP datagram to the SimAir, its relay timer (airtime/1e9) and a second datagram to the sim link child') +
+        (via === 'direct'
+          ? 'one loopback UDP datagram to the sim link child'
+          : 'a loopback UDP datagram to the SimAir, its relay timer (airtime/1e9) and a second datagram to the sim link child') +
         '; reassembler + CRC-16 + tip decode against the context in the child; JSON IPC over fd 3 (headers + tip messages); main-process parse of the IPC message, chain.addHeaders (PoW, rules, store), router push (headersAfter, headers message encode, socket.write), also router context push to the driver; loopback TCP to the raw peer (its data event). No simulated airtime.',
       setup: `regtest receive-only gateway, one sim rx link (SF7, duty cycle 1), raw v1 peer as the node, ${samples} successive mined headers after ${WARMUP} warm-up, one at a time; frames ${via === 'direct' ? 'sent by us straight to the link socket (we are its air)' : 'sent by a second member through the SimAir relay (airtime divided by 1e9)'}`,
     };
@@ -295,7 +328,8 @@ function runRssChild(airPort: number): Promise<Record<string, unknown>> {
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      if (code !== 0) return rej(new Error(`gateway-rss child exited with ${code ?? signal}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
+      if (code !== 0)
+        return rej(new Error(`gateway-rss child exited with ${code ?? signal}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
       try {
         res(JSON.parse(out));
       } catch {
@@ -350,7 +384,11 @@ async function loraTip(): Promise<Record<string, unknown>> {
   // The same fragmenter the link uses: a message that fits the MTU goes as one frame.
   const file = new Uint8Array(readFileSync(SHARED_DATA.recentHeaders));
   const last = file.length - 80;
-  const body = encodeTip({ header: file.subarray(last, last + 80), height: SHARED_DATA.recentFirstHeight + last / 80, parent: file.subarray(last - 80, last) });
+  const body = encodeTip({
+    header: file.subarray(last, last + 80),
+    height: SHARED_DATA.recentFirstHeight + last / 80,
+    parent: file.subarray(last - 80, last),
+  });
   const packets = new Fragmenter({ mtu, integrity: 'crc16' }).fragment(FrameType.TIP, body).length;
   const computed = {
     tipFrameBytes: mainnet,
@@ -396,7 +434,11 @@ async function loraTip(): Promise<Record<string, unknown>> {
     const r = receiver;
     await Promise.all([nodeB.connect(b.nodePort), nodeA.connect(r.nodePort)]);
     await Promise.all([nodeB.ready, nodeA.ready]);
-    await until('both links up and on the air', () => b.link('lora')?.state === 'up' && r.link('lora')?.state === 'up' && air.stats.members >= 2, 15_000);
+    await until(
+      'both links up and on the air',
+      () => b.link('lora')?.state === 'up' && r.link('lora')?.state === 'up' && air.stats.members >= 2,
+      15_000,
+    );
     await sleep(300);
     const framesBefore = air.stats.frames;
     const arrived = nodeA.nextHeaders(30_000);
@@ -406,7 +448,11 @@ async function loraTip(): Promise<Record<string, unknown>> {
     const endToEndMs = a.at - sentAt;
     if (!equalBytes(a.headers[0], h1)) throw new Error('the receiving node got a different header');
     // Drivers report their counters every 2 s.
-    await until('driver counters', () => (r.status().links[0].counters.tips_rx ?? 0) > 0 && (b.status().links[0].counters.frames_tx ?? 0) > 0, 5000);
+    await until(
+      'driver counters',
+      () => (r.status().links[0].counters.tips_rx ?? 0) > 0 && (b.status().links[0].counters.frames_tx ?? 0) > 0,
+      5000,
+    );
     const bc = b.status().links[0].counters;
     const rc = r.status().links[0].counters;
     const frames = air.stats.frames - framesBefore;
@@ -419,9 +465,16 @@ async function loraTip(): Promise<Record<string, unknown>> {
         simAirtimeMs: +air.stats.airtimeMs.toFixed(1),
         endToEndMs: +endToEndMs.toFixed(1),
         withinOneDutyCycleWindow: frames === 1 && endToEndMs < computed.dutyCycleWindowS * 1000,
-        beaconLink: { frames_tx: bc.frames_tx, bytes_tx: bc.bytes_tx, tips_tx: bc.tips_tx, frames_deferred: bc.frames_deferred ?? 0, airtime_ms: bc.airtime_ms },
+        beaconLink: {
+          frames_tx: bc.frames_tx,
+          bytes_tx: bc.bytes_tx,
+          tips_tx: bc.tips_tx,
+          frames_deferred: bc.frames_deferred ?? 0,
+          airtime_ms: bc.airtime_ms,
+        },
         receiverLink: { frames_rx: rc.frames_rx, bytes_rx: rc.bytes_rx, tips_rx: rc.tips_rx },
-        setup: 'raw peer announces header 1 to a regtest beacon gateway; its sim tx link (sf=12, dutycycle=0.01) sends the tip; SimAir delays it by its SF12 airtime (real time); a receive-only gateway (sim rx link) passes it to a second raw peer',
+        setup:
+          'raw peer announces header 1 to a regtest beacon gateway; its sim tx link (sf=12, dutycycle=0.01) sends the tip; SimAir delays it by its SF12 airtime (real time); a receive-only gateway (sim rx link) passes it to a second raw peer',
       },
       target: '<= 51 bytes, one packet, within one duty-cycle window',
     };

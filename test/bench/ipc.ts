@@ -14,7 +14,11 @@ interface Impl {
   parseChildMessage(v: unknown): cbor.ChildMessage;
 }
 
-const NEW: Impl = { frameMessage: cbor.frameMessage, decoder: (max) => new cbor.IpcDecoder(max), parseChildMessage: cbor.parseChildMessage };
+const NEW: Impl = {
+  frameMessage: cbor.frameMessage,
+  decoder: (max) => new cbor.IpcDecoder(max),
+  parseChildMessage: cbor.parseChildMessage,
+};
 // The reference predates the block request messages (hash, block-missing): same shapes otherwise.
 const REF: Impl = {
   frameMessage: ref.frameMessage as unknown as Impl['frameMessage'],
@@ -66,7 +70,11 @@ export async function bench(): Promise<Record<string, unknown>> {
   const results = [
     compare('headers x2000', { t: 'headers', headers }, { reps: 15, max: cbor.DEFAULT_MAX_IPC_MESSAGE, parse: true }),
     compare('tx 400 kB', { t: 'tx', raw: filled(400_000) }, { reps: 15, max: cbor.DEFAULT_MAX_IPC_MESSAGE, parse: true }),
-    compare('block 4 MB', { t: 'block', hash: filled(32), raw: filled(4_000_000) }, { reps: 5, max: cbor.DEFAULT_MAX_IPC_MESSAGE, parse: true }),
+    compare(
+      'block 4 MB',
+      { t: 'block', hash: filled(32), raw: filled(4_000_000) },
+      { reps: 5, max: cbor.DEFAULT_MAX_IPC_MESSAGE, parse: true },
+    ),
     // Larger than any block: framing and decoding only (the parser caps a block at 4 MB).
     compare('payload 8 MB', { t: 'block', hash: filled(32), raw: filled(8_000_000) }, { reps: 3, max: 8_100_000, parse: false }),
   ];

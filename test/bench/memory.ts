@@ -26,7 +26,10 @@ function waitLine(child: ChildProcess, timeoutMs: number): Promise<string> {
   return new Promise((res, rej) => {
     let out = '';
     let err = '';
-    const timer = setTimeout(() => rej(new Error(`memory bench: no answer from the gateway child in ${timeoutMs} ms: ${err.slice(-300)}`)), timeoutMs);
+    const timer = setTimeout(
+      () => rej(new Error(`memory bench: no answer from the gateway child in ${timeoutMs} ms: ${err.slice(-300)}`)),
+      timeoutMs,
+    );
     child.stderr?.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-2000)));
     child.stdout?.on('data', (b: Buffer) => {
       out += b.toString();
@@ -36,13 +39,18 @@ function waitLine(child: ChildProcess, timeoutMs: number): Promise<string> {
         res(out.slice(0, nl));
       }
     });
-    child.once('exit', (code) => rej(new Error(`memory bench: gateway child exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`)));
+    child.once('exit', (code) =>
+      rej(new Error(`memory bench: gateway child exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`)),
+    );
   });
 }
 
 export async function bench(): Promise<Record<string, unknown>> {
   const here = dirname(fileURLToPath(import.meta.url));
-  const air = new SimAir({ loss: 0, lora: { sf: 7, bandwidthHz: 125_000, codingRate: 5, preambleSymbols: 8, explicitHeader: true, crc: true, lowDataRateOptimize: 'auto' } });
+  const air = new SimAir({
+    loss: 0,
+    lora: { sf: 7, bandwidthHz: 125_000, codingRate: 5, preambleSymbols: 8, explicitHeader: true, crc: true, lowDataRateOptimize: 'auto' },
+  });
   const airPort = await air.start();
   const esplora = await startEsploraServer();
   const electrum = await startElectrumServer();
@@ -51,17 +59,34 @@ export async function bench(): Promise<Record<string, unknown>> {
   let gwChild: ChildProcess | undefined;
   try {
     for (let i = 0; i < 5; i++) bare.push(spawn(process.execPath, ['-e', 'setInterval(()=>{},1e3)'], { stdio: 'ignore' }));
-    gwChild = spawn(process.execPath, ['--expose-gc', resolve(here, 'memory-gateway.js'), String(airPort), esplora.url, String(electrum.port), String(peer.port)], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const info = JSON.parse(await waitLine(gwChild, 60_000)) as { pid: number; tipHeight: number; links: Array<{ link: string; type: string; pid?: number; state: string }> };
-    const gwProcs = [{ what: 'main', pid: info.pid }, ...info.links.map((l) => ({ what: `${l.type} link`, pid: l.pid ?? 0, state: l.state }))];
+    gwChild = spawn(
+      process.execPath,
+      ['--expose-gc', resolve(here, 'memory-gateway.js'), String(airPort), esplora.url, String(electrum.port), String(peer.port)],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
+    const info = JSON.parse(await waitLine(gwChild, 60_000)) as {
+      pid: number;
+      tipHeight: number;
+      links: Array<{ link: string; type: string; pid?: number; state: string }>;
+    };
+    const gwProcs = [
+      { what: 'main', pid: info.pid },
+      ...info.links.map((l) => ({ what: `${l.type} link`, pid: l.pid ?? 0, state: l.state })),
+    ];
     const gw = gwProcs.map((p) => ({ ...p, ...smapsRollup(p.pid) }));
     const bareM = bare.map((c) => smapsRollup(c.pid!));
     const gwPss = gw.reduce((s, p) => s + p.pss, 0);
     const barePss = bareM.reduce((s, p) => s + p.pss, 0);
     return {
-      gateway: gw.map((p) => ({ process: p.what, state: (p as { state?: string }).state, pssMB: mb(p.pss), pssAnonMB: mb(p.pssAnon), rssMB: mb(p.rss) })),
+      gateway: gw.map((p) => ({
+        process: p.what,
+        state: (p as { state?: string }).state,
+        pssMB: mb(p.pss),
+        pssAnonMB: mb(p.pssAnon),
+        rssMB: mb(p.rss),
+      })),
       gatewayPssMB: mb(gwPss),
       bareNodePssMB: bareM.map((p) => mb(p.pss)),
       bareNodesPssMB: mb(barePss),

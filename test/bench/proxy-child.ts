@@ -21,7 +21,10 @@ process.on('message', async (m: string) => {
       await new Promise((r) => setTimeout(r, 50));
     }
     const u = process.memoryUsage();
-    process.send!({ mem: { rss: u.rss, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers }, open: proxy.connections().length });
+    process.send!({
+      mem: { rss: u.rss, heapUsed: u.heapUsed, external: u.external, arrayBuffers: u.arrayBuffers },
+      open: proxy.connections().length,
+    });
   } else if (m === 'cpu') {
     const c = process.cpuUsage();
     process.send!({ cpuMs: (c.user + c.system) / 1000 });

@@ -22,7 +22,11 @@ async function realTipFrameBytes(): Promise<{ maxBytes: number; meanBytes: numbe
     let sum = 0;
     let n = 0;
     for (let o = 80; o + 80 <= file.length; o += 80) {
-      const body = codec.encodeTip({ header: file.subarray(o, o + 80), height: SHARED_DATA.recentFirstHeight + o / 80, parent: file.subarray(o - 80, o) });
+      const body = codec.encodeTip({
+        header: file.subarray(o, o + 80),
+        height: SHARED_DATA.recentFirstHeight + o / 80,
+        parent: file.subarray(o - 80, o),
+      });
       const f = frames.encodeFrame(frames.FrameType.TIP, body, { integrity: 'crc16' });
       max = Math.max(max, f.length);
       sum += f.length;
@@ -64,7 +68,15 @@ export async function bench(): Promise<Record<string, unknown>> {
   }
   const lora: Record<string, unknown> = {};
   for (const sf of [7, 9, 12]) {
-    const p: LoraAirtimeParams = { sf, bandwidthHz: 125_000, codingRate: 5, preambleSymbols: 8, explicitHeader: true, crc: true, lowDataRateOptimize: 'auto' };
+    const p: LoraAirtimeParams = {
+      sf,
+      bandwidthHz: 125_000,
+      codingRate: 5,
+      preambleSymbols: 8,
+      explicitHeader: true,
+      crc: true,
+      lowDataRateOptimize: 'auto',
+    };
     const row: Record<string, unknown> = {};
     for (const [name, bytes] of Object.entries(sizes)) {
       // What an RNode (or a RAK3172/RN2483 on the region profile) really sends: the 1-byte header
@@ -86,7 +98,8 @@ export async function bench(): Promise<Record<string, unknown>> {
   const afskMs = airtimeMs(kiss.radio.airtime, undefined, 51 + 16);
   return {
     region: { name: 'EU868', frequencyHz: 868_100_000, subBand: rule.subBand, dutyCycle: rule.dutyCycle, windowMs: rule.windowMs },
-    params: "125 kHz, CR 4/5, RNode's preamble and 1-byte header (frameAirtimeMs 'rnode-kiss'), explicit header, CRC on; textbook: 8-symbol preamble, no header",
+    params:
+      "125 kHz, CR 4/5, RNode's preamble and 1-byte header (frameAirtimeMs 'rnode-kiss'), explicit header, CRC on; textbook: 8-symbol preamble, no header",
     codecTipFrame: tip,
     lora,
     afsk1200: { payloadBytes: 51, ax25Bytes: 51 + 16, airtimeMsIncludingTxDelay: +afskMs.toFixed(1), model: kiss.radio.airtime },

@@ -39,7 +39,10 @@ function timeIt(reps: number, f: () => void): { medianMs: number; bestMs: number
 
 function verifyRates(): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, path] of [['830000', SHARED_DATA.block830000], ['831328', SHARED_DATA.block831328]] as const) {
+  for (const [name, path] of [
+    ['830000', SHARED_DATA.block830000],
+    ['831328', SHARED_DATA.block831328],
+  ] as const) {
     const raw = new Uint8Array(readFileSync(path));
     const header = raw.subarray(0, 80);
     const mb = raw.length / 1e6;
@@ -127,7 +130,7 @@ async function catchUp(blocks: number, txPerBlock: number): Promise<Record<strin
     gw.router.onLinkHeaders('radio', headers.slice(prefix));
     gw.rescue.noteHeaderLink('radio'); // what the gateway does when a link's headers move its tip
     while ((await nodeA.rpc<string>('getbestblockhash')) !== bTip) {
-      if (performance.now() - t0 > 300_000) throw new Error('A did not reach B\'s tip within 300 s');
+      if (performance.now() - t0 > 300_000) throw new Error("A did not reach B's tip within 300 s");
       await sleep(10);
     }
     const altnetMs = performance.now() - t0;
@@ -137,7 +140,7 @@ async function catchUp(blocks: number, txPerBlock: number): Promise<Record<strin
     const t1 = performance.now();
     await nodeC.rpc('addnode', `127.0.0.1:${nodeB.p2pPort}`, 'onetry');
     while ((await nodeC.rpc<string>('getbestblockhash')) !== bTip) {
-      if (performance.now() - t1 > 300_000) throw new Error('C did not reach B\'s tip within 300 s');
+      if (performance.now() - t1 > 300_000) throw new Error("C did not reach B's tip within 300 s");
       await sleep(10);
     }
     const coreMs = performance.now() - t1;

@@ -93,26 +93,42 @@ describe('verifyBlock', () => {
   });
 
   it('rejects the CVE-2012-2459 mutation: last transactions duplicated, same merkle root', () => {
-    const tx = Buffer.from('01000000' + '01' + '11'.repeat(32) + '00000000' + '00' + 'ffffffff' + '01' + '0000000000000000' + '0151' + '00000000', 'hex');
+    const tx = Buffer.from(
+      '01000000' + '01' + '11'.repeat(32) + '00000000' + '00' + 'ffffffff' + '01' + '0000000000000000' + '0151' + '00000000',
+      'hex',
+    );
     const tx2 = Buffer.from(tx);
     tx2[5] = 0x22;
     const honest = tinyBlock([tx, tx2]);
     const h = honest.subarray(0, 80);
     expect(reject(honest, h)).toBe('accepted');
     // [cb, tx, tx2] and [cb, tx, tx2, tx2] have the same root.
-    const mutated = new Uint8Array(Buffer.concat([Buffer.from(honest.subarray(0, 80)), Buffer.from([4]), Buffer.from(honest.subarray(81)), tx2]));
+    const mutated = new Uint8Array(
+      Buffer.concat([Buffer.from(honest.subarray(0, 80)), Buffer.from([4]), Buffer.from(honest.subarray(81)), tx2]),
+    );
     expect(reject(mutated, h)).toBe('block-mutated');
   });
 
   it('rejects a block without a coinbase and witness data without a commitment', () => {
-    const tx = Buffer.from('01000000' + '01' + '11'.repeat(32) + '00000000' + '00' + 'ffffffff' + '01' + '0000000000000000' + '0151' + '00000000', 'hex');
+    const tx = Buffer.from(
+      '01000000' + '01' + '11'.repeat(32) + '00000000' + '00' + 'ffffffff' + '01' + '0000000000000000' + '0151' + '00000000',
+      'hex',
+    );
     const honest = tinyBlock([tx]);
     const noCb = new Uint8Array(Buffer.concat([Buffer.from(honest.subarray(0, 80)), Buffer.from([1]), tx]));
     expect(reject(noCb, honest.subarray(0, 80))).toBe('block-bad-coinbase');
     // The same tx in segwit form (marker, flag, one witness item) but no commitment in the coinbase.
-    const wtx = Buffer.concat([tx.subarray(0, 4), Buffer.from([0, 1]), tx.subarray(4, tx.length - 4), Buffer.from([1, 1, 0x42]), tx.subarray(tx.length - 4)]);
+    const wtx = Buffer.concat([
+      tx.subarray(0, 4),
+      Buffer.from([0, 1]),
+      tx.subarray(4, tx.length - 4),
+      Buffer.from([1, 1, 0x42]),
+      tx.subarray(tx.length - 4),
+    ]);
     const b = tinyBlock([tx]);
-    const withWitness = new Uint8Array(Buffer.concat([Buffer.from(b.subarray(0, 81)), Buffer.from(b.subarray(81, b.length - tx.length)), wtx]));
+    const withWitness = new Uint8Array(
+      Buffer.concat([Buffer.from(b.subarray(0, 81)), Buffer.from(b.subarray(81, b.length - tx.length)), wtx]),
+    );
     expect(reject(withWitness, b.subarray(0, 80))).toBe('block-unexpected-witness');
   });
 

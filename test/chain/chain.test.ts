@@ -93,7 +93,10 @@ describe('HeaderChain on real mainnet headers', () => {
   it('rejects a time at or below the median of the last 11 as time-too-old', () => {
     const { chain } = mainnetFromCheckpoint();
     expect(chain.addHeaders(recent.slice(0, 100)).rejected).toBeUndefined();
-    const times = recent.slice(89, 100).map((h) => readU32LE(h, 68)).sort((a, b) => a - b);
+    const times = recent
+      .slice(89, 100)
+      .map((h) => readU32LE(h, 68))
+      .sort((a, b) => a - b);
     const mtp = times[5];
     const atMtp = tweak(recent[100], (b) => writeU32LE(b, 68, mtp));
     expect(chain.addHeaders([atMtp]).rejected?.code).toBe('time-too-old');

@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { bitsToTarget, serializeHeader, targetToBits } from '../../src/chain/header.js';
 import { NETWORKS } from '../../src/chain/networks.js';
-import {
-  checkContext,
-  medianTimePast,
-  requiredBits,
-  retargetBits,
-  validateHeader,
-  type ParentContext,
-} from '../../src/chain/rules.js';
+import { checkContext, medianTimePast, requiredBits, retargetBits, validateHeader, type ParentContext } from '../../src/chain/rules.js';
 import { HeaderChain } from '../../src/chain/chain.js';
 import { headerHash80 } from '../../src/chain/sha256d.js';
 import { Counters } from '../../src/util/counters.js';
@@ -41,13 +34,25 @@ describe('difficulty rules', () => {
   const target = bitsToTarget(BITS)!;
 
   it('mainnet keeps the parent nBits off a retarget height', () => {
-    const p = parentAt(100, (h) => 1_300_000_000 + h * 600, () => BITS);
+    const p = parentAt(
+      100,
+      (h) => 1_300_000_000 + h * 600,
+      () => BITS,
+    );
     expect(requiredBits(main, p, 1_300_000_000 + 101 * 600)).toBe(BITS);
   });
 
   it('mainnet retargets at height % 2016 == 0 from the period span, clamped to 4x either way', () => {
     const at = (span: number) =>
-      requiredBits(main, parentAt(4031, (h) => (h === 2016 ? 1_300_000_000 : 1_300_000_000 + span), () => BITS), 0);
+      requiredBits(
+        main,
+        parentAt(
+          4031,
+          (h) => (h === 2016 ? 1_300_000_000 : 1_300_000_000 + span),
+          () => BITS,
+        ),
+        0,
+      );
     expect(at(TIMESPAN)).toBe(targetToBits((target * BigInt(TIMESPAN)) / BigInt(TIMESPAN)));
     expect(at(TIMESPAN / 2)).toBe(targetToBits(target / 2n));
     expect(at(TIMESPAN * 10)).toBe(targetToBits(target * 4n));
@@ -59,7 +64,11 @@ describe('difficulty rules', () => {
 
   it('BIP94 retargets from the first block of the period, not a min-difficulty last block', () => {
     const t4 = NETWORKS.testnet4;
-    const p = parentAt(4031, (h) => (h === 2016 ? 1_700_000_000 : 1_700_000_000 + TIMESPAN), (h) => (h === 4031 ? 0x1d00ffff : BITS));
+    const p = parentAt(
+      4031,
+      (h) => (h === 2016 ? 1_700_000_000 : 1_700_000_000 + TIMESPAN),
+      (h) => (h === 4031 ? 0x1d00ffff : BITS),
+    );
     expect(requiredBits(t4, p, 0)).toBe(BITS);
     // Without BIP94 (testnet3 style) the last block's nBits are the base.
     expect(requiredBits({ ...t4, enforceBip94: false }, p, 0)).toBe(0x1d00ffff);
@@ -72,13 +81,21 @@ describe('difficulty rules', () => {
     expect(requiredBits(t4, p, p.time + 1201)).toBe(0x1d00ffff);
     expect(requiredBits(t4, p, p.time + 1200)).toBe(BITS);
     // The walk-back stops at a period's first block even when it is at the pow limit.
-    const allMin = parentAt(2025, (h) => 1_700_000_000 + h * 600, () => 0x1d00ffff);
+    const allMin = parentAt(
+      2025,
+      (h) => 1_700_000_000 + h * 600,
+      () => 0x1d00ffff,
+    );
     expect(requiredBits(t4, allMin, allMin.time + 60)).toBe(0x1d00ffff);
   });
 
   it('regtest never retargets', () => {
     const r = NETWORKS.regtest;
-    const p = parentAt(2015, (h) => 1_296_688_602 + h, () => 0x207fffff);
+    const p = parentAt(
+      2015,
+      (h) => 1_296_688_602 + h,
+      () => 0x207fffff,
+    );
     expect(requiredBits(r, p, p.time + 1)).toBe(0x207fffff);
   });
 });
@@ -89,15 +106,43 @@ describe('time and version rules', () => {
 
   it('computes the median of the last 11, or of fewer near genesis', () => {
     const times = [5, 1, 9, 3, 7, 2, 8, 4, 6, 10, 11, 0];
-    expect(medianTimePast(parentAt(11, (h) => times[h], () => 0))).toBe(6); // heights 1..11
-    expect(medianTimePast(parentAt(2, (h) => times[h], () => 0))).toBe(5); // 5, 1, 9
-    expect(medianTimePast(parentAt(0, (h) => times[h], () => 0))).toBe(5);
+    expect(
+      medianTimePast(
+        parentAt(
+          11,
+          (h) => times[h],
+          () => 0,
+        ),
+      ),
+    ).toBe(6); // heights 1..11
+    expect(
+      medianTimePast(
+        parentAt(
+          2,
+          (h) => times[h],
+          () => 0,
+        ),
+      ),
+    ).toBe(5); // 5, 1, 9
+    expect(
+      medianTimePast(
+        parentAt(
+          0,
+          (h) => times[h],
+          () => 0,
+        ),
+      ),
+    ).toBe(5);
   });
 
   it('rejects the BIP94 timewarp at a period start on testnet4 only', () => {
     const t4 = NETWORKS.testnet4;
     const base = 1_700_000_000;
-    const p = parentAt(4031, (h) => (h === 4031 ? base + 2015 * 600 : base + (h - 2016) * 600), () => 0x1d00ffff);
+    const p = parentAt(
+      4031,
+      (h) => (h === 4031 ? base + 2015 * 600 : base + (h - 2016) * 600),
+      () => 0x1d00ffff,
+    );
     const want = requiredBits(t4, p, 0);
     const warp = header({ time: p.time - 601, bits: want });
     expect(checkContext(t4, warp, 0, p, base + 10 * TIMESPAN)?.code).toBe('time-timewarp-attack');
@@ -105,7 +150,11 @@ describe('time and version rules', () => {
   });
 
   it('rejects versions below 4 after BIP65 on mainnet', () => {
-    const p = parentAt(400_000, (h) => 1_450_000_000 + h * 600, () => BITS);
+    const p = parentAt(
+      400_000,
+      (h) => 1_450_000_000 + h * 600,
+      () => BITS,
+    );
     const t = p.time + 600;
     expect(checkContext(main, header({ version: 3, time: t, bits: BITS }), 0, p, t)?.code).toBe('bad-version');
     expect(checkContext(main, header({ version: 4, time: t, bits: BITS }), 0, p, t)).toBeNull();
@@ -114,7 +163,11 @@ describe('time and version rules', () => {
 
 describe('validateHeader as a pure function', () => {
   const era = readHeaders(SHARED_DATA.genesisEraHeaders);
-  const genesis = parentAt(0, () => 1231006505, () => 0x1d00ffff);
+  const genesis = parentAt(
+    0,
+    () => 1231006505,
+    () => 0x1d00ffff,
+  );
 
   it('accepts block 1 on genesis with its hash and work, and rejects it with a flipped nonce', () => {
     const ok = validateHeader(NETWORKS.main, era[1], genesis, 1_800_000_000);
@@ -127,7 +180,11 @@ describe('validateHeader as a pure function', () => {
 
   it('rejects nBits easier than the pow limit even when the rules would ask for them', () => {
     const easy = { ...NETWORKS.regtest, powLimit: NETWORKS.main.powLimit };
-    const p = parentAt(5, (h) => 1_296_688_602 + h * 600, () => 0x207fffff);
+    const p = parentAt(
+      5,
+      (h) => 1_296_688_602 + h * 600,
+      () => 0x207fffff,
+    );
     const v = validateHeader(easy, header({ time: p.time + 600, bits: 0x207fffff }), p, 1_800_000_000);
     expect(v).toMatchObject({ ok: false, code: 'bad-pow' });
   });
@@ -136,7 +193,9 @@ describe('validateHeader as a pure function', () => {
 describe('checkpoints', () => {
   it('refuses a checkpoint that is not the last block of a period', () => {
     const cp = { ...NETWORKS.main.checkpoints[0], height: 822528 };
-    expect(() => new HeaderChain({ network: NETWORKS.main, log: silentLogger(), counters: new Counters(), checkpoint: cp })).toThrow(ConfigError);
+    expect(() => new HeaderChain({ network: NETWORKS.main, log: silentLogger(), counters: new Counters(), checkpoint: cp })).toThrow(
+      ConfigError,
+    );
   });
 
   it('uses the checkpoint timestamps it is given for the first medians', () => {
@@ -145,7 +204,13 @@ describe('checkpoints', () => {
     const t = first[68] | (first[69] << 8) | (first[70] << 16) | (first[71] << 24);
     // Eleven prior timestamps all at the first header's time: its time is then not above the median.
     const cp = { ...NETWORKS.main.checkpoints[0], recentTimes: Array(11).fill(t) };
-    const chain = new HeaderChain({ network: NETWORKS.main, log: silentLogger(), counters: new Counters(), checkpoint: cp, nowSeconds: () => 1_800_000_000 });
+    const chain = new HeaderChain({
+      network: NETWORKS.main,
+      log: silentLogger(),
+      counters: new Counters(),
+      checkpoint: cp,
+      nowSeconds: () => 1_800_000_000,
+    });
     expect(chain.addHeaders([first]).rejected?.code).toBe('time-too-old');
   });
 });

@@ -128,7 +128,9 @@ describe('persisted header chain', () => {
 
   it('refuses a file that belongs to another network or root', async () => {
     const path = await writeChain('other.dat', 10);
-    await expect(HeaderChain.open(path, { network: NETWORKS.regtest, log: memoryLogger(), counters: new Counters() })).rejects.toThrow(ConfigError);
+    await expect(HeaderChain.open(path, { network: NETWORKS.regtest, log: memoryLogger(), counters: new Counters() })).rejects.toThrow(
+      ConfigError,
+    );
     writeFileSync(join(dir, 'garbage.dat'), new Uint8Array(200).fill(0x41));
     await expect(openChain(join(dir, 'garbage.dat'))).rejects.toThrow(ConfigError);
     writeFileSync(join(dir, 'short.dat'), 'hello');
@@ -208,7 +210,9 @@ setInterval(() => {}, 1000);
           } else reported = Math.max(reported, Number(l));
         }
       });
-      child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolvePromise(reported) : reject(new Error(`writer exited ${code}: ${err}`))));
+      child.on('exit', (code, signal) =>
+        signal === 'SIGKILL' ? resolvePromise(reported) : reject(new Error(`writer exited ${code}: ${err}`)),
+      );
     });
   }
 

@@ -24,7 +24,7 @@ const SPEC: CommandSpec = {
 };
 
 describe('the argument grammar', () => {
-  it('takes -key=value, --key=value and a value option\'s next argument', () => {
+  it("takes -key=value, --key=value and a value option's next argument", () => {
     for (const argv of [['-mtu=51'], ['--mtu=51'], ['--mtu', '51'], ['-mtu', '51']]) {
       expect(parseArgs(argv, SPEC).values.get('mtu'), argv.join(' ')).toBe(51);
     }
@@ -106,7 +106,12 @@ describe('every command, through the CLI', () => {
     expect(JSON.parse(stats.stdout).stream.roundTrip).toBe(true);
     const tx = cli(['codec', 'encode', 'tx', '02'.repeat(120), '--mtu=51']);
     expect(tx.status, tx.stderr).toBe(0);
-    expect(tx.stdout.trim().split('\n').every((l) => l.length <= 102)).toBe(true);
+    expect(
+      tx.stdout
+        .trim()
+        .split('\n')
+        .every((l) => l.length <= 102),
+    ).toBe(true);
     // status --json=1 parses (exit 1: there is no daemon on this empty datadir).
     const st = cli(['status', '--json=1', '-datadir=/nonexistent/altnet-args-test']);
     expect(st.stderr).toContain('no status at /nonexistent/altnet-args-test/status.json');
@@ -124,10 +129,14 @@ describe('every command, through the CLI', () => {
 
   it('stays quiet when the reader of stdout goes away (altnet help | head -1)', () => {
     // `true` exits at once, so every write of the (long) run --help text meets a closed pipe.
-    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" run --help | true; echo "rc=\${PIPESTATUS[0]}" >&2`], {
-      encoding: 'utf8',
-      env: { ...process.env, ALTNET_CONF: 'none' },
-    });
+    const r = spawnSync(
+      'bash',
+      ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" run --help | true; echo "rc=\${PIPESTATUS[0]}" >&2`],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, ALTNET_CONF: 'none' },
+      },
+    );
     expect(r.stderr).not.toMatch(/EPIPE|Error|at /);
     expect(r.stderr).toMatch(/rc=0/);
     const head = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" help | head -1`], { encoding: 'utf8' });

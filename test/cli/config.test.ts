@@ -2,15 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ConfigLineError,
-  LINK_TYPES,
-  OPTIONS,
-  loadConfig,
-  optionsHelp,
-  parseConfig,
-  parseHostPort,
-} from '../../src/cli/config.js';
+import { ConfigLineError, LINK_TYPES, OPTIONS, loadConfig, optionsHelp, parseConfig, parseHostPort } from '../../src/cli/config.js';
 import { memoryIO } from '../../src/cli/io.js';
 import { isLoopback } from '../../src/util/net.js';
 import { ConfigError } from '../../src/util/errors.js';

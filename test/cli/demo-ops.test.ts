@@ -18,9 +18,18 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('which bitcoind', () => {
   it('the bundled build on x86-64, bitcoind from PATH elsewhere, --bitcoind= when given', () => {
-    expect(chooseBitcoind({ arch: 'x64', bundled: '/b/bitcoind', onPath: '/usr/bin/bitcoind' })).toEqual({ path: '/b/bitcoind', source: 'bundled' });
-    expect(chooseBitcoind({ arch: 'arm64', bundled: '/b/bitcoind', onPath: '/usr/local/bin/bitcoind' })).toEqual({ path: '/usr/local/bin/bitcoind', source: 'path' });
-    expect(chooseBitcoind({ given: BUNDLED, arch: 'arm64', bundled: undefined, onPath: undefined })).toEqual({ path: BUNDLED, source: 'given' });
+    expect(chooseBitcoind({ arch: 'x64', bundled: '/b/bitcoind', onPath: '/usr/bin/bitcoind' })).toEqual({
+      path: '/b/bitcoind',
+      source: 'bundled',
+    });
+    expect(chooseBitcoind({ arch: 'arm64', bundled: '/b/bitcoind', onPath: '/usr/local/bin/bitcoind' })).toEqual({
+      path: '/usr/local/bin/bitcoind',
+      source: 'path',
+    });
+    expect(chooseBitcoind({ given: BUNDLED, arch: 'arm64', bundled: undefined, onPath: undefined })).toEqual({
+      path: BUNDLED,
+      source: 'given',
+    });
   });
 
   it('says what to do when there is none', () => {
@@ -32,7 +41,9 @@ describe('which bitcoind', () => {
       }
     })();
     expect(err?.code).toBe('bitcoind-missing');
-    expect(err?.message).toMatch(/^no usable bitcoind: the bundled Bitcoin Core 30\.2 is built for x86-64 and this machine is arm64, and there is no bitcoind on PATH\. Install Bitcoin Core for this machine .*aarch64.* or give --bitcoind=\/path\/to\/bitcoind$/);
+    expect(err?.message).toMatch(
+      /^no usable bitcoind: the bundled Bitcoin Core 30\.2 is built for x86-64 and this machine is arm64, and there is no bitcoind on PATH\. Install Bitcoin Core for this machine .*aarch64.* or give --bitcoind=\/path\/to\/bitcoind$/,
+    );
     expect(() => chooseBitcoind({ given: join(dir, 'nope') })).toThrow(/--bitcoind=.*nope: no executable file there/);
   });
 
@@ -62,7 +73,10 @@ describe('Ctrl-C during the demo', () => {
     const tmp = join(dir, 'tmp');
     mkdirSync(tmp);
     // --bitcoind= with the bundled binary: a chosen binary runs as well as the bundled one.
-    const child = spawn(process.execPath, [CLI, 'demo', `--bitcoind=${BUNDLED}`], { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'demo', `--bitcoind=${BUNDLED}`], {
+      env: { ...process.env, TMPDIR: tmp },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout!.on('data', (b) => (out += b));

@@ -25,7 +25,7 @@ describe('altnet demo', () => {
     expect(r.stdout).toMatch(/A's peers \/ bans +1 \/ 0/);
   }, 250_000);
 
-  it('README\'s SF9 run with 40% loss on the physically honest air finishes within the duty cycle', () => {
+  it("README's SF9 run with 40% loss on the physically honest air finishes within the duty cycle", () => {
     const r = spawnSync(process.execPath, [CLI, 'demo', '--sf=9', '--loss=0.4'], { encoding: 'utf8', timeout: 240_000 });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);

@@ -17,7 +17,8 @@ import { REPO_ROOT } from '../harness/data.js';
 const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'altnet-linkcheck-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ALTNET_CONF: '' } });
+const cli = (args: string[]) =>
+  spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ALTNET_CONF: '' } });
 
 describe('link options checked at start-up', () => {
   it('refuses every mistake at once, each with file:line, and starts nothing', () => {
@@ -62,7 +63,9 @@ describe('link options checked at start-up', () => {
     const r = cli(['run', '--conf=none', '-regtest', '-link.x.type=esplora', '-link.x.url=https://e.example/api', '-link.x.timout=5']);
     expect(r.status).toBe(2);
     // Flags are counted as the config loader sees them (after --conf): -link.x.timout=5 is the 4th.
-    expect(r.stderr).toContain('command line:4: link.x.timout is not an esplora link option: unknown option timout (did you mean timeout?)');
+    expect(r.stderr).toContain(
+      'command line:4: link.x.timout is not an esplora link option: unknown option timout (did you mean timeout?)',
+    );
   });
 
   it('--check prints the resolved configuration and the links it would run, opening nothing', () => {
@@ -93,7 +96,9 @@ describe('link options checked at start-up', () => {
     expect(r.stdout).toMatch(/loglevel +debug +command line\n/);
     expect(r.stdout).toMatch(/metrics +\(off\) +default/);
     expect(r.stdout).toMatch(/hf0 +kiss +rx +tcp=127\.0\.0\.1:8001 direction=rx/);
-    expect(r.stdout).toContain('warning: link lora0: device /dev/ttyUSB9 does not exist; plug the radio in, check the path with `altnet boards`');
+    expect(r.stdout).toContain(
+      'warning: link lora0: device /dev/ttyUSB9 does not exist; plug the radio in, check the path with `altnet boards`',
+    );
     expect(r.stdout).toContain('warning: link roof: /dev/altnet/ch340-7 is not there yet; the link opens when the radio is plugged in');
     expect(r.stdout).toContain('ok: the daemon would start with 3 links.');
     expect(existsSync(datadir)).toBe(false);
@@ -115,7 +120,9 @@ describe('link options checked at start-up', () => {
     );
     expect(err).toBeInstanceOf(AltnetError);
     expect((err as AltnetError).code).toBe('device-missing');
-    expect((err as Error).message).toMatch(/^\/dev\/ttyUSB9-altnet-test does not exist: the radio is not plugged in, or it has another name\. `altnet boards` lists/);
+    expect((err as Error).message).toMatch(
+      /^\/dev\/ttyUSB9-altnet-test does not exist: the radio is not plugged in, or it has another name\. `altnet boards` lists/,
+    );
   });
 });
 
@@ -132,9 +139,13 @@ describe('link reference', () => {
     expect(readFileSync(resolve(REPO_ROOT, 'docs/links.md'), 'utf8')).toBe(linksHelpMarkdown() + '\n');
   });
 
-  it('the unit\'s Documentation= pages exist in a staged install', () => {
+  it("the unit's Documentation= pages exist in a staged install", () => {
     const root = join(dir, 'stage');
-    const r = spawnSync('bash', [resolve(REPO_ROOT, 'scripts/install.sh'), '--no-npm'], { encoding: 'utf8', env: { ...process.env, DESTDIR: root }, timeout: 120_000 });
+    const r = spawnSync('bash', [resolve(REPO_ROOT, 'scripts/install.sh'), '--no-npm'], {
+      encoding: 'utf8',
+      env: { ...process.env, DESTDIR: root },
+      timeout: 120_000,
+    });
     expect(r.status, r.stdout + r.stderr).toBe(0);
     const unit = readFileSync(join(root, 'etc/systemd/system/altnet.service'), 'utf8');
     const docs = [...unit.matchAll(/^Documentation=(.*)$/gm)].flatMap((m) => m[1].split(/\s+/));

@@ -28,11 +28,36 @@ async function plug(dev: RadioDevice, baud: number): Promise<string> {
 }
 
 const CASES: { board: string; make(): RadioDevice; baud: number; expect: RegExp[] }[] = [
-  { board: 'rnode', make: () => new RNodeEmulator(), baud: 115200, expect: [/^firmware\s+1\.86$/m, /^\s+frequencyHz\s+868099975$/m, /^\s+platform\s+ESP32$/m, /preambleSymbols\s+18/] },
-  { board: 'rak3172', make: () => new Rak3172Emulator(), baud: 115200, expect: [/^firmware\s+RUI_4\.0\.6_RAK3172-E$/m, /^\s+p2p\s+868100000:12:125:0:18:14$/m, /^\s+syncWord\s+1424$/m] },
-  { board: 'rn2483', make: () => new Rn2483Emulator(), baud: 57600, expect: [/^firmware\s+RN2483 1\.0\.5/m, /^\s+freq\s+868100000$/m, /^\s+sync\s+12$/m, /^\s+prlen\s+18$/m] },
-  { board: 'meshtastic', make: () => new MeshtasticEmulator(0x11223344), baud: 115200, expect: [/^firmware\s+2\.5\.20/m, /^\s+region\s+EU_868$/m, /^\s+preset\s+LONG_FAST$/m, /^\s+node\s+!11223344$/m] },
-  { board: 'ebyte-e22', make: () => new E22Emulator(), baud: 9600, expect: [/^firmware\s+not reported$/m, /cannot be queried/, /configuration mode/] },
+  {
+    board: 'rnode',
+    make: () => new RNodeEmulator(),
+    baud: 115200,
+    expect: [/^firmware\s+1\.86$/m, /^\s+frequencyHz\s+868099975$/m, /^\s+platform\s+ESP32$/m, /preambleSymbols\s+18/],
+  },
+  {
+    board: 'rak3172',
+    make: () => new Rak3172Emulator(),
+    baud: 115200,
+    expect: [/^firmware\s+RUI_4\.0\.6_RAK3172-E$/m, /^\s+p2p\s+868100000:12:125:0:18:14$/m, /^\s+syncWord\s+1424$/m],
+  },
+  {
+    board: 'rn2483',
+    make: () => new Rn2483Emulator(),
+    baud: 57600,
+    expect: [/^firmware\s+RN2483 1\.0\.5/m, /^\s+freq\s+868100000$/m, /^\s+sync\s+12$/m, /^\s+prlen\s+18$/m],
+  },
+  {
+    board: 'meshtastic',
+    make: () => new MeshtasticEmulator(0x11223344),
+    baud: 115200,
+    expect: [/^firmware\s+2\.5\.20/m, /^\s+region\s+EU_868$/m, /^\s+preset\s+LONG_FAST$/m, /^\s+node\s+!11223344$/m],
+  },
+  {
+    board: 'ebyte-e22',
+    make: () => new E22Emulator(),
+    baud: 9600,
+    expect: [/^firmware\s+not reported$/m, /cannot be queried/, /configuration mode/],
+  },
 ];
 
 describe('altnet probe', () => {
@@ -53,7 +78,10 @@ describe('altnet probe', () => {
     const dir = mkdtempSync(join(tmpdir(), 'altnet-probe-'));
     cleanup.push(async () => rmSync(dir, { recursive: true, force: true }));
     const conf = join(dir, 'altnet.conf');
-    writeFileSync(conf, `link.lora0.type=lora\nlink.lora0.board=rnode\nlink.lora0.device=${device}\nlink.lora0.region=EU868\nlink.lora0.sf=7\nlink.lora0.frequency=869.525\n`);
+    writeFileSync(
+      conf,
+      `link.lora0.type=lora\nlink.lora0.board=rnode\nlink.lora0.device=${device}\nlink.lora0.region=EU868\nlink.lora0.sf=7\nlink.lora0.frequency=869.525\n`,
+    );
     const io = memoryIO();
     expect(await run(['lora0', `--conf=${conf}`, '--json'], io)).toBe(0);
     const r = JSON.parse(io.stdout.join('\n'));

@@ -25,7 +25,10 @@ describe('altnet run and altnet status', () => {
   it('serves the node, reports status, and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
     const conf = join(dir, 'altnet.conf');
-    writeFileSync(conf, `# test config\nnetwork=regtest\nlisten=127.0.0.1:${port}\ndatadir=${join(dir, 'data')}\nloglevel=info\nblockcache=50\n`);
+    writeFileSync(
+      conf,
+      `# test config\nnetwork=regtest\nlisten=127.0.0.1:${port}\ndatadir=${join(dir, 'data')}\nloglevel=info\nblockcache=50\n`,
+    );
     daemon = spawn(process.execPath, [CLI, 'run', `--conf=${conf}`], { stdio: ['ignore', 'pipe', 'pipe'] });
     daemon.stderr!.on('data', (b: Buffer) => (stderr += b.toString()));
     const exited = new Promise<number | null>((r) => daemon!.once('exit', (code) => r(code)));

@@ -33,7 +33,15 @@ afterEach(async () => {
 });
 
 async function gateway(datadir: string, extra: Partial<Parameters<typeof Gateway.start>[0]> = {}): Promise<Gateway> {
-  const gw = await Gateway.start({ network: NETWORKS.regtest, listen: { host: '127.0.0.1', port: 0 }, links: [], log: silentLogger(), datadir, checkpoint: null, ...extra });
+  const gw = await Gateway.start({
+    network: NETWORKS.regtest,
+    listen: { host: '127.0.0.1', port: 0 },
+    links: [],
+    log: silentLogger(),
+    datadir,
+    checkpoint: null,
+    ...extra,
+  });
   gateways.push(gw);
   return gw;
 }
@@ -56,14 +64,16 @@ describe('datadir lock', () => {
     const first = await gateway(dir);
     const err = await errorOf(gateway(dir));
     expect(err.code).toBe('datadir-locked');
-    expect(err.message).toContain(`datadir ${dir} is in use by another gateway in this same process, running regtest on 127.0.0.1:${first.nodePort}`);
+    expect(err.message).toContain(
+      `datadir ${dir} is in use by another gateway in this same process, running regtest on 127.0.0.1:${first.nodePort}`,
+    );
     await first.stop();
     gateways.splice(gateways.indexOf(first), 1);
     expect(existsSync(join(dir, 'altnet.lock'))).toBe(false);
     await gateway(dir);
   });
 
-  it('a second `altnet run` refuses naming the first one\'s pid; after kill -9 the lock is taken over', async () => {
+  it("a second `altnet run` refuses naming the first one's pid; after kill -9 the lock is taken over", async () => {
     const dir = join(root, 'lock-cli');
     const args = ['run', '--conf=none', '-regtest', `-datadir=${dir}`, `-listen=127.0.0.1:${await freePort()}`, '-loglevel=info'];
     const start = () => {
@@ -150,7 +160,9 @@ describe('the service layout, found by plain `altnet status` and `altnet send-tx
     const gw = await gateway(reg);
     const r2 = io();
     expect(await sendTxCmd([tx.toHex(), '--conf=none', `-datadir=${reg}`], r2)).toBe(EXIT.noSender);
-    expect(r2.stderr.join('\n')).toContain(`the daemon on datadir ${reg} (pid ${process.pid}) runs regtest, but this transaction would be queued for main`);
+    expect(r2.stderr.join('\n')).toContain(
+      `the daemon on datadir ${reg} (pid ${process.pid}) runs regtest, but this transaction would be queued for main`,
+    );
     expect(r2.stderr.join('\n')).toContain('Add -regtest');
     expect(existsSync(outbox(reg, 'main'))).toBe(false);
     await gw.stop();
@@ -160,7 +172,9 @@ describe('the service layout, found by plain `altnet status` and `altnet send-tx
     await gateway(reg, { mode: 'receive-only' });
     const r3 = io();
     expect(await sendTxCmd([tx.toHex(), '--conf=none', '-regtest', `-datadir=${reg}`], r3)).toBe(EXIT.noSender);
-    expect(r3.stderr.join('\n')).toMatch(/is receive-only: it never transmits, so it cannot send this transaction\. Send it from a gateway that transmits/);
+    expect(r3.stderr.join('\n')).toMatch(
+      /is receive-only: it never transmits, so it cannot send this transaction\. Send it from a gateway that transmits/,
+    );
     expect(readdirSync(outbox(reg, 'regtest'))).toEqual([]);
   });
 });
@@ -179,18 +193,22 @@ describe('datadir problems are refused with what to do', () => {
     writeFileSync(f, 'x');
     const r = run(f);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`(datadir-not-a-directory): datadir ${f} is a file, not a directory; move it away or set datadir= to a directory`);
+    expect(r.stderr).toContain(
+      `(datadir-not-a-directory): datadir ${f} is a file, not a directory; move it away or set datadir= to a directory`,
+    );
     const under = run(join(f, 'sub'));
     expect(under.stderr).toContain('a part of that path is a file');
   });
 
-  it('a datadir the daemon\'s user cannot write', () => {
+  it("a datadir the daemon's user cannot write", () => {
     const ro = join(root, 'readonly');
     mkdirSync(ro, { mode: 0o555 });
     chmodSync(ro, 0o555);
     // root writes anywhere: run as nobody then.
     const r = run(join(ro, 'data'), process.getuid?.() === 0);
     expect(r.status, r.stderr).toBe(1);
-    expect(r.stderr).toMatch(/\(datadir-not-writable\): datadir .*readonly\/data is not writable by user \S+; give that user the directory \(chown -R/);
+    expect(r.stderr).toMatch(
+      /\(datadir-not-writable\): datadir .*readonly\/data is not writable by user \S+; give that user the directory \(chown -R/,
+    );
   });
 });

@@ -102,7 +102,10 @@ describe('fountain code v2', () => {
     const rng = new Prng(21);
     const source = Array.from({ length: 10 }, () => rng.bytes(8));
     const enc = new FountainEncoder(source);
-    const received = new Map<number, Uint8Array>([[0, source[0]], [11, enc.symbol(11)]]);
+    const received = new Map<number, Uint8Array>([
+      [0, source[0]],
+      [11, enc.symbol(11)],
+    ]);
     expect(decodeSymbols(10, 8, received)).toBeNull();
     // k symbols of which two are the same equation: still not enough.
     const nine = new Map<number, Uint8Array>();

@@ -71,19 +71,29 @@ describe('frames', () => {
 
 describe('frame bodies', () => {
   it('round-trip HEADERS, GETHEADERS, ACK and FRAGMENT bodies', () => {
-    const h = decodeHeadersBody(encodeHeadersBody({ parentHeight: 830000, parentPrefix: Uint8Array.from([1, 2, 3, 4, 5]), stream: Uint8Array.from([9, 9]) }));
+    const h = decodeHeadersBody(
+      encodeHeadersBody({ parentHeight: 830000, parentPrefix: Uint8Array.from([1, 2, 3, 4, 5]), stream: Uint8Array.from([9, 9]) }),
+    );
     expect(h.parentHeight).toBe(830000);
     expect(Array.from(h.parentPrefix)).toEqual([1, 2, 3, 4]);
     expect(Array.from(h.stream)).toEqual([9, 9]);
 
-    const locator = [{ height: 5, prefix: Uint8Array.from([1, 2, 3, 4]) }, { height: 1, prefix: Uint8Array.from([5, 6, 7, 8]) }];
+    const locator = [
+      { height: 5, prefix: Uint8Array.from([1, 2, 3, 4]) },
+      { height: 1, prefix: Uint8Array.from([5, 6, 7, 8]) },
+    ];
     const g = decodeGetHeadersBody(encodeGetHeadersBody({ locator, maxHeaders: 2000 }));
     expect(g.maxHeaders).toBe(2000);
-    expect(g.locator.map((e) => [e.height, Array.from(e.prefix)])).toEqual([[5, [1, 2, 3, 4]], [1, [5, 6, 7, 8]]]);
+    expect(g.locator.map((e) => [e.height, Array.from(e.prefix)])).toEqual([
+      [5, [1, 2, 3, 4]],
+      [1, [5, 6, 7, 8]],
+    ]);
 
     expect(decodeAckBody(encodeAckBody({ msgId: 255, needed: 300 }))).toEqual({ msgId: 255, needed: 300 });
 
-    const frag = decodeFragmentBody(encodeFragmentBody({ msgId: 1, innerType: FrameType.BLOCK, k: 4096, index: 16383, symbol: Uint8Array.from([7]) }));
+    const frag = decodeFragmentBody(
+      encodeFragmentBody({ msgId: 1, innerType: FrameType.BLOCK, k: 4096, index: 16383, symbol: Uint8Array.from([7]) }),
+    );
     expect([frag.msgId, frag.innerType, frag.k, frag.index, Array.from(frag.symbol)]).toEqual([1, FrameType.BLOCK, 4096, 16383, [7]]);
   });
 
@@ -117,7 +127,12 @@ describe('header batches against a store', () => {
     const store = new Map<number, Uint8Array>([[base + 10, at(10)]]);
     const find = (height: number, prefix: Uint8Array) => {
       const h = store.get(height);
-      return h && headerHash(h).subarray(0, 4).every((b, i) => b === prefix[i]) ? h : undefined;
+      return h &&
+        headerHash(h)
+          .subarray(0, 4)
+          .every((b, i) => b === prefix[i])
+        ? h
+        : undefined;
     };
     const body = encodeHeadersMessage([at(11), at(12)], { parent: at(10), parentHeight: base + 10 });
     const got = decodeHeadersMessage(body, find);

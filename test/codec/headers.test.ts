@@ -124,7 +124,9 @@ describe('header stream decoder on hostile input', () => {
   it('rejects a count of 4 billion before allocating anything', () => {
     const hostile = Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]);
     expect(() => decodeHeaderStream(hostile, ctx)).toThrow(expect.objectContaining({ code: 'codec-range' }));
-    expect(() => decodeHeaderStream(hostile, ctx, { maxHeaders: 0xffffffff })).toThrow(expect.objectContaining({ code: 'codec-truncated' }));
+    expect(() => decodeHeaderStream(hostile, ctx, { maxHeaders: 0xffffffff })).toThrow(
+      expect.objectContaining({ code: 'codec-truncated' }),
+    );
   });
 
   it('never throws anything but MalformedInputError on random and mutated streams', () => {

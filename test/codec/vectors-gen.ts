@@ -10,13 +10,7 @@ import { toHex } from '../../src/util/bytes.js';
 import { AltnetError } from '../../src/util/errors.js';
 import { crc16, crc32 } from '../../src/codec/crc.js';
 import { encodingRow, fountainParams, GF_EXP, hdpcMatrix, ldpcRows, SALT_EXCEPTIONS } from '../../src/codec/fec.js';
-import {
-  decodeTip,
-  encodeHeaderStream,
-  encodeTip,
-  VERSION_CODE_LENGTHS,
-  type BitsRule,
-} from '../../src/codec/headers.js';
+import { decodeTip, encodeHeaderStream, encodeTip, VERSION_CODE_LENGTHS, type BitsRule } from '../../src/codec/headers.js';
 import {
   encodeAckBody,
   encodeFragmentBody,
@@ -53,9 +47,24 @@ const wild = randomChain(rng, synthParent, 12, { wild: true });
 const streams = [
   streamCase('empty stream', recentAt(822528), 822528, []),
   streamCase('one recent mainnet header', recentAt(822528), 822528, [recentAt(822529)]),
-  streamCase('eight recent mainnet headers', recentAt(823000), 823000, Array.from({ length: 8 }, (_, i) => recentAt(823001 + i))),
-  streamCase('across the retarget at 824544 (nBits changes, flag bit set)', recentAt(824541), 824541, [824542, 824543, 824544, 824545].map(recentAt)),
-  streamCase('early mainnet, version 1 through ALT, heights 1..6', at(early, 0), 0, [1, 2, 3, 4, 5, 6].map((i) => at(early, i))),
+  streamCase(
+    'eight recent mainnet headers',
+    recentAt(823000),
+    823000,
+    Array.from({ length: 8 }, (_, i) => recentAt(823001 + i)),
+  ),
+  streamCase(
+    'across the retarget at 824544 (nBits changes, flag bit set)',
+    recentAt(824541),
+    824541,
+    [824542, 824543, 824544, 824545].map(recentAt),
+  ),
+  streamCase(
+    'early mainnet, version 1 through ALT, heights 1..6',
+    at(early, 0),
+    0,
+    [1, 2, 3, 4, 5, 6].map((i) => at(early, i)),
+  ),
   streamCase('synthetic wild chain (escapes: literal versions, negative and absolute times, nBits literals)', synthParent, 824000, wild),
   streamCase('synthetic wild chain under the "every" nBits rule', synthParent, 824000, wild, 'every'),
 ];
@@ -94,10 +103,20 @@ function errorCode(fn: () => unknown): string {
 }
 
 const badStreams = [
-  { name: 'count larger than the bytes present', context: streams[2].context, encoded: '08' + streams[2].encoded.slice(2, 40), error: 'codec-truncated' },
+  {
+    name: 'count larger than the bytes present',
+    context: streams[2].context,
+    encoded: '08' + streams[2].encoded.slice(2, 40),
+    error: 'codec-truncated',
+  },
   { name: 'count claims 2^32-1 headers', context: streams[2].context, encoded: 'ffffffff0f', error: 'codec-range' },
   { name: 'non-minimal varint count', context: streams[2].context, encoded: '8800' + streams[2].encoded.slice(2), error: 'codec-varint' },
-  { name: 'extra byte after the bit stream', context: streams[2].context, encoded: streams[2].encoded + '00', error: 'codec-trailing-bytes' },
+  {
+    name: 'extra byte after the bit stream',
+    context: streams[2].context,
+    encoded: streams[2].encoded + '00',
+    error: 'codec-trailing-bytes',
+  },
   { name: 'bit stream cut short', context: streams[2].context, encoded: streams[2].encoded.slice(0, -4), error: 'codec-truncated' },
   { name: 'Rice quotient above 32', context: streams[1].context, encoded: '01' + '00'.repeat(36) + 'ff'.repeat(10), error: 'headers-time' },
 ];
@@ -112,7 +131,15 @@ const headersVectors = {
 
 // ---- frames ----
 function frameCase(name: string, type: number, body: Uint8Array, integrity: Integrity, poll = false, seq?: number) {
-  return { name, type, integrity, poll, seq: seq ?? null, body: toHex(body), frame: toHex(encodeFrame(type, body, { integrity, poll, seq })) };
+  return {
+    name,
+    type,
+    integrity,
+    poll,
+    seq: seq ?? null,
+    body: toHex(body),
+    frame: toHex(encodeFrame(type, body, { integrity, poll, seq })),
+  };
 }
 const hdrStream = encodeHeaderStream([recentAt(830000), recentAt(830001)], { parent: recentAt(829999), parentHeight: 829999 });
 const headersBody = encodeHeadersBody({ parentHeight: 829999, parentPrefix: headerHash(recentAt(829999)), stream: hdrStream });
@@ -122,16 +149,44 @@ const getHeaders = encodeGetHeadersBody({
 });
 const frames = [
   frameCase('HEADERS batch of 2 (830000, 830001), CRC-32', FrameType.HEADERS, headersBody, 'crc32'),
-  frameCase('TIP 830000, CRC-16', FrameType.TIP, encodeTip({ header: recentAt(830000), height: 830000, parent: recentAt(829999) }), 'crc16'),
-  frameCase('TIP 830000, no integrity, sequence 7', FrameType.TIP, encodeTip({ header: recentAt(830000), height: 830000, parent: recentAt(829999) }), 'none', false, 7),
+  frameCase(
+    'TIP 830000, CRC-16',
+    FrameType.TIP,
+    encodeTip({ header: recentAt(830000), height: 830000, parent: recentAt(829999) }),
+    'crc16',
+  ),
+  frameCase(
+    'TIP 830000, no integrity, sequence 7',
+    FrameType.TIP,
+    encodeTip({ header: recentAt(830000), height: 830000, parent: recentAt(829999) }),
+    'none',
+    false,
+    7,
+  ),
   frameCase('TX (a short fake transaction), CRC-16', FrameType.TX, Uint8Array.from([2, 0, 0, 0, 1, 0xaa, 0xbb]), 'crc16'),
   frameCase('GETHEADERS, 3 locator entries, max 2016, CRC-16', FrameType.GETHEADERS, getHeaders, 'crc16'),
   frameCase('ACK message 5 complete, CRC-16', FrameType.ACK, encodeAckBody({ msgId: 5, needed: 0 }), 'crc16'),
   frameCase('ACK message 200 needs 130, CRC-32', FrameType.ACK, encodeAckBody({ msgId: 200, needed: 130 }), 'crc32'),
-  frameCase('FRAGMENT, poll set, CRC-16', FrameType.FRAGMENT, encodeFragmentBody({ msgId: 9, innerType: FrameType.TX, k: 200, index: 300, symbol: Uint8Array.from([1, 2, 3, 4]) }), 'crc16', true),
+  frameCase(
+    'FRAGMENT, poll set, CRC-16',
+    FrameType.FRAGMENT,
+    encodeFragmentBody({ msgId: 9, innerType: FrameType.TX, k: 200, index: 300, symbol: Uint8Array.from([1, 2, 3, 4]) }),
+    'crc16',
+    true,
+  ),
   frameCase('extended type 42, CRC-16', 42, Uint8Array.from([0xde, 0xad]), 'crc16'),
-  frameCase('TXACK of one transaction, CRC-16', FrameType.TXACK, encodeTxAckBody([fromHex('aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899')]), 'crc16'),
-  frameCase('TXACK of two transactions, CRC-16', FrameType.TXACK, encodeTxAckBody([fromHex('0102030405060708'), fromHex('f1f2f3f4f5f6f7f8')]), 'crc16'),
+  frameCase(
+    'TXACK of one transaction, CRC-16',
+    FrameType.TXACK,
+    encodeTxAckBody([fromHex('aabbccddeeff00112233445566778899aabbccddeeff00112233445566778899')]),
+    'crc16',
+  ),
+  frameCase(
+    'TXACK of two transactions, CRC-16',
+    FrameType.TXACK,
+    encodeTxAckBody([fromHex('0102030405060708'), fromHex('f1f2f3f4f5f6f7f8')]),
+    'crc16',
+  ),
 ];
 // TXACK bodies a receiver must refuse (section 3.4).
 const badTxAcks = [
@@ -155,14 +210,24 @@ const message = {
   symbolSize: enc.symbolSize,
   frames: Array.from({ length: enc.k + 3 }, (_, i) => ({ index: i, frame: toHex(enc.frame(i)) })),
   // A version-1 fragment (frame type 7): receivers refuse it with `fragment-version`.
-  retiredFragment: toHex(encodeFrame(FrameType.FRAGMENT_V1, encodeFragmentBody({ msgId: 3, innerType: FrameType.TX, k: 5, index: 0, symbol: Uint8Array.from([1, 2, 3]) }), { integrity: 'crc16' })),
+  retiredFragment: toHex(
+    encodeFrame(
+      FrameType.FRAGMENT_V1,
+      encodeFragmentBody({ msgId: 3, innerType: FrameType.TX, k: 5, index: 0, symbol: Uint8Array.from([1, 2, 3]) }),
+      { integrity: 'crc16' },
+    ),
+  ),
 };
 
 const badFrames = [
   { name: 'empty', frame: '', error: 'frame-empty' },
   { name: 'type 0', frame: '00', error: 'frame-type' },
   { name: 'integrity mode 3', frame: '1c00', error: 'frame-integrity-mode' },
-  { name: 'CRC-16 mismatch', frame: frames[1].frame.slice(0, -2) + ((parseInt(frames[1].frame.slice(-2), 16) ^ 1).toString(16).padStart(2, '0')), error: 'frame-crc' },
+  {
+    name: 'CRC-16 mismatch',
+    frame: frames[1].frame.slice(0, -2) + (parseInt(frames[1].frame.slice(-2), 16) ^ 1).toString(16).padStart(2, '0'),
+    error: 'frame-crc',
+  },
   { name: 'extended type below 16', frame: 'f00a', error: 'frame-type' },
   { name: 'sequence flag but no byte', frame: '31', error: 'codec-truncated' },
 ];
@@ -200,7 +265,13 @@ import { decodeHeaderStream } from '../../src/codec/headers.js';
 import { decodeFrame, decodeTxAckBody } from '../../src/codec/frames.js';
 import { fromHex } from '../../src/util/bytes.js';
 for (const b of badStreams) {
-  const got = errorCode(() => decodeHeaderStream(fromHex(b.encoded), { parent: fromHex(b.context.parent), parentHeight: b.context.parentHeight, bitsRule: b.context.bitsRule as BitsRule }));
+  const got = errorCode(() =>
+    decodeHeaderStream(fromHex(b.encoded), {
+      parent: fromHex(b.context.parent),
+      parentHeight: b.context.parentHeight,
+      bitsRule: b.context.bitsRule as BitsRule,
+    }),
+  );
   if (got !== b.error) throw new Error(`bad stream vector "${b.name}": expected ${b.error}, got ${got}`);
 }
 for (const b of badTxAcks) {

@@ -21,7 +21,11 @@ import { REPO_ROOT } from '../harness/data.js';
 const headersV = JSON.parse(readFileSync(resolve(REPO_ROOT, 'codecs/headers.vectors.json'), 'utf8'));
 const framesV = JSON.parse(readFileSync(resolve(REPO_ROOT, 'codecs/frames.vectors.json'), 'utf8'));
 
-interface Ctx { parent: string; parentHeight: number; bitsRule: BitsRule }
+interface Ctx {
+  parent: string;
+  parentHeight: number;
+  bitsRule: BitsRule;
+}
 const ctxOf = (c: Ctx) => ({ parent: fromHex(c.parent), parentHeight: c.parentHeight, bitsRule: c.bitsRule });
 
 describe('codecs/headers.vectors.json', () => {
@@ -43,7 +47,9 @@ describe('codecs/headers.vectors.json', () => {
       const parent = fromHex(v.parent);
       expect(toHex(encodeTip({ header, height: v.height, parent }))).toBe(v.encoded);
       const tip = decodeTip(fromHex(v.encoded));
-      expect({ height: tip.height, parentPrefix: toHex(tip.parentPrefix), fields: JSON.parse(JSON.stringify(tip.fields)) }).toEqual(v.decoded);
+      expect({ height: tip.height, parentPrefix: toHex(tip.parentPrefix), fields: JSON.parse(JSON.stringify(tip.fields)) }).toEqual(
+        v.decoded,
+      );
       expect(toHex(resolveTip(tip, parent))).toBe(v.header);
       const frame = decodeFrame(fromHex(v.frameCrc16), { integrity: 'crc16' });
       expect(toHex(frame.body)).toBe(v.encoded);
@@ -94,7 +100,9 @@ describe('codecs/frames.vectors.json', () => {
     for (const f of m.frames.slice(3)) got.push(...rx.receive(fromHex(f.frame), 'x', 0).messages.map((x) => toHex(x.payload)));
     expect(got).toEqual([m.payload]);
     // A fragment of the retired version 1 is refused with a clear error, not misdecoded.
-    expect(() => new Reassembler({ integrity: m.integrity }).receive(fromHex(m.retiredFragment), 'x', 0)).toThrow(expect.objectContaining({ code: 'fragment-version' }));
+    expect(() => new Reassembler({ integrity: m.integrity }).receive(fromHex(m.retiredFragment), 'x', 0)).toThrow(
+      expect.objectContaining({ code: 'fragment-version' }),
+    );
   });
 
   for (const v of framesV.invalidTxAckBodies) {

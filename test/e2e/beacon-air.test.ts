@@ -19,10 +19,22 @@ describe('beacon -> 30% lossy LoRa air -> receive-only gateway -> eclipsed node'
     air = new SimAir({
       loss: 0.3,
       random: seededRandom(7),
-      lora: { sf: 7, bandwidthHz: 125_000, codingRate: 5, preambleSymbols: 8, explicitHeader: true, crc: true, lowDataRateOptimize: 'auto' },
+      lora: {
+        sf: 7,
+        bandwidthHz: 125_000,
+        codingRate: 5,
+        preambleSymbols: 8,
+        explicitHeader: true,
+        crc: true,
+        lowDataRateOptimize: 'auto',
+      },
     });
     const airPort = await air.start();
-    const link = (direction: string) => ({ name: 'air', type: 'sim', options: { type: 'sim', air: `127.0.0.1:${airPort}`, sf: '7', dutycycle: '1', direction } });
+    const link = (direction: string) => ({
+      name: 'air',
+      type: 'sim',
+      options: { type: 'sim', air: `127.0.0.1:${airPort}`, sf: '7', dutycycle: '1', direction },
+    });
     beacon = await Gateway.start({
       network: NETWORKS.regtest,
       listen: { host: '127.0.0.1', port: 0 },
@@ -51,17 +63,20 @@ describe('beacon -> 30% lossy LoRa air -> receive-only gateway -> eclipsed node'
     await air?.close();
   });
 
-  it('A\'s headers reach B\'s tip although a third of the frames are lost', async () => {
+  it("A's headers reach B's tip although a third of the frames are lost", async () => {
     await nodeB.mine(40);
     const bTip = await nodeB.rpc<string>('getbestblockhash');
     await nodeA.waitFor(
-      'A has B\'s 40 headers',
+      "A has B's 40 headers",
       async () => (await nodeA.rpc<any[]>('getchaintips')).some((t) => t.hash === bTip && t.height === 40),
       90_000,
     );
     expect(air.stats.lost).toBeGreaterThan(0);
     // Drivers report their counters every 2 s.
-    await nodeA.waitFor('driver counters', async () => beacon.status().links[0].counters.frames_tx > 0 && receiver.status().links[0].counters.frames_rx > 0);
+    await nodeA.waitFor(
+      'driver counters',
+      async () => beacon.status().links[0].counters.frames_tx > 0 && receiver.status().links[0].counters.frames_rx > 0,
+    );
     // The receive-only gateway never transmitted anything.
     expect(receiver.status().links[0].counters.frames_tx ?? 0).toBe(0);
     expect(receiver.status().links[0].direction).toBe('rx');

@@ -84,22 +84,39 @@ describe('beacon -> RAK3172 pair on socat ptys, 30% loss on the air -> receive-o
     if (failures.length) console.warn('lora-gateways cleanup:', failures);
   });
 
-  it('A reaches B\'s tip through the lossy modem pair; the receive-only side never transmits', async () => {
+  it("A reaches B's tip through the lossy modem pair; the receive-only side never transmits", async () => {
     await nodeB.mine(BLOCKS);
     const bTip = await nodeB.rpc<string>('getbestblockhash');
-    await nodeA.waitFor(
-      `A has B's ${BLOCKS} headers`,
-      async () => (await nodeA.rpc<any[]>('getchaintips')).some((t) => t.hash === bTip && t.height === BLOCKS),
-      60_000,
-    ).catch((e) => {
-      if (process.env.DEBUG_LORA_E2E) {
-        console.log('AIR', air, beaconModem.transmitted.length, receiverModem.missed);
-        console.log('BEACON', JSON.stringify(beacon.status().links), logs.beacon.lines.filter((l) => !l.includes('beaconed headers')).join('\n'));
-        console.log('NODE B', nodeB.grepLog(/headers|inv|block|peer=/).slice(-80).join('\n'));
-        console.log('RECEIVER', JSON.stringify(receiver.status().links), JSON.stringify(receiver.status().chain), logs.receiver.lines.slice(-60).join('\n'));
-      }
-      throw e;
-    });
+    await nodeA
+      .waitFor(
+        `A has B's ${BLOCKS} headers`,
+        async () => (await nodeA.rpc<any[]>('getchaintips')).some((t) => t.hash === bTip && t.height === BLOCKS),
+        60_000,
+      )
+      .catch((e) => {
+        if (process.env.DEBUG_LORA_E2E) {
+          console.log('AIR', air, beaconModem.transmitted.length, receiverModem.missed);
+          console.log(
+            'BEACON',
+            JSON.stringify(beacon.status().links),
+            logs.beacon.lines.filter((l) => !l.includes('beaconed headers')).join('\n'),
+          );
+          console.log(
+            'NODE B',
+            nodeB
+              .grepLog(/headers|inv|block|peer=/)
+              .slice(-80)
+              .join('\n'),
+          );
+          console.log(
+            'RECEIVER',
+            JSON.stringify(receiver.status().links),
+            JSON.stringify(receiver.status().chain),
+            logs.receiver.lines.slice(-60).join('\n'),
+          );
+        }
+        throw e;
+      });
     const atSync = { ...air };
     expect(await nodeA.rpc<any[]>('listbanned')).toEqual([]);
     // A is eclipsed: its only peer is the receive-only gateway, which heard the chain by radio.

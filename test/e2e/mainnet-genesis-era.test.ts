@@ -27,7 +27,7 @@ describe('mainnet, offline: the genesis-era headers through altnet', () => {
     await side?.close();
   });
 
-  it('the node\'s header chain ends at block 9999 of real mainnet', async () => {
+  it("the node's header chain ends at block 9999 of real mainnet", async () => {
     // Genesis is the chain's root; the other 9,999 headers come from the "link".
     const result = side.router.onLinkHeaders('file', headers.slice(1));
     expect(result.rejected).toBeUndefined();

@@ -79,7 +79,7 @@ describe('metrics endpoint of a running gateway', () => {
     await gw?.stop();
   });
 
-  it('serves the gateway\'s counters, gauges and info in Prometheus text', async () => {
+  it("serves the gateway's counters, gauges and info in Prometheus text", async () => {
     const { samples, types } = await scrape();
     expect(samples.get(`altnet_info{version="${ALTNET_VERSION}",network="main"}`)).toBe(1);
     expect(types.get('altnet_info')).toBe('gauge');
@@ -118,9 +118,14 @@ describe('metrics endpoint of a running gateway', () => {
     expect(samples.get('altnet_chain_height')).toBe(9);
   });
 
-  it('reports each process\'s memory and event-loop lag, the link driver\'s process included', async () => {
+  it("reports each process's memory and event-loop lag, the link driver's process included", async () => {
     // The driver reports every 2 s; wait for its first report.
-    await until('the driver reported its process figures', () => gw!.link('m')!.driverCounters['process.rss_bytes'] !== undefined, 15_000, logTail);
+    await until(
+      'the driver reported its process figures',
+      () => gw!.link('m')!.driverCounters['process.rss_bytes'] !== undefined,
+      15_000,
+      logTail,
+    );
     const { samples, types } = await scrape();
     const pid = gw!.link('m')!.pid!;
     expect(types.get('altnet_process_resident_memory_bytes')).toBe('gauge');

@@ -34,7 +34,7 @@ describe('altnet syncs the headers of a node that is far ahead', () => {
     expect(side.router.nodeTip()?.height).toBe(4500);
   });
 
-  it('then takes the node\'s new blocks as announcements that connect', async () => {
+  it("then takes the node's new blocks as announcements that connect", async () => {
     // Once synced, the node announces each new block by headers, and nothing needs re-asking.
     await node.mine(2);
     await node.waitFor('the announced blocks', async () => side.chain.tip().height === 4502);

@@ -18,7 +18,7 @@ import { memoryLogger } from '../../src/util/log.js';
 import { BitcoindProcess, sleep } from '../harness/bitcoind.js';
 import { until } from '../helpers/wait.js';
 
-describe('peers-disagree: the node\'s own peers keep the better chain from it', () => {
+describe("peers-disagree: the node's own peers keep the better chain from it", () => {
   const log = memoryLogger();
   const dir = mkdtempSync(join(tmpdir(), 'altnet-peers-'));
   let a: BitcoindProcess;
@@ -29,14 +29,39 @@ describe('peers-disagree: the node\'s own peers keep the better chain from it', 
   let gw: Gateway | undefined;
   let offset = 0;
   let bTip = '';
-  const diag = () => `${JSON.stringify(gw?.status().nodeView)} ${JSON.stringify(gw?.status().anomalies)} ${JSON.stringify(gw?.status().chain)}\n${log.lines.slice(-20).join('\n')}`;
+  const diag = () =>
+    `${JSON.stringify(gw?.status().nodeView)} ${JSON.stringify(gw?.status().anomalies)} ${JSON.stringify(gw?.status().chain)}\n${log.lines.slice(-20).join('\n')}`;
   const kinds = () => gw!.status().anomalies.map((x) => x.kind);
 
   beforeAll(async () => {
-    air = new SimAir({ loss: 0, random: seededRandom(5), lora: { sf: 7, bandwidthHz: 125_000, codingRate: 5, preambleSymbols: 8, explicitHeader: true, crc: true, lowDataRateOptimize: 'auto' } });
+    air = new SimAir({
+      loss: 0,
+      random: seededRandom(5),
+      lora: {
+        sf: 7,
+        bandwidthHz: 125_000,
+        codingRate: 5,
+        preambleSymbols: 8,
+        explicitHeader: true,
+        crc: true,
+        lowDataRateOptimize: 'auto',
+      },
+    });
     const airPort = await air.start();
-    const lora = (direction: string) => ({ name: 'lora0', type: 'sim', options: { type: 'sim', air: `127.0.0.1:${airPort}`, sf: '7', dutycycle: '1', direction } });
-    beacon = await Gateway.start({ network: NETWORKS.regtest, listen: { host: '127.0.0.1', port: 0 }, mode: 'beacon', beaconIntervalMs: 300, links: [lora('tx')], log: memoryLogger(), checkpoint: null });
+    const lora = (direction: string) => ({
+      name: 'lora0',
+      type: 'sim',
+      options: { type: 'sim', air: `127.0.0.1:${airPort}`, sf: '7', dutycycle: '1', direction },
+    });
+    beacon = await Gateway.start({
+      network: NETWORKS.regtest,
+      listen: { host: '127.0.0.1', port: 0 },
+      mode: 'beacon',
+      beaconIntervalMs: 300,
+      links: [lora('tx')],
+      log: memoryLogger(),
+      checkpoint: null,
+    });
     b = new BitcoindProcess({ name: 'B', args: [`-addnode=127.0.0.1:${beacon.nodePort}`] });
     c = new BitcoindProcess({ name: 'C' });
     await Promise.all([b.start(), c.start()]);
@@ -47,7 +72,7 @@ describe('peers-disagree: the node\'s own peers keep the better chain from it', 
     writeFileSync(cookie, 'altnet:altnet-test');
     a = new BitcoindProcess({ name: 'A', args: [`-addnode=127.0.0.1:${c.p2pPort}`] });
     await a.start();
-    await a.waitFor('A on C\'s chain', async () => (await a.rpc<number>('getblockcount')) === 3);
+    await a.waitFor("A on C's chain", async () => (await a.rpc<number>('getblockcount')) === 3);
     gw = await Gateway.start({
       network: NETWORKS.regtest,
       listen: { host: '127.0.0.1', port: 0 },
@@ -69,32 +94,46 @@ describe('peers-disagree: the node\'s own peers keep the better chain from it', 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('raises peers-disagree when the links\' chain has more work and no other peer of the node has shown it', { timeout: 60_000 }, async () => {
-    // altnet has B's chain from the air and gives A the headers; A cannot get the blocks from C.
-    await until('A has B\'s headers', async () => (await a.rpc<any[]>('getchaintips')).some((t) => t.hash === bTip), 30_000, diag);
-    await until('the node view shows C behind', () => {
-      const v = gw!.status().nodeView as any;
-      return v?.otherPeers === 1 && v.peersBestHeight === 3 && v.activeHeight === 3 && gw!.status().chain.height === 10;
-    }, 30_000, diag);
-    await sleep(1200); // a few more polls: the disagreement has been seen since before the jump
+  it(
+    "raises peers-disagree when the links' chain has more work and no other peer of the node has shown it",
+    { timeout: 60_000 },
+    async () => {
+      // altnet has B's chain from the air and gives A the headers; A cannot get the blocks from C.
+      await until("A has B's headers", async () => (await a.rpc<any[]>('getchaintips')).some((t) => t.hash === bTip), 30_000, diag);
+      await until(
+        'the node view shows C behind',
+        () => {
+          const v = gw!.status().nodeView as any;
+          return v?.otherPeers === 1 && v.peersBestHeight === 3 && v.activeHeight === 3 && gw!.status().chain.height === 10;
+        },
+        30_000,
+        diag,
+      );
+      await sleep(1200); // a few more polls: the disagreement has been seen since before the jump
 
-    expect(kinds()).not.toContain('peers-disagree'); // within the grace period
-    offset += 61;
-    await until('peers-disagree raised', () => kinds().includes('peers-disagree'), 10_000, diag);
-    const anomaly = gw!.status().anomalies.find((x) => x.kind === 'peers-disagree')!;
-    expect(anomaly.detail).toBe(
-      "the links show a chain at height 10 with more work than the node's (height 3), but none of the node's 1 other peer(s) has shown it headers beyond height 3: its peers may be hiding the better chain (eclipse)",
-    );
-    expect(gw!.counters.get('watchdog.raised.peers-disagree')).toBe(1);
-  });
+      expect(kinds()).not.toContain('peers-disagree'); // within the grace period
+      offset += 61;
+      await until('peers-disagree raised', () => kinds().includes('peers-disagree'), 10_000, diag);
+      const anomaly = gw!.status().anomalies.find((x) => x.kind === 'peers-disagree')!;
+      expect(anomaly.detail).toBe(
+        "the links show a chain at height 10 with more work than the node's (height 3), but none of the node's 1 other peer(s) has shown it headers beyond height 3: its peers may be hiding the better chain (eclipse)",
+      );
+      expect(gw!.counters.get('watchdog.raised.peers-disagree')).toBe(1);
+    },
+  );
 
   it('clears once a peer of the node shows it the better chain', { timeout: 60_000 }, async () => {
     await a.rpc('addnode', `127.0.0.1:${b.p2pPort}`, 'onetry');
-    await a.waitFor('A switched to B\'s chain', async () => (await a.rpc<string>('getbestblockhash')) === bTip, 30_000);
+    await a.waitFor("A switched to B's chain", async () => (await a.rpc<string>('getbestblockhash')) === bTip, 30_000);
     await until('peers-disagree cleared', () => !kinds().includes('peers-disagree'), 15_000, diag);
     const v = gw!.status().nodeView as any;
     expect(v).toMatchObject({ activeHeight: 10, activeHash: bTip, otherPeers: 2, peersBestHeight: 10 });
     expect(gw!.counters.get('watchdog.cleared.peers-disagree')).toBe(1);
-    expect(gw!.status().anomalyHistory.filter((e) => e.kind === 'peers-disagree').map((e) => e.event)).toEqual(['raised', 'cleared']);
+    expect(
+      gw!
+        .status()
+        .anomalyHistory.filter((e) => e.kind === 'peers-disagree')
+        .map((e) => e.event),
+    ).toEqual(['raised', 'cleared']);
   });
 });

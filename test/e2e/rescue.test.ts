@@ -14,7 +14,15 @@ import { P2PLink } from '../../src/links/p2p/p2p.js';
 import { ATTACKER_ADDRESS, BitcoindProcess } from '../harness/bitcoind.js';
 import { startBlockServer, type BlockServer } from '../servers/block-server.js';
 
-const LORA = { sf: 7, bandwidthHz: 125_000, codingRate: 5, preambleSymbols: 8, explicitHeader: true, crc: true, lowDataRateOptimize: 'auto' as const };
+const LORA = {
+  sf: 7,
+  bandwidthHz: 125_000,
+  codingRate: 5,
+  preambleSymbols: 8,
+  explicitHeader: true,
+  crc: true,
+  lowDataRateOptimize: 'auto' as const,
+};
 
 interface Scene {
   air: SimAir;
@@ -64,7 +72,10 @@ async function receiverFor(s: Scene, blockLinks: LinkSpec[], rpc: boolean) {
     network: NETWORKS.regtest,
     listen: { host: '127.0.0.1', port: 0 },
     mode: 'receive-only',
-    links: [{ name: 'lora', type: 'sim', options: { type: 'sim', air: `127.0.0.1:${s.airPort}`, sf: '7', dutycycle: '1', direction: 'rx' } }, ...blockLinks],
+    links: [
+      { name: 'lora', type: 'sim', options: { type: 'sim', air: `127.0.0.1:${s.airPort}`, sf: '7', dutycycle: '1', direction: 'rx' } },
+      ...blockLinks,
+    ],
     log,
     checkpoint: null,
     blockFetchTimeoutMs: 5000,
@@ -83,13 +94,13 @@ function esploraBlocks(name: string, server: BlockServer): LinkSpec {
 
 async function waitRescued(s: Scene, gw: Gateway, log: { lines: string[] }, timeoutMs = 40_000): Promise<string> {
   const bTip = await s.nodeB.rpc<string>('getbestblockhash');
-  await s.nodeA.waitFor(
-    "A's active tip to be B's",
-    async () => (await s.nodeA.rpc<string>('getbestblockhash')) === bTip,
-    timeoutMs,
-  ).catch((e: Error) => {
-    throw new Error(`${e.message}\nrescues: ${JSON.stringify(gw.rescue.records(), null, 1)}\n--- gateway log ---\n${log.lines.slice(-60).join('\n')}`);
-  });
+  await s.nodeA
+    .waitFor("A's active tip to be B's", async () => (await s.nodeA.rpc<string>('getbestblockhash')) === bTip, timeoutMs)
+    .catch((e: Error) => {
+      throw new Error(
+        `${e.message}\nrescues: ${JSON.stringify(gw.rescue.records(), null, 1)}\n--- gateway log ---\n${log.lines.slice(-60).join('\n')}`,
+      );
+    });
   return bTip;
 }
 
@@ -118,7 +129,7 @@ describe('rescue: attacker node C eclipses A on its own fork; blocks over a p2p 
     await s?.stop();
   });
 
-  it('A ends on B\'s chain: headers over LoRa, blocks verified from the p2p link, attacker blocks orphaned', async () => {
+  it("A ends on B's chain: headers over LoRa, blocks verified from the p2p link, attacker blocks orphaned", async () => {
     const cTip = await nodeC.rpc<string>('getbestblockhash');
     receiver = await receiverFor(s, [p2pBlocks('honest', s.nodeB)], true);
     await s.nodeA.rpc('addnode', `127.0.0.1:${receiver.gw.nodePort}`, 'onetry');
@@ -146,7 +157,7 @@ describe('rescue: attacker node C eclipses A on its own fork; blocks over a p2p 
   }, 90_000);
 });
 
-describe('rescue: blocks over an esplora link (a local server serving B\'s raw blocks)', () => {
+describe("rescue: blocks over an esplora link (a local server serving B's raw blocks)", () => {
   let s: Scene;
   let server: BlockServer;
   let receiver: Awaited<ReturnType<typeof receiverFor>>;
@@ -165,7 +176,7 @@ describe('rescue: blocks over an esplora link (a local server serving B\'s raw b
     await s?.stop();
   });
 
-  it('A ends on B\'s chain with every block from the esplora server', async () => {
+  it("A ends on B's chain with every block from the esplora server", async () => {
     receiver = await receiverFor(s, [esploraBlocks('esplora', server)], true);
     await s.nodeA.rpc('addnode', `127.0.0.1:${receiver.gw.nodePort}`, 'onetry');
     const bTip = await waitRescued(s, receiver.gw, receiver.log);
@@ -239,7 +250,7 @@ describe('rescue over P2P alone: A held back (stale tip), no node RPC', () => {
     await s?.stop();
   });
 
-  it('unsolicited blocks in chain order move A to B\'s tip; A logs no misbehaviour and never disconnects altnet', async () => {
+  it("unsolicited blocks in chain order move A to B's tip; A logs no misbehaviour and never disconnects altnet", async () => {
     receiver = await receiverFor(s, [p2pBlocks('honest', s.nodeB)], false);
     await s.nodeA.rpc('addnode', `127.0.0.1:${receiver.gw.nodePort}`, 'onetry');
     await s.nodeA.waitFor('altnet connected', async () => (await s.nodeA.rpc<unknown[]>('getpeerinfo')).length === 1);
@@ -248,7 +259,10 @@ describe('rescue over P2P alone: A held back (stale tip), no node RPC', () => {
     await s.nodeA.waitFor('rescue recorded', async () => receiver.gw.rescue.records()[0]?.state === 'done', 10_000);
     // The beacon's aligned 16-header batches may bring 11..16 and 17..18 apart: one rescue each.
     const all = receiver.gw.rescue.records();
-    expect(all.every((x) => x.state === 'done'), JSON.stringify(all)).toBe(true);
+    expect(
+      all.every((x) => x.state === 'done'),
+      JSON.stringify(all),
+    ).toBe(true);
     expect(all.reduce((n, x) => n + x.deliveredVia.p2p, 0)).toBe(8);
     expect(all.reduce((n, x) => n + x.deliveredVia.rpc, 0)).toBe(0);
     expect(all[0].finalTip?.hash).toBe(bTip);
@@ -266,7 +280,12 @@ describe('rescue over P2P alone: A held back (stale tip), no node RPC', () => {
     // altnet answers getdata for a block it holds, and notfound for one it does not.
     const asker = new P2PLink(
       { name: 'asker', host: '127.0.0.1', port: receiver.gw.nodePort, v2: false, timeoutMs: 5000 },
-      { log: memoryLogger(), counters: new Counters(), network: NETWORKS.regtest, events: { headers: () => {}, tx: () => {}, state: () => {} } },
+      {
+        log: memoryLogger(),
+        counters: new Counters(),
+        network: NETWORKS.regtest,
+        events: { headers: () => {}, tx: () => {}, state: () => {} },
+      },
     );
     try {
       const hash = await s.nodeB.rpc<string>('getblockhash', 15);
@@ -298,7 +317,11 @@ describe('rescue from a fork without node RPC', () => {
     const aTip = await s.nodeA.rpc<string>('getbestblockhash');
     receiver = await receiverFor(s, [p2pBlocks('honest', s.nodeB)], false);
     await s.nodeA.rpc('addnode', `127.0.0.1:${receiver.gw.nodePort}`, 'onetry');
-    await s.nodeA.waitFor('the rescue to say why it is blocked', async () => /set noderpc=/.test(receiver.gw.rescue.records()[0]?.reason ?? ''), 30_000);
+    await s.nodeA.waitFor(
+      'the rescue to say why it is blocked',
+      async () => /set noderpc=/.test(receiver.gw.rescue.records()[0]?.reason ?? ''),
+      30_000,
+    );
     const r = receiver.gw.rescue.records()[0];
     expect(r.forkHeight).toBe(10);
     expect(r.nodeTipAtStart?.height).toBe(13);

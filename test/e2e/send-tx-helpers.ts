@@ -12,7 +12,9 @@ export function makeTx(seed: number, opts: { witness?: boolean; outputs?: number
   tx.version = 2;
   tx.addInput(Buffer.alloc(32, seed & 0xff).fill((seed >> 8) & 0xff, 0, 1), seed % 3, 0xfffffffd);
   for (let i = 0; i < (opts.outputs ?? 1); i++) {
-    const script = opts.scriptBytes ? Buffer.alloc(opts.scriptBytes, 0x51) : Buffer.concat([Buffer.from([0x00, 0x14]), Buffer.alloc(20, seed + i)]);
+    const script = opts.scriptBytes
+      ? Buffer.alloc(opts.scriptBytes, 0x51)
+      : Buffer.concat([Buffer.from([0x00, 0x14]), Buffer.alloc(20, seed + i)]);
     tx.addOutput(script, BigInt(10_000 + i));
   }
   if (opts.witness ?? true) tx.setWitness(0, [Buffer.alloc(71, 0x30), Buffer.alloc(33, 0x02)]);

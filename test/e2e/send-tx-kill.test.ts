@@ -98,7 +98,11 @@ describe('send-tx survives kill -9 of the daemon', () => {
     const sent1 = join(root, 'sent1.log');
     const first = await startDaemon(sent1);
     await waitFor('the first send on the link', () => sentLines(sent1).includes(tx.toHex()), first.output);
-    const st1 = await waitFor('status listing the pending tx', () => statusFile()?.pendingTx?.find((p) => p.txid === tx.getId() && p.attempts >= 1), first.output);
+    const st1 = await waitFor(
+      'status listing the pending tx',
+      () => statusFile()?.pendingTx?.find((p) => p.txid === tx.getId() && p.attempts >= 1),
+      first.output,
+    );
     expect(st1.lastLinks).toEqual(['rec']);
 
     const killed = new Promise<NodeJS.Signals | null>((r) => first.proc.once('exit', (_c, sig) => r(sig)));
@@ -111,7 +115,11 @@ describe('send-tx survives kill -9 of the daemon', () => {
     await waitFor('the send after restart', () => sentLines(sent2).includes(tx.toHex()), second.output);
     // The killed daemon's datadir lock was stale, and the new daemon said it took it over.
     expect(second.output()).toContain('taking over a stale datadir lock');
-    await waitFor('status after restart', () => statusFile()?.pendingTx?.some((p) => p.txid === tx.getId() && p.attempts >= 1), second.output);
+    await waitFor(
+      'status after restart',
+      () => statusFile()?.pendingTx?.some((p) => p.txid === tx.getId() && p.attempts >= 1),
+      second.output,
+    );
 
     // A transaction queued while the daemon runs is picked up without a restart.
     const tx2 = makeTx(43);

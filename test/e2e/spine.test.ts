@@ -26,7 +26,7 @@ describe('spine: B mines, altnet relays validated headers, eclipsed A follows', 
     await side?.close();
   });
 
-  it('A\'s header chain reaches B\'s tip and A keeps altnet as a peer', async () => {
+  it("A's header chain reaches B's tip and A keeps altnet as a peer", async () => {
     await nodeB.mine(120);
     const bTip = await nodeB.rpc<string>('getbestblockhash');
     const result = side.router.onLinkHeaders('source', await headersFromNode(nodeB, 1));
@@ -34,7 +34,7 @@ describe('spine: B mines, altnet relays validated headers, eclipsed A follows', 
     expect(result.accepted).toBe(120);
     expect(result.sentToNode).toBe(120);
 
-    await nodeA.waitFor('A has B\'s headers', async () => {
+    await nodeA.waitFor("A has B's headers", async () => {
       const tips = await nodeA.rpc<any[]>('getchaintips');
       return tips.some((t) => t.hash === bTip && t.height === 120);
     });

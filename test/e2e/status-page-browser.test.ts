@@ -54,11 +54,27 @@ describe('status page in headless chromium: a link goes down, link-silent appear
       });
     });
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-    air = new SimAir({ loss: 0, random: seededRandom(3), lora: { sf: 7, bandwidthHz: 125_000, codingRate: 5, preambleSymbols: 8, explicitHeader: true, crc: true, lowDataRateOptimize: 'auto' } });
+    air = new SimAir({
+      loss: 0,
+      random: seededRandom(3),
+      lora: {
+        sf: 7,
+        bandwidthHz: 125_000,
+        codingRate: 5,
+        preambleSymbols: 8,
+        explicitHeader: true,
+        crc: true,
+        lowDataRateOptimize: 'auto',
+      },
+    });
     const airPort = await air.start();
     hub = new KissHub();
     const hubPort = await hub.start();
-    const lora = (direction: string) => ({ name: 'lora0', type: 'sim', options: { type: 'sim', air: `127.0.0.1:${airPort}`, sf: '7', dutycycle: '0.1', direction } });
+    const lora = (direction: string) => ({
+      name: 'lora0',
+      type: 'sim',
+      options: { type: 'sim', air: `127.0.0.1:${airPort}`, sf: '7', dutycycle: '0.1', direction },
+    });
     const kiss = (direction: string, callsign: string) => ({
       name: 'hf0',
       type: 'kiss',
@@ -103,7 +119,11 @@ describe('status page in headless chromium: a link goes down, link-silent appear
   });
 
   it('shows the synced receiver: both links up, the chain at 120, no anomalies', { timeout: 60_000 }, async () => {
-    const text = await browser.waitForText('the synced receiver', (t) => /height 120\b/.test(t) && /hf0\s+kiss\s+rx\s+up/.test(t) && /lora0\s+sim\s+rx\s+up/.test(t), 45_000);
+    const text = await browser.waitForText(
+      'the synced receiver',
+      (t) => /height 120\b/.test(t) && /hf0\s+kiss\s+rx\s+up/.test(t) && /lora0\s+sim\s+rx\s+up/.test(t),
+      45_000,
+    );
     expect(text).toContain('no anomalies');
     expect(text).toMatch(/last frame heard \d+ s ago/);
     expect(receiver.status().chain.height).toBe(HEADERS);
@@ -125,37 +145,46 @@ describe('status page in headless chromium: a link goes down, link-silent appear
     expect(await browser.evaluate<string>('document.title')).toBe('⚠ altnet status');
     await browser.screenshot(join(ARTIFACTS, '2-link-down-anomaly.png'));
     await until('alertnotify ran', () => alerts().length === 1, 10_000, diag);
-    expect(alerts()[0]).toMatch(/^raised altnet main: link-silent raised: link hf0 has heard no frame for \d+ s although its beacon repeats the tip every 1 s: no signal/);
+    expect(alerts()[0]).toMatch(
+      /^raised altnet main: link-silent raised: link hf0 has heard no frame for \d+ s although its beacon repeats the tip every 1 s: no signal/,
+    );
   });
 
-  it('the TNCs back on: the link comes up, link-silent clears, the history keeps both events; one alert each way', { timeout: 60_000 }, async () => {
-    await hub.start(hub.port);
-    const back = await browser.waitForText('hf0 up and no anomalies', (t) => /hf0\s+kiss\s+rx\s+up/.test(t) && t.includes('no anomalies'), 40_000);
-    expect(back).toMatch(/History[\s\S]*cleared\s+link-silent:hf0[\s\S]*raised\s+link-silent:hf0/);
-    await browser.screenshot(join(ARTIFACTS, '3-recovered.png'));
-    await until('alertnotify ran for the recovery', () => alerts().length === 2, 10_000, diag);
-    await new Promise((r) => setTimeout(r, 1500));
-    const got = alerts();
-    expect(got).toHaveLength(2);
-    expect(got[1]).toMatch(/^cleared altnet main: link-silent cleared after \d+ s: link hf0/);
-    await until('both webhook posts', () => hooks.length === 2, 10_000);
-    expect(hooks.map((h) => `${h.event}:${h.key}`)).toEqual(['raised:link-silent:hf0', 'cleared:link-silent:hf0']);
-    // The beacon's duty-cycled LoRa link (10 %) reports its airtime window.
-    const radio = beacon.status().links.find((l) => l.name === 'lora0')!.radio!;
-    expect(radio.airtimeBudgetMs).toBe(360_000);
-    expect(radio.airtimeWindowMs).toBe(3_600_000);
-    expect(radio.airtimeUsedMs).toBeGreaterThan(0);
-    // The beacon's heartbeat: the tip alone, at least every second, on both links, besides the carousel.
-    for (const l of beacon.status().links) expect(l.counters.tips_tx ?? 0, l.name).toBeGreaterThanOrEqual(5);
-    // /status.json serves the same for programs.
-    const json = await browser.evaluate<string>(`fetch('/status.json').then(r => r.text())`);
-    const status = JSON.parse(json);
-    expect(status.anomalies).toEqual([]);
-    expect(status.anomalyHistory.map((e: any) => e.event)).toEqual(['raised', 'cleared']);
-    expect(status.links.map((l: any) => [l.name, l.state])).toEqual([
-      ['lora0', 'up'],
-      ['hf0', 'up'],
-    ]);
-  });
+  it(
+    'the TNCs back on: the link comes up, link-silent clears, the history keeps both events; one alert each way',
+    { timeout: 60_000 },
+    async () => {
+      await hub.start(hub.port);
+      const back = await browser.waitForText(
+        'hf0 up and no anomalies',
+        (t) => /hf0\s+kiss\s+rx\s+up/.test(t) && t.includes('no anomalies'),
+        40_000,
+      );
+      expect(back).toMatch(/History[\s\S]*cleared\s+link-silent:hf0[\s\S]*raised\s+link-silent:hf0/);
+      await browser.screenshot(join(ARTIFACTS, '3-recovered.png'));
+      await until('alertnotify ran for the recovery', () => alerts().length === 2, 10_000, diag);
+      await new Promise((r) => setTimeout(r, 1500));
+      const got = alerts();
+      expect(got).toHaveLength(2);
+      expect(got[1]).toMatch(/^cleared altnet main: link-silent cleared after \d+ s: link hf0/);
+      await until('both webhook posts', () => hooks.length === 2, 10_000);
+      expect(hooks.map((h) => `${h.event}:${h.key}`)).toEqual(['raised:link-silent:hf0', 'cleared:link-silent:hf0']);
+      // The beacon's duty-cycled LoRa link (10 %) reports its airtime window.
+      const radio = beacon.status().links.find((l) => l.name === 'lora0')!.radio!;
+      expect(radio.airtimeBudgetMs).toBe(360_000);
+      expect(radio.airtimeWindowMs).toBe(3_600_000);
+      expect(radio.airtimeUsedMs).toBeGreaterThan(0);
+      // The beacon's heartbeat: the tip alone, at least every second, on both links, besides the carousel.
+      for (const l of beacon.status().links) expect(l.counters.tips_tx ?? 0, l.name).toBeGreaterThanOrEqual(5);
+      // /status.json serves the same for programs.
+      const json = await browser.evaluate<string>(`fetch('/status.json').then(r => r.text())`);
+      const status = JSON.parse(json);
+      expect(status.anomalies).toEqual([]);
+      expect(status.anomalyHistory.map((e: any) => e.event)).toEqual(['raised', 'cleared']);
+      expect(status.links.map((l: any) => [l.name, l.state])).toEqual([
+        ['lora0', 'up'],
+        ['hf0', 'up'],
+      ]);
+    },
+  );
 });
-

@@ -62,12 +62,12 @@ describe('watchdog on a running gateway: stale tip and a link with more work tri
     await Promise.all([nodeA?.stop(), nodeB?.stop()]);
   });
 
-  it('learns A\'s tip from the node and raises nothing while it is fresh', async () => {
+  it("learns A's tip from the node and raises nothing while it is fresh", async () => {
     await nodeA.mine(3);
     const hash = await nodeA.rpc<string>('getbestblockhash');
     const header = await nodeA.rpc<any>('getblockheader', hash);
     aTip = { hash, height: header.height, time: header.time };
-    await until('gateway knows A\'s tip', () => gw!.status().node.tip?.hash === hash, 30_000, logTail);
+    await until("gateway knows A's tip", () => gw!.status().node.tip?.hash === hash, 30_000, logTail);
     expect(gw!.status().node.tip?.height).toBe(3);
 
     gw!.watchdog.check();
@@ -82,7 +82,7 @@ describe('watchdog on a running gateway: stale tip and a link with more work tri
     expect(gw!.status().chain.hash).toBe(aTip.hash);
   });
 
-  it('a tip 2 h old raises stale-tip, anycasts, the link asks B, and A\'s headers reach B\'s tip', async () => {
+  it("a tip 2 h old raises stale-tip, anycasts, the link asks B, and A's headers reach B's tip", async () => {
     const anycastsBefore = gw!.counters.get('router.anycasts');
     const rxBefore = gw!.counters.get('link.b.headers_rx');
     const staleAfter = gw!.watchdog.staleAfterSeconds;
@@ -106,12 +106,17 @@ describe('watchdog on a running gateway: stale tip and a link with more work tri
     expect(gw!.counters.get('router.anycasts')).toBe(anycastsBefore + 1);
 
     // The anycast reached the link's child process, which fetched B's chain.
-    await until('link b delivered B\'s headers', () => gw!.counters.get('link.b.headers_accepted') >= 10, 30_000, logTail);
+    await until("link b delivered B's headers", () => gw!.counters.get('link.b.headers_accepted') >= 10, 30_000, logTail);
     expect(gw!.counters.get('link.b.headers_rx') - rxBefore).toBe(10);
     expect(gw!.status().chain).toMatchObject({ height: 10, hash: bTip.hash });
-    await until('driver counted the headers', () => driverCounter('headers') >= 10, 10_000, () => JSON.stringify(linkB().counters));
+    await until(
+      'driver counted the headers',
+      () => driverCounter('headers') >= 10,
+      10_000,
+      () => JSON.stringify(linkB().counters),
+    );
 
-    await nodeA.waitFor('A has B\'s headers', async () => {
+    await nodeA.waitFor("A has B's headers", async () => {
       const tips = await nodeA.rpc<any[]>('getchaintips');
       return tips.some((t) => t.hash === bTip.hash && t.height === bTip.height);
     });
@@ -124,36 +129,44 @@ describe('watchdog on a running gateway: stale tip and a link with more work tri
     expect(gw!.counters.get('router.anycasts')).toBe(anycasts);
   });
 
-  it('the link reporting more work than the node raises link-more-work after the grace period, then anycasts', { timeout: 60_000 }, async () => {
-    // The link reported B's tip with the headers; A has only announced its own 3 blocks (it
-    // has B's headers but not B's blocks), so the watchdog sees the link ahead of the node.
-    expect(anomalies().some((a) => a.kind === 'link-more-work')).toBe(false);
-    const anycastsBefore = gw!.counters.get('router.anycasts');
-    const noneNewBefore = driverCounter('headers.none-new');
-    const t0 = now;
+  it(
+    'the link reporting more work than the node raises link-more-work after the grace period, then anycasts',
+    { timeout: 60_000 },
+    async () => {
+      // The link reported B's tip with the headers; A has only announced its own 3 blocks (it
+      // has B's headers but not B's blocks), so the watchdog sees the link ahead of the node.
+      expect(anomalies().some((a) => a.kind === 'link-more-work')).toBe(false);
+      const anycastsBefore = gw!.counters.get('router.anycasts');
+      const noneNewBefore = driverCounter('headers.none-new');
+      const t0 = now;
 
-    now = t0 + 30; // inside the grace period
-    gw!.watchdog.check();
-    expect(anomalies().some((a) => a.kind === 'link-more-work')).toBe(false);
-    expect(gw!.counters.get('router.anycasts')).toBe(anycastsBefore);
+      now = t0 + 30; // inside the grace period
+      gw!.watchdog.check();
+      expect(anomalies().some((a) => a.kind === 'link-more-work')).toBe(false);
+      expect(gw!.counters.get('router.anycasts')).toBe(anycastsBefore);
 
-    // Past the grace period, no explicit check: the gateway's own periodic check (every 10 s)
-    // must find it.
-    now = t0 + 61;
-    await until('the periodic check raised link-more-work', () => anomalies().some((a) => a.kind === 'link-more-work'), 25_000, logTail);
-    const more = anomalies().find((a) => a.kind === 'link-more-work');
-    expect(more, JSON.stringify(anomalies())).toBeDefined();
-    expect(more!.detail).toContain('link b');
-    expect(more!.detail).toContain(`height ${bTip.height}`);
-    expect(more!.detail).toContain('(height 3)');
-    expect(more!.detail).toMatch(/eclipsed/);
-    expect(gw!.counters.get('watchdog.raised.link-more-work')).toBe(1);
-    expect(gw!.counters.get('router.anycasts')).toBe(anycastsBefore + 1);
-    // The link asked B again; B has nothing beyond what the gateway already holds.
-    await until('link b asked again', () => driverCounter('headers.none-new') > noneNewBefore, 15_000, logTail);
-    // Stale-tip is still active beside it.
-    expect(anomalies().map((a) => a.kind).sort()).toEqual(['link-more-work', 'stale-tip']);
-  });
+      // Past the grace period, no explicit check: the gateway's own periodic check (every 10 s)
+      // must find it.
+      now = t0 + 61;
+      await until('the periodic check raised link-more-work', () => anomalies().some((a) => a.kind === 'link-more-work'), 25_000, logTail);
+      const more = anomalies().find((a) => a.kind === 'link-more-work');
+      expect(more, JSON.stringify(anomalies())).toBeDefined();
+      expect(more!.detail).toContain('link b');
+      expect(more!.detail).toContain(`height ${bTip.height}`);
+      expect(more!.detail).toContain('(height 3)');
+      expect(more!.detail).toMatch(/eclipsed/);
+      expect(gw!.counters.get('watchdog.raised.link-more-work')).toBe(1);
+      expect(gw!.counters.get('router.anycasts')).toBe(anycastsBefore + 1);
+      // The link asked B again; B has nothing beyond what the gateway already holds.
+      await until('link b asked again', () => driverCounter('headers.none-new') > noneNewBefore, 15_000, logTail);
+      // Stale-tip is still active beside it.
+      expect(
+        anomalies()
+          .map((a) => a.kind)
+          .sort(),
+      ).toEqual(['link-more-work', 'stale-tip']);
+    },
+  );
 
   it('stale-tip clears once the node announces a fresh tip', { timeout: 120_000 }, async () => {
     // A's block is stamped at the gateway's (moved) clock, as if time had really passed. The mock
@@ -166,14 +179,19 @@ describe('watchdog on a running gateway: stale tip and a link with more work tri
       headers: { authorization: 'Basic ' + Buffer.from('altnet:altnet-test').toString('base64'), 'content-type': 'application/json' },
       body: JSON.stringify([
         { jsonrpc: '1.0', id: 1, method: 'setmocktime', params: [now] },
-        { jsonrpc: '1.0', id: 2, method: 'generatetoaddress', params: [1, 'bcrt1qft5p2uhsdcdc3l2ua4ap5qqfg4pjaqlp250x7us7a8qqhrxrxfsqseac85'] },
+        {
+          jsonrpc: '1.0',
+          id: 2,
+          method: 'generatetoaddress',
+          params: [1, 'bcrt1qft5p2uhsdcdc3l2ua4ap5qqfg4pjaqlp250x7us7a8qqhrxrxfsqseac85'],
+        },
       ]),
     }).then((r) => r.json() as Promise<Array<{ id: number; result: any; error: unknown }>>);
     expect(batch.map((r) => r.error)).toEqual([null, null]);
     const hash = batch.find((r) => r.id === 2)!.result[0] as string;
     const header = await nodeA.rpc<any>('getblockheader', hash);
     expect(Math.abs(header.time - now)).toBeLessThanOrEqual(1);
-    await until('the watchdog saw A\'s new tip', () => gw!.counters.get('watchdog.cleared.stale-tip') === 1, 90_000, logTail);
+    await until("the watchdog saw A's new tip", () => gw!.counters.get('watchdog.cleared.stale-tip') === 1, 90_000, logTail);
     expect(gw!.chain.getByHash(Buffer.from(hash, 'hex').reverse())?.height).toBe(4);
 
     expect(anomalies().some((a) => a.kind === 'stale-tip')).toBe(false);

@@ -20,7 +20,12 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : []);
 
-const anomaly = (detail = 'node tip is 120 min old'): Anomaly => ({ kind: 'stale-tip', key: 'stale-tip', since: Math.floor(Date.now() / 1000) - 60, detail });
+const anomaly = (detail = 'node tip is 120 min old'): Anomaly => ({
+  kind: 'stale-tip',
+  key: 'stale-tip',
+  since: Math.floor(Date.now() / 1000) - 60,
+  detail,
+});
 
 describe('shell safety of the alert message', () => {
   const hostile = `x'; touch ${dir}/pwned; echo "$(touch ${dir}/pwned2)" \`touch ${dir}/pwned3\` \\ $HOME\nnext line`;
@@ -54,7 +59,13 @@ describe('Alerter', () => {
   it('alertnotify fires once when an anomaly is raised and once when it clears, however often the watchdog repeats itself', async () => {
     const file = join(dir, 'once.log');
     const counters = new Counters();
-    const a = new Alerter({ notify: `echo "$ALTNET_ALERT_EVENT" %s >> ${file}`, network: 'regtest', log: memoryLogger(), counters, clearHoldMs: 0 });
+    const a = new Alerter({
+      notify: `echo "$ALTNET_ALERT_EVENT" %s >> ${file}`,
+      network: 'regtest',
+      log: memoryLogger(),
+      counters,
+      clearHoldMs: 0,
+    });
     a.onAnomaly(anomaly(), 'raised');
     a.onAnomaly(anomaly('node tip is 130 min old'), 'raised');
     await until('lines(file).length === 1', () => lines(file).length === 1);
@@ -109,7 +120,7 @@ describe('Alerter', () => {
     const log = memoryLogger();
     const a = new Alerter({ notify: 'exit 3', network: 'main', log, counters, clearHoldMs: 0 });
     a.onAnomaly(anomaly(), 'raised');
-    await until('counters.get(\'notify_failures\') === 1', () => counters.get('notify_failures') === 1);
+    await until("counters.get('notify_failures') === 1", () => counters.get('notify_failures') === 1);
     expect(log.lines.some((l) => l.includes('alertnotify command failed'))).toBe(true);
     await a.stop();
   });
@@ -132,8 +143,15 @@ describe('Alerter', () => {
     await until('got.length === 1', () => got.length === 1);
     expect(got[0].method).toBe('POST');
     expect(got[0].type).toBe('application/json');
-    expect(got[0].body).toMatchObject({ source: 'altnet', event: 'raised', kind: 'link-silent', key: 'link-silent:lora0', link: 'lora0', network: 'signet' });
-    await until('counters.get(\'webhook_sent\') === 1', () => counters.get('webhook_sent') === 1);
+    expect(got[0].body).toMatchObject({
+      source: 'altnet',
+      event: 'raised',
+      kind: 'link-silent',
+      key: 'link-silent:lora0',
+      link: 'lora0',
+      network: 'signet',
+    });
+    await until("counters.get('webhook_sent') === 1", () => counters.get('webhook_sent') === 1);
     await a.stop();
     server.close();
   });

@@ -16,14 +16,32 @@ const sha256d = (b: Uint8Array) => createHash('sha256').update(createHash('sha25
 /** A coinbase-only regtest block on `prev` (80-byte header), salted so each is different. */
 function makeBlock(prev: Uint8Array, salt: number): { header: Uint8Array; raw: Uint8Array } {
   const coinbase = Buffer.from(
-    '01000000' + '01' + '00'.repeat(32) + 'ffffffff' + '04' + Buffer.from(Uint32Array.of(salt).buffer).toString('hex') + 'ffffffff' + '01' + '00f2052a01000000' + '0151' + '00000000',
+    '01000000' +
+      '01' +
+      '00'.repeat(32) +
+      'ffffffff' +
+      '04' +
+      Buffer.from(Uint32Array.of(salt).buffer).toString('hex') +
+      'ffffffff' +
+      '01' +
+      '00f2052a01000000' +
+      '0151' +
+      '00000000',
     'hex',
   );
   const bits = 0x207fffff;
   const target = bitsToTarget(bits)!;
   for (let nonce = 0; ; nonce++) {
-    const header = serializeHeader({ version: 0x20000000, prevHash: headerHash(prev), merkleRoot: new Uint8Array(sha256d(coinbase)), time: 1_700_000_000 + salt, bits, nonce });
-    if (hashToBigInt(headerHash(header)) <= target) return { header, raw: new Uint8Array(Buffer.concat([header, Buffer.from([1]), coinbase])) };
+    const header = serializeHeader({
+      version: 0x20000000,
+      prevHash: headerHash(prev),
+      merkleRoot: new Uint8Array(sha256d(coinbase)),
+      time: 1_700_000_000 + salt,
+      bits,
+      nonce,
+    });
+    if (hashToBigInt(headerHash(header)) <= target)
+      return { header, raw: new Uint8Array(Buffer.concat([header, Buffer.from([1]), coinbase])) };
   }
 }
 
@@ -38,7 +56,14 @@ function chainOf(n: number): Array<WantedBlock & { raw: Uint8Array }> {
   return out;
 }
 
-const CAPS: LinkCapabilities = { direction: 'duplex', mtu: 4_000_000, bitrate: 1e6, dutyCycle: 1, carries: ['headers', 'tx', 'blocks'], needsCallsign: false };
+const CAPS: LinkCapabilities = {
+  direction: 'duplex',
+  mtu: 4_000_000,
+  bitrate: 1e6,
+  dutyCycle: 1,
+  carries: ['headers', 'tx', 'blocks'],
+  needsCallsign: false,
+};
 
 function fakeLink(name: string, caps: LinkCapabilities = CAPS): BlockLink & { asked: string[] } {
   const asked: string[] = [];

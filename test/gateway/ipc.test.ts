@@ -87,7 +87,9 @@ describe('driver IPC', () => {
 
   it('parses the parent side strictly too', () => {
     expect(parseParentMessage({ t: 'stop' })).toEqual({ t: 'stop' });
-    expect(code(() => parseParentMessage({ t: 'send-headers', parentHeight: 1, parent: new Uint8Array(2), headers: [] }))).toBe('ipc-bad-message');
+    expect(code(() => parseParentMessage({ t: 'send-headers', parentHeight: 1, parent: new Uint8Array(2), headers: [] }))).toBe(
+      'ipc-bad-message',
+    );
     const parent = new Uint8Array(80).fill(1);
     const headers = [new Uint8Array(80).fill(2), new Uint8Array(80).fill(3)];
     const locator = [new Uint8Array(32).fill(4)];

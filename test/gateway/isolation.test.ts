@@ -119,7 +119,15 @@ describe('gateway link isolation, with a real regtest node connected', () => {
 
     air = new SimAir({
       loss: 0,
-      lora: { sf: 7, bandwidthHz: 125_000, codingRate: 5, preambleSymbols: 8, explicitHeader: true, crc: true, lowDataRateOptimize: 'auto' },
+      lora: {
+        sf: 7,
+        bandwidthHz: 125_000,
+        codingRate: 5,
+        preambleSymbols: 8,
+        explicitHeader: true,
+        crc: true,
+        lowDataRateOptimize: 'auto',
+      },
     });
     const airPort = await air.start();
 
@@ -141,7 +149,7 @@ describe('gateway link isolation, with a real regtest node connected', () => {
     nodeA = new BitcoindProcess({ name: 'A', args: [`-addnode=127.0.0.1:${gw.nodePort}`] });
     await nodeA.start();
     await until('node A connected to altnet', () => gw.status().node.connections === 1, 60_000);
-    await until('node A has the healthy link\'s 20 headers', () => nodeHasHeader(headerHash(bHeaders[19])));
+    await until("node A has the healthy link's 20 headers", () => nodeHasHeader(headerHash(bHeaders[19])));
     for (const name of ['good', 'bad', 'radio']) {
       await until(`${name} running`, () => gw.link(name)?.pid !== undefined);
       firstPids[name] = gw.link(name)!.pid!;
@@ -184,7 +192,10 @@ describe('gateway link isolation, with a real regtest node connected', () => {
 
   it('restarts and counts the garbage-speaking driver; the other links are unaffected', async () => {
     // The error comes ~50 ms after each (re)start: wait for both counts, in either order.
-    await until('garbage driver restarted twice', () => (gw.link('garbage')?.restarts ?? 0) >= 2 && gw.counters.get('link.garbage.ipc_errors') >= 2);
+    await until(
+      'garbage driver restarted twice',
+      () => (gw.link('garbage')?.restarts ?? 0) >= 2 && gw.counters.get('link.garbage.ipc_errors') >= 2,
+    );
     expect(gw.counters.get('link.garbage.ipc_errors')).toBeGreaterThanOrEqual(2);
     expect(gw.counters.get('link.garbage.ipc_errors.ipc-bad-cbor')).toBeGreaterThanOrEqual(2);
     const garbage = gw.status().links.find((l) => l.name === 'garbage')!;
@@ -219,7 +230,10 @@ describe('gateway link isolation, with a real regtest node connected', () => {
     const acceptedBefore = gw.counters.get('link.good.headers_accepted');
     process.kill(oldPid, 'SIGKILL');
 
-    await until('good driver back up in a new process', () => gw.link('good')?.state === 'up' && gw.link('good')!.pid !== oldPid && gw.link('good')!.pid !== undefined);
+    await until(
+      'good driver back up in a new process',
+      () => gw.link('good')?.state === 'up' && gw.link('good')!.pid !== oldPid && gw.link('good')!.pid !== undefined,
+    );
     expect(gw.link('good')).toBe(sup);
     expect(sup.restarts).toBe(1);
     expect(gw.counters.get('link.good.restarts')).toBe(1);

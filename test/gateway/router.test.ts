@@ -21,7 +21,15 @@ function recordingLink(name: string, caps: Partial<LinkCapabilities>) {
   const txs: Uint8Array[] = [];
   const link: RouterLink = {
     name,
-    capabilities: { direction: 'duplex', mtu: 51, bitrate: 300, dutyCycle: 0.01, carries: ['headers', 'tx'], needsCallsign: false, ...caps },
+    capabilities: {
+      direction: 'duplex',
+      mtu: 51,
+      bitrate: 300,
+      dutyCycle: 0.01,
+      carries: ['headers', 'tx'],
+      needsCallsign: false,
+      ...caps,
+    },
     sendHeaders: (b) => sent.push(b),
     requestHeaders: (l) => requests.push(l),
     sendTx: (t) => txs.push(t),
@@ -30,7 +38,13 @@ function recordingLink(name: string, caps: Partial<LinkCapabilities>) {
 }
 
 function setup(mode: GatewayMode, height = 40) {
-  const chain = new HeaderChain({ network: NETWORKS.main, log: silentLogger(), counters: new Counters(), checkpoint: null, nowSeconds: () => 2_000_000_000 });
+  const chain = new HeaderChain({
+    network: NETWORKS.main,
+    log: silentLogger(),
+    counters: new Counters(),
+    checkpoint: null,
+    nowSeconds: () => 2_000_000_000,
+  });
   const r = chain.addHeaders(Array.from({ length: height }, (_, i) => header(i + 1)));
   expect(r.accepted).toBe(height);
   const router = new Router({ chain, log: silentLogger(), counters: new Counters(), mode, nodePeers: () => [] });
@@ -109,21 +123,33 @@ describe('router', () => {
   });
 
   it('follows a batch that moved the tip with the next request at once; never a radio; asks a stalled sync again', () => {
-    const chain = new HeaderChain({ network: NETWORKS.main, log: silentLogger(), counters: new Counters(), checkpoint: null, nowSeconds: () => 2_000_000_000 });
+    const chain = new HeaderChain({
+      network: NETWORKS.main,
+      log: silentLogger(),
+      counters: new Counters(),
+      checkpoint: null,
+      nowSeconds: () => 2_000_000_000,
+    });
     let now = 1_000_000;
     const router = new Router({ chain, log: silentLogger(), counters: new Counters(), nodePeers: () => [], now: () => now });
     const radio = recordingLink('lora', {});
     const web = recordingLink('esplora', { dutyCycle: 1, mtu: 1_000_000, direction: 'rx', carries: ['headers'] });
     router.addLink(radio.link);
     router.addLink(web.link);
-    router.onLinkHeaders('esplora', Array.from({ length: 100 }, (_, i) => header(i + 1)));
+    router.onLinkHeaders(
+      'esplora',
+      Array.from({ length: 100 }, (_, i) => header(i + 1)),
+    );
     expect(web.requests).toHaveLength(1);
     expect(web.requests[0][0]).toEqual(headerHash(header(100)));
     // One new block's header is no batch: nothing more to ask for.
     router.onLinkHeaders('esplora', [header(101)]);
     expect(web.requests).toHaveLength(1);
     // A radio is never asked on its own (asking costs airtime), however much it brings.
-    router.onLinkHeaders('lora', Array.from({ length: 100 }, (_, i) => header(i + 102)));
+    router.onLinkHeaders(
+      'lora',
+      Array.from({ length: 100 }, (_, i) => header(i + 102)),
+    );
     expect(radio.requests).toHaveLength(0);
     // A tip claim above ours is followed, at most once per 5 s.
     router.onLinkTip('esplora', { height: 5000 });
@@ -133,7 +159,10 @@ describe('router', () => {
     router.onLinkTip('esplora', { height: 5000 });
     expect(web.requests).toHaveLength(2);
     // A follow-up whose answer never comes is asked again after 10 s, three times at most.
-    router.onLinkHeaders('esplora', Array.from({ length: 100 }, (_, i) => header(i + 202)));
+    router.onLinkHeaders(
+      'esplora',
+      Array.from({ length: 100 }, (_, i) => header(i + 202)),
+    );
     expect(web.requests).toHaveLength(3);
     for (let i = 0; i < 5; i++) {
       now += 10_000;

@@ -12,15 +12,48 @@ const status = {
   mode: 'receive-only',
   startedAt: '2026-11-30T11:00:00.000Z',
   updatedAt: '2026-11-30T12:00:00.000Z',
-  node: { connections: 1, peers: [{ id: 'p1', transport: 'v2', agent: '<script>alert(1)</script>' }], tip: { height: 3, hash: 'ab'.repeat(32) } },
+  node: {
+    connections: 1,
+    peers: [{ id: 'p1', transport: 'v2', agent: '<script>alert(1)</script>' }],
+    tip: { height: 3, hash: 'ab'.repeat(32) },
+  },
   chain: { height: 40, hash: 'cd'.repeat(32), chainWork: '0x52' },
   links: [
-    { name: 'air', type: 'sim', state: 'up', lastFailure: '', restarts: 0, direction: 'rx', carries: ['headers'], counters: { frames_rx: 12 }, radio: { lastFrameAt: '2026-11-30T11:59:50.000Z', airtimeUsedMs: 1500, airtimeBudgetMs: 36000, airtimeWindowMs: 3600000 } },
-    { name: 'kiss0', type: 'kiss', state: 'down', lastFailure: 'TNC refused: <img src=x onerror=alert(2)>', restarts: 2, direction: 'duplex', carries: [], counters: {} },
+    {
+      name: 'air',
+      type: 'sim',
+      state: 'up',
+      lastFailure: '',
+      restarts: 0,
+      direction: 'rx',
+      carries: ['headers'],
+      counters: { frames_rx: 12 },
+      radio: { lastFrameAt: '2026-11-30T11:59:50.000Z', airtimeUsedMs: 1500, airtimeBudgetMs: 36000, airtimeWindowMs: 3600000 },
+    },
+    {
+      name: 'kiss0',
+      type: 'kiss',
+      state: 'down',
+      lastFailure: 'TNC refused: <img src=x onerror=alert(2)>',
+      restarts: 2,
+      direction: 'duplex',
+      carries: [],
+      counters: {},
+    },
   ],
   anomalies: [{ kind: 'link-silent', key: 'link-silent:air', since: '2026-11-30T11:30:00.000Z', detail: 'link air has heard no frame' }],
   anomalyHistory: [{ at: '2026-11-30T11:30:00.000Z', event: 'raised', kind: 'link-silent', key: 'link-silent:air', detail: 'd' }],
-  sync: { what: 'header sync', unit: 'headers', done: 300, target: 600, percent: 50, rate: 100, etaSeconds: 3, startedAt: '', finished: false },
+  sync: {
+    what: 'header sync',
+    unit: 'headers',
+    done: 300,
+    target: 600,
+    percent: 50,
+    rate: 100,
+    etaSeconds: 3,
+    startedAt: '',
+    finished: false,
+  },
   rescues: [{ block: 'ef'.repeat(32), state: 'fetching', via: 'esplora0' }],
   pendingTx: [],
   counters: {},
@@ -61,13 +94,20 @@ describe('status page rendering', () => {
   });
 });
 
-function get(port: number, path: string, opts: { host?: string; method?: string } = {}): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+function get(
+  port: number,
+  path: string,
+  opts: { host?: string; method?: string } = {},
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.host ? { host: opts.host } : {} }, (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.host ? { host: opts.host } : {} },
+      (res) => {
+        let body = '';
+        res.on('data', (c) => (body += c));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -96,7 +136,9 @@ describe('status server', () => {
   });
 
   it('refuses a non-loopback address', async () => {
-    await expect(startStatusServer({ host: '0.0.0.0', port: 0, log: memoryLogger(), status: () => status })).rejects.toThrow(/not loopback/);
+    await expect(startStatusServer({ host: '0.0.0.0', port: 0, log: memoryLogger(), status: () => status })).rejects.toThrow(
+      /not loopback/,
+    );
   });
 });
 

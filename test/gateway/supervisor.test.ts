@@ -47,7 +47,7 @@ describe('link supervisor: one child process per driver', () => {
     return { sup, counters, log, got };
   }
 
-  it('relays a healthy driver\'s capabilities, headers and tip', async () => {
+  it("relays a healthy driver's capabilities, headers and tip", async () => {
     const { sup, got } = supervise('headers', { count: '5' });
     await until('headers', () => got.headers.length > 0 && got.tips.length > 0);
     expect(got.headers[0]).toHaveLength(5);

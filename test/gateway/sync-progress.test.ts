@@ -23,7 +23,21 @@ describe('header sync progress', () => {
       network: NETWORKS.main,
       listen: { host: '127.0.0.1', port: 0 },
       checkpoint: null,
-      links: [{ name: 'slow', type: 'module', options: { type: 'module', path: FIXTURE, behavior: 'trickle', file: SHARED_DATA.genesisEraHeaders, count: '1000', batch: '50', every: '300' } }],
+      links: [
+        {
+          name: 'slow',
+          type: 'module',
+          options: {
+            type: 'module',
+            path: FIXTURE,
+            behavior: 'trickle',
+            file: SHARED_DATA.genesisEraHeaders,
+            count: '1000',
+            batch: '50',
+            every: '300',
+          },
+        },
+      ],
       log,
     });
     const lines = () => log.lines.filter((l) => l.includes('header sync'));

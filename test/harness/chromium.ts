@@ -80,7 +80,11 @@ export class Chromium {
     if (!page) page = { targetId: (await b.send('Target.createTarget', { url: 'about:blank' })).targetId };
     b.session = (await b.send('Target.attachToTarget', { targetId: page.targetId, flatten: true })).sessionId;
     await b.send('Page.enable', {}, true);
-    await b.send('Emulation.setDeviceMetricsOverride', { width: size.width, height: size.height, deviceScaleFactor: 1, mobile: false }, true);
+    await b.send(
+      'Emulation.setDeviceMetricsOverride',
+      { width: size.width, height: size.height, deviceScaleFactor: 1, mobile: false },
+      true,
+    );
     await b.send('Page.navigate', { url }, true);
     return b;
   }

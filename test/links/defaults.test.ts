@@ -33,7 +33,11 @@ dns.Resolver.prototype.resolve = deny('Resolver.resolve');
 `,
 );
 const run = (args: string[]) =>
-  spawnSync(process.execPath, ['--import', pathToFileURL(trap).href, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ALTNET_CONF: '' } });
+  spawnSync(process.execPath, ['--import', pathToFileURL(trap).href, ...args], {
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, ALTNET_CONF: '' },
+  });
 
 describe('default sources: form', () => {
   it('every network has its row; public networks two Esplora servers at most one operator apart, regtest none', () => {
@@ -180,9 +184,11 @@ describe('proxy= and onlynet= at start-up', () => {
     expect(check('proxy=127.0.0.1:9050\nonlynet=onion\n').errors).toEqual([]);
     const r = check('proxy=127.0.0.1:9050\nonlynet=onion\nlink.l.type=electrum\nlink.l.server=electrum.example.org:50002\n');
     expect(r.errors.map((e) => e.code)).toEqual(['onlynet-not-onion']);
-    expect(check('proxy=127.0.0.1:9050\nonlynet=onion\nlink.l.type=p2p\nlink.l.peer=abcdefghijklmnopabcdefghijklmnopabcdefghijklmnopabcdefgh.onion:8333\nlink.l.proxy=off\n').errors.map((e) => e.code)).toEqual([
-      'onlynet-direct',
-    ]);
+    expect(
+      check(
+        'proxy=127.0.0.1:9050\nonlynet=onion\nlink.l.type=p2p\nlink.l.peer=abcdefghijklmnopabcdefghijklmnopabcdefghijklmnopabcdefgh.onion:8333\nlink.l.proxy=off\n',
+      ).errors.map((e) => e.code),
+    ).toEqual(['onlynet-direct']);
     expect(check('onlynet=onion\nlink.l.type=p2p\nlink.l.peer=x.onion:8333\n').errors.map((e) => e.code)).toEqual(['onlynet-needs-proxy']);
   });
 });

@@ -10,7 +10,15 @@ import { Counters } from '../../src/util/counters.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { until } from '../helpers/wait.js';
 
-const SF7: LoraAirtimeParams = { sf: 7, bandwidthHz: 125_000, codingRate: 5, preambleSymbols: 8, explicitHeader: true, crc: true, lowDataRateOptimize: 'auto' };
+const SF7: LoraAirtimeParams = {
+  sf: 7,
+  bandwidthHz: 125_000,
+  codingRate: 5,
+  preambleSymbols: 8,
+  explicitHeader: true,
+  crc: true,
+  lowDataRateOptimize: 'auto',
+};
 
 interface Member {
   socket: Socket;
@@ -82,7 +90,10 @@ describe('simulated air', () => {
   it('the sim driver sends one frame per airtime: three queued frames take three airtimes at 100% duty cycle', async () => {
     const { air, port } = await startAir();
     const counters = new Counters();
-    const t = new SimTransport({ name: 'air', air: { host: '127.0.0.1', port }, lora: SF7, direction: 'duplex', dutyCycle: 1 }, { log: memoryLogger(), counters });
+    const t = new SimTransport(
+      { name: 'air', air: { host: '127.0.0.1', port }, lora: SF7, direction: 'duplex', dutyCycle: 1 },
+      { log: memoryLogger(), counters },
+    );
     cleanup.push(() => t.close());
     const listener = await member(port);
     await t.open();
@@ -101,7 +112,10 @@ describe('simulated air', () => {
     const log = memoryLogger();
     const counters = new Counters();
     // 0.01% of an hour: 360 ms budget, 36 ms burst; a 100-byte SF7 frame is ~170 ms, so the second waits.
-    const t = new SimTransport({ name: 'air', air: { host: '127.0.0.1', port }, lora: SF7, direction: 'tx', dutyCycle: 0.0001 }, { log, counters });
+    const t = new SimTransport(
+      { name: 'air', air: { host: '127.0.0.1', port }, lora: SF7, direction: 'tx', dutyCycle: 0.0001 },
+      { log, counters },
+    );
     cleanup.push(() => t.close());
     await t.open();
     await until('joined', () => air.stats.members === 1);

@@ -66,7 +66,8 @@ beforeAll(async () => {
       const s = net.connect(socksPort, '127.0.0.1', () => res(!!s.destroy())).once('error', () => res(false));
     });
     if (ok) break;
-    if (i > 100 || ms.exitCode !== null) throw new Error(`microsocks did not start (is it installed? scripts/setup.sh installs it): ${msLog}`);
+    if (i > 100 || ms.exitCode !== null)
+      throw new Error(`microsocks did not start (is it installed? scripts/setup.sh installs it): ${msLog}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }, 60_000);
@@ -95,7 +96,9 @@ describe('internet links through a SOCKS5 proxy (microsocks)', () => {
     try {
       const p2p = track(createP2P({ name: 'p', type: 'p2p', peer: `localhost:${node.p2pPort}`, proxy }, recP.ctx));
       const e = track(createEsplora({ name: 'e', type: 'esplora', url: viaName(esplora.url), rate: '0', proxy }, recE.ctx));
-      const t = track(createEsplora({ name: 't', type: 'esplora', url: viaName(esploraTls.url), ca: cert.certPath, rate: '0', proxy }, recT.ctx));
+      const t = track(
+        createEsplora({ name: 't', type: 'esplora', url: viaName(esploraTls.url), ca: cert.certPath, rate: '0', proxy }, recT.ctx),
+      );
       const l = track(createElectrum({ name: 'l', type: 'electrum', server: `localhost:${electrum.port}`, proxy }, recL.ctx));
       await Promise.all([p2p.start(), e.start(), t.start(), l.start()]);
       await p2p.requestHeaders!([headerHash(NETWORKS.regtest.genesisHeader)]);
@@ -129,11 +132,26 @@ describe('internet links through a SOCKS5 proxy (microsocks)', () => {
     startTrap();
     lookups.length = 0;
     try {
-      const e = track(createEsplora({ name: 'x', type: 'esplora', url: 'http://no-such-host.invalid/api', rate: '0', timeout: '5000', proxy: `127.0.0.1:${socksPort}` }, rec.ctx));
+      const e = track(
+        createEsplora(
+          {
+            name: 'x',
+            type: 'esplora',
+            url: 'http://no-such-host.invalid/api',
+            rate: '0',
+            timeout: '5000',
+            proxy: `127.0.0.1:${socksPort}`,
+          },
+          rec.ctx,
+        ),
+      );
       await e.start().catch(() => {});
       await e.requestHeaders!([chain.parentHash]).catch(() => {});
-      await until('the link to say why', () => rec.log.lines.join('\n').includes('SOCKS5 proxy') || rec.states.some((s) => /SOCKS5 proxy/.test(s.reason ?? '')), 10_000, () =>
-        JSON.stringify({ states: rec.states, log: rec.log.lines.slice(-5) }),
+      await until(
+        'the link to say why',
+        () => rec.log.lines.join('\n').includes('SOCKS5 proxy') || rec.states.some((s) => /SOCKS5 proxy/.test(s.reason ?? '')),
+        10_000,
+        () => JSON.stringify({ states: rec.states, log: rec.log.lines.slice(-5) }),
       );
     } finally {
       stopTrap();
@@ -142,11 +160,18 @@ describe('internet links through a SOCKS5 proxy (microsocks)', () => {
 
     const down = await freePort();
     const rec2 = recordingContext();
-    const l = track(createElectrum({ name: 'y', type: 'electrum', server: 'localhost:50001', timeout: '3000', proxy: `127.0.0.1:${down}` }, rec2.ctx));
+    const l = track(
+      createElectrum({ name: 'y', type: 'electrum', server: 'localhost:50001', timeout: '3000', proxy: `127.0.0.1:${down}` }, rec2.ctx),
+    );
     await l.start().catch(() => {});
     await l.requestHeaders!([chain.parentHash]).catch(() => {});
-    await until('the electrum link to name the proxy', () => rec2.log.lines.join('\n').includes(`SOCKS5 proxy 127.0.0.1:${down}`) || rec2.states.some((s) => (s.reason ?? '').includes(`127.0.0.1:${down}`)), 10_000, () =>
-      JSON.stringify({ states: rec2.states, log: rec2.log.lines.slice(-5) }),
+    await until(
+      'the electrum link to name the proxy',
+      () =>
+        rec2.log.lines.join('\n').includes(`SOCKS5 proxy 127.0.0.1:${down}`) ||
+        rec2.states.some((s) => (s.reason ?? '').includes(`127.0.0.1:${down}`)),
+      10_000,
+      () => JSON.stringify({ states: rec2.states, log: rec2.log.lines.slice(-5) }),
     );
   }, 30_000);
 });

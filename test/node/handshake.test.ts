@@ -72,9 +72,7 @@ describe.each([
 
   it('learns about new blocks the node mines through headers announcements', async () => {
     const [hash] = await node.mine(1);
-    await node.waitFor('a headers announcement', async () =>
-      headersFromNode.flat().some((h) => hashToHex(headerHash(h)) === hash),
-    );
+    await node.waitFor('a headers announcement', async () => headersFromNode.flat().some((h) => hashToHex(headerHash(h)) === hash));
     expect(counters.get('node.msg_in.headers')).toBeGreaterThan(0);
   });
 

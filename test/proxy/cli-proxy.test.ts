@@ -49,7 +49,14 @@ describe('BIP324 proxy from the command line', () => {
 
   it('altnet run with bip324proxy=: a SOCKS5 client reaches the v2 peer', async () => {
     const [port, nodePort] = [await freePort(), await freePort()];
-    const p = start(['run', '--conf=none', '-network=regtest', `-listen=127.0.0.1:${nodePort}`, `-datadir=${join(dir, 'data')}`, `-bip324proxy=127.0.0.1:${port}`]);
+    const p = start([
+      'run',
+      '--conf=none',
+      '-network=regtest',
+      `-listen=127.0.0.1:${nodePort}`,
+      `-datadir=${join(dir, 'data')}`,
+      `-bip324proxy=127.0.0.1:${port}`,
+    ]);
     procs.push(p.proc);
     await until('ready', () => p.log().includes('ready'), 20_000);
     expect(p.log()).toContain(`BIP324 proxy listening (SOCKS5 and plain v1) address=127.0.0.1:${port}`);

@@ -62,7 +62,10 @@ describe('BIP324 proxy between Bitcoin Core 30.2 nodes', () => {
     const [socksPort, plainPort] = [await socksProxy.listen(), await plainProxy.listen()];
     // Core sends only routable addresses through -proxy (127.0.0.1 is NET_UNROUTABLE, dialled
     // directly); a name goes to the proxy unresolved, as a SOCKS5 DOMAINNAME request.
-    a = new BitcoindProcess({ name: 'proxy-A', args: ['-v2transport=0', `-proxy=127.0.0.1:${socksPort}`, `-addnode=localhost:${b.p2pPort}`] });
+    a = new BitcoindProcess({
+      name: 'proxy-A',
+      args: ['-v2transport=0', `-proxy=127.0.0.1:${socksPort}`, `-addnode=localhost:${b.p2pPort}`],
+    });
     c = new BitcoindProcess({ name: 'proxy-C', args: ['-v2transport=0', `-addnode=127.0.0.1:${plainPort}`] });
     await Promise.all([a.start(), c.start()]);
   });
@@ -81,9 +84,9 @@ describe('BIP324 proxy between Bitcoin Core 30.2 nodes', () => {
 
     // 101 blocks on A (so its first coinbase matures) reach B; one block on B reaches A.
     const minedOnA = await a.mine(101);
-    await b.waitFor('B at A\'s tip', async () => (await b.rpc<string>('getbestblockhash')) === minedOnA[100]);
+    await b.waitFor("B at A's tip", async () => (await b.rpc<string>('getbestblockhash')) === minedOnA[100]);
     const [minedOnB] = await b.mine(1);
-    await a.waitFor('A at B\'s tip', async () => (await a.rpc<string>('getbestblockhash')) === minedOnB);
+    await a.waitFor("A at B's tip", async () => (await a.rpc<string>('getbestblockhash')) === minedOnB);
 
     // A transaction sent on A arrives in B's mempool.
     const block1 = await a.rpc<any>('getblock', minedOnA[0], 2);
@@ -91,18 +94,22 @@ describe('BIP324 proxy between Bitcoin Core 30.2 nodes', () => {
     const raw = spendOpTrue(cb.txid, BigInt(Math.round(cb.vout[0].value * 1e8)), cb.vout[0].scriptPubKey.hex);
     const txid = await a.rpc<string>('sendrawtransaction', raw);
     expect(txid).toMatch(/^[0-9a-f]{64}$/);
-    await b.waitFor('the transaction in B\'s mempool', async () => (await b.rpc<string[]>('getrawmempool')).includes(txid), 45_000);
+    await b.waitFor("the transaction in B's mempool", async () => (await b.rpc<string[]>('getrawmempool')).includes(txid), 45_000);
     expect(counters.get('socks.messages_to_client')).toBeGreaterThan(0);
   });
 
   it('plain v1 with -to=: a v1-only node dialling the proxy reaches B over v2; blocks both ways', async () => {
     const peer = await v2PeerVia(b, plainProxy);
-    expect(plainProxy.connections().find((x) => x.sessionId === peer.session_id)).toMatchObject({ mode: 'plain', transport: 'v2', network: 'regtest' });
+    expect(plainProxy.connections().find((x) => x.sessionId === peer.session_id)).toMatchObject({
+      mode: 'plain',
+      transport: 'v2',
+      network: 'regtest',
+    });
     await c.waitFor('C synced to B', async () => (await height(c)) === (await height(b)));
     const [minedOnC] = await c.mine(1);
-    await b.waitFor('B at C\'s tip', async () => (await b.rpc<string>('getbestblockhash')) === minedOnC);
+    await b.waitFor("B at C's tip", async () => (await b.rpc<string>('getbestblockhash')) === minedOnC);
     const [minedOnB] = await b.mine(1);
-    await c.waitFor('C at B\'s tip', async () => (await c.rpc<string>('getbestblockhash')) === minedOnB);
+    await c.waitFor("C at B's tip", async () => (await c.rpc<string>('getbestblockhash')) === minedOnB);
     expect(counters.get('plain.plain')).toBeGreaterThanOrEqual(1);
     expect(counters.get('plain.errors.proxy-v2-refused')).toBe(0);
   });

@@ -92,7 +92,7 @@ describe('BIP324 proxy, SOCKS5 front end', () => {
     expect(counters.get('messages_to_client')).toBe(4);
   });
 
-  it('takes the network from the client\'s v1 magic (main, testnet4, signet)', async () => {
+  it("takes the network from the client's v1 magic (main, testnet4, signet)", async () => {
     const { proxy, port } = await startProxy();
     for (const name of ['main', 'testnet4', 'signet'] as const) {
       const magic = NETWORKS[name].magic;
@@ -161,7 +161,9 @@ describe('BIP324 proxy, upstream SOCKS5 proxy (proxy=, e.g. Tor)', () => {
     const peer = await startPeer();
     const upPort = await freePort();
     // microsocks logs each connection on stderr; stdbuf keeps the lines from waiting in a buffer.
-    const ms = spawn('stdbuf', ['-oL', '-eL', 'microsocks', '-i', '127.0.0.1', '-p', String(upPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const ms = spawn('stdbuf', ['-oL', '-eL', 'microsocks', '-i', '127.0.0.1', '-p', String(upPort)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let msLog = '';
     ms.stdout.on('data', (b: Buffer) => (msLog += b.toString()));
     ms.stderr.on('data', (b: Buffer) => (msLog += b.toString()));
@@ -172,7 +174,8 @@ describe('BIP324 proxy, upstream SOCKS5 proxy (proxy=, e.g. Tor)', () => {
         const s = connect(upPort, '127.0.0.1', () => res(!!s.destroy())).once('error', () => res(false));
       });
       if (ok) break;
-      if (i > 100 || ms.exitCode !== null) throw new Error(`microsocks did not start (is it installed? scripts/setup.sh installs it): ${msLog}`);
+      if (i > 100 || ms.exitCode !== null)
+        throw new Error(`microsocks did not start (is it installed? scripts/setup.sh installs it): ${msLog}`);
       await new Promise((r) => setTimeout(r, 50));
     }
     const { port, counters, log } = await startProxy({ upstream: { host: '127.0.0.1', port: upPort } });
@@ -240,7 +243,9 @@ describe('BIP324 proxy, plain v1 front end', () => {
 
 describe('BIP324 proxy, limits', () => {
   it('listens on loopback only unless allowRemote', () => {
-    expect(() => new Bip324Proxy({ listen: { host: '0.0.0.0', port: 0 }, log: memoryLogger(), counters: new Counters() })).toThrow(ConfigError);
+    expect(() => new Bip324Proxy({ listen: { host: '0.0.0.0', port: 0 }, log: memoryLogger(), counters: new Counters() })).toThrow(
+      ConfigError,
+    );
   });
 
   it('refuses connections beyond maxConnections', async () => {

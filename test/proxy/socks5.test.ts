@@ -47,7 +47,10 @@ describe('SOCKS5 CONNECT request', () => {
     expect(parseRequest(full).done).toBe(true);
   });
   it('answers BIND and UDP ASSOCIATE with "command not supported"', () => {
-    expect(codeOf(() => parseRequest(b(5, 2, 0, 1, 1, 2, 3, 4, 0, 80)))).toEqual({ code: 'socks5-command-not-supported', reply: Reply.COMMAND_NOT_SUPPORTED });
+    expect(codeOf(() => parseRequest(b(5, 2, 0, 1, 1, 2, 3, 4, 0, 80)))).toEqual({
+      code: 'socks5-command-not-supported',
+      reply: Reply.COMMAND_NOT_SUPPORTED,
+    });
     expect(codeOf(() => parseRequest(b(5, 3, 0, 1, 1, 2, 3, 4, 0, 80))).reply).toBe(Reply.COMMAND_NOT_SUPPORTED);
   });
   it('rejects unknown address types, a non-zero reserved byte, empty or unprintable names and port 0', () => {

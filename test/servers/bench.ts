@@ -35,7 +35,11 @@ export async function bench(): Promise<Record<string, unknown>> {
     if (!r.ok) throw new Error('real headers failed validation');
   }
   const ms = (performance.now() - t0) / reps;
-  out.validateRun = { headers: chain.headers.length, msPerRun: +ms.toFixed(2), headersPerSecond: Math.round((chain.headers.length / ms) * 1000) };
+  out.validateRun = {
+    headers: chain.headers.length,
+    msPerRun: +ms.toFixed(2),
+    headersPerSecond: Math.round((chain.headers.length / ms) * 1000),
+  };
 
   {
     const s = await startEsploraServer();

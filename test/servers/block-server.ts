@@ -45,7 +45,7 @@ export async function startBlockServer(node: BitcoindProcess, lie?: BlockLie): P
     node
       .rpc<string>('getblock', m[1], 0)
       .then((hex) => {
-        let raw: Buffer = Buffer.from(hex, "hex");
+        let raw: Buffer = Buffer.from(hex, 'hex');
         if (lie) raw = damageBlock(raw, lie);
         state.served.push(m[1]);
         res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(raw);

@@ -79,8 +79,7 @@ export async function startElectrumServer(opts: ElectrumServerOptions = {}): Pro
     },
   };
 
-  const answer = (s: net.Socket, id: unknown, result: unknown) =>
-    s.write(JSON.stringify({ jsonrpc: '2.0', id, result }) + '\n');
+  const answer = (s: net.Socket, id: unknown, result: unknown) => s.write(JSON.stringify({ jsonrpc: '2.0', id, result }) + '\n');
   const fail = (s: net.Socket, id: unknown, message: string) =>
     s.write(JSON.stringify({ jsonrpc: '2.0', id, error: { code: 1, message } }) + '\n');
 
@@ -122,7 +121,10 @@ export async function startElectrumServer(opts: ElectrumServerOptions = {}): Pro
         const from = Math.max(start, chain.first);
         const top = opts.lie === 'short-headers' ? lieAt : state.tipHeight;
         const n = from !== start ? 0 : Math.max(0, Math.min(want, maxChunk, top - start + 1));
-        const hex = served.slice(from - chain.first, from - chain.first + n).map(toHex).join('');
+        const hex = served
+          .slice(from - chain.first, from - chain.first + n)
+          .map(toHex)
+          .join('');
         return answer(s, req.id, { count: n, hex, max: maxChunk });
       }
       default:
@@ -149,9 +151,7 @@ export async function startElectrumServer(opts: ElectrumServerOptions = {}): Pro
     });
   };
 
-  const server = opts.tls
-    ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key }, onConnection)
-    : net.createServer(onConnection);
+  const server = opts.tls ? tls.createServer({ cert: opts.tls.cert, key: opts.tls.key }, onConnection) : net.createServer(onConnection);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   state.port = (server.address() as AddressInfo).port;
   return state;

@@ -82,7 +82,10 @@ export async function startEsploraServer(opts: EsploraServerOptions = {}): Promi
       req.on('end', () => {
         state.txs.push(body);
         if (!/^[0-9a-f]+$/.test(body)) return send(400, 'sendrawtransaction RPC error: {"code":-22,"message":"TX decode failed"}');
-        import('bitcoinjs-lib').then(({ Transaction }) => send(200, Transaction.fromHex(body).getId()), () => send(500, 'x'));
+        import('bitcoinjs-lib').then(
+          ({ Transaction }) => send(200, Transaction.fromHex(body).getId()),
+          () => send(500, 'x'),
+        );
       });
       return;
     }
@@ -116,10 +119,7 @@ export async function startEsploraServer(opts: EsploraServerOptions = {}): Promi
       const height = byHash.get(toHex(hexToHash(m[1])));
       if (height === undefined || height > state.tipHeight) return send(200, JSON.stringify({ in_best_chain: false }));
       const next = hashAtHeight(height + 1);
-      return send(
-        200,
-        JSON.stringify({ in_best_chain: true, height, next_best: next ? hashToHex(next) : null }),
-      );
+      return send(200, JSON.stringify({ in_best_chain: true, height, next_best: next ? hashToHex(next) : null }));
     }
     send(404, 'not found');
   };

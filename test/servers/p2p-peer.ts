@@ -3,12 +3,7 @@
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { NETWORKS } from '../../src/chain/networks.js';
-import {
-  decodeGetHeaders,
-  encodeHeaders,
-  encodeVersion,
-  PROTOCOL_VERSION,
-} from '../../src/node/messages.js';
+import { decodeGetHeaders, encodeHeaders, encodeVersion, PROTOCOL_VERSION } from '../../src/node/messages.js';
 import { V1Transport } from '../../src/node/transport.js';
 import { breakPow, servedChain } from './chain.js';
 
@@ -72,10 +67,20 @@ export async function startFakePeer(opts: FakePeerOptions = {}): Promise<FakePee
         }
         if (m.command === 'version') {
           const none = { services: 0n, ip: new Uint8Array(16), port: 0 };
-          send('version', encodeVersion({
-            version: PROTOCOL_VERSION, services: 9n, timestamp: BigInt(Math.floor(Date.now() / 1000)),
-            addrRecv: none, addrFrom: none, nonce: 42n, userAgent: '/fake:1.0/', startHeight: chain.last, relay: false,
-          }));
+          send(
+            'version',
+            encodeVersion({
+              version: PROTOCOL_VERSION,
+              services: 9n,
+              timestamp: BigInt(Math.floor(Date.now() / 1000)),
+              addrRecv: none,
+              addrFrom: none,
+              nonce: 42n,
+              userAgent: '/fake:1.0/',
+              startHeight: chain.last,
+              relay: false,
+            }),
+          );
           send('verack', new Uint8Array(0));
         } else if (m.command === 'getaddr' && opts.addrs) {
           // addr: count, then per entry u32 time, u64 services, 16-byte IPv4-mapped IP, u16 BE port.

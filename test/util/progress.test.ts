@@ -23,7 +23,15 @@ describe('Progress', () => {
     p.update(600, 1100);
     expect(log.lines).toHaveLength(2);
     expect(log.lines[1]).toMatch(/header sync progress.*done=600.*target=1100.*percent=50.*perSecond=100.*eta=5s/);
-    expect(p.snapshot()).toMatchObject({ what: 'header sync', done: 600, target: 1100, percent: 50, rate: 100, etaSeconds: 5, finished: false });
+    expect(p.snapshot()).toMatchObject({
+      what: 'header sync',
+      done: 600,
+      target: 1100,
+      percent: 50,
+      rate: 100,
+      etaSeconds: 5,
+      finished: false,
+    });
     now += 5000;
     p.update(1100, 1100);
     expect(log.lines[2]).toMatch(/header sync done.*height=1100.*headers=1000.*seconds=10/);

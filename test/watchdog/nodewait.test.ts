@@ -50,7 +50,12 @@ describe('watchdog: node-not-connected', () => {
 
   it('never raises with a wait of 0', () => {
     let now = 0;
-    const w = new Watchdog({ log: memoryLogger(), counters: new Counters(), nowSeconds: () => now, nodeConnection: { connections: () => 0, waitSeconds: 0, address: () => 'x' } });
+    const w = new Watchdog({
+      log: memoryLogger(),
+      counters: new Counters(),
+      nowSeconds: () => now,
+      nodeConnection: { connections: () => 0, waitSeconds: 0, address: () => 'x' },
+    });
     now += 1e9;
     expect(w.check()).toEqual([]);
   });
@@ -73,7 +78,15 @@ describe('gateway: node-not-connected quotes the real listen address', () => {
   it('on a port of its own choosing', async () => {
     let now = 2_000_000;
     const log = memoryLogger();
-    gw = await Gateway.start({ network: NETWORKS.regtest, listen: { host: '127.0.0.1', port: 0 }, links: [], log, checkpoint: null, nowSeconds: () => now, nodeWaitMs: 5_000 });
+    gw = await Gateway.start({
+      network: NETWORKS.regtest,
+      listen: { host: '127.0.0.1', port: 0 },
+      links: [],
+      log,
+      checkpoint: null,
+      nowSeconds: () => now,
+      nodeWaitMs: 5_000,
+    });
     expect(gw.watchdog.check()).toEqual([]);
     now += 5;
     gw.watchdog.check();

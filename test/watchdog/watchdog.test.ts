@@ -146,10 +146,10 @@ describe('link-silent: a beacon link that hears nothing', () => {
   });
 });
 
-describe('peers-disagree: the node\'s own peers against the links', () => {
+describe("peers-disagree: the node's own peers against the links", () => {
   const view = { otherPeers: 3, peersBestHeight: 100, nodeHeight: 100, chainHeight: 103, chainAhead: true };
 
-  it('raises after the grace period when no other peer has shown the node the links\' better chain, clears when one has', () => {
+  it("raises after the grace period when no other peer has shown the node the links' better chain, clears when one has", () => {
     const { wd, events, at } = setup();
     wd.observePeerView(view);
     at(T + 59);
@@ -158,8 +158,8 @@ describe('peers-disagree: the node\'s own peers against the links', () => {
     const raised = wd.observePeerView(view);
     expect(raised).toHaveLength(1);
     expect(raised[0]).toMatchObject({ kind: 'peers-disagree', key: 'peers-disagree', since: T });
-    expect(raised[0].detail).toContain('height 103 with more work than the node\'s (height 100)');
-    expect(raised[0].detail).toContain('none of the node\'s 3 other peer(s) has shown it headers beyond height 100');
+    expect(raised[0].detail).toContain("height 103 with more work than the node's (height 100)");
+    expect(raised[0].detail).toContain("none of the node's 3 other peer(s) has shown it headers beyond height 100");
     at(T + 100);
     expect(wd.observePeerView(view)).toEqual([]);
     wd.observePeerView({ ...view, peersBestHeight: 103 });

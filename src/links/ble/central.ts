@@ -163,9 +163,7 @@ export class BleCentral {
     if (!guarded) this.log.debug('noble does not use HCI bindings here; malformed-input guard not installed');
     noble.on('stateChange', (s: string) => this.log.debug('adapter state', { state: s }));
     try {
-      await this.guard(
-        this.withTimeout(noble.waitForPoweredOnAsync(this.cfg.adapterTimeoutMs), this.cfg.adapterTimeoutMs, 'adapter'),
-      );
+      await this.guard(this.withTimeout(noble.waitForPoweredOnAsync(this.cfg.adapterTimeoutMs), this.cfg.adapterTimeoutMs, 'adapter'));
     } catch (e) {
       this.stop();
       if (e instanceof AltnetError && e.code === 'ble-closed') throw e;
@@ -204,8 +202,7 @@ export class BleCentral {
   withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const t = this.timers.setTimeout(
-        () =>
-          reject(new AltnetError(`ble-${what}-timeout`, `BLE link ${this.cfg.linkName}: ${what} did not complete within ${ms} ms`)),
+        () => reject(new AltnetError(`ble-${what}-timeout`, `BLE link ${this.cfg.linkName}: ${what} did not complete within ${ms} ms`)),
         ms,
       );
       p.then(
@@ -306,7 +303,10 @@ export class BleCentral {
       if (ended || !write) throw new AltnetError('ble-disconnected', `BLE link ${cfg.linkName}: not connected`);
       const w = write;
       if (cfg.profile.wholeWrites && bytes.length > attMtu - 3) {
-        throw new AltnetError('ble-write-too-large', `BLE link ${cfg.linkName}: ${bytes.length} bytes do not fit one write at ATT MTU ${attMtu}; raise link.${cfg.linkName}.att_mtu`);
+        throw new AltnetError(
+          'ble-write-too-large',
+          `BLE link ${cfg.linkName}: ${bytes.length} bytes do not fit one write at ATT MTU ${attMtu}; raise link.${cfg.linkName}.att_mtu`,
+        );
       }
       for (const piece of chunk(bytes, attMtu - 3)) {
         try {
@@ -395,7 +395,11 @@ export class BleCentral {
       }
       if (cfg.profile.read) {
         readable = characteristics.find((c) => c.uuid === nobleUuid(cfg.profile.read!)) ?? null;
-        if (!readable) throw new AltnetError('ble-gatt-missing', `BLE link ${cfg.linkName}: ${p.address} has no read characteristic ${cfg.profile.read}`);
+        if (!readable)
+          throw new AltnetError(
+            'ble-gatt-missing',
+            `BLE link ${cfg.linkName}: ${p.address} has no read characteristic ${cfg.profile.read}`,
+          );
       }
       write = w;
       notify = n;

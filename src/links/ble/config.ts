@@ -188,7 +188,8 @@ export function parseBleOptions(options: Record<string, string>, deps: Omit<BleF
 /** Validates `link.<name>.*` options and builds a KISS or NUS transport (not yet opened). */
 export function createBleTransport(options: Record<string, string>, deps: BleFactoryDeps): BleTransport {
   const cfg = parseBleOptions(options, deps);
-  if (cfg.profile.framing === 'meshtastic') throw new ConfigError('link-option-invalid', 'service=meshtastic is built by createBleLinkTransport');
+  if (cfg.profile.framing === 'meshtastic')
+    throw new ConfigError('link-option-invalid', 'service=meshtastic is built by createBleLinkTransport');
   return new BleTransport(cfg, deps);
 }
 
@@ -201,7 +202,13 @@ export function createBleLinkTransport(options: Record<string, string>, deps: Bl
   const board = deps.board ?? findBoardProfile(opts.get('board') ?? DEFAULT_BOARD.meshtastic, deps.boardsDir);
   const region = opts.get('region')?.toUpperCase() as RegionName | undefined;
   return new MeshtasticTransport(
-    { name: link, profile: board, radio: { region }, openChannel: meshtasticBleChannelFactory(cfg, deps), backoff: { initialMs: cfg.reconnectMinMs, maxMs: cfg.reconnectMaxMs } },
+    {
+      name: link,
+      profile: board,
+      radio: { region },
+      openChannel: meshtasticBleChannelFactory(cfg, deps),
+      backoff: { initialMs: cfg.reconnectMinMs, maxMs: cfg.reconnectMaxMs },
+    },
     deps,
   );
 }

@@ -87,8 +87,7 @@ export function guardHciInput(noble: NobleLike, onMalformed: (error: Error, pack
   // can arrive (bytes are only read once we return to the event loop).
   void noble.state;
   const socket = (noble as unknown as { _bindings?: { _hci?: { _socket?: unknown } } })._bindings?._hci?._socket as
-    | { emit: (event: string | symbol, ...args: unknown[]) => boolean }
-    | undefined;
+    { emit: (event: string | symbol, ...args: unknown[]) => boolean } | undefined;
   if (!socket || typeof socket.emit !== 'function') return false;
   const emit = socket.emit.bind(socket);
   socket.emit = (event: string | symbol, ...args: unknown[]): boolean => {

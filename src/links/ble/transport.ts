@@ -9,13 +9,7 @@ import { AltnetError, InvalidDataError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import type { Counters } from '../../util/counters.js';
 import type { FrameTransport, LinkCapabilities, LinkState } from '../link.js';
-import {
-  KissStreamDecoder,
-  lengthPrefixEncode,
-  LengthPrefixDecoder,
-  type DecodeProblems,
-  type StreamDecoder,
-} from './framing.js';
+import { KissStreamDecoder, lengthPrefixEncode, LengthPrefixDecoder, type DecodeProblems, type StreamDecoder } from './framing.js';
 import { BleCentral, type BleCentralConfig, type BleCentralDeps, type BleConnection } from './central.js';
 import { decodeAx25Ui, encodeAx25Ui, type Callsign } from '../kiss/ax25.js';
 import { kissData } from '../kiss/kiss.js';
@@ -73,8 +67,7 @@ export class BleTransport implements FrameTransport {
     this.counters = deps.counters;
     // With AX.25, a KISS frame also holds the address field (up to 8 digipeaters), control and PID.
     const maxPayload = cfg.capabilities.mtu + (cfg.ax25 ? 14 + 7 * 8 + 2 : 0);
-    this.decoder =
-      cfg.profile.framing === 'kiss' ? new KissStreamDecoder(maxPayload) : new LengthPrefixDecoder(maxPayload);
+    this.decoder = cfg.profile.framing === 'kiss' ? new KissStreamDecoder(maxPayload) : new LengthPrefixDecoder(maxPayload);
   }
 
   get state(): LinkState {

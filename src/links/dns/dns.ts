@@ -75,8 +75,12 @@ export class DnsSource implements HeaderSource {
     const name = headerName(height, this.opts.domain, this.opts.format);
     let addrs: string[];
     try {
-      addrs = await withTimeout(this.timers, this.timeoutMs, `AAAA ${name}`, () => this.resolver.resolve6(name), () =>
-        this.resolver.cancel(),
+      addrs = await withTimeout(
+        this.timers,
+        this.timeoutMs,
+        `AAAA ${name}`,
+        () => this.resolver.resolve6(name),
+        () => this.resolver.cancel(),
       );
     } catch (e) {
       const code = (e as { code?: unknown }).code;

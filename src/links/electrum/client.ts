@@ -121,8 +121,7 @@ export class ElectrumClient {
       `connect ${host}:${port}`,
       () =>
         new Promise<net.Socket>((resolve, reject) => {
-          const fail = (e: Error) =>
-            reject(new SourceUnavailableError(`cannot connect to ${host}:${port}: ${e.message}`, { cause: e }));
+          const fail = (e: Error) => reject(new SourceUnavailableError(`cannot connect to ${host}:${port}: ${e.message}`, { cause: e }));
           // TCP first (through the SOCKS5 proxy when one is set: it resolves the name), then TLS over it.
           dialTcp({ host, port, proxy: this.opts.proxy, timeoutMs: this.timeoutMs }).then((raw) => {
             if (abandoned) return void raw.destroy();

@@ -4,14 +4,7 @@ import { headerHash, HEADER_SIZE } from '../../chain/header.js';
 import { fromHex } from '../../util/bytes.js';
 import { MalformedInputError } from '../../util/errors.js';
 import type { Link, LinkCapabilities, LinkContext } from '../link.js';
-import {
-  readPemOption,
-  realTimers,
-  SourceLink,
-  type HeaderSource,
-  type Timers,
-  type SourceTip,
-} from '../source/index.js';
+import { readPemOption, realTimers, SourceLink, type HeaderSource, type Timers, type SourceTip } from '../source/index.js';
 import { readLinkOptions } from '../options.js';
 import { readProxyOption } from '../source/dial.js';
 import { ELECTRUM_OPTIONS } from './options.js';

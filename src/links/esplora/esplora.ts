@@ -69,8 +69,8 @@ export class EsploraSource implements HeaderSource {
     this.agent = opts.proxy
       ? proxyAgent(opts.proxy, { https: tls, ca: opts.ca, timeoutMs: opts.timeoutMs ?? 15_000 })
       : tls
-      ? new https.Agent({ keepAlive: true, maxSockets: 4, ca: opts.ca })
-      : new http.Agent({ keepAlive: true, maxSockets: 4 });
+        ? new https.Agent({ keepAlive: true, maxSockets: 4, ca: opts.ca })
+        : new http.Agent({ keepAlive: true, maxSockets: 4 });
     this.timeoutMs = opts.timeoutMs ?? 15_000;
     this.timers = opts.timers ?? realTimers;
     this.limiter = new RateLimiter(opts.ratePerSecond ?? 10, opts.burst ?? 20, this.timers);
@@ -120,7 +120,9 @@ export class EsploraSource implements HeaderSource {
                 const all = Buffer.concat(chunks);
                 const status = res.statusCode ?? 0;
                 // A binary answer that is an error carries a short text; keep it for the message.
-                resolve(binary && status >= 200 && status <= 299 ? { status, body: '', bytes: all } : { status, body: all.toString('utf8') });
+                resolve(
+                  binary && status >= 200 && status <= 299 ? { status, body: '', bytes: all } : { status, body: all.toString('utf8') },
+                );
               });
               res.on('error', (e) => reject(new SourceUnavailableError(`${url.pathname}: ${e.message}`, { cause: e })));
             },
@@ -128,9 +130,7 @@ export class EsploraSource implements HeaderSource {
           this.inflight.add(req);
           req.on('close', () => this.inflight.delete(req!));
           req.on('error', (e) =>
-            reject(
-              e instanceof AltnetError ? e : new SourceUnavailableError(`${url.host}${url.pathname}: ${e.message}`, { cause: e }),
-            ),
+            reject(e instanceof AltnetError ? e : new SourceUnavailableError(`${url.host}${url.pathname}: ${e.message}`, { cause: e })),
           );
           req.end(body);
         }),
@@ -142,13 +142,15 @@ export class EsploraSource implements HeaderSource {
   private async getText(path: string): Promise<string | null> {
     const a = await this.call('GET', path);
     if (a.status === 404) return null;
-    if (a.status === 429) throw new SourceUnavailableError(`GET ${path}: HTTP 429, the server asks us to slow down; counted as unavailable, asked again later`);
+    if (a.status === 429)
+      throw new SourceUnavailableError(`GET ${path}: HTTP 429, the server asks us to slow down; counted as unavailable, asked again later`);
     if (a.status < 200 || a.status > 299) {
       throw new SourceUnavailableError(`GET ${path}: HTTP ${a.status} ${a.body.slice(0, 80)}`);
     }
     // A captcha or error page from a CDN in front of a public server is not the server lying:
     // the source is unavailable, and is asked again later.
-    if (/^\s*</.test(a.body)) throw new SourceUnavailableError(`GET ${path}: an HTML page where data was expected (captcha or error page?)`);
+    if (/^\s*</.test(a.body))
+      throw new SourceUnavailableError(`GET ${path}: an HTML page where data was expected (captcha or error page?)`);
     return a.body.trim();
   }
 
@@ -183,7 +185,8 @@ export class EsploraSource implements HeaderSource {
     const path = `block/${hashToHex(hash)}/raw`;
     const a = await this.call('GET', path, undefined, true);
     if (a.status === 404) throw new SourceUnavailableError(`GET ${path}: the server does not have this block (404)`);
-    if (a.status < 200 || a.status > 299 || !a.bytes) throw new SourceUnavailableError(`GET ${path}: HTTP ${a.status} ${a.body.slice(0, 80)}`);
+    if (a.status < 200 || a.status > 299 || !a.bytes)
+      throw new SourceUnavailableError(`GET ${path}: HTTP ${a.status} ${a.body.slice(0, 80)}`);
     const raw = new Uint8Array(a.bytes.buffer, a.bytes.byteOffset, a.bytes.length);
     if (raw.length < 81) throw new MalformedInputError('esplora-bad-block', `${path}: ${raw.length} bytes is not a block`);
     const got = headerHash(raw.subarray(0, 80));
@@ -346,4 +349,3 @@ export function create(options: Record<string, string>, ctx: LinkContext): Link 
     ctx,
   );
 }
-

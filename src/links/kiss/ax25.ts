@@ -19,7 +19,10 @@ const CALL_RE = /^[A-Z0-9]{1,6}$/;
 export function parseCallsign(text: string): Callsign {
   const m = /^([A-Za-z0-9]{1,6})(?:-(\d{1,2}))?$/.exec(text.trim());
   if (!m) {
-    throw new ConfigError('callsign-invalid', `"${text}" is not a callsign: use 1-6 letters/digits with an optional -SSID (0-15), e.g. N0CALL-7`);
+    throw new ConfigError(
+      'callsign-invalid',
+      `"${text}" is not a callsign: use 1-6 letters/digits with an optional -SSID (0-15), e.g. N0CALL-7`,
+    );
   }
   const ssid = m[2] === undefined ? 0 : Number(m[2]);
   if (ssid > 15) throw new ConfigError('callsign-invalid', `"${text}": SSID must be 0..15`);
@@ -45,7 +48,8 @@ function decodeAddress(b: Uint8Array, at: number): { c: Callsign; bit7: boolean;
     const byte = b[at + i];
     if (byte & 1) throw new MalformedInputError('ax25-bad-address', 'AX.25 address ends inside a callsign');
     const ch = String.fromCharCode(byte >> 1);
-    if (ch !== ' ' && !/[A-Z0-9]/.test(ch)) throw new MalformedInputError('ax25-bad-address', `AX.25 callsign has character 0x${(byte >> 1).toString(16)}`);
+    if (ch !== ' ' && !/[A-Z0-9]/.test(ch))
+      throw new MalformedInputError('ax25-bad-address', `AX.25 callsign has character 0x${(byte >> 1).toString(16)}`);
     call += ch;
   }
   call = call.trimEnd();
@@ -67,7 +71,8 @@ export interface Ax25UiFrame {
 export function encodeAx25Ui(f: Ax25UiFrame): Uint8Array {
   const digis = f.digipeaters ?? [];
   if (digis.length > 8) throw new RangeError('AX.25 allows at most 8 digipeaters');
-  if (f.info.length > AX25_MAX_INFO) throw new RangeError(`AX.25 information field is at most ${AX25_MAX_INFO} bytes, got ${f.info.length}`);
+  if (f.info.length > AX25_MAX_INFO)
+    throw new RangeError(`AX.25 information field is at most ${AX25_MAX_INFO} bytes, got ${f.info.length}`);
   const cmd = f.command ?? true;
   const addrLen = 14 + 7 * digis.length;
   const out = new Uint8Array(addrLen + 2 + f.info.length);

@@ -54,7 +54,9 @@ export class KissTransport extends RadioTransport {
   constructor(o: KissTransportOptions, deps: RadioDeps) {
     const noCallsign = o.callsign === undefined || o.callsign.trim() === '';
     if (noCallsign && o.direction !== 'rx') {
-      throw new CallsignRequiredError(`link ${o.name} has no callsign; set callsign= (or link.${o.name}.callsign=), or make the link receive-only (link.${o.name}.direction=rx, or run with --receive-only), which needs none`);
+      throw new CallsignRequiredError(
+        `link ${o.name} has no callsign; set callsign= (or link.${o.name}.callsign=), or make the link receive-only (link.${o.name}.direction=rx, or run with --receive-only), which needs none`,
+      );
     }
     const callsign = noCallsign ? undefined : parseCallsign(o.callsign!);
     const destination = parseCallsign(o.destination ?? ALTNET_DESTINATION);
@@ -86,14 +88,21 @@ export class KissTransport extends RadioTransport {
     this.callsign = callsign;
     this.destination = destination;
     this.kissPort = kissPort;
-    this.decoder = new KissDecoder({ maxFrameBytes: 1 + 14 + 7 * 8 + 2 + AX25_MAX_INFO, onError: (code) => this.malformed(code, 'KISS stream') });
+    this.decoder = new KissDecoder({
+      maxFrameBytes: 1 + 14 + 7 * 8 + 2 + AX25_MAX_INFO,
+      onError: (code) => this.malformed(code, 'KISS stream'),
+    });
     this.params = [];
     if (o.txDelayMs !== undefined) this.params.push(kissTxDelay(kissPort, o.txDelayMs));
     if (o.persistence !== undefined) this.params.push(kissPersistence(kissPort, o.persistence));
     if (o.slotTimeMs !== undefined) this.params.push(kissSlotTime(kissPort, o.slotTimeMs));
     if (o.txTailMs !== undefined) this.params.push(kissTxTail(kissPort, o.txTailMs));
     if (o.fullDuplex !== undefined) this.params.push(kissFullDuplex(kissPort, o.fullDuplex));
-    this.log.info('KISS link', { callsign: callsign ? formatCallsign(callsign) : 'none (receive-only)', destination: formatCallsign(destination), kissPort });
+    this.log.info('KISS link', {
+      callsign: callsign ? formatCallsign(callsign) : 'none (receive-only)',
+      destination: formatCallsign(destination),
+      kissPort,
+    });
   }
 
   protected async initialize(): Promise<void> {

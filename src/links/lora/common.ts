@@ -56,7 +56,10 @@ export function resolveLoraSettings(profile: BoardProfile, over: LoraOverrides =
   if (!region) throw new ConfigError('region-missing', `board "${profile.id}" lists no regions; set link.<name>.region`);
   const reg = profile.radio.regions[region];
   if (!reg) {
-    throw new ConfigError('region-unsupported', `board "${profile.id}" does not support region ${region}; it supports ${Object.keys(profile.radio.regions).join(', ')}`);
+    throw new ConfigError(
+      'region-unsupported',
+      `board "${profile.id}" does not support region ${region}; it supports ${Object.keys(profile.radio.regions).join(', ')}`,
+    );
   }
   // Radios whose host protocol sets the PHY use the region's shared on-air profile, so that
   // different makes hear each other; the others keep what their firmware fixes (board profile).
@@ -80,13 +83,18 @@ export function resolveLoraSettings(profile: BoardProfile, over: LoraOverrides =
     invertIq: air?.invertIq ?? false,
   };
   if (s.frequencyHz < reg.minFrequencyHz || s.frequencyHz > reg.maxFrequencyHz) {
-    throw new ConfigError('frequency-out-of-region', `frequency ${s.frequencyHz} Hz is outside ${region} (${reg.minFrequencyHz}-${reg.maxFrequencyHz} Hz)`);
+    throw new ConfigError(
+      'frequency-out-of-region',
+      `frequency ${s.frequencyHz} Hz is outside ${region} (${reg.minFrequencyHz}-${reg.maxFrequencyHz} Hz)`,
+    );
   }
-  if (!Number.isInteger(s.sf) || s.sf < 6 || s.sf > 12) throw new ConfigError('lora-sf-invalid', `spreading factor must be 6..12, got ${s.sf}`);
+  if (!Number.isInteger(s.sf) || s.sf < 6 || s.sf > 12)
+    throw new ConfigError('lora-sf-invalid', `spreading factor must be 6..12, got ${s.sf}`);
   if (!BANDWIDTHS.includes(s.bandwidthHz)) {
     throw new ConfigError('lora-bw-invalid', `bandwidth must be one of ${BANDWIDTHS.join(', ')} Hz, got ${s.bandwidthHz}`);
   }
-  if (![5, 6, 7, 8].includes(s.codingRate)) throw new ConfigError('lora-cr-invalid', `coding rate must be 5..8 (4/5..4/8), got ${s.codingRate}`);
+  if (![5, 6, 7, 8].includes(s.codingRate))
+    throw new ConfigError('lora-cr-invalid', `coding rate must be 5..8 (4/5..4/8), got ${s.codingRate}`);
   if (!Number.isInteger(s.preambleSymbols) || s.preambleSymbols < 6 || s.preambleSymbols > 65535) {
     throw new ConfigError('lora-preamble-invalid', `preamble must be 6..65535 symbols, got ${s.preambleSymbols}`);
   }
@@ -135,7 +143,8 @@ export function planLora(o: LoraTransportOptions, dialectMax: number): LoraPlan 
     throw new ConfigError(
       'lora-rate-unusable',
       `SF${settings.sf}/${settings.bandwidthHz / 1000} kHz leaves no payload in ${settings.region}` +
-        (rule.maxDwellMs ? ` (dwell time ${rule.maxDwellMs} ms)` : '') + '; use a lower spreading factor or wider bandwidth',
+        (rule.maxDwellMs ? ` (dwell time ${rule.maxDwellMs} ms)` : '') +
+        '; use a lower spreading factor or wider bandwidth',
     );
   }
   const bitrate = o.profile.radio.airtime.model === 'bitrate' ? o.profile.radio.airtime.bitrate : loraBitrate(settings);

@@ -134,8 +134,38 @@ export interface MeshLoraConfig {
 }
 
 /** config.proto LoRaConfig.RegionCode and ModemPreset names (enum numbers are the wire contract). */
-export const MESH_REGIONS = ['UNSET', 'US', 'EU_433', 'EU_868', 'CN', 'JP', 'ANZ', 'KR', 'TW', 'RU', 'IN', 'NZ_865', 'TH', 'LORA_24', 'UA_433', 'UA_868', 'MY_433', 'MY_919', 'SG_923'];
-export const MESH_PRESETS = ['LONG_FAST', 'LONG_SLOW', 'VERY_LONG_SLOW', 'MEDIUM_SLOW', 'MEDIUM_FAST', 'SHORT_SLOW', 'SHORT_FAST', 'LONG_MODERATE', 'SHORT_TURBO'];
+export const MESH_REGIONS = [
+  'UNSET',
+  'US',
+  'EU_433',
+  'EU_868',
+  'CN',
+  'JP',
+  'ANZ',
+  'KR',
+  'TW',
+  'RU',
+  'IN',
+  'NZ_865',
+  'TH',
+  'LORA_24',
+  'UA_433',
+  'UA_868',
+  'MY_433',
+  'MY_919',
+  'SG_923',
+];
+export const MESH_PRESETS = [
+  'LONG_FAST',
+  'LONG_SLOW',
+  'VERY_LONG_SLOW',
+  'MEDIUM_SLOW',
+  'MEDIUM_FAST',
+  'SHORT_SLOW',
+  'SHORT_FAST',
+  'LONG_MODERATE',
+  'SHORT_TURBO',
+];
 
 export interface FromRadioMsg {
   id?: number;

@@ -91,7 +91,7 @@ export class MeshtasticTransport extends RadioTransport {
     // Wake a sleeping serial console, as the official clients do, then ask for the config.
     await this.write(new Uint8Array(32).fill(START2));
     await this.sleep(100);
-    const nonce = (this.nextId++ & 0x7fffffff) || 1;
+    const nonce = this.nextId++ & 0x7fffffff || 1;
     const done = this.await('want_config_id', this.configTimeoutMs, (m) => m.configCompleteId === nonce);
     done.catch(() => undefined); // awaited below; may fail while the write is pending
     await this.write(frameStream(encodeToRadio({ wantConfigId: nonce })));
@@ -128,7 +128,7 @@ export class MeshtasticTransport extends RadioTransport {
   }
 
   protected async transmit(frame: Uint8Array): Promise<void> {
-    const id = (this.nextId++ & 0x7fffffff) || 1;
+    const id = this.nextId++ & 0x7fffffff || 1;
     const queued = this.await('MeshPacket', this.timeoutMs, (m) => m.queueStatus?.meshPacketId === id);
     queued.catch(() => undefined); // awaited below; may fail while the write is pending
     await this.write(

@@ -35,9 +35,36 @@ export interface OnAirProfile {
  * SF12/125 kHz (10%).
  */
 export const ON_AIR_PROFILES: Partial<Record<RegionName, OnAirProfile>> = {
-  EU868: { frequencyHz: 868_100_000, sf: 12, bandwidthHz: 125_000, codingRate: 5, syncWord: 0x12, crc: true, explicitHeader: true, invertIq: false },
-  US915: { frequencyHz: 915_000_000, sf: 7, bandwidthHz: 125_000, codingRate: 5, syncWord: 0x12, crc: true, explicitHeader: true, invertIq: false },
-  EU433: { frequencyHz: 433_775_000, sf: 12, bandwidthHz: 125_000, codingRate: 5, syncWord: 0x12, crc: true, explicitHeader: true, invertIq: false },
+  EU868: {
+    frequencyHz: 868_100_000,
+    sf: 12,
+    bandwidthHz: 125_000,
+    codingRate: 5,
+    syncWord: 0x12,
+    crc: true,
+    explicitHeader: true,
+    invertIq: false,
+  },
+  US915: {
+    frequencyHz: 915_000_000,
+    sf: 7,
+    bandwidthHz: 125_000,
+    codingRate: 5,
+    syncWord: 0x12,
+    crc: true,
+    explicitHeader: true,
+    invertIq: false,
+  },
+  EU433: {
+    frequencyHz: 433_775_000,
+    sf: 12,
+    bandwidthHz: 125_000,
+    codingRate: 5,
+    syncWord: 0x12,
+    crc: true,
+    explicitHeader: true,
+    invertIq: false,
+  },
 };
 
 /** Dialects whose host protocol sets the radio, so they apply the region's on-air profile. */
@@ -46,7 +73,7 @@ export const PROFILE_DIALECTS: readonly Dialect[] = ['rnode-kiss', 'rak3172-at',
 /** RNode's preamble: max(18, ceil(target / symbol time)), target 24 ms (6 ms above 30 kbit/s). */
 export function rnodePreambleSymbols(sf: number, bandwidthHz: number, codingRate: number): number {
   const symMs = (2 ** sf / bandwidthHz) * 1000;
-  const bitrate = sf * ((4 / codingRate) / (2 ** sf / (bandwidthHz / 1000))) * 1000;
+  const bitrate = sf * (4 / codingRate / (2 ** sf / (bandwidthHz / 1000))) * 1000;
   const target = bitrate > 30_000 ? 24 - 18 : 24; // LORA_FAST_THRESHOLD_BPS, LORA_PREAMBLE_FAST_DELTA
   const n = target / symMs;
   return n < 18 ? 18 : Math.ceil(n);
@@ -75,7 +102,8 @@ export const RNODE_SINGLE_PAYLOAD = 254;
 
 /** Prefixes the header (random sequence, no split: callers keep frames within 254 bytes). */
 export function withRnodeHeader(frame: Uint8Array, random: () => number = Math.random): Uint8Array {
-  if (frame.length > RNODE_SINGLE_PAYLOAD) throw new RangeError(`a single RNode packet carries at most ${RNODE_SINGLE_PAYLOAD} bytes, got ${frame.length}`);
+  if (frame.length > RNODE_SINGLE_PAYLOAD)
+    throw new RangeError(`a single RNode packet carries at most ${RNODE_SINGLE_PAYLOAD} bytes, got ${frame.length}`);
   const out = new Uint8Array(frame.length + 1);
   out[0] = Math.floor(random() * 16) << 4;
   out.set(frame, 1);

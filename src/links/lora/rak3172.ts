@@ -78,7 +78,11 @@ export class Rak3172Transport extends RadioTransport {
     return this.seq.run(async () => {
       const readBack: Record<string, string | number> = {};
       const firmware = await this.query('AT+VER=?').catch(() => undefined);
-      for (const [name, cmd] of [['p2p', 'AT+P2P=?'], ['syncWord', 'AT+SYNCWORD=?'], ['iqInverted', 'AT+IQINVER=?']] as const) {
+      for (const [name, cmd] of [
+        ['p2p', 'AT+P2P=?'],
+        ['syncWord', 'AT+SYNCWORD=?'],
+        ['iqInverted', 'AT+IQINVER=?'],
+      ] as const) {
         const v = await this.query(cmd).catch((e: Error) => `(${e.message})`);
         readBack[name] = v;
       }
@@ -92,7 +96,12 @@ export class Rak3172Transport extends RadioTransport {
       // `OK` and the TX-done event may arrive in one read: wait for both as one exchange.
       await this.modem.command(`AT+PSEND=${toModemHex(withRnodeHeader(frame))}`, {
         ...this.ok(),
-        then: { label: '+EVT:TXP2P DONE', ok: (l) => l.startsWith('+EVT:TXP2P'), error: (l) => RAK_ERROR.test(l), timeoutMs: this.airtime(frame.length) + this.timeoutMs },
+        then: {
+          label: '+EVT:TXP2P DONE',
+          ok: (l) => l.startsWith('+EVT:TXP2P'),
+          error: (l) => RAK_ERROR.test(l),
+          timeoutMs: this.airtime(frame.length) + this.timeoutMs,
+        },
       });
       await this.modem.command('AT+PRECV=65534', this.ok());
     });

@@ -77,7 +77,11 @@ export class Rn2483Transport extends RadioTransport {
       const readBack: Record<string, string | number> = {};
       try {
         for (const p of ['mod', 'freq', 'sf', 'bw', 'cr', 'prlen', 'crc', 'iqi', 'sync', 'pwr']) {
-          readBack[p] = await this.modem.command(`radio get ${p}`, { ok: (l) => l.length > 0 && !RN_ERROR.test(l), error: (l) => RN_ERROR.test(l), timeoutMs: this.timeoutMs });
+          readBack[p] = await this.modem.command(`radio get ${p}`, {
+            ok: (l) => l.length > 0 && !RN_ERROR.test(l),
+            error: (l) => RN_ERROR.test(l),
+            timeoutMs: this.timeoutMs,
+          });
         }
       } finally {
         await this.armReceive();
@@ -100,7 +104,12 @@ export class Rn2483Transport extends RadioTransport {
       // `ok` and `radio_tx_ok` may arrive in one read: wait for both as one exchange.
       await this.modem.command(`radio tx ${toModemHex(withRnodeHeader(frame))}`, {
         ...this.ok(),
-        then: { label: 'radio_tx_ok', ok: (l) => l === 'radio_tx_ok', error: (l) => l === 'radio_err', timeoutMs: this.airtime(frame.length) + this.timeoutMs },
+        then: {
+          label: 'radio_tx_ok',
+          ok: (l) => l === 'radio_tx_ok',
+          error: (l) => l === 'radio_err',
+          timeoutMs: this.airtime(frame.length) + this.timeoutMs,
+        },
       });
       await this.armReceive();
     });

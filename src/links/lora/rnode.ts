@@ -175,7 +175,10 @@ export class RNodeTransport extends RadioTransport {
     if (version && version.length >= 2) {
       this.info.firmware = `${version[0]}.${version[1].toString().padStart(2, '0')}`;
       if (version[0] < 1 || (version[0] === 1 && version[1] < RNODE_MIN_MINOR)) {
-        this.log.warn('RNode firmware is older than Reticulum requires; update it with rnodeconf', { firmware: this.info.firmware, minimum: `1.${RNODE_MIN_MINOR}` });
+        this.log.warn('RNode firmware is older than Reticulum requires; update it with rnodeconf', {
+          firmware: this.info.firmware,
+          minimum: `1.${RNODE_MIN_MINOR}`,
+        });
       }
     }
     const platform = await this.optional(RNODE.PLATFORM);
@@ -183,7 +186,10 @@ export class RNodeTransport extends RadioTransport {
     for (const { cmd, value } of rnodeConfigFrames(this.settings)) {
       const got = await this.request(cmd, value);
       if (!this.accepts(cmd, value, got)) {
-        throw new ModemError(`RNode set 0x${cmd.toString(16)}`, `reported ${Buffer.from(got).toString('hex')} instead of ${Buffer.from(value).toString('hex')}`);
+        throw new ModemError(
+          `RNode set 0x${cmd.toString(16)}`,
+          `reported ${Buffer.from(got).toString('hex')} instead of ${Buffer.from(value).toString('hex')}`,
+        );
       }
       this.record(cmd, got);
     }
@@ -194,7 +200,11 @@ export class RNodeTransport extends RadioTransport {
     }
     this.record(RNODE.FREQUENCY, f);
     this.configured = true;
-    this.log.info('RNode configured', { firmware: this.info.firmware, platform: this.info.platform, frequencyHz: this.info.reported.frequencyHz });
+    this.log.info('RNode configured', {
+      firmware: this.info.firmware,
+      platform: this.info.platform,
+      frequencyHz: this.info.reported.frequencyHz,
+    });
   }
 
   override async deviceInfo(): Promise<DeviceInfo> {

@@ -210,7 +210,9 @@ export class P2PLink implements Link {
   private connect(v2: boolean): Promise<Connection> {
     const { host, port } = this.opts;
     const magic = this.ctx.network.magic;
-    const transport: MessageTransport = v2 ? new V2Transport({ magic, role: 'initiator', counters: this.ctx.counters.scoped('v2.') }) : new V1Transport(magic);
+    const transport: MessageTransport = v2
+      ? new V2Transport({ magic, role: 'initiator', counters: this.ctx.counters.scoped('v2.') })
+      : new V1Transport(magic);
     let heardBack = false;
     let socket: net.Socket | undefined;
     let abandoned = false;
@@ -227,67 +229,73 @@ export class P2PLink implements Link {
             (e: Error) => reject(new SourceUnavailableError(`P2P ${host}:${port}: ${e.message}`, { cause: e })),
           );
           const handshake = (s: net.Socket): void => {
-          if (abandoned) return void s.destroy();
-          socket = s;
-          const fail = (e: Error) => {
-            s.destroy();
-            reject(e instanceof AltnetError ? e : new SourceUnavailableError(`P2P ${host}:${port}: ${e.message}`, { cause: e }));
-          };
-          s.setNoDelay(true);
-          s.once('error', fail);
-          s.once('close', () =>
-            fail(
-              v2 && !heardBack
-                ? new V2RefusedError(`P2P ${host}:${port} closed the connection on our v2 handshake`)
-                : new SourceUnavailableError(`P2P ${host}:${port} closed the connection during the handshake`),
-            ),
-          );
-          for (const b of transport.start()) s.write(b);
-          // v2 holds this until its handshake is done, then sends it first.
-          s.write(transport.encode({ command: 'version', payload: encodeVersion(this.ourVersion()) }));
-          const onData = (chunk: Buffer) => {
-            heardBack = true;
-            let messages: P2PMessage[];
-            try {
-              const r = transport.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
-              for (const b of r.send) s.write(b);
-              messages = r.messages;
-            } catch (e) {
-              fail(e as Error);
-              return;
-            }
-            for (const m of messages) {
-              if (m.command === 'version' && !peer) {
-                try {
-                  peer = decodeVersion(m.payload);
-                } catch (e) {
-                  return fail(e as Error);
-                }
-                if (peer.version < MIN_PEER_VERSION) {
-                  return fail(new SourceUnavailableError(`P2P ${host}:${port} speaks protocol ${peer.version}, too old for headers`));
-                }
-                s.write(transport.encode({ command: 'verack', payload: new Uint8Array(0) }));
-              } else if (m.command === 'verack') {
-                gotVerack = true;
-              } else if (m.command === 'ping') {
-                s.write(transport.encode({ command: 'pong', payload: m.payload }));
-              }
-              if (peer && gotVerack) {
-                s.removeListener('data', onData);
-                s.removeAllListeners('error');
-                s.removeAllListeners('close');
-                const c: Connection = { socket: s, transport, peer };
-                this.attach(c);
-                // Announce new blocks to us as headers (BIP130), so we can follow the tip.
-                this.send(c, 'sendheaders', new Uint8Array(0));
-                if (this.opts.onAddr) this.send(c, 'getaddr', new Uint8Array(0));
-                this.ctx.log.info('P2P peer connected', { link: this.name, peer: `${host}:${port}`, agent: peer.userAgent, version: peer.version, transport: transport.kind });
-                resolve(c);
+            if (abandoned) return void s.destroy();
+            socket = s;
+            const fail = (e: Error) => {
+              s.destroy();
+              reject(e instanceof AltnetError ? e : new SourceUnavailableError(`P2P ${host}:${port}: ${e.message}`, { cause: e }));
+            };
+            s.setNoDelay(true);
+            s.once('error', fail);
+            s.once('close', () =>
+              fail(
+                v2 && !heardBack
+                  ? new V2RefusedError(`P2P ${host}:${port} closed the connection on our v2 handshake`)
+                  : new SourceUnavailableError(`P2P ${host}:${port} closed the connection during the handshake`),
+              ),
+            );
+            for (const b of transport.start()) s.write(b);
+            // v2 holds this until its handshake is done, then sends it first.
+            s.write(transport.encode({ command: 'version', payload: encodeVersion(this.ourVersion()) }));
+            const onData = (chunk: Buffer) => {
+              heardBack = true;
+              let messages: P2PMessage[];
+              try {
+                const r = transport.receive(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
+                for (const b of r.send) s.write(b);
+                messages = r.messages;
+              } catch (e) {
+                fail(e as Error);
                 return;
               }
-            }
-          };
-          s.on('data', onData);
+              for (const m of messages) {
+                if (m.command === 'version' && !peer) {
+                  try {
+                    peer = decodeVersion(m.payload);
+                  } catch (e) {
+                    return fail(e as Error);
+                  }
+                  if (peer.version < MIN_PEER_VERSION) {
+                    return fail(new SourceUnavailableError(`P2P ${host}:${port} speaks protocol ${peer.version}, too old for headers`));
+                  }
+                  s.write(transport.encode({ command: 'verack', payload: new Uint8Array(0) }));
+                } else if (m.command === 'verack') {
+                  gotVerack = true;
+                } else if (m.command === 'ping') {
+                  s.write(transport.encode({ command: 'pong', payload: m.payload }));
+                }
+                if (peer && gotVerack) {
+                  s.removeListener('data', onData);
+                  s.removeAllListeners('error');
+                  s.removeAllListeners('close');
+                  const c: Connection = { socket: s, transport, peer };
+                  this.attach(c);
+                  // Announce new blocks to us as headers (BIP130), so we can follow the tip.
+                  this.send(c, 'sendheaders', new Uint8Array(0));
+                  if (this.opts.onAddr) this.send(c, 'getaddr', new Uint8Array(0));
+                  this.ctx.log.info('P2P peer connected', {
+                    link: this.name,
+                    peer: `${host}:${port}`,
+                    agent: peer.userAgent,
+                    version: peer.version,
+                    transport: transport.kind,
+                  });
+                  resolve(c);
+                  return;
+                }
+              }
+            };
+            s.on('data', onData);
           };
         }),
       () => {
@@ -515,5 +523,16 @@ export class P2PLink implements Link {
 export function create(options: Record<string, string>, ctx: LinkContext): Link {
   const o = readLinkOptions(options, 'p2p', 'p2p', P2P_OPTIONS);
   const { host, port } = o.must<HostPort>('peer');
-  return new P2PLink({ name: o.name, host, port, proxy: readProxyOption(o), v2: o.must('v2') === '1', headers: o.must('headers') === '1', timeoutMs: o.must<number>('timeout') }, ctx);
+  return new P2PLink(
+    {
+      name: o.name,
+      host,
+      port,
+      proxy: readProxyOption(o),
+      v2: o.must('v2') === '1',
+      headers: o.must('headers') === '1',
+      timeoutMs: o.must<number>('timeout'),
+    },
+    ctx,
+  );
 }

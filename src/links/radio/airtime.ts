@@ -62,7 +62,7 @@ export function loraMaxPayloadForDwell(limitMs: number, p: LoraAirtimeParams, ce
 
 /** Raw LoRa bit rate, bits/s: SF * BW / 2^SF * 4/CR. */
 export function loraBitrate(p: Pick<LoraAirtimeParams, 'sf' | 'bandwidthHz' | 'codingRate'>): number {
-  return (p.sf * p.bandwidthHz / 2 ** p.sf) * (4 / p.codingRate);
+  return ((p.sf * p.bandwidthHz) / 2 ** p.sf) * (4 / p.codingRate);
 }
 
 /** Airtime for any board's model: LoRa formula, bit-rate model, or none (BLE: 0). */

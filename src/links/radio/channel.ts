@@ -65,10 +65,18 @@ export function serialOpenError(path: string, err: Error): AltnetError {
     );
   }
   if (/EACCES|Permission denied/i.test(m)) {
-    return new AltnetError('device-permission', `${path}: permission denied; add the daemon's user to group dialout (the service's user altnet is) and log in again`, { cause: err });
+    return new AltnetError(
+      'device-permission',
+      `${path}: permission denied; add the daemon's user to group dialout (the service's user altnet is) and log in again`,
+      { cause: err },
+    );
   }
   if (/EBUSY|busy|Cannot lock port/i.test(m)) {
-    return new AltnetError('device-busy', `${path} is in use by another program (a serial console, ModemManager, another altnet link); close it or use another device`, { cause: err });
+    return new AltnetError(
+      'device-busy',
+      `${path} is in use by another program (a serial console, ModemManager, another altnet link); close it or use another device`,
+      { cause: err },
+    );
   }
   return new AltnetError('device-open-failed', `cannot open ${path}: ${m}`, { cause: err });
 }

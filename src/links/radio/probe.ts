@@ -34,7 +34,11 @@ export interface AirtimeBudget {
 }
 
 /** Headers per hour a link's budget allows, from its MTU, its airtime function and its rule. */
-export function airtimeBudget(mtu: number, airtimeOf: (bytes: number) => number, rule: { dutyCycle: number; windowMs: number; maxDwellMs?: number }): AirtimeBudget {
+export function airtimeBudget(
+  mtu: number,
+  airtimeOf: (bytes: number) => number,
+  rule: { dutyCycle: number; windowMs: number; maxDwellMs?: number },
+): AirtimeBudget {
   const perHourMs = rule.dutyCycle * 3_600_000;
   const body = new Uint8Array(Math.ceil(BATCH * STREAM_BYTES_PER_HEADER) + BATCH_BODY_OVERHEAD);
   const frames = new Fragmenter({ mtu, integrity: DEFAULT_INTEGRITY, repairRatio: DEFAULT_REPAIR_RATIO }).fragment(FrameType.HEADERS, body);
@@ -64,7 +68,8 @@ export interface ProbeReport {
 
 /** Opens the radio, asks it, closes it. Throws an AltnetError when it does not come up in `waitMs`. */
 export async function probeRadio(options: Record<string, string>, deps: RadioFactoryDeps, waitMs = 10_000): Promise<ProbeReport> {
-  if (!options.board) throw new ConfigError('link-option-missing', 'board= is required to probe a radio (`altnet boards` lists the profiles)');
+  if (!options.board)
+    throw new ConfigError('link-option-missing', 'board= is required to probe a radio (`altnet boards` lists the profiles)');
   const profile = deps.profiles?.find((p) => p.id === options.board) ?? findBoardProfile(options.board, deps.boardsDir);
   const type = profile.dialect === 'kiss' ? 'kiss' : 'lora';
   const t = createRadioTransport({ name: 'probe', type, ...options }, deps);
@@ -79,7 +84,13 @@ export async function probeRadio(options: Record<string, string>, deps: RadioFac
       t.open(),
       new Promise((_, reject) => {
         timer = setTimeout(
-          () => reject(new AltnetError('probe-no-answer', `the radio did not come up within ${waitMs} ms${reason ? ` (last: ${reason})` : ''}; check device=, baud= and board=`)),
+          () =>
+            reject(
+              new AltnetError(
+                'probe-no-answer',
+                `the radio did not come up within ${waitMs} ms${reason ? ` (last: ${reason})` : ''}; check device=, baud= and board=`,
+              ),
+            ),
           waitMs,
         );
       }),

@@ -90,10 +90,13 @@ export class SimAir {
   }
 
   private later(simMs: number, fn: () => void): void {
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      fn();
-    }, Math.max(0, simMs) / (this.opts.speedup ?? 1));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        fn();
+      },
+      Math.max(0, simMs) / (this.opts.speedup ?? 1),
+    );
     this.timers.add(timer);
   }
 

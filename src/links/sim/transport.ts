@@ -98,11 +98,14 @@ export class SimTransport extends RadioTransport {
     d[0] = AIR_FRAME;
     d.set(frame, 1);
     const done = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.txDone = undefined;
-        this.counters.inc('tx_done_timeouts');
-        reject(new Error('the simulated air did not report the end of the transmission (is the air running?)'));
-      }, this.frameAirtimeMs(frame.length) + TX_DONE_GRACE_MS);
+      const timer = setTimeout(
+        () => {
+          this.txDone = undefined;
+          this.counters.inc('tx_done_timeouts');
+          reject(new Error('the simulated air did not report the end of the transmission (is the air running?)'));
+        },
+        this.frameAirtimeMs(frame.length) + TX_DONE_GRACE_MS,
+      );
       timer.unref();
       this.txDone = { resolve, reject, timer };
     });

@@ -70,7 +70,9 @@ export function proxyAgent(proxy: HostPort, opts: { https: boolean; ca?: string 
     );
     return undefined;
   };
-  const agent = opts.https ? new https.Agent({ keepAlive: true, maxSockets: 4, ca: opts.ca }) : new http.Agent({ keepAlive: true, maxSockets: 4 });
+  const agent = opts.https
+    ? new https.Agent({ keepAlive: true, maxSockets: 4, ca: opts.ca })
+    : new http.Agent({ keepAlive: true, maxSockets: 4 });
   (agent as unknown as { createConnection: typeof connect }).createConnection = connect;
   return agent;
 }

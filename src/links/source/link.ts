@@ -163,22 +163,25 @@ export class SourceLink implements Link {
 
   private schedulePoll(): void {
     if (this.pollMs <= 0 || this.guard.stopped || this.pollTimer !== null) return;
-    this.pollTimer = this.timers.setTimeout(() => {
-      this.pollTimer = null;
-      void this.guard
-        .run('poll', async () => {
-          this.ctx.counters.inc('polls');
-          if (this.last) {
-            await this.fetchFollowing([this.last.hash]);
-            return;
-          }
-          const tip = await this.source.fetchTip();
-          if (!tip) return;
-          this.checkTip(tip);
-          this.reportTip(await this.backTip(tip));
-        })
-        .then(() => this.schedulePoll());
-    }, Math.round(this.pollMs * (1 + this.pollJitter * (this.random() - 0.5))));
+    this.pollTimer = this.timers.setTimeout(
+      () => {
+        this.pollTimer = null;
+        void this.guard
+          .run('poll', async () => {
+            this.ctx.counters.inc('polls');
+            if (this.last) {
+              await this.fetchFollowing([this.last.hash]);
+              return;
+            }
+            const tip = await this.source.fetchTip();
+            if (!tip) return;
+            this.checkTip(tip);
+            this.reportTip(await this.backTip(tip));
+          })
+          .then(() => this.schedulePoll());
+      },
+      Math.round(this.pollMs * (1 + this.pollJitter * (this.random() - 0.5))),
+    );
   }
 
   async stop(): Promise<void> {

@@ -69,11 +69,6 @@ export function ellswiftEcdhX(privateKey: Uint8Array, ellswiftTheirs: Uint8Array
 }
 
 /** BIP324 v2_ecdh: tagged hash of both encodings (initiator's first) and the ECDH x. */
-export function v2Ecdh(
-  privateKey: Uint8Array,
-  ellswiftTheirs: Uint8Array,
-  ellswiftOurs: Uint8Array,
-  initiating: boolean,
-): Uint8Array {
+export function v2Ecdh(privateKey: Uint8Array, ellswiftTheirs: Uint8Array, ellswiftOurs: Uint8Array, initiating: boolean): Uint8Array {
   return elligatorSwift.getSharedSecretBip324(privateKey, ellswiftTheirs, ellswiftOurs, initiating);
 }

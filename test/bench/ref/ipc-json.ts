@@ -86,7 +86,8 @@ function obj(v: unknown): Record<string, unknown> {
 }
 
 function hexBytes(v: unknown, field: string, max: number, exact?: number): Uint8Array {
-  if (typeof v !== 'string' || v.length % 2 !== 0 || v.length > max * 2 || !/^[0-9a-f]*$/.test(v)) bad(`${field} is not hex of at most ${max} bytes`);
+  if (typeof v !== 'string' || v.length % 2 !== 0 || v.length > max * 2 || !/^[0-9a-f]*$/.test(v))
+    bad(`${field} is not hex of at most ${max} bytes`);
   if (exact !== undefined && v.length !== exact * 2) bad(`${field} must be ${exact} bytes`);
   return fromHex(v);
 }
@@ -130,7 +131,8 @@ export function parseChildMessage(v: unknown): ChildMessage {
     case 'hello':
       return { t: 'hello', caps: parseCapabilities(o.caps) };
     case 'headers': {
-      if (!Array.isArray(o.headers) || o.headers.length === 0 || o.headers.length > MAX_HEADERS_PER_IPC) bad(`headers must be 1..${MAX_HEADERS_PER_IPC} entries`);
+      if (!Array.isArray(o.headers) || o.headers.length === 0 || o.headers.length > MAX_HEADERS_PER_IPC)
+        bad(`headers must be 1..${MAX_HEADERS_PER_IPC} entries`);
       return { t: 'headers', headers: o.headers.map((h, i) => hexBytes(h, `headers[${i}]`, 80, 80)) };
     }
     case 'tx':
@@ -191,7 +193,13 @@ export function parseParentMessage(v: unknown): ParentMessage {
       const options = obj(o.options);
       const opts: Record<string, string> = {};
       for (const [k, val] of Object.entries(options)) opts[k] = str(val, `options.${k}`, 4096);
-      return { t: 'start', name: str(o.name, 'name', 64), type: str(o.type, 'type', 32), options: opts, network: str(o.network, 'network', 16) };
+      return {
+        t: 'start',
+        name: str(o.name, 'name', 64),
+        type: str(o.type, 'type', 32),
+        options: opts,
+        network: str(o.network, 'network', 16),
+      };
     }
     case 'request':
       if (!Array.isArray(o.locator) || o.locator.length > 101) bad('locator');

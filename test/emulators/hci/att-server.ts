@@ -144,8 +144,7 @@ export class AttServer {
     if (pdu.length === 0) return null;
     const op = pdu[0];
     this.log.push(pdu.toString('hex'));
-    const err = (handle: number, code: number): Buffer =>
-      Buffer.concat([Buffer.from([ATT.ERROR, op]), u16(handle), Buffer.from([code])]);
+    const err = (handle: number, code: number): Buffer => Buffer.concat([Buffer.from([ATT.ERROR, op]), u16(handle), Buffer.from([code])]);
     switch (op) {
       case ATT.MTU_REQ: {
         if (pdu.length < 3) return err(0, ECODE_INVALID_PDU);
@@ -159,24 +158,22 @@ export class AttServer {
         const end = pdu.readUInt16LE(3);
         const type = pdu.subarray(5);
         if (!type.equals(u16(PRIMARY_SERVICE))) return err(start, 0x10 /* unsupported group type */);
-        const found = this.attrs.filter(
-          (a) => a.handle >= start && a.handle <= end && a.type.equals(type),
+        const found = this.attrs.filter((a) => a.handle >= start && a.handle <= end && a.type.equals(type));
+        return (
+          this.listResponse(ATT.READ_BY_GROUP_RESP, found, (a) => Buffer.concat([u16(a.handle), u16(a.groupEnd ?? a.handle), a.value])) ??
+          err(start, ECODE_ATTR_NOT_FOUND)
         );
-        return this.listResponse(ATT.READ_BY_GROUP_RESP, found, (a) =>
-          Buffer.concat([u16(a.handle), u16(a.groupEnd ?? a.handle), a.value]),
-        ) ?? err(start, ECODE_ATTR_NOT_FOUND);
       }
       case ATT.READ_BY_TYPE_REQ: {
         if (pdu.length < 7) return err(0, ECODE_INVALID_PDU);
         const start = pdu.readUInt16LE(1);
         const end = pdu.readUInt16LE(3);
         const type = pdu.subarray(5);
-        const found = this.attrs.filter(
-          (a) => a.handle >= start && a.handle <= end && a.type.equals(type),
+        const found = this.attrs.filter((a) => a.handle >= start && a.handle <= end && a.type.equals(type));
+        return (
+          this.listResponse(ATT.READ_BY_TYPE_RESP, found, (a) => Buffer.concat([u16(a.handle), a.value])) ??
+          err(start, ECODE_ATTR_NOT_FOUND)
         );
-        return this.listResponse(ATT.READ_BY_TYPE_RESP, found, (a) =>
-          Buffer.concat([u16(a.handle), a.value]),
-        ) ?? err(start, ECODE_ATTR_NOT_FOUND);
       }
       case ATT.FIND_INFO_REQ: {
         if (pdu.length < 5) return err(0, ECODE_INVALID_PDU);

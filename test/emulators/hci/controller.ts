@@ -250,7 +250,10 @@ export class HciControllerEmulator {
         return;
       case 0x200d: {
         this.connectRequests++;
-        const peerAddress = [...p.subarray(6, 12)].reverse().map((b) => b.toString(16).padStart(2, '0')).join(':');
+        const peerAddress = [...p.subarray(6, 12)]
+          .reverse()
+          .map((b) => b.toString(16).padStart(2, '0'))
+          .join(':');
         this.status(opcode, 0);
         this.pendingConnect = { address: peerAddress };
         const peripheral = this.peripherals.find((x) => x.address === peerAddress && x.connectable);

@@ -28,7 +28,13 @@ export class E22Emulator extends RadioDevice {
 
   constructor(o: E22Options = {}) {
     super();
-    this.o = { channel: o.channel ?? 18, netId: o.netId ?? 0, sf: o.sf ?? 9, bandwidthHz: o.bandwidthHz ?? 125_000, subPacket: o.subPacket ?? 240 };
+    this.o = {
+      channel: o.channel ?? 18,
+      netId: o.netId ?? 0,
+      sf: o.sf ?? 9,
+      bandwidthHz: o.bandwidthHz ?? 125_000,
+      subPacket: o.subPacket ?? 240,
+    };
   }
 
   /**

@@ -85,7 +85,11 @@ export class MeshtasticEmulator extends RadioDevice {
   /** Packets to leave unconfirmed (no QueueStatus): a stalled node. */
   stallPackets = 0;
   /** ToRadio messages as decoded (for assertions). */
-  readonly toRadio: { wantConfigId?: number; packet?: { to: number; id: number; portnum?: number; payload?: Uint8Array }; heartbeat?: boolean }[] = [];
+  readonly toRadio: {
+    wantConfigId?: number;
+    packet?: { to: number; id: number; portnum?: number; payload?: Uint8Array };
+    heartbeat?: boolean;
+  }[] = [];
   private buf: number[] = [];
   private fromId = 1;
   private readonly channelName = 'LongFast';
@@ -158,7 +162,8 @@ export class MeshtasticEmulator extends RadioDevice {
       // FromRadio.queueStatus (11): res 0, free, maxlen, mesh_packet_id
       this.out(pbBytes(11, [...pbVarint(1, 0), ...pbVarint(2, 15), ...pbVarint(3, 16), ...pbVarint(4, packet.id)]));
       // Router.cpp send(): packets the node originates get Data.bitfield (9) with OK_TO_MQTT.
-      if (d instanceof Uint8Array) this.transmitPacket(packet.to, packet.id, Uint8Array.from([...d, ...pbVarint(9, 1)]), (get(mp, 9) as number) ?? 3);
+      if (d instanceof Uint8Array)
+        this.transmitPacket(packet.to, packet.id, Uint8Array.from([...d, ...pbVarint(9, 1)]), (get(mp, 9) as number) ?? 3);
     }
   }
 
@@ -168,7 +173,13 @@ export class MeshtasticEmulator extends RadioDevice {
     this.out(pbBytes(3, pbVarint(1, this.nodeNum))); // my_info.my_node_num
     this.out(pbBytes(13, pbBytes(1, [...Buffer.from(this.firmwareVersion)]))); // metadata.firmware_version
     // config (5) { lora (6) { use_preset 1, modem_preset 0 LONG_FAST, region 3 EU_868 / 1 US, hop_limit 3, tx_enabled } }
-    const lora = [...pbVarint(1, 1), ...pbVarint(2, 0), ...pbVarint(7, this.region === 'EU_868' ? 3 : 1), ...pbVarint(8, 3), ...pbVarint(9, 1)];
+    const lora = [
+      ...pbVarint(1, 1),
+      ...pbVarint(2, 0),
+      ...pbVarint(7, this.region === 'EU_868' ? 3 : 1),
+      ...pbVarint(8, 3),
+      ...pbVarint(9, 1),
+    ];
     this.out(pbBytes(5, pbBytes(6, lora)));
     this.out(pbVarint(7, nonce));
   }
@@ -230,7 +241,9 @@ export class MeshtasticEmulator extends RadioDevice {
   /** Host-side test helper: a packet from another node, as the node reports it to its client. */
   injectFromMesh(payload: Uint8Array, from = 0x1234abcd): void {
     const data = [...pbVarint(1, PRIVATE_APP), ...pbBytes(2, payload)];
-    this.out(pbBytes(2, [...pbFixed32(1, from), ...pbFixed32(2, BROADCAST), ...pbBytes(4, data), ...pbFixed32(6, this.fromId), ...pbVarint(9, 2)]));
+    this.out(
+      pbBytes(2, [...pbFixed32(1, from), ...pbFixed32(2, BROADCAST), ...pbBytes(4, data), ...pbFixed32(6, this.fromId), ...pbVarint(9, 2)]),
+    );
   }
 
   /** FromRadio.rebooted (8). */

@@ -77,7 +77,18 @@ export class Rak3172Emulator extends RadioDevice {
         const m = /^(\d+):(\d+):(\d+):(\d):(\d+):(\d+)$/.exec(arg ?? '');
         if (!m) return this.reply('AT_PARAM_ERROR');
         const [freq, sf, bw, cr, pre, pwr] = m.slice(1).map(Number);
-        if (freq < 150_000_000 || freq > 960_000_000 || sf < 5 || sf > 12 || ![125, 250, 500].includes(bw) || cr > 3 || pre < 2 || pre > 65535 || pwr < 5 || pwr > 22) {
+        if (
+          freq < 150_000_000 ||
+          freq > 960_000_000 ||
+          sf < 5 ||
+          sf > 12 ||
+          ![125, 250, 500].includes(bw) ||
+          cr > 3 ||
+          pre < 2 ||
+          pre > 65535 ||
+          pwr < 5 ||
+          pwr > 22
+        ) {
           return this.reply('AT_PARAM_ERROR');
         }
         this.p2p = { freq, sf, bwKhz: bw, cr, preamble: pre, power: pwr };
@@ -151,7 +162,9 @@ export class Rak3172Emulator extends RadioDevice {
   /** A restart (ATZ, mode switch, brown-out): the banner, and receive is off again. */
   reset(): void {
     this.precv = 0;
-    this.toHost(`RAKwireless RAK3172-E Example\r\n------------------------------------------------------\r\nVersion: ${this.version}\r\nCurrent Work Mode: ${this.nwm === 0 ? 'LoRa P2P' : 'LoRaWAN'}.\r\n`);
+    this.toHost(
+      `RAKwireless RAK3172-E Example\r\n------------------------------------------------------\r\nVersion: ${this.version}\r\nCurrent Work Mode: ${this.nwm === 0 ? 'LoRa P2P' : 'LoRaWAN'}.\r\n`,
+    );
   }
 
   /** A confused modem: a non-UTF-8 line and an overlong one. */

@@ -25,7 +25,19 @@ export class Rn2483Emulator extends RadioDevice {
   private defaults(): void {
     this.settings.clear();
     const f = this.model === 'RN2483' ? '868100000' : '923300000';
-    for (const [k, v] of Object.entries({ mod: 'lora', freq: f, sf: 'sf12', bw: '125', cr: '4/5', pwr: '1', prlen: '8', crc: 'on', iqi: 'off', sync: '34', wdt: '15000' })) {
+    for (const [k, v] of Object.entries({
+      mod: 'lora',
+      freq: f,
+      sf: 'sf12',
+      bw: '125',
+      cr: '4/5',
+      pwr: '1',
+      prlen: '8',
+      crc: 'on',
+      iqi: 'off',
+      sync: '34',
+      wdt: '15000',
+    })) {
       this.settings.set(k, v);
     }
   }
@@ -63,7 +75,9 @@ export class Rn2483Emulator extends RadioDevice {
         return v === 'lora' || v === 'fsk';
       case 'freq':
         if (!/^\d{9}$/.test(v)) return false;
-        return this.model === 'RN2483' ? (n >= 433_050_000 && n <= 434_790_000) || (n >= 863_000_000 && n <= 870_000_000) : n >= 902_000_000 && n <= 928_000_000;
+        return this.model === 'RN2483'
+          ? (n >= 433_050_000 && n <= 434_790_000) || (n >= 863_000_000 && n <= 870_000_000)
+          : n >= 902_000_000 && n <= 928_000_000;
       case 'sf':
         return /^sf([7-9]|1[0-2])$/.test(v);
       case 'bw':

@@ -36,7 +36,14 @@ export const CMD = {
 export const RESET_BYTE = 0xf8; // Framing.h CMD_RESET_BYTE
 export const DETECT_REQ = 0x73;
 export const DETECT_RESP = 0x46;
-export const ERR = { INITRADIO: 0x01, TXFAILED: 0x02, EEPROM_LOCKED: 0x03, QUEUE_FULL: 0x04, MEMORY_LOW: 0x05, MODEM_TIMEOUT: 0x06 } as const;
+export const ERR = {
+  INITRADIO: 0x01,
+  TXFAILED: 0x02,
+  EEPROM_LOCKED: 0x03,
+  QUEUE_FULL: 0x04,
+  MEMORY_LOW: 0x05,
+  MODEM_TIMEOUT: 0x06,
+} as const;
 const FLAG_SPLIT = 0x01; // Framing.h
 const SEQ_UNSET = 0xff;
 // Config.h
@@ -104,7 +111,7 @@ export function sx127xReadBack(f: number): number {
 /** Utilities.h updateBitrate: preamble symbols from the symbol time. */
 export function rnodePreambleSymbols(sf: number, bw: number, cr: number): number {
   const symMs = (2 ** sf / bw) * 1000;
-  const bitrate = sf * ((4 / cr) / (2 ** sf / (bw / 1000))) * 1000;
+  const bitrate = sf * (4 / cr / (2 ** sf / (bw / 1000))) * 1000;
   const target = LORA_PREAMBLE_TARGET_MS - (bitrate > LORA_FAST_THRESHOLD_BPS ? LORA_PREAMBLE_FAST_DELTA : 0);
   const symbols = target / symMs;
   return symbols < LORA_PREAMBLE_SYMBOLS_MIN ? LORA_PREAMBLE_SYMBOLS_MIN : Math.ceil(symbols);
@@ -150,7 +157,13 @@ export class RNodeEmulator extends RadioDevice {
   constructor(o: RNodeOptions = {}) {
     super();
     this.chip = o.chip ?? 'sx1276';
-    this.opts = { chip: this.chip, version: o.version ?? [0x01, 0x56], platform: o.platform ?? 0x80, mcu: o.mcu ?? 0x81, board: o.board ?? 0x44 };
+    this.opts = {
+      chip: this.chip,
+      version: o.version ?? [0x01, 0x56],
+      platform: o.platform ?? 0x80,
+      mcu: o.mcu ?? 0x81,
+      board: o.board ?? 0x44,
+    };
   }
 
   private reply(cmd: number, data: number[] = []): void {
@@ -246,7 +259,8 @@ export class RNodeEmulator extends RadioDevice {
         if (v !== 0xff) this.cr = Math.min(8, Math.max(5, v));
         return this.reply(CMD.CR, [this.cr]);
       case CMD.RADIO_STATE:
-        if (v === 0x00) this.radioOnline = false; // stopRadio()
+        if (v === 0x00)
+          this.radioOnline = false; // stopRadio()
         else if (v === 0x01) this.startRadio();
         return this.reply(CMD.RADIO_STATE, [this.radioOnline ? 1 : 0]);
       case CMD.RADIO_LOCK:
@@ -303,7 +317,16 @@ export class RNodeEmulator extends RadioDevice {
     const symUs = Math.trunc((2 ** this.sf / this.bw) * 1e6);
     const pre = rnodePreambleSymbols(this.sf, this.bw, this.cr);
     const u16 = (x: number) => [(x >> 8) & 0xff, x & 0xff];
-    this.reply(CMD.STAT_PHYPRM, [...u16(symUs), ...u16(Math.trunc(this.bw / 2 ** this.sf)), ...u16(pre), ...u16(Math.ceil((pre * symUs) / 1000)), 0, 24, 0, 58]);
+    this.reply(CMD.STAT_PHYPRM, [
+      ...u16(symUs),
+      ...u16(Math.trunc(this.bw / 2 ** this.sf)),
+      ...u16(pre),
+      ...u16(Math.ceil((pre * symUs) / 1000)),
+      0,
+      24,
+      0,
+      58,
+    ]);
   }
 
   /** The PHY the firmware programs: sync word 0x12 / 0x1424 (SYNC_WORD_7X/6X), CRC on, explicit header, normal IQ. */

@@ -1,11 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import {
-  chunk,
-  crc16ccitt,
-  KissStreamDecoder,
-  lengthPrefixEncode,
-  LengthPrefixDecoder,
-} from '../../../src/links/ble/framing.js';
+import { chunk, crc16ccitt, KissStreamDecoder, lengthPrefixEncode, LengthPrefixDecoder } from '../../../src/links/ble/framing.js';
 import { kissData } from '../../../src/links/kiss/kiss.js';
 
 const bytes = (...b: number[]): Uint8Array => Uint8Array.from(b);

@@ -21,10 +21,13 @@ describe('Meshtastic over BLE', () => {
   it('configures the node, sends PRIVATE_APP packets and receives them, reading FromRadio after FromNum', async () => {
     rig = await startRig();
     const node = new EmulatedMeshtasticBle(rig.ctl, { address: 'd4:11:22:33:44:55', name: 'Meshtastic_4455', nodeNum: 0x55667788 });
-    transport = createBleLinkTransport(rig.options({ 'link.ble0.service': 'meshtastic', 'link.ble0.name': 'Meshtastic_4455', 'link.ble0.region': 'EU868' }), {
-      log: rig.log.child('ble0'),
-      counters: rig.counters.scoped('link.ble0.'),
-    });
+    transport = createBleLinkTransport(
+      rig.options({ 'link.ble0.service': 'meshtastic', 'link.ble0.name': 'Meshtastic_4455', 'link.ble0.region': 'EU868' }),
+      {
+        log: rig.log.child('ble0'),
+        counters: rig.counters.scoped('link.ble0.'),
+      },
+    );
     const got: Buffer[] = [];
     transport.onFrame((f) => got.push(Buffer.from(f)));
     await transport.open();

@@ -42,7 +42,17 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
     expect(rig.counters.get('link.ble0.tx_frames')).toBe(4);
     expect(rig.counters.get('link.ble0.connects')).toBe(1);
     // What noble asked of the controller, and that none of it went unanswered.
-    expect(rig.ctl.commands).toEqual(expect.arrayContaining(['Reset', 'Read Local Version', 'Read BD ADDR', 'LE Set Event Mask', 'LE Read Buffer Size', 'LE Set Scan Enable', 'LE Create Connection']));
+    expect(rig.ctl.commands).toEqual(
+      expect.arrayContaining([
+        'Reset',
+        'Read Local Version',
+        'Read BD ADDR',
+        'LE Set Event Mask',
+        'LE Read Buffer Size',
+        'LE Set Scan Enable',
+        'LE Create Connection',
+      ]),
+    );
     expect(rig.ctl.unknownCommands).toEqual([]);
   });
 
@@ -77,7 +87,9 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
     expect(seen.states).toEqual(['starting', 'up', 'down', 'up']);
     // The first retry after a drop waits the minimum; a failed attempt doubles it.
     expect(backoffDelays(rig.log)[0]).toBe(20);
-    expect(rig.counters.get('link.ble0.ble-scan-timeout') + rig.counters.get('link.ble0.ble-connect-timeout')).toBe(backoffDelays(rig.log).length - 1);
+    expect(rig.counters.get('link.ble0.ble-scan-timeout') + rig.counters.get('link.ble0.ble-connect-timeout')).toBe(
+      backoffDelays(rig.log).length - 1,
+    );
   });
 
   test('a peripheral sending garbage is counted, its frames dropped, and the link keeps working', async () => {
@@ -219,7 +231,12 @@ describe('finding and reaching the peripheral', () => {
     const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4', 'link.ble0.queue_frames': '3' });
     await t.open();
     const pending = [t.send(payload(10, 1)), t.send(payload(10, 2)), t.send(payload(10, 3))];
-    const settled = pending.map((p) => p.then(() => 'sent', (e: { code?: string }) => e.code));
+    const settled = pending.map((p) =>
+      p.then(
+        () => 'sent',
+        (e: { code?: string }) => e.code,
+      ),
+    );
     await expect(t.send(payload(10, 4))).rejects.toMatchObject({ code: 'ble-queue-full' });
     await expect(t.send(payload(257, 5))).rejects.toMatchObject({ code: 'ble-frame-too-large' });
     expect(rig.counters.get('link.ble0.tx_queue_full')).toBe(1);
@@ -234,7 +251,10 @@ describe('finding and reaching the peripheral', () => {
     const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4' });
     await t.open();
     await until('link up', () => t.state === 'up' && tnc.subscribed);
-    const sending = t.send(payload(20, 1)).then(() => 'sent', (e: { code?: string }) => e.code);
+    const sending = t.send(payload(20, 1)).then(
+      () => 'sent',
+      (e: { code?: string }) => e.code,
+    );
     await rig.pair.close(); // socat gone: both ptys hang up
     await until('link down', () => t.state === 'down');
     await until('the loss counted', () => rig!.counters.get('link.ble0.disconnects') + rig!.counters.get('link.ble0.ble-error') >= 1);

@@ -81,7 +81,16 @@ describe('headers-over-DNS link', () => {
     const timers = manualTimers();
     const link = track(
       createDnsLink(
-        { name: 'slow', domain: s.domain, format: 'v2', server: { host: '127.0.0.1', port: s.port }, timeoutMs: 60_000, concurrency: 1, ratePerSecond: 0, timers },
+        {
+          name: 'slow',
+          domain: s.domain,
+          format: 'v2',
+          server: { host: '127.0.0.1', port: s.port },
+          timeoutMs: 60_000,
+          concurrency: 1,
+          ratePerSecond: 0,
+          timers,
+        },
         rec.ctx,
       ),
     );

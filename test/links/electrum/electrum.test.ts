@@ -81,7 +81,7 @@ describe('electrum link', () => {
       const link = track(create({ name: 'el2', server: `127.0.0.1:${s.port}`, tls: '1', ...trust }, rec.ctx));
       await link.start();
       await link.requestHeaders!([chain.parentHash]);
-        expect(compareRuns(rec.all(), chain.headers.slice(0, 5))).toBe('same');
+      expect(compareRuns(rec.all(), chain.headers.slice(0, 5))).toBe('same');
     }
     for (const trust of [{}, { fingerprint: 'AB'.repeat(32) }] as Record<string, string>[]) {
       const rec = recordingContext();
@@ -116,7 +116,10 @@ describe('electrum link', () => {
     const rec = recordingContext();
     const timers = manualTimers();
     const link = track(
-      createElectrumLink({ name: 'slow', host: '127.0.0.1', port: s.port, tls: false, timeoutMs: 9_000, pingIntervalMs: 0, timers }, rec.ctx),
+      createElectrumLink(
+        { name: 'slow', host: '127.0.0.1', port: s.port, tls: false, timeoutMs: 9_000, pingIntervalMs: 0, timers },
+        rec.ctx,
+      ),
     );
     await link.start();
     const done = link.requestHeaders([chain.parentHash]);
@@ -131,9 +134,7 @@ describe('electrum link', () => {
   it('drops a connection whose line exceeds the bound, counts it, and does not mark the server', async () => {
     const s = await server({ overlong: true });
     const rec = recordingContext();
-    const link = track(
-      createElectrumLink({ name: 'big', host: '127.0.0.1', port: s.port, tls: false, maxLineBytes: 64 * 1024 }, rec.ctx),
-    );
+    const link = track(createElectrumLink({ name: 'big', host: '127.0.0.1', port: s.port, tls: false, maxLineBytes: 64 * 1024 }, rec.ctx));
     await link.start();
     await link.requestHeaders([chain.parentHash]);
     expect(rec.counters.get('bad-answers')).toBe(1);

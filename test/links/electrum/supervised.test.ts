@@ -39,18 +39,27 @@ function supervise(type: string, options: Record<string, string>) {
 
 describe('header-source links in their own process', () => {
   const cases: Array<[string, () => Promise<{ options: Record<string, string>; close(): Promise<void> }>]> = [
-    ['esplora', async () => {
-      const s = await startEsploraServer({ tipHeight: chain.first + 30 });
-      return { options: { url: s.url, rate: '0' }, close: () => s.close() };
-    }],
-    ['electrum', async () => {
-      const s = await startElectrumServer({ tipHeight: chain.first + 30 });
-      return { options: { server: `127.0.0.1:${s.port}` }, close: () => s.close() };
-    }],
-    ['dns', async () => {
-      const s = await startDnsServer({ tipHeight: chain.first + 30 });
-      return { options: { domain: s.domain, server: `127.0.0.1:${s.port}`, rate: '0' }, close: () => s.close() };
-    }],
+    [
+      'esplora',
+      async () => {
+        const s = await startEsploraServer({ tipHeight: chain.first + 30 });
+        return { options: { url: s.url, rate: '0' }, close: () => s.close() };
+      },
+    ],
+    [
+      'electrum',
+      async () => {
+        const s = await startElectrumServer({ tipHeight: chain.first + 30 });
+        return { options: { server: `127.0.0.1:${s.port}` }, close: () => s.close() };
+      },
+    ],
+    [
+      'dns',
+      async () => {
+        const s = await startDnsServer({ tipHeight: chain.first + 30 });
+        return { options: { domain: s.domain, server: `127.0.0.1:${s.port}`, rate: '0' }, close: () => s.close() };
+      },
+    ],
   ];
   for (const [type, start] of cases) {
     it(`${type}: configured by name, fetches real headers and reports the tip through the supervisor`, async () => {

@@ -28,7 +28,13 @@ async function answering(status: number, body: string, type: string): Promise<st
 describe('esplora: rate limits and captcha pages are "unavailable", not lies', () => {
   for (const [what, status, body, type, reason] of [
     ['HTTP 429', 429, 'Too Many Requests', 'text/plain', /HTTP 429, the server asks us to slow down/],
-    ['a 200 HTML captcha page', 200, '<!DOCTYPE html><html><body>Checking your browser…</body></html>', 'text/html', /an HTML page where data was expected/],
+    [
+      'a 200 HTML captcha page',
+      200,
+      '<!DOCTYPE html><html><body>Checking your browser…</body></html>',
+      'text/html',
+      /an HTML page where data was expected/,
+    ],
   ] as const) {
     it(what, async () => {
       const url = await answering(status, body, type);
@@ -56,7 +62,9 @@ describe('esplora: polls at spread times', () => {
     ] as const) {
       const timers = manualTimers();
       const rec = recordingContext();
-      const link = track(createEsploraLink({ name: 'j', url, ratePerSecond: 0, pollMs: 60_000, pollJitter: 0.5, timers, random: () => r }, rec.ctx));
+      const link = track(
+        createEsploraLink({ name: 'j', url, ratePerSecond: 0, pollMs: 60_000, pollJitter: 0.5, timers, random: () => r }, rec.ctx),
+      );
       await link.start();
       expect(timers.pending()).toContain(want);
     }

@@ -67,7 +67,13 @@ describe('deadlines', () => {
   it('rejects with a typed timeout and cancels the operation when the timer fires', async () => {
     const timers = manualTimers();
     let cancelled = false;
-    const p = withTimeout(timers, 1234, 'thing', () => new Promise<never>(() => {}), () => (cancelled = true));
+    const p = withTimeout(
+      timers,
+      1234,
+      'thing',
+      () => new Promise<never>(() => {}),
+      () => (cancelled = true),
+    );
     timers.fire();
     await expect(p).rejects.toBeInstanceOf(SourceTimeoutError);
     expect(cancelled).toBe(true);

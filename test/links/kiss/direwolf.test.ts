@@ -41,7 +41,14 @@ describe('direwolf round trip', () => {
     cleanup.push(() => tnc.stop());
     const profile = findBoardProfile('kiss-tnc');
     const tx = new KissTransport(
-      { name: 'ham0', callsign: 'N0CALL-7', profile, openChannel: serialChannelFactory(pty.device, profile.transports.serial!), txDelayMs: 300, persistence: 63 },
+      {
+        name: 'ham0',
+        callsign: 'N0CALL-7',
+        profile,
+        openChannel: serialChannelFactory(pty.device, profile.transports.serial!),
+        txDelayMs: 300,
+        persistence: 63,
+      },
       { log: silentLogger(), counters: new Counters() },
     );
     cleanup.push(() => tx.close());

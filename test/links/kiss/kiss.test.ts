@@ -96,6 +96,8 @@ describe('AX.25 UI frames', () => {
     expect(() => decodeAx25Ui(bad)).toThrow(MalformedInputError);
     expect(() => parseCallsign('TOOLONGCALL')).toThrow(ConfigError);
     expect(() => parseCallsign('N0CALL-16')).toThrow(ConfigError);
-    expect(() => encodeAx25Ui({ destination: parseCallsign('A'), source: parseCallsign('B'), info: new Uint8Array(257) })).toThrow(RangeError);
+    expect(() => encodeAx25Ui({ destination: parseCallsign('A'), source: parseCallsign('B'), info: new Uint8Array(257) })).toThrow(
+      RangeError,
+    );
   });
 });

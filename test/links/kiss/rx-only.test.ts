@@ -22,7 +22,10 @@ async function station(options: Record<string, string>) {
   cleanup.push(() => pty.close());
   const tnc = await new KissTncEmulator().start(pty.far, 9600);
   cleanup.push(() => tnc.stop());
-  const t: FrameTransport = createRadioTransport({ type: 'kiss', device: pty.device, ...options }, { log: silentLogger(), counters: new Counters() });
+  const t: FrameTransport = createRadioTransport(
+    { type: 'kiss', device: pty.device, ...options },
+    { log: silentLogger(), counters: new Counters() },
+  );
   cleanup.push(() => t.close());
   const received: Uint8Array[] = [];
   t.onFrame((f) => received.push(f));
@@ -49,6 +52,8 @@ describe('receive-only KISS link', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(CallsignRequiredError);
-    expect((err as Error).message).toMatch(/link hf0 has no callsign; set callsign= .*or make the link receive-only \(link\.hf0\.direction=rx, or run with --receive-only\)/);
+    expect((err as Error).message).toMatch(
+      /link hf0 has no callsign; set callsign= .*or make the link receive-only \(link\.hf0\.direction=rx, or run with --receive-only\)/,
+    );
   });
 });

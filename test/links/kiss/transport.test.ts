@@ -101,7 +101,13 @@ describe('KISS transport', () => {
     const port = (server.address() as { port: number }).port;
     const counters = new Counters();
     const t = new KissTransport(
-      { name: 'ham0', callsign: 'N0CALL-7', profile: findBoardProfile('direwolf'), openChannel: tcpChannelFactory('127.0.0.1', port), backoff: { initialMs: 20, maxMs: 100 } },
+      {
+        name: 'ham0',
+        callsign: 'N0CALL-7',
+        profile: findBoardProfile('direwolf'),
+        openChannel: tcpChannelFactory('127.0.0.1', port),
+        backoff: { initialMs: 20, maxMs: 100 },
+      },
       { log: silentLogger(), counters },
     );
     cleanup.push(() => t.close());
@@ -118,7 +124,9 @@ describe('KISS transport', () => {
     await t.send(Uint8Array.of(1, 2));
     await until('frame over the new connection', () => fromClient.length === 1);
     expect([...decodeAx25Ui(fromClient[0]).info]).toEqual([1, 2]);
-    sockets[1].write(kissData(0, encodeAx25Ui({ destination: parseCallsign('ALTNET'), source: parseCallsign('W1AW'), info: Uint8Array.of(3) })));
+    sockets[1].write(
+      kissData(0, encodeAx25Ui({ destination: parseCallsign('ALTNET'), source: parseCallsign('W1AW'), info: Uint8Array.of(3) })),
+    );
     await until('frame from the new connection', () => got.length === 1);
   });
 });

@@ -106,7 +106,12 @@ describe('line splitter', () => {
       ...sp.push(Uint8Array.of(0x0a, 0xff, 0x0a)),
       ...sp.push(new TextEncoder().encode('+EVT:RXP2P:1\n')),
     ];
-    expect(evs).toEqual([{ line: 'OK' }, { garbage: 'overlong', bytes: 100_000 }, { garbage: 'non-utf8', bytes: 1 }, { line: '+EVT:RXP2P:1' }]);
+    expect(evs).toEqual([
+      { line: 'OK' },
+      { garbage: 'overlong', bytes: 100_000 },
+      { garbage: 'non-utf8', bytes: 1 },
+      { line: '+EVT:RXP2P:1' },
+    ]);
   });
 });
 

@@ -84,7 +84,8 @@ describe.each(DIALECTS)('LoRa dialect $board over emulated radios', ({ board, op
     }
     const before = 1;
     await until(`${board}: all frames on the air`, () => a.emulator.transmitted.length === 21).catch((e) => {
-      if (process.env.DEBUG_RADIO) console.log((a.emulator as unknown as { commands: string[] }).commands?.slice(-12), a.counters.snapshot());
+      if (process.env.DEBUG_RADIO)
+        console.log((a.emulator as unknown as { commands: string[] }).commands?.slice(-12), a.counters.snapshot());
       throw e;
     });
     await until(`${board}: delivered frames`, () => b.received.length - before === air.delivered - deliveredBefore - b.emulator.missed);

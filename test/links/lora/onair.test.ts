@@ -102,7 +102,7 @@ describe('dialect matrix on one air (EU868 profile)', () => {
 });
 
 describe('RAK3172 payload limit', () => {
-  it('keeps frames within AT+PSEND\'s 500 hex digits (250 bytes, header included)', async () => {
+  it("keeps frames within AT+PSEND's 500 hex digits (250 bytes, header included)", async () => {
     const r = await radio('rak3172', new Rak3172Emulator(), 115200, { region: 'US915', bw: '500' });
     await r.t.open();
     expect(r.t.capabilities.mtu).toBe(249);

@@ -29,7 +29,14 @@ async function rig(radio: LoraOverrides, chip: RNodeChip = 'sx1276', make = () =
   const log = memoryLogger();
   const counters = new Counters();
   const t = new RNodeTransport(
-    { name: 'rn0', profile, openChannel: serialChannelFactory(pty.device, profile.transports.serial!), radio, commandTimeoutMs: 400, backoff: { initialMs: 20, maxMs: 200 } },
+    {
+      name: 'rn0',
+      profile,
+      openChannel: serialChannelFactory(pty.device, profile.transports.serial!),
+      radio,
+      commandTimeoutMs: 400,
+      backoff: { initialMs: 20, maxMs: 200 },
+    },
     { log, counters },
   );
   cleanup.push(() => t.close());
@@ -101,7 +108,9 @@ describe('RNode as the firmware behaves', () => {
     expect(r.t.info.reported.txPowerDbm).toBe(17);
     expect(r.logged(/capped the TX power/)).toBe(true);
     const deps = { log: silentLogger(), counters: new Counters() };
-    expect(() => createRadioTransport({ type: 'lora', board: 'rnode', device: '/dev/null', region: 'EU868', txpower: '-1' }, deps)).toThrow(/unsigned byte/);
+    expect(() => createRadioTransport({ type: 'lora', board: 'rnode', device: '/dev/null', region: 'EU868', txpower: '-1' }, deps)).toThrow(
+      /unsigned byte/,
+    );
   });
 
   it('puts the 1-byte header on air with the preamble the firmware computes', async () => {

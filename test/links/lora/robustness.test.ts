@@ -29,7 +29,10 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f().catch(() => undefined);
 });
 
-type Ctor = new (o: ConstructorParameters<typeof Rak3172Transport>[0], deps: ConstructorParameters<typeof Rak3172Transport>[1]) => RadioTransport;
+type Ctor = new (
+  o: ConstructorParameters<typeof Rak3172Transport>[0],
+  deps: ConstructorParameters<typeof Rak3172Transport>[1],
+) => RadioTransport;
 
 async function rig<E extends DeviceEmulator>(
   board: string,
@@ -180,7 +183,13 @@ describe('other dialects recover too', () => {
 describe('duty cycle on a live transport', () => {
   it('defers frames until airtime is allowed, in order, and rejects with QueueFullError when the queue is full', async () => {
     const clock = new ManualClock(1_000_000);
-    const r = await rig('rak3172', Rak3172Transport, new Rak3172Emulator(), { region: 'EU868', sf: 12 }, { clock, queueLimit: 2, dutyCycle: 0.001 });
+    const r = await rig(
+      'rak3172',
+      Rak3172Transport,
+      new Rak3172Emulator(),
+      { region: 'EU868', sf: 12 },
+      { clock, queueLimit: 2, dutyCycle: 0.001 },
+    );
     // The manual clock also times the modem's retries: if the emulator's start-up banner lands
     // mid-configuration (it does on a loaded machine), the driver retries after a backoff that
     // only passes if the clock moves. Let it run until the link is up; no frame is queued yet.

@@ -8,9 +8,17 @@ import { ConfigError } from '../../../src/util/errors.js';
 describe('board profiles', () => {
   it('loads every profile in boards/ and covers the device families', () => {
     const all = loadBoardProfiles();
-    expect(all.map((p) => p.id)).toEqual(
-      ['direwolf', 'ebyte-e22', 'kiss-tnc', 'meshtastic', 'mobilinkd', 'nordic-uart', 'rak3172', 'rn2483', 'rnode'],
-    );
+    expect(all.map((p) => p.id)).toEqual([
+      'direwolf',
+      'ebyte-e22',
+      'kiss-tnc',
+      'meshtastic',
+      'mobilinkd',
+      'nordic-uart',
+      'rak3172',
+      'rn2483',
+      'rnode',
+    ]);
     const mobilinkd = all.find((p) => p.id === 'mobilinkd')!;
     expect(mobilinkd.transports.serial).toBeDefined();
     expect(mobilinkd.transports.ble?.framing).toBe('kiss');

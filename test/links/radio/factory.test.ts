@@ -24,7 +24,10 @@ describe('createRadioTransport', () => {
     expect(mesh.capabilities.dutyCycle).toBe(0.1);
     const us = createRadioTransport({ type: 'lora', board: 'rak3172', device: '/dev/ttyUSB0', region: 'US915', sf: '10' }, deps());
     expect(us.capabilities.mtu).toBe(13); // the largest SF10 frame within the 400 ms dwell time (18-symbol preamble, header byte)
-    const fast = createRadioTransport({ type: 'lora', board: 'rnode', device: '/dev/ttyUSB0', region: 'EU868', frequency: '869.525', sf: '7', bw: '250' }, deps());
+    const fast = createRadioTransport(
+      { type: 'lora', board: 'rnode', device: '/dev/ttyUSB0', region: 'EU868', frequency: '869.525', sf: '7', bw: '250' },
+      deps(),
+    );
     expect(fast.capabilities.mtu).toBe(221);
   });
 

@@ -146,7 +146,11 @@ describe('V2Session handshake', () => {
     const r2 = p.a.receive(concat(r1.send));
     expect(p.a.state).toBe('ready');
     // a's terminator+version and two messages in a single write
-    const all = concat([...r2.send, p.a.encodeMessage('getheaders', new Uint8Array(69)), p.a.encodeMessage('sendheaders', new Uint8Array(0))]);
+    const all = concat([
+      ...r2.send,
+      p.a.encodeMessage('getheaders', new Uint8Array(69)),
+      p.a.encodeMessage('sendheaders', new Uint8Array(0)),
+    ]);
     const r3 = p.b.receive(all);
     expect(p.b.state).toBe('ready');
     expect(r3.messages.map((m) => m.command)).toEqual(['getheaders', 'sendheaders']);

@@ -12,7 +12,9 @@ import { NETWORKS } from '../../../src/chain/networks.js';
 const DIR = join(dirname(fileURLToPath(import.meta.url)), 'vectors');
 
 function readCsv(name: string): Record<string, string>[] {
-  const lines = readFileSync(join(DIR, name), 'utf8').split('\n').filter((l) => l.length > 0);
+  const lines = readFileSync(join(DIR, name), 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
   const head = lines[0].split(',');
   return lines.slice(1).map((line) => {
     const cells = line.split(',');
@@ -69,7 +71,11 @@ function checkPacketVector(row: Record<string, string>, backend: AeadBackend): v
   const ours = fromHex(row.in_ellswift_ours);
   const theirs = fromHex(row.in_ellswift_theirs);
 
-  const xOurs = toHex(secp256k1.Point.BASE.multiply(BigInt('0x' + row.in_priv_ours)).toBytes(true).subarray(1));
+  const xOurs = toHex(
+    secp256k1.Point.BASE.multiply(BigInt('0x' + row.in_priv_ours))
+      .toBytes(true)
+      .subarray(1),
+  );
   // Our encoding must stand for x(priv·G), whatever the published intermediate says.
   expect(toHex(ellswiftDecode(ours))).toBe(xOurs);
   if (row.mid_x_ours) expect(xOurs).toBe(row.mid_x_ours);
