@@ -9,7 +9,8 @@
 // connection is retried and forwarded as unencrypted v1.
 //
 // Framing and crypto are the node side's: V1Decoder/encodeV1Message (src/node/wire.ts) and
-// V2Session (src/node/v2/). Memory per connection is bounded: the v1 decoder and the v2
+// V2Session (src/node/v2/); the outbound TCP (direct or through the upstream SOCKS5 proxy) is the
+// internet sources' dialTcp (src/links/source/dial.ts). Memory per connection is bounded: the v1 decoder and the v2
 // session hold at most one message each, messages waiting for the v2 handshake at most
 // MAX_PENDING_BYTES, and a socket whose peer does not read is paused (backpressure) rather
 // than buffered without limit.
@@ -24,8 +25,8 @@
 //   proxy-handshake-timeout   no working session within handshakeTimeoutMs
 //   proxy-pending-overflow    the client sent more than MAX_PENDING_BYTES before the handshake
 //   socks5-*, p2p-*, bip324.* the SOCKS5 parser's, the v1 decoder's and the v2 session's codes
-import { createServer, connect as netConnect, type AddressInfo, type Server, type Socket } from 'node:net';
-import { SocksClient } from 'socks';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { dialTcp } from '../links/source/dial.js';
 import { networkByMagic, type NetworkParams } from '../chain/networks.js';
 import { decodeVersion } from '../node/messages.js';
 import type { AeadBackend } from '../node/v2/cipher.js';
@@ -35,7 +36,7 @@ import { toHex } from '../util/bytes.js';
 import type { Counters } from '../util/counters.js';
 import { AltnetError, ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
-import { isLoopback } from '../util/net.js';
+import { formatHostPort as fmt, isLoopback, type HostPort } from '../util/net.js';
 import {
   encodeMethodChoice,
   encodeReply,
@@ -48,11 +49,6 @@ import {
   Socks5Error,
   SOCKS_VERSION,
 } from './socks5.js';
-
-export interface HostPort {
-  host: string;
-  port: number;
-}
 
 export interface Bip324ProxyOptions {
   /** Where to listen; loopback only unless allowRemote. Port 0 picks a free one. */
@@ -168,10 +164,6 @@ export class Bip324Proxy {
 function addrToHost(ip: Uint8Array): string {
   const mapped = ip.subarray(0, 10).every((b) => b === 0) && ip[10] === 0xff && ip[11] === 0xff;
   return mapped ? [...ip.subarray(12)].join('.') : ipv6ToString(ip);
-}
-
-function fmt(hp: HostPort): string {
-  return hp.host.includes(':') ? `[${hp.host}]:${hp.port}` : `${hp.host}:${hp.port}`;
 }
 
 function isUnspecified(host: string): boolean {
@@ -411,39 +403,15 @@ class ProxyConnection {
       (err: unknown) => {
         if (this.phase === 'closed') return;
         if (this.mode === 'socks5' && !this.retriedV1) this.client.write(encodeReply(replyForError(err)));
-        const via = this.opts.upstream ? ` via SOCKS5 proxy ${fmt(this.opts.upstream)}` : '';
-        this.close('proxy-connect-failed', `cannot reach ${fmt(d)}${via}: ${err instanceof Error ? err.message : String(err)}`);
+        // dialTcp's message names the upstream SOCKS5 proxy when there is one.
+        this.close('proxy-connect-failed', `cannot reach ${fmt(d)}: ${err instanceof Error ? err.message : String(err)}`);
       },
     );
   }
 
-  private async openSocket(d: HostPort): Promise<Socket> {
-    const timeout = this.opts.handshakeTimeoutMs ?? 30_000;
-    if (this.opts.upstream) {
-      const { socket } = await SocksClient.createConnection({
-        proxy: { host: this.opts.upstream.host, port: this.opts.upstream.port, type: 5 },
-        command: 'connect',
-        destination: { host: d.host, port: d.port },
-        timeout,
-      });
-      return socket;
-    }
-    return new Promise<Socket>((resolve, reject) => {
-      const s = netConnect({ host: d.host, port: d.port });
-      const t = setTimeout(() => {
-        s.destroy();
-        reject(new Error('connect timed out'));
-      }, timeout);
-      s.once('error', (e) => {
-        clearTimeout(t);
-        reject(e);
-      });
-      s.once('connect', () => {
-        clearTimeout(t);
-        s.removeAllListeners('error');
-        resolve(s);
-      });
-    });
+  /** The destination socket: directly, or through the upstream SOCKS5 proxy (the sources' one dialler). */
+  private openSocket(d: HostPort): Promise<Socket> {
+    return dialTcp({ host: d.host, port: d.port, proxy: this.opts.upstream, timeoutMs: this.opts.handshakeTimeoutMs ?? 30_000 });
   }
 
   private attachDest(sock: Socket): void {

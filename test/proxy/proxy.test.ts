@@ -189,7 +189,7 @@ describe('BIP324 proxy, upstream SOCKS5 proxy (proxy=, e.g. Tor)', () => {
     await new Promise((r) => ms.once('exit', r));
     await expect(V1Client.viaSocks(port, { host: 'localhost', port: peer.port })).rejects.toThrow(/Socks5 proxy rejected/);
     await until('the error counter', () => counters.get('errors.proxy-connect-failed') === 1);
-    expect(log.lines.join('\n')).toMatch(new RegExp(`cannot reach localhost:${peer.port} via SOCKS5 proxy 127.0.0.1:${upPort}`));
+    expect(log.lines.join('\n')).toMatch(new RegExp(`cannot reach localhost:${peer.port}: through SOCKS5 proxy 127.0.0.1:${upPort}`));
   });
 });
 
