@@ -5,8 +5,10 @@
 //
 // Endpoints: blockstream.info and mempool.space run the two best-known public Esplora instances
 // (their onion addresses are the ones both operators publish, also used by eclair's watchdog and
-// CypherpunkPay); bitcoinheaders.net serves mainnet headers over DNS (AAAA records).
+// CypherpunkPay); bitcoinheaders.net serves mainnet headers over DNS (AAAA records). The
+// random peers come from Bitcoin Core's own DNS seeds and fixed seeds (./peers/options.ts).
 import type { NetworkName } from '../chain/networks.js';
+import { DNS_SEEDS } from './peers/options.js';
 
 export interface DefaultLink {
   /** The link name (`link.<name>.*`); a user's link of the same name wins. */
@@ -34,6 +36,21 @@ const ESPLORA_LEARNS =
 const DNS_LEARNS =
   'your resolver learns that this machine looks up bitcoinheaders.net names (so that you follow Bitcoin headers) and when; the zone operator sees only your resolver, not your IP address, unless you point server= at it directly';
 
+const PEERS_LEARNS =
+  "each peer learns your IP address, that you run a Bitcoin node with altnet (its version message says /altnet:.../ and asks for no transactions), which headers and blocks you fetch, and any transaction you send through it; the DNS seeds' operators see your resolver (not your IP address) look up their names at start-up; no wallet address";
+
+/** Random P2P peers: the first default, the founding idea ("try some random node, in the hopes it is not eclipsed"). */
+function peers(network: NetworkName): DefaultLink {
+  return {
+    name: 'peers',
+    type: 'peers',
+    options: { type: 'peers' },
+    proxyRefused: 'random peers would look their DNS seeds up through the local resolver and dial around the proxy, a leak',
+    reaches: `3 random Bitcoin nodes at a time from distinct netgroups (BIP324 encrypted when they offer it), found through Bitcoin Core's DNS seeds (${DNS_SEEDS[network].join(', ')}) and the addresses peers share; the address book is kept in the datadir`,
+    learns: PEERS_LEARNS,
+  };
+}
+
 const BLOCKSTREAM_ONION = 'http://explorerzydxu5ecjrkwceayqybizmpjjznk5izmitf2modhcusuqlid.onion';
 const MEMPOOL_ONION = 'http://mempoolhqx4isw62xs7abwphsq7ldayuidyx2v2oethdhhj6mlo2r6ad.onion';
 
@@ -51,6 +68,7 @@ function esplora(name: string, url: string, onion: string, operator: string): De
 
 export const DEFAULT_LINKS: Readonly<Record<NetworkName, readonly DefaultLink[]>> = {
   main: [
+    peers('main'),
     esplora('blockstream', 'https://blockstream.info/api', `${BLOCKSTREAM_ONION}/api`, 'Blockstream'),
     esplora('mempool', 'https://mempool.space/api', `${MEMPOOL_ONION}/api`, 'mempool.space'),
     {
@@ -62,8 +80,9 @@ export const DEFAULT_LINKS: Readonly<Record<NetworkName, readonly DefaultLink[]>
       learns: DNS_LEARNS,
     },
   ],
-  testnet4: [esplora('mempool', 'https://mempool.space/testnet4/api', `${MEMPOOL_ONION}/testnet4/api`, 'mempool.space')],
+  testnet4: [peers('testnet4'), esplora('mempool', 'https://mempool.space/testnet4/api', `${MEMPOOL_ONION}/testnet4/api`, 'mempool.space')],
   signet: [
+    peers('signet'),
     esplora('blockstream', 'https://blockstream.info/signet/api', `${BLOCKSTREAM_ONION}/signet/api`, 'Blockstream'),
     esplora('mempool', 'https://mempool.space/signet/api', `${MEMPOOL_ONION}/signet/api`, 'mempool.space'),
   ],

@@ -5,7 +5,7 @@
 // lookup. No test here contacts a public endpoint: they are only parsed.
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -47,6 +47,8 @@ describe('default sources: form', () => {
     expect(DEFAULT_LINKS.signet.filter((d) => d.type === 'esplora')).toHaveLength(2);
     expect(DEFAULT_LINKS.testnet4.filter((d) => d.type === 'esplora').length).toBeGreaterThanOrEqual(1);
     expect(DEFAULT_LINKS.main.filter((d) => d.type === 'dns').map((d) => d.options.domain)).toEqual(['bitcoinheaders.net']);
+    // Random P2P peers come first on every public network (the issue's default set starts with them).
+    for (const n of ['main', 'testnet4', 'signet'] as const) expect(DEFAULT_LINKS[n][0], n).toMatchObject({ name: 'peers', type: 'peers' });
   });
 
   for (const network of NETWORK_NAMES) {
@@ -76,15 +78,19 @@ describe('default sources: form', () => {
 describe('default sources: when they are used', () => {
   const cfg = (text: string, flags: string[] = []) => withDefaultLinks(parseConfig(text, 'altnet.conf', { flags, env: { HOME: dir } }));
 
-  it('no links on mainnet: the three defaults, named in the note', () => {
+  it('no links on mainnet: random peers first, then the other three defaults, named in the note', () => {
     const c = cfg('network=main\n');
     expect(c.linkConfigs.map((l) => [l.name, l.type])).toEqual([
+      ['peers', 'peers'],
       ['blockstream', 'esplora'],
       ['mempool', 'esplora'],
       ['dnsheaders', 'dns'],
     ]);
     expect(c.links.mempool).toEqual({ type: 'esplora', url: 'https://mempool.space/api' });
-    expect(c.defaultsNote).toMatch(/^no links configured: using the built-in default sources for main: blockstream, mempool, dnsheaders/);
+    expect(c.defaultsNote).toMatch(
+      /^no links configured: using the built-in default sources for main: peers, blockstream, mempool, dnsheaders/,
+    );
+    expect(c.links.peers).toEqual({ type: 'peers' });
   });
 
   it('a link configured: no defaults; defaults=1 adds them, a name the user took stays theirs', () => {
@@ -92,7 +98,7 @@ describe('default sources: when they are used', () => {
     expect(cfg(own).linkConfigs.map((l) => l.name)).toEqual(['mempool']);
     expect(cfg(own).defaultsNote).toBeUndefined();
     const c = cfg(own + 'defaults=1\n');
-    expect(c.linkConfigs.map((l) => l.name)).toEqual(['mempool', 'blockstream', 'dnsheaders']);
+    expect(c.linkConfigs.map((l) => l.name)).toEqual(['mempool', 'peers', 'blockstream', 'dnsheaders']);
     expect(c.links.mempool.url).toBe('http://127.0.0.1:3000/api');
     expect(c.defaultsNote).toContain('mempool: a configured link is already named mempool');
   });
@@ -136,17 +142,24 @@ describe('altnet run --check lists the defaults without contacting anything', ()
     expect(r.stdout).toMatch(/dnsheaders +dns +rx +domain=bitcoinheaders\.net/);
     expect(r.stdout).toContain("reaches: Blockstream's public Esplora server (blockstream.info)");
     expect(r.stdout).toContain("reaches: bitcoinheaders.net's DNS zone");
-    expect(r.stdout).toContain('ok: the daemon would start with 3 links.');
+    // Random peers: the address book in the datadir, the DNS seeds named, what a peer learns.
+    expect(r.stdout).toContain(`peers        peers     duplex book=${join(dir, 'data', 'peers-main-peers.json')}  (built-in defaults)`);
+    expect(r.stdout).toMatch(/reaches: 3 random Bitcoin nodes at a time .*seed\.bitcoin\.sipa\.be/);
+    expect(r.stdout).toMatch(/learns: +each peer learns your IP address, that you run a Bitcoin node/);
+    expect(r.stdout).toContain('ok: the daemon would start with 4 links.');
+    expect(existsSync(join(dir, 'data'))).toBe(false);
 
     const j = run([CLI, 'run', '--check', '--json', '-network=main', '-conf=none']);
     expect(j.status, j.stderr).toBe(0);
     const out = JSON.parse(j.stdout);
     expect(out.links.map((l: { name: string; source: string }) => `${l.name}:${l.source}`)).toEqual([
+      'peers:built-in defaults',
       'blockstream:built-in defaults',
       'mempool:built-in defaults',
       'dnsheaders:built-in defaults',
     ]);
     expect(out.links[0].learns).toContain('IP address');
+    expect(out.links[0].reaches).toContain('random Bitcoin nodes');
   });
 
   it('regtest: no links, and it says why', () => {
