@@ -1,9 +1,10 @@
 // A small authoritative DNS server over UDP on loopback that serves block headers the way
 // bitcoinheaders.net documents them (both the older v0 and the newer v2 name/format), with just
-// enough DNS wire format for AAAA answers. Records come back shuffled, as real resolvers do.
+// AAAA answers in the DNS wire format of dns-wire.ts. Records come back shuffled, as real resolvers do.
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import { breakPow, servedChain } from './chain.js';
+import { encodeAnswer, RCODE_NXDOMAIN, readQuestion, TYPE_AAAA } from './dns-wire.js';
 
 export type DnsLie = 'bad-pow' | 'disconnected' | 'bad-version';
 
@@ -101,47 +102,13 @@ export async function startDnsServer(opts: DnsServerOptions = {}): Promise<DnsSe
   };
 
   socket.on('message', (msg, rinfo) => {
-    if (msg.length < 12) return;
-    const qd = msg.readUInt16BE(4);
-    if (qd !== 1) return;
-    // Question name: labels up to the zero byte.
-    let o = 12;
-    const labels: string[] = [];
-    while (o < msg.length && msg[o] !== 0) {
-      const len = msg[o];
-      if (len > 63 || o + 1 + len > msg.length) return;
-      labels.push(msg.subarray(o + 1, o + 1 + len).toString('ascii'));
-      o += 1 + len;
-    }
-    o += 1;
-    if (o + 4 > msg.length) return;
-    const qtype = msg.readUInt16BE(o);
-    const questionEnd = o + 4;
-    const name = labels.join('.').toLowerCase();
-    state.queries.push(name);
-    for (const w of waiters.splice(0)) w(name);
+    const q = readQuestion(msg);
+    if (!q) return;
+    state.queries.push(q.name);
+    for (const w of waiters.splice(0)) w(q.name);
     if (opts.stall) return;
-    const addrs = qtype === 28 ? answerFor(name) : null;
-    const rcode = addrs ? 0 : 3; // NXDOMAIN when we have no such name
-    const answers = addrs ? shuffle(addrs) : [];
-    const out = Buffer.alloc(questionEnd + answers.length * 28);
-    out.writeUInt16BE(msg.readUInt16BE(0), 0);
-    out.writeUInt16BE(0x8000 | 0x0400 | (msg.readUInt16BE(2) & 0x0100) | rcode, 2);
-    out.writeUInt16BE(1, 4);
-    out.writeUInt16BE(answers.length, 6);
-    out.writeUInt16BE(0, 8);
-    out.writeUInt16BE(0, 10);
-    msg.copy(out, 12, 12, questionEnd);
-    let p = questionEnd;
-    for (const a of answers) {
-      out.writeUInt16BE(0xc00c, p); // pointer to the question name
-      out.writeUInt16BE(28, p + 2);
-      out.writeUInt16BE(1, p + 4);
-      out.writeUInt32BE(604800, p + 6);
-      out.writeUInt16BE(16, p + 10);
-      out.set(a, p + 12);
-      p += 28;
-    }
+    const addrs = q.type === TYPE_AAAA ? answerFor(q.name) : null;
+    const out = encodeAnswer(msg, q, addrs ? 0 : RCODE_NXDOMAIN, addrs ? shuffle(addrs) : [], 604800);
     socket.send(out, rinfo.port, rinfo.address);
   });
 
