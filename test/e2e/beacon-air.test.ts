@@ -3,12 +3,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NETWORKS } from '../../src/chain/networks.js';
 import { Gateway } from '../../src/gateway/gateway.js';
-import { SimAir, seededRandom } from '../../src/links/sim/air.js';
 import { memoryLogger } from '../../src/util/log.js';
+import { startBeacon, startTestAir, type TestAir } from '../harness/air.js';
 import { BitcoindProcess } from '../harness/bitcoind.js';
 
 describe('beacon -> 30% lossy LoRa air -> receive-only gateway -> eclipsed node', () => {
-  let air: SimAir;
+  let air: TestAir;
   let beacon: Gateway;
   let receiver: Gateway;
   let nodeA: BitcoindProcess;
@@ -16,39 +16,13 @@ describe('beacon -> 30% lossy LoRa air -> receive-only gateway -> eclipsed node'
   const logs = { beacon: memoryLogger(), receiver: memoryLogger() };
 
   beforeAll(async () => {
-    air = new SimAir({
-      loss: 0.3,
-      random: seededRandom(7),
-      lora: {
-        sf: 7,
-        bandwidthHz: 125_000,
-        codingRate: 5,
-        preambleSymbols: 8,
-        explicitHeader: true,
-        crc: true,
-        lowDataRateOptimize: 'auto',
-      },
-    });
-    const airPort = await air.start();
-    const link = (direction: string) => ({
-      name: 'air',
-      type: 'sim',
-      options: { type: 'sim', air: `127.0.0.1:${airPort}`, sf: '7', dutycycle: '1', direction },
-    });
-    beacon = await Gateway.start({
-      network: NETWORKS.regtest,
-      listen: { host: '127.0.0.1', port: 0 },
-      mode: 'beacon',
-      beaconIntervalMs: 500,
-      links: [link('tx')],
-      log: logs.beacon,
-      checkpoint: null,
-    });
+    air = await startTestAir({ loss: 0.3, seed: 7 });
+    beacon = await startBeacon(air, { linkName: 'air', beaconIntervalMs: 500, log: logs.beacon });
     receiver = await Gateway.start({
       network: NETWORKS.regtest,
       listen: { host: '127.0.0.1', port: 0 },
       mode: 'receive-only',
-      links: [link('rx')],
+      links: [air.link('air', 'rx')],
       log: logs.receiver,
       checkpoint: null,
     });
@@ -60,7 +34,7 @@ describe('beacon -> 30% lossy LoRa air -> receive-only gateway -> eclipsed node'
   afterAll(async () => {
     await Promise.all([nodeA?.stop(), nodeB?.stop()]);
     await Promise.all([beacon?.stop(), receiver?.stop()]);
-    await air?.close();
+    await air?.air.close();
   });
 
   it("A's headers reach B's tip although a third of the frames are lost", async () => {
@@ -71,7 +45,7 @@ describe('beacon -> 30% lossy LoRa air -> receive-only gateway -> eclipsed node'
       async () => (await nodeA.rpc<any[]>('getchaintips')).some((t) => t.hash === bTip && t.height === 40),
       90_000,
     );
-    expect(air.stats.lost).toBeGreaterThan(0);
+    expect(air.air.stats.lost).toBeGreaterThan(0);
     // Drivers report their counters every 2 s.
     await nodeA.waitFor(
       'driver counters',

@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NETWORKS } from '../../src/chain/networks.js';
 import { Gateway } from '../../src/gateway/gateway.js';
-import { SimAir, seededRandom } from '../../src/links/sim/air.js';
 import { memoryLogger } from '../../src/util/log.js';
+import { startBeacon, startTestAir, type TestAir } from '../harness/air.js';
 import { BitcoindProcess, sleep } from '../harness/bitcoind.js';
 import { until } from '../helpers/wait.js';
 
@@ -24,7 +24,7 @@ describe("peers-disagree: the node's own peers keep the better chain from it", (
   let a: BitcoindProcess;
   let b: BitcoindProcess;
   let c: BitcoindProcess;
-  let air: SimAir;
+  let air: TestAir | undefined;
   let beacon: Gateway | undefined;
   let gw: Gateway | undefined;
   let offset = 0;
@@ -34,34 +34,8 @@ describe("peers-disagree: the node's own peers keep the better chain from it", (
   const kinds = () => gw!.status().anomalies.map((x) => x.kind);
 
   beforeAll(async () => {
-    air = new SimAir({
-      loss: 0,
-      random: seededRandom(5),
-      lora: {
-        sf: 7,
-        bandwidthHz: 125_000,
-        codingRate: 5,
-        preambleSymbols: 8,
-        explicitHeader: true,
-        crc: true,
-        lowDataRateOptimize: 'auto',
-      },
-    });
-    const airPort = await air.start();
-    const lora = (direction: string) => ({
-      name: 'lora0',
-      type: 'sim',
-      options: { type: 'sim', air: `127.0.0.1:${airPort}`, sf: '7', dutycycle: '1', direction },
-    });
-    beacon = await Gateway.start({
-      network: NETWORKS.regtest,
-      listen: { host: '127.0.0.1', port: 0 },
-      mode: 'beacon',
-      beaconIntervalMs: 300,
-      links: [lora('tx')],
-      log: memoryLogger(),
-      checkpoint: null,
-    });
+    air = await startTestAir({ seed: 5 });
+    beacon = await startBeacon(air, { linkName: 'lora0', beaconIntervalMs: 300 });
     b = new BitcoindProcess({ name: 'B', args: [`-addnode=127.0.0.1:${beacon.nodePort}`] });
     c = new BitcoindProcess({ name: 'C' });
     await Promise.all([b.start(), c.start()]);
@@ -77,7 +51,7 @@ describe("peers-disagree: the node's own peers keep the better chain from it", (
       network: NETWORKS.regtest,
       listen: { host: '127.0.0.1', port: 0 },
       mode: 'receive-only',
-      links: [lora('rx')],
+      links: [air.link('lora0', 'rx')],
       log,
       checkpoint: null,
       nowSeconds: () => Math.floor(Date.now() / 1000) + offset,
@@ -90,7 +64,7 @@ describe("peers-disagree: the node's own peers keep the better chain from it", (
   afterAll(async () => {
     await Promise.allSettled([gw?.stop(), beacon?.stop()]);
     await Promise.allSettled([a?.stop(), b?.stop(), c?.stop()]);
-    await air?.close();
+    await air?.air.close();
     rmSync(dir, { recursive: true, force: true });
   });
 

@@ -7,27 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NETWORKS } from '../../src/chain/networks.js';
 import { Gateway, type LinkSpec } from '../../src/gateway/gateway.js';
 import type { RescueRecord } from '../../src/gateway/rescue.js';
-import { SimAir, seededRandom } from '../../src/links/sim/air.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { Counters } from '../../src/util/counters.js';
 import { hexToHash, toHex } from '../../src/util/bytes.js';
 import { P2PLink } from '../../src/links/p2p/p2p.js';
+import { startBeacon, startTestAir, type TestAir } from '../harness/air.js';
 import { ATTACKER_ADDRESS, BitcoindProcess } from '../harness/bitcoind.js';
 import { startBlockServer, type BlockServer } from '../servers/block-server.js';
 
-const LORA = {
-  sf: 7,
-  bandwidthHz: 125_000,
-  codingRate: 5,
-  preambleSymbols: 8,
-  explicitHeader: true,
-  crc: true,
-  lowDataRateOptimize: 'auto' as const,
-};
-
 interface Scene {
-  air: SimAir;
-  airPort: number;
+  air: TestAir;
   beacon: Gateway;
   nodeB: BitcoindProcess;
   nodeA: BitcoindProcess;
@@ -36,17 +25,8 @@ interface Scene {
 
 /** B mines `prefix` blocks that A also gets; B's beacon gateway sends headers over the air. */
 async function scene(prefix: number): Promise<Scene> {
-  const air = new SimAir({ loss: 0, random: seededRandom(3), lora: LORA });
-  const airPort = await air.start();
-  const beacon = await Gateway.start({
-    network: NETWORKS.regtest,
-    listen: { host: '127.0.0.1', port: 0 },
-    mode: 'beacon',
-    beaconIntervalMs: 300,
-    links: [{ name: 'lora', type: 'sim', options: { type: 'sim', air: `127.0.0.1:${airPort}`, sf: '7', dutycycle: '1', direction: 'tx' } }],
-    log: memoryLogger(),
-    checkpoint: null,
-  });
+  const air = await startTestAir({ seed: 3 });
+  const beacon = await startBeacon(air, { linkName: 'lora', beaconIntervalMs: 300 });
   const nodeB = new BitcoindProcess({ name: 'B', args: [`-addnode=127.0.0.1:${beacon.nodePort}`] });
   const nodeA = new BitcoindProcess({ name: 'A' });
   await Promise.all([nodeA.start(), nodeB.start()]);
@@ -54,14 +34,13 @@ async function scene(prefix: number): Promise<Scene> {
   await nodeA.copyBlocksFrom(nodeB, 1);
   return {
     air,
-    airPort,
     beacon,
     nodeB,
     nodeA,
     stop: async () => {
       await Promise.allSettled([nodeA.stop(), nodeB.stop()]);
       await beacon.stop();
-      await air.close();
+      await air.air.close();
     },
   };
 }
@@ -73,10 +52,7 @@ async function receiverFor(s: Scene, blockLinks: LinkSpec[], rpc: boolean) {
     network: NETWORKS.regtest,
     listen: { host: '127.0.0.1', port: 0 },
     mode: 'receive-only',
-    links: [
-      { name: 'lora', type: 'sim', options: { type: 'sim', air: `127.0.0.1:${s.airPort}`, sf: '7', dutycycle: '1', direction: 'rx' } },
-      ...blockLinks,
-    ],
+    links: [s.air.link('lora', 'rx'), ...blockLinks],
     log,
     checkpoint: null,
     blockFetchTimeoutMs: 5000,

@@ -15,10 +15,11 @@ import { secp256k1 } from '@noble/curves/secp256k1.js';
 import * as btc from '@scure/btc-signer';
 import { NETWORKS } from '../../src/chain/networks.js';
 import { Gateway, type GatewayOptions } from '../../src/gateway/gateway.js';
-import { SimAir, seededRandom } from '../../src/links/sim/air.js';
+import type { SimAir } from '../../src/links/sim/air.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { BitcoindProcess, freePort } from '../harness/bitcoind.js';
 import { runCli } from './send-tx-helpers.js';
+import { startTestAir } from '../harness/air.js';
 
 const REGTEST = { bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef };
 const LOSS = 0.3;
@@ -54,20 +55,9 @@ describe("send-tx: a transaction crosses a lossy radio link into an eclipsed nod
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'altnet-sendtx-e2e-'));
-    air = new SimAir({
-      loss: LOSS,
-      lora: {
-        sf: 7,
-        bandwidthHz: 125_000,
-        codingRate: 5,
-        preambleSymbols: 8,
-        explicitHeader: true,
-        crc: true,
-        lowDataRateOptimize: 'auto',
-      },
-      random: seededRandom(20261123),
-    });
-    const airPort = await air.start();
+    const testAir = await startTestAir({ loss: LOSS, seed: 20261123 });
+    air = testAir.air;
+    const airPort = testAir.port;
     // SF7 for short airtime; the MTU of SF10-12 (51 B) so the transaction needs several fragments.
     const radio = { name: 'air', type: 'sim', options: { air: `127.0.0.1:${airPort}`, sf: '7', mtu: '51', dutycycle: '1', repair: '2' } };
     const [portA, portB] = [await freePort(), await freePort()];

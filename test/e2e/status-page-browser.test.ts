@@ -18,12 +18,13 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NETWORKS } from '../../src/chain/networks.js';
 import { Gateway } from '../../src/gateway/gateway.js';
-import { SimAir, seededRandom } from '../../src/links/sim/air.js';
+import type { SimAir } from '../../src/links/sim/air.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { Chromium } from '../harness/chromium.js';
 import { REPO_ROOT, SHARED_DATA } from '../harness/data.js';
 import { KissHub } from '../emulators/kiss-hub.js';
 import { until } from '../helpers/wait.js';
+import { startTestAir } from '../harness/air.js';
 
 const ARTIFACTS = resolve(process.env.ALTNET_TEST_ARTIFACTS ?? join(REPO_ROOT, 'test-artifacts'), 'status-page');
 // Within the beacon carousel's reach (144 below the tip), so the receiver can sync from genesis.
@@ -54,20 +55,9 @@ describe('status page in headless chromium: a link goes down, link-silent appear
       });
     });
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-    air = new SimAir({
-      loss: 0,
-      random: seededRandom(3),
-      lora: {
-        sf: 7,
-        bandwidthHz: 125_000,
-        codingRate: 5,
-        preambleSymbols: 8,
-        explicitHeader: true,
-        crc: true,
-        lowDataRateOptimize: 'auto',
-      },
-    });
-    const airPort = await air.start();
+    const testAir = await startTestAir({ seed: 3 });
+    air = testAir.air;
+    const airPort = testAir.port;
     hub = new KissHub();
     const hubPort = await hub.start();
     const lora = (direction: string) => ({

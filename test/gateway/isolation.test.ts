@@ -10,13 +10,14 @@ import { join, resolve } from 'node:path';
 import { NETWORKS } from '../../src/chain/networks.js';
 import { checkProofOfWork, headerHash } from '../../src/chain/header.js';
 import { Gateway } from '../../src/gateway/gateway.js';
-import { SimAir } from '../../src/links/sim/air.js';
+import type { SimAir } from '../../src/links/sim/air.js';
 import { hashToHex, readU32LE, writeU32LE } from '../../src/util/bytes.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { BitcoindProcess } from '../harness/bitcoind.js';
 import { headersFromNode } from '../harness/gateway.js';
 import { REPO_ROOT } from '../harness/data.js';
 import { until } from '../helpers/wait.js';
+import { startTestAir } from '../harness/air.js';
 
 const DRIVER = resolve(REPO_ROOT, 'test/fixtures/drivers/scripted.mjs');
 const REGTEST = NETWORKS.regtest;
@@ -117,19 +118,9 @@ describe('gateway link isolation, with a real regtest node connected', () => {
     const badFile = join(dir, 'badpow.bin');
     writeAtomically(badFile, concat(bad.file));
 
-    air = new SimAir({
-      loss: 0,
-      lora: {
-        sf: 7,
-        bandwidthHz: 125_000,
-        codingRate: 5,
-        preambleSymbols: 8,
-        explicitHeader: true,
-        crc: true,
-        lowDataRateOptimize: 'auto',
-      },
-    });
-    const airPort = await air.start();
+    const testAir = await startTestAir();
+    air = testAir.air;
+    const airPort = testAir.port;
 
     gw = await Gateway.start({
       network: REGTEST,
