@@ -394,7 +394,7 @@ export class Gateway {
       this.devices = new DeviceWatcher({
         dir: devicedir,
         log: log.child('hotplug'),
-        counters: this.counters.scoped('hotplug.'),
+        counters: this.counters, // its names carry the hotplug. prefix already
         rescanMs: opts.hotplugRescanMs,
       });
       this.devices.on('appeared', (path) => {

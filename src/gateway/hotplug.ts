@@ -208,7 +208,7 @@ export class DeviceWatcher extends EventEmitter<DeviceWatcherEvents> {
   }
 
   private emitSafely(event: 'appeared' | 'gone', path: string): void {
-    this.counters?.inc(`hotplug.${event}`);
+    this.counters?.inc(`hotplug.devices.${event}`);
     this.log.info(event === 'appeared' ? 'device appeared' : 'device gone', { path });
     // Each listener on its own: one listener's bug must neither hide the event from the others
     // nor stop the watcher noticing the next plug or unplug.

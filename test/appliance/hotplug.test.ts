@@ -87,8 +87,8 @@ describe('DeviceWatcher (injected timers, re-scan only)', () => {
     await w.settled();
     expect(events.slice(3)).toEqual([`-${join(dir, 'rak3172-0')}`]);
     expect(w.devices()).toEqual([]);
-    expect(counters.get('hotplug.appeared')).toBe(2);
-    expect(counters.get('hotplug.gone')).toBe(2);
+    expect(counters.get('hotplug.devices.appeared')).toBe(2);
+    expect(counters.get('hotplug.devices.gone')).toBe(2);
   });
 
   it('debounces: a burst of notices makes one scan, and a device that comes and goes within it makes no event', async () => {
