@@ -91,7 +91,11 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   io.out(`pending tx: ${pending.length ? '' : 'none'}`);
   for (const t of pending) {
     const last = t.lastSentAt ? `, last ${t.lastSentAt}${t.lastLinks.length ? ` on ${t.lastLinks.join(',')}` : ''}` : '';
-    io.out(`  ${t.txid} ${t.vsize} vB since ${t.addedAt}: sent ${t.attempts}x${last}, next ${t.nextAttemptAt}`);
+    // Relayed: a far gateway acknowledged it over radio (TXACK); radio resends stopped, the watch goes on.
+    const relayed = t.relayedAt
+      ? `relayed via ${t.relayedVia ?? '?'} at ${t.relayedAt} (acknowledged over radio, no more radio resends); `
+      : '';
+    io.out(`  ${t.txid} ${t.vsize} vB since ${t.addedAt}: ${relayed}sent ${t.attempts}x${last}, next ${t.nextAttemptAt}`);
   }
   const rescues = status.rescues ?? [];
   const blocks = status.blocks;

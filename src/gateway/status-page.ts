@@ -122,6 +122,36 @@ function genericTable(items: unknown[]): string {
   );
 }
 
+/**
+ * Outbox transactions (PendingTxStatus) until they are seen back from the network. One that a far
+ * gateway acknowledged over radio (TXACK, tx-acks.ts) is shown as relayed: its node took it, so
+ * radio resends have stopped, while the watch for it goes on.
+ */
+function pendingTable(items: unknown[], now: number): string {
+  const txs = items.filter(isObj);
+  return table(
+    ['transaction', 'size', 'added', 'state', 'sends', 'next send', 'expires'],
+    txs.map((t) => {
+      const relayed = typeof t.relayedAt === 'string';
+      const state = relayed
+        ? `<span class="state ok">relayed</span> via ${esc(t.relayedVia)} ${esc(ago(t.relayedAt, now))}` +
+          `<br><span class="meta">acknowledged over radio: a far gateway's node took it; no more radio resends, still watching for it</span>`
+        : `<span class="state warn">sending</span>`;
+      const links = Array.isArray(t.lastLinks) && t.lastLinks.length ? ` on ${t.lastLinks.join(', ')}` : '';
+      const last = typeof t.lastSentAt === 'string' ? `, last ${ago(t.lastSentAt, now)}${links}` : '';
+      return [
+        short(t.txid),
+        `${esc(t.vsize)} vB`,
+        esc(ago(t.addedAt, now)),
+        state,
+        esc(`${t.attempts ?? 0}${last}`),
+        esc(ago(t.nextAttemptAt, now)),
+        esc(ago(t.expiresAt, now)),
+      ];
+    }),
+  );
+}
+
 /** The page's main part for a status object (GatewayStatus, read defensively). Pure. */
 export function renderStatusBody(status: Obj, now = Date.now()): string {
   const out: string[] = [];
@@ -195,7 +225,7 @@ export function renderStatusBody(status: Obj, now = Date.now()): string {
   out.push(`<section id="rescues"><h2>Rescues</h2>${genericTable(rescues) || '<p>none</p>'}</section>`);
 
   const pending = Array.isArray(status.pendingTx) ? status.pendingTx : [];
-  out.push(`<section id="pending"><h2>Pending transactions</h2>${genericTable(pending) || '<p>none</p>'}</section>`);
+  out.push(`<section id="pending"><h2>Pending transactions</h2>${pendingTable(pending, now) || '<p>none</p>'}</section>`);
   return out.join('\n');
 }
 

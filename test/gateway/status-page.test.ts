@@ -60,6 +60,30 @@ const status = {
 };
 
 describe('status page rendering', () => {
+  it('shows an outbox transaction acknowledged over radio as relayed, and one not yet as sending', () => {
+    const tx = (txid: string, relayed: boolean) => ({
+      txid,
+      wtxid: txid,
+      vsize: 141,
+      addedAt: '2026-11-30T11:58:00.000Z',
+      attempts: 3,
+      lastSentAt: '2026-11-30T11:59:30.000Z',
+      lastLinks: ['air'],
+      nextAttemptAt: '2026-11-30T12:01:00.000Z',
+      expiresAt: '2026-12-14T11:58:00.000Z',
+      ...(relayed ? { relayedAt: '2026-11-30T11:59:40.000Z', relayedVia: 'air' } : {}),
+    });
+    const html = renderStatusBody({ ...status, pendingTx: [tx('aa'.repeat(32), true), tx('bb'.repeat(32), false)] }, NOW);
+    const rows = /<section id="pending">.*?<\/section>/s.exec(html)![0].split('<tr>').slice(2);
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toContain('aaaaaaaa…aaaaaaaa');
+    expect(rows[0]).toContain('<span class="state ok">relayed</span> via air 20 s ago');
+    expect(rows[0]).toContain('no more radio resends');
+    expect(rows[1]).toContain('<span class="state warn">sending</span>');
+    expect(rows[1]).not.toContain('relayed');
+    expect(rows[1]).toContain('3, last 30 s ago on air');
+  });
+
   it('escapes every value a remote party may control', () => {
     expect(esc(`<a href="x">'&`)).toBe('&lt;a href=&quot;x&quot;&gt;&#39;&amp;');
     const html = renderStatusBody(status, NOW);

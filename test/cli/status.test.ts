@@ -1,0 +1,58 @@
+// `altnet status` reads <datadir>/status.json as the daemon wrote it and prints it for a person:
+// here, the pending transactions of the outbox, one of them relayed (acknowledged over radio).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/cmd-status.js';
+import { memoryIO } from '../../src/cli/io.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'altnet-status-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const pendingTx = (txid: string, relayed: boolean) => ({
+  txid,
+  wtxid: txid,
+  vsize: 141,
+  addedAt: '2026-11-30T11:58:00.000Z',
+  attempts: 3,
+  lastSentAt: '2026-11-30T11:59:30.000Z',
+  lastLinks: ['air'],
+  nextAttemptAt: '2026-11-30T12:01:00.000Z',
+  expiresAt: '2026-12-14T11:58:00.000Z',
+  ...(relayed ? { relayedAt: '2026-11-30T11:59:40.000Z', relayedVia: 'air' } : {}),
+});
+
+/** A status.json of the shape GatewayStatus, with only what the text output reads. */
+const STATUS = {
+  version: '0.1.0',
+  network: 'regtest',
+  mode: 'receive-only',
+  startedAt: '2026-11-30T11:00:00.000Z',
+  chain: { height: 40, hash: 'cd'.repeat(32) },
+  node: { connections: 0, peers: [] },
+  links: [],
+  anomalies: [],
+  rescues: [],
+  pendingTx: [pendingTx('aa'.repeat(32), true), pendingTx('bb'.repeat(32), false)],
+};
+
+async function status(json: object): Promise<string[]> {
+  writeFileSync(join(dir, 'status.json'), JSON.stringify(json));
+  const io = memoryIO();
+  const code = await run(['--conf=none', '-regtest', `-datadir=${dir}`], io);
+  expect(code, io.stderr.join('\n')).toBe(0);
+  return io.stdout;
+}
+
+describe('altnet status', () => {
+  it('says which pending transactions were relayed over radio, and which are still being sent', async () => {
+    const out = await status(STATUS);
+    const line = (txid: string) => out.find((l) => l.includes(txid))!;
+    expect(line('aa'.repeat(32))).toBe(
+      `  ${'aa'.repeat(32)} 141 vB since 2026-11-30T11:58:00.000Z: relayed via air at 2026-11-30T11:59:40.000Z (acknowledged over radio, no more radio resends); sent 3x, last 2026-11-30T11:59:30.000Z on air, next 2026-11-30T12:01:00.000Z`,
+    );
+    expect(line('bb'.repeat(32))).not.toContain('relayed');
+    expect(line('bb'.repeat(32))).toContain(': sent 3x, last');
+  });
+});
