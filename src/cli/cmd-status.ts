@@ -7,6 +7,7 @@ import type { CliIO } from './io.js';
 import { flag, parseCommand, type CommandSpec } from './args.js';
 import { ALTNET_VERSION } from '../util/version.js';
 import { formatEta } from '../util/progress.js';
+import { describeNextPoll } from '../links/source/polite.js';
 
 const USAGE = `usage: altnet status [--json] [--conf=FILE] [-datadir=DIR] [-key=value ...]
 
@@ -81,8 +82,9 @@ export async function run(args: string[], io: CliIO): Promise<number> {
         ? ` heard ${formatEta((Date.now() - Date.parse(l.radio.lastFrameAt)) / 1000)} ago`
         : ' nothing heard yet'
       : '';
+    const poll = l.poll ? `  ${describeNextPoll(l.poll, Date.now())}` : '';
     io.out(
-      `  ${l.name.padEnd(12)} ${l.type.padEnd(9)} ${l.state.padEnd(12)} ${l.direction.padEnd(6)} ${brief}${heard}${l.lastFailure ? `  last failure: ${l.lastFailure}` : ''}`,
+      `  ${l.name.padEnd(12)} ${l.type.padEnd(9)} ${l.state.padEnd(12)} ${l.direction.padEnd(6)} ${brief}${heard}${poll}${l.lastFailure ? `  last failure: ${l.lastFailure}` : ''}`,
     );
   }
   io.out(`anomalies: ${status.anomalies.length ? '' : 'none'}`);

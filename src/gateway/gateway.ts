@@ -35,6 +35,7 @@ import { DatadirLock, prepareDatadir } from './datadir.js';
 import { BlockStore } from '../blocks/store.js';
 import type { NodeRpcOptions } from '../node/rpc.js';
 import { Rescue, type RescueRecord } from './rescue.js';
+import { pollWhyFromCode, type PollWhy } from '../links/source/polite.js';
 
 export interface LinkSpec {
   name: string;
@@ -124,6 +125,8 @@ export interface LinkStatus {
   counters: Record<string, number>;
   /** Frame links (radios): when a frame was last heard, airtime in the duty-cycle window, next frame. */
   radio?: { lastFrameAt?: string; airtimeUsedMs?: number; airtimeBudgetMs?: number; airtimeWindowMs?: number; nextFrameAt?: string };
+  /** Polling sources (source/polite.ts): when the link next asks its server on its own, why then, failures in a row. */
+  poll?: { nextAt?: string; why?: PollWhy; failures: number };
 }
 
 /** One anomaly event, kept for the status page's history. */
@@ -710,6 +713,7 @@ export class Gateway {
           counters: { ...driver, ...parent },
         };
         if (FRAME_LINK_TYPES.includes(spec.type)) status.radio = radioStatus(driver);
+        if (driver['poll.why'] !== undefined) status.poll = pollStatus(driver);
         return status;
       }),
       anomalies: this.watchdog
@@ -830,6 +834,15 @@ export class Gateway {
 }
 
 /** What a frame driver's gauges say about its radio (see RadioTransport.airtimeGauges). */
+function pollStatus(c: Record<string, number>): NonNullable<LinkStatus['poll']> {
+  const at = c['poll.next_at_ms'];
+  return {
+    nextAt: at && at > 0 ? new Date(at).toISOString() : undefined,
+    why: pollWhyFromCode(c['poll.why']),
+    failures: c['poll.failures'] ?? 0,
+  };
+}
+
 function radioStatus(c: Record<string, number>): NonNullable<LinkStatus['radio']> {
   const iso = (ms: number | undefined) => (ms && ms > 0 ? new Date(ms).toISOString() : undefined);
   return {

@@ -13,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { isLoopback } from '../util/net.js';
+import { describeNextPoll } from '../links/source/polite.js';
 
 /** Escapes text for HTML element content and quoted attribute values. Pure. */
 export function esc(v: unknown): string {
@@ -90,6 +91,7 @@ function renderLink(l: Obj, now: number): string[] {
     }
     if (radio.nextFrameAt) parts.push(`next frame ${esc(ago(radio.nextFrameAt, now)) || 'now'}`);
   }
+  if (isObj(l.poll)) parts.push(esc(describeNextPoll(l.poll as { nextAt?: string; why?: string; failures?: number }, now)));
   const shown = Object.entries(counters)
     .filter(([, v]) => typeof v === 'number')
     .map(([k, v]) => `${esc(k)}=${esc(v)}`)

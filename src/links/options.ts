@@ -74,14 +74,15 @@ export const SOURCE_ROWS = {
     default: String(dflt),
     help: `How long ${what} may take.`,
   }),
+  /** Per minute: a token bucket of `burst` tokens refilled at this rate (source/limits.ts). */
   rate: (dflt: number, unit: 'requests' | 'queries'): LinkOptionSpec => ({
     key: 'rate',
     type: 'int',
     min: 0,
-    max: 10_000,
-    unit: `${unit}/s`,
+    max: 600_000,
+    unit: `${unit}/min`,
     default: String(dflt),
-    help: `${unit[0].toUpperCase()}${unit.slice(1)} per second at most (0: unlimited).`,
+    help: `${unit[0].toUpperCase()}${unit.slice(1)} per minute at most to this server, whatever asks (polls, the gateway, a rescue); 0: unlimited (your own server).`,
   }),
   burst: (dflt: number, unit: 'requests' | 'queries'): LinkOptionSpec => ({
     key: 'burst',
@@ -106,7 +107,17 @@ export const SOURCE_ROWS = {
     max: 86_400_000,
     unit: 'ms',
     default: '120000',
-    help: `Ask ${what} for new headers this often (0: only when asked).`,
+    help: `Ask ${what} for new headers this often (0: only when asked); after failures the wait doubles, randomly spread, up to 30 min, until it answers.`,
+  }),
+  /** Read by SourceLink through source/polite.ts. */
+  blockDelay: (what: string): LinkOptionSpec => ({
+    key: 'blockdelay',
+    type: 'int',
+    min: 0,
+    max: 3_600_000,
+    unit: 'ms',
+    default: '150000',
+    help: `After another link brings a new block, ask ${what} at a random moment within this long, not at once, so its users do not all ask in the same second (0: at once).`,
   }),
   /** Sources that also fetch blocks and send transactions can be told not to serve headers. */
   headers: (what: string): LinkOptionSpec => ({

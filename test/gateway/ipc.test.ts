@@ -78,7 +78,8 @@ describe('driver IPC', () => {
 
   it('an internet link declares the rate limit it was configured with', () => {
     const ctx = { log: silentLogger(), counters: new Counters(), network: NETWORKS.main, events: { headers() {}, tx() {}, state() {} } };
-    const link = createEsplora({ name: 'e', url: 'http://127.0.0.1:1/api', rate: '5', burst: '7' }, ctx);
+    // rate is per minute: 300 a minute is 5 a second.
+    const link = createEsplora({ name: 'e', url: 'http://127.0.0.1:1/api', rate: '300', burst: '7' }, ctx);
     expect(link.capabilities).toMatchObject({ requestsPerSecond: 5, burst: 7 });
     // What the driver declares survives the trip to the main process.
     const [raw] = new IpcDecoder().push(frameMessage({ t: 'hello', caps: link.capabilities }));

@@ -1,6 +1,6 @@
 // Honest link states on a running gateway, as `altnet status` and the status page show them:
 // an internet source whose server refuses every connection is `down` with the reason (never
-// `up`), and after a clean stop every link is `stopped`, keeping its last failure.
+// `up`) and backing off (status shows its next poll), and after a clean stop every link is `stopped`, keeping its last failure.
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -40,6 +40,10 @@ describe('link states on a running gateway', () => {
     });
     expect(seen.has('up')).toBe(false);
     expect(link().lastFailure).toMatch(/headers request failed: .*(ECONNREFUSED|refused|fetch failed)/i);
+    // Status says when the link asks again and why (driver gauges, reported every 2 s).
+    await until('esp backing off in status', () => link().poll?.why === 'backoff');
+    expect(link().poll!.failures).toBeGreaterThanOrEqual(1);
+    expect(Date.parse(link().poll!.nextAt!)).toBeGreaterThan(Date.now() - 60_000);
     const failure = link().lastFailure;
     await gw.stop();
     const after = gw.status().links[0];

@@ -40,6 +40,17 @@ const status = {
       carries: [],
       counters: {},
     },
+    {
+      name: 'esplora0',
+      type: 'esplora',
+      state: 'down',
+      lastFailure: 'GET blocks/tip/height: HTTP 503',
+      restarts: 0,
+      direction: 'duplex',
+      carries: ['headers', 'tx', 'blocks'],
+      counters: {},
+      poll: { nextAt: '2026-11-30T12:04:00.000Z', why: 'backoff', failures: 3 },
+    },
   ],
   anomalies: [{ kind: 'link-silent', key: 'link-silent:air', since: '2026-11-30T11:30:00.000Z', detail: 'link air has heard no frame' }],
   anomalyHistory: [{ at: '2026-11-30T11:30:00.000Z', event: 'raised', kind: 'link-silent', key: 'link-silent:air', detail: 'd' }],
@@ -100,6 +111,7 @@ describe('status page rendering', () => {
     expect(html).toContain('<span class="state ok">up</span>');
     expect(html).toContain('<span class="state bad">down</span>');
     expect(html).toContain('last frame heard 10 s ago');
+    expect(html).toContain('next poll in 4 min (backing off after 3 failure(s) in a row)');
     const recovered = renderStatusBody({ ...status, links: [{ ...status.links[1], state: 'up' }] }, NOW);
     expect(recovered).toContain('<span class="meta">earlier: TNC refused');
     expect(html).toContain('airtime 1.5 s used, 34.5 s left this 60 min');

@@ -28,6 +28,8 @@ export interface EsploraServer {
   /** Raw transactions POSTed to /tx. */
   txs: string[];
   tipHeight: number;
+  /** Answer every request with HTTP 503 (a server that is down behind its proxy). */
+  down: boolean;
   /** Resolves when the next request arrives (stall tests wait for it before firing timers). */
   nextRequest(): Promise<string>;
   close(): Promise<void>;
@@ -52,6 +54,7 @@ export async function startEsploraServer(opts: EsploraServerOptions = {}): Promi
     requests: [],
     txs: [],
     tipHeight: opts.tipHeight ?? chain.last,
+    down: false,
     nextRequest: () => new Promise((r) => waiters.push(r)),
     close: async () => {
       for (const s of sockets) s.destroy();
@@ -74,6 +77,7 @@ export async function startEsploraServer(opts: EsploraServerOptions = {}): Promi
       res.writeHead(status, { 'content-type': 'text/plain' });
       res.end(body);
     };
+    if (state.down) return send(503, 'Service Unavailable');
     const path = (req.url ?? '').replace(/^\/api/, '');
     let m: RegExpExecArray | null;
     if (req.method === 'POST' && path === '/tx') {

@@ -54,7 +54,7 @@ export class DnsSource implements HeaderSource {
       const h = net.isIPv6(opts.server.host) ? `[${opts.server.host}]` : opts.server.host;
       this.resolver.setServers([`${h}:${opts.server.port}`]);
     }
-    this.limiter = new RateLimiter(opts.ratePerSecond ?? 20, opts.burst ?? 40, this.timers);
+    this.limiter = new RateLimiter(opts.ratePerSecond ?? 10, opts.burst ?? 40, this.timers);
   }
 
   async close(): Promise<void> {
@@ -129,17 +129,21 @@ export interface DnsLinkOptions extends DnsSourceOptions {
   maxHeaders?: number;
   pollMs?: number;
   pollJitter?: number;
+  blockDelayMs?: number;
+  random?: () => number;
 }
 
 export function createDnsLink(opts: DnsLinkOptions, ctx: LinkContext): SourceLink {
   return new SourceLink({
     name: opts.name,
-    capabilities: { ...DNS_CAPABILITIES, requestsPerSecond: opts.ratePerSecond ?? 20, burst: opts.burst ?? 40 },
+    capabilities: { ...DNS_CAPABILITIES, requestsPerSecond: opts.ratePerSecond ?? 10, burst: opts.burst ?? 40 },
     source: new DnsSource(opts),
     ctx,
     maxHeaders: opts.maxHeaders ?? 200,
     pollMs: opts.pollMs,
     pollJitter: opts.pollJitter,
+    blockDelayMs: opts.blockDelayMs,
+    random: opts.random,
     timers: opts.timers,
   });
 }
@@ -163,12 +167,13 @@ export function create(options: Record<string, string>, ctx: LinkContext): Link 
       server,
       timeoutMs: o.must<number>('timeout'),
       concurrency: o.must<number>('concurrency'),
-      ratePerSecond: o.must<number>('rate'),
+      ratePerSecond: o.must<number>('rate') / 60,
       burst: o.must<number>('burst'),
       maxHeaders: o.must<number>('maxheaders'),
       pollMs: o.must<number>('poll'),
       // Configured links poll public servers at spread times (see SourceLink).
       pollJitter: 0.5,
+      blockDelayMs: o.must<number>('blockdelay'),
     },
     ctx,
   );

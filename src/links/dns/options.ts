@@ -14,8 +14,9 @@ export const DNS_OPTIONS: readonly LinkOptionSpec[] = [
   },
   SOURCE_ROWS.timeout(5_000, 'one query'),
   { key: 'concurrency', type: 'int', min: 1, max: 64, default: '8', help: 'Queries in flight at once.' },
-  SOURCE_ROWS.rate(20, 'queries'),
+  SOURCE_ROWS.rate(600, 'queries'),
   SOURCE_ROWS.burst(40, 'queries'),
   SOURCE_ROWS.maxHeaders(200, 5_000),
   SOURCE_ROWS.poll('the zone'),
+  SOURCE_ROWS.blockDelay('the zone'),
 ];

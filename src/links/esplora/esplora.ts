@@ -33,7 +33,7 @@ export interface EsploraOptions {
   timeoutMs?: number;
   /** SOCKS5 proxy every request goes through (the proxy resolves the server's name). */
   proxy?: HostPort;
-  /** Requests per second (0: unlimited) and burst. */
+  /** Requests per second (0: unlimited; the `rate` option is per minute) and burst. */
   ratePerSecond?: number;
   burst?: number;
   timers?: Timers;
@@ -73,7 +73,7 @@ export class EsploraSource implements HeaderSource {
         : new http.Agent({ keepAlive: true, maxSockets: 4 });
     this.timeoutMs = opts.timeoutMs ?? 15_000;
     this.timers = opts.timers ?? realTimers;
-    this.limiter = new RateLimiter(opts.ratePerSecond ?? 10, opts.burst ?? 20, this.timers);
+    this.limiter = new RateLimiter(opts.ratePerSecond ?? 1, opts.burst ?? 20, this.timers);
   }
 
   async close(): Promise<void> {
@@ -284,6 +284,7 @@ export interface EsploraLinkOptions extends EsploraOptions {
   maxHeaders?: number;
   pollMs?: number;
   pollJitter?: number;
+  blockDelayMs?: number;
   random?: () => number;
   /** Ask this server for headers (default); false: blocks and transactions only. */
   headers?: boolean;
@@ -296,7 +297,7 @@ export function createEsploraLink(opts: EsploraLinkOptions, ctx: LinkContext): S
     capabilities: {
       ...ESPLORA_CAPABILITIES,
       carries: opts.headers === false ? ['tx', 'blocks'] : ESPLORA_CAPABILITIES.carries,
-      requestsPerSecond: opts.ratePerSecond ?? 10,
+      requestsPerSecond: opts.ratePerSecond ?? 1,
       burst: opts.burst ?? 20,
     },
     source,
@@ -307,6 +308,7 @@ export function createEsploraLink(opts: EsploraLinkOptions, ctx: LinkContext): S
     headers: opts.headers,
     pollMs: opts.headers === false ? 0 : opts.pollMs,
     pollJitter: opts.pollJitter,
+    blockDelayMs: opts.blockDelayMs,
     random: opts.random,
     timers: opts.timers,
   });
@@ -338,12 +340,13 @@ export function create(options: Record<string, string>, ctx: LinkContext): Link 
       ca: readPemOption(o, 'ca'),
       proxy: readProxyOption(o),
       timeoutMs: o.must<number>('timeout'),
-      ratePerSecond: o.must<number>('rate'),
+      ratePerSecond: o.must<number>('rate') / 60,
       burst: o.must<number>('burst'),
       maxHeaders: o.must<number>('maxheaders'),
       pollMs: o.must<number>('poll'),
-      // Configured links poll public servers at spread times (see SourceLink).
+      // Configured links poll public servers at spread times (see source/polite.ts).
       pollJitter: 0.5,
+      blockDelayMs: o.must<number>('blockdelay'),
       headers: o.must('headers') === '1',
     },
     ctx,

@@ -13,10 +13,13 @@ export const ESPLORA_OPTIONS: readonly LinkOptionSpec[] = [
   },
   { key: 'ca', type: 'path', help: 'PEM certificate to trust for an https:// url (self-signed servers).' },
   SOURCE_ROWS.timeout(15_000),
-  SOURCE_ROWS.rate(10, 'requests'),
+  // A poll is about 5 requests (tip height, hash, header; the locator's hash), plus 2 per new
+  // header: 60 a minute leaves a public server's normal load per user near 3 a minute.
+  SOURCE_ROWS.rate(60, 'requests'),
   SOURCE_ROWS.burst(20, 'requests'),
   SOURCE_ROWS.maxHeaders(500, MAX_HEADERS_PER_MESSAGE),
   SOURCE_ROWS.headers('this server'),
   SOURCE_ROWS.poll('the server'),
+  SOURCE_ROWS.blockDelay('the server'),
   SOURCE_ROWS.proxy(),
 ];

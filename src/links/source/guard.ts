@@ -28,8 +28,16 @@ export class SourceGuard {
 
   /** Queues an operation behind the others; resolves when it is done, never rejects. */
   run(what: string, op: () => Promise<void>): Promise<void> {
+    return this.attempt(what, op).then(() => undefined);
+  }
+
+  /**
+   * run(), telling how it went: true when the operation succeeded, false when it failed, null
+   * when it did not run (stopped, marked) or the source lied (and is now marked).
+   */
+  attempt(what: string, op: () => Promise<void>): Promise<boolean | null> {
     const next = this.queue.then(() => this.guarded(what, op));
-    this.queue = next;
+    this.queue = next.then(() => undefined);
     return next;
   }
 
@@ -46,20 +54,25 @@ export class SourceGuard {
     }
   }
 
-  private async guarded(what: string, op: () => Promise<void>): Promise<void> {
-    if (this.stopped) return;
+  private async guarded(what: string, op: () => Promise<void>): Promise<boolean | null> {
+    if (this.stopped) return null;
     if (this.liar) {
       this.ctx.counters.inc('refused.marked');
       this.ctx.log.debug('source is marked, request ignored', { link: this.name, reason: this.liar });
-      return;
+      return null;
     }
     try {
       await op();
       this.succeeded();
+      return true;
     } catch (e) {
-      if (this.stopped) return;
-      if (e instanceof SourceLieError) this.mark(e);
-      else this.countFailure(what, e);
+      if (this.stopped) return null;
+      if (e instanceof SourceLieError) {
+        this.mark(e);
+        return null;
+      }
+      this.countFailure(what, e);
+      return false;
     }
   }
 
@@ -74,7 +87,13 @@ export class SourceGuard {
     const msg = e instanceof Error ? e.message : String(e);
     this.ctx.counters.inc(code === 'timeout' ? 'timeouts' : 'failures');
     this.ctx.counters.inc(`failure.${code}`);
-    this.ctx.log.warn(`${what} failed`, { link: this.name, code, error: msg });
+    // One warning per outage, not one per poll: repeats go to debug (counted all the same).
+    this.ctx.log[this.failures === 0 ? 'warn' : 'debug'](`${what} failed`, {
+      link: this.name,
+      code,
+      error: msg,
+      inARow: this.failures + 1,
+    });
     this.failures++;
     if (this.state === 'starting' || this.state === 'down') {
       // It has not answered yet (or not since it went down): down, and why.

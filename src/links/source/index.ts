@@ -4,6 +4,7 @@
 //   check.ts    checkHeaderRun (pure)
 //   heights.ts  KnownHeights
 //   guard.ts    SourceGuard (one at a time, counting, marking liars)
+//   polite.ts   PolitePolicy (interval, delay after a new block, backoff, prompt requests)
 //   link.ts     HeaderSource, SourceLink
 //   options.ts  readPemOption
 export { realTimers, type Timers } from '../../util/clock.js';
@@ -12,5 +13,6 @@ export { RateLimiter, withTimeout } from './limits.js';
 export { checkHeaderRun, type ChainCheck } from './check.js';
 export { KnownHeights } from './heights.js';
 export { SourceGuard } from './guard.js';
+export { PolitePolicy, POLL_WHY_CODES, pollWhyFromCode, type PollWhy } from './polite.js';
 export { SourceLink, type HeaderSource, type SourceLinkOptions, type SourceTip } from './link.js';
 export { readPemOption } from './options.js';

@@ -11,6 +11,7 @@ import { checkHeaderRun } from './check.js';
 import { SourceLieError, SourceUnavailableError, type LieKind } from './errors.js';
 import { SourceGuard } from './guard.js';
 import { KnownHeights } from './heights.js';
+import { PolitePolicy, POLL_WHY_CODES, type NextPoll, type PollWhy } from './polite.js';
 
 export interface SourceTip {
   height: number;
@@ -68,7 +69,11 @@ export interface SourceLinkOptions {
    * pollMs), so the users of one public server do not all ask it in the same second. 0: exact.
    */
   pollJitter?: number;
-  /** Random numbers in [0, 1) for the jitter (tests pass their own). */
+  /** Largest random delay before polling after a block another link brought (polite.ts); default 150 s. */
+  blockDelayMs?: number;
+  /** Longest backoff between two polls of a failing source; default 30 min. */
+  backoffMaxMs?: number;
+  /** Random numbers in [0, 1) for the jitter, block delay and backoff (tests pass their own). */
   random?: () => number;
   timers?: Timers;
 }
@@ -90,16 +95,32 @@ export class SourceLink implements Link {
   /** Hash and height of the last header this link delivered (to extend with pushed tips). */
   private last: { height: number; hash: Uint8Array } | null = null;
   private readonly pollMs: number;
-  private readonly pollJitter: number;
-  private readonly random: () => number;
   private readonly timers: Timers;
   private pollTimer: unknown = null;
+  /** When the pending poll is due (timers.nowMs) and why; null: none pending. */
+  private pollDue: { at: number; why: PollWhy } | null = null;
+  /** When the next poll is, after answers, failures and new blocks (polite.ts). */
+  private readonly policy: PolitePolicy;
+  /** A gateway request that waits for the next poll (the source is backing off). */
+  private deferredLocator: Uint8Array[] | null = null;
+  /** A gateway request queued and not yet started: later ones join it (newest locator wins). */
+  private queuedRequest: { locator: Uint8Array[]; done: Promise<void> } | null = null;
+  /** Top of the gateway's chain as last pushed with setContext; the highest tip this source claimed. */
+  private gatewayTop: number | null = null;
+  private claimedTop = -1;
 
   constructor(opts: SourceLinkOptions) {
     this.pollMs = opts.pollMs ?? 0;
-    this.pollJitter = Math.min(Math.max(opts.pollJitter ?? 0, 0), 1);
-    this.random = opts.random ?? Math.random;
     this.timers = opts.timers ?? realTimers;
+    const timers = this.timers;
+    this.policy = new PolitePolicy({
+      pollMs: this.pollMs,
+      pollJitter: opts.pollJitter,
+      blockDelayMs: opts.blockDelayMs,
+      backoffMaxMs: opts.backoffMaxMs,
+      nowMs: () => timers.nowMs(),
+      random: opts.random ?? Math.random,
+    });
     this.name = opts.name;
     this.capabilities = opts.capabilities;
     this.source = opts.source;
@@ -131,7 +152,7 @@ export class SourceLink implements Link {
       };
     }
     this.source.onTip?.((tip) => {
-      void this.guard.run('tip announcement', () => this.onPushedTip(tip));
+      void this.guard.attempt('tip announcement', () => this.onPushedTip(tip)).then((ok) => this.settled(ok));
     });
   }
 
@@ -158,52 +179,135 @@ export class SourceLink implements Link {
         this.guard.countFailure('start', e);
       }
     }
-    this.schedulePoll();
+    if (this.pollMs > 0) this.schedule(this.policy.interval());
   }
 
-  private schedulePoll(): void {
-    if (this.pollMs <= 0 || this.guard.stopped || this.pollTimer !== null) return;
-    this.pollTimer = this.timers.setTimeout(
-      () => {
-        this.pollTimer = null;
-        void this.guard
-          .run('poll', async () => {
-            this.ctx.counters.inc('polls');
-            if (this.last) {
-              await this.fetchFollowing([this.last.hash]);
-              return;
-            }
-            const tip = await this.source.fetchTip();
-            if (!tip) return;
-            this.checkTip(tip);
-            this.reportTip(await this.backTip(tip));
-          })
-          .then(() => this.schedulePoll());
-      },
-      Math.round(this.pollMs * (1 + this.pollJitter * (this.random() - 0.5))),
-    );
+  /** Puts the next own poll `next.delayMs` from now (replacing a pending one) and shows it in the gauges. */
+  private schedule(next: NextPoll): void {
+    if (this.pollTimer !== null) this.timers.clearTimeout(this.pollTimer);
+    this.pollTimer = null;
+    this.pollDue = null;
+    if (this.guard.stopped || this.guard.markedReason) {
+      this.showSchedule();
+      return;
+    }
+    this.pollTimer = this.timers.setTimeout(() => {
+      this.pollTimer = null;
+      this.pollDue = null;
+      void this.guard.attempt('poll', () => this.poll()).then((ok) => this.settled(ok));
+    }, next.delayMs);
+    this.pollDue = { at: this.timers.nowMs() + next.delayMs, why: next.why };
+    this.showSchedule();
+  }
+
+  /** Gauges for status: when the next poll is (ms since the epoch, 0: none), why, failures in a row. */
+  private showSchedule(): void {
+    const c = this.ctx.counters;
+    c.set('poll.next_at_ms', this.pollDue ? Math.round(this.pollDue.at) : 0);
+    c.set('poll.why', this.pollDue ? POLL_WHY_CODES[this.pollDue.why] : 0);
+    c.set('poll.failures', this.policy.failures);
+  }
+
+  private async poll(): Promise<void> {
+    this.ctx.counters.inc('polls');
+    const deferred = this.deferredLocator;
+    this.deferredLocator = null;
+    if (deferred) {
+      await this.fetchFollowing(deferred);
+      return;
+    }
+    if (this.last) {
+      await this.fetchFollowing([this.last.hash]);
+      return;
+    }
+    const tip = await this.source.fetchTip();
+    if (!tip) return;
+    this.checkTip(tip);
+    this.reportTip(await this.backTip(tip));
+  }
+
+  /**
+   * After every question to the source (a poll, a gateway request, a pushed tip): an answer ends a
+   * backoff and puts the next poll an interval away; a failure puts it at the next backoff. One
+   * log line when a backoff begins and one when it ends, none per poll.
+   */
+  private settled(ok: boolean | null): void {
+    if (ok === null) return; // stopped or marked: nothing more to schedule
+    const wasFailing = this.policy.failures;
+    const next = ok ? this.policy.succeeded() : this.policy.failed();
+    if (ok && wasFailing > 0) {
+      this.ctx.log.info('source answers again; backoff over', { link: this.name, failures: wasFailing });
+    } else if (!ok && wasFailing === 0) {
+      this.ctx.log.warn('source failed; backing off (full jitter, doubling up to the cap) until it answers', {
+        link: this.name,
+        nextPollInS: Math.round(next.delayMs / 1000),
+      });
+    }
+    if (this.pollMs > 0 || (!ok && this.deferredLocator)) this.schedule(next);
+    else this.showSchedule();
   }
 
   async stop(): Promise<void> {
     this.guard.stopped = true;
     if (this.pollTimer !== null) this.timers.clearTimeout(this.pollTimer);
     this.pollTimer = null;
+    this.pollDue = null;
+    this.deferredLocator = null;
     await this.source.close();
     await this.guard.idle();
     this.guard.setState('stopped');
   }
 
+  /**
+   * The gateway asks for the headers after `locator`. Goes out at once while the source answers
+   * (joining a request already queued and not started, with the newer locator); while it backs
+   * off, only with a prompt token (polite.ts), else it waits for the backoff poll. Never rejects.
+   */
   requestHeaders(locator: Uint8Array[]): Promise<void> {
-    if (!this.headersOn) return Promise.resolve();
-    return this.guard.run('headers request', () => this.fetchFollowing(locator));
+    if (!this.headersOn || this.guard.stopped) return Promise.resolve();
+    if (this.queuedRequest) {
+      this.queuedRequest.locator = locator;
+      this.ctx.counters.inc('requests.joined');
+      return this.queuedRequest.done;
+    }
+    if (!this.policy.admitPrompt()) {
+      this.deferredLocator = locator;
+      this.ctx.counters.inc('requests.deferred');
+      this.ctx.log.debug('source is backing off; the request waits for the next poll', { link: this.name });
+      if (this.pollTimer === null) this.schedule(this.policy.backoff());
+      return Promise.resolve();
+    }
+    const entry: { locator: Uint8Array[]; done: Promise<void> } = { locator, done: Promise.resolve() };
+    entry.done = this.guard
+      .attempt('headers request', () => {
+        if (this.queuedRequest === entry) this.queuedRequest = null;
+        return this.fetchFollowing(entry.locator);
+      })
+      .then((ok) => {
+        if (this.queuedRequest === entry) this.queuedRequest = null;
+        this.settled(ok);
+      });
+    this.queuedRequest = entry;
+    return entry.done;
   }
 
   /**
    * The gateway's recent best chain: its heights let a locator be resolved with one question
-   * to the source (still checked against the source before use) instead of a search.
+   * to the source (still checked against the source before use) instead of a search. A new top
+   * this source has not shown us is a block another link brought: the next poll is drawn within
+   * the block delay (polite.ts), so users who all heard of the block at once do not all ask now.
    */
   setContext(fromHeight: number, headers: Uint8Array[]): void {
     this.known.learnContext(fromHeight, headers);
+    const top = fromHeight + headers.length - 1;
+    if (!Number.isSafeInteger(top) || headers.length === 0) return;
+    const before = this.gatewayTop;
+    this.gatewayTop = Math.max(before ?? top, top);
+    if (before === null || top <= before || top <= this.claimedTop || this.guard.stopped) return;
+    const next = this.policy.newBlock(this.pollDue ? this.pollDue.at - this.timers.nowMs() : undefined);
+    if (!next) return;
+    this.ctx.counters.inc('polls.after-block');
+    this.schedule(next);
   }
 
   private async doSendTx(raw: Uint8Array): Promise<void> {
@@ -233,6 +337,7 @@ export class SourceLink implements Link {
   }
 
   private reportTip(tip: SourceTip): void {
+    this.claimedTop = Math.max(this.claimedTop, tip.height);
     const report: TipReport = { height: tip.height };
     if (tip.hash) report.hash = tip.hash;
     this.ctx.events.tip?.(report);

@@ -70,3 +70,109 @@ describe('esplora: polls at spread times', () => {
     }
   });
 });
+
+describe('esplora: polite polling (source/polite.ts) against a local server', () => {
+  /** random() answers from a script (the last value repeats). */
+  function scripted(...rs: number[]): () => number {
+    let i = 0;
+    return () => rs[Math.min(i++, rs.length - 1)];
+  }
+
+  it('after a block another link brought, polls within the 150 s block delay, not at once; not for a block it brought itself', async () => {
+    const { createEsploraLink } = await import('../../../src/links/esplora/esplora.js');
+    const { manualTimers } = await import('../../servers/context.js');
+    const { startEsploraServer } = await import('../../servers/esplora-server.js');
+    const s = await startEsploraServer({ tipHeight: chain.first + 5 });
+    servers.push({ close: () => void s.close() } as unknown as http.Server);
+    const timers = manualTimers();
+    const rec = recordingContext();
+    // random(): start's interval jitter, the answer's, then the block delay (0.4 of 150 s).
+    const link = track(
+      createEsploraLink({ name: 'b', url: s.url, ratePerSecond: 0, pollMs: 120_000, timers, random: scripted(0.5, 0.5, 0.4) }, rec.ctx),
+    );
+    await link.start();
+    await link.requestHeaders([chain.parentHash]);
+    expect(rec.all()).toHaveLength(6);
+    expect(timers.pending()).toEqual([120_000]);
+    // The gateway's chain as it was: nothing new.
+    link.setContext(chain.first, chain.headers.slice(0, 6));
+    // A block this link delivered itself is no news to it.
+    link.setContext(chain.first, chain.headers.slice(0, 6));
+    expect(timers.pending()).toEqual([120_000]);
+    // Another link brought height first+6: the next poll is 0.4 x 150 s away, not now.
+    const asked = s.requests.length;
+    link.setContext(chain.first, chain.headers.slice(0, 7));
+    expect(timers.pending()).toEqual([60_000]);
+    expect(s.requests.length).toBe(asked);
+    expect(rec.counters.get('polls.after-block')).toBe(1);
+    expect(rec.counters.get('poll.why')).toBe(2);
+    expect(rec.counters.get('poll.next_at_ms')).toBe(60_000);
+  });
+
+  it('backs off with full jitter while the server is down, one log line for it; an answer resets it', async () => {
+    const { createEsploraLink } = await import('../../../src/links/esplora/esplora.js');
+    const { manualTimers } = await import('../../servers/context.js');
+    const { startEsploraServer } = await import('../../servers/esplora-server.js');
+    const { vi } = await import('vitest');
+    const s = await startEsploraServer({ tipHeight: chain.first + 5 });
+    servers.push({ close: () => void s.close() } as unknown as http.Server);
+    s.down = true;
+    const timers = manualTimers();
+    const rec = recordingContext();
+    const link = track(
+      createEsploraLink({ name: 'd', url: s.url, ratePerSecond: 0, pollMs: 60_000, timers, random: scripted(0.75) }, rec.ctx),
+    );
+    await link.start();
+    expect(timers.pending()).toEqual([45_000 + 15_000]); // jitter 0 here: exactly the interval
+    const windows = [120_000, 240_000, 480_000, 960_000];
+    await link.requestHeaders([chain.parentHash]);
+    for (const [i, w] of windows.entries()) {
+      // 0.75 of the window: 90 s, 180 s, 360 s, 720 s
+      await vi.waitFor(() => expect(timers.pending()).toEqual([0.75 * w]));
+      expect(rec.counters.get('poll.why')).toBe(3);
+      expect(rec.counters.get('poll.failures')).toBe(i + 1);
+      if (i < windows.length - 1) expect(timers.fire()).toBe(1);
+    }
+    const log = rec.log.lines.join('\n');
+    expect(log.match(/backing off/g)).toHaveLength(1);
+    // One warning for the outage; the repeats are debug lines (counted all the same).
+    expect(rec.log.lines.filter((l) => / WARN  .*failed/.test(l))).toHaveLength(2);
+    expect(rec.log.lines.filter((l) => / DEBUG .*poll failed/.test(l))).toHaveLength(3);
+    expect(rec.counters.get('failures')).toBe(4);
+    // The server is back: the next poll gets an answer (its tip), the backoff is over.
+    s.down = false;
+    expect(timers.fire()).toBe(1);
+    await vi.waitFor(() => expect(rec.tips.at(-1)?.height).toBe(chain.first + 5));
+    await vi.waitFor(() => expect(timers.pending()).toEqual([60_000]));
+    expect(rec.counters.get('poll.failures')).toBe(0);
+    expect(rec.log.lines.join('\n')).toMatch(/source answers again; backoff over/);
+  });
+
+  it('while backing off, a storm of gateway requests (anycasts) reaches the server only PROMPT_BURST times; the rest wait for the backoff poll', async () => {
+    const { createEsploraLink } = await import('../../../src/links/esplora/esplora.js');
+    const { manualTimers } = await import('../../servers/context.js');
+    const { startEsploraServer } = await import('../../servers/esplora-server.js');
+    const { PROMPT_BURST } = await import('../../../src/links/source/polite.js');
+    const { vi } = await import('vitest');
+    const s = await startEsploraServer({ tipHeight: chain.first + 5 });
+    servers.push({ close: () => void s.close() } as unknown as http.Server);
+    s.down = true;
+    const timers = manualTimers();
+    const rec = recordingContext();
+    const link = track(
+      createEsploraLink({ name: 'a', url: s.url, ratePerSecond: 0, pollMs: 60_000, timers, random: scripted(0.5) }, rec.ctx),
+    );
+    await link.start();
+    await link.requestHeaders([chain.parentHash]); // fails: backing off from here
+    const tipAsks = () => s.requests.filter((r) => r.endsWith('/blocks/tip/height')).length;
+    expect(tipAsks()).toBe(1);
+    for (let i = 0; i < 20; i++) await link.requestHeaders([chain.parentHash]);
+    expect(tipAsks()).toBe(1 + PROMPT_BURST);
+    expect(rec.counters.get('requests.deferred')).toBe(20 - PROMPT_BURST);
+    // The backoff poll asks once, with the waiting request's locator, and delivers.
+    s.down = false;
+    expect(timers.fire()).toBe(1);
+    await vi.waitFor(() => expect(rec.all()).toHaveLength(6));
+    expect(tipAsks()).toBe(2 + PROMPT_BURST);
+  });
+});
