@@ -204,14 +204,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'hostport',
     default: 'off',
     offWords: ['off', '0', 'no', 'false', ''],
-    help: "SOCKS5 proxy (e.g. Tor's 127.0.0.1:9050) for every internet link (p2p, esplora, electrum; link.<name>.proxy=off opts one out) and the BIP324 proxy's outbound connections; names are resolved by the proxy, never looked up here. The default sources then use onion endpoints; a dns link is refused (it would leak).",
+    help: "SOCKS5 proxy (e.g. Tor's 127.0.0.1:9050) for every internet link (p2p, peers, esplora, electrum; link.<name>.proxy=off opts one out) and the BIP324 proxy's outbound connections; names are resolved by the proxy, never looked up here. The default sources then use onion endpoints, random peers ask seed nodes through the proxy instead of DNS and may use onion peers; a dns link is refused (it would leak).",
   },
   {
     name: 'onlynet',
     type: 'enum',
     values: ['any', 'onion'],
     default: 'any',
-    help: 'onion: internet links may only reach .onion destinations through proxy= (like bitcoind -onlynet=onion); a link to any other host, or without the proxy, is refused at start-up.',
+    help: 'onion: internet links may only reach .onion destinations through proxy= (like bitcoind -onlynet=onion): random peers use only onion peers; a link to any other host, or without the proxy, is refused at start-up.',
   },
   {
     name: 'defaults',

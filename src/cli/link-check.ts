@@ -107,7 +107,9 @@ export function checkLinks(config: Config, mode: GatewayMode, deps: LinkCheckDep
         ),
       );
     }
-    if (config.onlynet === 'onion' && (entry.destinationKey || entry.proxyLeak)) {
+    // Types with their own onlynet (peers) pick only onion peers; they need the proxy all the same.
+    const ownOnlynet = linkTypeTakes(type, 'onlynet');
+    if (config.onlynet === 'onion' && (entry.destinationKey || entry.proxyLeak || ownOnlynet)) {
       const host = linkDestinationHost(type, options);
       if (!config.proxy) {
         errors.push(
@@ -117,7 +119,7 @@ export function checkLinks(config: Config, mode: GatewayMode, deps: LinkCheckDep
             `link.${name}: onlynet=onion needs proxy= (Tor's SOCKS5 port, e.g. proxy=127.0.0.1:9050)`,
           ),
         );
-      } else if (entry.destinationKey && (!options.proxy || options.proxy === 'off')) {
+      } else if ((entry.destinationKey || ownOnlynet) && (!options.proxy || options.proxy === 'off')) {
         errors.push(
           lineError(
             'onlynet-direct',
@@ -172,11 +174,12 @@ export function checkLinks(config: Config, mode: GatewayMode, deps: LinkCheckDep
  * internet links that take one (unless the link says proxy=off), the operator's callsign
  * for types that take one (amateur radio), and direction=rx on receive-only gateways for types
  * that have a direction, so not even a header request goes on the air; and for types with an
- * address book (`peers`), `book=` in the datadir, one file per network and link.
+ * address book (`peers`), `book=` in the datadir, one file per network and link, and the
+ * global onlynet=onion as their own `onlynet`.
  */
 export function effectiveOptions(
   keys: Record<string, string>,
-  config: Pick<Config, 'callsign' | 'proxy'> & Partial<Pick<Config, 'datadir' | 'network'>>,
+  config: Pick<Config, 'callsign' | 'proxy'> & Partial<Pick<Config, 'datadir' | 'network' | 'onlynet'>>,
   mode: GatewayMode,
   name?: string,
 ): Record<string, string> {
@@ -185,6 +188,7 @@ export function effectiveOptions(
     out.book = join(config.datadir, `peers-${config.network ?? 'main'}-${name}.json`);
   }
   if (config.proxy && out.proxy === undefined && linkTypeTakes(out.type, 'proxy')) out.proxy = formatHostPort(config.proxy);
+  if (config.onlynet === 'onion' && out.onlynet === undefined && linkTypeTakes(out.type, 'onlynet')) out.onlynet = 'onion';
   if (config.callsign && !out.callsign && linkTypeTakes(out.type, 'callsign')) out.callsign = config.callsign;
   if (mode === 'receive-only' && linkTypeTakes(out.type, 'direction')) out.direction = 'rx';
   return out;

@@ -45,7 +45,8 @@ function peers(network: NetworkName): DefaultLink {
     name: 'peers',
     type: 'peers',
     options: { type: 'peers' },
-    proxyRefused: 'random peers would look their DNS seeds up through the local resolver and dial around the proxy, a leak',
+    viaProxy: { type: 'peers' },
+    reachesViaProxy: `3 random Bitcoin nodes at a time through the proxy, onion nodes among them; no name is looked up here: seed nodes (${DNS_SEEDS[network][0]}, ...) are asked for addresses through the proxy, then Bitcoin Core's fixed seeds`,
     reaches: `3 random Bitcoin nodes at a time from distinct netgroups (BIP324 encrypted when they offer it), found through Bitcoin Core's DNS seeds (${DNS_SEEDS[network].join(', ')}) and the addresses peers share; the address book is kept in the datadir`,
     learns: PEERS_LEARNS,
   };

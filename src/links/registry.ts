@@ -134,12 +134,12 @@ const ENTRIES: readonly LinkTypeEntry[] = [
   {
     type: 'peers',
     family: 'source',
-    summary: "Random Bitcoin P2P peers from the network's DNS seeds, several netgroups at once (BIP324 first); liars are banned.",
+    summary:
+      "Random Bitcoin P2P peers from the network's DNS seeds, Core's fixed seeds and addr/addrv2 gossip, several netgroups at once (BIP324 first, through proxy= when set); liars are banned.",
     options: PEERS_OPTIONS,
     needsCallsign: 'never',
     canTransmit: true,
     carries: ['headers', 'tx', 'blocks'],
-    proxyLeak: 'it asks DNS seeds directly and dials the addresses they give around the proxy; remove the link, or drop proxy= to use it',
     load: viaCreate(() => import('./peers/peers.js')),
   },
   {

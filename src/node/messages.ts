@@ -95,6 +95,19 @@ export class WireReader {
     if (v < min) throw new MalformedInputError('p2p-bad-compactsize', `${this.what}: non-canonical CompactSize`);
     return v;
   }
+  /** CompactSize as a bigint (up to 2^64 - 1: service bits), rejecting non-canonical encodings. */
+  compactSizeBig(): bigint {
+    const first = this.u8();
+    if (first < 0xfd) return BigInt(first);
+    const [v, min] =
+      first === 0xfd
+        ? [BigInt(this.u8() | (this.u8() << 8)), 0xfdn]
+        : first === 0xfe
+          ? [BigInt(this.u32()), 0x10000n]
+          : [this.u64(), 0x100000000n];
+    if (v < min) throw new MalformedInputError('p2p-bad-compactsize', `${this.what}: non-canonical CompactSize`);
+    return v;
+  }
   /** A count that must not exceed `max`, checked before anything is allocated. */
   count(max: number): number {
     const n = this.compactSize();

@@ -66,6 +66,10 @@ describe('default sources: form', () => {
           expect(onion.hostname).toMatch(/^[a-z2-7]{56}\.onion$/);
           expect(onion.pathname).toBe(url.pathname);
           expect(validateLinkOptions(d.name, d.viaProxy!)).toEqual([]);
+        } else if (d.type === 'peers') {
+          // Through a proxy as it is: the link itself resolves nothing and asks seeds through it.
+          expect(d.viaProxy).toEqual({ type: 'peers' });
+          expect(d.reachesViaProxy).toMatch(/through the proxy/);
         } else {
           expect(d.viaProxy).toBeUndefined();
           expect(d.proxyRefused).toMatch(/leak/);
@@ -109,13 +113,15 @@ describe('default sources: when they are used', () => {
     expect(c.defaultsNote).toContain('defaults=0: altnet runs no links');
   });
 
-  it('a proxy: onion endpoints, DNS left out saying it would leak', () => {
+  it('a proxy: random peers through it, onion endpoints, DNS left out saying it would leak', () => {
     const c = cfg('proxy=127.0.0.1:9050\n');
-    expect(c.linkConfigs.map((l) => l.name)).toEqual(['blockstream', 'mempool']);
+    expect(c.linkConfigs.map((l) => l.name)).toEqual(['peers', 'blockstream', 'mempool']);
+    expect(c.links.peers).toEqual({ type: 'peers' });
     expect(c.links.blockstream.url).toMatch(/^http:\/\/[a-z2-7]{56}\.onion\/api$/);
     expect(c.defaultsNote).toMatch(/dnsheaders: .*leak/);
     const choice = chooseDefaultLinks('main', { proxy: true, taken: new Set(), reason: 'no-links' });
-    expect(choice.links[0].about.reaches).toMatch(/onion service .* through the proxy/);
+    expect(choice.links[0].about.reaches).toMatch(/through the proxy.*no name is looked up here/);
+    expect(choice.links[1].about.reaches).toMatch(/onion service .* through the proxy/);
   });
 
   it('regtest: none, with a line saying so', () => {
@@ -194,7 +200,14 @@ describe('proxy= and onlynet= at start-up', () => {
   });
 
   it('onlynet=onion: the onion defaults pass; a clearnet host, a direct link or no proxy is refused', () => {
-    expect(check('proxy=127.0.0.1:9050\nonlynet=onion\n').errors).toEqual([]);
+    const ok = check('proxy=127.0.0.1:9050\nonlynet=onion\n');
+    expect(ok.errors).toEqual([]);
+    // Random peers get onlynet=onion and the proxy as their own options.
+    expect(ok.links.find((l) => l.name === 'peers')!.options).toMatchObject({ proxy: '127.0.0.1:9050', onlynet: 'onion' });
+    expect(check('onlynet=onion\nlink.r.type=peers\n').errors.map((e) => e.code)).toEqual(['onlynet-needs-proxy']);
+    expect(check('proxy=127.0.0.1:9050\nonlynet=onion\nlink.r.type=peers\nlink.r.proxy=off\n').errors.map((e) => e.code)).toEqual([
+      'onlynet-direct',
+    ]);
     const r = check('proxy=127.0.0.1:9050\nonlynet=onion\nlink.l.type=electrum\nlink.l.server=electrum.example.org:50002\n');
     expect(r.errors.map((e) => e.code)).toEqual(['onlynet-not-onion']);
     expect(

@@ -22,6 +22,7 @@ import {
   type VersionMessage,
 } from '../../node/messages.js';
 import { V1Transport, type MessageTransport } from '../../node/transport.js';
+import { decodeAddrV2, ipv6Text } from '../../node/addrv2.js';
 import { V2Transport } from '../../node/v2/transport.js';
 import type { P2PMessage } from '../../node/wire.js';
 import type { Link, LinkCapabilities, LinkContext } from '../link.js';
@@ -66,8 +67,29 @@ export interface P2PLinkOptions {
   failuresBeforeDegraded?: number;
   /** Ask this peer for headers (default); false: blocks and transactions only. */
   headers?: boolean;
-  /** Ask the peer for addresses (getaddr) and hand every `addr` it sends here (the peers link's book). */
-  onAddr?: (addrs: Array<{ ip: Uint8Array; port: number }>) => void;
+  /**
+   * Ask the peer for addresses (sendaddrv2, getaddr) and hand what every `addr`/`addrv2` it
+   * sends names here (the peers link's book); I2P, CJDNS and retired Tor v2 are left out.
+   */
+  onAddr?: (addrs: PeerAddress[]) => void;
+}
+
+/** An address a peer gossiped: IPv4, IPv6 or a Tor v3 onion name. */
+export interface PeerAddress {
+  host: string;
+  port: number;
+  network: 'ipv4' | 'ipv6' | 'onion';
+}
+
+/** A 16-byte `addr` address as text: dotted IPv4 for IPv4-mapped ones, IPv6 otherwise; undefined for the unspecified address. */
+export function ipBytesText(ip: Uint8Array): string | undefined {
+  if (ip.length !== 16 || ip.every((b) => b === 0)) return undefined;
+  const mapped = ip.subarray(0, 12).every((b, i) => b === (i >= 10 ? 0xff : 0));
+  if (mapped) {
+    const v4 = [...ip.subarray(12)].join('.');
+    return v4 === '0.0.0.0' ? undefined : v4;
+  }
+  return ipv6Text(ip);
 }
 
 interface Connection {
@@ -268,6 +290,9 @@ export class P2PLink implements Link {
                   if (peer.version < MIN_PEER_VERSION) {
                     return fail(new SourceUnavailableError(`P2P ${host}:${port} speaks protocol ${peer.version}, too old for headers`));
                   }
+                  // BIP155: sendaddrv2 goes between version and verack; then the peer gossips
+                  // addrv2 (Tor v3 included) instead of addr.
+                  if (this.opts.onAddr) s.write(transport.encode({ command: 'sendaddrv2', payload: new Uint8Array(0) }));
                   s.write(transport.encode({ command: 'verack', payload: new Uint8Array(0) }));
                 } else if (m.command === 'verack') {
                   gotVerack = true;
@@ -431,17 +456,39 @@ export class P2PLink implements Link {
         if (blocks && this.last) void this.requestHeaders(this.ownLocator());
         return;
       }
-      case 'addr': {
+      case 'addr':
+      case 'addrv2': {
         if (!this.opts.onAddr) return;
+        let heard: PeerAddress[];
         try {
-          this.opts.onAddr(decodeAddr(m.payload));
-        } catch {
-          this.ctx.counters.inc('bad-answers');
+          if (m.command === 'addr') {
+            heard = [];
+            for (const a of decodeAddr(m.payload)) {
+              const host = ipBytesText(a.ip);
+              if (host) heard.push({ host, port: a.port, network: host.includes(':') ? 'ipv6' : 'ipv4' });
+            }
+          } else {
+            const d = decodeAddrV2(m.payload);
+            heard = d.addresses.map(({ host, port, network }) => ({ host, port, network }));
+            const skipped = Object.values(d.skipped).reduce((x, y) => x + y, 0);
+            if (skipped) this.ctx.counters.inc('addrv2.skipped', skipped);
+          }
+        } catch (e) {
+          // Bounds broken (over 1,000 entries, an address over 512 bytes or of the wrong length):
+          // the whole message is dropped, counted, and said once per message.
+          this.ctx.counters.inc('addr.malformed');
+          this.ctx.log.warn('peer sent a malformed address message; ignored', {
+            link: this.name,
+            command: m.command,
+            error: (e as Error).message,
+          });
+          return;
         }
+        this.opts.onAddr(heard);
         return;
       }
       default:
-        return; // addrv2, feefilter, sendcmpct, getheaders...: not this link's business
+        return; // feefilter, sendcmpct, getheaders...: not this link's business
     }
   }
 

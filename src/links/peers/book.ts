@@ -1,7 +1,7 @@
 // The `peers` link's address book: addresses heard from DNS seeds, which were tried, which lied
 // (banned for good), bounded in size and saved atomically (util/durable.ts) so a crash never
-// leaves half a file. Netgroups (/16 IPv4, /32 IPv6) as Bitcoin Core's CNetAddr::GetGroup for
-// plain IP addresses, so that the chosen peers are not all in one operator's range.
+// leaves half a file. Netgroups (/16 IPv4, /32 IPv6, 4 bits of an onion key) as Bitcoin Core's
+// CNetAddr::GetGroup, so that the chosen peers are not all in one operator's range.
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import net from 'node:net';
@@ -19,8 +19,16 @@ export interface BookEntry {
   lastGood?: number;
 }
 
-/** The netgroup of an IP address: a.b for IPv4 (/16), the first 32 bits for IPv6, the name otherwise. */
+const BASE32 = 'abcdefghijklmnopqrstuvwxyz234567';
+
+/**
+ * The netgroup of an address: a.b for IPv4 (/16), the first 32 bits for IPv6, and for a Tor
+ * onion the first 4 bits of its key (Core's CNetAddr::GetGroup: onion peers apart from IP
+ * ones, in 16 groups); the name otherwise.
+ */
 export function netgroup(host: string): string {
+  const onion = /^([a-z2-7])[a-z2-7]{55}\.onion$/.exec(host.toLowerCase());
+  if (onion) return 'onion:' + (BASE32.indexOf(onion[1]) >> 1).toString(16);
   if (net.isIPv4(host)) return 'ipv4:' + host.split('.').slice(0, 2).join('.');
   if (net.isIPv6(host)) {
     const full = expandIPv6(host);
@@ -114,8 +122,8 @@ export class AddressBook {
    * Up to `n` unbanned addresses from netgroups not in `usedGroups` nor `exclude`d, one per
    * netgroup, in random order (addresses that worked before first).
    */
-  pick(n: number, usedGroups: Set<string>, exclude: Set<string>): BookEntry[] {
-    const candidates = this.all().filter((e) => !e.banned && !exclude.has(key(e.host, e.port)));
+  pick(n: number, usedGroups: Set<string>, exclude: Set<string>, usable: (e: BookEntry) => boolean = () => true): BookEntry[] {
+    const candidates = this.all().filter((e) => !e.banned && !exclude.has(key(e.host, e.port)) && usable(e));
     for (let i = candidates.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1));
       [candidates[i], candidates[j]] = [candidates[j], candidates[i]];

@@ -17,7 +17,7 @@ export const PEERS_OPTIONS: readonly LinkOptionSpec[] = [
     example: 'seed.example.test,seed2.example.test',
     pattern: /^[A-Za-z0-9_.-]+(,[A-Za-z0-9_.-]+)*$/,
     patternHint: 'comma-separated host names',
-    help: 'DNS seeds to ask for peer addresses (A and AAAA records), comma-separated.',
+    help: "DNS seeds to ask for peer addresses (A and AAAA records), comma-separated; when they give nothing, Bitcoin Core's fixed seeds for the network (links/peers/fixed-seeds.ts).",
   },
   {
     key: 'dnsserver',
@@ -50,6 +50,16 @@ export const PEERS_OPTIONS: readonly LinkOptionSpec[] = [
     help: 'Every this often the longest-connected peer is swapped for another, so no set of peers keeps the link for good; 0: never.',
   },
   SOURCE_ROWS.timeout(30_000, 'each handshake and request'),
+  SOURCE_ROWS.proxy(),
+  {
+    key: 'onlynet',
+    type: 'enum',
+    values: ['any', 'onion'],
+    valueHelp: { any: 'IPv4, IPv6, and onion through a proxy', onion: 'only .onion peers, through the proxy' },
+    default: 'any',
+    defaultNote: 'the global onlynet=',
+    help: 'Which peers to use; onion needs proxy= (Tor). Under a proxy no DNS seed is looked up here: seed nodes are asked through the proxy, then the fixed seeds.',
+  },
   {
     key: 'v2',
     type: 'enum',

@@ -1,15 +1,26 @@
 // Random Bitcoin P2P peers as a header source: addresses from the network's DNS seeds (or the
-// `seeds` given) go into an address book; `connections` peers from distinct netgroups are
-// connected at a time, each a P2PLink (../p2p: BIP324 first, v1 fallback, every answer checked);
-// a peer caught lying is banned in the book and replaced by one from another netgroup.
+// `seeds` given), Bitcoin Core's fixed seeds (./fixed-seeds.ts) when the seeds give nothing,
+// and the addr/addrv2 gossip of the peers met go into an address book; `connections` peers from
+// distinct netgroups are connected at a time, each a P2PLink (../p2p: BIP324 first, v1
+// fallback, every answer checked); a peer caught lying is banned in the book and replaced by
+// one from another netgroup.
+//
+// Under a SOCKS5 proxy (Tor), as Bitcoin Core with -proxy: no name is looked up here (the DNS
+// seeds are not resolved locally; instead a one-shot connection goes to each seed's name
+// through the proxy, which resolves it, and asks that node for addresses, Core's
+// "addrfetch"), every peer is dialled through the proxy with its name or address unresolved,
+// and .onion peers become usable. onlynet=onion: only .onion peers (fixed seeds and gossip).
 import { Resolver } from 'node:dns/promises';
 import net from 'node:net';
 import type { Link, LinkCapabilities, LinkContext, LinkState } from '../link.js';
 import { readLinkOptions } from '../options.js';
-import { P2P_CAPABILITIES, P2PLink } from '../p2p/p2p.js';
+import { P2P_CAPABILITIES, P2PLink, type PeerAddress } from '../p2p/p2p.js';
 import { SourceUnavailableError } from '../source/index.js';
-import type { HostPort } from '../../util/net.js';
-import { AddressBook, bookKey, netgroup } from './book.js';
+import { parseHostPort, type HostPort } from '../../util/net.js';
+import { readProxyOption } from '../source/dial.js';
+import { isOnion } from '../../node/addrv2.js';
+import { FIXED_SEEDS } from './fixed-seeds.js';
+import { AddressBook, bookKey, netgroup, type BookEntry } from './book.js';
 import { DNS_SEEDS, PEERS_OPTIONS } from './options.js';
 
 export interface PeersLinkOptions {
@@ -24,7 +35,18 @@ export interface PeersLinkOptions {
   v2: boolean;
   /** Swap the longest-connected peer for another this often; 0: never. */
   rotateMs?: number;
+  /** Fixed seeds, `host:port` (create() passes the network's FIXED_SEEDS; tests their own). */
+  fixedSeeds?: readonly string[];
+  /** SOCKS5 proxy: every peer through it, names unresolved; seeds asked through it; onion peers usable. */
+  proxy?: HostPort;
+  /** onlynet=onion: only .onion peers (needs `proxy`). */
+  onlyOnion?: boolean;
+  /** How long a one-shot connection to a seed's name (under a proxy) waits for its addresses. */
+  addrFetchMs?: number;
 }
+
+/** At most this many seeds are asked through the proxy at start (each a connection through Tor). */
+const ADDR_FETCH_SEEDS = 3;
 
 interface Slot {
   host: string;
@@ -49,6 +71,8 @@ export class PeersLink implements Link {
   private rotateTimer: ReturnType<typeof setInterval> | undefined;
   /** The peer just rotated out: not picked again by the fill that replaces it. */
   private resting: string | undefined;
+  /** Whether the fixed seeds went into the book this run. */
+  private fixedAdded = false;
 
   constructor(
     private readonly opts: PeersLinkOptions,
@@ -69,8 +93,11 @@ export class PeersLink implements Link {
   async start(): Promise<void> {
     this.stopped = false;
     this.setState('starting');
+    if (this.opts.onlyOnion && !this.opts.proxy) throw new Error('onlynet=onion needs a proxy (Tor) to reach .onion peers');
     await this.discover();
     await this.fill();
+    // Core: fixed seeds when nothing else got us a peer (here at once, not after 60 s).
+    if (this.slots.length === 0 && !this.stopped && this.addFixedSeeds('no address from the seeds could be reached')) await this.fill();
     if (this.opts.rotateMs) {
       this.rotateTimer = setInterval(() => void this.rotate(), this.opts.rotateMs);
       this.rotateTimer.unref?.();
@@ -117,8 +144,106 @@ export class PeersLink implements Link {
 
   // ------------------------------------------------------------------------------------------
 
-  /** Asks every seed for A and AAAA records; each address heard goes into the book. */
+  /** Whether a peer at `host` can be dialled: onion only through the proxy, only onion under onlynet=onion. */
+  private reachable(host: string): boolean {
+    return isOnion(host) ? this.opts.proxy !== undefined : !this.opts.onlyOnion;
+  }
+
+  private usableCount(): number {
+    return this.book.all().filter((e) => !e.banned && this.reachable(e.host)).length;
+  }
+
+  /**
+   * Seeds: without a proxy, the DNS seeds (A/AAAA); under a proxy, no lookup here but a one-shot
+   * connection to some seeds' names through it (not under onlynet=onion: the seeds are clearnet
+   * names). Then, when the book has no usable address, the fixed seeds.
+   */
   private async discover(): Promise<void> {
+    if (this.opts.proxy) {
+      if (this.opts.seeds.length)
+        this.ctx.log.info(
+          this.opts.onlyOnion
+            ? 'DNS seeds not asked: onlynet=onion (they are clearnet names); using onion fixed seeds and gossip'
+            : 'DNS seeds not looked up here (under proxy= the lookup would leak); asking seed nodes through the proxy',
+          { link: this.name },
+        );
+      if (!this.opts.onlyOnion) await this.fetchThroughProxy();
+    } else {
+      await this.resolveSeeds();
+    }
+    if (this.usableCount() === 0)
+      this.addFixedSeeds(this.opts.proxy ? 'no usable address through the proxy yet' : 'the DNS seeds gave no usable address');
+  }
+
+  /** Adds the reachable fixed seeds to the book once per run; returns whether any was added. */
+  private addFixedSeeds(why: string): boolean {
+    if (this.fixedAdded) return false;
+    this.fixedAdded = true;
+    let added = 0;
+    for (const text of this.opts.fixedSeeds ?? []) {
+      let hp: HostPort;
+      try {
+        hp = parseHostPort(text);
+      } catch {
+        this.ctx.counters.inc('fixed-seeds.malformed');
+        continue;
+      }
+      if (!this.reachable(hp.host)) continue;
+      if (this.book.add(hp.host, hp.port)) added++;
+    }
+    this.ctx.counters.inc('fixed-seeds.added', added);
+    this.ctx.log.info('using the built-in fixed seeds', { link: this.name, why, new: added, book: this.book.size });
+    this.saveBook();
+    return added > 0;
+  }
+
+  /**
+   * Core's addrfetch under a proxy: connect to a seed's name through the proxy (which resolves
+   * it to one of its nodes), take the addresses that node sends, disconnect.
+   */
+  private async fetchThroughProxy(): Promise<void> {
+    const seeds = [...this.opts.seeds].sort(() => Math.random() - 0.5).slice(0, ADDR_FETCH_SEEDS);
+    const waitMs = this.opts.addrFetchMs ?? Math.min(this.opts.timeoutMs, 15_000);
+    await Promise.all(
+      seeds.map(async (seed) => {
+        let got: () => void = () => {};
+        const heard = new Promise<void>((r) => (got = r));
+        let n = 0;
+        const link = new P2PLink(
+          {
+            name: `${this.name}/addrfetch/${seed}`,
+            host: seed,
+            port: this.opts.port,
+            proxy: this.opts.proxy,
+            v2: this.opts.v2,
+            timeoutMs: this.opts.timeoutMs,
+            headers: false,
+            onAddr: (addrs) => {
+              n += addrs.length;
+              this.learn(`${seed} (through the proxy)`, addrs);
+              got();
+            },
+          },
+          { ...this.ctx, events: { headers: () => {}, tx: () => {}, state: () => {} } },
+        );
+        try {
+          await link.start();
+          if (link.peerVersion) await Promise.race([heard, new Promise((r) => setTimeout(r, waitMs).unref?.())]);
+        } finally {
+          await link.stop();
+        }
+        this.ctx.counters.inc('seed.addresses', n);
+        if (n === 0) {
+          this.ctx.counters.inc('seed.failures');
+          this.ctx.log.warn('seed gave no addresses through the proxy', { link: this.name, seed });
+        }
+      }),
+    );
+    this.saveBook();
+  }
+
+  /** Asks every seed for A and AAAA records; each address heard goes into the book. */
+  private async resolveSeeds(): Promise<void> {
     if (this.opts.seeds.length === 0) return;
     const resolver = new Resolver({ timeout: this.opts.timeoutMs, tries: 2 });
     if (this.opts.dnsServer) {
@@ -160,7 +285,7 @@ export class PeersLink implements Link {
       const used = new Set(this.slots.map((s) => s.group));
       const busy = new Set([...this.failed, ...this.slots.map((s) => bookKey(s.host, s.port))]);
       if (this.resting) busy.add(this.resting);
-      const picks = this.book.pick(this.opts.connections - this.slots.length, used, busy);
+      const picks = this.book.pick(this.opts.connections - this.slots.length, used, busy, (e: BookEntry) => this.reachable(e.host));
       if (picks.length === 0) break;
       await Promise.all(
         picks.map(async (p) => {
@@ -218,6 +343,7 @@ export class PeersLink implements Link {
           host,
           port,
           v2: this.opts.v2,
+          proxy: this.opts.proxy,
           timeoutMs: this.opts.timeoutMs,
           onAddr: (addrs) => this.learn(peer, addrs),
         },
@@ -242,13 +368,12 @@ export class PeersLink implements Link {
     }
   }
 
-  /** Addresses a peer sent (`addr`): plain IPv4/IPv6 ones go into the book (bounded there). */
-  private learn(from: string, addrs: Array<{ ip: Uint8Array; port: number }>): void {
+  /** Addresses a peer sent (`addr`/`addrv2`): IPv4, IPv6 and onion ones go into the book (bounded there). */
+  private learn(from: string, addrs: PeerAddress[]): void {
     let added = 0;
     for (const a of addrs) {
-      const host = ipText(a.ip);
-      if (!host || a.port === 0) continue;
-      if (this.book.add(host, a.port)) added++;
+      if (a.port === 0) continue;
+      if (this.book.add(a.host, a.port)) added++;
     }
     this.ctx.counters.inc('addr.heard', addrs.length);
     this.ctx.counters.inc('addr.new', added);
@@ -296,26 +421,15 @@ export class PeersLink implements Link {
   }
 }
 
-/** A 16-byte P2P address as text: dotted IPv4 for IPv4-mapped ones, IPv6 otherwise; undefined for unusable ones. */
-function ipText(ip: Uint8Array): string | undefined {
-  if (ip.length !== 16) return undefined;
-  const mapped = ip.subarray(0, 12).every((b, i) => b === (i >= 10 ? 0xff : 0));
-  if (mapped) {
-    const v4 = [...ip.subarray(12)].join('.');
-    return v4 === '0.0.0.0' ? undefined : v4;
-  }
-  if (ip.every((b) => b === 0)) return undefined;
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((ip[i] << 8) | ip[i + 1]).toString(16));
-  return groups.join(':');
-}
-
 /**
  * Config factory: `link.<name>.type=peers` with the options of PEERS_OPTIONS (options.ts).
  */
 export function create(options: Record<string, string>, ctx: LinkContext): Link {
   const o = readLinkOptions(options, 'peers', 'peers', PEERS_OPTIONS);
   const dnsServer = o.hostPort('dnsserver');
+  const proxy = readProxyOption(o);
+  const onlyOnion = o.must('onlynet') === 'onion';
+  if (onlyOnion && !proxy) throw o.error('onlynet', 'onlynet=onion needs proxy= (Tor) to reach .onion peers');
   if (dnsServer && !net.isIP(dnsServer.host)) throw o.error('dnsserver', 'the resolver must be an IP address');
   const seeds =
     o
@@ -335,6 +449,9 @@ export function create(options: Record<string, string>, ctx: LinkContext): Link 
       timeoutMs: o.must<number>('timeout'),
       v2: o.must('v2') === '1',
       rotateMs: o.must<number>('rotate') * 1000,
+      fixedSeeds: FIXED_SEEDS[ctx.network.name as keyof typeof FIXED_SEEDS] ?? [],
+      proxy,
+      onlyOnion,
     },
     ctx,
   );

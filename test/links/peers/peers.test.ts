@@ -12,6 +12,10 @@ import { decodeAddr } from '../../../src/node/messages.js';
 import { headerHash } from '../../../src/chain/header.js';
 import { AddressBook, MAX_BOOK_ENTRIES, netgroup } from '../../../src/links/peers/book.js';
 import { DNS_SEEDS } from '../../../src/links/peers/options.js';
+import { FIXED_SEEDS } from '../../../src/links/peers/fixed-seeds.js';
+import { torV3Name } from '../../../src/node/addrv2.js';
+import { parseHostPort } from '../../../src/util/net.js';
+import { sha256 } from '@noble/hashes/sha2.js';
 import { create, PeersLink } from '../../../src/links/peers/peers.js';
 import { validateLinkOptions } from '../../../src/links/registry.js';
 import { BitcoindProcess, freePort } from '../../harness/bitcoind.js';
@@ -22,6 +26,7 @@ import { lifecycle } from '../../servers/lifecycle.js';
 import { startFakePeer } from '../../servers/p2p-peer.js';
 
 const { track, serve } = lifecycle();
+const MADE_UP_ONIONS = Array.from({ length: 12 }, (_, i) => torV3Name(sha256(new TextEncoder().encode(`altnet test onion ${i}`))));
 
 describe('peers: options, netgroups, address book', () => {
   it('names the offending key for each bad value', () => {
@@ -45,6 +50,31 @@ describe('peers: options, netgroups, address book', () => {
     for (const name of Object.keys(NETWORKS)) expect(DNS_SEEDS[name], name).toBeDefined();
     for (const s of Object.values(DNS_SEEDS).flat()) expect(s).toMatch(/^([a-z0-9-]+\.)+[a-z]+$/);
     expect(DNS_SEEDS.regtest).toEqual([]);
+  });
+
+  it("has Bitcoin Core's fixed seeds per public network: IPv4, IPv6 and Tor v3 on the network's port, public ranges only (form only; never contacted)", () => {
+    expect(Object.keys(FIXED_SEEDS).sort()).toEqual(Object.keys(NETWORKS).sort());
+    expect(FIXED_SEEDS.regtest).toEqual([]);
+    for (const n of ['main', 'testnet4', 'signet'] as const) {
+      const hps = FIXED_SEEDS[n].map((t) => parseHostPort(t));
+      expect(new Set(FIXED_SEEDS[n]).size, n).toBe(FIXED_SEEDS[n].length);
+      expect(
+        hps.every((h) => h.port === NETWORKS[n].defaultPort),
+        n,
+      ).toBe(true);
+      const v4 = hps.filter((h) => /^\d+\.\d+\.\d+\.\d+$/.test(h.host));
+      const v6 = hps.filter((h) => h.host.includes(':'));
+      const onion = hps.filter((h) => /^[a-z2-7]{56}\.onion$/.test(h.host));
+      expect(v4.length, n).toBeGreaterThanOrEqual(16);
+      expect(v6.length, n).toBeGreaterThanOrEqual(6);
+      expect(onion.length, n).toBeGreaterThanOrEqual(6);
+      expect(v4.length + v6.length + onion.length, n).toBe(hps.length);
+      // Spread: no two IPv4 seeds in one /16; nothing private, loopback or documentation.
+      expect(new Set(v4.map((h) => netgroup(h.host))).size, n).toBe(v4.length);
+      for (const h of v4)
+        expect(h.host, n).not.toMatch(/^(0|10|127|169\.254|172\.(1[6-9]|2\d|3[01])|192\.168|192\.0\.2|198\.51\.100|203\.0\.113)\./);
+      for (const h of v6) expect(h.host, n).not.toMatch(/^(::|fc|fd|fe8|2001:db8:)/);
+    }
   });
 
   it('decodes addr strictly: a count over 1000 or a truncated entry is refused before allocation', () => {
@@ -98,6 +128,9 @@ describe('peers link against a local DNS seed and real regtest nodes', () => {
     ]);
     await a.mine(20);
     await b.copyBlocksFrom(a, 1);
+    // Node a knows 12 made-up onion peers (keys hashed from a label: no such services exist). Core
+    // answers getaddr with 23% of what it knows, in addrv2 (BIP155) since the link sends sendaddrv2.
+    for (const o of MADE_UP_ONIONS) expect(await a.rpc('addpeeraddress', o, 18444)).toEqual({ success: true });
   }, 60_000);
   afterAll(async () => {
     await Promise.all([a?.stop(), b?.stop()]);
@@ -164,16 +197,61 @@ describe('peers link against a local DNS seed and real regtest nodes', () => {
       // BIP324 first: Bitcoin Core 30.2 reports the link's connections as v2.
       const inbound = (await a.rpc<any[]>('getpeerinfo')).filter((p) => p.inbound);
       expect(inbound.map((p) => p.transport_protocol_type)).toEqual(['v2']);
-      // Addresses a peer sent (addr) joined the book.
+      // Addresses a peer sent joined the book: the liar's `addr` (IPv4), and real Core's `addrv2`
+      // with Tor v3 entries decoded to their .onion names (kept, but never dialled without a proxy).
       expect(link.book.all().map((e) => `${e.host}:${e.port}`)).toContain(`127.5.0.1:${deadPort}`);
-      expect(rec.counters.get('addr.new')).toBe(1);
+      await vi.waitFor(() => expect(link.book.all().filter((e) => e.host.endsWith('.onion')).length).toBeGreaterThanOrEqual(2), {
+        timeout: 10_000,
+        interval: 50,
+      });
+      const onions = link.book.all().filter((e) => e.host.endsWith('.onion'));
+      for (const o of onions) expect(MADE_UP_ONIONS).toContain(o.host);
+      expect(onions.every((o) => o.port === 18444 && !o.lastGood)).toBe(true);
+      expect(rec.counters.get('addr.new')).toBe(1 + onions.length);
+      expect(rec.counters.get('addr.malformed') ?? 0).toBe(0);
       await link.stop();
       const saved = JSON.parse(readFileSync(bookPath, 'utf8')) as { peers: Array<{ host: string; banned?: string }> };
-      expect(saved.peers.map((p) => p.host).sort()).toEqual(['127.0.0.2', '127.0.0.3', '127.1.0.1', '127.2.0.1', '127.3.0.1', '127.5.0.1']);
+      expect(
+        saved.peers
+          .filter((p) => !p.host.endsWith('.onion'))
+          .map((p) => p.host)
+          .sort(),
+      ).toEqual(['127.0.0.2', '127.0.0.3', '127.1.0.1', '127.2.0.1', '127.3.0.1', '127.5.0.1']);
       expect(saved.peers.find((p) => p.host === '127.2.0.1')?.banned).toMatch(/disconnected|bad-pow/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }, 30_000);
+
+  it("falls back to the fixed seeds (injected here: loopback nodes) when the DNS seed's only address answers nothing; onion seeds skipped without a proxy", async () => {
+    const dead = await freePort();
+    const seed = await serve(startDnsSeed({ 'seed.altnet.test': ['127.6.0.1'] }));
+    const rec = recordingContext();
+    rec.ctx.network = NETWORKS.regtest;
+    const link = track(
+      new PeersLink(
+        {
+          name: 'fx',
+          connections: 2,
+          seeds: ['seed.altnet.test'],
+          dnsServer: { host: '127.0.0.1', port: seed.port },
+          port: dead,
+          timeoutMs: 5000,
+          v2: true,
+          fixedSeeds: [`127.0.0.2:${port}`, `127.1.0.1:${port}`, `[::1]:${dead}`, `${MADE_UP_ONIONS[0]}:${port}`, 'not a seed'],
+        },
+        rec.ctx,
+      ),
+    );
+    await link.start();
+    expect(rec.counters.get('seed.addresses')).toBe(1);
+    expect(rec.counters.get('fixed-seeds.added')).toBe(3);
+    expect(rec.counters.get('fixed-seeds.malformed')).toBe(1);
+    expect(link.book.all().map((e) => e.host)).not.toContain(MADE_UP_ONIONS[0]);
+    expect(link.peers.map((p) => p.host).sort()).toEqual(['127.0.0.2', '127.1.0.1']);
+    expect(rec.log.lines.some((l) => l.includes('using the built-in fixed seeds'))).toBe(true);
+    await link.requestHeaders([headerHash(NETWORKS.regtest.genesisHeader)]);
+    expect(rec.all().length).toBeGreaterThanOrEqual(20);
   }, 30_000);
 
   it('rotates: the longest-connected peer is swapped for another address, netgroups still distinct', async () => {
