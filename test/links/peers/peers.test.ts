@@ -1,7 +1,18 @@
 // The `peers` link against a local DNS seed (loopback UDP) that names real regtest bitcoinds on
-// several 127.x addresses (all of 127/8 is loopback on Linux) plus one liar: distinct netgroups
-// chosen, the honest nodes serve headers, the liar is banned in the address book on disk and
-// replaced. Nothing here reaches a public address; the built-in seed lists are checked for form only.
+// several 127.x addresses (all of 127/8 is loopback on Linux): distinct netgroups chosen, the
+// honest nodes serve headers, the liar is banned in the address book on disk and replaced.
+// Nothing here reaches a public address; the built-in seed lists are checked for form only.
+//
+// Who "lies", honestly: a real Bitcoin Core cannot send headers without valid proof of work, so
+// a real node cannot be caught lying by the link; what a real attacker's node can do is serve
+// its own chain. So the seed names three kinds of peer:
+//   - honest real nodes a and b (one chain, 20 blocks);
+//   - a real node f on its own lower-work fork (8 blocks mined to another address from genesis):
+//     valid headers, so NOT a lie and NOT banned: the link delivers them, and the gateway's
+//     header chain (most work wins; fed here with everything delivered) keeps the honest tip;
+//     the disagreement itself is the watchdog's to count;
+//   - a fake peer (test/servers/p2p-peer.ts) serving headers that do not connect to what it was
+//     asked for, a lie no real node can produce by accident: caught, banned, replaced.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +29,11 @@ import { parseHostPort } from '../../../src/util/net.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { create, PeersLink } from '../../../src/links/peers/peers.js';
 import { validateLinkOptions } from '../../../src/links/registry.js';
-import { BitcoindProcess, freePort } from '../../harness/bitcoind.js';
+import { ATTACKER_ADDRESS, BitcoindProcess, freePort } from '../../harness/bitcoind.js';
+import { HeaderChain } from '../../../src/chain/chain.js';
+import { Counters } from '../../../src/util/counters.js';
+import { memoryLogger } from '../../../src/util/log.js';
+import { hashToHex } from '../../../src/util/bytes.js';
 import { headersFromNode } from '../../harness/gateway.js';
 import { compareRuns, recordingContext } from '../../servers/context.js';
 import { startDnsSeed } from '../../servers/dns-seed.js';
@@ -118,39 +133,43 @@ describe('peers: options, netgroups, address book', () => {
 describe('peers link against a local DNS seed and real regtest nodes', () => {
   let a: BitcoindProcess;
   let b: BitcoindProcess;
+  let f: BitcoindProcess;
   let port: number;
   beforeAll(async () => {
     port = await freePort();
     // Node a answers on 127.0.0.2 and 127.0.0.3 (one /16), node b on 127.1.0.1 and 127.3.0.1: same chain.
-    [a, b] = await Promise.all([
+    // Node f on 127.4.0.1: its own fork from genesis, less work.
+    [a, b, f] = await Promise.all([
       new BitcoindProcess({ name: 'peers-a', args: [`-bind=127.0.0.2:${port}`, `-bind=127.0.0.3:${port}`] }).start(),
       new BitcoindProcess({ name: 'peers-b', args: [`-bind=127.1.0.1:${port}`, `-bind=127.3.0.1:${port}`] }).start(),
+      new BitcoindProcess({ name: 'peers-f', args: [`-bind=127.4.0.1:${port}`] }).start(),
     ]);
     await a.mine(20);
+    await f.mine(8, ATTACKER_ADDRESS);
     await b.copyBlocksFrom(a, 1);
     // Node a knows 12 made-up onion peers (keys hashed from a label: no such services exist). Core
     // answers getaddr with 23% of what it knows, in addrv2 (BIP155) since the link sends sendaddrv2.
     for (const o of MADE_UP_ONIONS) expect(await a.rpc('addpeeraddress', o, 18444)).toEqual({ success: true });
   }, 60_000);
   afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
+    await Promise.all([a?.stop(), b?.stop(), f?.stop()]);
   });
 
-  it('connects peers from distinct netgroups, takes headers from the honest ones, bans and replaces the liar', async () => {
+  it('connects peers from distinct netgroups, takes headers from the honest ones and the fork (not a lie), bans and replaces the liar', async () => {
     // The liar (127.2.0.1) speaks regtest's magic but serves headers that do not follow our locator.
     // It also answers getaddr with 127.5.0.1 on a port where no one listens: learned, tried, skipped.
     const deadPort = await freePort();
     await serve(startFakePeer({ host: '127.2.0.1', port, network: 'regtest', addrs: [{ host: '127.5.0.1', port: deadPort }] }));
     const seed = await serve(
       startDnsSeed({
-        'seed.altnet.test': ['127.0.0.2', '127.0.0.3', '127.1.0.1', '127.2.0.1', '127.3.0.1'],
+        'seed.altnet.test': ['127.0.0.2', '127.0.0.3', '127.1.0.1', '127.2.0.1', '127.3.0.1', '127.4.0.1'],
       }),
     );
     const dir = mkdtempSync(join(tmpdir(), 'altnet-peers-'));
     const bookPath = join(dir, 'peers.json');
-    // A book from an earlier run: three peers that worked (the liar among them) come first.
+    // A book from an earlier run: four peers that worked (the liar and the fork among them) come first.
     const earlier = new AddressBook(bookPath);
-    for (const host of ['127.0.0.2', '127.1.0.1', '127.2.0.1']) {
+    for (const host of ['127.0.0.2', '127.1.0.1', '127.2.0.1', '127.4.0.1']) {
       earlier.add(host, port);
       earlier.good(host, port);
     }
@@ -166,7 +185,7 @@ describe('peers link against a local DNS seed and real regtest nodes', () => {
           dnsserver: `127.0.0.1:${seed.port}`,
           port: String(port),
           book: bookPath,
-          connections: '3',
+          connections: '4',
           timeout: '5000',
         },
         rec.ctx,
@@ -175,24 +194,36 @@ describe('peers link against a local DNS seed and real regtest nodes', () => {
     try {
       await link.start();
       expect(seed.questions.map((q) => q.type).sort()).toEqual([1, 28]);
-      // The three that worked before, from three netgroups (127.0/16, 127.1/16, 127.2/16).
+      // The four that worked before, from four netgroups (127.0/16, 127.1/16, 127.2/16, 127.4/16).
       const groups = link.peers.map((p) => p.group);
-      expect(link.peers.map((p) => p.host).sort()).toEqual(['127.0.0.2', '127.1.0.1', '127.2.0.1']);
-      expect(new Set(groups).size).toBe(3);
+      expect(link.peers.map((p) => p.host).sort()).toEqual(['127.0.0.2', '127.1.0.1', '127.2.0.1', '127.4.0.1']);
+      expect(new Set(groups).size).toBe(4);
       expect(link.peers.filter((p) => p.host.startsWith('127.0.0.')).length).toBeLessThanOrEqual(1);
 
       await link.requestHeaders([headerHash(NETWORKS.regtest.genesisHeader)]);
       const want = await headersFromNode(a, 1);
-      // Every run delivered is the honest chain (the gateway would have thrown out anything else).
-      expect(rec.batches.length).toBeGreaterThanOrEqual(1);
-      for (const run of rec.batches) expect(compareRuns(run, want)).toBe('same');
+      const fork = await headersFromNode(f, 1);
+      // Every run delivered is the honest chain or the fork's (valid work, so delivered, not a lie).
+      const kinds = rec.batches.map((run) =>
+        compareRuns(run, want) === 'same' ? 'honest' : compareRuns(run, fork) === 'same' ? 'fork' : 'other',
+      );
+      expect(kinds).toContain('honest');
+      expect(kinds).toContain('fork');
+      expect(kinds).not.toContain('other');
+      // The gateway's header chain, fed everything the link delivered (fork last), keeps the honest tip: most work wins.
+      const chain = new HeaderChain({ network: NETWORKS.regtest, log: memoryLogger(), counters: new Counters(), checkpoint: null });
+      for (const run of [...rec.batches].sort((x, y) => y.length - x.length)) expect(chain.addHeaders(run).rejected).toBeUndefined();
+      expect(hashToHex(chain.tip().hash)).toBe(await a.rpc<string>('getbestblockhash'));
+      expect(chain.tip().height).toBe(20);
 
-      // The liar is banned and replaced from the one netgroup left (127.3/16), not by 127.0.0.3.
+      // The liar is banned and replaced from the one netgroup left (127.3/16), not by 127.0.0.3;
+      // the fork node stays: it disagrees, it did not lie.
       expect(link.book.isBanned('127.2.0.1', port)).toBe(true);
+      expect(link.book.isBanned('127.4.0.1', port)).toBe(false);
       expect(rec.counters.get('banned')).toBe(1);
       expect(rec.counters.get('lies')).toBe(1);
-      expect(link.peers.map((p) => p.host).sort()).toEqual(['127.0.0.2', '127.1.0.1', '127.3.0.1']);
-      expect(new Set(link.peers.map((p) => p.group)).size).toBe(3);
+      expect(link.peers.map((p) => p.host).sort()).toEqual(['127.0.0.2', '127.1.0.1', '127.3.0.1', '127.4.0.1']);
+      expect(new Set(link.peers.map((p) => p.group)).size).toBe(4);
       expect(rec.states.at(-1)?.state).toBe('up');
       // BIP324 first: Bitcoin Core 30.2 reports the link's connections as v2.
       const inbound = (await a.rpc<any[]>('getpeerinfo')).filter((p) => p.inbound);
@@ -216,7 +247,7 @@ describe('peers link against a local DNS seed and real regtest nodes', () => {
           .filter((p) => !p.host.endsWith('.onion'))
           .map((p) => p.host)
           .sort(),
-      ).toEqual(['127.0.0.2', '127.0.0.3', '127.1.0.1', '127.2.0.1', '127.3.0.1', '127.5.0.1']);
+      ).toEqual(['127.0.0.2', '127.0.0.3', '127.1.0.1', '127.2.0.1', '127.3.0.1', '127.4.0.1', '127.5.0.1']);
       expect(saved.peers.find((p) => p.host === '127.2.0.1')?.banned).toMatch(/disconnected|bad-pow/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
