@@ -110,8 +110,10 @@ export async function run(args: string[], io: CliIO): Promise<number> {
         .map(([k, v]) => `${k} ${v}`)
         .join(', ') || 'none yet';
     const end = r.state === 'done' ? `caught up ${r.caughtUpAt} (${r.seconds} s), tip ${r.finalTip?.height} ${r.finalTip?.hash}` : r.state;
+    // The latest failed rescue says when the next try is (backoff, src/gateway/rescue.ts).
+    const retry = r.nextTryAt ? `; failed ${r.failuresInARow} time(s) in a row, next try at ${r.nextTryAt}` : '';
     io.out(
-      `  #${r.id} since ${r.startedAt}${r.anomalySince ? ` (anomaly since ${r.anomalySince})` : ''}: node at ${r.nodeTipAtStart?.height ?? '?'} (fork at ${r.forkHeight}) -> ${r.target.height}; headers from ${r.headerLink ?? '?'}; blocks from ${sources}; delivered ${r.blocksDelivered} (p2p ${r.deliveredVia.p2p}, rpc ${r.deliveredVia.rpc}); ${end}${r.reason ? `: ${r.reason}` : ''}`,
+      `  #${r.id} since ${r.startedAt}${r.anomalySince ? ` (anomaly since ${r.anomalySince})` : ''}: node at ${r.nodeTipAtStart?.height ?? '?'} (fork at ${r.forkHeight}) -> ${r.target.height}; headers from ${r.headerLink ?? '?'}; blocks from ${sources}; delivered ${r.blocksDelivered} (p2p ${r.deliveredVia.p2p}, rpc ${r.deliveredVia.rpc}); ${end}${r.reason ? `: ${r.reason}` : ''}${retry}`,
     );
   }
   return stale ? 3 : 0;

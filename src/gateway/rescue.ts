@@ -16,6 +16,11 @@
 // header of any headers message from the node with fewer than 2000 headers is its active tip.
 // A probe getheaders whose locator starts at height h-1 of our best chain is answered with
 // [block h, ...] exactly when the node's active chain contains block h.
+//
+// A failed rescue is tried again after a wait that doubles with every failure in a row, from 30 s
+// to at most 30 min (retryDelayMs): a fork whose blocks no link serves, or a node that refuses
+// them, is not hammered every 30 s forever. The failed record says when the next try is; a
+// rescue that completes, or the node catching up on its own, starts the count afresh.
 import type { Logger } from '../util/log.js';
 import type { Counters } from '../util/counters.js';
 import { equalBytes, hashToHex, hexToHash } from '../util/bytes.js';
@@ -69,6 +74,19 @@ export interface RescueRecord {
   finalTip?: { height: number; hash: string };
   /** Why a rescue failed, or what it is waiting for. */
   reason?: string;
+  /** On the latest failed rescue: how many failed in a row, and when the next try starts. */
+  failuresInARow?: number;
+  nextTryAt?: string;
+}
+
+/** The wait after the first failed rescue; it doubles with every further failure in a row. */
+export const RETRY_FIRST_MS = 30_000;
+/** The longest wait between rescue tries. */
+export const RETRY_MAX_MS = 30 * 60_000;
+
+/** How long to wait before the next rescue after `failures` (>= 1) failed in a row. Pure. */
+export function retryDelayMs(failures: number): number {
+  return Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** Math.max(0, Math.min(failures - 1, 20)));
 }
 
 export interface RescueDeps {
@@ -114,8 +132,10 @@ export class Rescue {
   private rpcBusy = false;
   private delivering = false;
   private timer: NodeJS.Timeout | undefined;
-  /** After a failed rescue, the next one waits until then. */
+  /** After a failed rescue, the next one waits until then (retryDelayMs). */
   private cooldownUntil = 0;
+  /** Rescues failed in a row since the last one that completed (or the node caught up). */
+  private failuresInARow = 0;
   /** The better tip for which "no link carries blocks" was last said. */
   private noLinksNoted: string | undefined;
 
@@ -237,6 +257,7 @@ export class Rescue {
     const cur = this.current;
     if (active.chainWork >= tip.chainWork) {
       if (cur && active.inBestChain) this.finish(active);
+      else if (!cur && this.failuresInARow > 0) this.resetRetries('the node caught up');
       return;
     }
     // The node is behind a validated chain with more work.
@@ -256,6 +277,11 @@ export class Rescue {
       }
       const fork = this.forkPoint(active);
       if (!fork) return;
+      if (this.failuresInARow > 0) {
+        counters.inc('rescue.retries');
+        // The failed record's "next try" is now.
+        delete this.history[0]?.nextTryAt;
+      }
       const anomaly = this.deps.anomalySince?.();
       this.current = {
         id: this.nextId++,
@@ -279,7 +305,8 @@ export class Rescue {
       this.deliveredUpTo = priorOnChain && hashToHex(priorOnChain.hash) === prior.hash ? prior.height : fork.height;
       this.lastProgress = now;
       counters.inc('rescue.started');
-      log.info('rescue started: the node lacks blocks of a better validated chain', {
+      log.info(this.failuresInARow > 0 ? 'rescue retried' : 'rescue started: the node lacks blocks of a better validated chain', {
+        ...(this.failuresInARow > 0 ? { failedBefore: this.failuresInARow } : {}),
         node: `${active.height} ${hashToHex(active.hash).slice(0, 16)}`,
         fork: fork.height,
         target: tip.height,
@@ -420,6 +447,7 @@ export class Rescue {
     cur.finalTip = { height: active.height, hash: hashToHex(active.hash) };
     this.lastFinalTip = cur.finalTip;
     cur.reason = undefined;
+    this.resetRetries();
     this.deps.counters.inc('rescue.completed');
     this.deps.log.info('rescue complete: the node is on the better chain', {
       tip: `${active.height} ${hashToHex(active.hash).slice(0, 16)}`,
@@ -438,10 +466,31 @@ export class Rescue {
     const cur = this.current!;
     cur.state = 'failed';
     cur.reason = reason;
+    this.failuresInARow++;
+    const wait = retryDelayMs(this.failuresInARow);
+    this.cooldownUntil = this.now() + wait;
+    cur.failuresInARow = this.failuresInARow;
+    cur.nextTryAt = new Date(this.cooldownUntil).toISOString();
     this.deps.counters.inc('rescue.failed');
-    this.deps.log.warn('rescue failed', { reason, target: cur.target.height, delivered: cur.blocksDelivered });
-    this.cooldownUntil = this.now() + 30_000;
+    this.deps.counters.set('rescue.failures_in_a_row', this.failuresInARow);
+    this.deps.log.warn('rescue failed', {
+      reason,
+      target: cur.target.height,
+      delivered: cur.blocksDelivered,
+      failuresInARow: this.failuresInARow,
+      nextTryInSeconds: Math.round(wait / 1000),
+    });
     this.archive();
+  }
+
+  /** A rescue completed or is no longer needed: the next failure waits RETRY_FIRST_MS again. */
+  private resetRetries(why?: string): void {
+    if (this.failuresInARow === 0) return;
+    if (why) this.deps.log.info('no rescue needed any more; retries reset', { why, failedBefore: this.failuresInARow });
+    this.failuresInARow = 0;
+    this.cooldownUntil = 0;
+    delete this.history[0]?.nextTryAt;
+    this.deps.counters.set('rescue.failures_in_a_row', 0);
   }
 
   private archive(): void {

@@ -224,7 +224,12 @@ export function renderStatusBody(status: Obj, now = Date.now()): string {
   );
 
   const rescues = Array.isArray(status.rescues) ? status.rescues : isObj(status.rescues) ? [status.rescues] : [];
-  out.push(`<section id="rescues"><h2>Rescues</h2>${genericTable(rescues) || '<p>none</p>'}</section>`);
+  // After a failed rescue the next try waits (backoff, rescue.ts); the latest record says until when.
+  const retry = isObj(rescues[0]) && typeof rescues[0].nextTryAt === 'string' ? rescues[0] : undefined;
+  const retryLine = retry
+    ? `<p class="why">rescue failed ${esc(retry.failuresInARow)} time(s) in a row; next try ${esc(ago(retry.nextTryAt, now))} (${esc(retry.nextTryAt)})</p>`
+    : '';
+  out.push(`<section id="rescues"><h2>Rescues</h2>${retryLine}${genericTable(rescues) || '<p>none</p>'}</section>`);
 
   const pending = Array.isArray(status.pendingTx) ? status.pendingTx : [];
   out.push(`<section id="pending"><h2>Pending transactions</h2>${pendingTable(pending, now) || '<p>none</p>'}</section>`);

@@ -55,4 +55,27 @@ describe('altnet status', () => {
     expect(line('bb'.repeat(32))).not.toContain('relayed');
     expect(line('bb'.repeat(32))).toContain(': sent 3x, last');
   });
+
+  it('says when a failed rescue is tried next', async () => {
+    const failed = {
+      id: 4,
+      state: 'failed',
+      startedAt: '2026-11-30T11:50:00.000Z',
+      nodeTipAtStart: { height: 3, hash: 'ab'.repeat(32) },
+      forkHeight: 0,
+      target: { height: 10, hash: 'cd'.repeat(32) },
+      blockSources: {},
+      blocksDelivered: 0,
+      deliveredVia: { p2p: 0, rpc: 0 },
+      reason: 'no block-capable link is up (p2p or esplora)',
+      failuresInARow: 3,
+      nextTryAt: '2026-11-30T12:02:00.000Z',
+    };
+    const out = await status({ ...STATUS, rescues: [failed, { ...failed, id: 3, failuresInARow: 2, nextTryAt: undefined }] });
+    const rescue = (id: number) => out.find((l) => l.startsWith(`  #${id} `))!;
+    expect(rescue(4)).toMatch(
+      /; failed: no block-capable link is up \(p2p or esplora\); failed 3 time\(s\) in a row, next try at 2026-11-30T12:02:00\.000Z$/,
+    );
+    expect(rescue(3)).not.toContain('next try');
+  });
 });

@@ -71,6 +71,23 @@ const status = {
 };
 
 describe('status page rendering', () => {
+  it('says when a failed rescue is tried next', () => {
+    const failed = { id: 2, state: 'failed', reason: 'no block arrived', failuresInARow: 3, nextTryAt: '2026-11-30T12:02:00.000Z' };
+    const html = renderStatusBody({ ...status, rescues: [failed] }, NOW);
+    expect(html).toContain('<p class="why">rescue failed 3 time(s) in a row; next try in 2 min (2026-11-30T12:02:00.000Z)</p>');
+    const retrying = renderStatusBody(
+      {
+        ...status,
+        rescues: [
+          { id: 3, state: 'fetching' },
+          { ...failed, nextTryAt: undefined },
+        ],
+      },
+      NOW,
+    );
+    expect(retrying).not.toContain('next try');
+  });
+
   it('shows an outbox transaction acknowledged over radio as relayed, and one not yet as sending', () => {
     const tx = (txid: string, relayed: boolean) => ({
       txid,
