@@ -4,7 +4,6 @@
 // process opens is recorded and name lookups are trapped: the links connect only to the proxy
 // and look up no name themselves; microsocks' own log shows it connected to each by name.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import dns from 'node:dns';
 import net from 'node:net';
 import { create as createP2P } from '../../src/links/p2p/p2p.js';
@@ -21,11 +20,11 @@ import { startElectrumServer } from '../servers/electrum-server.js';
 import { makeSelfSignedCert } from '../servers/tls.js';
 import { lifecycle } from '../servers/lifecycle.js';
 import { until } from '../helpers/wait.js';
+import { startMicrosocks, type Microsocks } from '../servers/microsocks.js';
 
 const chain = servedChain();
 const { track, serve } = lifecycle();
-let ms: ChildProcess;
-let msLog = '';
+let ms: Microsocks;
 let socksPort = 0;
 let node: BitcoindProcess;
 
@@ -55,26 +54,13 @@ function stopTrap(): void {
 beforeAll(async () => {
   node = await new BitcoindProcess({ name: 'socks-p2p' }).start();
   await node.mine(12);
-  socksPort = await freePort();
-  // microsocks logs each connection (with the name it was asked for); stdbuf keeps lines unbuffered.
-  ms = spawn('stdbuf', ['-oL', '-eL', 'microsocks', '-i', '127.0.0.1', '-p', String(socksPort)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  ms.stdout!.on('data', (b: Buffer) => (msLog += b.toString()));
-  ms.stderr!.on('data', (b: Buffer) => (msLog += b.toString()));
-  ms.on('error', () => {});
-  for (let i = 0; ; i++) {
-    const ok = await new Promise<boolean>((res) => {
-      const s = net.connect(socksPort, '127.0.0.1', () => res(!!s.destroy())).once('error', () => res(false));
-    });
-    if (ok) break;
-    if (i > 100 || ms.exitCode !== null)
-      throw new Error(`microsocks did not start (is it installed? scripts/setup.sh installs it): ${msLog}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  ms = await startMicrosocks();
+  socksPort = ms.port;
 }, 60_000);
 
 afterAll(async () => {
   stopTrap();
-  ms?.kill();
+  await ms?.close();
   await node?.stop();
 });
 
@@ -123,7 +109,7 @@ describe('internet links through a SOCKS5 proxy (microsocks)', () => {
     expect(lookups).toEqual([]);
     // ...and the proxy was asked for each destination by name.
     for (const port of [node.p2pPort, new URL(esplora.url).port, new URL(esploraTls.url).port, electrum.port]) {
-      await until(`microsocks connecting to localhost:${port}`, () => msLog.includes(`connected to localhost:${port}`));
+      await until(`microsocks connecting to localhost:${port}`, () => ms.log().includes(`connected to localhost:${port}`));
     }
   }, 60_000);
 

@@ -3,7 +3,6 @@
 // blocks included; v1-only destinations are refused or, with allowV1, served as v1; bad
 // input and loops get their error code; the outbound side goes through a real upstream SOCKS5
 // proxy (Debian's microsocks) when one is set. The live Bitcoin Core tests are core-proxy.test.ts.
-import { spawn } from 'node:child_process';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NETWORKS } from '../../src/chain/networks.js';
@@ -13,6 +12,7 @@ import { Counters } from '../../src/util/counters.js';
 import { ConfigError } from '../../src/util/errors.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { freePort } from '../harness/bitcoind.js';
+import { startMicrosocks } from '../servers/microsocks.js';
 import { until, V1Client, V2Peer, versionPayload } from './peers.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -159,34 +159,17 @@ describe('BIP324 proxy, SOCKS5 front end', () => {
 describe('BIP324 proxy, upstream SOCKS5 proxy (proxy=, e.g. Tor)', () => {
   it('reaches the destination through microsocks, handing it the name unresolved; says so when it is down', async () => {
     const peer = await startPeer();
-    const upPort = await freePort();
-    // microsocks logs each connection on stderr; stdbuf keeps the lines from waiting in a buffer.
-    const ms = spawn('stdbuf', ['-oL', '-eL', 'microsocks', '-i', '127.0.0.1', '-p', String(upPort)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let msLog = '';
-    ms.stdout.on('data', (b: Buffer) => (msLog += b.toString()));
-    ms.stderr.on('data', (b: Buffer) => (msLog += b.toString()));
-    ms.on('error', () => {});
-    cleanups.push(() => ms.kill());
-    for (let i = 0; ; i++) {
-      const ok = await new Promise<boolean>((res) => {
-        const s = connect(upPort, '127.0.0.1', () => res(!!s.destroy())).once('error', () => res(false));
-      });
-      if (ok) break;
-      if (i > 100 || ms.exitCode !== null)
-        throw new Error(`microsocks did not start (is it installed? scripts/setup.sh installs it): ${msLog}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const ms = await startMicrosocks();
+    const upPort = ms.port;
+    cleanups.push(() => ms.close());
     const { port, counters, log } = await startProxy({ upstream: { host: '127.0.0.1', port: upPort } });
     const c = await V1Client.viaSocks(port, { host: 'localhost', port: peer.port });
     cleanups.push(() => c.close());
     c.send('version', versionPayload());
     await until('verack through both proxies', () => c.received.some((m) => m.command === 'verack'));
-    await until('microsocks logging the connection by name', () => msLog.includes(`connected to localhost:${peer.port}`));
+    await until('microsocks logging the connection by name', () => ms.log().includes(`connected to localhost:${peer.port}`));
 
-    ms.kill();
-    await new Promise((r) => ms.once('exit', r));
+    await ms.close();
     await expect(V1Client.viaSocks(port, { host: 'localhost', port: peer.port })).rejects.toThrow(/Socks5 proxy rejected/);
     await until('the error counter', () => counters.get('errors.proxy-connect-failed') === 1);
     expect(log.lines.join('\n')).toMatch(new RegExp(`cannot reach localhost:${peer.port}: through SOCKS5 proxy 127.0.0.1:${upPort}`));

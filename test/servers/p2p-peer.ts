@@ -20,6 +20,8 @@ export interface FakePeerOptions {
   network?: keyof typeof NETWORKS;
   /** IPv4 host:port pairs it answers getaddr with (one `addr` message). */
   addrs?: Array<{ host: string; port: number }>;
+  /** Raw `addrv2` payloads (BIP155) it answers getaddr with, one message each, if the peer sent sendaddrv2. */
+  addrv2?: Uint8Array[];
 }
 
 export interface FakePeer {
@@ -82,6 +84,8 @@ export async function startFakePeer(opts: FakePeerOptions = {}): Promise<FakePee
             }),
           );
           send('verack', new Uint8Array(0));
+        } else if (m.command === 'getaddr' && opts.addrv2 && state.commands.includes('sendaddrv2')) {
+          for (const payload of opts.addrv2) send('addrv2', payload);
         } else if (m.command === 'getaddr' && opts.addrs) {
           // addr: count, then per entry u32 time, u64 services, 16-byte IPv4-mapped IP, u16 BE port.
           const out = Buffer.alloc(1 + 30 * opts.addrs.length);

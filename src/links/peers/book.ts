@@ -39,6 +39,42 @@ export function netgroup(host: string): string {
   return 'name:' + host.toLowerCase();
 }
 
+/**
+ * Whether an address may be a public peer, as Core's CNetAddr::IsRoutable: not loopback,
+ * private (RFC 1918, RFC 4193), shared (RFC 6598), link-local, benchmarking (RFC 2544),
+ * documentation (RFC 5737, RFC 3849), ORCHID (RFC 4843, RFC 7343), unspecified, multicast or
+ * reserved. Onion names are routable. A peer (or a seed) naming such addresses on a public
+ * network is ignored for them: they would point this machine at its own LAN.
+ */
+export function isPublicAddress(host: string): boolean {
+  if (net.isIPv4(host)) {
+    const [a, b] = host.split('.').map(Number);
+    if (a === 0 || a === 10 || a === 127 || a >= 224) return false;
+    if ((a === 169 && b === 254) || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168)) return false;
+    if ((a === 100 && b >= 64 && b <= 127) || (a === 198 && (b === 18 || b === 19))) return false;
+    if (/^(192\.0\.2|198\.51\.100|203\.0\.113)\./.test(host)) return false;
+    return true;
+  }
+  if (net.isIPv6(host)) {
+    const full = expandIPv6(host);
+    const mapped = /^0000:0000:0000:0000:0000:ffff:([0-9a-f]{2})([0-9a-f]{2}):([0-9a-f]{2})([0-9a-f]{2})$/.exec(full);
+    if (mapped)
+      return isPublicAddress(
+        mapped
+          .slice(1)
+          .map((x) => parseInt(x, 16))
+          .join('.'),
+      );
+    const first = parseInt(full.slice(0, 4), 16);
+    if (full === '0000:0000:0000:0000:0000:0000:0000:0000' || full === '0000:0000:0000:0000:0000:0000:0000:0001') return false;
+    if ((first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80 || (first & 0xff00) === 0xff00) return false;
+    if (full.startsWith('2001:0db8:')) return false;
+    if (first === 0x2001 && [0x10, 0x20].includes(parseInt(full.slice(5, 9), 16) & 0xfff0)) return false;
+    return true;
+  }
+  return /^[a-z2-7]{56}\.onion$/i.test(host);
+}
+
 function expandIPv6(host: string): string {
   let h = host.toLowerCase();
   const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(h);

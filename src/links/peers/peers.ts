@@ -20,7 +20,8 @@ import { parseHostPort, type HostPort } from '../../util/net.js';
 import { readProxyOption } from '../source/dial.js';
 import { isOnion } from '../../node/addrv2.js';
 import { FIXED_SEEDS } from './fixed-seeds.js';
-import { AddressBook, bookKey, netgroup, type BookEntry } from './book.js';
+import { ConfigError } from '../../util/errors.js';
+import { AddressBook, bookKey, isPublicAddress, netgroup, type BookEntry } from './book.js';
 import { DNS_SEEDS, PEERS_OPTIONS } from './options.js';
 
 export interface PeersLinkOptions {
@@ -44,6 +45,9 @@ export interface PeersLinkOptions {
   /** How long a one-shot connection to a seed's name (under a proxy) waits for its addresses. */
   addrFetchMs?: number;
 }
+
+/** At most this many new book entries from one peer per run (a getaddr answer can hold 1,000). */
+export const MAX_NEW_PER_PEER = 200;
 
 /** At most this many seeds are asked through the proxy at start (each a connection through Tor). */
 const ADDR_FETCH_SEEDS = 3;
@@ -73,6 +77,8 @@ export class PeersLink implements Link {
   private resting: string | undefined;
   /** Whether the fixed seeds went into the book this run. */
   private fixedAdded = false;
+  /** New book entries each peer (host:port) gave this run; at most MAX_NEW_PER_PEER. */
+  private readonly learnedFrom = new Map<string, number>();
 
   constructor(
     private readonly opts: PeersLinkOptions,
@@ -93,7 +99,8 @@ export class PeersLink implements Link {
   async start(): Promise<void> {
     this.stopped = false;
     this.setState('starting');
-    if (this.opts.onlyOnion && !this.opts.proxy) throw new Error('onlynet=onion needs a proxy (Tor) to reach .onion peers');
+    if (this.opts.onlyOnion && !this.opts.proxy)
+      throw new ConfigError('onlynet-needs-proxy', `link ${this.name}: onlynet=onion needs proxy= (Tor) to reach .onion peers`);
     await this.discover();
     await this.fill();
     // Core: fixed seeds when nothing else got us a peer (here at once, not after 60 s).
@@ -259,6 +266,10 @@ export class PeersLink implements Link {
           if (a.status !== 'fulfilled') continue;
           for (const ip of a.value.slice(0, 256)) {
             heard++;
+            if (this.ctx.network.name !== 'regtest' && !isPublicAddress(ip)) {
+              this.ctx.counters.inc('seed.unroutable');
+              continue;
+            }
             if (this.book.add(ip, this.opts.port)) added++;
           }
         }
@@ -371,12 +382,28 @@ export class PeersLink implements Link {
   /** Addresses a peer sent (`addr`/`addrv2`): IPv4, IPv6 and onion ones go into the book (bounded there). */
   private learn(from: string, addrs: PeerAddress[]): void {
     let added = 0;
+    let unroutable = 0;
+    let capped = 0;
+    const before = this.learnedFrom.get(from) ?? 0;
     for (const a of addrs) {
       if (a.port === 0) continue;
+      // On public networks a peer naming LAN, loopback or documentation addresses is ignored for them (as Core's addrman).
+      if (this.ctx.network.name !== 'regtest' && !isPublicAddress(a.host)) {
+        unroutable++;
+        continue;
+      }
+      // One peer may not fill the book (1,000 entries) and push out what others told us.
+      if (before + added >= MAX_NEW_PER_PEER) {
+        capped++;
+        continue;
+      }
       if (this.book.add(a.host, a.port)) added++;
     }
+    this.learnedFrom.set(from, before + added);
     this.ctx.counters.inc('addr.heard', addrs.length);
     this.ctx.counters.inc('addr.new', added);
+    if (unroutable) this.ctx.counters.inc('addr.unroutable', unroutable);
+    if (capped) this.ctx.counters.inc('addr.capped', capped);
     if (added > 0)
       this.ctx.log.info('addresses learned from a peer', {
         link: this.name,

@@ -21,10 +21,11 @@ import { NETWORKS } from '../../../src/chain/networks.js';
 import { effectiveOptions } from '../../../src/cli/link-check.js';
 import { decodeAddr } from '../../../src/node/messages.js';
 import { headerHash } from '../../../src/chain/header.js';
-import { AddressBook, MAX_BOOK_ENTRIES, netgroup } from '../../../src/links/peers/book.js';
+import { AddressBook, isPublicAddress, MAX_BOOK_ENTRIES, netgroup } from '../../../src/links/peers/book.js';
 import { DNS_SEEDS } from '../../../src/links/peers/options.js';
 import { FIXED_SEEDS } from '../../../src/links/peers/fixed-seeds.js';
-import { torV3Name } from '../../../src/node/addrv2.js';
+import { encodeAddrV2, torV3Name } from '../../../src/node/addrv2.js';
+import { MAX_NEW_PER_PEER } from '../../../src/links/peers/peers.js';
 import { parseHostPort } from '../../../src/util/net.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { create, PeersLink } from '../../../src/links/peers/peers.js';
@@ -98,12 +99,46 @@ describe('peers: options, netgroups, address book', () => {
     expect(decodeAddr(Uint8Array.of(0))).toEqual([]);
   });
 
+  it('tells public addresses from LAN, loopback, documentation and reserved ones (as Core IsRoutable)', () => {
+    for (const h of ['8.8.8.8', '1.2.3.4', '2a01:4f8::1', '::ffff:8.8.4.4', torV3Name(new Uint8Array(32))])
+      expect(isPublicAddress(h), h).toBe(true);
+    for (const h of [
+      '10.1.2.3',
+      '127.0.0.5',
+      '172.16.0.1',
+      '172.31.255.1',
+      '192.168.1.1',
+      '169.254.1.1',
+      '100.64.0.1',
+      '198.18.0.1',
+      '192.0.2.1',
+      '203.0.113.9',
+      '0.1.2.3',
+      '224.0.0.1',
+      '::1',
+      '::',
+      'fe80::1',
+      'fd00::1',
+      'fc12::1',
+      '2001:db8::1',
+      '2001:10::1',
+      'ff02::1',
+      '::ffff:10.0.0.1',
+      'localhost',
+      'x.onion',
+    ])
+      expect(isPublicAddress(h), h).toBe(false);
+  });
+
   it('puts IPv4 in /16 and IPv6 in /32 netgroups', () => {
     expect(netgroup('127.0.0.1')).toBe(netgroup('127.0.255.9'));
     expect(netgroup('127.0.0.1')).not.toBe(netgroup('127.1.0.1'));
     expect(netgroup('2001:db8:1::1')).toBe(netgroup('2001:0db8:ffff::2'));
     expect(netgroup('2001:db8::1')).not.toBe(netgroup('2001:db9::1'));
     expect(netgroup('::ffff:10.1.2.3')).toBe(netgroup('10.1.9.9'));
+    // Onion peers apart from IP ones, in 16 groups by the first 4 bits of the key (Core's GetGroup).
+    expect(netgroup(torV3Name(new Uint8Array(32)))).toBe('onion:0');
+    expect(netgroup(torV3Name(new Uint8Array(32).fill(0xff)))).toBe('onion:f');
   });
 
   it('keeps at most MAX_BOOK_ENTRIES, never forgets a ban, survives a damaged file', () => {
@@ -128,6 +163,46 @@ describe('peers: options, netgroups, address book', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('peers link: what a peer gossips on a public network', () => {
+  it('drops a malformed addrv2 (counted, said, link stays up); ignores LAN/loopback addresses; caps what one peer adds', async () => {
+    const onions = Array.from({ length: MAX_NEW_PER_PEER + 100 }, (_, i) => ({
+      time: 1,
+      services: 9n,
+      net: 4,
+      addr: sha256(new TextEncoder().encode(`gossip ${i}`)),
+      port: 8333,
+    }));
+    const lan = [
+      { time: 1, services: 9n, net: 1, addr: Uint8Array.of(10, 1, 2, 3), port: 8333 },
+      { time: 1, services: 9n, net: 1, addr: Uint8Array.of(127, 0, 0, 9), port: 8333 },
+      { time: 1, services: 9n, net: 2, addr: Uint8Array.of(0xfe, 0x80, ...new Array(13).fill(0), 1), port: 8333 },
+      { time: 1, services: 9n, net: 5, addr: new Uint8Array(32), port: 0 },
+    ];
+    const peer = await serve(
+      startFakePeer({ host: '127.7.0.1', network: 'main', addrv2: [Uint8Array.of(0xfd, 0xe9, 0x03), encodeAddrV2([...lan, ...onions])] }),
+    );
+    const rec = recordingContext();
+    rec.ctx.network = NETWORKS.main;
+    const link = track(
+      new PeersLink(
+        { name: 'g', connections: 1, seeds: [], port: 8333, timeoutMs: 5000, v2: false, fixedSeeds: [`127.7.0.1:${peer.port}`] },
+        rec.ctx,
+      ),
+    );
+    await link.start();
+    await vi.waitFor(() => expect(rec.counters.get('addr.capped')).toBe(100), { timeout: 10_000, interval: 50 });
+    expect(peer.commands.slice(0, 4)).toEqual(['version', 'sendaddrv2', 'verack', 'sendheaders']);
+    expect(rec.counters.get('addr.malformed')).toBe(1);
+    expect(rec.log.lines.some((l) => l.includes('malformed address message') && l.includes('count 1001 exceeds 1000'))).toBe(true);
+    expect(rec.counters.get('addr.unroutable')).toBe(3);
+    expect(rec.counters.get('addrv2.skipped')).toBe(1);
+    expect(rec.counters.get('addr.new')).toBe(MAX_NEW_PER_PEER);
+    expect(link.book.size).toBe(1 + MAX_NEW_PER_PEER);
+    expect(link.book.all().some((e) => e.host === '10.1.2.3')).toBe(false);
+    expect(link.peers.map((p) => p.host)).toEqual(['127.7.0.1']);
+  }, 30_000);
 });
 
 describe('peers link against a local DNS seed and real regtest nodes', () => {
