@@ -110,7 +110,8 @@ const ENTRIES: readonly LinkTypeEntry[] = [
   {
     type: 'ble',
     family: 'radio',
-    summary: 'A Bluetooth LE radio: a BLE KISS TNC (Mobilinkd) or a Nordic UART board. Amateur TNCs need a callsign.',
+    summary:
+      'A Bluetooth LE radio: a BLE KISS TNC (Mobilinkd) or a Nordic UART board. Amateur TNCs need a callsign to transmit, none to listen (direction=rx).',
     options: [...BLE_OPTIONS, ...FRAMED_OPTIONS],
     needsCallsign: 'amateur-board',
     canTransmit: true,

@@ -20,7 +20,7 @@ describe('link type registry', () => {
 
   it('says which types take the global callsign and receive-only direction', () => {
     expect(LINK_TYPES.filter((t) => linkTypeTakes(t, 'callsign'))).toEqual(['kiss', 'ble', 'sim']);
-    expect(LINK_TYPES.filter((t) => linkTypeTakes(t, 'direction'))).toEqual(['lora', 'kiss', 'sim']);
+    expect(LINK_TYPES.filter((t) => linkTypeTakes(t, 'direction'))).toEqual(['lora', 'kiss', 'ble', 'sim']);
   });
 
   it('validates a link against its table, each problem with its key', () => {

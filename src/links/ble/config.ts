@@ -10,7 +10,8 @@
 //   link.ble0.hci=default | hci1 | uart:/dev/ttyACM0[@1000000]
 //   link.ble0.att_mtu=247  scan_timeout_ms  connect_timeout_ms  write_timeout_ms
 //   adapter_timeout_ms  reconnect_min_ms  reconnect_max_ms  queue_frames
-//   link.ble0.callsign=N0CALL-7            amateur TNCs (service=kiss on an amateur board): required;
+//   link.ble0.direction=rx | tx | duplex   rx: only listen (no callsign needed), default duplex
+//   link.ble0.callsign=N0CALL-7            amateur TNCs (service=kiss on an amateur board): required to transmit;
 //   link.ble0.destination=ALTNET           frames go on air as AX.25 UI frames from it to destination
 import { ConfigError } from '../../util/errors.js';
 import { LinkOptions, linkOptionError, linkOptionMissing } from '../options.js';
@@ -132,15 +133,20 @@ export function parseBleOptions(options: Record<string, string>, deps: Omit<BleF
   profile = { ...profile, service: bleSettings.service, write: bleSettings.write, notify: bleSettings.notify };
 
   // Amateur radio: every transmission carries the operator's callsign, so an amateur KISS TNC
-  // gets AX.25 UI framing and the link is not built without a callsign.
+  // gets AX.25 UI framing and a link that can transmit is not built without a callsign.
+  // Listening needs no licence: a receive-only link (direction=rx) needs none.
+  const direction = o.must<LinkCapabilities['direction']>('direction');
   const amateurKiss = service === 'kiss' && board.amateur;
   let ax25: BleTransportConfig['ax25'];
   if (amateurKiss) {
     const callsign = opts.get('callsign');
-    if (callsign === undefined || callsign === '') {
-      throw new CallsignRequiredError(`link.${link} (board ${board.id}) is an amateur-radio TNC and has no link.${link}.callsign`);
+    const missing = callsign === undefined || callsign.trim() === '';
+    if (missing && direction !== 'rx') {
+      throw new CallsignRequiredError(
+        `link.${link} (board ${board.id}) is an amateur-radio TNC and has no callsign; set callsign= (or link.${link}.callsign=), or make the link receive-only (link.${link}.direction=rx, or run with --receive-only), which needs none`,
+      );
     }
-    ax25 = { source: parseCallsign(callsign), destination: parseCallsign(o.must<string>('destination')) };
+    ax25 = { source: missing ? undefined : parseCallsign(callsign), destination: parseCallsign(o.must<string>('destination')) };
   } else {
     for (const key of ['callsign', 'destination']) {
       if (o.has(key)) throw o.error(key, `only amateur-radio KISS TNCs use AX.25 addressing (board ${board.id} is not one)`);
@@ -150,7 +156,7 @@ export function parseBleOptions(options: Record<string, string>, deps: Omit<BleF
   const mtu = o.int('mtu') ?? Math.min(mtuLimit, board.radio.phyMaxPayload);
   if (mtu > mtuLimit) throw o.error('mtu', `expected a whole number from 1 to ${mtuLimit} for board ${board.id}`);
   const capabilities: LinkCapabilities = {
-    direction: 'duplex',
+    direction,
     mtu,
     // A board without a radio bitrate (a plain BLE UART) is limited by BLE itself: 1 Mbit/s PHY.
     bitrate: board.radio.bitrate ?? 1_000_000,
@@ -206,6 +212,7 @@ export function createBleLinkTransport(options: Record<string, string>, deps: Bl
       name: link,
       profile: board,
       radio: { region },
+      direction: cfg.capabilities.direction,
       openChannel: meshtasticBleChannelFactory(cfg, deps),
       backoff: { initialMs: cfg.reconnectMinMs, maxMs: cfg.reconnectMaxMs },
     },

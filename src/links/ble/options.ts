@@ -3,6 +3,7 @@
 // without loading the BLE stack.
 import { REGIONS } from '../boards.js';
 import type { LinkOptionSpec } from '../options.js';
+import { DIRECTION_OPTION } from '../radio/options.js';
 
 export const BLE_DEFAULTS = {
   attMtu: 247,
@@ -103,7 +104,8 @@ export const BLE_OPTIONS: readonly LinkOptionSpec[] = [
     key: 'callsign',
     type: 'string',
     example: 'N0CALL-7',
-    help: 'Operator callsign (amateur TNCs only; required there). Defaults to the global callsign.',
+    help: 'Operator callsign (amateur TNCs only; required there to transmit, not to listen with direction=rx). Defaults to the global callsign.',
   },
+  DIRECTION_OPTION,
   { key: 'destination', type: 'string', default: 'ALTNET', help: 'AX.25 destination of the UI frames (amateur TNCs only).' },
 ];

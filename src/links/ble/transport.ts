@@ -5,10 +5,10 @@
 // notifications are fed to a bounded stream decoder. When the link drops it scans and connects
 // again with exponential backoff; frames queued meanwhile wait (bounded) and go out on the next
 // connection.
-import { AltnetError, InvalidDataError } from '../../util/errors.js';
+import { AltnetError, ConfigError, InvalidDataError } from '../../util/errors.js';
 import type { Logger } from '../../util/log.js';
 import type { Counters } from '../../util/counters.js';
-import type { FrameTransport, LinkCapabilities, LinkState } from '../link.js';
+import { canTransmit, type FrameTransport, type LinkCapabilities, type LinkState } from '../link.js';
 import { KissStreamDecoder, lengthPrefixEncode, LengthPrefixDecoder, type DecodeProblems, type StreamDecoder } from './framing.js';
 import { BleCentral, type BleCentralConfig, type BleCentralDeps, type BleConnection } from './central.js';
 import { decodeAx25Ui, encodeAx25Ui, type Callsign } from '../kiss/ax25.js';
@@ -22,7 +22,8 @@ export interface BleTransportConfig extends BleCentralConfig {
    * Amateur-radio TNCs (KISS service on an amateur board): each frame goes on air as an AX.25 UI
    * frame from the operator's callsign, and only UI frames to `destination` are delivered.
    */
-  ax25?: { source: Callsign; destination: Callsign };
+  /** No source: a receive-only amateur link, which has no callsign and never transmits. */
+  ax25?: { source?: Callsign; destination: Callsign };
   reconnectMinMs: number;
   reconnectMaxMs: number;
   maxQueuedFrames: number;
@@ -136,6 +137,13 @@ export class BleTransport implements FrameTransport {
     if (!this.central || this.closing) {
       return Promise.reject(new AltnetError('ble-closed', `BLE link ${this.cfg.linkName} is not open`));
     }
+    const ax25 = this.cfg.ax25;
+    if (!canTransmit(this.capabilities) || (ax25 && !ax25.source)) {
+      this.counters.inc('send_on_rx_only');
+      return Promise.reject(
+        new ConfigError('link-receive-only', `BLE link ${this.cfg.linkName} is receive-only (direction=rx); it never transmits`),
+      );
+    }
     if (frame.length > this.capabilities.mtu) {
       this.counters.inc('tx_too_large');
       return Promise.reject(
@@ -155,8 +163,7 @@ export class BleTransport implements FrameTransport {
         ),
       );
     }
-    const ax25 = this.cfg.ax25;
-    const body = ax25 ? encodeAx25Ui({ destination: ax25.destination, source: ax25.source, info: frame }) : frame;
+    const body = ax25 ? encodeAx25Ui({ destination: ax25.destination, source: ax25.source!, info: frame }) : frame;
     const wire = this.cfg.profile.framing === 'kiss' ? kissData(0, body) : lengthPrefixEncode(body);
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ wire, attempts: 0, resolve, reject });
@@ -259,7 +266,7 @@ export class BleTransport implements FrameTransport {
       this.counters.inc('rx_ax25_foreign');
       return null;
     }
-    if (ui.source.call === ax25.source.call && ui.source.ssid === ax25.source.ssid) {
+    if (ax25.source && ui.source.call === ax25.source.call && ui.source.ssid === ax25.source.ssid) {
       this.counters.inc('rx_ax25_own_echo');
       return null;
     }

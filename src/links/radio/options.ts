@@ -4,6 +4,15 @@
 import { REGIONS } from '../boards.js';
 import type { LinkOptionSpec } from '../options.js';
 
+/** Whether a radio link listens, sends or both: every radio link type has it (radio, sim, ble). */
+export const DIRECTION_OPTION: LinkOptionSpec = {
+  key: 'direction',
+  type: 'enum',
+  values: ['rx', 'tx', 'duplex'],
+  default: 'duplex',
+  help: 'rx: only listen; tx: only send; duplex: both. receiveonly=1 forces rx.',
+};
+
 /** Every serial/TCP radio link. */
 export const RADIO_COMMON_OPTIONS: readonly LinkOptionSpec[] = [
   { key: 'board', type: 'string', example: 'rak3172', help: 'Board profile, a boards/*.json id (`altnet boards` lists them).' },
@@ -45,13 +54,7 @@ export const RADIO_COMMON_OPTIONS: readonly LinkOptionSpec[] = [
     help: 'Frames waiting for airtime before new ones are dropped.',
   },
   { key: 'attempts', type: 'int', min: 1, max: 100, defaultNote: "the transport's", help: 'Attempts per frame before it is given up.' },
-  {
-    key: 'direction',
-    type: 'enum',
-    values: ['rx', 'tx', 'duplex'],
-    default: 'duplex',
-    help: 'rx: only listen; tx: only send; duplex: both. receiveonly=1 forces rx.',
-  },
+  DIRECTION_OPTION,
 ];
 
 export const LORA_OPTIONS: readonly LinkOptionSpec[] = [

@@ -1,6 +1,7 @@
 // The option table of `type=sim` links: a LoRa-like radio on the simulated air (air.ts), for
 // the demo and tests. Pure data.
 import type { LinkOptionSpec } from '../options.js';
+import { DIRECTION_OPTION } from '../radio/options.js';
 
 export const SIM_OPTIONS: readonly LinkOptionSpec[] = [
   {
@@ -14,13 +15,7 @@ export const SIM_OPTIONS: readonly LinkOptionSpec[] = [
   { key: 'bw', type: 'int', min: 125, max: 500, unit: 'kHz', default: '125', help: 'Bandwidth.' },
   { key: 'cr', type: 'int', min: 5, max: 8, default: '5', help: 'Coding rate 4/cr.' },
   { key: 'dutycycle', type: 'number', min: 1e-9, max: 1, default: '0.01', help: 'Share of airtime to use at most, in (0, 1].' },
-  {
-    key: 'direction',
-    type: 'enum',
-    values: ['rx', 'tx', 'duplex'],
-    default: 'duplex',
-    help: 'rx: only listen; tx: only send; duplex: both. receiveonly=1 forces rx.',
-  },
+  DIRECTION_OPTION,
   {
     key: 'mtu',
     type: 'int',

@@ -42,10 +42,27 @@ describe('BLE link options', () => {
     expect(c.ax25).toEqual({ source: { call: 'N0CALL', ssid: 7 }, destination: { call: 'ALTNET', ssid: 0 } });
   });
 
+  test('listening needs no licence: a receive-only amateur TNC is built without a callsign', () => {
+    const c = parseBleOptions({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4', 'link.ble0.direction': 'rx' });
+    expect(c.capabilities).toMatchObject({ direction: 'rx', needsCallsign: true });
+    // AX.25 still frames what it hears: only UI frames to ALTNET are taken; there is no source to send from.
+    expect(c.ax25).toEqual({ source: undefined, destination: { call: 'ALTNET', ssid: 0 } });
+    // A callsign given anyway is kept (own echoes are then recognised), and duplex stays the default.
+    expect(
+      parseBleOptions({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'T', 'link.ble0.direction': 'rx', 'link.ble0.callsign': 'N0CALL' })
+        .ax25?.source,
+    ).toEqual({ call: 'N0CALL', ssid: 0 });
+    expect(parseBleOptions({ 'link.ble0.service': 'nus', 'link.ble0.name': 'T' }).capabilities.direction).toBe('duplex');
+  });
+
   test('an amateur-radio TNC is not built without a callsign', () => {
     const e = err({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4' });
     expect(e.code).toBe('callsign-required');
     expect(e.message).toMatch(/link\.<name>\.callsign|link\.ble0\.callsign/);
+    // The error says both ways out: a callsign, or listening only.
+    expect(e.message).toContain('link.ble0.direction=rx');
+    expect(err({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4', 'link.ble0.direction': 'tx' }).code).toBe('callsign-required');
+    expect(err({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4', 'link.ble0.direction': 'listen' }).message).toMatch(/rx/);
     expect(err({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4', 'link.ble0.callsign': 'not a call' }).code).toBe(
       'callsign-invalid',
     );

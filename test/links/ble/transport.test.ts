@@ -56,6 +56,28 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
     expect(rig.ctl.unknownCommands).toEqual([]);
   });
 
+  test('receive-only without a callsign (listening needs no licence): hears frames to ALTNET, never transmits', async () => {
+    rig = await startRig();
+    const tnc = new EmulatedKissTnc(rig.ctl, { address: 'c4:11:22:33:44:56', name: 'TNC4', serverMtu: 40 });
+    const t = rig.transport({
+      'link.ble0.service': 'kiss',
+      'link.ble0.name': 'TNC4',
+      'link.ble0.callsign': '',
+      'link.ble0.direction': 'rx',
+    });
+    const seen = watch(t);
+    await t.open();
+    await until('link up and subscribed', () => t.state === 'up' && tnc.subscribed);
+    expect(t.capabilities).toMatchObject({ direction: 'rx' });
+    const heard = [payload(120, 11), payload(256, 12)];
+    tnc.sendFrames([...heard.map((f) => ax25From(f)), ax25From(payload(10, 13), 'DL1ABC-2', 'OTHER')]);
+    await until('frames from the TNC', () => seen.frames.length === heard.length && rig!.counters.get('link.ble0.rx_ax25_foreign') === 1);
+    expect(seen.frames).toEqual(heard);
+    await expect(t.send(payload(10, 14))).rejects.toMatchObject({ code: 'link-receive-only' });
+    expect(rig.counters.get('link.ble0.send_on_rx_only')).toBe(1);
+    expect(tnc.writes).toEqual([]);
+  });
+
   test('a dropped connection (Disconnection Complete) leads to a reconnect; frames queued meanwhile are sent', async () => {
     rig = await startRig();
     const tnc = new EmulatedKissTnc(rig.ctl, { address: 'c4:11:22:33:44:56', name: 'TNC4', serverMtu: 23 });
