@@ -60,6 +60,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     `altnet ${status.version} on ${status.network}, mode ${status.mode}, since ${status.startedAt}${stale ? `  (status is ${Math.round(ageS)} s old: daemon not running?)` : ''}`,
   );
   io.out(`chain: height ${status.chain.height} ${status.chain.hash}`);
+  if (status.agreement) io.out(`agreement: ${status.agreement.summary}`);
   const sync = status.sync;
   if (sync && !sync.finished) {
     io.out(

@@ -6,12 +6,12 @@
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HeaderChain } from '../chain/chain.js';
-import { parseHeader, workForBits } from '../chain/header.js';
+import { headerHash, parseHeader, workForBits } from '../chain/header.js';
 import type { NetworkParams } from '../chain/networks.js';
 import { NodeServer } from '../node/server.js';
 import type { NodePeerLimits } from '../node/peer.js';
 import { NodeRpc, nodeConnectionsTo } from '../node/rpc.js';
-import { Watchdog, type Anomaly } from '../watchdog/watchdog.js';
+import { describeAgreement, Watchdog, type Agreement, type Anomaly, type SourceStanding } from '../watchdog/watchdog.js';
 import { Counters } from '../util/counters.js';
 import { ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -29,7 +29,7 @@ import { METRICS_CONTENT_TYPE, renderPrometheus, type ExplicitFamily, type Metri
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Progress, type ProgressSnapshot } from '../util/progress.js';
 import { readNodeView } from '../watchdog/node-view.js';
-import { FRAME_LINK_TYPES, linkTypeEntry } from '../links/registry.js';
+import { FRAME_LINK_TYPES, linkServer, linkTypeEntry } from '../links/registry.js';
 import { canReceive } from '../links/link.js';
 import { DatadirLock, prepareDatadir } from './datadir.js';
 import { BlockStore } from '../blocks/store.js';
@@ -136,6 +136,31 @@ export interface AnomalyEvent {
   kind: string;
   key: string;
   detail: string;
+  /** Independent sources agreeing on the best chain, and how many reported, when it happened. */
+  agreement?: { agreeing: number; sources: number };
+}
+
+/**
+ * How many independent sources agree on the best chain (watchdog.ts, Agreement), as status shows
+ * it: it informs the operator and never gates what goes to the node.
+ */
+export interface AgreementStatus {
+  agreeing: number;
+  sources: number;
+  best: { height: number; chainWork: string };
+  standings: SourceStanding[];
+  /** One line: "2 of 3 independent source(s) agree ...". */
+  summary: string;
+}
+
+function agreementStatus(a: Agreement): AgreementStatus {
+  return {
+    agreeing: a.agreeing,
+    sources: a.sources,
+    best: { height: a.best.height, chainWork: '0x' + a.best.chainWork.toString(16) },
+    standings: a.standings,
+    summary: describeAgreement(a),
+  };
 }
 
 const ANOMALY_HISTORY = 100;
@@ -158,7 +183,9 @@ export interface GatewayStatus {
   };
   chain: { height: number; hash: string; chainWork: string };
   links: LinkStatus[];
-  anomalies: Array<{ kind: string; key: string; since: string; detail: string }>;
+  anomalies: Array<{ kind: string; key: string; since: string; detail: string; agreement?: AgreementStatus }>;
+  /** Agreement on the best chain among the independent sources, now. */
+  agreement: AgreementStatus;
   /** The last anomaly events, oldest first. */
   anomalyHistory: AnomalyEvent[];
   /** Header sync progress (the last job, kept once finished). */
@@ -239,6 +266,18 @@ export class Gateway {
       nowSeconds,
       staleProbability: opts.staleProbability,
       onAnomaly: (a, change) => this.onAnomaly(a, change),
+      // Agreement: tips are weighed against our validated chain; links to one server count once.
+      chain: {
+        best: () => {
+          const t = this.chain.tip();
+          return { height: t.height, chainWork: t.chainWork };
+        },
+        workOf: (hash) => this.chain.getByHash(hash)?.chainWork,
+      },
+      originOf: (link) => {
+        const spec = this.specs.get(link);
+        return (spec && linkServer(spec.type, spec.options)) ?? link;
+      },
       nodeConnection: {
         connections: () => this.server?.readyPeers().length ?? 0,
         waitSeconds: (opts.nodeWaitMs ?? 600_000) / 1000,
@@ -501,6 +540,10 @@ export class Gateway {
       headers: (link, raw) => {
         const r = this.router.onLinkHeaders(link.name, raw);
         if (r.tipChanged) this.rescue.noteHeaderLink(link.name);
+        // Valid headers a link brought show how far its chain reaches, whether or not it reports
+        // tips (a beacon's batches): the watchdog's agreement counts them.
+        const last = !r.rejected && raw.length ? this.chain.getByHash(headerHash(raw[raw.length - 1])) : undefined;
+        if (last) this.watchdog.observeLinkDelivery(link.name, { height: last.height, hash: last.hash });
         return !r.rejected;
       },
       block: (link, hash, raw) => this.rescue.fetcher.onBlock(link.name, hash, raw),
@@ -664,11 +707,18 @@ export class Gateway {
       chainWork = tip.chainWork + BigInt(Math.max(0, report.height - tip.height)) * perBlock;
       if (report.height < tip.height) chainWork = 0n;
     }
-    this.watchdog.observeLinkTip(link, { height: report.height, chainWork });
+    this.watchdog.observeLinkTip(link, { height: report.height, chainWork, hash: report.hash });
   }
 
   private onAnomaly(a: Anomaly, change: 'raised' | 'cleared'): void {
-    this.anomalyHistory.push({ at: new Date().toISOString(), event: change, kind: a.kind, key: a.key, detail: a.detail });
+    this.anomalyHistory.push({
+      at: new Date().toISOString(),
+      event: change,
+      kind: a.kind,
+      key: a.key,
+      detail: a.detail,
+      ...(a.agreement ? { agreement: { agreeing: a.agreement.agreeing, sources: a.agreement.sources } } : {}),
+    });
     if (this.anomalyHistory.length > ANOMALY_HISTORY) this.anomalyHistory.shift();
     this.alerts.onAnomaly(a, change);
     if (change === 'raised') this.router.requestHeadersEverywhere(a.detail);
@@ -716,9 +766,14 @@ export class Gateway {
         if (driver['poll.why'] !== undefined) status.poll = pollStatus(driver);
         return status;
       }),
-      anomalies: this.watchdog
-        .active()
-        .map((a) => ({ kind: a.kind, key: a.key, since: new Date(a.since * 1000).toISOString(), detail: a.detail })),
+      anomalies: this.watchdog.active().map((a) => ({
+        kind: a.kind,
+        key: a.key,
+        since: new Date(a.since * 1000).toISOString(),
+        detail: a.detail,
+        ...(a.agreement ? { agreement: agreementStatus(a.agreement) } : {}),
+      })),
+      agreement: agreementStatus(this.watchdog.agreement()),
       anomalyHistory: [...this.anomalyHistory],
       sync: this.headerSync.snapshot(),
       blockSync: this.blockSync?.progress.snapshot(),
@@ -746,6 +801,7 @@ export class Gateway {
 
   private metricsMeta(): MetricsMeta {
     const tip = this.chain.tip();
+    const agreement = this.watchdog.agreement();
     const nodeTip = this.router.nodeTip();
     // Each link driver's own counters (frames, airtime, its process's memory...), under its link.
     const values: Record<string, number> = {};
@@ -802,6 +858,8 @@ export class Gateway {
         'node.height': nodeTip?.height ?? -1,
         'node.connections': this.server?.readyPeers().length ?? 0,
         'watchdog.active_anomalies': this.watchdog.active().length,
+        'watchdog.sources_agreeing': agreement.agreeing,
+        'watchdog.sources_reporting': agreement.sources,
         uptime_seconds: Math.round((Date.now() - this.startedAt.getTime()) / 1000),
       },
     };

@@ -104,6 +104,10 @@ export const METRIC_HELP: Readonly<Record<string, string>> = {
   'router.headers_to_node': 'Headers the router pushed to the node because it lacked them.',
   'watchdog.active_anomalies': 'Anomalies active now (stale tip, a link with more work, silent link, node not connected).',
   'watchdog.active': 'Anomalies active now, as the watchdog last counted them.',
+  'watchdog.sources_agreeing':
+    "Independent sources (distinct servers; radio and random-peer links each count as one) whose last reported tip has the best known chain's work. Informs only: valid work from one source still goes to the node.",
+  'watchdog.sources_reporting':
+    'Independent sources (distinct servers; radio and random-peer links each count as one) that have reported a tip.',
   'watchdog.raised': 'Anomalies raised, by kind.',
   'watchdog.cleared': 'Anomalies cleared, by kind.',
   'outbox.pending': 'Transactions from `altnet send-tx` waiting to be seen back from the network.',
@@ -236,6 +240,9 @@ export const METRIC_HELP: Readonly<Record<string, string>> = {
   'link.*.bad-answers': 'Answers from the internet source that did not parse or made no sense.',
   'link.*.reconnect.failures': 'Failed reconnects to the Electrum server.',
   'link.*.polls': "Polls of the internet source's tip.",
+  'link.*.poll.next_at_ms': 'When the source is next polled on its own, ms since the epoch (0: no poll pending).',
+  'link.*.poll.why': 'Why the next poll is when it is: 1 regular interval, 2 random delay after a new block, 3 backing off after failures.',
+  'link.*.poll.failures': 'Failures in a row of the source (timeouts, unreachable, HTTP 429, captcha pages); 0 once it answers.',
   'link.*.headers': 'Headers fetched from the internet source.',
   'link.*.headers.none-new': 'Header requests the P2P peer answered with no new header.',
   'link.*.locator.scanned': 'Locator entries checked against the source to find where chains fork.',

@@ -183,6 +183,10 @@ export function renderStatusBody(status: Obj, now = Date.now()): string {
 
   out.push(
     `<section id="chain"><h2>Chain</h2><p>height ${esc(chain.height)} ${short(chain.hash)} · work ${esc(chain.chainWork)}</p>` +
+      // How many independent sources back the best chain: it informs, it gates nothing.
+      (isObj(status.agreement)
+        ? `<p id="agreement" class="${Number(status.agreement.agreeing) >= 2 ? 'ok' : 'meta'}">agreement: ${esc(status.agreement.summary)}</p>`
+        : '') +
       progressBar(status.sync) +
       progressBar(status.blockSync) +
       `</section>`,

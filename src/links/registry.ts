@@ -246,6 +246,26 @@ export function linkDestinationHost(type: string, options: Record<string, string
   return v.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
 }
 
+/**
+ * The server a link asks, for counting independent sources (watchdog agreement): the host and
+ * port of its destination as written (URL host for Esplora), the zone of a dns link; undefined
+ * for links that are their own source (radios, random peers).
+ */
+export function linkServer(type: string, options: Record<string, string>): string | undefined {
+  if (type === 'dns' && options.domain) return `dns:${options.domain.toLowerCase().replace(/\.$/, '')}`;
+  const key = BY_TYPE.get(type)?.destinationKey;
+  const v = key && options[key]?.trim();
+  if (!v) return undefined;
+  if (key === 'url') {
+    try {
+      return new URL(v).host.toLowerCase();
+    } catch {
+      return undefined;
+    }
+  }
+  return v.toLowerCase();
+}
+
 /** Whether links of this type take `key` (e.g. `callsign`, `direction`) in their option table. */
 export function linkTypeTakes(type: string, key: string): boolean {
   return BY_TYPE.get(type)?.options.some((o) => o.key === key) ?? false;

@@ -4,6 +4,9 @@
 // repeats its tip every `heartbeat`, so silence means "no signal", not "no news"). Each anomaly is raised once (logged, counted, reported to
 // onAnomaly), stays active while the condition holds, and is cleared (logged, reported) when it
 // stops. The watchdog owns no timers unless start() is called, and that one is unref'd.
+// It also counts how many independent sources agree on the best chain (agreement()): that count
+// goes into every anomaly and the status, and informs only: valid proof of work from a single
+// source still goes to the node, since work cannot be faked.
 import { ConfigError } from '../util/errors.js';
 import type { Counters } from '../util/counters.js';
 import type { Logger } from '../util/log.js';
@@ -21,6 +24,37 @@ export interface Anomaly {
   detail: string;
   /** The link concerned, for link anomalies. */
   link?: string;
+  /** How many independent sources agreed on the best chain when the anomaly was raised (kept current while active). */
+  agreement?: Agreement;
+}
+
+/** One source's standing against the best chain. */
+export interface SourceStanding {
+  /** The server (or link) it stands for; several links to one server count once. */
+  origin: string;
+  links: string[];
+  /** Highest tip height its links reported. */
+  height: number;
+  /**
+   * agrees: its tip has the best chain's work; behind: its tip is a block we hold with less work
+   * (lagging, or a weaker branch); unproven: a tip we do not hold (ahead of us, or on a chain we
+   * never saw); a claim, not work.
+   */
+  standing: 'agrees' | 'behind' | 'unproven';
+}
+
+/**
+ * Agreement on the best chain: of the independent sources that reported a tip, how many report
+ * one with the best known chain's work. Independent means distinct origins: a link's server
+ * (Esplora host, Electrum server, DNS zone, P2P peer) or, for radio and random-peer links, the
+ * link itself; two links to the same server count once, and agree if either does.
+ */
+export interface Agreement {
+  agreeing: number;
+  sources: number;
+  /** The best known chain (altnet's validated headers). */
+  best: { height: number; chainWork: bigint };
+  standings: SourceStanding[];
 }
 
 export type AnomalyChange = 'raised' | 'cleared';
@@ -37,6 +71,8 @@ export interface NodeTip {
 export interface LinkTip {
   height: number;
   chainWork: bigint;
+  /** The tip's hash when the link named it (internal order): its work is looked up again each time. */
+  hash?: Uint8Array;
 }
 
 /**
@@ -80,6 +116,14 @@ export interface WatchdogOptions {
    * the node should dial, quoted in the anomaly. Without it node-not-connected is never raised.
    */
   nodeConnection?: { connections: () => number; waitSeconds: number; address: () => string };
+  /**
+   * For agreement(): the best known chain, and the work of a block we hold (undefined: not
+   * held). Without them agreement() counts a link as agreeing when its reported work reaches
+   * the node's, and as unproven otherwise.
+   */
+  chain?: { best: () => { height: number; chainWork: bigint }; workOf: (hash: Uint8Array) => bigint | undefined };
+  /** The server a link reaches (see Agreement); default: the link's own name. */
+  originOf?: (link: string) => string;
 }
 
 function describeSeconds(s: number): string {
@@ -113,6 +157,8 @@ export class Watchdog {
   private readonly onAnomaly?: (anomaly: Anomaly, change: AnomalyChange) => void;
   private node: NodeTip | undefined;
   private readonly links = new Map<string, LinkState>();
+  /** The last valid header each link delivered (agreement only; claims stay in `links`). */
+  private readonly delivered = new Map<string, { height: number; hash: Uint8Array }>();
   /** Links expected to hear frames: when each was last heard and how much silence is too much. */
   private readonly listening = new Map<string, { lastHeard: number; afterSeconds: number; heartbeatSeconds: number }>();
   private readonly activeByKey = new Map<string, Anomaly>();
@@ -121,6 +167,8 @@ export class Watchdog {
   private readonly nodeConnection: WatchdogOptions['nodeConnection'];
   /** When a node connection was last seen (or the watch began). */
   private nodeLastConnected: number;
+  private readonly chainView: WatchdogOptions['chain'];
+  private readonly originOf: (link: string) => string;
 
   constructor(opts: WatchdogOptions) {
     const p = opts.staleProbability ?? 1e-4;
@@ -140,6 +188,8 @@ export class Watchdog {
     this.staleAfterSeconds = staleThresholdSeconds(p, interval);
     this.nodeConnection = opts.nodeConnection && opts.nodeConnection.waitSeconds > 0 ? opts.nodeConnection : undefined;
     this.nodeLastConnected = opts.nowSeconds();
+    this.chainView = opts.chain;
+    this.originOf = opts.originOf ?? ((l) => l);
   }
 
   /** Records the node's best header; returns anomalies this raised (they also go to onAnomaly). */
@@ -159,8 +209,56 @@ export class Watchdog {
       state = { tip };
       this.links.set(linkName, state);
     }
-    state.tip = { height: tip.height, chainWork: tip.chainWork };
+    state.tip = { height: tip.height, chainWork: tip.chainWork, hash: tip.hash && Uint8Array.from(tip.hash) };
     return this.check();
+  }
+
+  /**
+   * A link delivered valid headers ending at this block (held in our chain). Used for agreement
+   * only: a link that brings headers but reports no tip (a beacon's batches) still counts.
+   */
+  observeLinkDelivery(linkName: string, last: { height: number; hash: Uint8Array }): void {
+    if (!this.delivered.has(linkName) && this.delivered.size >= this.maxLinks) return;
+    this.delivered.set(linkName, { height: last.height, hash: Uint8Array.from(last.hash) });
+  }
+
+  /**
+   * How many independent sources agree on the best chain's work, now. A link stands by its
+   * reported tip and by the last valid header it delivered, the better of the two; both are
+   * looked up again each time (a tip reported before its headers arrived agrees once they are
+   * held; a source that agreed is behind once the best chain moves past it).
+   */
+  agreement(): Agreement {
+    const best = this.chainView?.best() ?? { height: this.node?.height ?? 0, chainWork: this.node?.chainWork ?? 0n };
+    const byOrigin = new Map<string, SourceStanding>();
+    const rank = { agrees: 2, unproven: 1, behind: 0 } as const;
+    const standingOf = (tip: { height: number; chainWork?: bigint; hash?: Uint8Array }): SourceStanding['standing'] => {
+      if (!this.chainView) return (tip.chainWork ?? 0n) >= best.chainWork ? 'agrees' : 'behind';
+      const work = tip.hash ? this.chainView.workOf(tip.hash) : undefined;
+      if (work === undefined) return tip.height < best.height ? 'behind' : 'unproven';
+      return work >= best.chainWork ? 'agrees' : 'behind';
+    };
+    for (const name of new Set([...this.links.keys(), ...this.delivered.keys()])) {
+      const seen = [this.links.get(name)?.tip, this.delivered.get(name)].filter((t) => t !== undefined);
+      let standing: SourceStanding['standing'] = 'behind';
+      let height = 0;
+      for (const t of seen) {
+        const st = standingOf(t);
+        if (rank[st] > rank[standing]) standing = st;
+        height = Math.max(height, t.height);
+      }
+      const origin = this.originOf(name);
+      const s = byOrigin.get(origin);
+      if (!s) byOrigin.set(origin, { origin, links: [name], height, standing });
+      else {
+        s.links.push(name);
+        s.height = Math.max(s.height, height);
+        if (rank[standing] > rank[s.standing]) s.standing = standing;
+      }
+    }
+    const standings = [...byOrigin.values()].sort((a, b) => a.origin.localeCompare(b.origin));
+    for (const s of standings) s.links.sort();
+    return { agreeing: standings.filter((s) => s.standing === 'agrees').length, sources: standings.length, best, standings };
   }
 
   /**
@@ -200,6 +298,7 @@ export class Watchdog {
   /** Stops tracking a link (it was removed); clears its anomalies. */
   forgetLink(linkName: string): void {
     this.links.delete(linkName);
+    this.delivered.delete(linkName);
     this.listening.delete(linkName);
     this.check();
   }
@@ -334,16 +433,32 @@ export class Watchdog {
   }
 
   private raise(a: Anomaly, raised: Anomaly[]): Anomaly {
+    const agreement = this.agreement();
+    a.agreement = agreement;
+    // Anomalies about the chain say in words how many sources back the best chain.
+    if (a.kind === 'stale-tip' || a.kind === 'link-more-work' || a.kind === 'peers-disagree')
+      a.detail += `; ${describeAgreement(agreement)}`;
     const existing = this.activeByKey.get(a.key);
     if (existing) {
       existing.detail = a.detail; // keep the text current for status; no new event
+      existing.agreement = agreement;
       return existing;
     }
     this.activeByKey.set(a.key, a);
     raised.push({ ...a });
     this.counters.inc(`raised.${a.kind}`);
-    this.log.warn('anomaly', { kind: a.kind, key: a.key, detail: a.detail });
+    this.log.warn('anomaly', { kind: a.kind, key: a.key, detail: a.detail, agreeing: agreement.agreeing, sources: agreement.sources });
     this.onAnomaly?.({ ...a }, 'raised');
     return a;
   }
+}
+
+/** "2 of 3 independent sources agree on the best chain (height 840000); behind: x (839998)", for details and status. */
+export function describeAgreement(a: Agreement): string {
+  if (a.sources === 0) return 'no source has reported a tip yet';
+  const others = a.standings.filter((s) => s.standing !== 'agrees');
+  const tail = others.length
+    ? `; ${others.map((s) => `${s.origin}${s.links.length > 1 || s.links[0] !== s.origin ? ` (${s.links.join(',')})` : ''} ${s.standing} at ${s.height}`).join(', ')}`
+    : '';
+  return `${a.agreeing} of ${a.sources} independent source(s) agree on the best chain (height ${a.best.height})${tail}`;
 }

@@ -79,3 +79,36 @@ describe('altnet status', () => {
     expect(rescue(3)).not.toContain('next try');
   });
 });
+
+describe('altnet status: sources', () => {
+  it('prints the agreement on the best chain and, for a polling source, its next poll and why', async () => {
+    const nextAt = new Date(Date.now() + 185_000).toISOString();
+    const out = await status({
+      ...STATUS,
+      agreement: {
+        agreeing: 2,
+        sources: 3,
+        best: { height: 40, chainWork: '0x52' },
+        standings: [],
+        summary: '2 of 3 independent source(s) agree on the best chain (height 40); dns:bitcoinheaders.net (dns) behind at 38',
+      },
+      links: [
+        {
+          name: 'mempool',
+          type: 'esplora',
+          state: 'degraded',
+          lastFailure: '',
+          restarts: 0,
+          direction: 'duplex',
+          carries: ['headers'],
+          counters: {},
+          poll: { nextAt, why: 'backoff', failures: 4 },
+        },
+      ],
+    });
+    expect(out).toContain(
+      'agreement: 2 of 3 independent source(s) agree on the best chain (height 40); dns:bitcoinheaders.net (dns) behind at 38',
+    );
+    expect(out.find((l) => l.includes('mempool'))).toMatch(/next poll in 3 min \(backing off after 4 failure\(s\) in a row\)/);
+  });
+});

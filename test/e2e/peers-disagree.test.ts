@@ -6,7 +6,8 @@
 // cookie auth): the links' chain has more work than A's active tip, yet C has shown A headers
 // only up to 3, so after the grace period peers-disagree is raised. When A is given B as a
 // peer, B shows it the better chain, A switches to it, and the anomaly clears. The receiver's
-// clock is injected so the grace period needs no sleeping.
+// clock is injected so the grace period needs no sleeping. The anomaly says how many independent
+// sources back the links' chain (here the one radio link: 1 of 1).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,8 +91,13 @@ describe("peers-disagree: the node's own peers keep the better chain from it", (
       await until('peers-disagree raised', () => kinds().includes('peers-disagree'), 10_000, diag);
       const anomaly = gw!.status().anomalies.find((x) => x.kind === 'peers-disagree')!;
       expect(anomaly.detail).toBe(
-        "the links show a chain at height 10 with more work than the node's (height 3), but none of the node's 1 other peer(s) has shown it headers beyond height 3: its peers may be hiding the better chain (eclipse)",
+        "the links show a chain at height 10 with more work than the node's (height 3), but none of the node's 1 other peer(s) has shown it headers beyond height 3: its peers may be hiding the better chain (eclipse)" +
+          '; 1 of 1 independent source(s) agree on the best chain (height 10)',
       );
+      // The one source (the radio link) backs the best chain; the count informs, it gated nothing:
+      // A already had B's headers from that single source.
+      expect(anomaly.agreement).toMatchObject({ agreeing: 1, sources: 1, best: { height: 10 } });
+      expect(anomaly.agreement!.standings).toEqual([{ origin: 'lora0', links: ['lora0'], height: 10, standing: 'agrees' }]);
       expect(gw!.counters.get('watchdog.raised.peers-disagree')).toBe(1);
     },
   );

@@ -18,6 +18,13 @@ const status = {
     tip: { height: 3, hash: 'ab'.repeat(32) },
   },
   chain: { height: 40, hash: 'cd'.repeat(32), chainWork: '0x52' },
+  agreement: {
+    agreeing: 2,
+    sources: 3,
+    best: { height: 40, chainWork: '0x52' },
+    standings: [],
+    summary: '2 of 3 independent source(s) agree on the best chain (height 40); <b>dns</b> behind at 38',
+  },
   links: [
     {
       name: 'air',
@@ -128,6 +135,9 @@ describe('status page rendering', () => {
     expect(html).toContain('<span class="state ok">up</span>');
     expect(html).toContain('<span class="state bad">down</span>');
     expect(html).toContain('last frame heard 10 s ago');
+    expect(html).toContain(
+      'agreement: 2 of 3 independent source(s) agree on the best chain (height 40); &lt;b&gt;dns&lt;/b&gt; behind at 38',
+    );
     expect(html).toContain('next poll in 4 min (backing off after 3 failure(s) in a row)');
     const recovered = renderStatusBody({ ...status, links: [{ ...status.links[1], state: 'up' }] }, NOW);
     expect(recovered).toContain('<span class="meta">earlier: TNC refused');
