@@ -177,7 +177,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     type: 'hostport',
     loopbackOnly: true,
     offWords: ['off', ''],
-    help: "Bitcoin Core's RPC address (optional; for status and for checking the node's peers).",
+    help: "Bitcoin Core's RPC address (optional; for status and for checking the node's peers). Needed to rescue a node an attacker moved onto a fork: Core keeps an unrequested block only if it has at least as much work as its active tip, so the honest blocks below the attacker tip's work must be handed over with submitblock over RPC; without noderpc such a rescue stops and says why.",
   },
   {
     name: 'noderpccookie',

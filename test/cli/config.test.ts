@@ -286,3 +286,13 @@ describe('altnet.conf.example', () => {
     expect(Object.keys(parseConfig(uncommented, 'x').links).length).toBeGreaterThan(0);
   });
 });
+
+describe('noderpc help', () => {
+  it('says that a rescue from an attacker fork needs it, and why (Core keeps no lower-work unrequested block)', () => {
+    const help = OPTIONS.find((o) => o.name === 'noderpc')!.help;
+    expect(help).toMatch(/attacker/);
+    expect(help).toMatch(/unrequested block only if it has at least as much work as its active tip/);
+    expect(help).toMatch(/submitblock/);
+    expect(optionsHelp()).toContain('submitblock');
+  });
+});
