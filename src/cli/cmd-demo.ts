@@ -143,7 +143,6 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       network: NETWORKS.regtest,
       listen: { host: '127.0.0.1', port: 0 },
       mode: 'beacon',
-      beaconIntervalMs: 1000,
       links: [link('tx')],
       log: log.child('beacon'),
       checkpoint: null,

@@ -5,6 +5,7 @@ import type { Counters } from '../util/counters.js';
 import { InvalidDataError, MalformedInputError } from '../util/errors.js';
 import { ByteReader, leb128Length, writeLeb128 } from './bits.js';
 import { crc32 } from './crc.js';
+import { toHex } from '../util/bytes.js';
 import { decodeSymbols, FountainEncoder } from './fec.js';
 import {
   decodeAckBody,
@@ -86,7 +87,7 @@ export class MessageEncoder {
     readonly msgId: number,
     readonly innerType: number,
     payload: Uint8Array,
-    private readonly framing: LinkFraming & { seq?: boolean },
+    private readonly framing: LinkFraming & { seq?: boolean; evenSymbols?: boolean },
     readonly maxIndex = MAX_INDEX,
   ) {
     checkMtu(framing.mtu);
@@ -104,6 +105,17 @@ export class MessageEncoder {
         'fragment-too-large',
         `a ${payload.length}-byte message needs ${built.k} fragments at mtu ${framing.mtu}; the limit is ${MAX_K}; split it into smaller messages`,
       );
+    }
+    if (framing.evenSymbols && built.k > 1) {
+      // The same k with the smallest symbol that holds the unit: the padding (up to a whole
+      // symbol less one byte with the largest size) shrinks below k bytes; frames.md 4.1 lets
+      // the sender choose any L. Every repair symbol is L bytes too, so this is saved on each.
+      const even = Math.ceil((leb128Length(payload.length) + payload.length + 4) / built.k);
+      const again = buildUnit(payload, even);
+      if (again.k === built.k) {
+        size = even;
+        built = again;
+      }
     }
     this.k = built.k;
     this.symbolSize = size;
@@ -130,18 +142,75 @@ export interface FragmenterOptions extends LinkFraming {
   repairRatio?: number;
   /** First message id (default 0); ids then count up modulo 256. */
   firstMsgId?: number;
+  /** Messages the carousel (`repeat`) remembers, so their repeats keep id and symbol count (default 64, at most 128). */
+  carouselSize?: number;
+}
+
+/** A message the carousel is repeating: its encoder and the next symbol index to send. */
+interface CarouselEntry {
+  enc: MessageEncoder;
+  next: number;
+  passes: number;
 }
 
 /**
  * One-way sender side: a message that fits one frame goes as is; a larger one becomes k source
  * fragments plus repair fragments, so a receiver recovers it from any k (or very few more).
+ *
+ * Repeated messages (`repeat`, codecs/frames.md 5): the same content keeps its message id and
+ * each repeat continues the symbol indexes where the last one stopped, so a receiver that heard
+ * part of one pass and part of another combines them (any k distinct symbols decode). The
+ * carousel remembers the last `carouselSize` messages; their ids are not given to new messages.
  */
 export class Fragmenter {
   private nextId: number;
+  /** Content key -> entry, least recently repeated first. */
+  private readonly carousel = new Map<string, CarouselEntry>();
+  private readonly carouselSize: number;
 
   constructor(private readonly opts: FragmenterOptions) {
     checkMtu(opts.mtu);
     this.nextId = (opts.firstMsgId ?? 0) & 0xff;
+    this.carouselSize = Math.max(1, Math.min(128, opts.carouselSize ?? 64));
+  }
+
+  /**
+   * Frames for one pass of a repeated message: the same (type, payload) as an earlier pass keeps
+   * its msgId and gets the next `k + ceil(k * repairRatio)` symbols (`repairRatio` here, default
+   * the fragmenter's). A message that fits one frame goes as one plain frame every time.
+   */
+  repeat(type: number, payload: Uint8Array, opts: { repairRatio?: number } = {}): { frames: Uint8Array[]; msgId?: number; pass: number } {
+    if (payload.length + frameOverhead(type, { integrity: this.opts.integrity }) <= this.opts.mtu) {
+      return { frames: [encodeFrame(type, payload, { integrity: this.opts.integrity })], pass: 0 };
+    }
+    const key = `${type}:${toHex(payload)}`;
+    let e = this.carousel.get(key);
+    if (e) this.carousel.delete(key);
+    else {
+      e = { enc: new MessageEncoder(this.allocateId(), type, payload, { ...this.opts, evenSymbols: true }), next: 0, passes: 0 };
+      while (this.carousel.size >= this.carouselSize) this.carousel.delete(this.carousel.keys().next().value!);
+    }
+    this.carousel.set(key, e);
+    const count = e.enc.k + Math.ceil(e.enc.k * (opts.repairRatio ?? this.opts.repairRatio ?? 0.5));
+    const frames: Uint8Array[] = [];
+    for (let i = 0; i < count; i++) {
+      // After the last index, start again from 0: old symbols still fill a late receiver's gaps.
+      if (e.next > MAX_INDEX) e.next = 0;
+      frames.push(e.enc.frame(e.next++));
+    }
+    e.passes++;
+    return { frames, msgId: e.enc.msgId, pass: e.passes };
+  }
+
+  /** The next message id not held by a message the carousel is repeating. */
+  private allocateId(): number {
+    const held = new Set<number>();
+    for (const e of this.carousel.values()) held.add(e.enc.msgId);
+    // The carousel holds at most 128 ids, so a free one is always found.
+    while (held.has(this.nextId)) this.nextId = (this.nextId + 1) & 0xff;
+    const id = this.nextId;
+    this.nextId = (this.nextId + 1) & 0xff;
+    return id;
   }
 
   /** Frames for one message; `repair` overrides the number of repair fragments. */
@@ -158,9 +227,7 @@ export class Fragmenter {
 
   /** An encoder for carousel senders that keep producing repair fragments. */
   encoder(type: number, payload: Uint8Array): MessageEncoder {
-    const id = this.nextId;
-    this.nextId = (this.nextId + 1) & 0xff;
-    return new MessageEncoder(id, type, payload, this.opts);
+    return new MessageEncoder(this.allocateId(), type, payload, this.opts);
   }
 }
 

@@ -44,6 +44,7 @@ const events: LinkEvents = {
   state: (state, reason) => send({ t: 'state', state, reason: reason?.slice(0, 500) }),
   txAck: (prefixes) => send({ t: 'tx-ack', prefixes }),
   headersWanted: (req) => send({ t: 'headers-wanted', locator: req.locator.slice(0, 16), max: req.max }),
+  beaconWanted: (max) => send({ t: 'beacon-wanted', max }),
 };
 
 async function onMessage(raw: unknown): Promise<void> {

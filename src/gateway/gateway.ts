@@ -64,8 +64,6 @@ export interface GatewayOptions {
   maxLinks?: number;
   /** Heap limit of each link process, MB (default 96). */
   linkHeapMb?: number;
-  /** Beacon mode: how often the latest headers are repeated, ms. */
-  beaconIntervalMs?: number;
   v2?: boolean;
   /** Forces the chain to start at genesis (null) or a given checkpoint. */
   checkpoint?: null;
@@ -508,8 +506,8 @@ export class Gateway {
     }
     const heartbeat = opts.heartbeatMs ?? 600_000;
     if ((opts.mode ?? 'gateway') === 'beacon') {
-      const every = opts.beaconIntervalMs ?? 60_000;
-      this.timers.push(setInterval(() => this.router.beaconHeaders(), every));
+      // Header batches go when each radio asks for them (beaconWanted: its last batch has left and
+      // its beaconinterval= has passed), new tips at once (router.onTipChanged).
       // The heartbeat: the tip alone (one small frame), so receivers can tell silence from no news.
       if (heartbeat > 0) this.timers.push(setInterval(() => this.router.beaconHeaders(true), heartbeat));
     }
@@ -552,6 +550,7 @@ export class Gateway {
       tip: (link, report) => this.router.onLinkTip(link.name, report),
       headersWanted: (link, req) => this.router.onLinkHeadersWanted(link.name, req),
       txAck: (link, prefixes) => this.outbox?.markRelayed(prefixes, link.name),
+      beaconWanted: (link, max) => this.router.beaconNext(link.name, max),
       hello: (link) => {
         this.router.pushContext(link);
         this.watchForSilence(spec, link);

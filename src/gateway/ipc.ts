@@ -38,6 +38,7 @@ export type ChildMessage =
   | { t: 'state'; state: LinkState; reason?: string }
   | { t: 'headers-wanted'; locator: Array<{ height: number; prefix: Uint8Array }>; max: number }
   | { t: 'tx-ack'; prefixes: Uint8Array[] }
+  | { t: 'beacon-wanted'; max: number }
   | { t: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string }
   | { t: 'counters'; values: Record<string, number>; gauges?: string[] };
 
@@ -347,6 +348,8 @@ export function parseChildMessage(v: unknown): ChildMessage {
     }
     case 'tx-ack':
       return { t: 'tx-ack', prefixes: fixedList(o.prefixes, 'prefixes', TXID_PREFIX_BYTES, 1, MAX_TXACK_ENTRIES) };
+    case 'beacon-wanted':
+      return { t: 'beacon-wanted', max: int(o.max, 'max', 1, MAX_HEADERS_PER_IPC) };
     case 'headers-wanted': {
       if (!Array.isArray(o.locator) || o.locator.length < 1 || o.locator.length > 16) bad('wants.locator must have 1..16 entries');
       const locator = o.locator.map((e, i) => {

@@ -100,7 +100,8 @@ export const METRIC_HELP: Readonly<Record<string, string>> = {
   'node.evicted': 'Node-port connections closed by slot protection, by reason.',
   'node.connections_refused': 'Connections to the node port refused (not loopback, or over the limit).',
   'router.anycasts': 'Times headers were requested from every link at once (start, a link coming up, an anomaly).',
-  'router.beacons': 'Beacon rounds: the latest headers offered to the transmit links.',
+  'router.beacons': 'Beacon carousel batches handed to a transmit link that asked for its next one.',
+  'router.beacon_tips': 'Beacon tip announcements (a new tip, or the heartbeat) handed to the transmit links.',
   'router.headers_to_node': 'Headers the router pushed to the node because it lacked them.',
   'watchdog.active_anomalies': 'Anomalies active now (stale tip, a link with more work, silent link, node not connected).',
   'watchdog.active': 'Anomalies active now, as the watchdog last counted them.',
@@ -299,7 +300,12 @@ export const METRIC_HELP: Readonly<Record<string, string>> = {
   'link.*.header_batches_tx': 'Header batches transmitted on the link.',
   'link.*.header_batches_rx': 'Header batches received on the link and decoded.',
   'link.*.header_batches_skipped_busy': 'Beacon header batches skipped because the link was still sending the last ones.',
-  'link.*.header_batches_skipped_airtime': 'Beacon header batches skipped because the duty-cycle budget had no room.',
+  'link.*.beacon_asks':
+    'Times the link asked the gateway for its next beacon batch (its last one had left and beaconinterval= had passed).',
+  'link.*.header_batch_repeats':
+    'Beacon batches sent again with the same message id and fresh repair symbols (a receiver adds up the passes).',
+  'link.*.batch_frames_tx': 'Frames of header batches transmitted.',
+  'link.*.batch_bytes_tx': 'Bytes of header batch frames transmitted (altnet frames, without the modem framing).',
   'link.*.header_batches_waiting': 'Compact header batches held until the header they build on arrives.',
   'link.*.header_batches_dropped': 'Compact header batches dropped (they waited too long, or too many waited).',
   'link.*.header_requests_tx': 'Header requests transmitted on the link.',

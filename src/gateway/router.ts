@@ -18,7 +18,7 @@ import type { HeaderView, NodePeer, NodePeerEvents } from '../node/peer.js';
 import type { InvItem } from '../node/messages.js';
 import { InvType, MAX_HEADERS_PER_MESSAGE } from '../node/messages.js';
 import type { Cargo, HeaderBatch, HeadersWanted, LinkCapabilities, TipReport } from '../links/link.js';
-import { canReceive, canTransmit } from '../links/link.js';
+import { canReceive, canTransmit, DEFAULT_BEACON_DEPTH } from '../links/link.js';
 import { PeerChains, type PeerChain } from './peer-chains.js';
 import { TxAckTracker } from './tx-acks.js';
 
@@ -61,8 +61,10 @@ export interface RouterLink {
   setContext?(fromHeight: number, headers: Uint8Array[]): void;
 }
 
-/** Headers per beacon batch; batches start at multiples of this height (see beaconHeaders). */
+/** Headers per beacon batch when a link does not say (beaconHeaders); batches start at multiples of their size. */
 export const BEACON_BATCH = 16;
+/** Most headers in one beacon batch, whatever a link asks for. */
+const MAX_BEACON_BATCH = 144;
 /** Recent best-chain headers given to radio drivers to decode compact frames against. */
 export const CONTEXT_DEPTH = 64;
 /** Least time between two asks of one link prompted by its tip claims, ms. */
@@ -113,8 +115,14 @@ export class Router {
   private lastStoreRetry = 0;
   /** The header store failed (full disk): what came meanwhile is to be asked for again. */
   private storeFailing = false;
-  /** Next beacon batch, counted back from the one holding the tip. */
-  private carousel = 0;
+  /**
+   * Beacon carousel per transmitting link: parent height of each batch -> the hash of its last
+   * header when it was sent and how many passes it had (a batch that grew is a new batch).
+   */
+  private readonly carousels = new Map<string, Map<number, { last: string; passes: number; seq: number }>>();
+  private beaconSeq = 0;
+  /** Links that asked for a beacon batch when there was none to send: fed when the tip moves. */
+  private readonly beaconHungry = new Map<string, number>();
   readonly nodeEvents: NodePeerEvents;
   /** Transactions from links the node may accept: acknowledged on their link when it does. */
   readonly txAcks: TxAckTracker;
@@ -203,6 +211,8 @@ export class Router {
 
   removeLink(name: string): void {
     this.links.delete(name);
+    this.carousels.delete(name);
+    this.beaconHungry.delete(name);
     this.followedAt.delete(name);
     this.awaiting.delete(name);
   }
@@ -360,48 +370,87 @@ export class Router {
   }
 
   /**
-   * Beacon: one batch of the carousel on every transmit link that carries headers. Batches are
-   * aligned (their parent's height is a multiple of BEACON_BATCH), newest first, reaching
-   * beaconDepth below the tip, then starting again: a receiver that missed some, or is behind,
-   * always finds a batch whose parent it has. `tipOnly` sends just the tip (one small frame).
+   * Beacon: the tip alone (`tipOnly`, one small frame) or the next carousel batch (beaconNext,
+   * BEACON_BATCH headers) on every transmit link that carries headers. Returns how many links.
    */
   beaconHeaders(tipOnly = false): number {
-    if (this.mode === 'receive-only') return 0;
+    if (this.mode !== 'beacon') return 0;
     const { chain } = this.deps;
     const tip = chain.tip();
     if (tip.height <= chain.rootHeight) return 0;
-    let batch: HeaderBatch | undefined;
-    if (tipOnly) {
-      batch = this.batchAfter(tip.height - 1, 1);
-    } else {
-      const newest = Math.floor((tip.height - 1) / BEACON_BATCH) * BEACON_BATCH;
-      const floor = Math.max(chain.rootHeight, tip.height - (this.deps.beaconDepth ?? 144));
-      let parentHeight = newest - this.carousel * BEACON_BATCH;
-      if (parentHeight < floor) {
-        this.carousel = 0;
-        parentHeight = newest;
-      }
-      this.carousel++;
-      batch = this.batchAfter(Math.max(parentHeight, chain.rootHeight), BEACON_BATCH);
-    }
-    if (!batch) return 0;
     let sent = 0;
+    const batch = tipOnly ? this.batchAfter(tip.height - 1, 1) : undefined;
     for (const link of this.links.values()) {
       if (!link.sendHeaders || !canTransmit(link.capabilities) || !carries(link.capabilities, 'headers')) continue;
-      link.sendHeaders(batch);
+      if (batch) link.sendHeaders(batch);
+      else if (!this.beaconNext(link.name, BEACON_BATCH)) continue;
       sent++;
     }
-    this.deps.counters.inc('router.beacons');
-    this.deps.log.debug('beaconed headers', { from: batch.parentHeight + 1, count: batch.headers.length, links: sent });
+    if (batch) this.deps.counters.inc('router.beacon_tips');
     return sent;
+  }
+
+  /**
+   * A transmitting link is ready for its next beacon batch (framed.ts asks once its last batch
+   * has left and its beaconinterval= has passed), of at most `maxHeaders`. Batches are aligned
+   * (their parent's height is a multiple of their size, so a batch keeps its content, message id
+   * and symbols from one pass to the next and receivers add the passes up), reach beaconDepth
+   * below the tip, and go fewest passes first (among equals, the one sent longest ago; among new
+   * ones, the newest): new headers first (the newest batch grows with each block and counts as
+   * new), then the batches sent least often, which are the gaps receivers most likely still have. A receiver that is behind always finds
+   * a batch whose parent it has. Returns whether a batch went.
+   */
+  beaconNext(linkName: string, maxHeaders: number): boolean {
+    const link = this.links.get(linkName);
+    if (this.mode !== 'beacon' || !link?.sendHeaders || !canTransmit(link.capabilities) || !carries(link.capabilities, 'headers')) {
+      return false;
+    }
+    const { chain, counters, log } = this.deps;
+    const size = Math.max(1, Math.min(MAX_BEACON_BATCH, Math.floor(maxHeaders) || BEACON_BATCH));
+    const tip = chain.tip();
+    const floor = Math.max(chain.rootHeight, tip.height - (this.deps.beaconDepth ?? DEFAULT_BEACON_DEPTH));
+    if (tip.height <= chain.rootHeight) {
+      this.beaconHungry.set(linkName, size);
+      return false;
+    }
+    const seen = this.carousels.get(linkName) ?? new Map<number, { last: string; passes: number; seq: number }>();
+    this.carousels.set(linkName, seen);
+    let best: { parent: number; last: string; passes: number; seq: number } | undefined;
+    const live = new Set<number>();
+    for (let p = Math.floor((tip.height - 1) / size) * size; p + size > floor; p -= size) {
+      const parent = Math.max(p, chain.rootHeight);
+      const lastHeight = Math.min(tip.height, p + size);
+      const last = hashToHex(chain.getByHeight(lastHeight)!.hash);
+      live.add(parent);
+      const e = seen.get(parent);
+      const fresh = !e || e.last !== last;
+      const passes = fresh ? 0 : e.passes;
+      const seq = fresh ? -1 : e.seq;
+      // Fewest passes; among equals the one sent longest ago; among new ones the newest.
+      if (!best || passes < best.passes || (passes === best.passes && seq < best.seq)) best = { parent, last, passes, seq };
+      if (p <= chain.rootHeight) break;
+    }
+    for (const p of seen.keys()) if (!live.has(p)) seen.delete(p);
+    const batch = best && this.batchAfter(best.parent, Math.floor((best.parent + size) / size) * size - best.parent);
+    if (!best || !batch) {
+      this.beaconHungry.set(linkName, size);
+      return false;
+    }
+    this.beaconHungry.delete(linkName);
+    seen.set(best.parent, { last: best.last, passes: best.passes + 1, seq: this.beaconSeq++ });
+    link.sendHeaders(batch);
+    counters.inc('router.beacons');
+    log.debug('beaconed headers', { link: linkName, from: batch.parentHeight + 1, count: batch.headers.length, pass: best.passes + 1 });
+    return true;
   }
 
   /** The best chain moved: radio drivers get fresh context, beacons announce the new tip. */
   private onTipChanged(): void {
     this.pushContext();
     if (this.mode === 'beacon') {
-      this.carousel = 0;
+      // The new tip at once (one small frame, ahead of any batch), then links that had nothing.
       this.beaconHeaders(true);
+      for (const [name, size] of [...this.beaconHungry]) this.beaconNext(name, size);
     }
   }
 

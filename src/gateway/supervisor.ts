@@ -28,6 +28,8 @@ export interface SupervisedLinkEvents {
   headersWanted?(link: LinkSupervisor, req: HeadersWanted): void;
   /** The far end acknowledged transactions (TXACK): 8-byte txid prefixes, internal order. */
   txAck?(link: LinkSupervisor, prefixes: Uint8Array[]): void;
+  /** The radio is ready for its next beacon batch (at most `max` headers). */
+  beaconWanted?(link: LinkSupervisor, max: number): void;
   /** The driver said hello: its capabilities are known. */
   hello?(link: LinkSupervisor): void;
   state?(link: LinkSupervisor, state: LinkState, reason?: string): void;
@@ -325,6 +327,9 @@ export class LinkSupervisor implements RouterLink {
         return;
       case 'tx-ack':
         events.txAck?.(this, msg.prefixes);
+        return;
+      case 'beacon-wanted':
+        events.beaconWanted?.(this, msg.max);
         return;
       case 'state':
         if (this.linkState !== 'quarantined') this.setState(msg.state, msg.reason ?? '');

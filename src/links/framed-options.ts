@@ -2,6 +2,7 @@
 // option table and its reader. Kept apart from framed.ts so the link registry, which every
 // driver process loads, does not load the codec with it.
 import type { Integrity } from '../codec/frames.js';
+import type { Clock } from '../util/clock.js';
 import { LinkOptions, type LinkOptionSpec } from './options.js';
 
 export interface FramedLinkOptions {
@@ -11,7 +12,14 @@ export interface FramedLinkOptions {
   repairRatio?: number;
   /** Headers answered per request (default 64). */
   maxAnswer?: number;
+  /**
+   * Least time between the starts of two beacon batches, ms. Default: as often as the link's
+   * airtime budget allows (framed.ts defaultBeaconIntervalMs).
+   */
+  beaconIntervalMs?: number;
   now?: () => number;
+  /** Time and timers (tests and the bench run hours of air on a virtual clock); default the system's. */
+  clock?: Clock;
 }
 
 /** Frame integrity check when the config says nothing: the link's own CRC is short or absent. */
@@ -34,7 +42,16 @@ export const FRAMED_OPTIONS: readonly LinkOptionSpec[] = [
     min: 0,
     max: 4,
     default: String(DEFAULT_REPAIR_RATIO),
-    help: 'One-way FEC: repair fragments per source fragment.',
+    help: 'One-way FEC: repair fragments per source fragment of a transaction or request; each repeat of a beacon batch sends fresh repair symbols that add up across repeats.',
+  },
+  {
+    key: 'beaconinterval',
+    type: 'number',
+    min: 0,
+    max: 86_400,
+    unit: 's',
+    defaultNote: "one batch's airtime: as often as the duty-cycle limiter's airtime budget allows",
+    help: 'Beacon mode: least time between the starts of two header batches on this link (new tips go at once, whatever this says).',
   },
 ];
 
@@ -43,10 +60,19 @@ export function framedLinkOptions(
   name: string,
   options: Record<string, string>,
 ): { framed: FramedLinkOptions; rest: Record<string, string> } {
-  const { integrity, repair, ...rest } = options;
+  const { integrity, repair, beaconinterval, ...rest } = options;
   const o = new LinkOptions(name, 'framed', FRAMED_OPTIONS, {
     ...(integrity !== undefined && { integrity }),
     ...(repair !== undefined && { repair }),
+    ...(beaconinterval !== undefined && { beaconinterval }),
   });
-  return { framed: { integrity: o.must<Integrity>('integrity'), repairRatio: o.must<number>('repair') }, rest };
+  const every = o.number('beaconinterval');
+  return {
+    framed: {
+      integrity: o.must<Integrity>('integrity'),
+      repairRatio: o.must<number>('repair'),
+      ...(every !== undefined && { beaconIntervalMs: every * 1000 }),
+    },
+    rest,
+  };
 }

@@ -16,6 +16,7 @@ import {
   encodeGetHeadersBody,
   encodeHeadersBody,
   encodeTxAckBody,
+  frameOverhead,
   MAX_LOCATOR_ENTRIES,
 } from '../codec/frames.js';
 import {
@@ -29,7 +30,8 @@ import {
   type TipAnnouncement,
 } from '../codec/headers.js';
 import type { FrameTransport, HeaderBatch, Link, LinkCapabilities, LinkContext } from './link.js';
-import { canTransmit } from './link.js';
+import { canTransmit, DEFAULT_BEACON_DEPTH } from './link.js';
+import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
 
 // Options of the framed layer live in framed-options.ts, so the link registry (loaded by every
 // driver process) can list them without loading the codec.
@@ -39,20 +41,38 @@ import { DEFAULT_INTEGRITY, DEFAULT_REPAIR_RATIO, type FramedLinkOptions } from 
 /** Heights of context kept for decoding (a few days of blocks). */
 const CONTEXT_HEIGHTS = 1024;
 /** Header batches waiting for a parent we do not have yet. */
-const MAX_WAITING_BATCHES = 16;
-/**
- * Share of a duty-cycled link's hourly airtime that beacon batches may use, counted in bytes at
- * the raw bit rate with LoRa's framing overhead (up to ~2x at SF12) allowed for: the rest is
- * kept for new tips, which must never wait behind the carousel.
- */
-const BATCH_AIRTIME_SHARE = 0.5;
-const AIRTIME_OVERHEAD = 2;
+const MAX_WAITING_BATCHES = 64;
 const HOUR_MS = 3_600_000;
+/**
+ * Each pass of a beacon batch sends k fresh symbols plus this share more (codecs/frames.md 5):
+ * passes add up at the receiver, so the carousel's repetition is the erasure code and a pass
+ * needs only the margin that lets a receiver with light loss decode it at once.
+ */
+export const CAROUSEL_PASS_REPAIR = 0;
+/** Beacon batch sizes: multiples of BATCH_STEP headers in BATCH_STEP..BATCH_MAX (see beaconBatchHeaders). */
+const BATCH_STEP = 4;
+const BATCH_MAX = 72;
+/** A beacon batch takes at most this share of one duty-cycle window's airtime budget. */
+const BATCH_BUDGET_SHARE = 1;
+/** Coded size of a mainnet header in a stream (headers.md section 4: 38.95 bytes). */
+const CODED_HEADER_BYTES = 39;
+/** A batch's own bytes around its stream: parent height and prefix, count, unit length and CRC-32. */
+const BATCH_HEADER_BYTES = 14;
+/** Asked for a beacon batch and got none (no chain yet, not a beacon): ask again this much later. */
+const BEACON_ASK_RETRY_MS = 60_000;
+/**
+ * Partial messages are kept this long without a new symbol: a beacon repeats a batch once per
+ * carousel cycle, hours apart at SF12 and 1%, and the symbols of every pass add up. Memory stays
+ * bounded by the reassembler's byte budgets, whatever the expiry.
+ */
+const REASSEMBLY_EXPIRY_MS = 24 * HOUR_MS;
 
 type MessageKind = 'tip' | 'batch' | 'tx' | 'txack' | 'request';
 
 interface QueuedMessage {
   kind: MessageKind;
+  /** Part of the beacon schedule: once sent, the link asks for the next batch (beaconReady). */
+  carousel?: boolean;
   frames: Uint8Array[];
   /** Index of the next frame to hand to the radio. */
   next: number;
@@ -81,8 +101,13 @@ export class FramedLink implements Link {
   /** A beacon batch offered while another was being sent: it goes next. */
   private heldBatch: HeaderBatch | undefined;
   private pumping = false;
-  /** Bytes of beacon batches sent within the last hour (duty-cycled links only). */
-  private batchBytes: Array<{ at: number; bytes: number }> = [];
+  private readonly clock: Clock;
+  private running = false;
+  /** Earliest start of the next beacon batch (beaconinterval after the last one's start). */
+  private nextBatchAt = 0;
+  private beaconTimer: TimerHandle | undefined;
+  /** A beacon batch was asked for and nothing came yet: what comes (a batch, or a lone tip) answers it. */
+  private asked = false;
 
   constructor(
     readonly name: string,
@@ -97,17 +122,96 @@ export class FramedLink implements Link {
       integrity: this.integrity,
       repairRatio: opts.repairRatio ?? DEFAULT_REPAIR_RATIO,
     });
-    this.reassembler = new Reassembler({ integrity: this.integrity, counters: ctx.counters });
+    this.reassembler = new Reassembler({ integrity: this.integrity, counters: ctx.counters, expiryMs: REASSEMBLY_EXPIRY_MS });
+    this.clock = opts.clock ?? systemClock;
   }
 
   async start(): Promise<void> {
     this.transport.onFrame((f) => this.onFrame(f));
     this.transport.onState((state, reason) => this.ctx.events.state(state, reason));
     await this.transport.open();
+    this.running = true;
+    this.beaconReady();
   }
 
   async stop(): Promise<void> {
+    this.running = false;
+    this.beaconTimer?.cancel();
     await this.transport.close();
+  }
+
+  private now(): number {
+    return this.opts.now?.() ?? this.clock.nowMs();
+  }
+
+  /** Airtime of a frame as this link's radio sends it, ms (from the bit rate where the transport cannot say). */
+  private airtimeOf(bytes: number): number {
+    if (this.transport.frameAirtimeMs) return this.transport.frameAirtimeMs(bytes);
+    const { bitrate } = this.capabilities;
+    return bitrate > 0 ? (bytes * 8 * 1000) / bitrate : 0;
+  }
+
+  private get airtimeRule(): { dutyCycle: number; windowMs: number } {
+    return this.transport.airtimeRule ?? { dutyCycle: this.capabilities.dutyCycle, windowMs: HOUR_MS };
+  }
+
+  /**
+   * Headers per beacon batch on this link (a multiple of 4, up to 72): of the sizes whose frames
+   * fit one duty-cycle window's airtime budget (SF12 at 1%: 36 s, 14 frames of 2.5 s: 12 headers), the one
+   * that carries the carousel's depth in the least airtime. A batch costs whole frames (its last
+   * one part empty) and about 14 bytes of batch and message header; batches are aligned, so the
+   * oldest reaches on average half a batch below the depth. Estimated with the mean coded header.
+   */
+  beaconBatchHeaders(): number {
+    const { mtu } = this.capabilities;
+    const { dutyCycle, windowMs } = this.airtimeRule;
+    const budget = BATCH_BUDGET_SHARE * dutyCycle * windowMs;
+    const frameMs = this.airtimeOf(mtu);
+    // Symbol bytes per fragment: the frame's envelope, msgId, inner type, 1-byte k, 2-byte index.
+    const symbol = Math.max(1, mtu - frameOverhead(FrameType.FRAGMENT, { integrity: this.integrity }) - 5);
+    // Frames of one pass, on average: the coded bytes in whole symbols (the last half empty on average).
+    const framesFor = (n: number) => ((n * CODED_HEADER_BYTES + BATCH_HEADER_BYTES) / symbol + 0.5) * (1 + CAROUSEL_PASS_REPAIR);
+    let best = BATCH_STEP;
+    let bestCost = Infinity;
+    for (let n = BATCH_STEP; n <= BATCH_MAX; n += BATCH_STEP) {
+      if (n > BATCH_STEP && framesFor(n) * frameMs > budget) break;
+      const cost = ((framesFor(n) / n) * (DEFAULT_BEACON_DEPTH + n / 2)) / DEFAULT_BEACON_DEPTH;
+      if (cost < bestCost - 1e-9) {
+        best = n;
+        bestCost = cost;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * The default beacon interval for a batch of `airtimeMs`: on a radio whose duty-cycle limiter
+   * paces every frame (it spreads the budget at the duty cycle, so batches go one per airtime /
+   * duty cycle on average and new tips still go first), the batch's own airtime, so nothing waits
+   * while the budget allows; where nothing paces the frames, its airtime divided by the duty cycle.
+   * Either way a modem's own queue (a KISS TNC) never holds more than about one batch.
+   */
+  private defaultBeaconIntervalMs(airtimeMs: number): number {
+    return this.transport.airtimeRule ? airtimeMs : airtimeMs / this.airtimeRule.dutyCycle;
+  }
+
+  /**
+   * Asks the gateway for the next beacon batch once no batch is queued or held and the beacon
+   * interval since the last batch's start has passed; asks again later if none comes (a gateway
+   * that is not a beacon, or has no chain yet, answers nothing).
+   */
+  private beaconReady(): void {
+    const { events } = this.ctx;
+    if (!this.running || !events.beaconWanted || !canTransmit(this.capabilities) || !this.capabilities.carries.includes('headers')) return;
+    if (this.heldBatch || this.queue.some((q) => q.kind === 'batch')) return;
+    this.beaconTimer?.cancel();
+    const wait = Math.max(0, this.nextBatchAt - this.now());
+    this.beaconTimer = this.clock.after(wait, () => {
+      this.beaconTimer = this.clock.after(BEACON_ASK_RETRY_MS, () => this.beaconReady());
+      this.asked = true;
+      this.ctx.counters.inc('beacon_asks');
+      events.beaconWanted!(this.beaconBatchHeaders());
+    });
   }
 
   setContext(fromHeight: number, headers: Uint8Array[]): void {
@@ -130,37 +234,31 @@ export class FramedLink implements Link {
       // A lone new tip goes as a standalone announcement: one small frame on most links.
       const body = encodeTip({ header: batch.headers[0], height: batch.parentHeight + 1, parent: batch.parent });
       this.ctx.counters.inc('tips_tx');
-      return this.enqueue('tip', this.fragmenter.fragment(FrameType.TIP, body));
+      // The newest carousel batch may be the tip alone: then it answers the link's ask.
+      const answer = this.asked;
+      this.asked = false;
+      if (answer) this.beaconTimer?.cancel();
+      return this.enqueue('tip', this.fragmenter.fragment(FrameType.TIP, body), answer);
     }
     const stream = encodeHeaderStream(batch.headers, { parent: batch.parent, parentHeight: batch.parentHeight, bitsRule: rule });
     const body = encodeHeadersBody({ parentHeight: batch.parentHeight, parentPrefix: headerHash(batch.parent), stream });
-    const frames = this.fragmenter.fragment(FrameType.HEADERS, body);
-    if (!this.batchFitsAirtimeShare(frames)) {
-      this.ctx.counters.inc('header_batches_skipped_airtime');
-      return;
-    }
+    // The same batch again keeps its message id and continues its symbols: a receiver adds the
+    // symbols of every pass it heard part of (codecs/frames.md 5).
+    const { frames, pass } = this.fragmenter.repeat(FrameType.HEADERS, body, { repairRatio: CAROUSEL_PASS_REPAIR });
     this.ctx.counters.inc('header_batches_tx');
-    return this.enqueue('batch', frames);
-  }
-
-  /** Whether a beacon batch stays within its share of a duty-cycled link's hourly airtime. */
-  private batchFitsAirtimeShare(frames: Uint8Array[]): boolean {
-    const { dutyCycle, bitrate } = this.capabilities;
-    if (dutyCycle >= 1 || bitrate <= 0) return true;
-    const now = this.opts.now?.() ?? Date.now();
-    this.batchBytes = this.batchBytes.filter((b) => now - b.at < HOUR_MS);
-    const used = this.batchBytes.reduce((n, b) => n + b.bytes, 0);
-    const bytes = frames.reduce((n, f) => n + f.length, 0);
-    const allowance = (BATCH_AIRTIME_SHARE * dutyCycle * (HOUR_MS / 1000) * bitrate) / 8 / AIRTIME_OVERHEAD;
-    if (used + bytes > allowance) return false;
-    this.batchBytes.push({ at: now, bytes });
-    return true;
+    if (pass > 1) this.ctx.counters.inc('header_batch_repeats');
+    const airtime = frames.reduce((ms, f) => ms + this.airtimeOf(f.length), 0);
+    this.nextBatchAt = this.now() + (this.opts.beaconIntervalMs ?? this.defaultBeaconIntervalMs(airtime));
+    this.beaconTimer?.cancel();
+    this.asked = false;
+    return this.enqueue('batch', frames, true);
   }
 
   async sendTx(raw: Uint8Array): Promise<void> {
     if (!canTransmit(this.capabilities)) return;
     this.ctx.counters.inc('tx_tx');
-    return this.enqueue('tx', this.fragmenter.fragment(FrameType.TX, raw));
+    // A resent transaction continues its symbols too, so resends add up at a lossy receiver.
+    return this.enqueue('tx', this.fragmenter.repeat(FrameType.TX, raw).frames);
   }
 
   /** TXACK (codecs/frames.md 3.4): one small frame naming up to 16 transactions our node accepted. */
@@ -190,13 +288,16 @@ export class FramedLink implements Link {
    * Queues a message. Tips, transactions and requests go before beacon batches (frame by
    * frame, so a new tip does not wait for a long batch), and a newer tip replaces a queued one.
    */
-  private async enqueue(kind: MessageKind, frames: Uint8Array[]): Promise<void> {
+  private async enqueue(kind: MessageKind, frames: Uint8Array[], carousel = false): Promise<void> {
     if (kind === 'tip') {
       const before = this.queue.length;
-      this.queue = this.queue.filter((q) => q.kind !== 'tip' || q.next > 0);
+      const replaced = this.queue.filter((q) => q.kind === 'tip' && q.next === 0);
+      this.queue = this.queue.filter((q) => !replaced.includes(q));
       if (this.queue.length < before) this.ctx.counters.inc('tips_superseded');
+      // A replaced tip that answered the beacon's ask hands that role on.
+      if (replaced.some((q) => q.carousel)) carousel = true;
     }
-    this.queue.push({ kind, frames, next: 0 });
+    this.queue.push({ kind, frames, next: 0, carousel });
     void this.pump();
   }
 
@@ -224,12 +325,17 @@ export class FramedLink implements Link {
           await this.transport.send(frame);
           this.ctx.counters.inc('frames_tx');
           this.ctx.counters.inc('bytes_tx', frame.length);
+          if (item.kind === 'batch') {
+            this.ctx.counters.inc('batch_frames_tx');
+            this.ctx.counters.inc('batch_bytes_tx', frame.length);
+          }
         } catch (err) {
           this.ctx.counters.inc(`send_errors.${err instanceof AltnetError ? err.code : 'other'}`);
           this.ctx.log.warn('frame not sent', { reason: (err as Error).message });
           const at = this.queue.indexOf(item);
           if (at >= 0) this.queue.splice(at, 1);
         }
+        if (item.carousel && !this.queue.includes(item)) this.beaconReady();
       }
     } finally {
       this.pumping = false;
@@ -240,9 +346,9 @@ export class FramedLink implements Link {
     const { counters } = this.ctx;
     counters.inc('frames_rx');
     counters.inc('bytes_rx', bytes.length);
-    counters.set('last_frame_rx_at_ms', this.opts.now?.() ?? Date.now());
+    counters.set('last_frame_rx_at_ms', this.now());
     try {
-      const result = this.reassembler.receive(bytes, 'air', this.opts.now?.() ?? Date.now());
+      const result = this.reassembler.receive(bytes, 'air', this.now());
       for (const m of result.messages) this.onMessage(m.type, m.payload);
     } catch (err) {
       // Noise, collisions and hostile frames all end here: counted, never fatal.

@@ -6,6 +6,9 @@ import type { Counters } from '../util/counters.js';
 import type { NetworkParams } from '../chain/networks.js';
 
 export type LinkDirection = 'rx' | 'tx' | 'duplex';
+
+/** How far below the tip a beacon's carousel reaches by default, in blocks (a day). */
+export const DEFAULT_BEACON_DEPTH = 144;
 export type Cargo = 'headers' | 'tx' | 'blocks';
 
 export interface LinkCapabilities {
@@ -64,6 +67,11 @@ export interface LinkEvents {
   headersWanted?(req: HeadersWanted): void;
   /** The far end's node accepted these transactions (TXACK, codecs/frames.md 3.4): 8-byte txid prefixes, internal order. */
   txAck?(prefixes: Uint8Array[]): void;
+  /**
+   * A transmitting radio is ready for its next beacon batch (its last one has left, and its
+   * beacon interval has passed): a beacon gateway answers with sendHeaders, at most `maxHeaders`.
+   */
+  beaconWanted?(maxHeaders: number): void;
   state(state: LinkState, reason?: string): void;
 }
 
@@ -116,6 +124,10 @@ export interface FrameTransport {
   send(frame: Uint8Array): Promise<void>;
   onFrame(handler: (frame: Uint8Array) => void): void;
   onState(handler: (state: LinkState, reason?: string) => void): void;
+  /** Airtime of a frame of `bytes` as the radio puts it on air, ms (radios; others leave it out). */
+  frameAirtimeMs?(bytes: number): number;
+  /** The airtime rule the transport's limiter enforces (radios). */
+  readonly airtimeRule?: { dutyCycle: number; windowMs: number; maxDwellMs: number | undefined };
 }
 
 export function canTransmit(c: LinkCapabilities): boolean {

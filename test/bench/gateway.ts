@@ -417,7 +417,6 @@ async function loraTip(): Promise<Record<string, unknown>> {
       network: net,
       listen: { host: '127.0.0.1', port: 0 },
       mode: 'beacon',
-      beaconIntervalMs: 3_600_000,
       links: [simLink('lora', airPort, 'tx', 12, String(dutyCycle))],
       log: silentLogger(),
       checkpoint: null,

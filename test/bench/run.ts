@@ -9,6 +9,7 @@ const BENCHES: Record<string, () => Promise<{ bench: Bench }>> = {
   proxy: () => import('./bip324-proxy.js'),
   chain: () => import('./chain.js'),
   radio: () => import('./radio.js'),
+  catchup: () => import('./catchup.js'),
   codec: () => import('./codec.js'),
   ipc: () => import('./ipc.js'),
   fec: () => import('./fec.js'),

@@ -50,6 +50,58 @@ describe('one-way fragmentation with erasure coding', () => {
     expect(out.map(hex)).toEqual([hex(payload)]);
   });
 
+  it('decodes a message heard only across two lossy repeats (the carousel keeps its id and sends new symbols)', () => {
+    const rng = new Prng(32);
+    const payload = rng.bytes(900);
+    const frag = new Fragmenter({ mtu: 51, integrity: 'crc16' });
+    const rx = new Reassembler({ integrity: 'crc16' });
+    const first = frag.repeat(FrameType.HEADERS, payload, { repairRatio: 0.1 });
+    frag.repeat(FrameType.TX, rng.bytes(300)); // another message between the two passes
+    const second = frag.repeat(FrameType.HEADERS, payload, { repairRatio: 0.1 });
+    expect(second.msgId).toBe(first.msgId);
+    expect(second.pass).toBe(2);
+    const k = first.frames.length - Math.ceil((first.frames.length / 1.1) * 0.1);
+    // Each pass alone loses too much to decode (half of it); together they hold more than k.
+    const got: string[] = [];
+    let fromFirst = 0;
+    first.frames.forEach((f, i) => {
+      if (i % 2) return;
+      fromFirst++;
+      for (const m of rx.receive(f, 'b', 0).messages) got.push(hex(m.payload));
+    });
+    expect(fromFirst).toBeLessThan(k);
+    expect(got).toEqual([]);
+    expect(rx.partialCount).toBe(1);
+    second.frames.forEach((f, i) => {
+      if (i % 2 === 0) return;
+      for (const m of rx.receive(f, 'b', 60_000).messages) got.push(hex(m.payload));
+    });
+    expect(got).toEqual([hex(payload)]);
+    // Symbols of the second pass are new indexes, not copies of the first pass's.
+    const idx = (f: Uint8Array) => hex(f.subarray(0, f.length - 2));
+    expect(first.frames.map(idx).filter((x) => second.frames.map(idx).includes(x))).toEqual([]);
+    expect(rx.bytesHeld).toBe(0);
+  });
+
+  it('gives new content a new id, never one the carousel still repeats, and uses the smallest symbol for k', () => {
+    const frag = new Fragmenter({ mtu: 51, integrity: 'crc16', carouselSize: 4 });
+    const rng = new Prng(33);
+    const ids = new Set<number>();
+    const kept = Array.from({ length: 4 }, () => rng.bytes(200));
+    for (const p of kept) ids.add(frag.repeat(FrameType.HEADERS, p).msgId!);
+    // 300 one-shot messages wrap the 8-bit id space; none may take a repeating message's id.
+    for (let i = 0; i < 300; i++) {
+      const enc = frag.encoder(FrameType.TX, rng.bytes(100));
+      expect(ids.has(enc.msgId)).toBe(false);
+    }
+    for (const p of kept) expect(ids.has(frag.repeat(FrameType.HEADERS, p).msgId!)).toBe(true);
+    // 200 bytes + 2 length + 4 CRC = 206 bytes in k = 5 symbols of 42 (at most 43 fit): 4 bytes padding, not 9.
+    const { frames } = frag.repeat(FrameType.HEADERS, rng.bytes(200), { repairRatio: 0 });
+    expect(frames).toHaveLength(5);
+    expect(new Set(frames.map((f) => f.length)).size).toBe(1);
+    expect(frames[0].length).toBeLessThan(51);
+  });
+
   it('refuses a message that would need more than 4096 fragments', () => {
     expect(() => new MessageEncoder(0, FrameType.BLOCK, new Uint8Array(100_000), { mtu: 20, integrity: 'crc32' })).toThrow(
       expect.objectContaining({ code: 'fragment-too-large' }),

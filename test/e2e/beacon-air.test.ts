@@ -17,7 +17,7 @@ describe('beacon -> 30% lossy LoRa air -> receive-only gateway -> eclipsed node'
 
   beforeAll(async () => {
     air = await startTestAir({ loss: 0.3, seed: 7 });
-    beacon = await startBeacon(air, { linkName: 'air', beaconIntervalMs: 500, log: logs.beacon });
+    beacon = await startBeacon(air, { linkName: 'air', log: logs.beacon });
     receiver = await Gateway.start({
       network: NETWORKS.regtest,
       listen: { host: '127.0.0.1', port: 0 },

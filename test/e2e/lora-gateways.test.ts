@@ -53,7 +53,6 @@ describe('beacon -> RAK3172 pair on socat ptys, 30% loss on the air -> receive-o
       network: NETWORKS.regtest,
       listen: { host: '127.0.0.1', port: 0 },
       mode: 'beacon',
-      beaconIntervalMs: 500,
       links: [link(beaconPty.device, 'tx')],
       log: logs.beacon,
       checkpoint: null,

@@ -36,7 +36,7 @@ describe("peers-disagree: the node's own peers keep the better chain from it", (
 
   beforeAll(async () => {
     air = await startTestAir({ seed: 5 });
-    beacon = await startBeacon(air, { linkName: 'lora0', beaconIntervalMs: 300 });
+    beacon = await startBeacon(air, { linkName: 'lora0' });
     b = new BitcoindProcess({ name: 'B', args: [`-addnode=127.0.0.1:${beacon.nodePort}`] });
     c = new BitcoindProcess({ name: 'C' });
     await Promise.all([b.start(), c.start()]);

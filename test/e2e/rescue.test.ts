@@ -26,7 +26,7 @@ interface Scene {
 /** B mines `prefix` blocks that A also gets; B's beacon gateway sends headers over the air. */
 async function scene(prefix: number): Promise<Scene> {
   const air = await startTestAir({ seed: 3 });
-  const beacon = await startBeacon(air, { linkName: 'lora', beaconIntervalMs: 300 });
+  const beacon = await startBeacon(air, { linkName: 'lora' });
   const nodeB = new BitcoindProcess({ name: 'B', args: [`-addnode=127.0.0.1:${beacon.nodePort}`] });
   const nodeA = new BitcoindProcess({ name: 'A' });
   await Promise.all([nodeA.start(), nodeB.start()]);

@@ -74,7 +74,6 @@ describe('status page in headless chromium: a link goes down, link-silent appear
       network: NETWORKS.main,
       listen: { host: '127.0.0.1', port: 0 },
       mode: 'beacon',
-      beaconIntervalMs: 400,
       heartbeatMs: 1000,
       links: [lora('tx'), kiss('tx', 'N0CALL-1')],
       log: logs.beacon,

@@ -71,6 +71,66 @@ describe('router', () => {
     expect(web.sent).toEqual([]);
   });
 
+  it("beacons each link's batch size, new headers first, then the batches sent least often, reaching beaconDepth", () => {
+    const { router, radio } = setup('beacon', 40);
+    const order = () => radio.sent.splice(0).map((b) => [b.parentHeight, b.headers.length]);
+    for (let i = 0; i < 5; i++) expect(router.beaconNext('lora', 8)).toBe(true);
+    expect(order()).toEqual([
+      [32, 8],
+      [24, 8],
+      [16, 8],
+      [8, 8],
+      [0, 8],
+    ]);
+    router.beaconNext('lora', 8);
+    router.beaconNext('lora', 8);
+    expect(order()).toEqual([
+      [32, 8],
+      [24, 8],
+    ]);
+    // Header 41 arrives: the tip goes alone at once; the grown batch (41..48) is new, so next,
+    // then the second passes carry on where they were (16, 8, 0), then its own second pass,
+    // all before any third pass.
+    expect(router.onLinkHeaders('esplora', [header(41)]).tipChanged).toBe(true);
+    expect(order()).toEqual([[40, 1]]);
+    for (let i = 0; i < 5; i++) router.beaconNext('lora', 8);
+    expect(order()).toEqual([
+      [40, 1],
+      [16, 8],
+      [8, 8],
+      [0, 8],
+      [40, 1],
+    ]);
+  });
+
+  it('feeds a link that asked before there was a chain as soon as the tip moves, and only in beacon mode', () => {
+    const { router, radio } = setup('beacon', 0);
+    expect(router.beaconNext('lora', 16)).toBe(false);
+    expect(radio.sent).toEqual([]);
+    router.onLinkHeaders('esplora', [header(1), header(2)]);
+    // The tip alone, then the batch the link asked for.
+    expect(radio.sent.map((b) => [b.parentHeight, b.headers.length])).toEqual([
+      [1, 1],
+      [0, 2],
+    ]);
+    const gw = setup('gateway', 40);
+    expect(gw.router.beaconNext('lora', 16)).toBe(false);
+    expect(gw.radio.sent).toEqual([]);
+  });
+
+  it('keeps batches aligned above a checkpoint-like root and within beaconDepth', () => {
+    const { router, radio } = setup('beacon', 300);
+    const seen = new Set<number>();
+    for (let i = 0; i < 20; i++) {
+      router.beaconNext('lora', 64);
+      const b = radio.sent.pop()!;
+      seen.add(b.parentHeight);
+      expect(b.parentHeight % 64).toBe(0);
+    }
+    // 300 - 144 = 156: batches from 128 up cover it; nothing deeper is sent.
+    expect([...seen].sort((a, b) => a - b)).toEqual([128, 192, 256]);
+  });
+
   it('announces just the tip when asked', () => {
     const { router, radio } = setup('beacon', 40);
     router.beaconHeaders(true);

@@ -40,16 +40,12 @@ export async function startTestAir(o: { loss?: number; seed?: number } = {}): Pr
   };
 }
 
-/** A beacon gateway (regtest unless told) sending on `air` through one transmit-only link named `linkName`. */
-export function startBeacon(
-  air: TestAir,
-  o: { linkName: string; beaconIntervalMs: number; log?: Logger; network?: NetworkParams },
-): Promise<Gateway> {
+/** A beacon gateway (regtest unless told) sending on `air` through one transmit-only link named `linkName` (its batches go as fast as the air takes them). */
+export function startBeacon(air: TestAir, o: { linkName: string; log?: Logger; network?: NetworkParams }): Promise<Gateway> {
   return Gateway.start({
     network: o.network ?? NETWORKS.regtest,
     listen: { host: '127.0.0.1', port: 0 },
     mode: 'beacon',
-    beaconIntervalMs: o.beaconIntervalMs,
     links: [air.link(o.linkName, 'tx')],
     log: o.log ?? memoryLogger(),
     checkpoint: null,

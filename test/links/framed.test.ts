@@ -9,6 +9,7 @@ import { Counters } from '../../src/util/counters.js';
 import { silentLogger } from '../../src/util/log.js';
 import { SHARED_DATA } from '../harness/data.js';
 import { decodeFrame, FrameType } from '../../src/codec/frames.js';
+import { ManualClock } from '../../src/util/clock.js';
 
 const file = new Uint8Array(readFileSync(SHARED_DATA.genesisEraHeaders));
 const header = (h: number) => file.subarray(h * 80, h * 80 + 80);
@@ -153,33 +154,76 @@ describe('framed link', () => {
     expect(types.slice(2).every((t) => t === FrameType.FRAGMENT)).toBe(true);
   });
 
-  it("keeps beacon batches to half of a duty-cycled link's airtime, leaving the rest for tips", async () => {
-    let now = 0;
-    // SF7/125 kHz at 1%: 5,469 bit/s raw; batches may use a quarter of the raw hourly budget.
-    const radio = new MemoryRadio('duplex', { dutyCycle: 0.01, bitrate: 5469 });
-    const a = endpoint(radio, () => now);
-    await a.link.start();
-    const batch = (i: number) =>
-      a.link.sendHeaders({ parentHeight: i * 16, parent: header(i * 16), headers: range(i * 16 + 1, i * 16 + 16) });
-    for (let i = 0; i < 12; i++) {
-      await batch(i);
-      await flush();
-    }
-    const sent = a.counters.get('header_batches_tx');
-    expect(sent).toBeGreaterThan(2);
-    expect(sent).toBeLessThan(12);
-    expect(a.counters.get('header_batches_skipped_airtime')).toBe(12 - sent);
-    expect(a.counters.get('bytes_tx')).toBeLessThanOrEqual((0.5 * 0.01 * 3600 * 5469) / 8 / 2);
-    // Tips are never held to that share.
-    await a.link.sendHeaders({ parentHeight: 199, parent: header(199), headers: [header(200)] });
+  it('asks for the next beacon batch when the last has left and the beacon interval has passed, sized to the airtime budget', async () => {
+    const clock = new ManualClock(0);
+    const radio = new MemoryRadio('tx', { dutyCycle: 0.01, bitrate: 293 }); // SF12/125 kHz at 1%
+    const wanted: number[] = [];
+    const counters = new Counters();
+    const ctx: LinkContext = {
+      log: silentLogger(),
+      counters,
+      network: NETWORKS.main,
+      events: { headers: () => {}, tx: () => {}, state: () => {}, beaconWanted: (n) => wanted.push(n) },
+    };
+    const link = new FramedLink('air', radio, ctx, { clock });
+    await link.start();
+    clock.advance(0);
+    // SF12-like at 1%: a batch fits the hour's 36 s of airtime (51-byte frames of 1.4 s at 293
+    // bit/s, 43 bytes of symbol each: at most 24 headers); 16 carries 144 headers in the fewest frames.
+    expect(wanted).toEqual([16]);
+    expect(link.beaconBatchHeaders()).toBe(16);
+    radio.hold = true;
+    await link.sendHeaders({ parentHeight: 0, parent: header(0), headers: range(1, 8) });
+    const frames = radio.sent.length + 1;
+    clock.advance(120_000);
+    expect(wanted).toHaveLength(1); // the batch has not left yet
+    radio.release();
     await flush();
-    expect(a.counters.get('tips_tx')).toBe(1);
-    expect(a.counters.get('frames_tx')).toBe(radio.sent.length);
-    // An hour later the share is available again.
-    now += 3_600_001;
-    await batch(20);
+    const airtimeS = (radio.sent.reduce((n, f) => n + f.length, 0) * 8) / 293;
+    expect(radio.sent.length).toBeGreaterThanOrEqual(frames);
+    // Next ask: one batch's airtime / duty cycle after the batch started (nothing here paces the
+    // frames by airtime, as a radio's limiter would), not before.
+    clock.advance(airtimeS * 100 * 1000 - 120_000 - 1000);
+    expect(wanted).toHaveLength(1);
+    clock.advance(2000);
+    expect(wanted).toEqual([16, 16]);
+    // Nothing comes (no chain yet): asked again a minute later.
+    clock.advance(60_000);
+    expect(wanted).toHaveLength(3);
+    expect(counters.get('beacon_asks')).toBe(3);
+    // The same batch again: same message id, new symbols (fragment.ts repeat).
+    const before = radio.sent.length;
+    await link.sendHeaders({ parentHeight: 0, parent: header(0), headers: range(1, 8) });
     await flush();
-    expect(a.counters.get('header_batches_tx')).toBe(sent + 1);
+    const ids = (fs: Uint8Array[]) => new Set(fs.map((f) => decodeFrame(f).body[0]));
+    expect(ids(radio.sent.slice(before))).toEqual(ids(radio.sent.slice(0, before)));
+    expect(counters.get('header_batch_repeats')).toBe(1);
+    await link.stop();
+  });
+
+  it('keeps to beaconinterval= when it is given', async () => {
+    const clock = new ManualClock(0);
+    const radio = new MemoryRadio('duplex', { dutyCycle: 1, bitrate: 1200 });
+    const wanted: number[] = [];
+    const ctx: LinkContext = {
+      log: silentLogger(),
+      counters: new Counters(),
+      network: NETWORKS.main,
+      events: { headers: () => {}, tx: () => {}, state: () => {}, beaconWanted: (n) => wanted.push(n) },
+    };
+    const link = new FramedLink('air', radio, ctx, { clock, beaconIntervalMs: 30_000 });
+    await link.start();
+    clock.advance(0);
+    // AFSK-like, no duty cycle: 1200 bit/s, 51-byte frames; bigger batches cost less framing.
+    expect(wanted[0]).toBeGreaterThanOrEqual(16);
+    expect(wanted[0] % 4).toBe(0);
+    await link.sendHeaders({ parentHeight: 0, parent: header(0), headers: range(1, 16) });
+    await flush();
+    clock.advance(29_000);
+    expect(wanted).toHaveLength(1);
+    clock.advance(1000);
+    expect(wanted).toHaveLength(2);
+    await link.stop();
   });
 
   it('sends a TXACK as one small frame and reports its txid prefixes on the far side (codecs/frames.md 3.4)', async () => {

@@ -12,6 +12,8 @@ export const AX25_CONTROL_UI = 0x03;
 export const AX25_PID_NO_L3 = 0xf0;
 /** AX.25 N1 default: largest information field. */
 export const AX25_MAX_INFO = 256;
+/** A UI frame without digipeaters: two 7-byte addresses, control and PID before the information field. */
+export const AX25_HEADER_BYTES = 16;
 
 const CALL_RE = /^[A-Z0-9]{1,6}$/;
 

@@ -8,7 +8,7 @@ import { airtimeMs } from '../radio/airtime.js';
 import type { ChannelFactory } from '../radio/channel.js';
 import { CallsignRequiredError } from '../radio/errors.js';
 import { RadioTransport, type BackoffPolicy, type RadioDeps } from '../radio/transport.js';
-import { AX25_MAX_INFO, decodeAx25Ui, encodeAx25Ui, formatCallsign, parseCallsign, type Callsign } from './ax25.js';
+import { AX25_HEADER_BYTES, AX25_MAX_INFO, decodeAx25Ui, encodeAx25Ui, formatCallsign, parseCallsign, type Callsign } from './ax25.js';
 import { KissCommand, KissDecoder, kissData, kissFullDuplex, kissPersistence, kissSlotTime, kissTxDelay, kissTxTail } from './kiss.js';
 
 /** Destination address of altnet frames (an AX.25 "tocall"-style group address). */
@@ -40,8 +40,6 @@ export interface KissTransportOptions {
   maxAttempts?: number;
   backoff?: BackoffPolicy;
 }
-
-const AX25_HEADER_BYTES = 16; // two addresses + control + PID
 
 export class KissTransport extends RadioTransport {
   /** Undefined only on a receive-only link: listening needs no licence, so no callsign. */

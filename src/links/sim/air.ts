@@ -8,13 +8,21 @@
 // - a member that is transmitting hears nothing (half duplex);
 // - otherwise each receiver misses a frame with probability `loss`, independently.
 // Datagrams from members: 'J' (join, refreshed) or 'F' + frame; to members: 'F' + frame, 'D'.
+// Members reach the air over loopback UDP (start), or in the same process (connect: the bench
+// and tests run hours of SF12 air on a virtual clock, given as `clock`).
 import { createSocket, type Socket } from 'node:dgram';
 import { loraAirtimeMs, type LoraAirtimeParams } from '../radio/airtime.js';
+import type { Clock, TimerHandle } from '../../util/clock.js';
+import type { ByteChannel } from '../radio/channel.js';
 
 export interface SimAirOptions {
   /** Share of frames each receiver misses, 0..1 (independent per receiver). */
   loss: number;
   lora: LoraAirtimeParams;
+  /** Airtime of a frame of `bytes`, ms, for another modulation (AFSK 1200); default LoRa's with `lora`. */
+  airtimeOf?: (bytes: number) => number;
+  /** Sim time and timers; when given, speedup and nowMs are not used. */
+  clock?: Clock;
   port?: number;
   /** Uniform [0,1) source; tests and the demo pass a seeded one for repeatable runs. */
   random?: () => number;
@@ -54,8 +62,9 @@ interface OnAir {
 
 export class SimAir {
   private socket: Socket | undefined;
-  private readonly members = new Map<string, { port: number; seen: number }>();
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly members = new Map<string, { send: (msg: Uint8Array) => void; seen: number }>();
+  private readonly timers = new Set<TimerHandle>();
+  private nextMember = 0;
   /** Frames on air now or scheduled (sim time, ms), oldest first. */
   private onAir: OnAir[] = [];
   /** When each member's transmitter is free again (sim time, ms). */
@@ -71,13 +80,34 @@ export class SimAir {
   async start(): Promise<number> {
     const socket = createSocket('udp4');
     this.socket = socket;
-    socket.on('message', (msg, rinfo) => this.onDatagram(new Uint8Array(msg), rinfo.port));
+    socket.on('message', (msg, rinfo) =>
+      this.onDatagram(new Uint8Array(msg), String(rinfo.port), (m) => this.socket?.send(m, rinfo.port, '127.0.0.1')),
+    );
     await new Promise<void>((resolve) => socket.bind(this.opts.port ?? 0, '127.0.0.1', resolve));
     return socket.address().port;
   }
 
+  /** A member in this process: the channel a SimTransport opens instead of a UDP socket. */
+  connect(): ByteChannel {
+    const key = `mem${this.nextMember++}`;
+    const dataHandlers: Array<(c: Uint8Array) => void> = [];
+    let open = true;
+    return {
+      description: `sim:in-process:${key}`,
+      write: async (data) => {
+        if (open) this.onDatagram(data.slice(), key, (m) => open && dataHandlers.forEach((h) => h(m)));
+      },
+      close: async () => {
+        open = false;
+        this.members.delete(key);
+      },
+      onData: (h) => dataHandlers.push(h),
+      onClose: () => {},
+    };
+  }
+
   async close(): Promise<void> {
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers) t.cancel();
     this.timers.clear();
     const s = this.socket;
     this.socket = undefined;
@@ -86,29 +116,36 @@ export class SimAir {
 
   /** Air time in ms: real time times the speed-up. */
   private now(): number {
+    if (this.opts.clock) return this.opts.clock.nowMs();
     return (this.opts.nowMs ?? (() => performance.now()))() * (this.opts.speedup ?? 1);
   }
 
   private later(simMs: number, fn: () => void): void {
-    const timer = setTimeout(
-      () => {
-        this.timers.delete(timer);
-        fn();
-      },
-      Math.max(0, simMs) / (this.opts.speedup ?? 1),
-    );
-    this.timers.add(timer);
+    const run = () => {
+      this.timers.delete(handle);
+      fn();
+    };
+    let handle: TimerHandle;
+    if (this.opts.clock) handle = this.opts.clock.after(Math.max(0, simMs), run);
+    else {
+      const t = setTimeout(run, Math.max(0, simMs) / (this.opts.speedup ?? 1));
+      handle = { cancel: () => clearTimeout(t) };
+    }
+    this.timers.add(handle);
   }
 
-  private onDatagram(msg: Uint8Array, fromPort: number): void {
-    const wall = Date.now();
-    const key = String(fromPort);
-    this.members.set(key, { port: fromPort, seen: wall });
+  private airtime(bytes: number): number {
+    return this.opts.airtimeOf ? this.opts.airtimeOf(bytes) : loraAirtimeMs(bytes, this.opts.lora);
+  }
+
+  private onDatagram(msg: Uint8Array, key: string, reply: (m: Uint8Array) => void): void {
+    const wall = this.opts.clock ? this.opts.clock.nowMs() : Date.now();
+    this.members.set(key, { send: reply, seen: wall });
     for (const [k, m] of this.members) if (wall - m.seen > MEMBER_TTL_MS) this.members.delete(k);
     this.stats.members = this.members.size;
     if (msg[0] !== AIR_FRAME || msg.length < 2 || msg.length > 256) return;
     const frameLen = msg.length - 1;
-    const airtime = loraAirtimeMs(frameLen, this.opts.lora);
+    const airtime = this.airtime(frameLen);
     const now = this.now();
     const free = this.busyUntil.get(key) ?? 0;
     // Node's timers may fire up to a millisecond before their due time, so a member answering its
@@ -130,7 +167,7 @@ export class SimAir {
     this.stats.bytes += frameLen;
     this.stats.airtimeMs += airtime;
     this.later(tx.end - now, () => {
-      this.socket?.send(Uint8Array.of(AIR_TX_DONE), fromPort, '127.0.0.1');
+      reply(Uint8Array.of(AIR_TX_DONE));
       if (tx.collided) {
         this.stats.lost += Math.max(0, this.members.size - 1);
         return;
@@ -145,7 +182,7 @@ export class SimAir {
           continue;
         }
         this.stats.delivered++;
-        this.socket?.send(msg, m.port, '127.0.0.1');
+        m.send(msg);
       }
     });
   }

@@ -9,6 +9,7 @@ import { SIM_OPTIONS } from './options.js';
 import type { LinkDirection } from '../link.js';
 import { loraAirtimeMs, loraBitrate, type LoraAirtimeParams } from '../radio/airtime.js';
 import type { ByteChannel } from '../radio/channel.js';
+import type { TimerHandle } from '../../util/clock.js';
 import { RadioTransport, type RadioDeps } from '../radio/transport.js';
 import { AIR_FRAME, AIR_JOIN, AIR_TX_DONE } from './air.js';
 
@@ -27,6 +28,13 @@ export interface SimTransportOptions {
   direction: LinkDirection;
   dutyCycle: number;
   mtu?: number;
+  /** Burst share of the duty-cycle limiter (link option burst=; default the limiter's). */
+  burstShare?: number;
+  /** Another modulation's airtime (AFSK 1200 on the simulated air) and bit rate; default LoRa's. */
+  airtimeOf?: (bytes: number) => number;
+  bitrate?: number;
+  /** The air in this process (SimAir.connect) instead of UDP. */
+  openChannel?: () => Promise<ByteChannel>;
 }
 
 function openUdpChannel(air: { host: string; port: number }): Promise<ByteChannel> {
@@ -60,8 +68,8 @@ function openUdpChannel(air: { host: string; port: number }): Promise<ByteChanne
 }
 
 export class SimTransport extends RadioTransport {
-  private joinTimer: NodeJS.Timeout | undefined;
-  private txDone: { resolve(): void; reject(e: Error): void; timer: NodeJS.Timeout } | undefined;
+  private joinTimer: TimerHandle | undefined;
+  private txDone: { resolve(): void; reject(e: Error): void; timer: TimerHandle } | undefined;
 
   constructor(o: SimTransportOptions, deps: RadioDeps) {
     const mtu = o.mtu ?? EU868_MAX_PAYLOAD[o.lora.sf] ?? 51;
@@ -71,14 +79,14 @@ export class SimTransport extends RadioTransport {
         capabilities: {
           direction: o.direction,
           mtu,
-          bitrate: Math.round(loraBitrate(o.lora)),
+          bitrate: o.bitrate ?? Math.round(loraBitrate(o.lora)),
           dutyCycle: o.dutyCycle,
           carries: ['headers', 'tx'],
           needsCallsign: false,
         },
-        openChannel: () => openUdpChannel(o.air),
-        duty: { dutyCycle: o.dutyCycle },
-        airtimeOf: (bytes) => loraAirtimeMs(bytes, o.lora),
+        openChannel: o.openChannel ?? (() => openUdpChannel(o.air)),
+        duty: { dutyCycle: o.dutyCycle, ...(o.burstShare !== undefined && { burstShare: o.burstShare }) },
+        airtimeOf: o.airtimeOf ?? ((bytes) => loraAirtimeMs(bytes, o.lora)),
         queueLimit: 512,
       },
       deps,
@@ -88,9 +96,12 @@ export class SimTransport extends RadioTransport {
   protected async initialize(): Promise<void> {
     // Joining is what makes the air deliver to us; repeat it in case the air restarted.
     await this.write(JOIN);
-    clearInterval(this.joinTimer);
-    this.joinTimer = setInterval(() => void this.write(JOIN).catch(() => {}), JOIN_EVERY_MS);
-    this.joinTimer.unref();
+    this.joinTimer?.cancel();
+    const rejoin = () => {
+      this.joinTimer = this.clock.after(JOIN_EVERY_MS, rejoin);
+      void this.write(JOIN).catch(() => {});
+    };
+    this.joinTimer = this.clock.after(JOIN_EVERY_MS, rejoin);
   }
 
   protected async transmit(frame: Uint8Array): Promise<void> {
@@ -98,15 +109,11 @@ export class SimTransport extends RadioTransport {
     d[0] = AIR_FRAME;
     d.set(frame, 1);
     const done = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(
-        () => {
-          this.txDone = undefined;
-          this.counters.inc('tx_done_timeouts');
-          reject(new Error('the simulated air did not report the end of the transmission (is the air running?)'));
-        },
-        this.frameAirtimeMs(frame.length) + TX_DONE_GRACE_MS,
-      );
-      timer.unref();
+      const timer = this.clock.after(this.frameAirtimeMs(frame.length) + TX_DONE_GRACE_MS, () => {
+        this.txDone = undefined;
+        this.counters.inc('tx_done_timeouts');
+        reject(new Error('the simulated air did not report the end of the transmission (is the air running?)'));
+      });
       this.txDone = { resolve, reject, timer };
     });
     await this.write(d);
@@ -119,7 +126,7 @@ export class SimTransport extends RadioTransport {
       const w = this.txDone;
       this.txDone = undefined;
       if (w) {
-        clearTimeout(w.timer);
+        w.timer.cancel();
         w.resolve();
       }
     }
@@ -129,13 +136,13 @@ export class SimTransport extends RadioTransport {
     const w = this.txDone;
     this.txDone = undefined;
     if (w) {
-      clearTimeout(w.timer);
+      w.timer.cancel();
       w.reject(err);
     }
   }
 
   override async close(): Promise<void> {
-    clearInterval(this.joinTimer);
+    this.joinTimer?.cancel();
     await super.close();
   }
 }
