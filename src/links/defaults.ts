@@ -29,6 +29,8 @@ export interface DefaultLink {
   reachesViaProxy?: string;
   /** What that party learns about the user. */
   learns: string;
+  /** The same through a proxy, when it differs. */
+  learnsViaProxy?: string;
 }
 
 const ESPLORA_LEARNS =
@@ -39,6 +41,9 @@ const DNS_LEARNS =
 const PEERS_LEARNS =
   "each peer learns your IP address, that you run a Bitcoin node with altnet (its version message says /altnet:.../ and asks for no transactions), which headers and blocks you fetch, and any transaction you send through it; the DNS seeds' operators see your resolver (not your IP address) look up their names at start-up; no wallet address";
 
+const PEERS_LEARNS_VIA_PROXY =
+  "each peer learns that someone behind Tor (it sees the exit relay's address, or nothing at all for an onion peer) runs a Bitcoin node with altnet, which headers and blocks you fetch, and any transaction you send through it; no DNS lookup is made on this machine, the seed nodes asked through the proxy see only the Tor exit; no wallet address";
+
 /** Random P2P peers: the first default, the founding idea ("try some random node, in the hopes it is not eclipsed"). */
 function peers(network: NetworkName): DefaultLink {
   return {
@@ -46,7 +51,8 @@ function peers(network: NetworkName): DefaultLink {
     type: 'peers',
     options: { type: 'peers' },
     viaProxy: { type: 'peers' },
-    reachesViaProxy: `3 random Bitcoin nodes at a time through the proxy, onion nodes among them; no name is looked up here: seed nodes (${DNS_SEEDS[network][0]}, ...) are asked for addresses through the proxy, then Bitcoin Core's fixed seeds`,
+    reachesViaProxy: `3 random Bitcoin nodes at a time through the proxy, onion nodes among them; no name is looked up here: seed nodes (${DNS_SEEDS[network][0]}, ...) are asked for addresses through the proxy (not with onlynet=onion: then onion peers only), then Bitcoin Core's fixed seeds`,
+    learnsViaProxy: PEERS_LEARNS_VIA_PROXY,
     reaches: `3 random Bitcoin nodes at a time from distinct netgroups (BIP324 encrypted when they offer it), found through Bitcoin Core's DNS seeds (${DNS_SEEDS[network].join(', ')}) and the addresses peers share; the address book is kept in the datadir`,
     learns: PEERS_LEARNS,
   };
@@ -126,10 +132,11 @@ export function chooseDefaultLinks(
       continue;
     }
     const reaches = opts.proxy ? (entry.reachesViaProxy ?? entry.reaches) : entry.reaches;
+    const learns = opts.proxy ? (entry.learnsViaProxy ?? entry.learns) : entry.learns;
     links.push({
       name: entry.name,
       options: { ...(opts.proxy ? entry.viaProxy! : entry.options) },
-      about: { reaches, learns: entry.learns },
+      about: { reaches, learns },
     });
   }
   const why = opts.reason === 'no-links' ? 'no links configured' : 'defaults=1';

@@ -121,6 +121,9 @@ describe('default sources: when they are used', () => {
     expect(c.defaultsNote).toMatch(/dnsheaders: .*leak/);
     const choice = chooseDefaultLinks('main', { proxy: true, taken: new Set(), reason: 'no-links' });
     expect(choice.links[0].about.reaches).toMatch(/through the proxy.*no name is looked up here/);
+    // What a peer learns through Tor: not your IP address, and no resolver involved.
+    expect(choice.links[0].about.learns).toMatch(/behind Tor/);
+    expect(choice.links[0].about.learns).not.toMatch(/your IP address|resolver/);
     expect(choice.links[1].about.reaches).toMatch(/onion service .* through the proxy/);
   });
 
