@@ -107,7 +107,7 @@ export const SOURCE_ROWS = {
     max: 86_400_000,
     unit: 'ms',
     default: '120000',
-    help: `Ask ${what} for new headers this often (0: only when asked); after failures the wait doubles, randomly spread, up to 30 min, until it answers.`,
+    help: `Ask ${what} for new headers this often (0: only when asked); after failures the wait is drawn from a window that doubles from 1 min up to 30 min, until it answers.`,
   }),
   /** Read by SourceLink through source/polite.ts. */
   blockDelay: (what: string): LinkOptionSpec => ({

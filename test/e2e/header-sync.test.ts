@@ -80,7 +80,8 @@ describe('header syncs', () => {
       gatewayWith('main', {
         name: 'd',
         type: 'dns',
-        options: { type: 'dns', domain: dns.domain, server: `127.0.0.1:${dns.port}`, rate: '0' },
+        // A loaded CI machine can take seconds to answer one query: a timeout costs a backoff retry.
+        options: { type: 'dns', domain: dns.domain, server: `127.0.0.1:${dns.port}`, rate: '0', timeout: '20000' },
       }).then((g) => ({ ...g, want: served.first + 799 })),
       // 4,100 headers from Core in 2000-header batches.
       gatewayWith('regtest', { name: 'p', type: 'p2p', options: { type: 'p2p', peer: `127.0.0.1:${nodeB.p2pPort}` } }).then((g) => ({

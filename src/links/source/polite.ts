@@ -10,9 +10,11 @@
 //    the same second (eclair's watchdog does the same). A block this link found itself needs no
 //    second look: its next poll stays an interval away.
 //  - backoff: after n failures in a row (timeouts, unreachable, HTTP 429, captcha pages) the next
-//    poll is drawn uniformly from [0, min(backoffMaxMs, pollMs * 2^n)] ("full jitter", AWS
-//    Architecture Blog, "Exponential Backoff And Jitter", 2015), at least MIN_RETRY_MS; the first
-//    answer resets it.
+//    poll is drawn uniformly from [0, min(backoffMaxMs, base * 2^n)] ("full jitter", AWS
+//    Architecture Blog, "Exponential Backoff And Jitter", 2015), at least MIN_RETRY_MS, with base
+//    the smaller of pollMs and RETRY_BASE_MS: a passing timeout is retried within a minute (about
+//    30 s on average), a server that stays down is asked less and less often, 30 min apart at
+//    most. The first answer resets it.
 //  - prompt requests: what the gateway asks (a sync continuing, a link that came up, the watchdog
 //    asking every link when it suspects an eclipse) goes out at once while the source answers. While
 //    it is backing off, such a request goes out at once only with a token from a small bucket
@@ -40,8 +42,8 @@ export const DEFAULT_BLOCK_DELAY_MS = 150_000;
 export const DEFAULT_BACKOFF_MAX_MS = 30 * 60_000;
 /** Shortest wait after a failure (full jitter may draw 0). */
 export const MIN_RETRY_MS = 1_000;
-/** Backoff base of a link that does not poll on its own (poll=0): its first window is 2 min. */
-export const RETRY_BASE_MS = 60_000;
+/** Largest backoff base: the first window after a failure is at most twice this (1 min). */
+export const RETRY_BASE_MS = 30_000;
 /** Prompt requests allowed at once while backing off, and one more per PROMPT_EVERY_MS. */
 export const PROMPT_BURST = 2;
 export const PROMPT_EVERY_MS = 5 * 60_000;
@@ -114,7 +116,7 @@ export class PolitePolicy {
 
   /** The window the next backoff delay is drawn from. */
   backoffWindowMs(failures = this.failures): number {
-    const base = this.pollMs > 0 ? Math.max(this.pollMs, MIN_RETRY_MS) : RETRY_BASE_MS;
+    const base = this.pollMs > 0 ? Math.min(Math.max(this.pollMs, MIN_RETRY_MS), RETRY_BASE_MS) : RETRY_BASE_MS;
     // 2^n overflows nothing: the exponent is capped well before 2^53.
     return Math.min(this.backoffMaxMs, base * 2 ** Math.min(failures, 40));
   }

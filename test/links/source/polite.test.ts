@@ -37,19 +37,19 @@ describe('PolitePolicy', () => {
     const { p } = policy({ r: [0.999] });
     const delays = Array.from({ length: 6 }, () => p.failed());
     expect(delays.map((d) => d.why)).toEqual(Array(6).fill('backoff'));
-    // windows 240 s, 480 s, 960 s, then the 30 min cap
-    expect(delays.map((d) => d.delayMs)).toEqual([239_760, 479_520, 959_040, 1_798_200, 1_798_200, 1_798_200]);
+    // windows 1, 2, 4, 8, 16 min (base: the smaller of poll and 30 s), then the 30 min cap
+    expect(delays.map((d) => d.delayMs)).toEqual([59_940, 119_880, 239_760, 479_520, 959_040, 1_798_200]);
     expect(p.backoffWindowMs()).toBe(DEFAULT_BACKOFF_MAX_MS);
     expect(p.failures).toBe(6);
     expect(p.succeeded()).toEqual({ delayMs: 120_000, why: 'interval' });
     expect(p.failures).toBe(0);
-    expect(p.failed().delayMs).toBe(239_760);
+    expect(p.failed().delayMs).toBe(59_940);
   });
 
-  it('full jitter may draw 0: the wait is still at least MIN_RETRY_MS; a link that does not poll backs off from RETRY_BASE_MS', () => {
+  it('full jitter may draw 0: the wait is still at least MIN_RETRY_MS; the base is the smaller of poll and RETRY_BASE_MS', () => {
     expect(policy({ r: [0] }).p.failed().delayMs).toBe(MIN_RETRY_MS);
-    const { p } = policy({ pollMs: 0, r: [0.5] });
-    expect(p.failed().delayMs).toBe(RETRY_BASE_MS); // half of 2 x 60 s
+    expect(policy({ pollMs: 0, r: [0.5] }).p.failed().delayMs).toBe(RETRY_BASE_MS); // half of 2 x 30 s
+    expect(policy({ pollMs: 10_000, r: [0.5] }).p.failed().delayMs).toBe(10_000); // half of 2 x 10 s
   });
 
   it('a new block from another link: the next poll within 0..blockDelay, uniformly as random() says', () => {
