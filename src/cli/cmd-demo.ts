@@ -8,7 +8,7 @@
 import { NETWORKS } from '../chain/networks.js';
 import { Gateway } from '../gateway/gateway.js';
 import { SimAir, seededRandom } from '../links/sim/air.js';
-import { loraAirtimeMs, type LoraAirtimeParams } from '../links/radio/airtime.js';
+import { loraAirtimeMs, loraParams } from '../links/radio/airtime.js';
 import { EU868_MAX_PAYLOAD } from '../links/sim/transport.js';
 import { ATTACKER_ADDRESS, BitcoindProcess, chooseBitcoind, sleep, type BitcoindChoice } from '../node/bitcoind.js';
 import { createLogger } from '../util/log.js';
@@ -93,15 +93,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s`;
   const say = (line: string) => io.out(`[${elapsed()}] ${line}`);
   const log = o.verbose ? createLogger({ level: 'info' }) : createLogger({ level: 'error' });
-  const lora: LoraAirtimeParams = {
-    sf: o.sf,
-    bandwidthHz: 125_000,
-    codingRate: 5,
-    preambleSymbols: 8,
-    explicitHeader: true,
-    crc: true,
-    lowDataRateOptimize: 'auto',
-  };
+  const lora = loraParams(o.sf);
 
   // The air carries one frame per (airtime / duty cycle) on average (the limiter paces the
   // budget); allow 60 full frames' worth, the headers, repair fragments, losses and tips.

@@ -3,7 +3,7 @@
 // an hour of duty cycle, computed and also counted through the real limiter.
 import { readFileSync } from 'node:fs';
 import { findBoardProfile } from '../../src/links/boards.js';
-import { airtimeMs, frameAirtimeMs, loraAirtimeMs, type LoraAirtimeParams } from '../../src/links/radio/airtime.js';
+import { airtimeMs, frameAirtimeMs, loraAirtimeMs, loraParams } from '../../src/links/radio/airtime.js';
 import { rnodePreambleSymbols } from '../../src/links/lora/onair.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { DutyCycleLimiter } from '../../src/links/radio/dutycycle.js';
@@ -68,15 +68,7 @@ export async function bench(): Promise<Record<string, unknown>> {
   }
   const lora: Record<string, unknown> = {};
   for (const sf of [7, 9, 12]) {
-    const p: LoraAirtimeParams = {
-      sf,
-      bandwidthHz: 125_000,
-      codingRate: 5,
-      preambleSymbols: 8,
-      explicitHeader: true,
-      crc: true,
-      lowDataRateOptimize: 'auto',
-    };
+    const p = loraParams(sf);
     const row: Record<string, unknown> = {};
     for (const [name, bytes] of Object.entries(sizes)) {
       // What an RNode (or a RAK3172/RN2483 on the region profile) really sends: the 1-byte header

@@ -3,20 +3,12 @@
 // so the tests that put a beacon and receivers on one channel set it up alike.
 import { NETWORKS, type NetworkParams } from '../../src/chain/networks.js';
 import { Gateway, type LinkSpec } from '../../src/gateway/gateway.js';
-import type { LoraAirtimeParams } from '../../src/links/radio/airtime.js';
+import { loraParams, type LoraAirtimeParams } from '../../src/links/radio/airtime.js';
 import { SimAir, seededRandom } from '../../src/links/sim/air.js';
 import { memoryLogger, type Logger } from '../../src/util/log.js';
 
 /** SF7 at 125 kHz: the shortest airtime, so the tests spend little time waiting for the air. */
-export const LORA_SF7: LoraAirtimeParams = {
-  sf: 7,
-  bandwidthHz: 125_000,
-  codingRate: 5,
-  preambleSymbols: 8,
-  explicitHeader: true,
-  crc: true,
-  lowDataRateOptimize: 'auto',
-};
+export const LORA_SF7: LoraAirtimeParams = loraParams(7);
 
 export interface TestAir {
   air: SimAir;

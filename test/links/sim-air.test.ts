@@ -5,20 +5,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createSocket, type Socket } from 'node:dgram';
 import { SimAir, seededRandom } from '../../src/links/sim/air.js';
 import { SimTransport } from '../../src/links/sim/transport.js';
-import { loraAirtimeMs, type LoraAirtimeParams } from '../../src/links/radio/airtime.js';
+import { loraAirtimeMs, loraParams, type LoraAirtimeParams } from '../../src/links/radio/airtime.js';
 import { Counters } from '../../src/util/counters.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { until } from '../helpers/wait.js';
 
-const SF7: LoraAirtimeParams = {
-  sf: 7,
-  bandwidthHz: 125_000,
-  codingRate: 5,
-  preambleSymbols: 8,
-  explicitHeader: true,
-  crc: true,
-  lowDataRateOptimize: 'auto',
-};
+const SF7: LoraAirtimeParams = loraParams(7);
 
 interface Member {
   socket: Socket;

@@ -16,6 +16,14 @@ export interface LoraAirtimeParams {
   lowDataRateOptimize: 'auto' | boolean;
 }
 
+/**
+ * The LoRa settings of a plain point-to-point link at `sf` (the simulated air, the demo): explicit
+ * header, CRC on, 8 preamble symbols, low-data-rate optimisation where the datasheet requires it.
+ */
+export function loraParams(sf: number, bandwidthHz = 125_000, codingRate = 5): LoraAirtimeParams {
+  return { sf, bandwidthHz, codingRate, preambleSymbols: 8, explicitHeader: true, crc: true, lowDataRateOptimize: 'auto' };
+}
+
 /** Symbol duration in ms. */
 export function loraSymbolMs(sf: number, bandwidthHz: number): number {
   return (2 ** sf / bandwidthHz) * 1000;

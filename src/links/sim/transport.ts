@@ -7,7 +7,7 @@ import type { HostPort } from '../../util/net.js';
 import { readLinkOptions } from '../options.js';
 import { SIM_OPTIONS } from './options.js';
 import type { LinkDirection } from '../link.js';
-import { loraAirtimeMs, loraBitrate, type LoraAirtimeParams } from '../radio/airtime.js';
+import { loraAirtimeMs, loraBitrate, loraParams, type LoraAirtimeParams } from '../radio/airtime.js';
 import type { ByteChannel } from '../radio/channel.js';
 import type { TimerHandle } from '../../util/clock.js';
 import { RadioTransport, type RadioDeps } from '../radio/transport.js';
@@ -155,15 +155,7 @@ export function simTransportFromOptions(name: string, options: Record<string, st
     {
       name,
       air: o.must<HostPort>('air'),
-      lora: {
-        sf,
-        bandwidthHz: o.must<number>('bw') * 1000,
-        codingRate: o.must<number>('cr'),
-        preambleSymbols: 8,
-        explicitHeader: true,
-        crc: true,
-        lowDataRateOptimize: 'auto',
-      },
+      lora: loraParams(sf, o.must<number>('bw') * 1000, o.must<number>('cr')),
       direction: o.must<LinkDirection>('direction'),
       dutyCycle: o.must<number>('dutycycle'),
       mtu: o.int('mtu'),

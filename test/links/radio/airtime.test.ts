@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { loraAirtimeMs, loraLowDataRate, loraMaxPayloadForDwell, type LoraAirtimeParams } from '../../../src/links/radio/airtime.js';
+import {
+  loraAirtimeMs,
+  loraLowDataRate,
+  loraMaxPayloadForDwell,
+  loraParams,
+  type LoraAirtimeParams,
+} from '../../../src/links/radio/airtime.js';
 import { regionRule } from '../../../src/links/radio/regions.js';
 
 const base: LoraAirtimeParams = {
@@ -22,6 +28,12 @@ describe('LoRa airtime (Semtech formula)', () => {
     expect(loraAirtimeMs(51, { ...base, sf: 12 })).toBeCloseTo(2465.792, 3);
     // SF9 51 B: 8 + ceil((408-36+44)/36)*5 = 8+12*5 = 68 symbols, Tsym 4.096 ms.
     expect(loraAirtimeMs(51, { ...base, sf: 9 })).toBeCloseTo((68 + 12.25) * 4.096, 6);
+  });
+
+  it('loraParams is the plain link setting these values are for (the sim air and the demo use it)', () => {
+    expect(loraParams(7)).toEqual(base);
+    expect(loraParams(12, 250_000, 8)).toEqual({ ...base, sf: 12, bandwidthHz: 250_000, codingRate: 8 });
+    expect(loraAirtimeMs(51, loraParams(12))).toBeCloseTo(2465.792, 3);
   });
 
   it('applies the header, CRC, coding rate and LDRO terms', () => {
