@@ -6,22 +6,10 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/cmd-status.js';
 import { memoryIO } from '../../src/cli/io.js';
+import { pendingTx } from '../helpers/status.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'altnet-status-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-const pendingTx = (txid: string, relayed: boolean) => ({
-  txid,
-  wtxid: txid,
-  vsize: 141,
-  addedAt: '2026-11-30T11:58:00.000Z',
-  attempts: 3,
-  lastSentAt: '2026-11-30T11:59:30.000Z',
-  lastLinks: ['air'],
-  nextAttemptAt: '2026-11-30T12:01:00.000Z',
-  expiresAt: '2026-12-14T11:58:00.000Z',
-  ...(relayed ? { relayedAt: '2026-11-30T11:59:40.000Z', relayedVia: 'air' } : {}),
-});
 
 /** A status.json of the shape GatewayStatus, with only what the text output reads. */
 const STATUS = {

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { esc, renderStatusBody, renderStatusPage, startStatusServer, STATUS_SCRIPT } from '../../src/gateway/status-page.js';
 import { memoryLogger } from '../../src/util/log.js';
+import { pendingTx } from '../helpers/status.js';
 import { request } from 'node:http';
 
 const NOW = Date.parse('2026-11-30T12:00:00Z');
@@ -96,19 +97,7 @@ describe('status page rendering', () => {
   });
 
   it('shows an outbox transaction acknowledged over radio as relayed, and one not yet as sending', () => {
-    const tx = (txid: string, relayed: boolean) => ({
-      txid,
-      wtxid: txid,
-      vsize: 141,
-      addedAt: '2026-11-30T11:58:00.000Z',
-      attempts: 3,
-      lastSentAt: '2026-11-30T11:59:30.000Z',
-      lastLinks: ['air'],
-      nextAttemptAt: '2026-11-30T12:01:00.000Z',
-      expiresAt: '2026-12-14T11:58:00.000Z',
-      ...(relayed ? { relayedAt: '2026-11-30T11:59:40.000Z', relayedVia: 'air' } : {}),
-    });
-    const html = renderStatusBody({ ...status, pendingTx: [tx('aa'.repeat(32), true), tx('bb'.repeat(32), false)] }, NOW);
+    const html = renderStatusBody({ ...status, pendingTx: [pendingTx('aa'.repeat(32), true), pendingTx('bb'.repeat(32), false)] }, NOW);
     const rows = /<section id="pending">.*?<\/section>/s.exec(html)![0].split('<tr>').slice(2);
     expect(rows).toHaveLength(2);
     expect(rows[0]).toContain('aaaaaaaa…aaaaaaaa');
