@@ -90,10 +90,16 @@ rm -f "$APP"/docs/*.md
 cp "$SRC"/docs/*.md "$APP/docs/"
 cp "$SRC/README.md" "$APP/README.md"
 cp "$SRC/altnet.conf.example" "$APP/altnet.conf.example"
+# The main process's V8 flags and malloc environment, from the one table in
+# src/util/node-memory.ts (MAIN_NODE_FLAGS, MEMORY_ENV; the supervisor gives the link driver
+# processes theirs). Values are plain words (no spaces or quotes).
+MEMORY_ENV="$("$NODE_BIN" --input-type=module -e "const m = await import('$SRC/dist/src/util/node-memory.js'); console.log(Object.entries(m.MEMORY_ENV).map(([k, v]) => k + '=' + v).join(' '))")"
+MAIN_FLAGS="$("$NODE_BIN" --input-type=module -e "const m = await import('$SRC/dist/src/util/node-memory.js'); console.log(m.MAIN_NODE_FLAGS.join(' '))")"
 cat >"$APP/bin/altnet" <<EOF
 #!/bin/sh
-# altnet launcher, written by scripts/install.sh.
-exec "$NODE_BIN" "$PREFIX/dist/src/cli/main.js" "\$@"
+# altnet launcher, written by scripts/install.sh: Node with altnet's memory settings
+# (src/util/node-memory.ts).
+exec env $MEMORY_ENV "$NODE_BIN" $MAIN_FLAGS "$PREFIX/dist/src/cli/main.js" "\$@"
 EOF
 chmod 0755 "$APP/bin/altnet"
 mkdir -p "$DESTDIR/usr/local/bin"

@@ -5,6 +5,7 @@ import { InvalidDataError, MalformedInputError } from '../util/errors.js';
 import { decodeHeaderStream, encodeHeaderStream, type BitsRule, type HeaderContext } from './headers.js';
 import { ByteReader, writeLeb128 } from './bits.js';
 import { crc16, crc32 } from './crc.js';
+import { MAX_TXACK_ENTRIES, TXID_PREFIX_BYTES } from './txack.js';
 
 export const FrameType = {
   HEADERS: 1,
@@ -231,10 +232,7 @@ export function decodeAckBody(body: Uint8Array): AckBody {
   return { msgId, needed };
 }
 
-/** TXACK (codecs/frames.md 3.4): most transactions acknowledged in one frame. */
-export const MAX_TXACK_ENTRIES = 16;
-/** Bytes of each acknowledged txid: its first 8 bytes in internal order (as in `inv`). */
-export const TXID_PREFIX_BYTES = 8;
+export { MAX_TXACK_ENTRIES, TXID_PREFIX_BYTES };
 
 /** TXACK body: the txid prefixes (8 bytes each, internal order) of transactions the node accepted. */
 export function encodeTxAckBody(txids: Uint8Array[]): Uint8Array {

@@ -17,7 +17,7 @@ import { MalformedInputError } from '../util/errors.js';
 import { bigIntToBytesBE, bytesToBigIntBE } from '../util/bytes.js';
 import type { Cargo, LinkCapabilities, LinkDirection, LinkState } from '../links/link.js';
 import { MAX_HEADERS_PER_MESSAGE } from '../chain/header.js';
-import { MAX_TXACK_ENTRIES, TXID_PREFIX_BYTES } from '../codec/frames.js';
+import { MAX_TXACK_ENTRIES, TXID_PREFIX_BYTES } from '../codec/txack.js';
 
 /** Bitcoin Core's MAX_BLOCK_SERIALIZED_SIZE (consensus/consensus.h). */
 export const MAX_BLOCK_BYTES = 4_000_000;

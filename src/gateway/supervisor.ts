@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../util/log.js';
 import type { Counters } from '../util/counters.js';
 import { AltnetError } from '../util/errors.js';
+import { DRIVER_NODE_FLAGS, nodeMemoryEnv } from '../util/node-memory.js';
 import type { HeaderBatch, HeadersWanted, LinkCapabilities, LinkState, TipReport } from '../links/link.js';
 import { frameMessage, IpcDecoder, parseChildMessage, DEFAULT_MAX_IPC_MESSAGE, MAX_HEADERS_PER_IPC, type ParentMessage } from './ipc.js';
 import type { RouterLink } from './router.js';
@@ -55,15 +56,6 @@ export interface SupervisorOptions {
 }
 
 export type SupervisedState = LinkState | 'restarting' | 'quarantined';
-
-/**
- * V8 settings sized for a driver, which holds a few batches at a time: a young generation of
- * 1 MB semi-spaces instead of up to 16 MB, and V8's memory-over-speed heuristics. Measured
- * (npm run bench -- memory): electrum and p2p link processes 34 -> 17-19 MB PSS after a sync.
- */
-export const DRIVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--optimize-for-size'];
-/** glibc: one malloc arena per thread is up to 64 MB of address space and some resident pages each. */
-const DRIVER_ENV = { MALLOC_ARENA_MAX: '2' };
 
 /** The compiled child entry, also when this module runs from TypeScript source (tests). */
 export function driverHostEntry(): string {
@@ -202,7 +194,7 @@ export class LinkSupervisor implements RouterLink {
     const heap = this.opts.heapMb ? [`--max-old-space-size=${this.opts.heapMb}`] : [];
     const child = spawn(process.execPath, [...DRIVER_NODE_FLAGS, ...heap, this.opts.entry ?? driverHostEntry()], {
       stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...DRIVER_ENV, ALTNET_LINK: this.name },
+      env: { ...nodeMemoryEnv(process.env), ALTNET_LINK: this.name },
     });
     this.child = child;
     this.startedAt = this.now();

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { MAIN_NODE_FLAGS, MEMORY_ENV } from '../../src/util/node-memory.js';
 
 const REPO = resolve(new URL('../..', import.meta.url).pathname);
 
@@ -57,6 +58,13 @@ describe('scripts/install.sh with DESTDIR', () => {
     expect(existsSync(join(app, 'package-lock.json'))).toBe(true);
     const launcher = readFileSync(join(app, 'bin/altnet'), 'utf8');
     expect(launcher).toContain('"/opt/altnet/dist/src/cli/main.js" "$@"');
+    // The main process runs with the memory settings of src/util/node-memory.ts (issue 18).
+    expect(launcher).toContain(
+      `exec env ${Object.entries(MEMORY_ENV)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')} "`,
+    );
+    expect(launcher).toContain(`" ${MAIN_NODE_FLAGS.join(' ')} "/opt/altnet/dist/src/cli/main.js"`);
     expect(mode(join(app, 'bin/altnet'))).toBe(0o755);
     expect(readlinkSync(join(root, 'usr/local/bin/altnet'))).toBe('/opt/altnet/bin/altnet');
 

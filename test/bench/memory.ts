@@ -4,21 +4,38 @@
 // a bare Node is the floor that isolating each driver in a process costs. PSS splits pages
 // shared between processes (the node binary, libraries) among them, so the two sets are
 // measured together, each process's share of the shared pages counted once.
+// The gateway runs as the installed daemon does (the launcher's MAIN_NODE_FLAGS and MEMORY_ENV;
+// the supervisor gives its drivers theirs); the bare processes get neither. Once the links are
+// up and synced (memory-gateway.ts), both sets are sampled SAMPLES times a second apart at the
+// same moments; the figures are medians (the ratio: the median of the per-sample ratios).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SimAir } from '../../src/links/sim/air.js';
+import { MAIN_NODE_FLAGS, nodeMemoryEnv } from '../../src/util/node-memory.js';
 import { startEsploraServer } from '../servers/esplora-server.js';
 import { startElectrumServer } from '../servers/electrum-server.js';
 import { startFakePeer } from '../servers/p2p-peer.js';
 
-/** Kernel-reported memory of a process, kB: Pss, Rss, and the private anonymous part. */
-export function smapsRollup(pid: number): { pss: number; rss: number; pssAnon: number } {
+/** Kernel-reported memory of a process, kB (smaps_rollup): Pss and its anonymous and file parts, Rss, Private_Dirty. */
+export function smapsRollup(pid: number): { pss: number; pssAnon: number; pssFile: number; rss: number; privateDirty: number } {
   const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
   const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
-  return { pss: field('Pss'), rss: field('Rss'), pssAnon: field('Pss_Anon') };
+  return {
+    pss: field('Pss'),
+    pssAnon: field('Pss_Anon'),
+    pssFile: field('Pss_File'),
+    rss: field('Rss'),
+    privateDirty: field('Private_Dirty'),
+  };
 }
+
+const SAMPLES = 5;
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 
 const mb = (kb: number) => +(kb / 1024).toFixed(1);
 
@@ -61,10 +78,16 @@ export async function bench(): Promise<Record<string, unknown>> {
     for (let i = 0; i < 5; i++) bare.push(spawn(process.execPath, ['-e', 'setInterval(()=>{},1e3)'], { stdio: 'ignore' }));
     gwChild = spawn(
       process.execPath,
-      ['--expose-gc', resolve(here, 'memory-gateway.js'), String(airPort), esplora.url, String(electrum.port), String(peer.port)],
-      {
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
+      [
+        ...MAIN_NODE_FLAGS,
+        '--expose-gc',
+        resolve(here, 'memory-gateway.js'),
+        String(airPort),
+        esplora.url,
+        String(electrum.port),
+        String(peer.port),
+      ],
+      { stdio: ['pipe', 'pipe', 'pipe'], env: nodeMemoryEnv(process.env) },
     );
     const info = JSON.parse(await waitLine(gwChild, 60_000)) as {
       pid: number;
@@ -75,24 +98,32 @@ export async function bench(): Promise<Record<string, unknown>> {
       { what: 'main', pid: info.pid },
       ...info.links.map((l) => ({ what: `${l.type} link`, pid: l.pid ?? 0, state: l.state })),
     ];
-    const gw = gwProcs.map((p) => ({ ...p, ...smapsRollup(p.pid) }));
-    const bareM = bare.map((c) => smapsRollup(c.pid!));
-    const gwPss = gw.reduce((s, p) => s + p.pss, 0);
-    const barePss = bareM.reduce((s, p) => s + p.pss, 0);
+    const gwSamples: Array<ReturnType<typeof smapsRollup>[]> = [];
+    const bareSamples: Array<ReturnType<typeof smapsRollup>[]> = [];
+    for (let i = 0; i < SAMPLES; i++) {
+      if (i) await new Promise((r) => setTimeout(r, 1000));
+      gwSamples.push(gwProcs.map((p) => smapsRollup(p.pid)));
+      bareSamples.push(bare.map((c) => smapsRollup(c.pid!)));
+    }
+    const total = (procs: ReturnType<typeof smapsRollup>[]) => procs.reduce((s, p) => s + p.pss, 0);
+    const perProcess = (samples: Array<ReturnType<typeof smapsRollup>[]>, i: number) => {
+      const m = (f: keyof ReturnType<typeof smapsRollup>) => mb(median(samples.map((s) => s[i][f])));
+      return { pssMB: m('pss'), pssAnonMB: m('pssAnon'), pssFileMB: m('pssFile'), privateDirtyMB: m('privateDirty'), rssMB: m('rss') };
+    };
+    const gwPss = median(gwSamples.map(total));
+    const barePss = median(bareSamples.map(total));
+    const ratios = gwSamples.map((g, i) => total(g) / total(bareSamples[i]));
     return {
-      gateway: gw.map((p) => ({
-        process: p.what,
-        state: (p as { state?: string }).state,
-        pssMB: mb(p.pss),
-        pssAnonMB: mb(p.pssAnon),
-        rssMB: mb(p.rss),
-      })),
+      gateway: gwProcs.map((p, i) => ({ process: p.what, state: (p as { state?: string }).state, ...perProcess(gwSamples, i) })),
       gatewayPssMB: mb(gwPss),
-      bareNodePssMB: bareM.map((p) => mb(p.pss)),
+      bareNodePssMB: bare.map((_, i) => perProcess(bareSamples, i).pssMB),
+      bareNode: perProcess(bareSamples, 0),
       bareNodesPssMB: mb(barePss),
-      ratio: +(gwPss / barePss).toFixed(3),
+      ratio: +median(ratios).toFixed(3),
+      ratioSamples: ratios.map((r) => +r.toFixed(3)),
       target: '<= 1.25 (main + 4 link processes vs 5 bare Node processes, same run)',
       chainTipHeight: info.tipHeight,
+      settings: { mainFlags: MAIN_NODE_FLAGS, env: nodeMemoryEnv({}) },
     };
   } finally {
     if (gwChild && gwChild.exitCode === null) {

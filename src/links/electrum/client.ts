@@ -2,9 +2,9 @@
 // Lines are bounded (a server cannot make us buffer without limit), every request has a
 // deadline, and a server.ping keeps idle connections open.
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { AltnetError, MalformedInputError } from '../../util/errors.js';
-import { dialTcp } from '../source/dial.js';
+import { dialTcp, loadTls } from '../source/dial.js';
 import type { HostPort } from '../../util/net.js';
 import { realTimers, SourceUnavailableError, withTimeout, type Timers } from '../source/index.js';
 
@@ -137,7 +137,7 @@ export class ElectrumClient {
               // it is checked on secureConnect below.
               tlsOpts.rejectUnauthorized = false;
             }
-            const s = tls.connect(tlsOpts);
+            const s = loadTls().connect(tlsOpts);
             pendingSocket = s;
             s.once('secureConnect', () => {
               if (fp) {

@@ -2,8 +2,8 @@
 // Endpoints used: GET /blocks/tip/height, /blocks/tip/hash, /block-height/:height,
 // /block/:hash/header, /block/:hash/status, /block/:hash/raw (blocks); POST /tx. Every answer is bounded in size, has a
 // deadline, and is checked (a header must hash to the hash it was asked for).
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
+import type https from 'node:https';
 import { headerHash } from '../../chain/header.js';
 import { equalBytes, fromHex, hashToHex, hexToHash, toHex } from '../../util/bytes.js';
 import { AltnetError, MalformedInputError } from '../../util/errors.js';
@@ -21,7 +21,7 @@ import {
   type Timers,
 } from '../source/index.js';
 import { readLinkOptions } from '../options.js';
-import { proxyAgent, readProxyOption } from '../source/dial.js';
+import { loadHttp, proxyAgent, readProxyOption } from '../source/dial.js';
 import type { HostPort } from '../../util/net.js';
 import { ESPLORA_OPTIONS } from './options.js';
 
@@ -69,8 +69,8 @@ export class EsploraSource implements HeaderSource {
     this.agent = opts.proxy
       ? proxyAgent(opts.proxy, { https: tls, ca: opts.ca, timeoutMs: opts.timeoutMs ?? 15_000 })
       : tls
-        ? new https.Agent({ keepAlive: true, maxSockets: 4, ca: opts.ca })
-        : new http.Agent({ keepAlive: true, maxSockets: 4 });
+        ? new (loadHttp(true) as typeof https).Agent({ keepAlive: true, maxSockets: 4, ca: opts.ca })
+        : new (loadHttp(false) as typeof http).Agent({ keepAlive: true, maxSockets: 4 });
     this.timeoutMs = opts.timeoutMs ?? 15_000;
     this.timers = opts.timers ?? realTimers;
     this.limiter = new RateLimiter(opts.ratePerSecond ?? 1, opts.burst ?? 20, this.timers);
@@ -89,7 +89,7 @@ export class EsploraSource implements HeaderSource {
     await this.limiter.take();
     if (this.closed) throw new SourceUnavailableError('link stopped');
     const url = new URL(path, this.base);
-    const mod = url.protocol === 'https:' ? https : http;
+    const mod = loadHttp(url.protocol === 'https:');
     let req: http.ClientRequest | null = null;
     return withTimeout(
       this.timers,

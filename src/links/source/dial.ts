@@ -2,13 +2,17 @@
 // with the `socks` package, which hands the proxy the destination's name unresolved (SOCKS5
 // DOMAINNAME), so the link does no DNS lookup of its own and leaks no name to the local
 // resolver. `proxyAgent` does the same for Esplora's HTTP(S) requests (TLS is layered over the
-// proxied socket, with the name as SNI). The SOCKS protocol itself is the `socks` package's.
-import http from 'node:http';
-import https from 'node:https';
+// proxied socket, with the name as SNI). The SOCKS protocol itself is the `socks` package's,
+// loaded only when a proxy is set, and node:tls, node:http and node:https are loaded only by the
+// links that use them (p2p never does; electrum only with tls=1): a driver process pays for each
+// module it loads, measured (npm run bench -- memory, issue 18) at 1.8 MB PSS for node:tls,
+// 0.6 MB for node:http and about 5 MB for socks.
+import type http from 'node:http';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { SocksClient } from 'socks';
 import type { HostPort } from '../../util/net.js';
 import { formatHostPort, parseHostPort } from '../../util/net.js';
 import type { LinkOptions } from '../options.js';
@@ -21,10 +25,18 @@ export interface DialOptions {
   timeoutMs: number;
 }
 
+const requireBuiltin = createRequire(import.meta.url);
+/** node:tls, loaded on first use. */
+export const loadTls = (): typeof tls => requireBuiltin('node:tls') as typeof tls;
+/** node:https or node:http, loaded on first use. */
+export const loadHttp = (secure: boolean): typeof http | typeof https =>
+  (secure ? requireBuiltin('node:https') : requireBuiltin('node:http')) as typeof http | typeof https;
+
 /** A connected TCP socket to host:port, through the proxy when one is given. */
 export async function dialTcp(d: DialOptions): Promise<net.Socket> {
   if (d.proxy) {
     try {
+      const { SocksClient } = await import('socks');
       const { socket } = await SocksClient.createConnection({
         proxy: { host: d.proxy.host, port: d.proxy.port, type: 5 },
         command: 'connect',
@@ -62,7 +74,7 @@ export function proxyAgent(proxy: HostPort, opts: { https: boolean; ca?: string 
     dialTcp({ host, port, proxy, timeoutMs: opts.timeoutMs }).then(
       (socket) => {
         if (!opts.https) return cb(null, socket);
-        const t = tls.connect({ socket, servername: net.isIP(host) ? undefined : host, ca: opts.ca, ALPNProtocols: ['http/1.1'] });
+        const t = loadTls().connect({ socket, servername: net.isIP(host) ? undefined : host, ca: opts.ca, ALPNProtocols: ['http/1.1'] });
         t.once('secureConnect', () => cb(null, t));
         t.once('error', (e) => cb(e));
       },
@@ -71,8 +83,8 @@ export function proxyAgent(proxy: HostPort, opts: { https: boolean; ca?: string 
     return undefined;
   };
   const agent = opts.https
-    ? new https.Agent({ keepAlive: true, maxSockets: 4, ca: opts.ca })
-    : new http.Agent({ keepAlive: true, maxSockets: 4 });
+    ? new (loadHttp(true) as typeof https).Agent({ keepAlive: true, maxSockets: 4, ca: opts.ca })
+    : new (loadHttp(false) as typeof http).Agent({ keepAlive: true, maxSockets: 4 });
   (agent as unknown as { createConnection: typeof connect }).createConnection = connect;
   return agent;
 }
