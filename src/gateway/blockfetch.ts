@@ -67,6 +67,8 @@ const RETRY_ALL_MS = 5000;
 
 export class BlockFetcher {
   private wanted: WantedBlock[] = [];
+  /** toHex of each wanted block's hash, same order: schedule() runs after every block and reuses them. */
+  private keys: string[] = [];
   private avoid: string | undefined;
   private readonly inflight = new Map<string, InFlight>();
   private readonly attempts = new Map<string, Attempts>();
@@ -87,8 +89,9 @@ export class BlockFetcher {
    */
   setWanted(blocks: WantedBlock[], avoid?: string): void {
     this.wanted = blocks;
+    this.keys = blocks.map((b) => toHex(b.hash));
     this.avoid = avoid;
-    const keep = new Set(blocks.map((b) => toHex(b.hash)));
+    const keep = new Set(this.keys);
     for (const k of this.attempts.keys()) if (!keep.has(k)) this.attempts.delete(k);
     this.schedule();
   }
@@ -148,7 +151,7 @@ export class BlockFetcher {
     const { counters, log } = this.deps;
     const key = toHex(hash);
     const f = this.inflight.get(key);
-    const block = f?.block ?? this.wanted.find((w) => toHex(w.hash) === key);
+    const block = f?.block ?? this.wanted[this.keys.indexOf(key)];
     if (f && f.link === linkName) this.inflight.delete(key);
     if (!block) {
       counters.inc(`link.${linkName}.blocks_unwanted`);
@@ -214,9 +217,12 @@ export class BlockFetcher {
     if (links.length === 0) return;
     const load = new Map<string, number>();
     for (const f of this.inflight.values()) load.set(f.link, (load.get(f.link) ?? 0) + 1);
-    for (const block of this.wanted) {
+    for (let i = 0; i < this.wanted.length; i++) {
       if (this.inflight.size >= max) return;
-      const key = toHex(block.hash);
+      // Every link at its limit: nothing can be asked (checked per block, as the loop adds load).
+      if (links.every((l) => (load.get(l.name) ?? 0) >= perLink)) return;
+      const block = this.wanted[i];
+      const key = this.keys[i];
       if (this.inflight.has(key) || this.held.has(key) || this.deps.store.has(block.hash)) continue;
       const a = this.attempts.get(key);
       let candidates = links.filter((l) => (load.get(l.name) ?? 0) < perLink);

@@ -131,6 +131,13 @@ export class Rescue {
   private lastProbe = 0;
   private rpcBusy = false;
   private delivering = false;
+  /**
+   * The window of wanted blocks from the last step and the best tip it was read under: while
+   * the tip is the same, so is the best chain below it, and the next step only drops what was
+   * delivered and reads the new heights (a step runs after every block; reading all 64 headers
+   * again each time was a tenth of the gateway's CPU in the 144-block rescue bench).
+   */
+  private window: { tip: string; blocks: WantedBlock[] } | undefined;
   private timer: NodeJS.Timeout | undefined;
   /** After a failed rescue, the next one waits until then (retryDelayMs). */
   private cooldownUntil = 0;
@@ -324,12 +331,17 @@ export class Rescue {
     // The node moved up our chain on its own (another peer, an earlier block): skip what it has.
     if (active.inBestChain && active.height > this.deliveredUpTo) this.deliveredUpTo = active.height;
     const ahead = this.deps.maxAhead ?? 64;
-    const wanted: WantedBlock[] = [];
-    for (let h = this.deliveredUpTo + 1; h <= Math.min(tip.height, this.deliveredUpTo + ahead); h++) {
+    const tipHex = hashToHex(tip.hash);
+    const kept = this.window?.tip === tipHex ? this.window.blocks.filter((b) => b.height > this.deliveredUpTo) : [];
+    // Only a window that still starts right after the last delivered block (a retried rescue may start lower).
+    const wanted = kept[0]?.height === this.deliveredUpTo + 1 ? kept : [];
+    const last = Math.min(tip.height, this.deliveredUpTo + ahead);
+    for (let h = Math.max(this.deliveredUpTo, wanted.at(-1)?.height ?? 0) + 1; h <= last; h++) {
       const e = chain.getByHeight(h);
       if (!e?.header) break;
       wanted.push({ height: h, hash: e.hash, header: e.header });
     }
+    this.window = { tip: tipHex, blocks: wanted };
     this.fetcher.setWanted(wanted, this.headerLink);
     void this.deliver(active);
     if (this.deliveredUpTo >= tip.height) {

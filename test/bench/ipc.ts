@@ -111,7 +111,7 @@ export async function bench(): Promise<Record<string, unknown>> {
   const p8 = byName('payload 8 MB');
   // Linear: 4x the input takes about 4x the CPU; quadratic would take 16x (the reference measures
   // 16-17x). The line is drawn at 8x, halfway on a log scale: 2 MB fits the CPU cache, 8 MB does
-  // not, and measured 4.5-5.1x here.
+  // not; measured 5.1x here.
   const growth = +(p8.cpuMs / p2.cpuMs).toFixed(1);
   return {
     summary: {

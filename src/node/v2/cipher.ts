@@ -1,7 +1,7 @@
 // BIP324 packet cipher: key derivation (HKDF-SHA256), the two rekeying wrappers
 // (FSChaCha20 for the 3-byte lengths, FSChaCha20Poly1305 for header+contents) and
-// packet encryption/decryption. ChaCha20 and ChaCha20-Poly1305 come from
-// @noble/ciphers; only the BIP's wrappers around them live here.
+// packet encryption/decryption. ChaCha20 comes from @noble/ciphers, ChaCha20-Poly1305 from
+// node:crypto (or @noble/ciphers, see AeadBackend); only the BIP's wrappers live here.
 
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { chacha20, chacha20poly1305 } from '@noble/ciphers/chacha.js';
@@ -77,8 +77,11 @@ export class FSChaCha20 {
 }
 
 /**
- * Which ChaCha20-Poly1305 to use: 'noble' (@noble/ciphers, pure JS, the default) or 'node'
- * (node:crypto, i.e. OpenSSL: several times faster on large payloads, same output).
+ * Which ChaCha20-Poly1305 to use: 'node' (node:crypto, i.e. OpenSSL; the default) or 'noble'
+ * (@noble/ciphers, pure JS); same output. Measured per packet on the development machine
+ * (FSChaCha20Poly1305.encrypt, CPU): 64 B 7.5 vs 8.0 us, 1 kB 9.0 vs 18.7 us, 16 kB 22 vs 136 us,
+ * a 2 MB block 1.6 vs 16.2 ms (node vs noble): every block a rescue fetches over a v2 link and
+ * pushes to a v2 node is sealed or opened once per hop.
  */
 export type AeadBackend = 'noble' | 'node';
 
@@ -132,7 +135,7 @@ export class FSChaCha20Poly1305 {
   private packetCounter = 0;
   private readonly aead: Aead;
 
-  constructor(initialKey: Uint8Array, backend: AeadBackend = 'noble') {
+  constructor(initialKey: Uint8Array, backend: AeadBackend = 'node') {
     if (initialKey.length !== 32) throw new RangeError('FSChaCha20Poly1305 key must be 32 bytes');
     this.key = Uint8Array.from(initialKey);
     this.aead = backend === 'node' ? NODE_AEAD : NOBLE_AEAD;
