@@ -10,7 +10,8 @@
 import { frameStream, MeshtasticStreamDecoder } from '../lora/meshtastic-schema.js';
 import type { ByteChannel, ChannelFactory } from '../radio/channel.js';
 import { LinkClosedError } from '../radio/errors.js';
-import { BleCentral, type BleCentralConfig, type BleCentralDeps, type BleConnection, type BleServiceProfile } from './central.js';
+import type { BleCentralConfig, BleCentralDeps, BleConnection, BleServiceProfile } from './central.js';
+import { connectSession } from './channel.js';
 
 /** Meshtastic's GATT service (mesh service UUIDs from the firmware and the Python client). */
 export const MESHTASTIC_BLE: BleServiceProfile = {
@@ -30,12 +31,8 @@ export function meshtasticBleChannelFactory(cfg: BleCentralConfig, deps: BleCent
 }
 
 export async function openMeshtasticBleChannel(cfg: BleCentralConfig, deps: BleCentralDeps): Promise<ByteChannel> {
-  const central = new BleCentral(cfg, deps);
-  await central.start();
   const dataHandlers: ((chunk: Uint8Array) => void)[] = [];
-  const closeHandlers: ((reason: string) => void)[] = [];
   const fromDriver = new MeshtasticStreamDecoder(() => deps.counters.inc('mesh-ble-bytes-dropped'));
-  let closedByUs = false;
   let conn: BleConnection | undefined;
   let draining: Promise<void> | undefined;
   let again = false;
@@ -72,42 +69,23 @@ export async function openMeshtasticBleChannel(cfg: BleCentralConfig, deps: BleC
     drain().catch((e: Error) => deps.log.debug('FromRadio read failed', { error: e.message }));
   };
 
-  try {
-    conn = await central.connect(await central.find(), () => drainQuietly());
-  } catch (e) {
-    central.stop();
-    throw e;
-  }
-  deps.counters.inc('connects');
-  const c = conn;
-  const description = `ble:${c.peripheral.address} (Meshtastic)`;
-  void c.gone.then((reason) => {
-    if (closedByUs) return;
-    central.stop();
-    deps.counters.inc('disconnects');
-    for (const h of closeHandlers) h(reason);
-  });
-
+  const session = await connectSession(cfg, deps, () => drainQuietly(), ' (Meshtastic)');
+  conn = session.conn;
   return {
-    description,
+    description: session.description,
     async write(data) {
-      if (closedByUs || c.ended) throw new LinkClosedError(description);
+      if (!session.isOpen()) throw new LinkClosedError(session.description);
       // Bytes outside a stream frame (the driver's wake-up 0xC3 run) mean nothing over BLE.
       for (const pb of fromDriver.push(data)) {
-        await c.write(pb);
+        await session.write(pb);
         await drain();
       }
     },
-    async close() {
-      if (closedByUs) return;
-      closedByUs = true;
-      await c.disconnect(2_000);
-      central.stop();
-    },
+    close: session.close,
     onData(h) {
       dataHandlers.push(h);
       for (const f of pending.splice(0)) h(f);
     },
-    onClose: (h) => void closeHandlers.push(h),
+    onClose: session.onClose,
   };
 }
