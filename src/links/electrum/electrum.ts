@@ -4,7 +4,7 @@ import { headerHash, HEADER_SIZE } from '../../chain/header.js';
 import { fromHex } from '../../util/bytes.js';
 import { MalformedInputError } from '../../util/errors.js';
 import type { Link, LinkCapabilities, LinkContext } from '../link.js';
-import { readPemOption, realTimers, SourceLink, type HeaderSource, type Timers, type SourceTip } from '../source/index.js';
+import { PolitePolicy, readPemOption, realTimers, SourceLink, type HeaderSource, type Timers, type SourceTip } from '../source/index.js';
 import { readLinkOptions } from '../options.js';
 import { readProxyOption } from '../source/dial.js';
 import { ELECTRUM_OPTIONS } from './options.js';
@@ -22,8 +22,11 @@ function parseTipObject(v: unknown, where: string): SourceTip {
   return { height: o.height, header: fromHex(o.hex) };
 }
 
-/** Reconnection after a lost connection: first wait, and the cap the doubling stops at. */
-const RECONNECT_FIRST_MS = 5_000;
+/**
+ * Reconnection after a lost connection: full-jitter backoff (source/polite.ts), the first wait
+ * drawn from 0..1 min, doubling up to this cap, so the clients of a server that restarts do not
+ * all come back in the same second.
+ */
 const RECONNECT_MAX_MS = 300_000;
 
 export class ElectrumSource implements HeaderSource {
@@ -31,14 +34,16 @@ export class ElectrumSource implements HeaderSource {
   private maxChunk = DEFAULT_MAX_CHUNK;
   private tipHandler: ((tip: SourceTip) => void) | null = null;
   private reconnectTimer: unknown = null;
-  private reconnectMs = RECONNECT_FIRST_MS;
+  private readonly retry: PolitePolicy;
   private closed = false;
 
   constructor(
     readonly client: ElectrumClient,
-    private readonly report: { badAnswer(e: Error): void; reconnectFailed(e: Error): void },
+    private readonly report: { badAnswer(e: Error): void; reconnectFailed(e: Error, inARow: number): void },
     private readonly timers: Timers = realTimers,
+    random: () => number = Math.random,
   ) {
+    this.retry = new PolitePolicy({ pollMs: 0, backoffMaxMs: RECONNECT_MAX_MS, nowMs: () => timers.nowMs(), random });
     // Tip notifications are the point of this link: a lost connection is re-made (and the
     // subscription renewed) without waiting for the next request.
     client.onDrop(() => this.scheduleReconnect());
@@ -78,16 +83,15 @@ export class ElectrumSource implements HeaderSource {
       this.reconnectTimer = null;
       this.fetchTip().then(
         (tip) => {
-          this.reconnectMs = RECONNECT_FIRST_MS;
+          this.retry.succeeded();
           this.tipHandler?.(tip);
         },
         (e: unknown) => {
-          this.report.reconnectFailed(e instanceof Error ? e : new Error(String(e)));
-          this.reconnectMs = Math.min(RECONNECT_MAX_MS, this.reconnectMs * 2);
+          this.report.reconnectFailed(e instanceof Error ? e : new Error(String(e)), this.retry.failures);
           this.scheduleReconnect();
         },
       );
-    }, this.reconnectMs);
+    }, this.retry.failed().delayMs);
   }
 
   /** Subscribing answers with the current tip (and renews the subscription after a reconnect). */
@@ -169,6 +173,8 @@ export interface ElectrumLinkOptions extends ElectrumClientOptions {
   name: string;
   maxHeaders?: number;
   maxScanBack?: number;
+  /** Uniform in [0, 1): the reconnect backoff's jitter (tests pass their own). */
+  random?: () => number;
 }
 
 export function createElectrumLink(opts: ElectrumLinkOptions, ctx: LinkContext): SourceLink {
@@ -182,12 +188,21 @@ export function createElectrumLink(opts: ElectrumLinkOptions, ctx: LinkContext):
     client,
     {
       badAnswer: bad,
-      reconnectFailed: (e) => {
+      reconnectFailed: (e, inARow) => {
         ctx.counters.inc('reconnect.failures');
-        ctx.log.warn('reconnecting to the Electrum server failed; will retry', { link: opts.name, error: e.message });
+        // One warning per outage; the retries that follow are debug lines (and counted).
+        ctx.log[inARow <= 1 ? 'warn' : 'debug'](
+          'reconnecting to the Electrum server failed; will retry (full-jitter backoff up to 5 min)',
+          {
+            link: opts.name,
+            error: e.message,
+            inARow,
+          },
+        );
       },
     },
     opts.timers,
+    opts.random,
   );
   return new SourceLink({
     name: opts.name,

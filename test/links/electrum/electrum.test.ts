@@ -59,7 +59,11 @@ describe('electrum link', () => {
     const rec = recordingContext();
     const timers = manualTimers();
     const link = track(
-      createElectrumLink({ name: 'back', host: '127.0.0.1', port: s.port, tls: false, pingIntervalMs: 0, timers }, rec.ctx),
+      // random 1/12: the first reconnect is 1/12 of the 1 min full-jitter window.
+      createElectrumLink(
+        { name: 'back', host: '127.0.0.1', port: s.port, tls: false, pingIntervalMs: 0, timers, random: () => 1 / 12 },
+        rec.ctx,
+      ),
     );
     await link.start();
     await link.requestHeaders([chain.parentHash]);
