@@ -146,6 +146,11 @@ export interface FragmenterOptions extends LinkFraming {
   carouselSize?: number;
 }
 
+/** Largest symbol index of a small repeated message: one-byte indexes. */
+const SHORT_MAX_INDEX = 127;
+/** Messages of at most this many source symbols use one-byte indexes (four passes of fresh symbols). */
+const SHORT_INDEX_MAX_K = 32;
+
 /** A message the carousel is repeating: its encoder and the next symbol index to send. */
 interface CarouselEntry {
   enc: MessageEncoder;
@@ -187,7 +192,13 @@ export class Fragmenter {
     let e = this.carousel.get(key);
     if (e) this.carousel.delete(key);
     else {
-      e = { enc: new MessageEncoder(this.allocateId(), type, payload, { ...this.opts, evenSymbols: true }), next: 0, passes: 0 };
+      const id = this.allocateId();
+      const framing = { ...this.opts, evenSymbols: true };
+      // Indexes below 128 take one byte (frames.md 4.2), a byte more of symbol in every frame (2%
+      // at 51 bytes): a small message cycles through 128 fresh symbols, a larger one uses them all.
+      let enc = new MessageEncoder(id, type, payload, framing, SHORT_MAX_INDEX);
+      if (enc.k > SHORT_INDEX_MAX_K) enc = new MessageEncoder(id, type, payload, framing);
+      e = { enc, next: 0, passes: 0 };
       while (this.carousel.size >= this.carouselSize) this.carousel.delete(this.carousel.keys().next().value!);
     }
     this.carousel.set(key, e);
@@ -195,7 +206,7 @@ export class Fragmenter {
     const frames: Uint8Array[] = [];
     for (let i = 0; i < count; i++) {
       // After the last index, start again from 0: old symbols still fill a late receiver's gaps.
-      if (e.next > MAX_INDEX) e.next = 0;
+      if (e.next > e.enc.maxIndex) e.next = 0;
       frames.push(e.enc.frame(e.next++));
     }
     e.passes++;

@@ -167,8 +167,8 @@ export class FramedLink implements Link {
     const { dutyCycle, windowMs } = this.airtimeRule;
     const budget = BATCH_BUDGET_SHARE * dutyCycle * windowMs;
     const frameMs = this.airtimeOf(mtu);
-    // Symbol bytes per fragment: the frame's envelope, msgId, inner type, 1-byte k, 2-byte index.
-    const symbol = Math.max(1, mtu - frameOverhead(FrameType.FRAGMENT, { integrity: this.integrity }) - 5);
+    // Symbol bytes per fragment: the frame's envelope, msgId, inner type, 1-byte k and index (fragment.ts repeat).
+    const symbol = Math.max(1, mtu - frameOverhead(FrameType.FRAGMENT, { integrity: this.integrity }) - 4);
     // Frames of one pass, on average: the coded bytes in whole symbols (the last half empty on average).
     const framesFor = (n: number) => ((n * CODED_HEADER_BYTES + BATCH_HEADER_BYTES) / symbol + 0.5) * (1 + CAROUSEL_PASS_REPAIR);
     let best = BATCH_STEP;

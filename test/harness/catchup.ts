@@ -20,7 +20,8 @@ import { ManualClock } from '../../src/util/clock.js';
 import { Counters } from '../../src/util/counters.js';
 import { silentLogger } from '../../src/util/log.js';
 import type { AirtimeModel } from '../../src/links/boards.js';
-import { SHARED_DATA } from './data.js';
+import { REPO_ROOT, SHARED_DATA } from './data.js';
+import { resolve } from 'node:path';
 
 /** A modem on the simulated air: its airtime per frame, bit rate, MTU and the link bytes around each frame. */
 export interface AirProfile {
@@ -61,7 +62,7 @@ export function loraProfile(sf: number, dutyCycle: number): AirProfile {
  * stuffing, plus 310 ms of TXDELAY and TXtail; no duty cycle (amateur rules).
  */
 export function afskProfile(): AirProfile {
-  const board = JSON.parse(readFileSync(new URL('../../../boards/direwolf.json', import.meta.url), 'utf8')) as {
+  const board = JSON.parse(readFileSync(resolve(REPO_ROOT, 'boards', 'direwolf.json'), 'utf8')) as {
     radio: { airtime: AirtimeModel };
   };
   const model = board.radio.airtime;
@@ -117,8 +118,10 @@ export interface CatchUpResult {
   caughtUp: boolean;
   /** Virtual time until the receiver had every header, ms. */
   catchUpMs: number;
-  /** When the new tip (newTipAtMs) reached the receiver, ms after it was announced. */
+  /** When the new tip (newTipAtMs) was decoded into a header by the receiver, ms after it was announced (needs its parent). */
   newTipDelayMs?: number;
+  /** When the receiver first heard the new tip's announcement (its height, resolved or not), ms after it was announced. */
+  newTipHeardMs?: number;
   air: SimAir['stats'];
   beacon: Record<string, number>;
   receiver: Record<string, number>;
@@ -198,11 +201,15 @@ export async function runCatchUp(o: CatchUpOptions): Promise<CatchUpResult> {
   const receiverCounters = new Counters();
   let newTipAt: number | undefined;
   let newTipDelayMs: number | undefined;
+  let newTipHeardMs: number | undefined;
   const newTip = tip + 1;
   const receiver = new FramedLink(
     'radio',
     transport('radio', 'rx', receiverCounters),
     ctxOf(receiverCounters, {
+      tip: (report) => {
+        if (newTipAt !== undefined && newTipHeardMs === undefined && report.height === newTip) newTipHeardMs = clock.nowMs() - newTipAt;
+      },
       headers: (raw) => {
         receiverChain.addHeaders(raw);
         if (
@@ -247,6 +254,7 @@ export async function runCatchUp(o: CatchUpOptions): Promise<CatchUpResult> {
     caughtUp: caughtUpAt !== undefined,
     catchUpMs: (caughtUpAt ?? clock.nowMs()) - start,
     newTipDelayMs,
+    newTipHeardMs,
     air: { ...air.stats },
     beacon: beaconCounters.snapshot(),
     receiver: receiverCounters.snapshot(),
