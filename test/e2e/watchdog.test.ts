@@ -155,6 +155,9 @@ describe('watchdog on a running gateway: stale tip and a link with more work tri
       expect(more!.detail).toContain(`height ${bTip.height}`);
       expect(more!.detail).toContain('(height 3)');
       expect(more!.detail).toMatch(/eclipsed/);
+      // It says how many independent sources back the best chain: the one p2p link, at B's tip.
+      expect(more!.detail).toContain(`; 1 of 1 independent source(s) agree on the best chain (height ${bTip.height})`);
+      expect(more!.agreement).toMatchObject({ agreeing: 1, sources: 1, best: { height: bTip.height } });
       expect(gw!.counters.get('watchdog.raised.link-more-work')).toBe(1);
       expect(gw!.counters.get('router.anycasts')).toBe(anycastsBefore + 1);
       // The link asked B again; B has nothing beyond what the gateway already holds.
