@@ -24,7 +24,7 @@ import { DeviceWatcher, isHotplugDevice, linksForDevice } from './hotplug.js';
 import { Outbox, outboxDir, type PendingTxStatus } from './outbox.js';
 import { ALTNET_VERSION } from '../util/version.js';
 import { Alerter } from './alerts.js';
-import { startStatusServer, type StatusServer } from './status-page.js';
+import type { StatusServer } from './status-page.js';
 import { METRICS_CONTENT_TYPE, renderPrometheus, type ExplicitFamily, type MetricsMeta } from './metrics.js';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Progress, type ProgressSnapshot } from '../util/progress.js';
@@ -485,6 +485,8 @@ export class Gateway {
       this.loopDelay.enable();
     }
     if (opts.status) {
+      // The status page (off by default) and node:http load only when it is served (issue 18).
+      const { startStatusServer } = await import('./status-page.js');
       this.statusServer = await startStatusServer({
         host: opts.status.host,
         port: opts.status.port,

@@ -49,6 +49,14 @@ describe('link driver modules load only what their connection needs', () => {
   });
 });
 
+describe('the main process loads its optional servers only when they are on', () => {
+  it('the gateway module loads no HTTP server (status page and metrics are off by default)', () => {
+    const m = loadedBy('src/gateway/gateway.js');
+    expect(m.builtins).toContain('child_process'); // the probe sees what the gateway loads
+    for (const b of ['http', '_http_server']) expect(m.builtins).not.toContain(b);
+  });
+});
+
 describe('nodeMemoryEnv', () => {
   it("adds the malloc settings and lets an operator's own tunables win", () => {
     const env = nodeMemoryEnv({ PATH: '/bin' });
