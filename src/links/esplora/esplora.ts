@@ -39,6 +39,23 @@ export interface EsploraOptions {
   timers?: Timers;
 }
 
+/**
+ * An HTTP Retry-After value (RFC 9110 10.2.3: delay-seconds or an HTTP-date) as ms from now;
+ * undefined when absent or unreadable. Capped at a day: a server cannot park a link forever.
+ */
+export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
+  if (!value) return undefined;
+  const v = value.trim();
+  let ms: number;
+  if (/^\d{1,10}$/.test(v)) ms = Number(v) * 1000;
+  else {
+    const at = Date.parse(v);
+    if (!Number.isFinite(at) || !/GMT$/.test(v)) return undefined;
+    ms = at - nowMs;
+  }
+  return Math.min(Math.max(0, ms), 86_400_000);
+}
+
 /** Largest body accepted from any endpoint used here (tip, hash, header, status, txid). */
 const MAX_BODY = 16 * 1024;
 
@@ -48,6 +65,8 @@ const MAX_BLOCK_BODY = 4_000_000;
 interface HttpAnswer {
   status: number;
   body: string;
+  /** The Retry-After header, as sent. */
+  retryAfter?: string;
   /** The body's bytes (binary requests only). */
   bytes?: Buffer;
 }
@@ -120,8 +139,11 @@ export class EsploraSource implements HeaderSource {
                 const all = Buffer.concat(chunks);
                 const status = res.statusCode ?? 0;
                 // A binary answer that is an error carries a short text; keep it for the message.
+                const retryAfter = typeof res.headers['retry-after'] === 'string' ? res.headers['retry-after'] : undefined;
                 resolve(
-                  binary && status >= 200 && status <= 299 ? { status, body: '', bytes: all } : { status, body: all.toString('utf8') },
+                  binary && status >= 200 && status <= 299
+                    ? { status, body: '', bytes: all }
+                    : { status, body: all.toString('utf8'), retryAfter },
                 );
               });
               res.on('error', (e) => reject(new SourceUnavailableError(`${url.pathname}: ${e.message}`, { cause: e })));
@@ -142,8 +164,16 @@ export class EsploraSource implements HeaderSource {
   private async getText(path: string): Promise<string | null> {
     const a = await this.call('GET', path);
     if (a.status === 404) return null;
-    if (a.status === 429)
-      throw new SourceUnavailableError(`GET ${path}: HTTP 429, the server asks us to slow down; counted as unavailable, asked again later`);
+    if (a.status === 429 || a.status === 503) {
+      const retryAfterMs = parseRetryAfter(a.retryAfter, this.timers.nowMs());
+      const wait = retryAfterMs !== undefined ? ` (Retry-After ${Math.round(retryAfterMs / 1000)} s)` : '';
+      if (a.status === 429)
+        throw new SourceUnavailableError(
+          `GET ${path}: HTTP 429, the server asks us to slow down${wait}; counted as unavailable, asked again later`,
+          { retryAfterMs },
+        );
+      if (retryAfterMs !== undefined) throw new SourceUnavailableError(`GET ${path}: HTTP 503${wait}`, { retryAfterMs });
+    }
     if (a.status < 200 || a.status > 299) {
       throw new SourceUnavailableError(`GET ${path}: HTTP ${a.status} ${a.body.slice(0, 80)}`);
     }

@@ -9,10 +9,16 @@ export class SourceTimeoutError extends AltnetError {
   }
 }
 
-/** The source could not be reached or dropped the connection. Counted, retried later. */
+/**
+ * The source could not be reached, dropped the connection or asked us to slow down. Counted,
+ * retried later; `retryAfterMs` (an HTTP 429's Retry-After) is the least wait before asking again.
+ */
 export class SourceUnavailableError extends AltnetError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly retryAfterMs?: number;
+
+  constructor(message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
     super('unavailable', message, options);
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -13,6 +13,8 @@ export class SourceGuard {
   private queue: Promise<void> = Promise.resolve();
   private liar: string | null = null;
   private failures = 0;
+  /** The last failure's error (SourceLink reads an HTTP 429's Retry-After from it). */
+  lastError: unknown = undefined;
   private state: LinkState = 'stopped';
   stopped = false;
 
@@ -83,6 +85,7 @@ export class SourceGuard {
   }
 
   countFailure(what: string, e: unknown): void {
+    this.lastError = e;
     const code = e instanceof AltnetError ? e.code : 'error';
     const msg = e instanceof Error ? e.message : String(e);
     this.ctx.counters.inc(code === 'timeout' ? 'timeouts' : 'failures');

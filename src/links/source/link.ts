@@ -234,7 +234,8 @@ export class SourceLink implements Link {
   private settled(ok: boolean | null): void {
     if (ok === null) return; // stopped or marked: nothing more to schedule
     const wasFailing = this.policy.failures;
-    const next = ok ? this.policy.succeeded() : this.policy.failed();
+    const err = this.guard.lastError;
+    const next = ok ? this.policy.succeeded() : this.policy.failed(err instanceof SourceUnavailableError ? err.retryAfterMs : undefined);
     if (ok && wasFailing > 0) {
       this.ctx.log.info('source answers again; backoff over', { link: this.name, failures: wasFailing });
     } else if (!ok && wasFailing === 0) {

@@ -103,10 +103,16 @@ export class PolitePolicy {
     return this.interval();
   }
 
-  /** The source failed (or was unavailable): the full-jitter backoff window doubles, up to the cap. */
-  failed(): NextPoll {
+  /**
+   * The source failed (or was unavailable): the full-jitter backoff window doubles, up to the
+   * cap. A server that said when to come back (HTTP 429 Retry-After) is not asked sooner than
+   * that (capped at the backoff cap).
+   */
+  failed(retryAfterMs?: number): NextPoll {
     this.failures++;
-    return this.backoff();
+    const next = this.backoff();
+    if (retryAfterMs !== undefined && retryAfterMs > next.delayMs) next.delayMs = Math.min(Math.ceil(retryAfterMs), this.backoffMaxMs);
+    return next;
   }
 
   /** A delay drawn from the current backoff window (also for a request left waiting). */

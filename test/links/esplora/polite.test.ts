@@ -176,3 +176,38 @@ describe('esplora: polite polling (source/polite.ts) against a local server', ()
     expect(tipAsks()).toBe(2 + PROMPT_BURST);
   });
 });
+
+describe('esplora: Retry-After', () => {
+  it('parses delay-seconds and HTTP-dates, refuses anything else, caps at a day', async () => {
+    const { parseRetryAfter } = await import('../../../src/links/esplora/esplora.js');
+    const now = Date.parse('2026-11-30T12:00:00Z');
+    expect(parseRetryAfter('120', now)).toBe(120_000);
+    expect(parseRetryAfter(' 0 ', now)).toBe(0);
+    expect(parseRetryAfter('Mon, 30 Nov 2026 12:05:00 GMT', now)).toBe(300_000);
+    expect(parseRetryAfter('Mon, 30 Nov 2026 11:00:00 GMT', now)).toBe(0);
+    expect(parseRetryAfter('9999999999', now)).toBe(86_400_000);
+    for (const bad of [undefined, '', 'soon', '-5', '1.5', '2026-11-30']) expect(parseRetryAfter(bad, now)).toBeUndefined();
+  });
+
+  it('a 429 with Retry-After: 600 puts the next poll 10 min away, though the backoff drew less', async () => {
+    const { createEsploraLink } = await import('../../../src/links/esplora/esplora.js');
+    const { manualTimers } = await import('../../servers/context.js');
+    const { vi } = await import('vitest');
+    const s = http.createServer((_req, res) => {
+      res.writeHead(429, { 'content-type': 'text/plain', 'retry-after': '600' });
+      res.end('Too Many Requests');
+    });
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(s.address() as AddressInfo).port}/api`;
+    const timers = manualTimers();
+    const rec = recordingContext();
+    const link = track(createEsploraLink({ name: 'r', url, ratePerSecond: 0, pollMs: 60_000, timers, random: () => 0.5 }, rec.ctx));
+    await link.start();
+    await link.requestHeaders([chain.parentHash]);
+    // The backoff alone would be 0.5 x 1 min = 30 s.
+    await vi.waitFor(() => expect(timers.pending()).toEqual([600_000]));
+    expect(rec.log.lines.join('\n')).toMatch(/HTTP 429, the server asks us to slow down \(Retry-After 600 s\)/);
+    expect(rec.counters.get('lies')).toBe(0);
+  });
+});
