@@ -19,7 +19,7 @@ import type { CliIO } from './io.js';
 import { flag, num, parseCommand, str, type CommandSpec } from './args.js';
 import { ALTNET_VERSION } from '../util/version.js';
 
-const USAGE = `usage: altnet demo [--blocks=N] [--attacker-blocks=N] [--loss=P] [--sf=7..12] [--dutycycle=D] [--timeout=S] [--seed=N] [--verbose]
+const USAGE = `usage: altnet demo [--blocks=N] [--attacker-blocks=N] [--loss=P] [--sf=7..12] [--dutycycle=D] [--timescale=N] [--timeout=S] [--seed=N] [--verbose]
 
 Runs an eclipsed regtest node, a mining regtest node, a beacon gateway and a receive-only gateway
 joined by a simulated LoRa channel, and shows the eclipsed node learning the better chain and
@@ -29,8 +29,12 @@ being rescued onto it with verified blocks.
   --loss=P             share of frames each receiver misses (default 0.2)
   --sf=N               LoRa spreading factor, 125 kHz, CR 4/5 (default 7)
   --dutycycle=D        legal airtime share (default 0.1: EU868 869.4-869.65 MHz sub-band)
+  --timescale=N        run the simulated air, its duty-cycle limiters and the beacon's timers N
+                       times faster than real time (default 1, or when the duty cycle allows less
+                       than one frame per 10 s, enough for one per 2 s: 13 at SF12 and 10%); the
+                       output says so and gives airtime and waits in simulated time
   --timeout=S          give up after S seconds (default 300, or longer when the air is slow: 60
-                       full frames' worth of the duty-cycle budget, about 25 min at SF12 and 10%)
+                       full frames' worth of the duty-cycle budget at the time scale)
   --seed=N             seed of the channel's loss pattern (default 1)
   --verbose            show the gateways' log lines
   --bitcoind=PATH      the bitcoind to run (default: the bundled Bitcoin Core 30.2 on x86-64,
@@ -44,6 +48,7 @@ interface DemoOptions {
   loss: number;
   sf: number;
   dutycycle: number;
+  timescale: number;
   timeoutS: number;
   seed: number;
   verbose: boolean;
@@ -57,6 +62,7 @@ const SPEC: CommandSpec = {
     { name: 'loss', type: 'number', min: 0, max: 0.9 },
     { name: 'sf', type: 'int', min: 7, max: 12 },
     { name: 'dutycycle', type: 'number', min: 0.001, max: 1 },
+    { name: 'timescale', type: 'number', min: 1, max: 1000 },
     { name: 'timeout', type: 'int', min: 10, max: 86_400 },
     { name: 'seed', type: 'int', min: 0, max: 2 ** 31 },
     { name: 'verbose', type: 'bool' },
@@ -77,6 +83,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     loss: num(parsed, 'loss') ?? 0.2,
     sf: num(parsed, 'sf') ?? 7,
     dutycycle: num(parsed, 'dutycycle') ?? 0.1,
+    timescale: num(parsed, 'timescale') ?? 0,
     timeoutS: num(parsed, 'timeout') ?? 0,
     seed: num(parsed, 'seed') ?? 1,
     verbose: flag(parsed, 'verbose'),
@@ -99,8 +106,11 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   // budget); allow 60 full frames' worth, the headers, repair fragments, losses and tips.
   const mtu = EU868_MAX_PAYLOAD[o.sf] ?? 51;
   const perFrameS = loraAirtimeMs(mtu, lora) / o.dutycycle / 1000;
-  if (!o.timeoutS) o.timeoutS = Math.max(300, Math.ceil(60 * perFrameS));
-  const air = new SimAir({ loss: o.loss, lora, random: seededRandom(o.seed) });
+  // On a slow air (SF12 at 10%: one frame per 25 s) the demo runs the radio side on compressed
+  // time, so it ends in minutes; nothing else changes: the same frames, airtime, losses and limits.
+  if (!o.timescale) o.timescale = perFrameS > 10 ? Math.ceil(perFrameS / 2) : 1;
+  if (!o.timeoutS) o.timeoutS = Math.max(300, Math.ceil((60 * perFrameS) / o.timescale));
+  const air = new SimAir({ loss: o.loss, lora, random: seededRandom(o.seed), speedup: o.timescale });
   const parts: { stop(): Promise<void> }[] = [];
   let nodeA: BitcoindProcess | undefined;
   let nodeB: BitcoindProcess | undefined;
@@ -126,10 +136,21 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     say(
       `one ${mtu}-byte frame takes ${(perFrameS * o.dutycycle).toFixed(2)} s of airtime; the duty cycle allows one every ${perFrameS.toFixed(1)} s on average (timeout ${o.timeoutS} s)`,
     );
+    if (o.timescale > 1)
+      say(
+        `simulated time: the air, its duty-cycle limiters and the beacon's timers run ${o.timescale}x faster than real time (--timescale); airtime figures are simulated seconds, [times] are real`,
+      );
     const link = (direction: string) => ({
       name: 'lora',
       type: 'sim',
-      options: { type: 'sim', air: `127.0.0.1:${airPort}`, sf: String(o.sf), dutycycle: String(o.dutycycle), direction },
+      options: {
+        type: 'sim',
+        air: `127.0.0.1:${airPort}`,
+        sf: String(o.sf),
+        dutycycle: String(o.dutycycle),
+        direction,
+        timescale: String(o.timescale),
+      },
     });
     const beacon = await Gateway.start({
       network: NETWORKS.regtest,
@@ -194,8 +215,15 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       const line = `air: ${air.stats.frames} frames, ${air.stats.bytes} bytes, ${(air.stats.airtimeMs / 1000).toFixed(1)} s airtime, ${air.stats.lost} lost | gateway chain ${receiver.chain.tip().height} | A: headers ${a.headers}, active tip ${a.height}${r ? ` | rescue ${r.state}, ${r.blocksDelivered} blocks delivered` : ''}`;
       // Say plainly when the beacon is silent because the duty-cycle budget is spent.
       const next = beacon.status().links[0]?.counters.next_tx_at_ms ?? 0;
+      // (On compressed time the gauge is in the link's simulated time: say it waits, not when.)
       const waiting =
-        next > Date.now() ? ` | beacon: airtime budget used up, next frame at ${new Date(next).toISOString().slice(11, 19)} UTC` : '';
+        o.timescale > 1
+          ? next > 0
+            ? ' | beacon: airtime budget used up, waiting for it'
+            : ''
+          : next > Date.now()
+            ? ` | beacon: airtime budget used up, next frame at ${new Date(next).toISOString().slice(11, 19)} UTC`
+            : '';
       if (line !== lastLine || (waiting && waiting !== lastWaiting)) say(line + waiting);
       lastWaiting = waiting;
       lastLine = line;
@@ -284,7 +312,8 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     io.out(
       `  blocks came from         ${sources}; to A as ${rescue?.deliveredVia.p2p ?? 0} unsolicited P2P blocks + ${rescue?.deliveredVia.rpc ?? 0} over RPC (below the attacker's tip work)`,
     );
-    io.out(`  A learned B's chain      ${knewAt ? ((knewAt - t0) / 1000).toFixed(1) + ' s from start' : '?'}`);
+    const simulated = (ms: number) => (o.timescale > 1 ? ` (${((ms * o.timescale) / 1000).toFixed(0)} s of simulated air time)` : '');
+    io.out(`  A learned B's chain      ${knewAt ? ((knewAt - t0) / 1000).toFixed(1) + ' s from start' + simulated(knewAt - t0) : '?'}`);
     io.out(
       `  rescue took              ${rescue?.seconds !== undefined ? rescue.seconds.toFixed(1) + ' s' : '?'} (better headers known to the gateway -> A's active tip on B's chain${rescue && rescue.count > 1 ? `; ${rescue.count} rescues, one per header batch` : ''})`,
     );

@@ -123,7 +123,7 @@ export class FramedLink implements Link {
       repairRatio: opts.repairRatio ?? DEFAULT_REPAIR_RATIO,
     });
     this.reassembler = new Reassembler({ integrity: this.integrity, counters: ctx.counters, expiryMs: REASSEMBLY_EXPIRY_MS });
-    this.clock = opts.clock ?? systemClock;
+    this.clock = opts.clock ?? transport.clock ?? systemClock;
   }
 
   async start(): Promise<void> {

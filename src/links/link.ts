@@ -4,6 +4,7 @@
 import type { Logger } from '../util/log.js';
 import type { Counters } from '../util/counters.js';
 import type { NetworkParams } from '../chain/networks.js';
+import type { Clock } from '../util/clock.js';
 
 export type LinkDirection = 'rx' | 'tx' | 'duplex';
 
@@ -126,6 +127,8 @@ export interface FrameTransport {
   onState(handler: (state: LinkState, reason?: string) => void): void;
   /** Airtime of a frame of `bytes` as the radio puts it on air, ms (radios; others leave it out). */
   frameAirtimeMs?(bytes: number): number;
+  /** The transport's time and timers, when it has its own (radios); the framed link above uses the same. */
+  readonly clock?: Clock;
   /** The airtime rule the transport's limiter enforces (radios). */
   readonly airtimeRule?: { dutyCycle: number; windowMs: number; maxDwellMs: number | undefined };
 }

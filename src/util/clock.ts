@@ -39,6 +39,21 @@ export const systemClock: Clock & Timers = {
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
 };
 
+/**
+ * A clock that runs `factor` times faster than `base` (the demo's simulated air on compressed
+ * time: airtime, duty-cycle limiter and beacon timers of sim links; every process that shares the
+ * air uses the same factor). Readings start at base's time and grow `factor` ms per base ms.
+ */
+export function scaledClock(factor: number, base: Clock = systemClock): Clock {
+  if (!(factor > 0)) throw new RangeError(`time scale must be > 0, got ${factor}`);
+  if (factor === 1) return base;
+  const origin = base.nowMs();
+  return {
+    nowMs: () => origin + (base.nowMs() - origin) * factor,
+    after: (ms, fn) => base.after(Math.max(0, ms) / factor, fn),
+  };
+}
+
 /** The name the internet sources use for systemClock. */
 export const realTimers: Timers = systemClock;
 

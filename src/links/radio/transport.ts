@@ -63,7 +63,8 @@ export abstract class RadioTransport implements FrameTransport {
   readonly capabilities: LinkCapabilities;
   protected readonly log: Logger;
   protected readonly counters: Counters;
-  protected readonly clock: Clock;
+  /** This radio's time (a sim link's may run faster than real time); the framed link above uses it too. */
+  readonly clock: Clock;
   protected readonly limiter: DutyCycleLimiter;
   protected channel: ByteChannel | undefined;
 

@@ -25,5 +25,13 @@ export const SIM_OPTIONS: readonly LinkOptionSpec[] = [
     defaultNote: 'the EU868 maximum for the spreading factor',
     help: 'Largest frame payload.',
   },
+  {
+    key: 'timescale',
+    type: 'number',
+    min: 1,
+    max: 10_000,
+    default: '1',
+    help: "Run this link's airtime, duty-cycle limiter and beacon timers this many times faster than real time (the demo's --timescale); the air must run at the same scale.",
+  },
   { key: 'callsign', type: 'string', help: 'Accepted and ignored (the simulated air is not amateur radio); lets a global callsign apply.' },
 ];

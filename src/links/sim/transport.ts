@@ -9,7 +9,7 @@ import { SIM_OPTIONS } from './options.js';
 import type { LinkDirection } from '../link.js';
 import { loraAirtimeMs, loraBitrate, loraParams, type LoraAirtimeParams } from '../radio/airtime.js';
 import type { ByteChannel } from '../radio/channel.js';
-import type { TimerHandle } from '../../util/clock.js';
+import { scaledClock, type TimerHandle } from '../../util/clock.js';
 import { RadioTransport, type RadioDeps } from '../radio/transport.js';
 import { AIR_FRAME, AIR_JOIN, AIR_TX_DONE } from './air.js';
 
@@ -160,6 +160,6 @@ export function simTransportFromOptions(name: string, options: Record<string, st
       dutyCycle: o.must<number>('dutycycle'),
       mtu: o.int('mtu'),
     },
-    deps,
+    { ...deps, clock: scaledClock(o.must<number>('timescale'), deps.clock) },
   );
 }
