@@ -40,7 +40,14 @@ describe('agreement on a running gateway', () => {
     });
     const status = () => gw!.status();
     const diag = () => `${JSON.stringify(status().agreement)}\n${log.lines.slice(-15).join('\n')}`;
-    await until('2 of 3 agree', () => status().agreement.agreeing === 2 && status().agreement.sources === 3, 30_000, diag);
+    // Every link has spoken (four links), and 2 of the 3 servers agree.
+    const heard = () => status().agreement.standings.reduce((n, s) => n + s.links.length, 0);
+    await until(
+      '2 of 3 agree, all four links heard',
+      () => heard() === 4 && status().agreement.agreeing === 2 && status().agreement.sources === 3,
+      30_000,
+      diag,
+    );
     expect(status().chain.height).toBe(tip);
     const ag = status().agreement;
     expect(ag.best.height).toBe(tip);
