@@ -12,12 +12,25 @@
 // threads and GC included) and wall time are printed beside it; the process figure is the energy
 // the cold start costs, not its latency.
 //
-// Measured (2-core machine, load average ~10): main thread 27.8-35.5 ms cold vs 13.1-14.5 ms warm
-// (2.0-2.7x) before the rolled SHA-256 compression; the compiler threads add ~60 ms of process
-// CPU to the cold run (first run 80-120 ms of process CPU vs 15 ms warm, 5-6x), of which the
-// optimised compile of the validation loop with everything inlined into it is ~28 ms on its own:
-// V8 on Node 20 caches no optimised code between processes (its code cache and startup snapshots
-// hold bytecode only), so that compile is paid once per process whatever the code looks like.
+// Findings (2-core machine, load average 10-15, main-thread CPU unless said):
+// - cold run 28-45 ms vs 13-18 ms warm: 1.7-2.3x across runs, so the target sits on the line;
+//   the process CPU of the cold run is 80-120 ms (4-6x): ~60 ms of it is V8's optimising
+//   compiler on background threads. Node 20's V8 caches no optimised code between processes
+//   (code cache and startup snapshots hold bytecode only), so that compile is paid per process.
+// - where the main thread's extra time goes (validating in chunks): the very first header
+//   1.5-2.2 ms (lazy compilation of the whole path), the first 100 headers 3-7 ms even with
+//   SHA-256 already hot, then ~1.5x the warm rate until the validation loop itself is
+//   optimised (on-stack replacement, ~4,000 headers in).
+// - kept: SHA-256 compression rolled to one round per iteration (its optimised compile 2-5 ms
+//   instead of 9-14; process CPU of the cold run ~5x instead of ~6x; warm hashing ~7% slower).
+// - tried, not kept: node:crypto for the header hash (no JIT warm-up, but warm validation
+//   ~1.8x slower: a native call per hash costs more than the hashing); a WebAssembly SHA-256
+//   (Liftoff code at once: cold hashing of the file 13-18 vs 17-21 ms, warm 8.7 vs 8.2 ms, a
+//   few ms for a hand-assembled module); moving the per-header body out of the loop; V8 flags
+//   (--always-sparkplug, --maglev, --no-lazy-feedback-allocation, --interrupt-budget: no clear
+//   change; --no-turbo-inlining or a smaller inlining budget: process CPU -30%, but the flag
+//   is process-wide and its cost to the other hot paths (FEC, codecs, BIP324) was not measured). A start-up warm-up (tried before: 130 ms of CPU)
+//   would move the cost, not remove it, and is not what "cold" means here.
 import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
