@@ -18,6 +18,7 @@ const BENCHES: Record<string, () => Promise<{ bench: Bench }>> = {
   ble: () => import('./ble.js'),
   gateway: () => import('./gateway.js'),
   rescue: () => import('./rescue.js'),
+  'catchup-direwolf': () => import('./catchup-direwolf.js'),
   sources: () => import('../servers/bench.js'),
 };
 

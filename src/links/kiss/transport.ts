@@ -41,6 +41,19 @@ export interface KissTransportOptions {
   backoff?: BackoffPolicy;
 }
 
+/**
+ * Modelled airtime a KISS TNC may hold beyond the frame it is sending, ms. KISS never says when a
+ * frame has gone out (the protocol has no answers), so the transport paces itself by the
+ * airtime model: it hands the TNC the next frame when the modelled air of the frames it already
+ * has ends within this lead. Dire Wolf then still has the next frame queued when one ends and
+ * sends it in the same transmission (src/xmit.c, version 1.4 note: frames are "bundled" under
+ * one PTT, one TXDELAY), while its queue stays short: a new tip queued in the framed layer waits
+ * behind at most about this much air, and Dire Wolf's own limit (src/tq.c tq_append: over 100
+ * queued UI frames with PID 0xF0 it discards "Transmit packet queue ... is too long") is never
+ * reached. Without pacing, a beacon handed Dire Wolf batches faster than AFSK 1200 carries them.
+ */
+export const KISS_TNC_LEAD_MS = 1000;
+
 export class KissTransport extends RadioTransport {
   /** Undefined only on a receive-only link: listening needs no licence, so no callsign. */
   readonly callsign: Callsign | undefined;
@@ -48,6 +61,8 @@ export class KissTransport extends RadioTransport {
   private readonly kissPort: number;
   private readonly decoder: KissDecoder;
   private readonly params: Uint8Array[];
+  /** Clock time at which the modelled air of the frames handed to the TNC ends. */
+  private airUntil = 0;
 
   constructor(o: KissTransportOptions, deps: RadioDeps) {
     const noCallsign = o.callsign === undefined || o.callsign.trim() === '';
@@ -111,7 +126,13 @@ export class KissTransport extends RadioTransport {
   protected async transmit(frame: Uint8Array): Promise<void> {
     if (!this.callsign) throw new CallsignRequiredError(`link ${this.name} is receive-only and has no callsign`);
     const ax25 = encodeAx25Ui({ destination: this.destination, source: this.callsign, info: frame });
+    const ahead = this.airUntil - this.clock.nowMs() - KISS_TNC_LEAD_MS;
+    if (ahead > 0) {
+      this.counters.inc('kiss_paced');
+      await this.sleep(ahead);
+    }
     await this.write(kissData(this.kissPort, ax25));
+    this.airUntil = Math.max(this.airUntil, this.clock.nowMs()) + this.frameAirtimeMs(frame.length);
   }
 
   protected onBytes(chunk: Uint8Array): void {

@@ -1,7 +1,7 @@
 // KISS transports over socat ptys with emulated TNCs joined by an emulated radio channel.
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeAx25Ui, encodeAx25Ui, parseCallsign } from '../../../src/links/kiss/ax25.js';
-import { KissTransport } from '../../../src/links/kiss/transport.js';
+import { KISS_TNC_LEAD_MS, KissTransport } from '../../../src/links/kiss/transport.js';
 import { findBoardProfile } from '../../../src/links/boards.js';
 import { CallsignRequiredError, FrameTooLargeError } from '../../../src/links/radio/errors.js';
 import { createRadioTransport } from '../../../src/links/radio/factory.js';
@@ -17,6 +17,7 @@ import { kissData, KissDecoder } from '../../../src/links/kiss/kiss.js';
 import { tcpChannelFactory } from '../../../src/links/radio/channel.js';
 import type { LinkState } from '../../../src/links/link.js';
 import { until } from '../../helpers/wait.js';
+import { ManualClock } from '../../../src/util/clock.js';
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -128,5 +129,54 @@ describe('KISS transport', () => {
       kissData(0, encodeAx25Ui({ destination: parseCallsign('ALTNET'), source: parseCallsign('W1AW'), info: Uint8Array.of(3) })),
     );
     await until('frame from the new connection', () => got.length === 1);
+  });
+
+  it('paces frames to the TNC by their modelled airtime (KISS never says when a frame went out)', async () => {
+    const fromClient: Uint8Array[] = [];
+    const sockets: Socket[] = [];
+    const server = createServer((sock) => {
+      sockets.push(sock);
+      const dec = new KissDecoder();
+      sock.on('data', (d) => fromClient.push(...dec.push(d).map((f) => f.payload)));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    cleanup.push(async () => sockets.forEach((s) => s.destroy()));
+    const clock = new ManualClock(0);
+    const counters = new Counters();
+    const t = new KissTransport(
+      {
+        name: 'ham0',
+        callsign: 'N0CALL-7',
+        profile: findBoardProfile('direwolf'),
+        openChannel: tcpChannelFactory('127.0.0.1', (server.address() as { port: number }).port),
+      },
+      { log: silentLogger(), counters, clock },
+    );
+    cleanup.push(() => t.close());
+    await t.open();
+    // 200-byte frames: 400 ms TXDELAY+TXTAIL plus (200 + 16 + 6) bytes at 1200 bit/s = 1880 ms.
+    const air = t.frameAirtimeMs(200);
+    expect(air).toBe(400 + ((200 + 16 + 6) * 8 * 1000) / 1200);
+    const sent = [1, 2, 3].map((n) => t.send(new Uint8Array(200).fill(n)));
+    // The first frame goes at once: the TNC holds nothing.
+    await until('first frame at the TNC', () => fromClient.length === 1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fromClient).toHaveLength(1);
+    // The second goes when the first's modelled air ends within the lead.
+    clock.advance(air - KISS_TNC_LEAD_MS - 1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fromClient).toHaveLength(1);
+    clock.advance(1);
+    await until('second frame', () => fromClient.length === 2);
+    // The third: after both frames' air, less the lead.
+    clock.advance(air - 1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(fromClient).toHaveLength(2);
+    clock.advance(1);
+    await until('third frame', () => fromClient.length === 3);
+    await Promise.all(sent);
+    expect(counters.get('kiss_paced')).toBe(2);
+    expect(fromClient.map((f) => decodeAx25Ui(f).info[0])).toEqual([1, 2, 3]);
   });
 });
