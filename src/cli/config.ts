@@ -11,7 +11,7 @@
 // Flags: `-key=value`, `--key=value`, `-key` (bool true), `-nokey` (bool false), `--conf=path`.
 import { NETWORK_NAMES, type NetworkName } from '../chain/networks.js';
 import { formatHostPort, isLoopback, parseHostPort, type HostPort } from '../util/net.js';
-import { LINK_TYPES } from '../links/registry.js';
+import { LINK_TYPES, linkServer } from '../links/registry.js';
 import { chooseDefaultLinks } from '../links/defaults.js';
 import { existsSync, readFileSync } from 'node:fs';
 import * as pathPosix from 'node:path/posix';
@@ -817,6 +817,13 @@ export function withDefaultLinks(config: Config): Config {
     proxy: config.proxy !== undefined,
     taken: new Set(config.linkConfigs.map((l) => l.name)),
     reason: none ? 'no-links' : 'defaults=1',
+    serverOf: linkServer,
+    servers: new Map(
+      config.linkConfigs.flatMap((l) => {
+        const server = linkServer(l.type, config.links[l.name] ?? {});
+        return server === undefined ? [] : [[server, l.name] as const];
+      }),
+    ),
   });
   const links = { ...config.links };
   const linkConfigs = [...config.linkConfigs];

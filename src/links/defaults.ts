@@ -118,7 +118,18 @@ export interface DefaultChoice {
  */
 export function chooseDefaultLinks(
   network: NetworkName,
-  opts: { proxy: boolean; taken: ReadonlySet<string>; reason: 'no-links' | 'defaults=1' },
+  opts: {
+    proxy: boolean;
+    taken: ReadonlySet<string>;
+    reason: 'no-links' | 'defaults=1';
+    /**
+     * The server a link's options reach (registry.ts linkServer) and the servers the user's own
+     * links already ask, by link name: a default that would ask one of them again is left out
+     * (twice the load on that server, and no second opinion).
+     */
+    serverOf?: (type: string, options: Record<string, string>) => string | undefined;
+    servers?: ReadonlyMap<string, string>;
+  },
 ): DefaultChoice {
   const links: ChosenDefault[] = [];
   const skipped: DefaultChoice['skipped'] = [];
@@ -129,6 +140,12 @@ export function chooseDefaultLinks(
     }
     if (opts.proxy && !entry.viaProxy) {
       skipped.push({ name: entry.name, why: entry.proxyRefused ?? 'cannot run through the proxy' });
+      continue;
+    }
+    const server = opts.serverOf?.(entry.type, opts.proxy ? entry.viaProxy! : entry.options);
+    const already = server !== undefined ? opts.servers?.get(server) : undefined;
+    if (already !== undefined) {
+      skipped.push({ name: entry.name, why: `the configured link ${already} already asks ${server}` });
       continue;
     }
     const reaches = opts.proxy ? (entry.reachesViaProxy ?? entry.reaches) : entry.reaches;

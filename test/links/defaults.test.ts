@@ -107,6 +107,13 @@ describe('default sources: when they are used', () => {
     expect(c.defaultsNote).toContain('mempool: a configured link is already named mempool');
   });
 
+  it('defaults=1 leaves out a default whose server one of your links already asks (no double load, no second opinion)', () => {
+    const own = 'link.mine.type=esplora\nlink.mine.url=https://Mempool.space/api\ndefaults=1\n';
+    const c = cfg(own);
+    expect(c.linkConfigs.map((l) => l.name)).toEqual(['mine', 'peers', 'blockstream', 'dnsheaders']);
+    expect(c.defaultsNote).toContain('mempool: the configured link mine already asks mempool.space');
+  });
+
   it('defaults=0 with no links: none, and the note says nothing protects', () => {
     const c = cfg('', ['-defaults=0']);
     expect(c.linkConfigs).toEqual([]);
