@@ -166,7 +166,6 @@ export class FramedLink implements Link {
     const { mtu } = this.capabilities;
     const { dutyCycle, windowMs } = this.airtimeRule;
     const budget = BATCH_BUDGET_SHARE * dutyCycle * windowMs;
-    const frameMs = this.airtimeOf(mtu);
     // Symbol bytes per fragment: the frame's envelope, msgId, inner type, 1-byte k and index (fragment.ts repeat).
     const symbol = Math.max(1, mtu - frameOverhead(FrameType.FRAGMENT, { integrity: this.integrity }) - 4);
     // Frames of one pass, on average: the coded bytes in whole symbols (the last half empty on average).
@@ -174,8 +173,14 @@ export class FramedLink implements Link {
     let best = BATCH_STEP;
     let bestCost = Infinity;
     for (let n = BATCH_STEP; n <= BATCH_MAX; n += BATCH_STEP) {
-      if (n > BATCH_STEP && framesFor(n) * frameMs > budget) break;
-      const cost = ((framesFor(n) / n) * (DEFAULT_BEACON_DEPTH + n / 2)) / DEFAULT_BEACON_DEPTH;
+      // Its frames share the batch evenly (fragment.ts: the smallest symbol for k), so each is
+      // about coded bytes / frames plus the fragment header, often less than the MTU.
+      const frames = Math.ceil(framesFor(n));
+      const frameBytes = Math.min(mtu, Math.ceil((n * CODED_HEADER_BYTES + BATCH_HEADER_BYTES) / frames) + (mtu - symbol));
+      const airtime = frames * this.airtimeOf(frameBytes);
+      if (n > BATCH_STEP && airtime > budget) break;
+      // Airtime per header carried, the oldest batch reaching half a batch below the depth.
+      const cost = ((airtime / n) * (DEFAULT_BEACON_DEPTH + n / 2)) / DEFAULT_BEACON_DEPTH;
       if (cost < bestCost - 1e-9) {
         best = n;
         bestCost = cost;

@@ -140,7 +140,14 @@ export async function runCatchUp(o: CatchUpOptions): Promise<CatchUpResult> {
   const tip = o.tip ?? FIRST + 1000;
   const clock = new ManualClock(1_700_000_000_000);
   const start = clock.nowMs();
-  const air = new SimAir({ loss: o.loss ?? 0, lora: p.lora, airtimeOf: p.airtimeOf, clock, random: seededRandom(o.seed ?? 1) });
+  const air = new SimAir({
+    loss: o.loss ?? 0,
+    lora: p.lora,
+    airtimeOf: p.airtimeOf,
+    maxFrameBytes: p.mtu,
+    clock,
+    random: seededRandom(o.seed ?? 1),
+  });
   const log = silentLogger();
   const chainOf = (top: number) => {
     const c = new HeaderChain({ network: NETWORKS.main, log, counters: new Counters(), nowSeconds: () => 1_800_000_000 });

@@ -21,6 +21,8 @@ export interface SimAirOptions {
   lora: LoraAirtimeParams;
   /** Airtime of a frame of `bytes`, ms, for another modulation (AFSK 1200); default LoRa's with `lora`. */
   airtimeOf?: (bytes: number) => number;
+  /** Largest frame the air carries (default 255, LoRa's; AX.25 carries 256). */
+  maxFrameBytes?: number;
   /** Sim time and timers; when given, speedup and nowMs are not used. */
   clock?: Clock;
   port?: number;
@@ -143,7 +145,7 @@ export class SimAir {
     this.members.set(key, { send: reply, seen: wall });
     for (const [k, m] of this.members) if (wall - m.seen > MEMBER_TTL_MS) this.members.delete(k);
     this.stats.members = this.members.size;
-    if (msg[0] !== AIR_FRAME || msg.length < 2 || msg.length > 256) return;
+    if (msg[0] !== AIR_FRAME || msg.length < 2 || msg.length > 1 + (this.opts.maxFrameBytes ?? 255)) return;
     const frameLen = msg.length - 1;
     const airtime = this.airtime(frameLen);
     const now = this.now();
