@@ -75,6 +75,11 @@ const SYNC_STALL_MS = 10_000;
 const SYNC_RETRIES = 3;
 /** Most headers sent in answer to one radio request. */
 const MAX_RADIO_ANSWER = 64;
+/**
+ * A duplex radio peer that announces a tip above ours is asked for the range we lack at most
+ * this often (asking costs airtime on both sides; an answer of 64 headers takes ~20 s of AFSK 1200).
+ */
+const RADIO_TIP_FOLLOW_MS = 60_000;
 
 export type GatewayMode = 'gateway' | 'receive-only' | 'beacon';
 
@@ -277,6 +282,10 @@ export class Router {
     // (One new block's header is no batch: nothing more to ask for.)
     this.awaiting.delete(linkName);
     if (outcome.tipChanged && outcome.accepted > 0 && raw.length > MAX_RADIO_ANSWER) this.followUp(linkName, 'delivery');
+    // On a duplex radio, a full answer (as many headers as a radio answers at most) that moved our
+    // tip is a catch-up in progress: ask that peer for the next range at once (request-driven
+    // catch-up, codecs/frames.md 3.2), rather than wait for a beacon's carousel to come round.
+    if (outcome.tipChanged && outcome.accepted > 0 && raw.length >= MAX_RADIO_ANSWER) this.askRadio(linkName, 'delivery');
     return { ...outcome, sentToNode };
   }
 
@@ -284,8 +293,29 @@ export class Router {
     this.deps.observer?.linkTip(linkName, report);
     // A source claiming more than we have (at start, or after a batch) is asked for it; claims
     // are cheap, so at most once per TIP_FOLLOW_MS unless deliveries keep moving our tip.
-    if (report.height > this.deps.chain.tip().height) this.followUp(linkName, 'tip');
-    else this.awaiting.delete(linkName); // it has nothing more: the sync is done
+    if (report.height > this.deps.chain.tip().height) {
+      this.followUp(linkName, 'tip');
+      this.askRadio(linkName, 'tip');
+    } else this.awaiting.delete(linkName); // it has nothing more: the sync is done
+  }
+
+  /**
+   * Request-driven catch-up on a duplex radio: a gateway that is behind asks the peer it heard for
+   * the range it lacks (GETHEADERS with our locator; the peer answers from the first entry on its
+   * best chain, within its own airtime budget). Never on a receive-only gateway or a link that
+   * cannot transmit; a tip claim is followed at most once per RADIO_TIP_FOLLOW_MS.
+   */
+  private askRadio(linkName: string, why: 'delivery' | 'tip'): void {
+    const link = this.links.get(linkName);
+    if (!link?.requestHeaders || this.storeFailing || this.mode === 'receive-only') return;
+    const caps = link.capabilities;
+    if (!isRadio(caps) || !canReceive(caps) || !canTransmit(caps) || !carries(caps, 'headers')) return;
+    const now = this.now();
+    if (why === 'tip' && now - (this.followedAt.get(linkName) ?? -Infinity) < RADIO_TIP_FOLLOW_MS) return;
+    this.followedAt.set(linkName, now);
+    this.deps.counters.inc(`link.${linkName}.radio_requests`);
+    this.deps.log.info('asking a radio peer for the headers we lack', { link: linkName, why, from: this.deps.chain.tip().height });
+    link.requestHeaders(this.deps.chain.locator());
   }
 
   /** Asks one internet link for the headers after our tip (never a radio: asking costs airtime). */

@@ -205,11 +205,9 @@ describe('router', () => {
     // One new block's header is no batch: nothing more to ask for.
     router.onLinkHeaders('esplora', [header(101)]);
     expect(web.requests).toHaveLength(1);
-    // A radio is never asked on its own (asking costs airtime), however much it brings.
-    router.onLinkHeaders(
-      'lora',
-      Array.from({ length: 100 }, (_, i) => header(i + 102)),
-    );
+    // A radio is not asked on a tip claim or a stall timer like an internet source (asking costs
+    // airtime): only for the range it lacks, below (request-driven catch-up).
+    router.onLinkHeaders('lora', [header(102)]);
     expect(radio.requests).toHaveLength(0);
     // A tip claim above ours is followed, at most once per 5 s.
     router.onLinkTip('esplora', { height: 5000 });
@@ -221,7 +219,7 @@ describe('router', () => {
     // A follow-up whose answer never comes is asked again after 10 s, three times at most.
     router.onLinkHeaders(
       'esplora',
-      Array.from({ length: 100 }, (_, i) => header(i + 202)),
+      Array.from({ length: 100 }, (_, i) => header(i + 103)),
     );
     expect(web.requests).toHaveLength(3);
     for (let i = 0; i < 5; i++) {
@@ -229,5 +227,64 @@ describe('router', () => {
       router.tick();
     }
     expect(web.requests).toHaveLength(6);
+  });
+
+  it('on a duplex radio, asks the peer for the range it lacks: after a full answer at once, on a tip claim once a minute; never receive-only', () => {
+    const make = (mode: GatewayMode) => {
+      const chain = new HeaderChain({
+        network: NETWORKS.main,
+        log: silentLogger(),
+        counters: new Counters(),
+        checkpoint: null,
+        nowSeconds: () => 2_000_000_000,
+      });
+      const clock = { now: 1_000_000 };
+      const router = new Router({ chain, log: silentLogger(), counters: new Counters(), mode, nodePeers: () => [], now: () => clock.now });
+      const radio = recordingLink('lora', {});
+      const rxRadio = recordingLink('rxlora', { direction: 'rx' });
+      router.addLink(radio.link);
+      router.addLink(rxRadio.link);
+      return { chain, router, radio, rxRadio, clock };
+    };
+    const { chain, router, radio, rxRadio, clock } = make('gateway');
+    // A heard tip above ours: ask for what we lack, from our locator.
+    router.onLinkTip('lora', { height: 500 });
+    expect(radio.requests).toHaveLength(1);
+    expect(radio.requests[0][0]).toEqual(chain.tip().hash);
+    // Claims again within a minute cost no more airtime.
+    clock.now += 59_000;
+    router.onLinkTip('lora', { height: 500 });
+    expect(radio.requests).toHaveLength(1);
+    // A full answer (64 headers, the most a radio answers) that moved the tip: ask on at once.
+    router.onLinkHeaders(
+      'lora',
+      Array.from({ length: 64 }, (_, i) => header(i + 1)),
+    );
+    expect(radio.requests).toHaveLength(2);
+    expect(radio.requests[1][0]).toEqual(headerHash(header(64)));
+    // A short answer ends the catch-up: nothing more to ask.
+    router.onLinkHeaders(
+      'lora',
+      Array.from({ length: 10 }, (_, i) => header(i + 65)),
+    );
+    expect(radio.requests).toHaveLength(2);
+    clock.now += 60_000;
+    router.onLinkTip('lora', { height: 500 });
+    expect(radio.requests).toHaveLength(3);
+    // A link that cannot transmit is never asked.
+    router.onLinkTip('rxlora', { height: 500 });
+    router.onLinkHeaders(
+      'rxlora',
+      Array.from({ length: 64 }, (_, i) => header(i + 75)),
+    );
+    expect(rxRadio.requests).toHaveLength(0);
+    // A receive-only gateway only listens.
+    const ro = make('receive-only');
+    ro.router.onLinkTip('lora', { height: 500 });
+    ro.router.onLinkHeaders(
+      'lora',
+      Array.from({ length: 64 }, (_, i) => header(i + 1)),
+    );
+    expect(ro.radio.requests).toHaveLength(0);
   });
 });
