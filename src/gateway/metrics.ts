@@ -304,6 +304,9 @@ export const METRIC_HELP: Readonly<Record<string, string>> = {
   'link.*.header_batch_repeats':
     'Beacon batches sent again with the same message id and fresh repair symbols (a receiver adds up the passes).',
   'link.*.batch_frames_tx': 'Frames of header batches transmitted.',
+  'link.*.radio_requests':
+    'Header requests the gateway sent on a duplex radio for the range it lacked (a peer claimed a better tip, or a full answer moved our tip).',
+  'link.*.kiss_paced': 'Frames held back before going to the KISS TNC until the previous ones had left the air (by the airtime model).',
   'link.*.batch_bytes_tx': 'Bytes of header batch frames transmitted (altnet frames, without the modem framing).',
   'link.*.header_batches_waiting': 'Compact header batches held until the header they build on arrives.',
   'link.*.header_batches_dropped': 'Compact header batches dropped (they waited too long, or too many waited).',
