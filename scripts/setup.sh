@@ -40,4 +40,6 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 npx tsc -p tsconfig.json
+# The link driver process as one esbuild bundle (issue 18, memory; scripts/bundle.mjs).
+node scripts/bundle.mjs
 touch dist/.build-stamp

@@ -3,7 +3,7 @@
 // quarantines it when it keeps delivering data the chain rejects. Nothing a driver does can
 // affect another driver or the node connection.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
@@ -57,16 +57,25 @@ export interface SupervisorOptions {
 
 export type SupervisedState = LinkState | 'restarting' | 'quarantined';
 
-/** The compiled child entry, also when this module runs from TypeScript source (tests). */
-export function driverHostEntry(): string {
+/**
+ * The compiled child entry, also when this module runs from TypeScript source (tests): the
+ * esbuild bundle (scripts/bundle.mjs, part of `npm run build`) when it is at least as new as
+ * the compiled driver-host.js, else driver-host.js itself (a later bare tsc makes it newer, so
+ * a stale bundle is never run). ALTNET_DRIVER_BUNDLE=0 skips the bundle (the memory bench's
+ * reference).
+ */
+export function driverHostEntry(env: NodeJS.ProcessEnv = process.env): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const sibling = resolve(here, 'driver-host.js');
-  if (existsSync(sibling)) return sibling;
-  let dir = here;
-  while (!existsSync(resolve(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
-  const built = resolve(dir, 'dist/src/gateway/driver-host.js');
-  if (!existsSync(built)) throw new AltnetError('driver-host-missing', `cannot find ${built}; run \`npm run build\` first`);
-  return built;
+  let plain = resolve(here, 'driver-host.js');
+  if (!existsSync(plain)) {
+    let dir = here;
+    while (!existsSync(resolve(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+    plain = resolve(dir, 'dist/src/gateway/driver-host.js');
+    if (!existsSync(plain)) throw new AltnetError('driver-host-missing', `cannot find ${plain}; run \`npm run build\` first`);
+  }
+  const bundled = resolve(dirname(plain), 'driver-host.bundle/driver-host.js');
+  if (env.ALTNET_DRIVER_BUNDLE !== '0' && existsSync(bundled) && statSync(bundled).mtimeMs >= statSync(plain).mtimeMs) return bundled;
+  return plain;
 }
 
 export class LinkSupervisor implements RouterLink {

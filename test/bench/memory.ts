@@ -8,10 +8,13 @@
 // the supervisor gives its drivers theirs); the bare processes get neither. Once the links are
 // up and synced (memory-gateway.ts), both sets are sampled SAMPLES times a second apart at the
 // same moments; the figures are medians (the ratio: the median of the per-sample ratios).
+// The drivers run from the esbuild bundle when the build made one (settings.driverEntry says
+// which); ALTNET_DRIVER_BUNDLE=0 npm run --silent bench -- memory measures them unbundled.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { driverHostEntry } from '../../src/gateway/supervisor.js';
 import { SimAir } from '../../src/links/sim/air.js';
 import { MAIN_NODE_FLAGS, nodeMemoryEnv } from '../../src/util/node-memory.js';
 import { startEsploraServer } from '../servers/esplora-server.js';
@@ -123,7 +126,7 @@ export async function bench(): Promise<Record<string, unknown>> {
       ratioSamples: ratios.map((r) => +r.toFixed(3)),
       target: '<= 1.25 (main + 4 link processes vs 5 bare Node processes, same run)',
       chainTipHeight: info.tipHeight,
-      settings: { mainFlags: MAIN_NODE_FLAGS, env: nodeMemoryEnv({}) },
+      settings: { mainFlags: MAIN_NODE_FLAGS, env: nodeMemoryEnv({}), driverEntry: relative(process.cwd(), driverHostEntry()) },
     };
   } finally {
     if (gwChild && gwChild.exitCode === null) {
