@@ -35,6 +35,8 @@ export interface SimTransportOptions {
   bitrate?: number;
   /** The air in this process (SimAir.connect) instead of UDP. */
   openChannel?: () => Promise<ByteChannel>;
+  /** How much faster than real time this link's clock runs (option timescale=): the TX-done grace stays real seconds. */
+  timescale?: number;
 }
 
 function openUdpChannel(air: { host: string; port: number }): Promise<ByteChannel> {
@@ -68,6 +70,7 @@ function openUdpChannel(air: { host: string; port: number }): Promise<ByteChanne
 }
 
 export class SimTransport extends RadioTransport {
+  private readonly timescale: number;
   private joinTimer: TimerHandle | undefined;
   private txDone: { resolve(): void; reject(e: Error): void; timer: TimerHandle } | undefined;
 
@@ -91,6 +94,7 @@ export class SimTransport extends RadioTransport {
       },
       deps,
     );
+    this.timescale = o.timescale ?? 1;
   }
 
   protected async initialize(): Promise<void> {
@@ -109,7 +113,8 @@ export class SimTransport extends RadioTransport {
     d[0] = AIR_FRAME;
     d.set(frame, 1);
     const done = new Promise<void>((resolve, reject) => {
-      const timer = this.clock.after(this.frameAirtimeMs(frame.length) + TX_DONE_GRACE_MS, () => {
+      // The grace is for a slow process, in real time: on a compressed clock it is scaled up.
+      const timer = this.clock.after(this.frameAirtimeMs(frame.length) + TX_DONE_GRACE_MS * this.timescale, () => {
         this.txDone = undefined;
         this.counters.inc('tx_done_timeouts');
         reject(new Error('the simulated air did not report the end of the transmission (is the air running?)'));
@@ -159,6 +164,7 @@ export function simTransportFromOptions(name: string, options: Record<string, st
       direction: o.must<LinkDirection>('direction'),
       dutyCycle: o.must<number>('dutycycle'),
       mtu: o.int('mtu'),
+      timescale: o.must<number>('timescale'),
     },
     { ...deps, clock: scaledClock(o.must<number>('timescale'), deps.clock) },
   );
