@@ -72,8 +72,8 @@ NODE_BIN="$(command -v node)"
 
 # 1. Build, if this checkout has not been built yet (needs the dev dependencies).
 if [ ! -f "$SRC/dist/src/cli/main.js" ]; then
-  say "building (npm ci, tsc)"
-  (cd "$SRC" && npm ci --no-audit --no-fund && npx tsc -p tsconfig.json)
+  say "building (npm ci, npm run build: tsc and the driver bundle)"
+  (cd "$SRC" && npm ci --no-audit --no-fund && npm run build)
 fi
 
 # 2. Program files.
@@ -81,7 +81,9 @@ APP="$DESTDIR$PREFIX"
 say "program -> $APP"
 mkdir -p "$APP/bin" "$APP/dist" "$APP/docs"
 rm -rf "$APP/dist/src" "$APP/boards"
-cp -R "$SRC/dist/src" "$APP/dist/src"
+# -p keeps modification times: the supervisor runs the driver bundle only when it is at least
+# as new as the compiled driver-host.js (src/gateway/supervisor.ts driverHostEntry).
+cp -Rp "$SRC/dist/src" "$APP/dist/src"
 cp -R "$SRC/boards" "$APP/boards"
 [ -d "$SRC/codecs" ] && { rm -rf "$APP/codecs"; cp -R "$SRC/codecs" "$APP/codecs"; }
 cp "$SRC/package.json" "$SRC/package-lock.json" "$APP/"

@@ -115,6 +115,21 @@ describe('scripts/install.sh with DESTDIR', () => {
     const app = join(root, 'opt/altnet');
     // Stand-in for `npm ci --omit=dev`, which the test does not run.
     symlinkSync(join(REPO, 'node_modules'), join(app, 'node_modules'));
+    // The drivers run from the esbuild bundle only if the copy kept its times (driverHostEntry).
+    const bundle = 'dist/src/gateway/driver-host.bundle/driver-host.js';
+    if (existsSync(join(REPO, bundle))) {
+      expect(statSync(join(app, bundle)).mtimeMs).toBe(statSync(join(REPO, bundle)).mtimeMs);
+      const entry = spawnSync(
+        process.execPath,
+        [
+          '--input-type=module',
+          '-e',
+          `import(${JSON.stringify(join(app, 'dist/src/gateway/supervisor.js'))}).then((m) => console.log(m.driverHostEntry({})))`,
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(entry.stdout.trim(), entry.stderr).toBe(join(app, bundle));
+    }
     const r = spawnSync(process.execPath, [join(app, 'dist/src/cli/main.js'), 'boards', '--udev-rules'], {
       encoding: 'utf8',
       cwd: '/',
