@@ -228,11 +228,6 @@ export class Router {
     const batch = this.batchAfter(from, Math.min(req.max || MAX_RADIO_ANSWER, MAX_RADIO_ANSWER));
     this.deps.counters.inc(`link.${linkName}.header_requests`);
     if (batch) link.sendHeaders(batch);
-    // A request is also a claim: its newest entry is the asker's tip. One above ours (a peer
-    // ahead that asked at its link-up, when ours went unheard) is asked for what we lack, as a
-    // heard tip would be (paced the same way).
-    const newest = req.locator[0];
-    if (newest && newest.height > chain.tip().height) this.askRadio(linkName, 'tip');
   }
 
   removeLink(name: string): void {
@@ -350,13 +345,13 @@ export class Router {
    * A radio link was asked for headers: until headers come from it, tick() asks again after
    * about the airtime a full answer takes at the link's bit rate and duty cycle (at least
    * MIN_RADIO_ANSWER_WAIT_MS, half as much again for the modem's per-frame overhead, and up to
-   * half as much more at random so two gateways that collided do not collide again).
+   * a quarter more at random so two gateways that collided do not collide again).
    */
   private awaitRadio(link: RouterLink): void {
     const { bitrate, dutyCycle } = link.capabilities;
     const airtime = bitrate > 0 ? (RADIO_ANSWER_BYTES * 8 * 1000 * 1.5) / bitrate : 0;
     const base = Math.max(MIN_RADIO_ANSWER_WAIT_MS, airtime / Math.max(dutyCycle, 1e-4));
-    const waitMs = base * (1 + 0.5 * (this.deps.random ?? Math.random)());
+    const waitMs = base * (1 + 0.25 * (this.deps.random ?? Math.random)());
     const prev = this.radioAwaiting.get(link.name);
     this.radioAwaiting.set(link.name, { at: this.now(), tries: prev?.tries ?? 0, waitMs });
   }

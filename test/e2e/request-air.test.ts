@@ -1,7 +1,6 @@
 // Request-driven catch-up between two duplex gateways (issue 17, codecs/frames.md 3.2): neither is
 // a beacon, so the behind gateway learns the ahead one's chain only by asking (GETHEADERS when its
-// link comes up, again after each full 64-header answer, when it hears a request from a peer
-// that is ahead (a request is a claim), and again when a request brought nothing:
+// link comes up, again after each full 64-header answer, and again when a request brought nothing:
 // a request is lost when no peer is on the air yet, or when two link-up requests collide). Real
 // gateways and driver processes, the real framed codec; on the simulated LoRa air, and over two
 // real Dire Wolf modems joined through audio. No Bitcoin node: the ahead gateway's chain is fed
@@ -118,17 +117,16 @@ async function scenario(linkOf: (i: number) => LinkSpec, count: number, limitMs:
 }
 
 describe('request-driven catch-up between two duplex gateways', () => {
-  it('on the simulated air: a link-up request no peer heard does not leave the behind gateway behind, and a full 64-header answer is followed up', async () => {
+  it('on the simulated air: a request no peer heard is asked again, and a full 64-header answer is followed up', async () => {
     const air = await startTestAir({ seed: 1 });
     cleanups.push(() => air.air.close());
     // A duty cycle below 1 makes the sim link a radio to the router (asking costs airtime); 0.9 keeps the waits short.
     const r = await scenario(() => air.link('air', undefined, { dutycycle: '0.9' }), 100, 40_000, true);
     console.log('sim request catch-up', JSON.stringify({ seconds: r.seconds, air: air.air.stats }));
-    // The link-up request was lost (no peer on the air); the ahead gateway's own link-up request
-    // told the behind one it was ahead (a request is a claim), or a retry asked again; that
-    // brought 64 headers, and the follow-up after that full answer the other 36.
-    console.log('sim counters', JSON.stringify({ retries: r.behind.radio_request_retries, asks: r.behind.radio_requests }));
-    expect(r.behind.radio_requests).toBeGreaterThanOrEqual(2);
+    // The link-up request was lost (no peer on the air), a retry brought 64 headers, the
+    // follow-up after that full answer the other 36: the ahead gateway answered two requests.
+    expect(r.behind.radio_request_retries).toBeGreaterThanOrEqual(1);
+    expect(r.behind.radio_requests).toBeGreaterThanOrEqual(1);
     expect(r.ahead.header_requests).toBeGreaterThanOrEqual(2);
     expect(r.behind.headers_accepted).toBe(100);
   }, 60_000);
@@ -148,7 +146,7 @@ describe('request-driven catch-up between two duplex gateways', () => {
           options: { type: 'kiss', tcp: `127.0.0.1:${pair.stations[i].kissPort}`, callsign: `N0CALL-${7 + i}` },
         }),
         40,
-        110_000,
+        60_000,
         false,
       );
       // Without retries this run hung at height 0 when the two link-up requests collided on the air
@@ -161,6 +159,6 @@ describe('request-driven catch-up between two duplex gateways', () => {
       // The headers crossed the modems: both stations keyed up.
       expect(pair.stats().transmittedMs.every((ms) => ms > 0)).toBe(true);
     },
-    150_000,
+    120_000,
   );
 });
