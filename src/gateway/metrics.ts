@@ -68,6 +68,7 @@ export const LABEL_RULES: ReadonlyArray<{ prefix: string; label: string }> = [
   { prefix: 'link.*.lie.', label: 'kind' },
   { prefix: 'link.*.frames_bad.', label: 'code' },
   { prefix: 'link.*.send_errors.', label: 'code' },
+  { prefix: 'link.*.header_requests_not_sent.', label: 'reason' },
   { prefix: 'link.*.reassembly.', label: 'event' },
   { prefix: 'link.*.garbage_', label: 'kind' },
   { prefix: 'link.*.rnode_error_', label: 'code' },
@@ -312,6 +313,15 @@ export const METRIC_HELP: Readonly<Record<string, string>> = {
   'link.*.header_batches_dropped': 'Compact header batches dropped (they waited too long, or too many waited).',
   'link.*.header_requests_tx': 'Header requests transmitted on the link.',
   'link.*.header_requests_rx': 'Header requests received on the link.',
+  'link.*.header_requests_waiting_context':
+    'Header requests held by the link until the chain context arrived (their locator named no header it knew yet); sent then.',
+  'link.*.header_requests_superseded': 'Held header requests replaced by a newer one before the chain context arrived.',
+  'link.*.header_requests_not_sent':
+    'Header requests the link could not send, by reason (rx_only: it cannot transmit; no_context: no locator entry in its chain context).',
+  'link.*.radio_request_retries':
+    'Header requests asked again on a duplex radio because no headers came from it in about the airtime of a full answer (lost on air, or no peer heard it).',
+  'link.*.radio_requests_unanswered':
+    'Times a duplex radio left our header request and its retries unanswered (no peer ahead of us heard it).',
   'link.*.tips_superseded': 'Queued tip announcements replaced by a newer tip before they were sent.',
   'link.*.tips_unresolved': 'Tip announcements whose header could not be rebuilt (its parent unknown); the height still counts.',
   'link.*.tx_tx': 'Transactions transmitted on the link.',

@@ -80,6 +80,18 @@ const MAX_RADIO_ANSWER = 64;
  * this often (asking costs airtime on both sides; an answer of 64 headers takes ~20 s of AFSK 1200).
  */
 const RADIO_TIP_FOLLOW_MS = 60_000;
+/**
+ * A radio request that brought no headers is asked again (a shared half-duplex channel loses
+ * frames to collisions, and a peer that was not on the air yet never heard it: issue 17, two
+ * Dire Wolf gateways whose link-up requests collided), up to this many times, waiting
+ * radioAnswerWaitMs, doubled on each try. A peer with nothing more answers nothing, so the
+ * retries are bounded; a tip claim or the link coming up asks anew.
+ */
+const RADIO_RETRIES = 3;
+/** Coded bytes of a full radio answer (64 headers at ~39 B in the stream codec, plus framing), for its airtime estimate. */
+const RADIO_ANSWER_BYTES = MAX_RADIO_ANSWER * 40 + 64;
+/** Least wait for a radio answer, ms. */
+const MIN_RADIO_ANSWER_WAIT_MS = 5000;
 
 export type GatewayMode = 'gateway' | 'receive-only' | 'beacon';
 
@@ -103,6 +115,8 @@ export interface RouterDeps {
   storeRetryMs?: number;
   /** ms since the epoch (tests). */
   now?: () => number;
+  /** Uniform in [0, 1): the jitter of radio request retries (tests; default Math.random). */
+  random?: () => number;
 }
 
 export interface LinkHeadersResult extends AddHeadersOutcome {
@@ -117,6 +131,8 @@ export class Router {
   private readonly followedAt = new Map<string, number>();
   /** Links asked to continue a sync that have not answered with headers yet: when, how often. */
   private readonly awaiting = new Map<string, { at: number; tries: number }>();
+  /** Radio links asked for headers that have not answered yet: when, how often, how long to wait. */
+  private readonly radioAwaiting = new Map<string, { at: number; tries: number; waitMs: number }>();
   private lastStoreRetry = 0;
   /** The header store failed (full disk): what came meanwhile is to be asked for again. */
   private storeFailing = false;
@@ -220,6 +236,7 @@ export class Router {
     this.beaconHungry.delete(name);
     this.followedAt.delete(name);
     this.awaiting.delete(name);
+    this.radioAwaiting.delete(name);
   }
 
   /**
@@ -281,6 +298,7 @@ export class Router {
     // from the new tip. A source with nothing more answers with nothing; that ends the sync.
     // (One new block's header is no batch: nothing more to ask for.)
     this.awaiting.delete(linkName);
+    this.radioAwaiting.delete(linkName);
     if (outcome.tipChanged && outcome.accepted > 0 && raw.length > MAX_RADIO_ANSWER) this.followUp(linkName, 'delivery');
     // On a duplex radio, a full answer (as many headers as a radio answers at most) that moved our
     // tip is a catch-up in progress: ask that peer for the next range at once (request-driven
@@ -296,7 +314,11 @@ export class Router {
     if (report.height > this.deps.chain.tip().height) {
       this.followUp(linkName, 'tip');
       this.askRadio(linkName, 'tip');
-    } else this.awaiting.delete(linkName); // it has nothing more: the sync is done
+    } else {
+      // It has nothing more: the sync is done.
+      this.awaiting.delete(linkName);
+      this.radioAwaiting.delete(linkName);
+    }
   }
 
   /**
@@ -315,7 +337,23 @@ export class Router {
     this.followedAt.set(linkName, now);
     this.deps.counters.inc(`link.${linkName}.radio_requests`);
     this.deps.log.info('asking a radio peer for the headers we lack', { link: linkName, why, from: this.deps.chain.tip().height });
+    this.awaitRadio(link);
     link.requestHeaders(this.deps.chain.locator());
+  }
+
+  /**
+   * A radio link was asked for headers: until headers come from it, tick() asks again after
+   * about the airtime a full answer takes at the link's bit rate and duty cycle (at least
+   * MIN_RADIO_ANSWER_WAIT_MS, half as much again for the modem's per-frame overhead, and up to
+   * a quarter more at random so two gateways that collided do not collide again).
+   */
+  private awaitRadio(link: RouterLink): void {
+    const { bitrate, dutyCycle } = link.capabilities;
+    const airtime = bitrate > 0 ? (RADIO_ANSWER_BYTES * 8 * 1000 * 1.5) / bitrate : 0;
+    const base = Math.max(MIN_RADIO_ANSWER_WAIT_MS, airtime / Math.max(dutyCycle, 1e-4));
+    const waitMs = base * (1 + 0.25 * (this.deps.random ?? Math.random)());
+    const prev = this.radioAwaiting.get(link.name);
+    this.radioAwaiting.set(link.name, { at: this.now(), tries: prev?.tries ?? 0, waitMs });
   }
 
   /** Asks one internet link for the headers after our tip (never a radio: asking costs airtime). */
@@ -360,6 +398,32 @@ export class Router {
       this.deps.log.info('a link asked to continue a sync sent nothing; asking again', { link: name, attempt: w.tries });
       link.requestHeaders(this.deps.chain.locator());
     }
+    for (const [name, w] of this.radioAwaiting) {
+      if (now - w.at < w.waitMs * 2 ** w.tries) continue;
+      const link = this.links.get(name);
+      if (!link?.requestHeaders || this.storeFailing || this.mode === 'receive-only') {
+        this.radioAwaiting.delete(name);
+        continue;
+      }
+      if (w.tries >= RADIO_RETRIES) {
+        this.radioAwaiting.delete(name);
+        this.deps.counters.inc(`link.${name}.radio_requests_unanswered`);
+        this.deps.log.info('no radio peer answered our header requests; asking again when one claims a higher tip or the link comes up', {
+          link: name,
+          tries: w.tries + 1,
+        });
+        continue;
+      }
+      w.tries++;
+      w.at = now;
+      this.deps.counters.inc(`link.${name}.radio_request_retries`);
+      this.deps.log.info('no answer to our radio header request (lost on air, or no peer heard it); asking again', {
+        link: name,
+        attempt: w.tries,
+        from: this.deps.chain.tip().height,
+      });
+      link.requestHeaders(this.deps.chain.locator());
+    }
   }
 
   /** A transaction a link received: hand it to the node, which validates it. */
@@ -391,6 +455,12 @@ export class Router {
       if (!link.requestHeaders || !canReceive(link.capabilities) || !carries(link.capabilities, 'headers')) continue;
       // On a radio, asking is transmitting: a receive-only gateway only listens there.
       if (this.mode === 'receive-only' && isRadio(link.capabilities)) continue;
+      // A radio that cannot transmit cannot ask (it listens for a beacon).
+      if (isRadio(link.capabilities) && !canTransmit(link.capabilities)) continue;
+      if (isRadio(link.capabilities)) {
+        this.radioAwaiting.delete(link.name);
+        this.awaitRadio(link);
+      }
       link.requestHeaders(locator);
       asked++;
     }

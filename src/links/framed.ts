@@ -108,6 +108,12 @@ export class FramedLink implements Link {
   private beaconTimer: TimerHandle | undefined;
   /** A beacon batch was asked for and nothing came yet: what comes (a batch, or a lone tip) answers it. */
   private asked = false;
+  /**
+   * A header request that came before the chain context it is coded against (codecs/frames.md
+   * 3.2: locator entries are heights and hash prefixes, so their heights must be known): sent
+   * when setContext brings them. Only the newest is kept (a newer locator supersedes it).
+   */
+  private pendingLocator: Uint8Array[] | undefined;
 
   constructor(
     readonly name: string,
@@ -222,6 +228,9 @@ export class FramedLink implements Link {
   setContext(fromHeight: number, headers: Uint8Array[]): void {
     headers.forEach((raw, i) => this.remember(fromHeight + i, raw));
     this.retryWaiting();
+    const locator = this.pendingLocator;
+    this.pendingLocator = undefined;
+    if (locator) void this.requestHeaders(locator, true);
   }
 
   async sendHeaders(batch: HeaderBatch): Promise<void> {
@@ -273,15 +282,32 @@ export class FramedLink implements Link {
     return this.enqueue('txack', this.fragmenter.fragment(FrameType.TXACK, encodeTxAckBody(txids)));
   }
 
-  async requestHeaders(locator: Uint8Array[]): Promise<void> {
-    if (!canTransmit(this.capabilities)) return;
+  async requestHeaders(locator: Uint8Array[], afterContext = false): Promise<void> {
+    if (!canTransmit(this.capabilities)) {
+      this.ctx.counters.inc('header_requests_not_sent.rx_only');
+      return;
+    }
     const entries: Array<{ height: number; prefix: Uint8Array }> = [];
     for (const hash of locator) {
       const height = this.heightOf(hash);
       if (height !== undefined) entries.push({ height, prefix: hash.subarray(0, HASH_PREFIX_BYTES) });
       if (entries.length === MAX_LOCATOR_ENTRIES) break;
     }
-    if (entries.length === 0) return;
+    if (entries.length === 0) {
+      if (!afterContext) {
+        // The gateway's chain context has not come yet (or not since our tip moved): send it then.
+        if (this.pendingLocator) this.ctx.counters.inc('header_requests_superseded');
+        this.pendingLocator = locator;
+        this.ctx.counters.inc('header_requests_waiting_context');
+        this.ctx.log.info('header request held until the chain context arrives (its locator names no header this link knows yet)');
+        return;
+      }
+      this.ctx.counters.inc('header_requests_not_sent.no_context');
+      this.ctx.log.warn('header request not sent: none of its locator entries is in the chain context this link was given', {
+        entries: locator.length,
+      });
+      return;
+    }
     this.ctx.counters.inc('header_requests_tx');
     return this.enqueue(
       'request',

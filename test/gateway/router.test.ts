@@ -287,4 +287,61 @@ describe('router', () => {
     );
     expect(ro.radio.requests).toHaveLength(0);
   });
+
+  it('asks a duplex radio again when a request brought no headers (lost on air, or no peer heard it): after the airtime of a full answer, doubling, three times at most', () => {
+    const chain = new HeaderChain({
+      network: NETWORKS.main,
+      log: silentLogger(),
+      counters: new Counters(),
+      checkpoint: null,
+      nowSeconds: () => 2_000_000_000,
+    });
+    let now = 1_000_000;
+    const counters = new Counters();
+    const router = new Router({ chain, log: silentLogger(), counters, nodePeers: () => [], now: () => now, random: () => 0 });
+    // AFSK 1200 at a 50% duty cycle: a full answer (64 headers, ~2.6 kB coded) takes ~17.5 s of
+    // air, half as much again for the modem's per-frame overhead, doubled by the duty cycle.
+    const radio = recordingLink('ham', { bitrate: 1200, dutyCycle: 0.5 });
+    const rxRadio = recordingLink('rxham', { bitrate: 1200, dutyCycle: 0.5, direction: 'rx' });
+    router.addLink(radio.link);
+    router.addLink(rxRadio.link);
+    const wait = ((64 * 40 + 64) * 8 * 1000 * 1.5) / 1200 / 0.5;
+    // The link came up: everyone is asked (a radio that cannot transmit is not).
+    expect(router.requestHeadersEverywhere('link ham came up')).toBe(1);
+    expect(radio.requests).toHaveLength(1);
+    expect(rxRadio.requests).toHaveLength(0);
+    now += wait - 1;
+    router.tick();
+    expect(radio.requests).toHaveLength(1);
+    now += 1;
+    router.tick();
+    expect(radio.requests).toHaveLength(2);
+    expect(counters.get('link.ham.radio_request_retries')).toBe(1);
+    // The next waits double: 2x, then 4x.
+    now += 2 * wait - 1;
+    router.tick();
+    expect(radio.requests).toHaveLength(2);
+    now += 1;
+    router.tick();
+    now += 4 * wait;
+    router.tick();
+    expect(radio.requests).toHaveLength(4);
+    // Three retries unanswered: no peer ahead heard us; stop until a tip claim or the link coming up.
+    for (let i = 0; i < 5; i++) {
+      now += 8 * wait;
+      router.tick();
+    }
+    expect(radio.requests).toHaveLength(4);
+    expect(counters.get('link.ham.radio_requests_unanswered')).toBe(1);
+    // Headers from the link answer a request: no retry follows.
+    router.requestHeadersEverywhere('anomaly');
+    expect(radio.requests).toHaveLength(5);
+    router.onLinkHeaders(
+      'ham',
+      Array.from({ length: 10 }, (_, i) => header(i + 1)),
+    );
+    now += 100 * wait;
+    router.tick();
+    expect(radio.requests).toHaveLength(5);
+  });
 });

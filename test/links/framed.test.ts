@@ -245,9 +245,30 @@ describe('framed link', () => {
     expect(rxRadio.sent).toEqual([]);
   });
 
+  it('holds a header request that came before its chain context and sends it when the context arrives; counts one it cannot send', async () => {
+    const { a, ra } = await pair();
+    // The gateway asks at link-up; its context may come later: nothing silently dropped.
+    await a.link.requestHeaders([headerHash(header(16)), headerHash(header(0))]);
+    await flush();
+    expect(ra.sent).toEqual([]);
+    expect(a.counters.get('header_requests_waiting_context')).toBe(1);
+    a.link.setContext(0, range(0, 16));
+    await flush();
+    expect(ra.sent).toHaveLength(1);
+    expect(decodeFrame(ra.sent[0]).type).toBe(FrameType.GETHEADERS);
+    expect(a.counters.get('header_requests_tx')).toBe(1);
+    // A locator none of whose entries the context has (a foreign chain) is held, then counted as not sent.
+    const foreign = new Uint8Array(32).fill(7);
+    await a.link.requestHeaders([foreign]);
+    a.link.setContext(0, range(0, 16));
+    await flush();
+    expect(ra.sent).toHaveLength(1);
+    expect(a.counters.get('header_requests_not_sent.no_context')).toBe(1);
+  });
+
   it('sends nothing at all on a receive-only radio', async () => {
     const rx = new MemoryRadio('rx');
-    const { link } = endpoint(rx);
+    const { link, counters } = endpoint(rx);
     await link.start();
     link.setContext(0, range(0, 16));
     await link.sendHeaders({ parentHeight: 16, parent: header(16), headers: range(17, 20) });
@@ -255,6 +276,7 @@ describe('framed link', () => {
     await link.requestHeaders([headerHash(header(16))]);
     await flush();
     expect(rx.sent).toEqual([]);
+    expect(counters.get('header_requests_not_sent.rx_only')).toBe(1);
   });
 
   it('counts noise and hostile frames without throwing', async () => {
