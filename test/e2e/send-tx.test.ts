@@ -163,8 +163,7 @@ describe("send-tx: a transaction crosses a lossy radio link into an eclipsed nod
       60_000,
     );
     expect(nodeA.grepLog(new RegExp(`peer=${altnetPeerOnA}: accepted ${tx.id}`))).toHaveLength(1);
-    // The TXACK round trip is asserted in the first case (gateway A acknowledges B's transaction)
-    // and over real modems in test/e2e/direwolf-txack.test.ts. Here, where node A also relays the
+    // The TXACK round trip is asserted over real modems in test/e2e/direwolf-txack.test.ts. Here, where node A also relays the
     // transaction to node B over P2P, gateway B's getdata probes of node B went unanswered in 2 of
     // 5 full-suite runs (cause not found yet, issue 17), so this case no longer waits for the ack.
   }, 180_000);
