@@ -5,39 +5,20 @@
 // gateways and driver processes, the real framed codec; on the simulated LoRa air, and over two
 // real Dire Wolf modems joined through audio. No Bitcoin node: the ahead gateway's chain is fed
 // regtest headers directly.
-import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { NETWORKS } from '../../src/chain/networks.js';
-import { checkProofOfWork, headerHash, serializeHeader } from '../../src/chain/header.js';
+import { headerHash } from '../../src/chain/header.js';
+import { mineRun } from '../chain/helpers.js';
 import { Gateway, type LinkSpec } from '../../src/gateway/gateway.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { startTestAir } from '../harness/air.js';
 import { direwolfMissing, startDirewolfPair, workdir } from '../emulators/direwolf.js';
 
-/** `count` regtest headers on top of genesis (trivial proof of work). */
+/** `count` regtest headers on top of genesis, ten minutes apart (trivial proof of work). */
 function mineRegtest(count: number): Uint8Array[] {
-  const net = NETWORKS.regtest;
-  const out: Uint8Array[] = [];
-  let parent = net.genesisHeader;
-  const genesisTime = new DataView(parent.buffer, parent.byteOffset).getUint32(68, true);
-  for (let i = 0; i < count; i++) {
-    const fields = {
-      version: 0x20000000,
-      prevHash: headerHash(parent),
-      merkleRoot: new Uint8Array(randomBytes(32)),
-      time: genesisTime + 600 * (i + 1),
-      bits: 0x207fffff,
-      nonce: 0,
-    };
-    let raw = serializeHeader(fields);
-    while (!checkProofOfWork(raw, net.powLimit)) {
-      fields.nonce++;
-      raw = serializeHeader(fields);
-    }
-    out.push(raw);
-    parent = raw;
-  }
-  return out;
+  const genesis = NETWORKS.regtest.genesisHeader;
+  const genesisTime = new DataView(genesis.buffer, genesis.byteOffset).getUint32(68, true);
+  return mineRun(genesis, count, genesisTime + 600, 600, 0x207fffff);
 }
 
 async function until(what: string, ok: () => boolean, ms: number, diag: () => string): Promise<void> {
