@@ -17,6 +17,7 @@
 //   programmed on the receiver side").
 // Loss is drawn from a seeded PRNG so runs repeat.
 import type { AirPacket, Phy, RadioDevice } from './device.js';
+import { prng } from '../device.js';
 
 /** Why `rx` cannot hear a packet sent with `tx`, or undefined when it can. */
 export function cannotHear(tx: Phy, rx: Phy): string | undefined {
@@ -29,17 +30,6 @@ export function cannotHear(tx: Phy, rx: Phy): string | undefined {
   if (tx.lowDataRateOptimize !== rx.lowDataRateOptimize) return 'low-data-rate optimisation';
   if (rx.preambleSymbols < tx.preambleSymbols) return `receiver preamble ${rx.preambleSymbols} shorter than ${tx.preambleSymbols}`;
   return undefined;
-}
-
-/** Deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export interface AirStats {

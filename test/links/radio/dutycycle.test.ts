@@ -3,17 +3,8 @@ import { ManualClock } from '../../../src/util/clock.js';
 import { DutyCycleLimiter } from '../../../src/links/radio/dutycycle.js';
 import { AirtimeLimitError } from '../../../src/links/radio/errors.js';
 import { Counters } from '../../../src/util/counters.js';
-
-/** Deterministic PRNG (mulberry32) so a failure is reproducible. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deterministic PRNG (mulberry32) so a failure is reproducible.
+import { seededRandom as rng } from '../../../src/links/sim/air.js';
 
 /**
  * Largest airtime inside any window of `w` ms. The overlap sum is piecewise linear in the window
