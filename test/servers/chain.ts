@@ -56,3 +56,18 @@ export function disconnect(h: Uint8Array): Uint8Array {
   c[10] ^= 0xff;
   return c;
 }
+
+/**
+ * The chain as a lying server tells it: the real headers, except at `lieAt` (default first + 10)
+ * where 'bad-pow' breaks the header's proof of work and 'disconnected' puts the next header in
+ * its place (it does not connect). Any other lie leaves the headers real.
+ */
+export function toldChain(lie: string | undefined, lieAt?: number): { served: Uint8Array[]; lieAt: number } {
+  const chain = servedChain();
+  const at = lieAt ?? chain.first + 10;
+  const served = chain.headers.slice();
+  const i = at - chain.first;
+  if (lie === 'bad-pow') served[i] = breakPow(served[i]);
+  if (lie === 'disconnected') served[i] = served[i + 1];
+  return { served, lieAt: at };
+}

@@ -3,7 +3,7 @@
 // AAAA answers in the DNS wire format of dns-wire.ts. Records come back shuffled, as real resolvers do.
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
-import { breakPow, servedChain } from './chain.js';
+import { servedChain, toldChain } from './chain.js';
 import { encodeAnswer, RCODE_NXDOMAIN, readQuestion, TYPE_AAAA } from './dns-wire.js';
 
 export type DnsLie = 'bad-pow' | 'disconnected' | 'bad-version';
@@ -71,10 +71,7 @@ function shuffle<T>(xs: T[]): T[] {
 export async function startDnsServer(opts: DnsServerOptions = {}): Promise<DnsServer> {
   const chain = servedChain();
   const domain = opts.domain ?? 'bitcoinheaders.test';
-  const lieAt = opts.lieAt ?? chain.first + 10;
-  const served = chain.headers.slice();
-  if (opts.lie === 'bad-pow') served[lieAt - chain.first] = breakPow(served[lieAt - chain.first]);
-  if (opts.lie === 'disconnected') served[lieAt - chain.first] = served[lieAt - chain.first + 1];
+  const { served, lieAt } = toldChain(opts.lie, opts.lieAt);
   const waiters: Array<(q: string) => void> = [];
   const socket = dgram.createSocket('udp4');
 

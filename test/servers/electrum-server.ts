@@ -4,7 +4,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { toHex } from '../../src/util/bytes.js';
-import { breakPow, servedChain } from './chain.js';
+import { servedChain, toldChain } from './chain.js';
 
 /** short-headers: blockchain.block.headers stops at lieAt although the claimed tip is higher. */
 export type ElectrumLie = 'bad-pow' | 'disconnected' | 'false-tip' | 'short-headers';
@@ -39,10 +39,7 @@ export interface ElectrumServer {
 
 export async function startElectrumServer(opts: ElectrumServerOptions = {}): Promise<ElectrumServer> {
   const chain = servedChain();
-  const lieAt = opts.lieAt ?? chain.first + 10;
-  const served = chain.headers.slice();
-  if (opts.lie === 'bad-pow') served[lieAt - chain.first] = breakPow(served[lieAt - chain.first]);
-  if (opts.lie === 'disconnected') served[lieAt - chain.first] = served[lieAt - chain.first + 1];
+  const { served, lieAt } = toldChain(opts.lie, opts.lieAt);
   const maxChunk = opts.maxChunk ?? 2016;
   const subscribed = new Set<net.Socket>();
   const sockets = new Set<net.Socket>();

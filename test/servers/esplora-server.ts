@@ -5,7 +5,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { headerHash } from '../../src/chain/header.js';
 import { hashToHex, hexToHash, toHex } from '../../src/util/bytes.js';
-import { breakPow, servedChain } from './chain.js';
+import { servedChain, toldChain } from './chain.js';
 
 export type EsploraLie = 'bad-pow' | 'disconnected' | 'false-tip' | 'wrong-header';
 
@@ -37,11 +37,7 @@ export interface EsploraServer {
 
 export async function startEsploraServer(opts: EsploraServerOptions = {}): Promise<EsploraServer> {
   const chain = servedChain();
-  const lieAt = opts.lieAt ?? chain.first + 10;
-  // The chain as this server tells it: real headers, except where it lies.
-  const served = chain.headers.slice();
-  if (opts.lie === 'bad-pow') served[lieAt - chain.first] = breakPow(served[lieAt - chain.first]);
-  if (opts.lie === 'disconnected') served[lieAt - chain.first] = served[lieAt - chain.first + 1];
+  const { served, lieAt } = toldChain(opts.lie, opts.lieAt);
   const servedHashes = served.map(headerHash);
   const byHash = new Map<string, number>();
   byHash.set(toHex(chain.parentHash), chain.first - 1);

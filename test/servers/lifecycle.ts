@@ -1,8 +1,8 @@
 // Test plumbing shared by the link tests: cleanup of servers and links after each test (even a
-// failed one), and the checks every "lying source" test makes.
-import { afterEach, expect } from 'vitest';
+// failed one), and the checks every "lying source" and "stalled source" test makes.
+import { afterEach, expect, it } from 'vitest';
 import type { Link } from '../../src/links/link.js';
-import type { Recorded } from './context.js';
+import type { Recorded, manualTimers } from './context.js';
 
 export function lifecycle() {
   const cleanup: Array<() => Promise<void> | void> = [];
@@ -45,4 +45,43 @@ export async function expectMarkedLiar(
   await link.requestHeaders!(locator);
   expect(asked()).toBe(before);
   expect(rec.counters.get('refused.marked')).toBe(1);
+}
+
+/**
+ * One test per `[lie, counter]`: `start(lie)` serves a source that tells that lie and makes a
+ * link to it (not started); the link, asked for headers from `locator`, must catch the lie and
+ * mark the source (expectMarkedLiar). `what` names the source in the test titles.
+ */
+export function itCatchesEachLie<Lie extends string>(
+  what: string,
+  lies: Array<[Lie, string]>,
+  locator: Uint8Array[],
+  start: (lie: Lie) => Promise<{ link: Link; rec: Recorded; asked: () => number }>,
+): void {
+  for (const [lie, counter] of lies) {
+    it(`detects a lying ${what} (${lie}), marks it and asks it nothing more`, async () => {
+      const { link, rec, asked } = await start(lie);
+      await link.start();
+      await link.requestHeaders!(locator);
+      await expectMarkedLiar(link, rec, counter, asked, locator);
+    });
+  }
+}
+
+/**
+ * A request (`done`) the source never answered ends when its timer of `timeoutMs` fires: one
+ * timeout counted, no lie, the source not marked.
+ */
+export async function expectTimedOutNotMarked(
+  timers: ReturnType<typeof manualTimers>,
+  timeoutMs: number,
+  done: Promise<void>,
+  link: Link & { markedReason: string | null },
+  rec: Recorded,
+): Promise<void> {
+  expect(timers.fire((ms) => ms === timeoutMs)).toBe(1);
+  await done;
+  expect(rec.counters.get('timeouts')).toBe(1);
+  expect(rec.counters.get('lies')).toBe(0);
+  expect(link.markedReason).toBeNull();
 }

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 
 export interface TestCert {
   dir: string;
@@ -50,5 +51,18 @@ export function makeSelfSignedCert(): TestCert {
     key: readFileSync(keyPath),
     fingerprint256,
     remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A certificate made before the suite's tests and removed after them: call the getter in a test. */
+export function certForSuite(): () => TestCert {
+  let cert: TestCert | undefined;
+  beforeAll(() => {
+    cert = makeSelfSignedCert();
+  });
+  afterAll(() => cert?.remove());
+  return () => {
+    if (!cert) throw new Error('certForSuite: the certificate is made in beforeAll; call the getter inside a test');
+    return cert;
   };
 }

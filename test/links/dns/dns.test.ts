@@ -4,7 +4,7 @@ import { ConfigError } from '../../../src/util/errors.js';
 import { servedChain } from '../../servers/chain.js';
 import { compareRuns, manualTimers, recordingContext } from '../../servers/context.js';
 import { startDnsServer, type DnsLie, type DnsServer } from '../../servers/dns-server.js';
-import { expectMarkedLiar, lifecycle } from '../../servers/lifecycle.js';
+import { expectTimedOutNotMarked, itCatchesEachLie, lifecycle } from '../../servers/lifecycle.js';
 
 const chain = servedChain();
 const { track, serve } = lifecycle();
@@ -53,16 +53,12 @@ describe('headers-over-DNS link', () => {
     ['bad-pow', 'lie.bad-pow'],
     ['disconnected', 'lie.disconnected'],
   ];
-  for (const [lie, counter] of lies) {
-    it(`detects a lying zone (${lie}), marks it and asks it nothing more`, async () => {
-      const s = await server({ lie });
-      const rec = recordingContext();
-      const link = track(create({ name: 'liar', domain: s.domain, server: `127.0.0.1:${s.port}`, rate: '0', maxheaders: '30' }, rec.ctx));
-      await link.start();
-      await link.requestHeaders!([chain.parentHash]);
-      await expectMarkedLiar(link, rec, counter, () => s.queries.length, [chain.parentHash]);
-    });
-  }
+  itCatchesEachLie('zone', lies, [chain.parentHash], async (lie) => {
+    const s = await server({ lie });
+    const rec = recordingContext();
+    const link = track(create({ name: 'liar', domain: s.domain, server: `127.0.0.1:${s.port}`, rate: '0', maxheaders: '30' }, rec.ctx));
+    return { link, rec, asked: () => s.queries.length };
+  });
 
   it('counts a malformed answer without marking the zone', async () => {
     const s = await server({ lie: 'bad-version' });
@@ -98,11 +94,7 @@ describe('headers-over-DNS link', () => {
     const asked = s.nextQuery();
     const done = link.requestHeaders([chain.parentHash]);
     await asked;
-    expect(timers.fire((ms) => ms === 60_000)).toBe(1);
-    await done;
-    expect(rec.counters.get('timeouts')).toBe(1);
-    expect(rec.counters.get('lies')).toBe(0);
-    expect(link.markedReason).toBeNull();
+    await expectTimedOutNotMarked(timers, 60_000, done, link, rec);
   });
 
   it('validates its configuration with clear errors', () => {

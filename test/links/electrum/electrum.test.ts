@@ -1,20 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { create, createElectrumLink } from '../../../src/links/electrum/electrum.js';
 import { ConfigError } from '../../../src/util/errors.js';
 import { servedChain } from '../../servers/chain.js';
 import { compareRuns, manualTimers, recordingContext } from '../../servers/context.js';
 import { startElectrumServer, type ElectrumLie, type ElectrumServer } from '../../servers/electrum-server.js';
-import { makeSelfSignedCert, type TestCert } from '../../servers/tls.js';
-import { expectMarkedLiar, lifecycle } from '../../servers/lifecycle.js';
+import { certForSuite } from '../../servers/tls.js';
+import { expectTimedOutNotMarked, itCatchesEachLie, lifecycle } from '../../servers/lifecycle.js';
 
 const chain = servedChain();
-let cert: TestCert;
+const cert = certForSuite();
 const { track, serve } = lifecycle();
-
-beforeAll(() => {
-  cert = makeSelfSignedCert();
-});
-afterAll(() => cert.remove());
 const server = (opts: Parameters<typeof startElectrumServer>[0] = {}): Promise<ElectrumServer> => serve(startElectrumServer(opts));
 
 describe('electrum link', () => {
@@ -79,8 +74,9 @@ describe('electrum link', () => {
   });
 
   it('talks TLS to a self-signed server trusted by ca file or by pinned fingerprint, and refuses it otherwise', async () => {
-    const s = await server({ tls: { cert: cert.cert, key: cert.key }, tipHeight: chain.first + 4 });
-    for (const trust of [{ ca: cert.certPath }, { fingerprint: cert.fingerprint256 }] as Record<string, string>[]) {
+    const { cert: pem, key, certPath, fingerprint256 } = cert();
+    const s = await server({ tls: { cert: pem, key }, tipHeight: chain.first + 4 });
+    for (const trust of [{ ca: certPath }, { fingerprint: fingerprint256 }] as Record<string, string>[]) {
       const rec = recordingContext();
       const link = track(create({ name: 'el2', server: `127.0.0.1:${s.port}`, tls: '1', ...trust }, rec.ctx));
       await link.start();
@@ -104,16 +100,12 @@ describe('electrum link', () => {
     ['false-tip', 'lie.tip-not-backed'],
     ['short-headers', 'lie.tip-not-backed'],
   ];
-  for (const [lie, counter] of lies) {
-    it(`detects a lying server (${lie}), marks it and asks it nothing more`, async () => {
-      const s = await server({ lie });
-      const rec = recordingContext();
-      const link = track(create({ name: 'liar', server: `127.0.0.1:${s.port}`, maxheaders: '30' }, rec.ctx));
-      await link.start();
-      await link.requestHeaders!([chain.parentHash]);
-      await expectMarkedLiar(link, rec, counter, () => s.requests.length, [chain.parentHash]);
-    });
-  }
+  itCatchesEachLie('server', lies, [chain.parentHash], async (lie) => {
+    const s = await server({ lie });
+    const rec = recordingContext();
+    const link = track(create({ name: 'liar', server: `127.0.0.1:${s.port}`, maxheaders: '30' }, rec.ctx));
+    return { link, rec, asked: () => s.requests.length };
+  });
 
   it('counts a server that stalls as a timeout, without marking it', async () => {
     const s = await server({ stall: 'headers' });
@@ -128,11 +120,7 @@ describe('electrum link', () => {
     await link.start();
     const done = link.requestHeaders([chain.parentHash]);
     await s.received('blockchain.block.headers');
-    expect(timers.fire((ms) => ms === 9_000)).toBe(1);
-    await done;
-    expect(rec.counters.get('timeouts')).toBe(1);
-    expect(rec.counters.get('lies')).toBe(0);
-    expect(link.markedReason).toBeNull();
+    await expectTimedOutNotMarked(timers, 9_000, done, link, rec);
   });
 
   it('drops a connection whose line exceeds the bound, counts it, and does not mark the server', async () => {

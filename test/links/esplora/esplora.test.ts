@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { Block } from 'bitcoinjs-lib';
 import { create, createEsploraLink } from '../../../src/links/esplora/esplora.js';
@@ -8,17 +8,12 @@ import { SHARED_DATA } from '../../harness/data.js';
 import { servedChain } from '../../servers/chain.js';
 import { compareRuns, manualTimers, recordingContext } from '../../servers/context.js';
 import { startEsploraServer, type EsploraLie, type EsploraServer } from '../../servers/esplora-server.js';
-import { makeSelfSignedCert, type TestCert } from '../../servers/tls.js';
-import { expectMarkedLiar, lifecycle } from '../../servers/lifecycle.js';
+import { certForSuite } from '../../servers/tls.js';
+import { expectTimedOutNotMarked, itCatchesEachLie, lifecycle } from '../../servers/lifecycle.js';
 
 const chain = servedChain();
-let cert: TestCert;
+const cert = certForSuite();
 const { track, serve } = lifecycle();
-
-beforeAll(() => {
-  cert = makeSelfSignedCert();
-});
-afterAll(() => cert.remove());
 const server = (opts: Parameters<typeof startEsploraServer>[0] = {}): Promise<EsploraServer> => serve(startEsploraServer(opts));
 
 describe('esplora link', () => {
@@ -68,16 +63,16 @@ describe('esplora link', () => {
   });
 
   it('talks HTTPS to a server with a self-signed certificate when given it as ca', async () => {
-    const s = await server({ tls: { cert: cert.cert, key: cert.key } });
+    const s = await server({ tls: { cert: cert().cert, key: cert().key } });
     const rec = recordingContext();
-    const link = track(create({ name: 'e2', url: s.url, ca: cert.certPath, rate: '0', maxheaders: '10' }, rec.ctx));
+    const link = track(create({ name: 'e2', url: s.url, ca: cert().certPath, rate: '0', maxheaders: '10' }, rec.ctx));
     await link.start();
     await link.requestHeaders!([chain.parentHash]);
     expect(compareRuns(rec.all(), chain.headers.slice(0, 10))).toBe('same');
   });
 
   it('refuses an HTTPS server it was not told to trust: counted, not marked, no headers', async () => {
-    const s = await server({ tls: { cert: cert.cert, key: cert.key } });
+    const s = await server({ tls: { cert: cert().cert, key: cert().key } });
     const rec = recordingContext();
     const link = track(create({ name: 'e3', url: s.url, rate: '0' }, rec.ctx));
     await link.start();
@@ -93,16 +88,12 @@ describe('esplora link', () => {
     ['wrong-header', 'lie.wrong-header-for-hash'],
     ['false-tip', 'lie.tip-not-backed'],
   ];
-  for (const [lie, counter] of lies) {
-    it(`detects a lying server (${lie}), marks it and asks it nothing more`, async () => {
-      const s = await server({ lie });
-      const rec = recordingContext();
-      const link = track(create({ name: 'liar', url: s.url, rate: '0', maxheaders: '30' }, rec.ctx));
-      await link.start();
-      await link.requestHeaders!([chain.parentHash]);
-      await expectMarkedLiar(link, rec, counter, () => s.requests.length, [chain.parentHash]);
-    });
-  }
+  itCatchesEachLie('server', lies, [chain.parentHash], async (lie) => {
+    const s = await server({ lie });
+    const rec = recordingContext();
+    const link = track(create({ name: 'liar', url: s.url, rate: '0', maxheaders: '30' }, rec.ctx));
+    return { link, rec, asked: () => s.requests.length };
+  });
 
   it('does not call a reorganisation during a request a lie: counted, then the next request succeeds', async () => {
     const s = await server({ lie: 'disconnected', reorgAfterLie: true });
@@ -126,12 +117,8 @@ describe('esplora link', () => {
     const asked = s.nextRequest();
     const done = link.requestHeaders([chain.parentHash]);
     await asked;
-    expect(timers.fire((ms) => ms === 7_000)).toBe(1);
-    await done;
-    expect(rec.counters.get('timeouts')).toBe(1);
-    expect(rec.counters.get('lies')).toBe(0);
+    await expectTimedOutNotMarked(timers, 7_000, done, link, rec);
     expect(rec.all()).toHaveLength(0);
-    expect(link.markedReason).toBeNull();
   });
 
   it('broadcasts a real transaction with POST /tx and checks the txid it answers', async () => {

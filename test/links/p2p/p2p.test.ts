@@ -8,7 +8,7 @@ import { headersFromNode } from '../../harness/gateway.js';
 import { servedChain } from '../../servers/chain.js';
 import { compareRuns, manualTimers, recordingContext } from '../../servers/context.js';
 import { startFakePeer, type FakePeer, type PeerLie } from '../../servers/p2p-peer.js';
-import { expectMarkedLiar, lifecycle } from '../../servers/lifecycle.js';
+import { expectTimedOutNotMarked, itCatchesEachLie, lifecycle } from '../../servers/lifecycle.js';
 
 const chain = servedChain();
 const { track, serve } = lifecycle();
@@ -94,16 +94,12 @@ describe('p2p link against lying and stalling peers', () => {
     ['disconnected', 'lie.disconnected'],
     ['not-after-locator', 'lie.disconnected'],
   ];
-  for (const [lie, counter] of lies) {
-    it(`marks a peer that lies (${lie}) and asks it nothing more`, async () => {
-      const p = await peer({ lie });
-      const rec = recordingContext();
-      const link = track(create({ name: 'liar', peer: `127.0.0.1:${p.port}` }, rec.ctx));
-      await link.start();
-      await link.requestHeaders!([chain.parentHash]);
-      await expectMarkedLiar(link, rec, counter, () => p.commands.filter((c) => c === 'getheaders').length, [chain.parentHash]);
-    });
-  }
+  itCatchesEachLie('peer', lies, [chain.parentHash], async (lie) => {
+    const p = await peer({ lie });
+    const rec = recordingContext();
+    const link = track(create({ name: 'liar', peer: `127.0.0.1:${p.port}` }, rec.ctx));
+    return { link, rec, asked: () => p.commands.filter((c) => c === 'getheaders').length };
+  });
 
   it('drops a peer that sends garbage, counting it without marking it', async () => {
     const p = await peer({ lie: 'garbage' });
@@ -124,10 +120,7 @@ describe('p2p link against lying and stalling peers', () => {
     await link.start();
     const done = link.requestHeaders([chain.parentHash]);
     await p.received('getheaders');
-    expect(timers.fire((ms) => ms === 5_000)).toBe(1);
-    await done;
-    expect(rec.counters.get('timeouts')).toBe(1);
-    expect(link.markedReason).toBeNull();
+    await expectTimedOutNotMarked(timers, 5_000, done, link, rec);
   });
 
   it('validates its configuration with clear errors', () => {
