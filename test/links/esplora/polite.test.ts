@@ -1,28 +1,42 @@
 // Public Esplora servers sit behind CDNs that answer with HTTP 429 or an HTML captcha page:
 // those make the source unavailable (asked again later), never a liar.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { create } from '../../../src/links/esplora/esplora.js';
+import { create, createEsploraLink, parseRetryAfter } from '../../../src/links/esplora/esplora.js';
+import { PROMPT_BURST } from '../../../src/links/source/polite.js';
 import { servedChain } from '../../servers/chain.js';
-import { recordingContext } from '../../servers/context.js';
+import { manualTimers, recordingContext } from '../../servers/context.js';
+import { startEsploraServer } from '../../servers/esplora-server.js';
 import { lifecycle } from '../../servers/lifecycle.js';
 
 const chain = servedChain();
-const { track } = lifecycle();
-const servers: http.Server[] = [];
-afterEach(() => {
-  for (const s of servers.splice(0)) s.close();
-});
+const { track, serve } = lifecycle();
 
-async function answering(status: number, body: string, type: string): Promise<string> {
+/** A local HTTP server that answers every request alike; its Esplora base URL. */
+async function answering(status: number, body: string, type: string, headers: Record<string, string> = {}): Promise<string> {
   const s = http.createServer((_req, res) => {
-    res.writeHead(status, { 'content-type': type });
+    res.writeHead(status, { 'content-type': type, ...headers });
     res.end(body);
   });
-  servers.push(s);
+  await serve(Promise.resolve({ close: () => new Promise<void>((r) => s.close(() => r())) }));
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
   return `http://127.0.0.1:${(s.address() as AddressInfo).port}/api`;
+}
+
+/** A local Esplora server with the real chain up to first + 5; `down` answers 503. */
+async function esplora(down = false) {
+  const s = await serve(startEsploraServer({ tipHeight: chain.first + 5 }));
+  s.down = down;
+  return s;
+}
+
+/** An esplora link to `url` that polls every `pollMs` on manual timers, with its recorder. */
+function pollingLink(name: string, url: string, pollMs: number, random: () => number, pollJitter?: number) {
+  const timers = manualTimers();
+  const rec = recordingContext();
+  const link = track(createEsploraLink({ name, url, ratePerSecond: 0, pollMs, pollJitter, timers, random }, rec.ctx));
+  return { link, rec, timers };
 }
 
 describe('esplora: rate limits and captcha pages are "unavailable", not lies', () => {
@@ -52,19 +66,13 @@ describe('esplora: rate limits and captcha pages are "unavailable", not lies', (
 
 describe('esplora: polls at spread times', () => {
   it('pollJitter 0.5 puts each poll between 0.75 and 1.25 of the interval, as random() says', async () => {
-    const { createEsploraLink } = await import('../../../src/links/esplora/esplora.js');
-    const { manualTimers } = await import('../../servers/context.js');
     const url = await answering(503, 'down', 'text/plain');
     for (const [r, want] of [
       [0, 45_000],
       [0.5, 60_000],
       [0.999, 74_970],
     ] as const) {
-      const timers = manualTimers();
-      const rec = recordingContext();
-      const link = track(
-        createEsploraLink({ name: 'j', url, ratePerSecond: 0, pollMs: 60_000, pollJitter: 0.5, timers, random: () => r }, rec.ctx),
-      );
+      const { link, timers } = pollingLink('j', url, 60_000, () => r, 0.5);
       await link.start();
       expect(timers.pending()).toContain(want);
     }
@@ -79,17 +87,9 @@ describe('esplora: polite polling (source/polite.ts) against a local server', ()
   }
 
   it('after a block another link brought, polls within the 150 s block delay, not at once; not for a block it brought itself', async () => {
-    const { createEsploraLink } = await import('../../../src/links/esplora/esplora.js');
-    const { manualTimers } = await import('../../servers/context.js');
-    const { startEsploraServer } = await import('../../servers/esplora-server.js');
-    const s = await startEsploraServer({ tipHeight: chain.first + 5 });
-    servers.push({ close: () => void s.close() } as unknown as http.Server);
-    const timers = manualTimers();
-    const rec = recordingContext();
+    const s = await esplora();
     // random(): start's interval jitter, the answer's, then the block delay (0.4 of 150 s).
-    const link = track(
-      createEsploraLink({ name: 'b', url: s.url, ratePerSecond: 0, pollMs: 120_000, timers, random: scripted(0.5, 0.5, 0.4) }, rec.ctx),
-    );
+    const { link, rec, timers } = pollingLink('b', s.url, 120_000, scripted(0.5, 0.5, 0.4));
     await link.start();
     await link.requestHeaders([chain.parentHash]);
     expect(rec.all()).toHaveLength(6);
@@ -110,18 +110,8 @@ describe('esplora: polite polling (source/polite.ts) against a local server', ()
   });
 
   it('backs off with full jitter while the server is down, one log line for it; an answer resets it', async () => {
-    const { createEsploraLink } = await import('../../../src/links/esplora/esplora.js');
-    const { manualTimers } = await import('../../servers/context.js');
-    const { startEsploraServer } = await import('../../servers/esplora-server.js');
-    const { vi } = await import('vitest');
-    const s = await startEsploraServer({ tipHeight: chain.first + 5 });
-    servers.push({ close: () => void s.close() } as unknown as http.Server);
-    s.down = true;
-    const timers = manualTimers();
-    const rec = recordingContext();
-    const link = track(
-      createEsploraLink({ name: 'd', url: s.url, ratePerSecond: 0, pollMs: 60_000, timers, random: scripted(0.75) }, rec.ctx),
-    );
+    const s = await esplora(true);
+    const { link, rec, timers } = pollingLink('d', s.url, 60_000, scripted(0.75));
     await link.start();
     expect(timers.pending()).toEqual([45_000 + 15_000]); // jitter 0 here: exactly the interval
     const windows = [60_000, 120_000, 240_000, 480_000];
@@ -149,19 +139,8 @@ describe('esplora: polite polling (source/polite.ts) against a local server', ()
   });
 
   it('while backing off, a storm of gateway requests (anycasts) reaches the server only PROMPT_BURST times; the rest wait for the backoff poll', async () => {
-    const { createEsploraLink } = await import('../../../src/links/esplora/esplora.js');
-    const { manualTimers } = await import('../../servers/context.js');
-    const { startEsploraServer } = await import('../../servers/esplora-server.js');
-    const { PROMPT_BURST } = await import('../../../src/links/source/polite.js');
-    const { vi } = await import('vitest');
-    const s = await startEsploraServer({ tipHeight: chain.first + 5 });
-    servers.push({ close: () => void s.close() } as unknown as http.Server);
-    s.down = true;
-    const timers = manualTimers();
-    const rec = recordingContext();
-    const link = track(
-      createEsploraLink({ name: 'a', url: s.url, ratePerSecond: 0, pollMs: 60_000, timers, random: scripted(0.5) }, rec.ctx),
-    );
+    const s = await esplora(true);
+    const { link, rec, timers } = pollingLink('a', s.url, 60_000, scripted(0.5));
     await link.start();
     await link.requestHeaders([chain.parentHash]); // fails: backing off from here
     const tipAsks = () => s.requests.filter((r) => r.endsWith('/blocks/tip/height')).length;
@@ -179,7 +158,6 @@ describe('esplora: polite polling (source/polite.ts) against a local server', ()
 
 describe('esplora: Retry-After', () => {
   it('parses delay-seconds and HTTP-dates, refuses anything else, caps at a day', async () => {
-    const { parseRetryAfter } = await import('../../../src/links/esplora/esplora.js');
     const now = Date.parse('2026-11-30T12:00:00Z');
     expect(parseRetryAfter('120', now)).toBe(120_000);
     expect(parseRetryAfter(' 0 ', now)).toBe(0);
@@ -190,19 +168,8 @@ describe('esplora: Retry-After', () => {
   });
 
   it('a 429 with Retry-After: 600 puts the next poll 10 min away, though the backoff drew less', async () => {
-    const { createEsploraLink } = await import('../../../src/links/esplora/esplora.js');
-    const { manualTimers } = await import('../../servers/context.js');
-    const { vi } = await import('vitest');
-    const s = http.createServer((_req, res) => {
-      res.writeHead(429, { 'content-type': 'text/plain', 'retry-after': '600' });
-      res.end('Too Many Requests');
-    });
-    servers.push(s);
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-    const url = `http://127.0.0.1:${(s.address() as AddressInfo).port}/api`;
-    const timers = manualTimers();
-    const rec = recordingContext();
-    const link = track(createEsploraLink({ name: 'r', url, ratePerSecond: 0, pollMs: 60_000, timers, random: () => 0.5 }, rec.ctx));
+    const url = await answering(429, 'Too Many Requests', 'text/plain', { 'retry-after': '600' });
+    const { link, rec, timers } = pollingLink('r', url, 60_000, () => 0.5);
     await link.start();
     await link.requestHeaders([chain.parentHash]);
     // The backoff alone would be 0.5 x 1 min = 30 s.
