@@ -73,8 +73,7 @@ describe('internet links through a SOCKS5 proxy (microsocks)', () => {
     const proxy = `127.0.0.1:${socksPort}`;
     const viaName = (url: string) => url.replace('127.0.0.1', 'localhost');
 
-    const recP = recordingContext();
-    recP.ctx.network = NETWORKS.regtest;
+    const recP = recordingContext(NETWORKS.regtest);
     const recE = recordingContext();
     const recT = recordingContext();
     const recL = recordingContext();

@@ -1,6 +1,6 @@
 // A LinkContext that records everything a link reports, for assertions.
 import type { LinkContext, LinkState, TipReport } from '../../src/links/link.js';
-import { NETWORKS } from '../../src/chain/networks.js';
+import { NETWORKS, type NetworkParams } from '../../src/chain/networks.js';
 import { Counters } from '../../src/util/counters.js';
 import { memoryLogger } from '../../src/util/log.js';
 import type { Timers } from '../../src/links/source/index.js';
@@ -16,7 +16,8 @@ export interface Recorded {
   all(): Uint8Array[];
 }
 
-export function recordingContext(): Recorded {
+/** A recorder whose context says `network` (mainnet unless said). */
+export function recordingContext(network: NetworkParams = NETWORKS.main): Recorded {
   const counters = new Counters();
   const log = memoryLogger();
   const rec: Recorded = {
@@ -29,7 +30,7 @@ export function recordingContext(): Recorded {
     ctx: {
       log,
       counters,
-      network: NETWORKS.main,
+      network,
       events: {
         headers: (raw) => rec.batches.push(raw),
         tx: () => {},

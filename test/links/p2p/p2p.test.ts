@@ -25,8 +25,7 @@ describe('p2p link against a real regtest bitcoind', () => {
   });
 
   it('handshakes, fetches the headers after genesis, reports the tip, and follows a newly mined block', async () => {
-    const rec = recordingContext();
-    rec.ctx.network = NETWORKS.regtest;
+    const rec = recordingContext(NETWORKS.regtest);
     const link = track(create({ name: 'p1', type: 'p2p', peer: `127.0.0.1:${node.p2pPort}` }, rec.ctx));
     await link.start();
     expect(rec.states.at(-1)?.state).toBe('up');
@@ -50,8 +49,7 @@ describe('p2p link against a real regtest bitcoind', () => {
     const v1node = await new BitcoindProcess({ name: 'p2plink-v1', args: ['-v2transport=0'] }).start();
     try {
       await v1node.mine(5);
-      const rec = recordingContext();
-      rec.ctx.network = NETWORKS.regtest;
+      const rec = recordingContext(NETWORKS.regtest);
       const link = track(create({ name: 'p3', type: 'p2p', peer: `127.0.0.1:${v1node.p2pPort}` }, rec.ctx));
       await link.start();
       await link.requestHeaders!([headerHash(NETWORKS.regtest.genesisHeader)]);
@@ -65,8 +63,7 @@ describe('p2p link against a real regtest bitcoind', () => {
   });
 
   it('speaks only v1 when told to (v2=0)', async () => {
-    const rec = recordingContext();
-    rec.ctx.network = NETWORKS.regtest;
+    const rec = recordingContext(NETWORKS.regtest);
     const link = track(create({ name: 'p4', type: 'p2p', peer: `127.0.0.1:${node.p2pPort}`, v2: '0' }, rec.ctx));
     await link.start();
     await link.requestHeaders!([headerHash(NETWORKS.regtest.genesisHeader)]);

@@ -21,6 +21,7 @@ import { headersFromNode } from '../../harness/gateway.js';
 import { compareRuns, recordingContext } from '../../servers/context.js';
 import { startDnsSeed } from '../../servers/dns-seed.js';
 import { lifecycle } from '../../servers/lifecycle.js';
+import { loopback, peersLink } from './helpers.js';
 import { startMicrosocks, type Microsocks } from '../../servers/microsocks.js';
 
 const { track, serve } = lifecycle();
@@ -103,24 +104,15 @@ describe('peers link through a SOCKS5 proxy', () => {
   });
 
   it('asks the seed through the proxy by name, then dials the fixed seeds through it; no lookup, every socket to the proxy', async () => {
-    const rec = recordingContext();
-    rec.ctx.network = NETWORKS.regtest;
-    const link = track(
-      new PeersLink(
-        {
-          name: 'tor',
-          connections: 2,
-          seeds: ['localhost'],
-          port: a.p2pPort,
-          timeoutMs: 5000,
-          v2: true,
-          proxy: { host: '127.0.0.1', port: socks.port },
-          addrFetchMs: 1000,
-          fixedSeeds: [`127.0.0.4:${shared}`, `127.1.0.4:${shared}`],
-        },
-        rec.ctx,
-      ),
-    );
+    const { link, rec } = peersLink(track, {
+      name: 'tor',
+      connections: 2,
+      seeds: ['localhost'],
+      port: a.p2pPort,
+      proxy: loopback(socks.port),
+      addrFetchMs: 1000,
+      fixedSeeds: [`127.0.0.4:${shared}`, `127.1.0.4:${shared}`],
+    });
     startTrap();
     try {
       await link.start();
@@ -151,25 +143,17 @@ describe('peers link through a SOCKS5 proxy', () => {
   it('onlynet=onion: no seed asked, IP fixed seeds left out, the onion name handed to the proxy unresolved', async () => {
     const onion = torV3Name(sha256(new TextEncoder().encode('altnet proxy test onion')));
     const seed = await serve(startDnsSeed({ 'seed.altnet.test': ['127.0.0.4'] }));
-    const rec = recordingContext();
-    rec.ctx.network = NETWORKS.regtest;
-    const link = track(
-      new PeersLink(
-        {
-          name: 'onion',
-          connections: 2,
-          seeds: ['seed.altnet.test'],
-          dnsServer: { host: '127.0.0.1', port: seed.port },
-          port: shared,
-          timeoutMs: 3000,
-          v2: true,
-          proxy: { host: '127.0.0.1', port: socks.port },
-          onlyOnion: true,
-          fixedSeeds: [`127.0.0.4:${shared}`, `${onion}:${shared}`],
-        },
-        rec.ctx,
-      ),
-    );
+    const { link, rec } = peersLink(track, {
+      name: 'onion',
+      connections: 2,
+      seeds: ['seed.altnet.test'],
+      dnsServer: loopback(seed.port),
+      port: shared,
+      timeoutMs: 3000,
+      proxy: loopback(socks.port),
+      onlyOnion: true,
+      fixedSeeds: [`127.0.0.4:${shared}`, `${onion}:${shared}`],
+    });
     startTrap();
     try {
       await link.start();
@@ -190,7 +174,6 @@ describe('peers link through a SOCKS5 proxy', () => {
 
   it('create(): proxy= and onlynet= read from the options; onlynet=onion without a proxy is refused', () => {
     const rec = recordingContext();
-    rec.ctx.network = NETWORKS.main;
     expect(() => create({ name: 'p', onlynet: 'onion' }, rec.ctx)).toThrow(/link\.p\.onlynet=onion: .*needs proxy=/);
     const l = create({ name: 'p', proxy: '127.0.0.1:9050', onlynet: 'onion' }, rec.ctx) as PeersLink;
     expect(l).toBeInstanceOf(PeersLink);

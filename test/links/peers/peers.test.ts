@@ -28,7 +28,7 @@ import { encodeAddrV2, torV3Name } from '../../../src/node/addrv2.js';
 import { MAX_NEW_PER_PEER } from '../../../src/links/peers/peers.js';
 import { parseHostPort } from '../../../src/util/net.js';
 import { sha256 } from '@noble/hashes/sha2.js';
-import { create, PeersLink } from '../../../src/links/peers/peers.js';
+import { create } from '../../../src/links/peers/peers.js';
 import { validateLinkOptions } from '../../../src/links/registry.js';
 import { ATTACKER_ADDRESS, BitcoindProcess, freePort } from '../../harness/bitcoind.js';
 import { HeaderChain } from '../../../src/chain/chain.js';
@@ -39,6 +39,7 @@ import { headersFromNode } from '../../harness/gateway.js';
 import { compareRuns, recordingContext } from '../../servers/context.js';
 import { startDnsSeed } from '../../servers/dns-seed.js';
 import { lifecycle } from '../../servers/lifecycle.js';
+import { configuredPeersLink, loopback, peersLink } from './helpers.js';
 import { startFakePeer } from '../../servers/p2p-peer.js';
 
 const { track, serve } = lifecycle();
@@ -183,13 +184,10 @@ describe('peers link: what a peer gossips on a public network', () => {
     const peer = await serve(
       startFakePeer({ host: '127.7.0.1', network: 'main', addrv2: [Uint8Array.of(0xfd, 0xe9, 0x03), encodeAddrV2([...lan, ...onions])] }),
     );
-    const rec = recordingContext();
-    rec.ctx.network = NETWORKS.main;
-    const link = track(
-      new PeersLink(
-        { name: 'g', connections: 1, seeds: [], port: 8333, timeoutMs: 5000, v2: false, fixedSeeds: [`127.7.0.1:${peer.port}`] },
-        rec.ctx,
-      ),
+    const { link, rec } = peersLink(
+      track,
+      { name: 'g', connections: 1, seeds: [], port: 8333, v2: false, fixedSeeds: [`127.7.0.1:${peer.port}`] },
+      NETWORKS.main,
     );
     await link.start();
     await vi.waitFor(() => expect(rec.counters.get('addr.capped')).toBe(100), { timeout: 10_000, interval: 50 });
@@ -253,23 +251,16 @@ describe('peers link against a local DNS seed and real regtest nodes', () => {
       earlier.good(host, port);
     }
     earlier.save();
-    const rec = recordingContext();
-    rec.ctx.network = NETWORKS.regtest;
-    const link = track(
-      create(
-        {
-          name: 'rnd',
-          type: 'peers',
-          seeds: 'seed.altnet.test',
-          dnsserver: `127.0.0.1:${seed.port}`,
-          port: String(port),
-          book: bookPath,
-          connections: '4',
-          timeout: '5000',
-        },
-        rec.ctx,
-      ) as PeersLink,
-    );
+    const { link, rec } = configuredPeersLink(track, {
+      name: 'rnd',
+      type: 'peers',
+      seeds: 'seed.altnet.test',
+      dnsserver: `127.0.0.1:${seed.port}`,
+      port: String(port),
+      book: bookPath,
+      connections: '4',
+      timeout: '5000',
+    });
     try {
       await link.start();
       expect(seed.questions.map((q) => q.type).sort()).toEqual([1, 28]);
@@ -336,23 +327,14 @@ describe('peers link against a local DNS seed and real regtest nodes', () => {
   it("falls back to the fixed seeds (injected here: loopback nodes) when the DNS seed's only address answers nothing; onion seeds skipped without a proxy", async () => {
     const dead = await freePort();
     const seed = await serve(startDnsSeed({ 'seed.altnet.test': ['127.6.0.1'] }));
-    const rec = recordingContext();
-    rec.ctx.network = NETWORKS.regtest;
-    const link = track(
-      new PeersLink(
-        {
-          name: 'fx',
-          connections: 2,
-          seeds: ['seed.altnet.test'],
-          dnsServer: { host: '127.0.0.1', port: seed.port },
-          port: dead,
-          timeoutMs: 5000,
-          v2: true,
-          fixedSeeds: [`127.0.0.2:${port}`, `127.1.0.1:${port}`, `[::1]:${dead}`, `${MADE_UP_ONIONS[0]}:${port}`, 'not a seed'],
-        },
-        rec.ctx,
-      ),
-    );
+    const { link, rec } = peersLink(track, {
+      name: 'fx',
+      connections: 2,
+      seeds: ['seed.altnet.test'],
+      dnsServer: loopback(seed.port),
+      port: dead,
+      fixedSeeds: [`127.0.0.2:${port}`, `127.1.0.1:${port}`, `[::1]:${dead}`, `${MADE_UP_ONIONS[0]}:${port}`, 'not a seed'],
+    });
     await link.start();
     expect(rec.counters.get('seed.addresses')).toBe(1);
     expect(rec.counters.get('fixed-seeds.added')).toBe(3);
@@ -366,23 +348,14 @@ describe('peers link against a local DNS seed and real regtest nodes', () => {
 
   it('uses the fixed seeds at once when the DNS seed knows no such name (NXDOMAIN)', async () => {
     const seed = await serve(startDnsSeed({}));
-    const rec = recordingContext();
-    rec.ctx.network = NETWORKS.regtest;
-    const link = track(
-      new PeersLink(
-        {
-          name: 'nx',
-          connections: 1,
-          seeds: ['nothing.altnet.test'],
-          dnsServer: { host: '127.0.0.1', port: seed.port },
-          port,
-          timeoutMs: 5000,
-          v2: true,
-          fixedSeeds: [`127.1.0.1:${port}`],
-        },
-        rec.ctx,
-      ),
-    );
+    const { link, rec } = peersLink(track, {
+      name: 'nx',
+      connections: 1,
+      seeds: ['nothing.altnet.test'],
+      dnsServer: loopback(seed.port),
+      port,
+      fixedSeeds: [`127.1.0.1:${port}`],
+    });
     await link.start();
     expect(seed.questions.map((q) => q.name)).toEqual(['nothing.altnet.test', 'nothing.altnet.test']);
     expect(rec.counters.get('seed.failures')).toBe(1);
@@ -394,22 +367,15 @@ describe('peers link against a local DNS seed and real regtest nodes', () => {
 
   it('rotates: the longest-connected peer is swapped for another address, netgroups still distinct', async () => {
     const seed = await serve(startDnsSeed({ 'seed.altnet.test': ['127.0.0.2', '127.0.0.3', '127.1.0.1', '127.3.0.1'] }));
-    const rec = recordingContext();
-    rec.ctx.network = NETWORKS.regtest;
-    const link = track(
-      create(
-        {
-          name: 'rot',
-          seeds: 'seed.altnet.test',
-          dnsserver: `127.0.0.1:${seed.port}`,
-          port: String(port),
-          connections: '2',
-          rotate: '1',
-          timeout: '5000',
-        },
-        rec.ctx,
-      ) as PeersLink,
-    );
+    const { link, rec } = configuredPeersLink(track, {
+      name: 'rot',
+      seeds: 'seed.altnet.test',
+      dnsserver: `127.0.0.1:${seed.port}`,
+      port: String(port),
+      connections: '2',
+      rotate: '1',
+      timeout: '5000',
+    });
     await link.start();
     const first = link.peers.map((p) => p.host);
     expect(first).toHaveLength(2);
