@@ -1,10 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { HeaderChain } from '../../src/chain/chain.js';
 import { NETWORKS } from '../../src/chain/networks.js';
 import { headerHash80 } from '../../src/chain/sha256d.js';
 import { readU32LE, writeU32LE, hashToHex } from '../../src/util/bytes.js';
-import { Counters } from '../../src/util/counters.js';
-import { memoryLogger, silentLogger } from '../../src/util/log.js';
 import { SHARED_DATA } from '../harness/data.js';
 import { mine, mineRun, newChain, readHeaders } from './helpers.js';
 
@@ -12,12 +9,7 @@ const recent = readHeaders(SHARED_DATA.recentHeaders);
 const genesisEra = readHeaders(SHARED_DATA.genesisEraHeaders);
 const NOW = 1_800_000_000;
 
-function mainnetFromCheckpoint(nowSeconds = () => NOW) {
-  const counters = new Counters();
-  const log = memoryLogger();
-  const chain = new HeaderChain({ network: NETWORKS.main, log, counters, nowSeconds });
-  return { chain, counters, log };
-}
+const mainnetFromCheckpoint = (nowSeconds = () => NOW) => newChain(NETWORKS.main, { nowSeconds });
 
 function tweak(raw: Uint8Array, f: (b: Uint8Array) => void): Uint8Array {
   const b = Uint8Array.from(raw);

@@ -8,7 +8,7 @@ import { Counters } from '../../src/util/counters.js';
 import { ConfigError } from '../../src/util/errors.js';
 import { silentLogger } from '../../src/util/log.js';
 import { SHARED_DATA } from '../harness/data.js';
-import { readHeaders } from './helpers.js';
+import { newChain, readHeaders } from './helpers.js';
 
 const TIMESPAN = 14 * 24 * 3600;
 
@@ -204,13 +204,7 @@ describe('checkpoints', () => {
     const t = first[68] | (first[69] << 8) | (first[70] << 16) | (first[71] << 24);
     // Eleven prior timestamps all at the first header's time: its time is then not above the median.
     const cp = { ...NETWORKS.main.checkpoints[0], recentTimes: Array(11).fill(t) };
-    const chain = new HeaderChain({
-      network: NETWORKS.main,
-      log: silentLogger(),
-      counters: new Counters(),
-      checkpoint: cp,
-      nowSeconds: () => 1_800_000_000,
-    });
+    const { chain } = newChain(NETWORKS.main, { checkpoint: cp, nowSeconds: () => 1_800_000_000 });
     expect(chain.addHeaders([first]).rejected?.code).toBe('time-too-old');
   });
 });

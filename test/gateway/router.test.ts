@@ -1,7 +1,6 @@
 // Router decisions with a real header chain (the first mainnet headers) and recording links.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { HeaderChain } from '../../src/chain/chain.js';
 import { NETWORKS } from '../../src/chain/networks.js';
 import { headerHash } from '../../src/chain/header.js';
 import { Router, type GatewayMode, type RouterLink } from '../../src/gateway/router.js';
@@ -11,9 +10,12 @@ import { InvType } from '../../src/node/messages.js';
 import type { NodePeer } from '../../src/node/peer.js';
 import { silentLogger } from '../../src/util/log.js';
 import { SHARED_DATA } from '../harness/data.js';
+import { newChain } from '../chain/helpers.js';
 
 const file = new Uint8Array(readFileSync(SHARED_DATA.genesisEraHeaders));
 const header = (h: number) => file.subarray(h * 80, h * 80 + 80);
+/** `n` headers from height `from` + 1 on. */
+const headers = (n: number, from = 0) => Array.from({ length: n }, (_, i) => header(from + i + 1));
 
 function recordingLink(name: string, caps: Partial<LinkCapabilities>) {
   const sent: HeaderBatch[] = [];
@@ -37,22 +39,27 @@ function recordingLink(name: string, caps: Partial<LinkCapabilities>) {
   return { link, sent, requests, txs };
 }
 
-function setup(mode: GatewayMode, height = 40) {
-  const chain = new HeaderChain({
-    network: NETWORKS.main,
-    log: silentLogger(),
-    counters: new Counters(),
-    checkpoint: null,
-    nowSeconds: () => 2_000_000_000,
-  });
-  const r = chain.addHeaders(Array.from({ length: height }, (_, i) => header(i + 1)));
-  expect(r.accepted).toBe(height);
-  const router = new Router({ chain, log: silentLogger(), counters: new Counters(), mode, nodePeers: () => [] });
-  const radio = recordingLink('lora', {});
-  const web = recordingLink('esplora', { dutyCycle: 1, mtu: 1_000_000, direction: 'rx', carries: ['headers'] });
+/**
+ * A router over a chain of the first `height` mainnet headers, on a clock the test moves
+ * (`clock.now`), with two recording links, each given as [name, capabilities over
+ * recordingLink's]: `radio` (default 'lora', a duplex radio) and `web` (default 'esplora', an
+ * rx-only internet source).
+ */
+function setup(
+  mode: GatewayMode,
+  height = 40,
+  o: { radio?: [string, Partial<LinkCapabilities>]; web?: [string, Partial<LinkCapabilities>]; random?: () => number } = {},
+) {
+  const { chain } = newChain(NETWORKS.main, { checkpoint: null });
+  expect(chain.addHeaders(headers(height)).accepted).toBe(height);
+  const clock = { now: 1_000_000 };
+  const counters = new Counters();
+  const router = new Router({ chain, log: silentLogger(), counters, mode, nodePeers: () => [], now: () => clock.now, random: o.random });
+  const radio = recordingLink(...(o.radio ?? ['lora', {}]));
+  const web = recordingLink(...(o.web ?? ['esplora', { dutyCycle: 1, mtu: 1_000_000, direction: 'rx', carries: ['headers'] }]));
   router.addLink(radio.link);
   router.addLink(web.link);
-  return { chain, router, radio, web };
+  return { chain, router, radio, web, clock, counters };
 }
 
 describe('router', () => {
@@ -183,23 +190,8 @@ describe('router', () => {
   });
 
   it('follows a batch that moved the tip with the next request at once; never a radio; asks a stalled sync again', () => {
-    const chain = new HeaderChain({
-      network: NETWORKS.main,
-      log: silentLogger(),
-      counters: new Counters(),
-      checkpoint: null,
-      nowSeconds: () => 2_000_000_000,
-    });
-    let now = 1_000_000;
-    const router = new Router({ chain, log: silentLogger(), counters: new Counters(), nodePeers: () => [], now: () => now });
-    const radio = recordingLink('lora', {});
-    const web = recordingLink('esplora', { dutyCycle: 1, mtu: 1_000_000, direction: 'rx', carries: ['headers'] });
-    router.addLink(radio.link);
-    router.addLink(web.link);
-    router.onLinkHeaders(
-      'esplora',
-      Array.from({ length: 100 }, (_, i) => header(i + 1)),
-    );
+    const { router, radio, web, clock } = setup('gateway', 0);
+    router.onLinkHeaders('esplora', headers(100));
     expect(web.requests).toHaveLength(1);
     expect(web.requests[0][0]).toEqual(headerHash(header(100)));
     // One new block's header is no batch: nothing more to ask for.
@@ -213,40 +205,22 @@ describe('router', () => {
     router.onLinkTip('esplora', { height: 5000 });
     router.onLinkTip('esplora', { height: 5000 });
     expect(web.requests).toHaveLength(1); // within 5 s of the last ask
-    now += 5000;
+    clock.now += 5000;
     router.onLinkTip('esplora', { height: 5000 });
     expect(web.requests).toHaveLength(2);
     // A follow-up whose answer never comes is asked again after 10 s, three times at most.
-    router.onLinkHeaders(
-      'esplora',
-      Array.from({ length: 100 }, (_, i) => header(i + 103)),
-    );
+    router.onLinkHeaders('esplora', headers(100, 102));
     expect(web.requests).toHaveLength(3);
     for (let i = 0; i < 5; i++) {
-      now += 10_000;
+      clock.now += 10_000;
       router.tick();
     }
     expect(web.requests).toHaveLength(6);
   });
 
   it('on a duplex radio, asks the peer for the range it lacks: after a full answer at once, on a tip claim once a minute; never receive-only', () => {
-    const make = (mode: GatewayMode) => {
-      const chain = new HeaderChain({
-        network: NETWORKS.main,
-        log: silentLogger(),
-        counters: new Counters(),
-        checkpoint: null,
-        nowSeconds: () => 2_000_000_000,
-      });
-      const clock = { now: 1_000_000 };
-      const router = new Router({ chain, log: silentLogger(), counters: new Counters(), mode, nodePeers: () => [], now: () => clock.now });
-      const radio = recordingLink('lora', {});
-      const rxRadio = recordingLink('rxlora', { direction: 'rx' });
-      router.addLink(radio.link);
-      router.addLink(rxRadio.link);
-      return { chain, router, radio, rxRadio, clock };
-    };
-    const { chain, router, radio, rxRadio, clock } = make('gateway');
+    const make = (mode: GatewayMode) => setup(mode, 0, { web: ['rxlora', { direction: 'rx' }] });
+    const { chain, router, radio, web: rxRadio, clock } = make('gateway');
     // A heard tip above ours: ask for what we lack, from our locator.
     router.onLinkTip('lora', { height: 500 });
     expect(radio.requests).toHaveLength(1);
@@ -256,79 +230,64 @@ describe('router', () => {
     router.onLinkTip('lora', { height: 500 });
     expect(radio.requests).toHaveLength(1);
     // A full answer (64 headers, the most a radio answers) that moved the tip: ask on at once.
-    router.onLinkHeaders(
-      'lora',
-      Array.from({ length: 64 }, (_, i) => header(i + 1)),
-    );
+    router.onLinkHeaders('lora', headers(64));
     expect(radio.requests).toHaveLength(2);
     expect(radio.requests[1][0]).toEqual(headerHash(header(64)));
     // A short answer ends the catch-up: nothing more to ask.
-    router.onLinkHeaders(
-      'lora',
-      Array.from({ length: 10 }, (_, i) => header(i + 65)),
-    );
+    router.onLinkHeaders('lora', headers(10, 64));
     expect(radio.requests).toHaveLength(2);
     clock.now += 60_000;
     router.onLinkTip('lora', { height: 500 });
     expect(radio.requests).toHaveLength(3);
     // A link that cannot transmit is never asked.
     router.onLinkTip('rxlora', { height: 500 });
-    router.onLinkHeaders(
-      'rxlora',
-      Array.from({ length: 64 }, (_, i) => header(i + 75)),
-    );
+    router.onLinkHeaders('rxlora', headers(64, 74));
     expect(rxRadio.requests).toHaveLength(0);
     // A receive-only gateway only listens.
     const ro = make('receive-only');
     ro.router.onLinkTip('lora', { height: 500 });
-    ro.router.onLinkHeaders(
-      'lora',
-      Array.from({ length: 64 }, (_, i) => header(i + 1)),
-    );
+    ro.router.onLinkHeaders('lora', headers(64));
     expect(ro.radio.requests).toHaveLength(0);
   });
 
   it('asks a duplex radio again when a request brought no headers (lost on air, or no peer heard it): after the airtime of a full answer, doubling, three times at most', () => {
-    const chain = new HeaderChain({
-      network: NETWORKS.main,
-      log: silentLogger(),
-      counters: new Counters(),
-      checkpoint: null,
-      nowSeconds: () => 2_000_000_000,
-    });
-    let now = 1_000_000;
-    const counters = new Counters();
-    const router = new Router({ chain, log: silentLogger(), counters, nodePeers: () => [], now: () => now, random: () => 0 });
     // AFSK 1200 at a 50% duty cycle: a full answer (64 headers, ~2.6 kB coded) takes ~17.5 s of
     // air, half as much again for the modem's per-frame overhead, doubled by the duty cycle.
-    const radio = recordingLink('ham', { bitrate: 1200, dutyCycle: 0.5 });
-    const rxRadio = recordingLink('rxham', { bitrate: 1200, dutyCycle: 0.5, direction: 'rx' });
-    router.addLink(radio.link);
-    router.addLink(rxRadio.link);
+    const {
+      router,
+      radio,
+      web: rxRadio,
+      clock,
+      counters,
+    } = setup('gateway', 0, {
+      radio: ['ham', { bitrate: 1200, dutyCycle: 0.5 }],
+      web: ['rxham', { bitrate: 1200, dutyCycle: 0.5, direction: 'rx' }],
+      random: () => 0,
+    });
     const wait = ((64 * 40 + 64) * 8 * 1000 * 1.5) / 1200 / 0.5;
     // The link came up: everyone is asked (a radio that cannot transmit is not).
     expect(router.requestHeadersEverywhere('link ham came up')).toBe(1);
     expect(radio.requests).toHaveLength(1);
     expect(rxRadio.requests).toHaveLength(0);
-    now += wait - 1;
+    clock.now += wait - 1;
     router.tick();
     expect(radio.requests).toHaveLength(1);
-    now += 1;
+    clock.now += 1;
     router.tick();
     expect(radio.requests).toHaveLength(2);
     expect(counters.get('link.ham.radio_request_retries')).toBe(1);
     // The next waits double: 2x, then 4x.
-    now += 2 * wait - 1;
+    clock.now += 2 * wait - 1;
     router.tick();
     expect(radio.requests).toHaveLength(2);
-    now += 1;
+    clock.now += 1;
     router.tick();
-    now += 4 * wait;
+    clock.now += 4 * wait;
     router.tick();
     expect(radio.requests).toHaveLength(4);
     // Three retries unanswered: no peer ahead heard us; stop until a tip claim or the link coming up.
     for (let i = 0; i < 5; i++) {
-      now += 8 * wait;
+      clock.now += 8 * wait;
       router.tick();
     }
     expect(radio.requests).toHaveLength(4);
@@ -336,11 +295,8 @@ describe('router', () => {
     // Headers from the link answer a request: no retry follows.
     router.requestHeadersEverywhere('anomaly');
     expect(radio.requests).toHaveLength(5);
-    router.onLinkHeaders(
-      'ham',
-      Array.from({ length: 10 }, (_, i) => header(i + 1)),
-    );
-    now += 100 * wait;
+    router.onLinkHeaders('ham', headers(10));
+    clock.now += 100 * wait;
     router.tick();
     expect(radio.requests).toHaveLength(5);
   });

@@ -31,11 +31,9 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { create } from '../../../src/links/peers/peers.js';
 import { validateLinkOptions } from '../../../src/links/registry.js';
 import { ATTACKER_ADDRESS, BitcoindProcess, freePort } from '../../harness/bitcoind.js';
-import { HeaderChain } from '../../../src/chain/chain.js';
-import { Counters } from '../../../src/util/counters.js';
-import { memoryLogger } from '../../../src/util/log.js';
 import { hashToHex } from '../../../src/util/bytes.js';
 import { headersFromNode } from '../../harness/gateway.js';
+import { newChain } from '../../chain/helpers.js';
 import { compareRuns, recordingContext } from '../../servers/context.js';
 import { startDnsSeed } from '../../servers/dns-seed.js';
 import { lifecycle } from '../../servers/lifecycle.js';
@@ -281,7 +279,7 @@ describe('peers link against a local DNS seed and real regtest nodes', () => {
       expect(kinds).toContain('fork');
       expect(kinds).not.toContain('other');
       // The gateway's header chain, fed everything the link delivered (fork last), keeps the honest tip: most work wins.
-      const chain = new HeaderChain({ network: NETWORKS.regtest, log: memoryLogger(), counters: new Counters(), checkpoint: null });
+      const { chain } = newChain(NETWORKS.regtest, { checkpoint: null });
       for (const run of [...rec.batches].sort((x, y) => y.length - x.length)) expect(chain.addHeaders(run).rejected).toBeUndefined();
       expect(hashToHex(chain.tip().hash)).toBe(await a.rpc<string>('getbestblockhash'));
       expect(chain.tip().height).toBe(20);
