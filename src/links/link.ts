@@ -29,6 +29,14 @@ export interface LinkCapabilities {
   burst?: number;
 }
 
+/**
+ * An internet link's capabilities: no airtime limit, no callsign, a nominal 1 Mbit/s (the
+ * medium is never the bottleneck; the source's rate limit is).
+ */
+export function internetCapabilities(c: Pick<LinkCapabilities, 'direction' | 'mtu' | 'carries'>): LinkCapabilities {
+  return { bitrate: 1_000_000, dutyCycle: 1, needsCallsign: false, ...c };
+}
+
 export type LinkState = 'starting' | 'up' | 'degraded' | 'down' | 'stopped';
 
 export interface TipReport {

@@ -5,15 +5,18 @@ import { Resolver } from 'node:dns/promises';
 import net from 'node:net';
 import { headerHash, HEADER_SIZE } from '../../chain/header.js';
 import { MalformedInputError } from '../../util/errors.js';
-import type { Link, LinkCapabilities, LinkContext } from '../link.js';
+import { internetCapabilities, type Link, type LinkCapabilities, type LinkContext } from '../link.js';
 import {
+  pollingOptions,
   RateLimiter,
+  readPollingOptions,
   realTimers,
   SourceLink,
   SourceTimeoutError,
   SourceUnavailableError,
   withTimeout,
   type HeaderSource,
+  type PollingOptions,
   type Timers,
 } from '../source/index.js';
 import { readLinkOptions } from '../options.js';
@@ -116,21 +119,13 @@ export class DnsSource implements HeaderSource {
 }
 
 export const DNS_CAPABILITIES: LinkCapabilities = {
-  direction: 'rx',
-  mtu: HEADER_SIZE,
+  ...internetCapabilities({ direction: 'rx', mtu: HEADER_SIZE, carries: ['headers'] }),
   bitrate: 100_000,
-  dutyCycle: 1,
-  carries: ['headers'],
-  needsCallsign: false,
 };
 
-export interface DnsLinkOptions extends DnsSourceOptions {
+export interface DnsLinkOptions extends DnsSourceOptions, PollingOptions {
   name: string;
   maxHeaders?: number;
-  pollMs?: number;
-  pollJitter?: number;
-  blockDelayMs?: number;
-  random?: () => number;
 }
 
 export function createDnsLink(opts: DnsLinkOptions, ctx: LinkContext): SourceLink {
@@ -140,11 +135,7 @@ export function createDnsLink(opts: DnsLinkOptions, ctx: LinkContext): SourceLin
     source: new DnsSource(opts),
     ctx,
     maxHeaders: opts.maxHeaders ?? 200,
-    pollMs: opts.pollMs,
-    pollJitter: opts.pollJitter,
-    blockDelayMs: opts.blockDelayMs,
-    random: opts.random,
-    timers: opts.timers,
+    ...pollingOptions(opts),
   });
 }
 
@@ -161,19 +152,11 @@ export function create(options: Record<string, string>, ctx: LinkContext): Link 
   if (server && !net.isIP(server.host)) throw o.error('server', 'the resolver must be an IP address');
   return createDnsLink(
     {
-      name: o.name,
+      ...readPollingOptions(o),
       domain: domain.replace(/\.$/, ''),
       format: o.must<'v2' | 'v0'>('format'),
       server,
-      timeoutMs: o.must<number>('timeout'),
       concurrency: o.must<number>('concurrency'),
-      ratePerSecond: o.must<number>('rate') / 60,
-      burst: o.must<number>('burst'),
-      maxHeaders: o.must<number>('maxheaders'),
-      pollMs: o.must<number>('poll'),
-      // Configured links poll public servers at spread times (see SourceLink).
-      pollJitter: 0.5,
-      blockDelayMs: o.must<number>('blockdelay'),
     },
     ctx,
   );

@@ -3,7 +3,7 @@
 import { headerHash, HEADER_SIZE } from '../../chain/header.js';
 import { fromHex } from '../../util/bytes.js';
 import { MalformedInputError } from '../../util/errors.js';
-import type { Link, LinkCapabilities, LinkContext } from '../link.js';
+import { internetCapabilities, type Link, type LinkCapabilities, type LinkContext } from '../link.js';
 import { PolitePolicy, readPemOption, realTimers, SourceLink, type HeaderSource, type Timers, type SourceTip } from '../source/index.js';
 import { readLinkOptions } from '../options.js';
 import { readProxyOption } from '../source/dial.js';
@@ -159,15 +159,12 @@ export class ElectrumSource implements HeaderSource {
   }
 }
 
-export const ELECTRUM_CAPABILITIES: LinkCapabilities = {
+export const ELECTRUM_CAPABILITIES: LinkCapabilities = internetCapabilities({
   direction: 'rx',
   // One JSON line carries up to 2016 headers.
   mtu: 2016 * HEADER_SIZE,
-  bitrate: 1_000_000,
-  dutyCycle: 1,
   carries: ['headers'],
-  needsCallsign: false,
-};
+});
 
 export interface ElectrumLinkOptions extends ElectrumClientOptions {
   name: string;

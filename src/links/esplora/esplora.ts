@@ -7,9 +7,11 @@ import type https from 'node:https';
 import { headerHash } from '../../chain/header.js';
 import { equalBytes, fromHex, hashToHex, hexToHash, toHex } from '../../util/bytes.js';
 import { AltnetError, MalformedInputError } from '../../util/errors.js';
-import type { Link, LinkCapabilities, LinkContext } from '../link.js';
+import { internetCapabilities, type Link, type LinkCapabilities, type LinkContext } from '../link.js';
 import {
+  pollingOptions,
   readPemOption,
+  readPollingOptions,
   RateLimiter,
   realTimers,
   SourceLieError,
@@ -17,6 +19,7 @@ import {
   SourceUnavailableError,
   withTimeout,
   type HeaderSource,
+  type PollingOptions,
   type SourceTip,
   type Timers,
 } from '../source/index.js';
@@ -299,23 +302,16 @@ export class EsploraSource implements HeaderSource {
   }
 }
 
-export const ESPLORA_CAPABILITIES: LinkCapabilities = {
+export const ESPLORA_CAPABILITIES: LinkCapabilities = internetCapabilities({
   direction: 'duplex',
   // Headers arrive one per HTTP answer; a transaction is POSTed whole (Core's limit is 4 MB weight).
   mtu: 4_000_000,
-  bitrate: 1_000_000,
-  dutyCycle: 1,
   carries: ['headers', 'tx', 'blocks'],
-  needsCallsign: false,
-};
+});
 
-export interface EsploraLinkOptions extends EsploraOptions {
+export interface EsploraLinkOptions extends EsploraOptions, PollingOptions {
   name: string;
   maxHeaders?: number;
-  pollMs?: number;
-  pollJitter?: number;
-  blockDelayMs?: number;
-  random?: () => number;
   /** Ask this server for headers (default); false: blocks and transactions only. */
   headers?: boolean;
 }
@@ -336,11 +332,8 @@ export function createEsploraLink(opts: EsploraLinkOptions, ctx: LinkContext): S
     sendTx: (raw) => source.sendTx(raw),
     fetchBlock: (hash) => source.fetchBlock(hash),
     headers: opts.headers,
+    ...pollingOptions(opts),
     pollMs: opts.headers === false ? 0 : opts.pollMs,
-    pollJitter: opts.pollJitter,
-    blockDelayMs: opts.blockDelayMs,
-    random: opts.random,
-    timers: opts.timers,
   });
 }
 
@@ -365,18 +358,10 @@ export function create(options: Record<string, string>, ctx: LinkContext): Link 
   }
   return createEsploraLink(
     {
-      name: o.name,
+      ...readPollingOptions(o),
       url,
       ca: readPemOption(o, 'ca'),
       proxy: readProxyOption(o),
-      timeoutMs: o.must<number>('timeout'),
-      ratePerSecond: o.must<number>('rate') / 60,
-      burst: o.must<number>('burst'),
-      maxHeaders: o.must<number>('maxheaders'),
-      pollMs: o.must<number>('poll'),
-      // Configured links poll public servers at spread times (see source/polite.ts).
-      pollJitter: 0.5,
-      blockDelayMs: o.must<number>('blockdelay'),
       headers: o.must('headers') === '1',
     },
     ctx,

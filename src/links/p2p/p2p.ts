@@ -24,8 +24,8 @@ import {
 import { V1Transport, type MessageTransport } from '../../node/transport.js';
 import { decodeAddrV2, ipv6Text } from '../../node/addrv2.js';
 import { V2Transport } from '../../node/v2/transport.js';
-import type { P2PMessage } from '../../node/wire.js';
-import type { Link, LinkCapabilities, LinkContext } from '../link.js';
+import { MAX_MESSAGE_PAYLOAD, type P2PMessage } from '../../node/wire.js';
+import { internetCapabilities, type Link, type LinkCapabilities, type LinkContext } from '../link.js';
 import {
   checkHeaderRun,
   KnownHeights,
@@ -41,14 +41,12 @@ import { dialTcp, readProxyOption } from '../source/dial.js';
 import { P2P_OPTIONS } from './options.js';
 import type { HostPort } from '../../util/net.js';
 
-export const P2P_CAPABILITIES: LinkCapabilities = {
+export const P2P_CAPABILITIES: LinkCapabilities = internetCapabilities({
   direction: 'duplex',
-  mtu: 4_000_000,
-  bitrate: 1_000_000,
-  dutyCycle: 1,
+  // Bitcoin Core's MAX_PROTOCOL_MESSAGE_LENGTH: a block message may be up to 4 MB.
+  mtu: MAX_MESSAGE_PAYLOAD,
   carries: ['headers', 'tx', 'blocks'],
-  needsCallsign: false,
-};
+});
 
 const USER_AGENT = '/altnet:0.1.0/';
 /** Oldest protocol version that answers getheaders the way we expect (headers-first, BIP130). */

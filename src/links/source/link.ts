@@ -78,6 +78,14 @@ export interface SourceLinkOptions {
   timers?: Timers;
 }
 
+/** What a polling source link (Esplora, DNS) hands SourceLink as it was given. */
+export type PollingOptions = Pick<SourceLinkOptions, 'pollMs' | 'pollJitter' | 'blockDelayMs' | 'random' | 'timers'>;
+
+/** The PollingOptions out of a driver's own options (which hold more). */
+export function pollingOptions(o: PollingOptions): PollingOptions {
+  return { pollMs: o.pollMs, pollJitter: o.pollJitter, blockDelayMs: o.blockDelayMs, random: o.random, timers: o.timers };
+}
+
 /**
  * A Link over a HeaderSource. Requests are served one at a time. requestHeaders never rejects:
  * timeouts and bad answers are counted and logged, lies mark the source.

@@ -1,6 +1,25 @@
-// Source link options that need I/O to check (the table in ../options.ts checks only their form).
+// Reading source link options: the polling rows the sources share (SOURCE_ROWS in ../options.ts)
+// and the options that need I/O to check (the table checks only their form).
 import { readFileSync } from 'node:fs';
 import type { LinkOptions } from '../options.js';
+
+/**
+ * The options of a configured polling source link (Esplora, DNS), read from its SOURCE_ROWS
+ * timeout, rate (per minute), burst, maxheaders, poll and blockdelay.
+ */
+export function readPollingOptions(o: LinkOptions) {
+  return {
+    name: o.name,
+    timeoutMs: o.must<number>('timeout'),
+    ratePerSecond: o.must<number>('rate') / 60,
+    burst: o.must<number>('burst'),
+    maxHeaders: o.must<number>('maxheaders'),
+    pollMs: o.must<number>('poll'),
+    // Configured links poll public servers at spread times (see polite.ts).
+    pollJitter: 0.5,
+    blockDelayMs: o.must<number>('blockdelay'),
+  };
+}
 
 /** Reads a PEM certificate file named by an option; undefined when the option is absent. */
 export function readPemOption(o: LinkOptions, key: string): Buffer | undefined {
