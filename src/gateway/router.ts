@@ -93,6 +93,13 @@ const RADIO_ANSWER_BYTES = MAX_RADIO_ANSWER * 40 + 64;
 /** Least wait for a radio answer, ms. */
 const MIN_RADIO_ANSWER_WAIT_MS = 5000;
 
+/** A beacon carousel slot as last sent: the hash of its last header, passes so far, send order. */
+interface CarouselSlot {
+  last: string;
+  passes: number;
+  seq: number;
+}
+
 export type GatewayMode = 'gateway' | 'receive-only' | 'beacon';
 
 export interface RouterDeps {
@@ -137,10 +144,11 @@ export class Router {
   /** The header store failed (full disk): what came meanwhile is to be asked for again. */
   private storeFailing = false;
   /**
-   * Beacon carousel per transmitting link: parent height of each batch -> the hash of its last
-   * header when it was sent and how many passes it had (a batch that grew is a new batch).
+   * Beacon carousel per transmitting link: the floor its current cycle started from (see
+   * beaconNext), and per aligned slot (a batch's height rounded down to its size) the hash of its
+   * last header when it was sent and how many passes it had (a batch that grew is a new batch).
    */
-  private readonly carousels = new Map<string, Map<number, { last: string; passes: number; seq: number }>>();
+  private readonly carousels = new Map<string, { floor: number; slots: Map<number, CarouselSlot> }>();
   private beaconSeq = 0;
   /** Links that asked for a beacon batch when there was none to send: fed when the tip moves. */
   private readonly beaconHungry = new Map<string, number>();
@@ -494,10 +502,11 @@ export class Router {
    * A transmitting link is ready for its next beacon batch (framed.ts asks once its last batch
    * has left and its beaconinterval= has passed), of at most `maxHeaders`. Batches are aligned
    * (their parent's height is a multiple of their size, so a batch keeps its content, message id
-   * and symbols from one pass to the next and receivers add the passes up), reach beaconDepth
-   * below the tip, and go fewest passes first (among equals, the one sent longest ago; among new
-   * ones, the newest): new headers first (the newest batch grows with each block and counts as
-   * new), then the batches sent least often, which are the gaps receivers most likely still have. A receiver that is behind always finds
+   * and symbols from one pass to the next and receivers add the passes up), reach exactly
+   * beaconDepth below the tip (the oldest starts at the floor), and go fewest passes first (among
+   * equals, the one sent longest ago; among new ones, the newest): new headers first (the newest
+   * batch grows with each block and counts as new), then the batches sent least often, which are
+   * the gaps receivers most likely still have. A receiver at most beaconDepth behind always finds
    * a batch whose parent it has. Returns whether a batch went.
    */
   beaconNext(linkName: string, maxHeaders: number): boolean {
@@ -508,36 +517,54 @@ export class Router {
     const { chain, counters, log } = this.deps;
     const size = Math.max(1, Math.min(MAX_BEACON_BATCH, Math.floor(maxHeaders) || BEACON_BATCH));
     const tip = chain.tip();
-    const floor = Math.max(chain.rootHeight, tip.height - (this.deps.beaconDepth ?? DEFAULT_BEACON_DEPTH));
+    const depth = this.deps.beaconDepth ?? DEFAULT_BEACON_DEPTH;
+    const floorNow = Math.max(chain.rootHeight, tip.height - depth);
     if (tip.height <= chain.rootHeight) {
       this.beaconHungry.set(linkName, size);
       return false;
     }
-    const seen = this.carousels.get(linkName) ?? new Map<number, { last: string; passes: number; seq: number }>();
-    this.carousels.set(linkName, seen);
-    let best: { parent: number; last: string; passes: number; seq: number } | undefined;
+    // The carousel reaches down to the floor its current cycle started from (the chain's tip less
+    // beaconDepth then), not below: headers beyond the depth are airtime no promised receiver
+    // needs (aligned batches reached up to size - 1 below it, 9% of a 144-header carousel of
+    // 16-header batches: issue 17). Kept for the whole cycle, so a receiver beaconDepth behind when
+    // a cycle starts is served by it although blocks arrive meanwhile (a cycle takes hours at
+    // SF12); the next cycle starts from the floor of the moment the oldest batch went. Never more
+    // than another beaconDepth lower (a beacon that just synced far starts afresh).
+    const carousel = this.carousels.get(linkName) ?? { floor: floorNow, slots: new Map<number, CarouselSlot>() };
+    this.carousels.set(linkName, carousel);
+    if (carousel.floor > floorNow || floorNow - carousel.floor > depth) carousel.floor = floorNow;
+    const floor = carousel.floor;
+    const seen = carousel.slots;
+    // Slots are aligned (p a multiple of size); the oldest starts at the floor, so it loses its
+    // first headers when a new cycle's floor is higher, and its message changes then; every other
+    // batch keeps its content.
+    let best: (CarouselSlot & { slot: number; parent: number }) | undefined;
     const live = new Set<number>();
+    let oldest = Infinity;
     for (let p = Math.floor((tip.height - 1) / size) * size; p + size > floor; p -= size) {
-      const parent = Math.max(p, chain.rootHeight);
+      const parent = Math.max(p, floor);
       const lastHeight = Math.min(tip.height, p + size);
       const last = hashToHex(chain.getByHeight(lastHeight)!.hash);
-      live.add(parent);
-      const e = seen.get(parent);
+      live.add(p);
+      oldest = p;
+      const e = seen.get(p);
       const fresh = !e || e.last !== last;
       const passes = fresh ? 0 : e.passes;
       const seq = fresh ? -1 : e.seq;
       // Fewest passes; among equals the one sent longest ago; among new ones the newest.
-      if (!best || passes < best.passes || (passes === best.passes && seq < best.seq)) best = { parent, last, passes, seq };
-      if (p <= chain.rootHeight) break;
+      if (!best || passes < best.passes || (passes === best.passes && seq < best.seq)) {
+        best = { slot: p, parent, last, passes, seq };
+      }
     }
     for (const p of seen.keys()) if (!live.has(p)) seen.delete(p);
-    const batch = best && this.batchAfter(best.parent, Math.floor((best.parent + size) / size) * size - best.parent);
+    const batch = best && this.batchAfter(best.parent, best.slot + size - best.parent);
     if (!best || !batch) {
       this.beaconHungry.set(linkName, size);
       return false;
     }
     this.beaconHungry.delete(linkName);
-    seen.set(best.parent, { last: best.last, passes: best.passes + 1, seq: this.beaconSeq++ });
+    seen.set(best.slot, { last: best.last, passes: best.passes + 1, seq: this.beaconSeq++ });
+    if (best.slot === oldest) carousel.floor = floorNow;
     link.sendHeaders(batch);
     counters.inc('router.beacons');
     log.debug('beaconed headers', { link: linkName, from: batch.parentHeight + 1, count: batch.headers.length, pass: best.passes + 1 });

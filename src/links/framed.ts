@@ -163,10 +163,12 @@ export class FramedLink implements Link {
 
   /**
    * Headers per beacon batch on this link (a multiple of 4, up to 72): of the sizes whose frames
-   * fit one duty-cycle window's airtime budget (SF12 at 1%: 36 s, 14 frames of 2.5 s: 12 headers), the one
-   * that carries the carousel's depth in the least airtime. A batch costs whole frames (its last
-   * one part empty) and about 14 bytes of batch and message header; batches are aligned, so the
-   * oldest reaches on average half a batch below the depth. Estimated with the mean coded header.
+   * fit one duty-cycle window's airtime budget (SF12 at 1%: 36 s, 15 frames of 2.4 s: 16 headers),
+   * the one that carries the carousel's depth in the least airtime. A batch costs whole frames
+   * and about 14 bytes of batch and message header; batches are aligned, so the newest holds
+   * what lies above the last multiple of the size and the oldest, which starts at the floor
+   * (router beaconNext), what is left: the cost is averaged over where the tip falls. Estimated
+   * with the mean coded header.
    */
   beaconBatchHeaders(): number {
     const { mtu } = this.capabilities;
@@ -174,19 +176,26 @@ export class FramedLink implements Link {
     const budget = BATCH_BUDGET_SHARE * dutyCycle * windowMs;
     // Symbol bytes per fragment: the frame's envelope, msgId, inner type, 1-byte k and index (fragment.ts repeat).
     const symbol = Math.max(1, mtu - frameOverhead(FrameType.FRAGMENT, { integrity: this.integrity }) - 4);
-    // Frames of one pass, on average: the coded bytes in whole symbols (the last half empty on average).
-    const framesFor = (n: number) => ((n * CODED_HEADER_BYTES + BATCH_HEADER_BYTES) / symbol + 0.5) * (1 + CAROUSEL_PASS_REPAIR);
+    // A pass of m headers: the coded bytes in whole symbols, its frames sharing them evenly
+    // (fragment.ts: the smallest symbol for k), so often shorter than the MTU.
+    const passAirtime = (m: number) => {
+      if (m <= 0) return 0;
+      const bytes = m * CODED_HEADER_BYTES + BATCH_HEADER_BYTES;
+      const frames = Math.ceil((bytes / symbol) * (1 + CAROUSEL_PASS_REPAIR));
+      return frames * this.airtimeOf(Math.min(mtu, Math.ceil(bytes / frames) + (mtu - symbol)));
+    };
     let best = BATCH_STEP;
     let bestCost = Infinity;
     for (let n = BATCH_STEP; n <= BATCH_MAX; n += BATCH_STEP) {
-      // Its frames share the batch evenly (fragment.ts: the smallest symbol for k), so each is
-      // about coded bytes / frames plus the fragment header, often less than the MTU.
-      const frames = Math.ceil(framesFor(n));
-      const frameBytes = Math.min(mtu, Math.ceil((n * CODED_HEADER_BYTES + BATCH_HEADER_BYTES) / frames) + (mtu - symbol));
-      const airtime = frames * this.airtimeOf(frameBytes);
-      if (n > BATCH_STEP && airtime > budget) break;
-      // Airtime per header carried, the oldest batch reaching half a batch below the depth.
-      const cost = ((airtime / n) * (DEFAULT_BEACON_DEPTH + n / 2)) / DEFAULT_BEACON_DEPTH;
+      const full = passAirtime(n);
+      if (n > BATCH_STEP && full > budget) break;
+      // One cycle of the carousel with the tip r above a multiple of n, r = 0..n-1 alike.
+      let cost = 0;
+      for (let r = 0; r < n; r++) {
+        const rest = Math.max(0, DEFAULT_BEACON_DEPTH - r);
+        cost += passAirtime(r) + Math.floor(rest / n) * full + passAirtime(rest % n);
+      }
+      cost /= n;
       if (cost < bestCost - 1e-9) {
         best = n;
         bestCost = cost;

@@ -26,7 +26,7 @@ function previousBatchBytesPerHeader(p: AirProfile): number {
   return frames.reduce((n, f) => n + f.length + p.linkBytesPerFrame, 0) / 16;
 }
 
-/** Beacon tips the catch-up runs from: batches are aligned, so how far the oldest reaches below the receiver depends on the tip. */
+/** Beacon tips the catch-up runs from: batches are aligned, so how the depth splits into batches (the newest and oldest part-full) depends on the tip. */
 const TIP_OFFSETS = [1000, 1005, 1011, 1018];
 
 export async function bench(): Promise<Record<string, unknown>> {
@@ -67,7 +67,9 @@ export async function bench(): Promise<Record<string, unknown>> {
       boundS: runs.map((r) => r.boundS),
       ratioMean: round(mean(runs.map((r) => r.ratio)), 3),
       ratioMax: Math.max(...runs.map((r) => r.ratio)),
-      target: 'catch-up <= 1.25 x bound',
+      target: 'catch-up <= 1.25 x bound, every run',
+      boundNote:
+        'bound = airtime of the 144 coded headers in full frames with the modem per-frame overhead, / duty cycle; the limiter starts with a burst of a tenth of the hour budget, so a catch-up can beat it by up to that (SF9 1%: 360 s of 3007)',
       dutyCycle: profile.dutyCycle,
       simulated: 'virtual clock: the sim air, the limiter and every timer run on simulated time',
       wallS: round(wallMs / 1000, 1),

@@ -125,17 +125,47 @@ describe('router', () => {
     expect(gw.radio.sent).toEqual([]);
   });
 
-  it('keeps batches aligned above a checkpoint-like root and within beaconDepth', () => {
+  it('keeps batches aligned and reaches exactly beaconDepth: the oldest starts at the floor, not below it', () => {
     const { router, radio } = setup('beacon', 300);
-    const seen = new Set<number>();
+    const seen = new Map<number, number>();
     for (let i = 0; i < 20; i++) {
       router.beaconNext('lora', 64);
       const b = radio.sent.pop()!;
-      seen.add(b.parentHeight);
-      expect(b.parentHeight % 64).toBe(0);
+      seen.set(b.parentHeight, b.headers.length);
     }
-    // 300 - 144 = 156: batches from 128 up cover it; nothing deeper is sent.
-    expect([...seen].sort((a, b) => a - b)).toEqual([128, 192, 256]);
+    // 300 - 144 = 156: aligned batches from 192 up, and 157..192 (aligned it went from 129: 28
+    // headers no receiver within the depth needs, issue 17). 144 headers per cycle.
+    expect([...seen].sort((a, b) => a[0] - b[0])).toEqual([
+      [156, 36],
+      [192, 64],
+      [256, 44],
+    ]);
+  });
+
+  it('keeps the floor a carousel cycle started from until its oldest batch went, so blocks arriving meanwhile do not strand a receiver at the depth', () => {
+    const { router, radio } = setup('beacon', 300);
+    const order = () => radio.sent.splice(0).map((b) => [b.parentHeight, b.headers.length]);
+    router.beaconNext('lora', 64);
+    expect(order()).toEqual([[256, 44]]);
+    // A block arrives mid-cycle: the floor is now 157, but this cycle's oldest batch still starts
+    // at 156 (a receiver at 156 when the cycle began gets 157).
+    router.onLinkHeaders('esplora', [header(301)]);
+    expect(order()).toEqual([[300, 1]]); // the tip alone
+    router.beaconNext('lora', 64);
+    router.beaconNext('lora', 64);
+    router.beaconNext('lora', 64);
+    expect(order()).toEqual([
+      [256, 45],
+      [192, 64],
+      [156, 36],
+    ]);
+    // The next cycle starts from the floor of the moment the oldest batch went: 301 - 144.
+    for (let i = 0; i < 3; i++) router.beaconNext('lora', 64);
+    expect(order()).toEqual([
+      [256, 45],
+      [192, 64],
+      [157, 35],
+    ]);
   });
 
   it('announces just the tip when asked', () => {

@@ -168,10 +168,11 @@ describe('framed link', () => {
     const link = new FramedLink('air', radio, ctx, { clock });
     await link.start();
     clock.advance(0);
-    // 293 bit/s at 1%: a batch fits the hour's 36 s of airtime (at most 24 headers); with airtime
-    // in proportion to bytes (no preamble here) 8-header batches carry 144 headers in the least.
-    expect(wanted).toEqual([8]);
-    expect(link.beaconBatchHeaders()).toBe(8);
+    // 293 bit/s at 1%: a batch fits the hour's 36 s of airtime (at most 28 headers, 30 s); with
+    // airtime in proportion to bytes (no preamble here) and the oldest batch starting at the floor,
+    // the largest carries 144 headers in the least (fewest batch headers and part-empty frames).
+    expect(wanted).toEqual([28]);
+    expect(link.beaconBatchHeaders()).toBe(28);
     radio.hold = true;
     await link.sendHeaders({ parentHeight: 0, parent: header(0), headers: range(1, 8) });
     const frames = radio.sent.length + 1;
@@ -186,7 +187,7 @@ describe('framed link', () => {
     clock.advance(airtimeS * 100 * 1000 - 120_000 - 1000);
     expect(wanted).toHaveLength(1);
     clock.advance(2000);
-    expect(wanted).toEqual([8, 8]);
+    expect(wanted).toEqual([28, 28]);
     // Nothing comes (no chain yet): asked again a minute later.
     clock.advance(60_000);
     expect(wanted).toHaveLength(3);

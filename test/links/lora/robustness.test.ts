@@ -208,11 +208,10 @@ describe('duty cycle on a live transport', () => {
     await new Promise((res) => setTimeout(res, 100));
     expect(second).toBe(false); // 3.6 s of airtime per hour at 0.1%: one 2.79 s frame fits, not two
     expect(r.emulator.transmitted).toHaveLength(1);
-    // The window must slide past the END of the first frame before the second may start.
-    clock.advance(3_600_000);
-    await new Promise((res) => setTimeout(res, 50));
-    expect(second).toBe(false);
-    clock.advance(2_700);
+    // Every rolling hour that holds the second frame may hold at most 3 600 - 2 793 = 807 ms of
+    // the first: the hour ending with the second starts 807 ms before the first one's end, so the
+    // second may start 3 600 000 - 3 600 + 2 793 = 3 599 193 ms after the first did, not before.
+    clock.advance(3_599_100);
     await new Promise((res) => setTimeout(res, 50));
     expect(second).toBe(false);
     clock.advance(100);
