@@ -32,7 +32,7 @@ import { decodeVersion } from '../node/messages.js';
 import type { AeadBackend } from '../node/v2/cipher.js';
 import { V2Session } from '../node/v2/session.js';
 import { encodeV1Message, V1Decoder, type P2PMessage } from '../node/wire.js';
-import { toHex } from '../util/bytes.js';
+import { concatBytes, toHex } from '../util/bytes.js';
 import type { Counters } from '../util/counters.js';
 import { AltnetError, ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
@@ -263,10 +263,7 @@ class ProxyConnection {
       this.counters.inc('plain');
       return this.onV1Bytes(chunk);
     }
-    const buf = new Uint8Array(this.front.length + chunk.length);
-    buf.set(this.front);
-    buf.set(chunk, this.front.length);
-    this.front = buf;
+    this.front = concatBytes(this.front, chunk);
     if (!this.greeted) {
       const g = parseGreeting(this.front);
       if (!g.done) return this.checkFrontSize();

@@ -8,6 +8,7 @@
 // RF_Setting tool, or write C0 00 09 + 9 register bytes at 9600 baud), then return to
 // transparent mode (M0=M1=0). This driver never changes the module's configuration.
 import { crc16 } from '../../codec/crc.js';
+import { concatBytes } from '../../util/bytes.js';
 import { planLora, type LoraRadioSettings, type LoraTransportOptions } from './common.js';
 import { E22_FRAMING_BYTES, E22_SUBPACKET_BYTES } from '../radio/airtime.js';
 import { RadioTransport, type DeviceInfo, type RadioDeps } from '../radio/transport.js';
@@ -38,9 +39,7 @@ export class E22Decoder {
   constructor(private readonly onError?: (code: 'e22-bad-crc' | 'e22-noise') => void) {}
 
   push(chunk: Uint8Array): Uint8Array[] {
-    const joined = new Uint8Array(this.buf.length + chunk.length);
-    joined.set(this.buf);
-    joined.set(chunk, this.buf.length);
+    const joined = concatBytes(this.buf, chunk);
     const out: Uint8Array[] = [];
     let i = 0;
     let noise = 0;

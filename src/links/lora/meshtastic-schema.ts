@@ -1,97 +1,50 @@
-// The few Meshtastic protobuf messages this driver needs, as protobufjs JSON, written from the
-// public definitions in meshtastic/protobufs (meshtastic/mesh.proto, portnums.proto). Field
-// numbers are the wire contract; names follow the .proto. Unknown fields (the many config
-// messages a node sends) are skipped by the decoder.
+// The few Meshtastic protobuf messages this driver needs, as .proto text parsed by protobufjs,
+// written from the public definitions in meshtastic/protobufs (meshtastic/mesh.proto,
+// config.proto, portnums.proto). Field numbers are the wire contract; names follow the .proto.
+// Unknown fields (the many config messages a node sends) are skipped by the decoder.
 import protobuf from 'protobufjs';
+import { concatBytes } from '../../util/bytes.js';
 
-export const MESHTASTIC_SCHEMA = {
-  nested: {
-    meshtastic: {
-      nested: {
-        Data: {
-          fields: {
-            portnum: { type: 'uint32', id: 1 },
-            payload: { type: 'bytes', id: 2 },
-            wantResponse: { type: 'bool', id: 3 },
-            dest: { type: 'fixed32', id: 4 },
-            source: { type: 'fixed32', id: 5 },
-            requestId: { type: 'fixed32', id: 6 },
-            replyId: { type: 'fixed32', id: 7 },
-            emoji: { type: 'fixed32', id: 8 },
-            bitfield: { type: 'uint32', id: 9 },
-          },
-        },
-        MeshPacket: {
-          oneofs: { payloadVariant: { oneof: ['decoded', 'encrypted'] } },
-          fields: {
-            from: { type: 'fixed32', id: 1 },
-            to: { type: 'fixed32', id: 2 },
-            channel: { type: 'uint32', id: 3 },
-            decoded: { type: 'Data', id: 4 },
-            encrypted: { type: 'bytes', id: 5 },
-            id: { type: 'fixed32', id: 6 },
-            rxTime: { type: 'fixed32', id: 7 },
-            rxSnr: { type: 'float', id: 8 },
-            hopLimit: { type: 'uint32', id: 9 },
-            wantAck: { type: 'bool', id: 10 },
-            priority: { type: 'uint32', id: 11 },
-            rxRssi: { type: 'int32', id: 12 },
-          },
-        },
-        MyNodeInfo: { fields: { myNodeNum: { type: 'uint32', id: 1 } } },
-        QueueStatus: {
-          fields: {
-            res: { type: 'int32', id: 1 },
-            free: { type: 'uint32', id: 2 },
-            maxlen: { type: 'uint32', id: 3 },
-            meshPacketId: { type: 'uint32', id: 4 },
-          },
-        },
-        Heartbeat: { fields: { nonce: { type: 'uint32', id: 1 } } },
-        // mesh.proto DeviceMetadata (firmware_version = 1).
-        DeviceMetadata: { fields: { firmwareVersion: { type: 'string', id: 1 } } },
-        // config.proto Config.LoRaConfig: the radio settings the node reports in its config dump.
-        LoRaConfig: {
-          fields: {
-            usePreset: { type: 'bool', id: 1 },
-            modemPreset: { type: 'uint32', id: 2 },
-            bandwidth: { type: 'uint32', id: 3 },
-            spreadFactor: { type: 'uint32', id: 4 },
-            codingRate: { type: 'uint32', id: 5 },
-            region: { type: 'uint32', id: 7 },
-            hopLimit: { type: 'uint32', id: 8 },
-            txEnabled: { type: 'bool', id: 9 },
-            txPower: { type: 'int32', id: 10 },
-            channelNum: { type: 'uint32', id: 11 },
-          },
-        },
-        Config: { fields: { lora: { type: 'LoRaConfig', id: 6 } } },
-        FromRadio: {
-          oneofs: { payloadVariant: { oneof: ['packet', 'myInfo', 'config', 'configCompleteId', 'rebooted', 'queueStatus', 'metadata'] } },
-          fields: {
-            id: { type: 'uint32', id: 1 },
-            packet: { type: 'MeshPacket', id: 2 },
-            myInfo: { type: 'MyNodeInfo', id: 3 },
-            config: { type: 'Config', id: 5 },
-            configCompleteId: { type: 'uint32', id: 7 },
-            rebooted: { type: 'bool', id: 8 },
-            queueStatus: { type: 'QueueStatus', id: 11 },
-            metadata: { type: 'DeviceMetadata', id: 13 },
-          },
-        },
-        ToRadio: {
-          oneofs: { payloadVariant: { oneof: ['packet', 'wantConfigId', 'disconnect', 'heartbeat'] } },
-          fields: {
-            packet: { type: 'MeshPacket', id: 1 },
-            wantConfigId: { type: 'uint32', id: 3 },
-            disconnect: { type: 'bool', id: 4 },
-            heartbeat: { type: 'Heartbeat', id: 7 },
-          },
-        },
-      },
-    },
-  },
-};
+/**
+ * The messages as .proto text, field for field as upstream (enums as their uint32 wire form),
+ * several fields to a line; protobufjs turns snake_case names into the camelCase the code uses.
+ */
+export const MESHTASTIC_PROTO = `
+syntax = "proto3";
+package meshtastic;
+// mesh.proto Data (portnum is the PortNum enum).
+message Data {
+  uint32 portnum = 1; bytes payload = 2; bool want_response = 3;
+  fixed32 dest = 4; fixed32 source = 5; fixed32 request_id = 6; fixed32 reply_id = 7; fixed32 emoji = 8; uint32 bitfield = 9;
+}
+// mesh.proto MeshPacket (priority is the Priority enum).
+message MeshPacket {
+  fixed32 from = 1; fixed32 to = 2; uint32 channel = 3;
+  oneof payload_variant { Data decoded = 4; bytes encrypted = 5; }
+  fixed32 id = 6; fixed32 rx_time = 7; float rx_snr = 8; uint32 hop_limit = 9; bool want_ack = 10; uint32 priority = 11; int32 rx_rssi = 12;
+}
+message MyNodeInfo { uint32 my_node_num = 1; }
+message QueueStatus { int32 res = 1; uint32 free = 2; uint32 maxlen = 3; uint32 mesh_packet_id = 4; }
+message Heartbeat { uint32 nonce = 1; }
+message DeviceMetadata { string firmware_version = 1; }
+// config.proto Config.LoRaConfig: the radio settings the node reports in its config dump
+// (modem_preset and region are the ModemPreset and RegionCode enums).
+message LoRaConfig {
+  bool use_preset = 1; uint32 modem_preset = 2; uint32 bandwidth = 3; uint32 spread_factor = 4; uint32 coding_rate = 5;
+  uint32 region = 7; uint32 hop_limit = 8; bool tx_enabled = 9; int32 tx_power = 10; uint32 channel_num = 11;
+}
+message Config { LoRaConfig lora = 6; }
+message FromRadio {
+  uint32 id = 1;
+  oneof payload_variant {
+    MeshPacket packet = 2; MyNodeInfo my_info = 3; Config config = 5; uint32 config_complete_id = 7; bool rebooted = 8;
+    QueueStatus queueStatus = 11; DeviceMetadata metadata = 13;
+  }
+}
+message ToRadio {
+  oneof payload_variant { MeshPacket packet = 1; uint32 want_config_id = 3; bool disconnect = 4; Heartbeat heartbeat = 7; }
+}
+`;
 
 /** PortNum.PRIVATE_APP: the port Meshtastic reserves for private applications. */
 export const PRIVATE_APP = 256;
@@ -102,7 +55,7 @@ export const START2 = 0xc3;
 /** The serial API's limit: a longer length field means corruption. */
 export const MAX_TO_FROM_RADIO = 512;
 
-const root = protobuf.Root.fromJSON(MESHTASTIC_SCHEMA);
+const root = protobuf.parse(MESHTASTIC_PROTO).root;
 export const ToRadio = root.lookupType('meshtastic.ToRadio');
 export const FromRadio = root.lookupType('meshtastic.FromRadio');
 
@@ -219,9 +172,7 @@ export class MeshtasticStreamDecoder {
   constructor(private readonly onNoise?: (code: 'mesh-console-bytes' | 'mesh-bad-length', n: number) => void) {}
 
   push(chunk: Uint8Array): Uint8Array[] {
-    const joined = new Uint8Array(this.buf.length + chunk.length);
-    joined.set(this.buf);
-    joined.set(chunk, this.buf.length);
+    const joined = concatBytes(this.buf, chunk);
     const out: Uint8Array[] = [];
     let i = 0;
     let skipped = 0;

@@ -19,7 +19,7 @@ import {
   type FromRadioMsg,
 } from './meshtastic-schema.js';
 import type { TimerHandle } from '../../util/clock.js';
-import { ModemError, ModemResetError, ModemTimeoutError } from '../radio/errors.js';
+import { ModemError, ModemTimeoutError } from '../radio/errors.js';
 import { RadioTransport, type DeviceInfo, type RadioDeps } from '../radio/transport.js';
 
 /** Meshtastic's DATA_PAYLOAD_LEN: the largest Data.payload a MeshPacket carries. */
@@ -169,8 +169,7 @@ export class MeshtasticTransport extends RadioTransport {
         continue;
       }
       if (m.rebooted) {
-        if (this.state === 'up') this.counters.inc('modem_resets'); // one reset, however many banner lines
-        this.fault(new ModemResetError('Meshtastic node rebooted'));
+        this.modemReset('Meshtastic node rebooted');
         continue;
       }
       const p = m.packet;

@@ -8,11 +8,11 @@
 //   +EVT:RXP2P:<rssi>:<snr>:<hex> a received packet
 // Frames carry the RNode 1-byte header on air (lora/onair.ts), so RNodes on the same profile
 // hear us and we hear them.
-import { parseModemHex, planLora, Sequencer, toModemHex, type LoraRadioSettings, type LoraTransportOptions } from './common.js';
+import { parseModemHex, toModemHex, type LoraRadioSettings, type LoraTransportOptions } from './common.js';
+import { LineModemLoraTransport } from './line-modem.js';
 import { stripRnodeHeader, withRnodeHeader } from './onair.js';
-import { ModemResetError } from '../radio/errors.js';
-import { LineModem, type Expectation } from '../radio/lines.js';
-import { RadioTransport, type DeviceInfo, type RadioDeps } from '../radio/transport.js';
+import type { Expectation } from '../radio/lines.js';
+import type { DeviceInfo, RadioDeps } from '../radio/transport.js';
 
 const RAK_ERROR = /^(AT_\w*ERROR|AT_COMMAND_NOT_FOUND|ERROR\b)/;
 const RAK_BANNER = /^(RAKwireless|RAK3172|Current Work Mode|LoRa P2P mode|LoRaWAN mode)/i;
@@ -36,20 +36,9 @@ export function rakSetupCommands(s: LoraRadioSettings): string[] {
   return cmds;
 }
 
-export class Rak3172Transport extends RadioTransport {
-  readonly settings: LoraRadioSettings;
-  private readonly modem: LineModem;
-  private readonly seq = new Sequencer();
-  private readonly timeoutMs: number;
-  private readonly airtime: (n: number) => number;
-
+export class Rak3172Transport extends LineModemLoraTransport {
   constructor(o: LoraTransportOptions, deps: RadioDeps) {
-    const plan = planLora(o, RAK_PSEND_MAX_BYTES - 1);
-    super(plan.base(o), deps);
-    this.settings = plan.settings;
-    this.airtime = plan.airtimeOf;
-    this.timeoutMs = o.commandTimeoutMs ?? 2000;
-    this.modem = this.lineModem(o.profile.transports.serial, 1024, (line) => this.unsolicited(line));
+    super(o, deps, RAK_PSEND_MAX_BYTES - 1, 1024);
   }
 
   private ok(timeoutMs = this.timeoutMs): Expectation {
@@ -107,15 +96,7 @@ export class Rak3172Transport extends RadioTransport {
     });
   }
 
-  protected onBytes(chunk: Uint8Array): void {
-    this.modem.push(chunk);
-  }
-
-  protected abortPending(err: Error): void {
-    this.modem.abort(err);
-  }
-
-  private unsolicited(line: string): void {
+  protected unsolicited(line: string): void {
     if (line.startsWith('+EVT:RXP2P')) {
       // +EVT:RXP2P:<rssi>:<snr>:<hex> (some firmware adds a length field: the payload is last)
       const parts = line.split(':');
@@ -127,11 +108,7 @@ export class Rak3172Transport extends RadioTransport {
       this.deliver(r.frame);
       return;
     }
-    if (RAK_BANNER.test(line)) {
-      if (this.state === 'up') this.counters.inc('modem_resets'); // one reset, however many banner lines
-      this.fault(new ModemResetError(line));
-      return;
-    }
+    if (RAK_BANNER.test(line)) return this.modemReset(line);
     this.log.debug('modem line ignored', { line: line.slice(0, 120) });
   }
 }

@@ -7,11 +7,11 @@
 //   radio rx 0           -> ok, later `radio_rx  <hex>` or `radio_err`
 //   radio rxstop         -> ok
 //   radio tx <hex>       -> ok, later `radio_tx_ok` or `radio_err`
-import { parseModemHex, planLora, Sequencer, toModemHex, type LoraRadioSettings, type LoraTransportOptions } from './common.js';
+import { parseModemHex, toModemHex, type LoraRadioSettings, type LoraTransportOptions } from './common.js';
+import { LineModemLoraTransport } from './line-modem.js';
 import { RNODE_SINGLE_PAYLOAD, stripRnodeHeader, withRnodeHeader } from './onair.js';
-import { ModemResetError } from '../radio/errors.js';
-import { LineModem, type Expectation } from '../radio/lines.js';
-import { RadioTransport, type DeviceInfo, type RadioDeps } from '../radio/transport.js';
+import type { Expectation } from '../radio/lines.js';
+import type { DeviceInfo, RadioDeps } from '../radio/transport.js';
 
 const RN_ERROR = /^(invalid_param|busy|radio_err|err\b|invalid_)/;
 const RN_BANNER = /^RN2(483|903) \d/;
@@ -32,22 +32,12 @@ export function rn2483SetupCommands(s: LoraRadioSettings): string[] {
   ];
 }
 
-export class Rn2483Transport extends RadioTransport {
-  readonly settings: LoraRadioSettings;
-  private readonly modem: LineModem;
-  private readonly seq = new Sequencer();
-  private readonly timeoutMs: number;
-  private readonly airtime: (n: number) => number;
+export class Rn2483Transport extends LineModemLoraTransport {
   private listening = false;
   private version: string | undefined;
 
   constructor(o: LoraTransportOptions, deps: RadioDeps) {
-    const plan = planLora(o, RNODE_SINGLE_PAYLOAD);
-    super(plan.base(o), deps);
-    this.settings = plan.settings;
-    this.airtime = plan.airtimeOf;
-    this.timeoutMs = o.commandTimeoutMs ?? 2000;
-    this.modem = this.lineModem(o.profile.transports.serial, 600, (line) => this.unsolicited(line));
+    super(o, deps, RNODE_SINGLE_PAYLOAD, 600);
   }
 
   private ok(): Expectation {
@@ -115,14 +105,6 @@ export class Rn2483Transport extends RadioTransport {
     });
   }
 
-  protected onBytes(chunk: Uint8Array): void {
-    this.modem.push(chunk);
-  }
-
-  protected abortPending(err: Error): void {
-    this.modem.abort(err);
-  }
-
   private rearm(): void {
     this.listening = false;
     this.seq
@@ -132,7 +114,7 @@ export class Rn2483Transport extends RadioTransport {
       .catch((err: Error) => this.fault(err));
   }
 
-  private unsolicited(line: string): void {
+  protected unsolicited(line: string): void {
     if (line.startsWith('radio_rx ')) {
       const payload = parseModemHex(line.slice('radio_rx '.length).trim());
       const r = payload ? stripRnodeHeader(payload) : undefined;
@@ -148,11 +130,7 @@ export class Rn2483Transport extends RadioTransport {
       this.rearm();
       return;
     }
-    if (RN_BANNER.test(line)) {
-      if (this.state === 'up') this.counters.inc('modem_resets'); // one reset, however many banner lines
-      this.fault(new ModemResetError(line));
-      return;
-    }
+    if (RN_BANNER.test(line)) return this.modemReset(line);
     this.log.debug('modem line ignored', { line: line.slice(0, 120) });
   }
 }

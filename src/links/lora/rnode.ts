@@ -280,9 +280,8 @@ export class RNodeTransport extends RadioTransport {
       }
       if (f.type === RNODE.RADIO_STATE && f.payload[0] === RNODE.RADIO_STATE_OFF && this.configured) {
         // The radio went off without us asking (another host, a radio fault).
-        if (this.state === 'up') this.counters.inc('modem_resets');
         this.configured = false;
-        this.fault(new ModemResetError('RNode radio state off'));
+        this.modemReset('RNode radio state off');
         continue;
       }
       // Statistics (RSSI, SNR, PHY parameters), the second RADIO_STATE of startRadio(): informational.

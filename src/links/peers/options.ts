@@ -1,5 +1,6 @@
 // The option table of `type=peers` links (random Bitcoin P2P peers found through DNS seeds). Pure data.
 import { SOURCE_ROWS, type LinkOptionSpec } from '../options.js';
+import { V2_ROW } from '../p2p/options.js';
 
 export const PEERS_OPTIONS: readonly LinkOptionSpec[] = [
   {
@@ -60,14 +61,7 @@ export const PEERS_OPTIONS: readonly LinkOptionSpec[] = [
     defaultNote: 'the global onlynet=',
     help: 'Which peers to use; onion needs proxy= (Tor). Under a proxy no DNS seed is looked up here: seed nodes are asked through the proxy, then the fixed seeds.',
   },
-  {
-    key: 'v2',
-    type: 'enum',
-    values: ['1', '0'],
-    valueHelp: { 1: 'BIP324 encrypted, falling back to v1', 0: 'v1 only' },
-    default: '1',
-    help: 'Transport version.',
-  },
+  V2_ROW,
 ];
 
 /**

@@ -11,7 +11,7 @@ import { systemClock, type Clock, type TimerHandle } from '../../util/clock.js';
 import { DutyCycleLimiter } from './dutycycle.js';
 import { LineModem } from './lines.js';
 import type { SerialSettings } from '../boards.js';
-import { FrameTooLargeError, LinkClosedError, QueueFullError, TransmitFailedError } from './errors.js';
+import { FrameTooLargeError, LinkClosedError, ModemResetError, QueueFullError, TransmitFailedError } from './errors.js';
 
 export interface RadioDeps {
   log: Logger;
@@ -256,6 +256,15 @@ export abstract class RadioTransport implements FrameTransport {
     this.abortPending(err);
     // While opening, the failed initialize makes connect() retry; once up, recover() takes over.
     if (this.currentState === 'up') void this.recover(err);
+  }
+
+  /**
+   * The modem reset itself or turned its radio off unasked (a banner, a reboot report): counted
+   * once while up, however many lines announce it, then configured again (fault).
+   */
+  protected modemReset(reason: string): void {
+    if (this.currentState === 'up') this.counters.inc('modem_resets');
+    this.fault(new ModemResetError(reason));
   }
 
   protected delayMs(attempt: number): number {
