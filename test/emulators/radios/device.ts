@@ -118,4 +118,44 @@ export class LineBuffer {
   }
 }
 
+/**
+ * A device driven by text command lines (RAK3172 AT commands, RN2483 `radio` commands), with the
+ * fault knobs tests turn: ignore the next `stallCommands` lines, answer the next (failNext) or
+ * every (failAlways) line starting with a prefix with a given status instead of running it.
+ */
+export abstract class LineCommandDevice extends RadioDevice {
+  private readonly lines: LineBuffer;
+  stallCommands = 0;
+  failNext: { prefix: string; answer: string } | undefined;
+  failAlways: { prefix: string; answer: string } | undefined;
+
+  constructor(maxLineBytes: number) {
+    super();
+    this.lines = new LineBuffer(maxLineBytes);
+  }
+
+  /** Answers the host with a status line, in the device's own format. */
+  protected abstract reply(status: string): void;
+
+  /** Runs one command line. */
+  protected abstract command(line: string): void;
+
+  protected onHostBytes(chunk: Uint8Array): void {
+    for (const line of this.lines.push(chunk)) {
+      this.commands.push(line);
+      if (this.stallCommands > 0) {
+        this.stallCommands--;
+        continue;
+      }
+      const fail = this.failNext && line.startsWith(this.failNext.prefix) ? this.failNext : this.failAlways;
+      if (fail && line.startsWith(fail.prefix)) {
+        if (fail === this.failNext) this.failNext = undefined;
+        this.reply(fail.answer);
+        continue;
+      }
+      this.command(line);
+    }
+  }
+}
+
 export const hexOf = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCase();

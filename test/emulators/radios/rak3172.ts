@@ -3,10 +3,9 @@
 // AT+PSEND, AT+PRECV; "Appendix: Asynchronous Events") and the RAK3172 module manual. Radio
 // behaviour (low-data-rate optimisation) follows LoRaMac-node's sx126x radio.c, which RUI3 uses.
 // Imports nothing from src/.
-import { hexOf, LineBuffer, RadioDevice, syncWordFrom126x, type Phy } from './device.js';
+import { hexOf, LineCommandDevice, syncWordFrom126x, type Phy } from './device.js';
 
-export class Rak3172Emulator extends RadioDevice {
-  private readonly lines = new LineBuffer(1024);
+export class Rak3172Emulator extends LineCommandDevice {
   /** AT+NWM: 1 LoRaWAN (factory default), 0 P2P. */
   nwm = 1;
   p2p = { freq: 868_000_000, sf: 7, bwKhz: 125, cr: 0, preamble: 8, power: 14 };
@@ -16,38 +15,17 @@ export class Rak3172Emulator extends RadioDevice {
   /** AT+PRECV state: 0 off, 65534 continuous, 65535 until one packet, else a window in ms. */
   precv = 0;
   version = 'RUI_4.0.6_RAK3172-E';
-  /** Fault knobs: ignore commands, answer the next/every matching command with an error. */
-  stallCommands = 0;
-  failNext: { prefix: string; answer: string } | undefined;
-  failAlways: { prefix: string; answer: string } | undefined;
 
-  protected onHostBytes(chunk: Uint8Array): void {
-    for (const line of this.lines.push(chunk)) {
-      this.commands.push(line);
-      if (this.stallCommands > 0) {
-        this.stallCommands--;
-        continue;
-      }
-      if (this.failNext && line.startsWith(this.failNext.prefix)) {
-        const a = this.failNext.answer;
-        this.failNext = undefined;
-        this.reply(a);
-        continue;
-      }
-      if (this.failAlways && line.startsWith(this.failAlways.prefix)) {
-        this.reply(this.failAlways.answer);
-        continue;
-      }
-      this.command(line);
-    }
+  constructor() {
+    super(1024);
   }
 
   /** "Every command (except ATZ) returns a status string ... in a <CR><LF><Status><CR><LF> format." */
-  private reply(status: string, value?: string): void {
+  protected reply(status: string, value?: string): void {
     this.toHost((value !== undefined ? `${value}\r\n` : '') + `\r\n${status}\r\n`);
   }
 
-  private command(line: string): void {
+  protected command(line: string): void {
     const eq = line.indexOf('=');
     const cmd = (eq < 0 ? line : line.slice(0, eq)).toUpperCase();
     const arg = eq < 0 ? undefined : line.slice(eq + 1);

@@ -2,10 +2,9 @@
 // Reference User's Guide" (DS40001784): 2.3 system commands (sys get ver, sys reset),
 // 2.4 mac pause, 2.5 radio commands (radio set/get mod, freq, sf, bw, cr, pwr, prlen, crc, iqi,
 // sync, wdt; radio tx; radio rx; radio rxstop) and their responses. Imports nothing from src/.
-import { hexOf, LineBuffer, RadioDevice, type Phy } from './device.js';
+import { hexOf, LineCommandDevice, type Phy } from './device.js';
 
-export class Rn2483Emulator extends RadioDevice {
-  private readonly lines = new LineBuffer(600);
+export class Rn2483Emulator extends LineCommandDevice {
   readonly model: 'RN2483' | 'RN2903';
   /** `mac pause` result: radio commands answer `busy` while the LoRaWAN stack runs. */
   paused = false;
@@ -13,11 +12,9 @@ export class Rn2483Emulator extends RadioDevice {
   transmitting = false;
   // Power-on defaults (2.5.x "Default:" lines): sf12, bw 125, cr 4/5, prlen 8, crc on, iqi off, sync 34.
   readonly settings = new Map<string, string>();
-  stallCommands = 0;
-  failNext: { prefix: string; answer: string } | undefined;
 
   constructor(model: 'RN2483' | 'RN2903' = 'RN2483') {
-    super();
+    super(600);
     this.model = model;
     this.defaults();
   }
@@ -46,24 +43,7 @@ export class Rn2483Emulator extends RadioDevice {
     return `${this.model} 1.0.5 Oct 31 2018 15:06:52`;
   }
 
-  protected onHostBytes(chunk: Uint8Array): void {
-    for (const line of this.lines.push(chunk)) {
-      this.commands.push(line);
-      if (this.stallCommands > 0) {
-        this.stallCommands--;
-        continue;
-      }
-      if (this.failNext && line.startsWith(this.failNext.prefix)) {
-        const a = this.failNext.answer;
-        this.failNext = undefined;
-        this.reply(a);
-        continue;
-      }
-      this.command(line);
-    }
-  }
-
-  private reply(l: string): void {
+  protected reply(l: string): void {
     this.toHost(l + '\r\n');
   }
 
@@ -100,7 +80,7 @@ export class Rn2483Emulator extends RadioDevice {
     }
   }
 
-  private command(line: string): void {
+  protected command(line: string): void {
     const w = line.split(' ');
     if (line === 'sys get ver') return this.reply(this.banner);
     if (line === 'sys reset') return this.reset();
