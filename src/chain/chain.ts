@@ -21,8 +21,10 @@ import {
   validateHeader,
   WORK_LIMBS,
   type HeaderVerdict,
+  type Rejection,
 } from './rules.js';
-import { digestWordsToBytes, sha256d80 } from './sha256d.js';
+import { headerHash80 } from './sha256d.js';
+import { HeaderBatchHasher } from './sha256d-batch.js';
 import { FileHeaderStore, type HeaderStore, type OpenedStore, type StoreCut } from './store.js';
 import { equalBytes, hashToHex, readU32LE } from '../util/bytes.js';
 import { ConfigError } from '../util/errors.js';
@@ -69,7 +71,14 @@ export interface AddResult {
 }
 
 const INITIAL_CAPACITY = 4096;
+/** addOne's verdicts besides a rejection. */
+const ADDED = 0;
+const DUPLICATE = 1;
 const PACKED_SIZE = 48;
+/** PACKED_SIZE in 32-bit words, and where the time and nBits words sit in a packed header. */
+const PACKED_WORDS = 12;
+const PACKED_TIME = 9;
+const PACKED_BITS = 10;
 const REPLAY_BATCH = 2000;
 
 export class HeaderChain {
@@ -101,6 +110,13 @@ export class HeaderChain {
   /** Per slot: version (4) + merkle root, time, bits, nonce (44): the header without prevHash. */
   private packed = new Uint8Array(0);
   private hashes = new Uint8Array(0);
+  /**
+   * The same two arrays as 32-bit words in the platform's order (little-endian: the words are the
+   * header's uint32 fields and readU32LE of the hash bytes): the hot path moves and compares a word
+   * at a time, a quarter of the loop iterations V8 runs unoptimised on a cold start.
+   */
+  private packedWords = new Uint32Array(0);
+  private hashWords = new Uint32Array(0);
   private parents = new Int32Array(0);
   private heights = new Int32Array(0);
   private walkBits = new Uint32Array(0);
@@ -117,9 +133,8 @@ export class HeaderChain {
   private bestLen = 0;
   private readonly side = new Set<number>();
 
-  // Scratch for the hot path.
-  private readonly words = new Int32Array(8);
-  private readonly scratchHash = new Uint8Array(32);
+  // The hot path's hashing: digests of a batch of headers at a time.
+  private readonly hasher = new HeaderBatchHasher();
   private readonly ctx: ArenaParent;
   /** Set by open() when the file's tail was cut (torn write, bad checksum, or a record failing re-validation). */
   storeCut: StoreCut | undefined;
@@ -164,9 +179,8 @@ export class HeaderChain {
       this.priorTimes = [];
       this.rootTime = readU32LE(g, 68);
       this.rootNextBits = undefined;
-      this.pack(g, 0);
-      sha256d80(g, 0, this.words);
-      digestWordsToBytes(this.words, this.hashes, 0);
+      this.pack(new Uint32Array(Uint8Array.from(g).buffer), 0, 0);
+      this.hashes.set(headerHash80(g), 0);
       this.setWork(slot, this.targets.get(readU32LE(g, 72))?.work ?? 0n);
       this.walkBits[slot] = readU32LE(g, 72);
     }
@@ -353,59 +367,31 @@ export class HeaderChain {
     let accepted = 0;
     let duplicates = 0;
     let rejected: AddResult['rejected'];
-    const words = this.words;
-    const hash = this.scratchHash;
+    this.reserve(raws.length);
+    const hasher = this.hasher;
+    // raws[batchStart..hashed) are in the hasher, header i as its entry i - batchStart.
+    let batchStart = 0;
+    let hashed = 0;
 
     for (let i = 0; i < raws.length; i++) {
+      if (i === hashed) {
+        batchStart = i;
+        hashed = hasher.hash(raws, i);
+      }
       const raw = raws[i];
       if (raw.length !== HEADER_SIZE) {
         rejected = { index: i, code: 'bad-header-size', message: `a block header is 80 bytes, got ${raw.length}` };
         break;
       }
-      sha256d80(raw, 0, words);
-      digestWordsToBytes(words, hash, 0);
-      if (this.lookup(hash, 0) >= 0) {
-        duplicates++;
-        continue;
-      }
-      const parent = this.lookup(raw, 4);
-      if (parent < 0) {
-        rejected = {
-          index: i,
-          code: 'prev-not-found',
-          message: `header ${hashToHex(hash)} does not connect: its parent ${hashToHex(raw.subarray(4, 36))} is unknown`,
-        };
+      const verdict = this.addOne(raw, i - batchStart, now);
+      if (verdict === ADDED) {
+        accepted++;
+        toStore.push(raw);
+      } else if (verdict === DUPLICATE) duplicates++;
+      else {
+        rejected = { index: i, code: verdict.code, message: verdict.message };
         break;
       }
-      this.ctx.bind(parent);
-      const bad = checkContext(this.network, raw, 0, this.ctx, now) ?? checkPow(this.targets, readU32LE(raw, 72), words);
-      if (bad) {
-        rejected = { index: i, code: bad.code, message: `header ${hashToHex(hash)}: ${bad.message}` };
-        break;
-      }
-      const slot = this.insert(raw, parent);
-      const tip = this.best[this.bestLen - 1];
-      if (this.compareWork(slot, tip) > 0) {
-        if (parent === tip) {
-          this.side.delete(slot);
-          if (this.bestLen >= this.best.length) this.growBest();
-          this.best[this.bestLen++] = slot;
-        } else {
-          this.switchTo(slot);
-        }
-      } else {
-        this.side.add(slot);
-        if (this.side.size > this.maxSide && this.evictFor(slot)) {
-          rejected = {
-            index: i,
-            code: 'side-branch-full',
-            message: `header ${hashToHex(hash)} is on a side branch with less work than the ${this.maxSide} side headers already kept; dropped`,
-          };
-          break;
-        }
-      }
-      accepted++;
-      toStore.push(raw);
     }
 
     let storeError: unknown;
@@ -440,6 +426,48 @@ export class HeaderChain {
     if (result.tipChanged || accepted) this.updateGauges();
     if (storeError) throw storeError;
     return result;
+  }
+
+  /**
+   * Validates and adds one header (entry j of the hasher's batch): the body of addHeaders' loop,
+   * a method of its own so V8 optimises it after a few hundred headers like any hot function
+   * instead of waiting to replace the running loop (test/bench/coldstart.ts).
+   */
+  private addOne(raw: Uint8Array, j: number, now: number): typeof ADDED | typeof DUPLICATE | Rejection {
+    const { digests, digestWords, inputWords } = this.hasher;
+    const d = j * 32;
+    if (this.lookupWords(digestWords, j * 8) >= 0) return DUPLICATE;
+    // The prevHash: words 1..8 of the header.
+    const parent = this.lookupWords(inputWords, j * 20 + 1);
+    if (parent < 0) {
+      return {
+        code: 'prev-not-found',
+        message: `header ${hashToHex(digests.subarray(d, d + 32))} does not connect: its parent ${hashToHex(raw.subarray(4, 36))} is unknown`,
+      };
+    }
+    this.ctx.bind(parent);
+    const bad = checkContext(this.network, raw, 0, this.ctx, now) ?? checkPow(this.targets, readU32LE(raw, 72), digests, d);
+    if (bad) return { code: bad.code, message: `header ${hashToHex(digests.subarray(d, d + 32))}: ${bad.message}` };
+    const slot = this.insert(inputWords, j * 20, parent, digestWords, j * 8);
+    const tip = this.best[this.bestLen - 1];
+    if (this.compareWork(slot, tip) > 0) {
+      if (parent === tip) {
+        this.side.delete(slot);
+        if (this.bestLen >= this.best.length) this.growBest(this.bestLen + 1);
+        this.best[this.bestLen++] = slot;
+      } else {
+        this.switchTo(slot);
+      }
+    } else {
+      this.side.add(slot);
+      if (this.side.size > this.maxSide && this.evictFor(slot)) {
+        return {
+          code: 'side-branch-full',
+          message: `header ${hashToHex(digests.subarray(d, d + 32))} is on a side branch with less work than the ${this.maxSide} side headers already kept; dropped`,
+        };
+      }
+    }
+    return ADDED;
   }
 
   /** Whether headers accepted in memory still wait to be written (the store failed). */
@@ -483,12 +511,12 @@ export class HeaderChain {
 
   /** Times of `slot` and its n - 1 predecessors, newest first, walking parent links. */
   fillTimes(slot: number, out: Float64Array, n: number): void {
-    const packed = this.packed;
+    const packed = this.packedWords;
     const parents = this.parents;
     let s = slot;
     let k = 0;
     for (; k < n && s > 0; k++) {
-      out[k] = readU32LE(packed, s * PACKED_SIZE + 36);
+      out[k] = packed[s * PACKED_WORDS + PACKED_TIME];
       s = parents[s];
     }
     // Reached the root (slot 0): its time, then the checkpoint's earlier times if any.
@@ -501,11 +529,11 @@ export class HeaderChain {
   }
 
   timeOf(slot: number): number {
-    return slot === 0 && !this.rootHasHeader ? this.rootTime : readU32LE(this.packed, slot * PACKED_SIZE + 36);
+    return slot === 0 && !this.rootHasHeader ? this.rootTime : this.packedWords[slot * PACKED_WORDS + PACKED_TIME];
   }
 
   bitsOf(slot: number): number {
-    return slot === 0 && !this.rootHasHeader ? this.rootNextBits! : readU32LE(this.packed, slot * PACKED_SIZE + 40);
+    return slot === 0 && !this.rootHasHeader ? this.rootNextBits! : this.packedWords[slot * PACKED_WORDS + PACKED_BITS];
   }
 
   heightOf(slot: number): number {
@@ -577,6 +605,8 @@ export class HeaderChain {
     this.packed = copy(this.packed, (n) => new Uint8Array(n), PACKED_SIZE);
     this.works = copy(this.works, (n) => new Uint32Array(n), WORK_LIMBS);
     this.hashes = copy(this.hashes, (n) => new Uint8Array(n), 32);
+    this.packedWords = new Uint32Array(this.packed.buffer);
+    this.hashWords = new Uint32Array(this.hashes.buffer);
     this.parents = copy(this.parents, (n) => new Int32Array(n), 1);
     this.heights = copy(this.heights, (n) => new Int32Array(n), 1);
     this.walkBits = copy(this.walkBits, (n) => new Uint32Array(n), 1);
@@ -595,22 +625,44 @@ export class HeaderChain {
     return slot === 0 || this.parents[slot] >= 0;
   }
 
-  private growBest(): void {
-    const next = new Int32Array(this.best.length * 2);
+  /** Doubles the best-chain array until it holds `length` entries. */
+  private growBest(length: number): void {
+    let n = this.best.length;
+    while (n < length) n *= 2;
+    if (n === this.best.length) return;
+    const next = new Int32Array(n);
     next.set(this.best);
     this.best = next;
   }
 
-  private insert(raw: Uint8Array, parent: number): number {
+  /**
+   * Makes room for `n` more headers in the arena and the best chain before a batch, so the
+   * per-header path never grows an array: growing there, half-way through a fresh process's first
+   * batch, made V8 throw away the hot path's optimised code (no feedback yet for the growth call)
+   * and compile it again (test/bench/coldstart.ts).
+   */
+  private reserve(n: number): void {
+    let cap = this.cap;
+    while (this.used + n > cap) cap *= 2;
+    if (cap !== this.cap) this.grow(cap);
+    this.growBest(this.bestLen + n);
+  }
+
+  /**
+   * Adds the header at words[h..h+20] (its hash at digest[d..d+8]) as a child of `parent`.
+   * Words as in the hasher: the header's 32-bit fields in platform order.
+   */
+  private insert(words: Uint32Array, h: number, parent: number, digest: Uint32Array, d: number): number {
     const slot = this.allocate();
-    this.pack(raw, slot);
-    // this.words still holds the digest of `raw`: write the hash straight from it.
-    digestWordsToBytes(this.words, this.hashes, slot * 32);
+    this.pack(words, h, slot);
+    const hashWords = this.hashWords;
+    const o = slot * 8;
+    for (let k = 0; k < 8; k++) hashWords[o + k] = digest[d + k];
     this.parents[slot] = parent;
     this.heights[slot] = this.heights[parent] + 1;
     this.children[slot] = 0;
     this.children[parent]++;
-    const bits = readU32LE(raw, 72);
+    const bits = this.packedWords[slot * PACKED_WORDS + PACKED_BITS];
     this.walkBits[slot] = this.heights[slot] % this.interval === 0 || bits !== this.limitBits ? bits : this.walkBits[parent];
     this.addWork(slot, parent, this.targets.get(bits)!.workLimbs);
     this.indexInsert(slot);
@@ -624,7 +676,7 @@ export class HeaderChain {
     const forkIdx = this.heights[fork] - this.rootHeight;
     for (let i = forkIdx + 1; i < this.bestLen; i++) this.side.add(this.best[i]);
     const newLen = this.heights[newTip] - this.rootHeight + 1;
-    while (newLen > this.best.length) this.growBest();
+    this.growBest(newLen);
     for (let s = newTip; s !== fork; s = this.parents[s]) {
       this.best[this.heights[s] - this.rootHeight] = s;
       this.side.delete(s);
@@ -656,12 +708,13 @@ export class HeaderChain {
 
   // ---- internals: packed headers and work limbs ----
 
-  private pack(raw: Uint8Array, slot: number): void {
-    // Byte loops: cheaper than two subarray views per header on this hot path.
-    const o = slot * PACKED_SIZE;
-    const p = this.packed;
-    for (let k = 0; k < 4; k++) p[o + k] = raw[k];
-    for (let k = 36; k < HEADER_SIZE; k++) p[o + k - 32] = raw[k];
+  /** Packs the header at words[h..h+20] into `slot`: word 0 (version) and words 9..19 (merkle root, time, bits, nonce). */
+  private pack(words: Uint32Array, h: number, slot: number): void {
+    // Word loops: cheaper than subarray views per header on this hot path.
+    const o = slot * PACKED_WORDS;
+    const p = this.packedWords;
+    p[o] = words[h];
+    for (let k = 1; k < PACKED_WORDS; k++) p[o + k] = words[h + 8 + k];
   }
 
   private addWork(slot: number, parent: number, add: Uint32Array): void {
@@ -707,7 +760,23 @@ export class HeaderChain {
 
   private home(hashes: Uint8Array, offset: number): number {
     // Bytes 0..3 of a block hash (internal order) are its least significant: uniformly random.
+    // The same value as the hash's first word in hashWords (little-endian platforms only: HeaderBatchHasher checks).
     return readU32LE(hashes, offset) & this.mask;
+  }
+
+  /** lookup for a hash given as 8 words at words[w..w+8] (as in hashWords): the hot path's. */
+  private lookupWords(words: Uint32Array, w: number): number {
+    const hw = this.hashWords;
+    const table = this.table;
+    const mask = this.mask;
+    for (let p = words[w] & mask; ; p = (p + 1) & mask) {
+      const v = table[p];
+      if (v === 0) return -1;
+      const o = (v - 1) * 8;
+      let k = 0;
+      while (k < 8 && hw[o + k] === words[w + k]) k++;
+      if (k === 8) return v - 1;
+    }
   }
 
   /** Slot of the header whose hash is buf[offset..offset+32], or -1. */
@@ -729,13 +798,13 @@ export class HeaderChain {
   }
 
   private indexInsert(slot: number): void {
-    let p = this.home(this.hashes, slot * 32);
+    let p = this.hashWords[slot * 8] & this.mask;
     while (this.table[p] !== 0) p = (p + 1) & this.mask;
     this.table[p] = slot + 1;
   }
 
   private indexRemove(slot: number): void {
-    let i = this.home(this.hashes, slot * 32);
+    let i = this.hashWords[slot * 8] & this.mask;
     while (this.table[i] !== slot + 1) i = (i + 1) & this.mask;
     // Backward-shift deletion keeps every probe sequence intact without tombstones.
     let j = i;
@@ -745,7 +814,7 @@ export class HeaderChain {
         j = (j + 1) & this.mask;
         const v = this.table[j];
         if (v === 0) return;
-        const k = this.home(this.hashes, (v - 1) * 32);
+        const k = this.hashWords[(v - 1) * 8] & this.mask;
         const between = i <= j ? i < k && k <= j : i < k || k <= j;
         if (!between) break;
       }

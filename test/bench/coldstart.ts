@@ -12,40 +12,55 @@
 // threads and GC included) and wall time are printed beside it; the process figure is the energy
 // the cold start costs, not its latency.
 //
-// Findings (2-core machine, load average 10-15, main-thread CPU unless said):
-// - cold run 28-45 ms vs 13-18 ms warm: 1.7-2.3x across runs, so the target sits on the line;
-//   the process CPU of the cold run is 80-120 ms (4-6x): ~60 ms of it is V8's optimising
-//   compiler on background threads. Node 20's V8 caches no optimised code between processes
-//   (code cache and startup snapshots hold bytecode only), so that compile is paid per process.
-// - where the main thread's extra time goes (validating in chunks): the very first header
-//   1.5-2.2 ms (lazy compilation of the whole path), the first 100 headers 3-7 ms even with
-//   SHA-256 already hot, then ~1.5x the warm rate until the validation loop itself is
-//   optimised (on-stack replacement, ~4,000 headers in).
-// - kept: SHA-256 compression rolled to one round per iteration (its optimised compile 2-5 ms
-//   instead of 9-14; process CPU of the cold run ~5x instead of ~6x; warm hashing ~7% slower).
-// - tried, not kept: node:crypto for the header hash (no JIT warm-up, but warm validation
-//   ~1.8x slower: a native call per hash costs more than the hashing); a WebAssembly SHA-256
-//   (Liftoff code at once: cold hashing of the file 13-18 vs 17-21 ms, warm 8.7 vs 8.2 ms, a
-//   few ms for a hand-assembled module); moving the per-header body out of the loop; V8 flags
-//   (--always-sparkplug, --maglev, --no-lazy-feedback-allocation, --interrupt-budget: no clear
-//   change; --no-turbo-inlining or a smaller inlining budget: process CPU -30%, but the flag
-//   is process-wide and its cost to the other hot paths (FEC, codecs, BIP324) was not measured). A start-up warm-up (tried before: 130 ms of CPU)
-//   would move the cost, not remove it, and is not what "cold" means here.
+// The child runs as the installed daemon's main process does (scripts/install.sh's launcher): with
+// MAIN_NODE_FLAGS and the MEMORY_ENV environment (src/util/node-memory.ts).
+//
+// Findings (2-core machine shared with other work, load average 9-14, main-thread CPU unless said):
+// - before this session: cold 30-32 ms vs 14.5-15 ms warm (2.1-2.3x, 1.9-3.9 per process),
+//   process CPU of the cold run ~90 ms (5.5-6x): ~60 ms of it V8's optimising compiler.
+// - where the cold run's time went: the JS sha256d80 in the interpreter for its first few hundred
+//   headers (~100 us per header at first: ~6 ms of the file's first 500 headers); the rest of the
+//   path (lookups, rules, arena) likewise for the first ~500 headers; and the hot functions thrown
+//   out of optimised code twice in the middle of the run, each time paying their optimising compile
+//   again: once at the first retarget (the second TargetInfo object literal got a generalised field
+//   type; --trace-generalization), once at header 4,096 (arena and best-chain growth: a call with no
+//   feedback yet; --trace-deopt).
+// - kept: (1) headers hashed a batch of 64 at a time in WebAssembly (src/chain/sha256d-batch.ts):
+//   Liftoff code from the first header, optimised after the first batch; hashing the file 7.5 ms
+//   cold / 6.3 warm against sha256d80's 13.3 / 9.7; (2) TargetInfo a class; (3) the arena and best
+//   chain grown once per batch before the loop (HeaderChain.reserve); (4) the hot path moving and
+//   comparing 32-bit words (hash index, packed headers) instead of bytes. Together: cold ~23 ms vs
+//   ~11.3 warm, process CPU of the cold run ~64 ms; warm validation ~25% faster.
+// - tried, not kept: node:crypto for the header hash (warm validation ~1.8x slower: a native call
+//   per hash costs more than the hashing); the WebAssembly rounds fully unrolled (Liftoff code 11x
+//   slower than optimised, optimising compile 22 ms instead of 5: first pass 10-12 ms instead of
+//   7.5); hash batches of 16, 32, 128 (no difference); the loop body of addHeaders in a method of
+//   its own (no difference alone; kept as addOne for clarity); V8 flags --always-sparkplug,
+//   --no-lazy-feedback-allocation, --interrupt-budget=32768/65536 (all 0-10% worse on the cold
+//   run); MAIN_NODE_FLAGS' --optimize-for-size and 1 MB semi-spaces cost the cold run 0-5%, within
+//   noise. Node 20's V8 caches no optimised code between processes, so the optimising compile is
+//   paid per process.
 import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MAIN_NODE_FLAGS, nodeMemoryEnv } from '../../src/util/node-memory.js';
 
-const PROCESSES = 5;
+const PROCESSES = 9;
 
 interface Run {
   mainMs: number;
   processMs: number;
   wallMs: number;
+  constructMs: number;
 }
 
 function runChild(): { headers: number; runs: Run[] } {
   const script = resolve(dirname(fileURLToPath(import.meta.url)), 'coldstart-child.js');
-  const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [...MAIN_NODE_FLAGS, script], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: nodeMemoryEnv(process.env),
+  });
   if (r.status !== 0) throw new Error(`cold-start child failed: ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' | ')}`);
   return JSON.parse(r.stdout) as { headers: number; runs: Run[] };
 }
@@ -72,7 +87,7 @@ export async function bench(): Promise<Record<string, unknown>> {
     definition:
       `cold = run 1 of the ${children[0].headers} shared mainnet headers (822528..830592) into a fresh chain in a fresh Node process ` +
       '(modules imported, nothing run yet); warm = median of runs 2-11 of the same headers into fresh chains in the same process; ' +
-      `medians over ${PROCESSES} processes`,
+      `medians over ${PROCESSES} processes, each run as the daemon's main process (flags ${MAIN_NODE_FLAGS.join(' ')}, MEMORY_ENV)`,
     mainThreadCpu: {
       ...mainThread,
       note: 'CPU of the validating thread: the first run as long as it takes with a core free for V8 compiler threads',
@@ -82,6 +97,10 @@ export async function bench(): Promise<Record<string, unknown>> {
       note: "all threads: adds V8's optimising-compiler threads compiling the hot path during the first run",
     },
     wall: figure('wallMs'),
+    chainConstruction: {
+      ...figure('constructMs'),
+      note: 'main-thread CPU of new HeaderChain before each run (not in the runs above): the first assembles and compiles the WebAssembly hashing module',
+    },
     summary: {
       target: 'first validation run <= 2x the warm one (main-thread CPU)',
       measured: mainThread.firstOverWarm,

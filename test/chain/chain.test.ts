@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NETWORKS } from '../../src/chain/networks.js';
 import { headerHash80 } from '../../src/chain/sha256d.js';
+import { HASH_BATCH } from '../../src/chain/sha256d-batch.js';
 import { readU32LE, writeU32LE, hashToHex } from '../../src/util/bytes.js';
 import { SHARED_DATA } from '../harness/data.js';
 import { mine, mineRun, newChain, readHeaders } from './helpers.js';
@@ -111,6 +112,15 @@ describe('HeaderChain on real mainnet headers', () => {
     expect(r.accepted).toBe(1);
     expect(r.rejected).toMatchObject({ index: 1, code: 'prev-not-found' });
     expect(chain.addHeaders([new Uint8Array(81)]).rejected?.code).toBe('bad-header-size');
+  });
+
+  it('keeps the headers before one of the wrong size, also past the first hash batch', () => {
+    const { chain } = mainnetFromCheckpoint();
+    const at = HASH_BATCH + 5;
+    const r = chain.addHeaders([...recent.slice(0, at), recent[at].subarray(0, 79), ...recent.slice(at, at + 3)]);
+    expect(r).toMatchObject({ accepted: at, rejected: { index: at, code: 'bad-header-size' } });
+    expect(chain.tip().hash).toEqual(headerHash80(recent[at - 1]));
+    expect(chain.addHeaders(recent.slice(at - 2, at + 3))).toMatchObject({ accepted: 3, duplicates: 2 });
   });
 
   it('verifies a header against its parent without adding it', () => {
