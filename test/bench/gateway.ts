@@ -18,7 +18,8 @@ import { NETWORKS, type NetworkParams } from '../../src/chain/networks.js';
 import { encodeFrame, frameOverhead, FrameType } from '../../src/codec/frames.js';
 import { Fragmenter } from '../../src/codec/fragment.js';
 import { encodeTip } from '../../src/codec/headers.js';
-import { Gateway } from '../../src/gateway/gateway.js';
+import type { Gateway } from '../../src/gateway/gateway.js';
+import { startTestGateway } from '../harness/gateway.js';
 import { SimAir } from '../../src/links/sim/air.js';
 import { EU868_MAX_PAYLOAD } from '../../src/links/sim/transport.js';
 import { loraAirtimeMs, type LoraAirtimeParams } from '../../src/links/radio/airtime.js';
@@ -234,13 +235,11 @@ async function frameToNode(via: 'direct' | 'simAir', samples: number): Promise<R
   let gw: Gateway | undefined;
   const peer = new RawNodePeer(net);
   try {
-    gw = await Gateway.start({
+    gw = await startTestGateway({
       network: net,
-      listen: { host: '127.0.0.1', port: 0 },
       mode: 'receive-only',
       links: [simLink('rx', airPort, 'rx', 7, '1')],
       log: silentLogger(),
-      checkpoint: null,
     });
     const g = gw;
     await peer.connect(g.nodePort);
@@ -413,21 +412,17 @@ async function loraTip(): Promise<Record<string, unknown>> {
   const nodeB = new RawNodePeer(net);
   const nodeA = new RawNodePeer(net);
   try {
-    beacon = await Gateway.start({
+    beacon = await startTestGateway({
       network: net,
-      listen: { host: '127.0.0.1', port: 0 },
       mode: 'beacon',
       links: [simLink('lora', airPort, 'tx', 12, String(dutyCycle))],
       log: silentLogger(),
-      checkpoint: null,
     });
-    receiver = await Gateway.start({
+    receiver = await startTestGateway({
       network: net,
-      listen: { host: '127.0.0.1', port: 0 },
       mode: 'receive-only',
       links: [simLink('lora', airPort, 'rx', 12, String(dutyCycle))],
       log: silentLogger(),
-      checkpoint: null,
     });
     const b = beacon;
     const r = receiver;

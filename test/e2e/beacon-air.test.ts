@@ -1,8 +1,8 @@
 // Beacon to receive-only over a simulated LoRa channel with 30% loss, between real nodes:
 // node B (mining) -> beacon gateway -> air -> receive-only gateway -> eclipsed node A.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NETWORKS } from '../../src/chain/networks.js';
-import { Gateway } from '../../src/gateway/gateway.js';
+import type { Gateway } from '../../src/gateway/gateway.js';
+import { startTestGateway } from '../harness/gateway.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { startBeacon, startTestAir, type TestAir } from '../harness/air.js';
 import { BitcoindProcess } from '../harness/bitcoind.js';
@@ -18,13 +18,10 @@ describe('beacon -> 30% lossy LoRa air -> receive-only gateway -> eclipsed node'
   beforeAll(async () => {
     air = await startTestAir({ loss: 0.3, seed: 7 });
     beacon = await startBeacon(air, { linkName: 'air', log: logs.beacon });
-    receiver = await Gateway.start({
-      network: NETWORKS.regtest,
-      listen: { host: '127.0.0.1', port: 0 },
+    receiver = await startTestGateway({
       mode: 'receive-only',
       links: [air.link('air', 'rx')],
       log: logs.receiver,
-      checkpoint: null,
     });
     nodeB = new BitcoindProcess({ name: 'B', args: [`-addnode=127.0.0.1:${beacon.nodePort}`] });
     nodeA = new BitcoindProcess({ name: 'A', args: [`-addnode=127.0.0.1:${receiver.nodePort}`] });

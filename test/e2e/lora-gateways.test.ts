@@ -5,8 +5,8 @@
 // emulators on the far ends live in this process and forward what one modem transmits to the
 // other modem's receiver.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NETWORKS } from '../../src/chain/networks.js';
-import { Gateway, type LinkStatus } from '../../src/gateway/gateway.js';
+import type { Gateway, LinkStatus } from '../../src/gateway/gateway.js';
+import { startTestGateway } from '../harness/gateway.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { Rak3172Emulator } from '../emulators/radios/rak3172.js';
 import { linkByAir } from '../emulators/radios/air.js';
@@ -49,23 +49,17 @@ describe('beacon -> RAK3172 pair on socat ptys, 30% loss on the air -> receive-o
       type: 'lora',
       options: { type: 'lora', board: 'rak3172', device, region: 'EU868', frequency: '869.525', sf: '7', direction },
     });
-    beacon = await Gateway.start({
-      network: NETWORKS.regtest,
-      listen: { host: '127.0.0.1', port: 0 },
+    beacon = await startTestGateway({
       mode: 'beacon',
       links: [link(beaconPty.device, 'tx')],
       log: logs.beacon,
-      checkpoint: null,
     });
     cleanup.push(() => beacon.stop());
     // direction=rx is what `altnet run --mode receive-only` adds to radio links.
-    receiver = await Gateway.start({
-      network: NETWORKS.regtest,
-      listen: { host: '127.0.0.1', port: 0 },
+    receiver = await startTestGateway({
       mode: 'receive-only',
       links: [link(receiverPty.device, 'rx')],
       log: logs.receiver,
-      checkpoint: null,
     });
     cleanup.push(() => receiver.stop());
     nodeB = new BitcoindProcess({ name: 'B', args: [`-addnode=127.0.0.1:${beacon.nodePort}`] });

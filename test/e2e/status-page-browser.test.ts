@@ -17,7 +17,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NETWORKS } from '../../src/chain/networks.js';
-import { Gateway } from '../../src/gateway/gateway.js';
+import type { Gateway } from '../../src/gateway/gateway.js';
+import { startTestGateway } from '../harness/gateway.js';
 import type { SimAir } from '../../src/links/sim/air.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { Chromium } from '../harness/chromium.js';
@@ -70,27 +71,23 @@ describe('status page in headless chromium: a link goes down, link-silent appear
       type: 'kiss',
       options: { type: 'kiss', board: 'direwolf', tcp: `127.0.0.1:${hubPort}`, callsign, direction },
     });
-    beacon = await Gateway.start({
+    beacon = await startTestGateway({
       network: NETWORKS.main,
-      listen: { host: '127.0.0.1', port: 0 },
       mode: 'beacon',
       heartbeatMs: 1000,
       links: [lora('tx'), kiss('tx', 'N0CALL-1')],
       log: logs.beacon,
-      checkpoint: null,
     });
     const file = new Uint8Array(readFileSync(SHARED_DATA.genesisEraHeaders));
     const headers = Array.from({ length: HEADERS }, (_, i) => file.subarray((i + 1) * 80, (i + 2) * 80));
     expect(beacon.router.onLinkHeaders('file', headers).accepted).toBe(HEADERS);
 
-    receiver = await Gateway.start({
+    receiver = await startTestGateway({
       network: NETWORKS.main,
-      listen: { host: '127.0.0.1', port: 0 },
       mode: 'receive-only',
       heartbeatMs: 1000,
       links: [lora('rx'), kiss('rx', 'N0CALL-2')],
       log: logs.receiver,
-      checkpoint: null,
       status: { host: '127.0.0.1', port: 0 },
       alertNotify: `echo "$ALTNET_ALERT_EVENT" %s >> ${alertFile}`,
       alertWebhook: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/altnet`,

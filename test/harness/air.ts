@@ -2,7 +2,8 @@
 // the LoRa parameters (SF7, 125 kHz, CR 4/5, explicit header, CRC) and for the sim link options,
 // so the tests that put a beacon and receivers on one channel set it up alike.
 import { NETWORKS, type NetworkParams } from '../../src/chain/networks.js';
-import { Gateway, type LinkSpec } from '../../src/gateway/gateway.js';
+import type { Gateway, LinkSpec } from '../../src/gateway/gateway.js';
+import { startTestGateway } from './gateway.js';
 import { loraParams, type LoraAirtimeParams } from '../../src/links/radio/airtime.js';
 import { SimAir, seededRandom } from '../../src/links/sim/air.js';
 import { memoryLogger, type Logger } from '../../src/util/log.js';
@@ -34,12 +35,10 @@ export async function startTestAir(o: { loss?: number; seed?: number } = {}): Pr
 
 /** A beacon gateway (regtest unless told) sending on `air` through one transmit-only link named `linkName` (its batches go as fast as the air takes them). */
 export function startBeacon(air: TestAir, o: { linkName: string; log?: Logger; network?: NetworkParams }): Promise<Gateway> {
-  return Gateway.start({
+  return startTestGateway({
     network: o.network ?? NETWORKS.regtest,
-    listen: { host: '127.0.0.1', port: 0 },
     mode: 'beacon',
     links: [air.link(o.linkName, 'tx')],
     log: o.log ?? memoryLogger(),
-    checkpoint: null,
   });
 }

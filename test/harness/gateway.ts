@@ -1,12 +1,22 @@
-// An in-process altnet node side for tests: header chain + router + node listener.
+// In-process altnet parts for tests: a whole gateway on loopback, or just the node side (header
+// chain + router + node listener).
 import { HeaderChain } from '../../src/chain/chain.js';
-import type { NetworkParams } from '../../src/chain/networks.js';
+import { NETWORKS, type NetworkParams } from '../../src/chain/networks.js';
+import { Gateway, type GatewayOptions } from '../../src/gateway/gateway.js';
 import { Router, type GatewayMode } from '../../src/gateway/router.js';
 import { NodeServer } from '../../src/node/server.js';
 import { Counters } from '../../src/util/counters.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { fromHex } from '../../src/util/bytes.js';
 import { freePort, type BitcoindProcess } from './bitcoind.js';
+
+/**
+ * A gateway for tests: its node port on a free loopback port, its chain from genesis
+ * (checkpoint null), regtest and a memory logger unless `o` says otherwise.
+ */
+export function startTestGateway(o: Partial<GatewayOptions> & Pick<GatewayOptions, 'links'>): Promise<Gateway> {
+  return Gateway.start({ network: NETWORKS.regtest, listen: { host: '127.0.0.1', port: 0 }, log: memoryLogger(), checkpoint: null, ...o });
+}
 
 export async function startNodeSide(network: NetworkParams, opts: { mode?: GatewayMode } = {}) {
   const log = memoryLogger();
