@@ -1,6 +1,6 @@
 // The 80-byte Bitcoin block header: strict parsing, hashing, and the compact-target
 // arithmetic every layer needs (codec, chain, node).
-import { sha256 } from '@noble/hashes/sha2.js';
+import { hash } from 'node:crypto';
 import { MalformedInputError } from '../util/errors.js';
 import { readU32LE, writeU32LE } from '../util/bytes.js';
 
@@ -25,8 +25,15 @@ export interface BlockHeader {
   nonce: number;
 }
 
+/**
+ * SHA-256 twice, with node:crypto's one-shot hash (OpenSSL): native code, as fast without a JIT
+ * as with one. Measured on 2000 mainnet headers (CPU ms): 2.4 here against 5.4 for
+ * @noble/hashes, and 5.5 against 259 under --jitless, which the internet source drivers run
+ * with (src/util/node-memory.ts). The digest is copied into a plain 32-byte Uint8Array: a Buffer's
+ * slice() would share memory, and V8 keeps a typed array this small inside its heap.
+ */
 export function sha256d(data: Uint8Array): Uint8Array {
-  return sha256(sha256(data));
+  return new Uint8Array(hash('sha256', hash('sha256', data, 'buffer'), 'buffer'));
 }
 
 export function parseHeader(raw: Uint8Array): BlockHeader {

@@ -1,16 +1,10 @@
 // Header codec (codecs/headers.md): stream mode for runs of consecutive headers and standalone
 // mode for one tip announcement. Pure functions; bytes in, bytes or typed values out.
-import { hash as nodeHash } from 'node:crypto';
-import { HEADER_SIZE } from '../chain/header.js';
+import { HEADER_SIZE, sha256d as headerHash } from '../chain/header.js';
 import type { NetworkParams } from '../chain/networks.js';
 import { readU32LE, writeU32LE } from '../util/bytes.js';
 import { InvalidDataError, MalformedInputError } from '../util/errors.js';
 import { BitReader, BitWriter, ByteReader, truncated, writeLeb128 } from './bits.js';
-
-/** Block hash (sha256d); node's one-shot hash is about three times faster than a JS sha256. */
-function headerHash(raw: Uint8Array): Uint8Array {
-  return nodeHash('sha256', nodeHash('sha256', raw, 'buffer'), 'buffer');
-}
 
 /** Version bits miners roll (BIP320: bits 13..28). */
 export const VERSION_ROLL_MASK = 0x1fffe000;

@@ -10,7 +10,8 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../util/log.js';
 import type { Counters } from '../util/counters.js';
 import { AltnetError } from '../util/errors.js';
-import { DRIVER_NODE_FLAGS, nodeMemoryEnv } from '../util/node-memory.js';
+import { driverNodeFlags, nodeMemoryEnv } from '../util/node-memory.js';
+import { linkTypeEntry } from '../links/registry.js';
 import type { HeaderBatch, HeadersWanted, LinkCapabilities, LinkState, TipReport } from '../links/link.js';
 import { frameMessage, IpcDecoder, parseChildMessage, DEFAULT_MAX_IPC_MESSAGE, MAX_HEADERS_PER_IPC, type ParentMessage } from './ipc.js';
 import type { RouterLink } from './router.js';
@@ -201,10 +202,14 @@ export class LinkSupervisor implements RouterLink {
     const { log } = this.opts;
     this.setState('starting');
     const heap = this.opts.heapMb ? [`--max-old-space-size=${this.opts.heapMb}`] : [];
-    const child = spawn(process.execPath, [...DRIVER_NODE_FLAGS, ...heap, this.opts.entry ?? driverHostEntry()], {
-      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-      env: { ...nodeMemoryEnv(process.env), ALTNET_LINK: this.name },
-    });
+    const child = spawn(
+      process.execPath,
+      [...driverNodeFlags(linkTypeEntry(this.opts.type)?.family), ...heap, this.opts.entry ?? driverHostEntry()],
+      {
+        stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+        env: { ...nodeMemoryEnv(process.env), ALTNET_LINK: this.name },
+      },
+    );
     this.child = child;
     this.startedAt = this.now();
     const channel = child.stdio[3] as Socket;

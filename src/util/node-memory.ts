@@ -12,6 +12,26 @@
  */
 export const DRIVER_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--optimize-for-size'];
 /**
+ * The internet header sources (registry family 'source': p2p, peers, esplora, electrum, dns)
+ * wait on the network and do little computing of their own (hashing is native, sha256d in
+ * chain/header.ts; BIP324's AEAD is node:crypto): they run V8's interpreter only, without the
+ * optimising compilers, their code and their worker memory. WebAssembly is off with it (no
+ * driver uses it; --no-expose-wasm silences V8's warning that it turned it off). Measured
+ * (npm run --silent bench -- memory, issue 18, medians of 3 runs alternating with and without):
+ * esplora 12.0 -> 10.8, electrum 14.1 -> 11.6, p2p 14.7 -> 12.6 MB PSS, the gateway's ratio to
+ * bare Node 1.95 -> 1.81. CPU (ms, JIT -> jitless, 2000 mainnet headers): checking a run
+ * 8.4 -> 22 (it was 17 with the JS sha256 before), Electrum JSON to headers 1.4 -> 3.1, a
+ * BIP324 handshake 12 -> 17, a 2000-header BIP324 message 0.8 -> 1.2, IPC 1.1 -> 2.7.
+ * The radio family keeps the JIT: its fountain decoder ran 16 times slower without it (a
+ * 2016-header batch at 50% loss, 6.5 -> 104 ms; npm run bench -- fec under --jitless).
+ */
+export const SOURCE_DRIVER_NODE_FLAGS: readonly string[] = ['--jitless', '--no-expose-wasm'];
+
+/** The V8 flags of a driver process for a link of `family` (the registry entry's family). */
+export function driverNodeFlags(family: string | undefined): string[] {
+  return family === 'source' ? [...DRIVER_NODE_FLAGS, ...SOURCE_DRIVER_NODE_FLAGS] : [...DRIVER_NODE_FLAGS];
+}
+/**
  * The same young generation and heuristics for the main process, given by the launcher that
  * scripts/install.sh writes (with MEMORY_ENV) and by the memory bench. Measured (npm run bench
  * -- memory, issue 18): the main process of a 4-link gateway 20.7 -> 18.3 MB PSS.

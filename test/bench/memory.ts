@@ -16,7 +16,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { driverHostEntry } from '../../src/gateway/supervisor.js';
 import { SimAir } from '../../src/links/sim/air.js';
-import { MAIN_NODE_FLAGS, nodeMemoryEnv } from '../../src/util/node-memory.js';
+import { driverNodeFlags, MAIN_NODE_FLAGS, nodeMemoryEnv } from '../../src/util/node-memory.js';
 import { startEsploraServer } from '../servers/esplora-server.js';
 import { startElectrumServer } from '../servers/electrum-server.js';
 import { startFakePeer } from '../servers/p2p-peer.js';
@@ -126,7 +126,12 @@ export async function bench(): Promise<Record<string, unknown>> {
       ratioSamples: ratios.map((r) => +r.toFixed(3)),
       target: '<= 1.25 (main + 4 link processes vs 5 bare Node processes, same run)',
       chainTipHeight: info.tipHeight,
-      settings: { mainFlags: MAIN_NODE_FLAGS, env: nodeMemoryEnv({}), driverEntry: relative(process.cwd(), driverHostEntry()) },
+      settings: {
+        mainFlags: MAIN_NODE_FLAGS,
+        driverFlags: { radio: driverNodeFlags('radio'), source: driverNodeFlags('source') },
+        env: nodeMemoryEnv({}),
+        driverEntry: relative(process.cwd(), driverHostEntry()),
+      },
     };
   } finally {
     if (gwChild && gwChild.exitCode === null) {

@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { MEMORY_ENV, nodeMemoryEnv } from '../../src/util/node-memory.js';
+import { driverNodeFlags, MEMORY_ENV, nodeMemoryEnv } from '../../src/util/node-memory.js';
+import { linkTypeEntries } from '../../src/links/registry.js';
 import { REPO_ROOT } from '../harness/data.js';
 
 /** Imports the compiled driver module in a fresh Node; returns the built-ins and CommonJS files it loaded. */
@@ -42,11 +43,6 @@ describe('link driver modules load only what their connection needs', () => {
       ).toEqual([]);
     }
   });
-
-  it('the IPC layer does not pull the header codec and node:crypto into every driver', () => {
-    const m = loadedBy('src/gateway/ipc.js');
-    expect(m.builtins).not.toContain('crypto');
-  });
 });
 
 describe('the main process loads its optional servers only when they are on', () => {
@@ -65,5 +61,46 @@ describe('nodeMemoryEnv', () => {
     // glibc reads the list left to right; a later setting of the same tunable overrides.
     expect(own.GLIBC_TUNABLES).toBe(`${MEMORY_ENV.GLIBC_TUNABLES}:glibc.malloc.trim_threshold=0`);
     expect(own.MALLOC_ARENA_MAX).toBe('4');
+  });
+});
+
+describe('driver V8 flags by link family', () => {
+  it('internet sources run without a JIT, radios and modules keep it', () => {
+    for (const e of linkTypeEntries()) {
+      expect(driverNodeFlags(e.family).includes('--jitless'), e.type).toBe(e.family === 'source');
+      expect(driverNodeFlags(e.family), e.type).toContain('--max-semi-space-size=1');
+    }
+    expect(driverNodeFlags(undefined)).not.toContain('--jitless');
+  });
+
+  it('the source drivers load, hash headers and do a BIP324 handshake under those flags (no WebAssembly, no JIT)', () => {
+    const dist = (m: string) => JSON.stringify(pathToFileURL(resolve(REPO_ROOT, 'dist/src', m)).href);
+    const sources = linkTypeEntries().filter((e) => e.family === 'source');
+    expect(sources.map((e) => e.type)).toEqual(expect.arrayContaining(['p2p', 'esplora', 'electrum']));
+    const script = `
+      for (const m of [${['p2p/p2p', 'peers/peers', 'esplora/esplora', 'electrum/electrum', 'dns/dns'].map((m) => dist(`links/${m}.js`)).join(', ')}]) await import(m);
+      const { headerHash } = await import(${dist('chain/header.js')});
+      const { NETWORKS } = await import(${dist('chain/networks.js')});
+      const { V2Session } = await import(${dist('node/v2/session.js')});
+      const a = new V2Session({ magic: NETWORKS.regtest.magic, role: 'initiator' });
+      const b = new V2Session({ magic: NETWORKS.regtest.magic, role: 'responder' });
+      b.start();
+      const r1 = b.receive(a.start());
+      b.receive(Buffer.concat(a.receive(Buffer.concat(r1.send)).send));
+      const got = b.receive(a.encodeMessage('ping', new Uint8Array(8))).messages[0].command;
+      console.log(JSON.stringify({ jitless: process.execArgv.includes('--jitless'), wasm: typeof WebAssembly, hash: Buffer.from(headerHash(NETWORKS.main.genesisHeader)).reverse().toString('hex'), states: [a.state, b.state], got }));`;
+    const r = spawnSync(process.execPath, [...driverNodeFlags('source'), '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe(''); // no V8 warning about the flags in a driver's stderr tail
+    expect(JSON.parse(r.stdout)).toEqual({
+      jitless: true,
+      wasm: 'undefined',
+      hash: '000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f',
+      states: ['ready', 'ready'],
+      got: 'ping',
+    });
   });
 });
