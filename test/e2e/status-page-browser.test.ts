@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NETWORKS } from '../../src/chain/networks.js';
-import type { Gateway } from '../../src/gateway/gateway.js';
+import type { Gateway, GatewayOptions } from '../../src/gateway/gateway.js';
 import { startTestGateway } from '../harness/gateway.js';
 import type { SimAir } from '../../src/links/sim/air.js';
 import { memoryLogger } from '../../src/util/log.js';
@@ -61,33 +61,27 @@ describe('status page in headless chromium: a link goes down, link-silent appear
     const airPort = testAir.port;
     hub = new KissHub();
     const hubPort = await hub.start();
-    const lora = (direction: string) => ({
-      name: 'lora0',
-      type: 'sim',
-      options: { type: 'sim', air: `127.0.0.1:${airPort}`, sf: '7', dutycycle: '0.1', direction },
-    });
-    const kiss = (direction: string, callsign: string) => ({
-      name: 'hf0',
-      type: 'kiss',
-      options: { type: 'kiss', board: 'direwolf', tcp: `127.0.0.1:${hubPort}`, callsign, direction },
-    });
-    beacon = await startTestGateway({
-      network: NETWORKS.main,
-      mode: 'beacon',
-      heartbeatMs: 1000,
-      links: [lora('tx'), kiss('tx', 'N0CALL-1')],
-      log: logs.beacon,
-    });
+    // Each gateway has a sim LoRa link and a KISS link to the hub, transmitting (beacon) or not.
+    const start = (mode: 'beacon' | 'receive-only', callsign: string, extra: Partial<GatewayOptions> = {}) => {
+      const direction = mode === 'beacon' ? 'tx' : 'rx';
+      return startTestGateway({
+        network: NETWORKS.main,
+        mode,
+        heartbeatMs: 1000,
+        links: [
+          { name: 'lora0', type: 'sim', options: { type: 'sim', air: `127.0.0.1:${airPort}`, sf: '7', dutycycle: '0.1', direction } },
+          { name: 'hf0', type: 'kiss', options: { type: 'kiss', board: 'direwolf', tcp: `127.0.0.1:${hubPort}`, callsign, direction } },
+        ],
+        log: mode === 'beacon' ? logs.beacon : logs.receiver,
+        ...extra,
+      });
+    };
+    beacon = await start('beacon', 'N0CALL-1');
     const file = new Uint8Array(readFileSync(SHARED_DATA.genesisEraHeaders));
     const headers = Array.from({ length: HEADERS }, (_, i) => file.subarray((i + 1) * 80, (i + 2) * 80));
     expect(beacon.router.onLinkHeaders('file', headers).accepted).toBe(HEADERS);
 
-    receiver = await startTestGateway({
-      network: NETWORKS.main,
-      mode: 'receive-only',
-      heartbeatMs: 1000,
-      links: [lora('rx'), kiss('rx', 'N0CALL-2')],
-      log: logs.receiver,
+    receiver = await start('receive-only', 'N0CALL-2', {
       status: { host: '127.0.0.1', port: 0 },
       alertNotify: `echo "$ALTNET_ALERT_EVENT" %s >> ${alertFile}`,
       alertWebhook: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/altnet`,
