@@ -270,6 +270,14 @@ export interface ReassemblerOptions {
   maxK?: number;
   /** A partial message with no new fragment for this long is dropped. */
   expiryMs?: number;
+  /**
+   * Inner types the receiver acts on at every arrival, not only the first (codecs/frames.md 4.4):
+   * fragments of such a message it already delivered start a new round, decoded from the
+   * repeat's own symbols and delivered again. A transaction is resent until a TXACK comes back,
+   * so the receiver must hear a resend to acknowledge it again; otherwise a lost TXACK is never
+   * replaced. Reassemblers that answer with ACKs (`acks`) keep ignoring late fragments.
+   */
+  redeliverTypes?: readonly number[];
   counters?: Counters;
 }
 
@@ -290,12 +298,14 @@ interface Partial {
   lastActivity: number;
   /** Symbol count at the last failed decode attempt. */
   triedAt: number;
+  /** A new round of a message already delivered (redeliverTypes). */
+  again: boolean;
 }
 
 interface SenderState {
   partials: Map<number, Partial>;
-  /** msgId -> (k, size, time) of completed messages, to ignore their late fragments. */
-  done: Map<number, { k: number; size: number; at: number }>;
+  /** msgId -> (k, size, inner type, time) of completed messages, to ignore their late fragments. */
+  done: Map<number, { k: number; size: number; innerType: number; at: number }>;
   bytes: number;
 }
 
@@ -306,8 +316,10 @@ export class Reassembler {
   private readonly maxTotal: number;
   private readonly maxK: number;
   private readonly expiryMs: number;
+  private readonly redeliver: ReadonlySet<number>;
 
   constructor(private readonly opts: ReassemblerOptions) {
+    this.redeliver = new Set(opts.acks ? [] : (opts.redeliverTypes ?? []));
     this.maxPerSender = opts.maxBytesPerSender ?? 1 << 20;
     this.maxTotal = opts.maxBytesTotal ?? 8 << 20;
     this.maxK = Math.min(opts.maxK ?? 2048, MAX_K);
@@ -362,7 +374,9 @@ export class Reassembler {
     this.count('fragments');
     const st = this.sender(sender);
     const done = st.done.get(f.msgId);
-    if (done && done.k === f.k && done.size === f.symbol.length) {
+    const repeat = done && done.k === f.k && done.size === f.symbol.length && done.innerType === f.innerType;
+    const again = repeat && this.redeliver.has(f.innerType);
+    if (repeat && !again) {
       this.count('late');
       if (frame.poll) this.ack(result, f.msgId, 0);
       result.dropped = 'duplicate';
@@ -398,6 +412,7 @@ export class Reassembler {
         bytes: 0,
         lastActivity: now,
         triedAt: 0,
+        again: !!again,
       };
       st.partials.set(f.msgId, p);
     }
@@ -436,7 +451,7 @@ export class Reassembler {
           this.count('malformed');
           throw err;
         }
-        this.count('completed');
+        this.count(p.again ? 'redelivered' : 'completed');
         result.messages.push({ type: p.innerType, payload, sender });
         if (this.opts.acks) this.ack(result, p.msgId, 0);
         return result;
@@ -505,7 +520,7 @@ export class Reassembler {
   }
 
   private remember(st: SenderState, p: Partial, now: number): void {
-    st.done.set(p.msgId, { k: p.k, size: p.size, at: now });
+    st.done.set(p.msgId, { k: p.k, size: p.size, innerType: p.innerType, at: now });
     if (st.done.size > DONE_PER_SENDER) st.done.delete(st.done.keys().next().value!);
   }
 

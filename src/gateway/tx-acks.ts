@@ -7,7 +7,7 @@
 // it was refused. Acks found together go out together, up to MAX_TXACK_ENTRIES per frame.
 // A TXACK is one unprotected frame that the air may lose, so each is sent ACK_REPEATS times,
 // ACK_REPEAT_MS apart, and again whenever the same transaction arrives once more (the sender
-// resends until acknowledged).
+// resends until acknowledged, and the link delivers each resend again: codecs/frames.md 4.4).
 import type { Logger } from '../util/log.js';
 import type { Counters } from '../util/counters.js';
 import { fromHex, toHex } from '../util/bytes.js';

@@ -128,7 +128,14 @@ export class FramedLink implements Link {
       integrity: this.integrity,
       repairRatio: opts.repairRatio ?? DEFAULT_REPAIR_RATIO,
     });
-    this.reassembler = new Reassembler({ integrity: this.integrity, counters: ctx.counters, expiryMs: REASSEMBLY_EXPIRY_MS });
+    // A resent transaction is delivered again (frames.md 4.4), so the gateway acknowledges it
+    // again: the sender resends until a TXACK gets through, and the air may lose every one.
+    this.reassembler = new Reassembler({
+      integrity: this.integrity,
+      counters: ctx.counters,
+      expiryMs: REASSEMBLY_EXPIRY_MS,
+      redeliverTypes: [FrameType.TX],
+    });
     this.clock = opts.clock ?? transport.clock ?? systemClock;
   }
 

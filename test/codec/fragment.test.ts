@@ -83,6 +83,50 @@ describe('one-way fragmentation with erasure coding', () => {
     expect(rx.bytesHeld).toBe(0);
   });
 
+  it('delivers a resent transaction again once k more of its symbols are heard, but ignores the late symbols of other repeats (frames.md 4.4)', () => {
+    const rng = new Prng(34);
+    const tx = rng.bytes(191);
+    const batch = rng.bytes(400);
+    const frag = new Fragmenter({ mtu: 51, integrity: 'crc16' }); // k = 5, 3 repair symbols a pass
+    const counters = new Counters();
+    const rx = new Reassembler({ integrity: 'crc16', redeliverTypes: [FrameType.TX], counters });
+    const hear = (frames: Uint8Array[], now: number) =>
+      frames.flatMap((f) => rx.receive(f, 'air', now).messages).map((m) => hex(m.payload));
+    const first = frag.repeat(FrameType.TX, tx);
+    expect(hear(first.frames, 0)).toEqual([hex(tx)]);
+    // The resend keeps its msgId and continues the symbol indexes. Symbols heard after the first
+    // decode start a new round, delivered again once k of them decode (here the 3 late ones of
+    // the first pass and 2 of the resend, which loses every third frame): so a gateway whose
+    // TXACK the air lost hears the resend and acknowledges again.
+    const second = frag.repeat(FrameType.TX, tx);
+    expect(second.msgId).toBe(first.msgId);
+    expect(
+      hear(
+        second.frames.filter((_, i) => i % 3 !== 1),
+        30_000,
+      ),
+    ).toEqual([hex(tx)]);
+    expect(counters.get('reassembly.redelivered')).toBe(1);
+    expect(counters.get('reassembly.late')).toBe(0);
+    // A beacon batch heard twice is delivered once: its repeats only fill other receivers' gaps.
+    expect(hear(frag.repeat(FrameType.HEADERS, batch).frames, 0)).toEqual([hex(batch)]);
+    expect(hear(frag.repeat(FrameType.HEADERS, batch).frames, 1)).toEqual([]);
+    expect(counters.get('reassembly.late')).toBeGreaterThan(0);
+    // A reassembler without the option (or one answering with ACKs) delivers a resent transaction once.
+    for (const other of [
+      new Reassembler({ integrity: 'crc16' }),
+      new Reassembler({ integrity: 'crc16', acks: true, redeliverTypes: [FrameType.TX] }),
+    ]) {
+      const f2 = new Fragmenter({ mtu: 51, integrity: 'crc16' });
+      const got = [f2.repeat(FrameType.TX, tx), f2.repeat(FrameType.TX, tx)].flatMap((r) =>
+        r.frames.flatMap((f) => other.receive(f, 'air', 0).messages),
+      );
+      expect(got).toHaveLength(1);
+    }
+    // What it holds is the transaction's next round (bounded like any partial message, expires).
+    expect(rx.partialCount).toBe(1);
+  });
+
   it('gives new content a new id, never one the carousel still repeats, and uses the smallest symbol for k', () => {
     const frag = new Fragmenter({ mtu: 51, integrity: 'crc16', carouselSize: 4 });
     const rng = new Prng(33);

@@ -246,6 +246,21 @@ describe('framed link', () => {
     expect(rxRadio.sent).toEqual([]);
   });
 
+  it('reports a resent transaction each time it arrives, so the gateway can acknowledge it again (frames.md 4.4)', async () => {
+    const { a, b } = await pair();
+    const tx = Uint8Array.from({ length: 191 }, (_, i) => i);
+    await a.link.sendTx(tx);
+    await flush();
+    expect(b.got.txs).toEqual([tx]); // k = 5 symbols decode it; the 3 repair symbols left do not again
+    await a.link.sendTx(tx); // the resend: same msgId, the next symbols
+    await flush();
+    // Delivered again once k more symbols are heard: about once a pass (here its 8 symbols and
+    // the first pass's 3 left over make two rounds of 5).
+    expect(b.got.txs).toEqual([tx, tx, tx]);
+    expect(b.counters.get('tx_rx')).toBe(3);
+    expect(b.counters.get('reassembly.redelivered')).toBe(2);
+  });
+
   it('holds a header request that came before its chain context and sends it when the context arrives; counts one it cannot send', async () => {
     const { a, ra } = await pair();
     // The gateway asks at link-up; its context may come later: nothing silently dropped.
