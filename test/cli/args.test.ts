@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type CommandSpec } from '../../src/cli/args.js';
-import { ConfigError } from '../../src/util/errors.js';
+import { configErrorOf } from '../helpers/errors.js';
 import { ALTNET_VERSION } from '../../src/util/version.js';
 import { REPO_ROOT, SHARED_DATA } from '../harness/data.js';
 
@@ -51,15 +51,7 @@ describe('the argument grammar', () => {
   });
 
   it('refuses unknown options with a did-you-mean, and bad values with the range', () => {
-    const err = (argv: string[]) => {
-      try {
-        parseArgs(argv, SPEC);
-      } catch (e) {
-        expect(e).toBeInstanceOf(ConfigError);
-        return e as ConfigError;
-      }
-      throw new Error('no error');
-    };
+    const err = (argv: string[]) => configErrorOf(() => parseArgs(argv, SPEC));
     expect(err(['--jsn']).message).toContain('unknown option "--jsn" (did you mean --json?)');
     expect(err(['--jsn']).code).toBe('cli-unknown-option');
     expect(err(['--mtu=9']).message).toContain('--mtu=9: must be an integer in [16, 255]');

@@ -5,17 +5,9 @@ import { join } from 'node:path';
 import { ConfigLineError, LINK_TYPES, OPTIONS, loadConfig, optionsHelp, parseConfig, parseHostPort } from '../../src/cli/config.js';
 import { memoryIO } from '../../src/cli/io.js';
 import { isLoopback } from '../../src/util/net.js';
-import { ConfigError } from '../../src/util/errors.js';
+import { configErrorOf } from '../helpers/errors.js';
 
-function configError(fn: () => unknown): ConfigLineError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return err as ConfigLineError;
-  }
-  throw new Error('expected a ConfigError');
-}
+const configError = (fn: () => unknown) => configErrorOf<ConfigLineError>(fn);
 
 describe('parseConfig', () => {
   it('gives every option its default from an empty file', () => {

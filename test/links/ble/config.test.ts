@@ -1,18 +1,10 @@
 import { describe, expect, test } from 'vitest';
 import { parseBleOptions, createBleTransport } from '../../../src/links/ble/config.js';
-import { ConfigError } from '../../../src/util/errors.js';
+import { configErrorOf } from '../../helpers/errors.js';
 import { Counters } from '../../../src/util/counters.js';
 import { silentLogger } from '../../../src/util/log.js';
 
-function err(options: Record<string, string>): ConfigError {
-  try {
-    parseBleOptions(options);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return e as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
+const err = (options: Record<string, string>) => configErrorOf(() => parseBleOptions(options));
 
 describe('BLE link options', () => {
   test('a KISS TNC by name, with the Mobilinkd board defaults', () => {

@@ -4,7 +4,7 @@ import { KissTransport } from '../../../src/links/kiss/transport.js';
 import { Rak3172Transport } from '../../../src/links/lora/rak3172.js';
 import { MeshtasticTransport } from '../../../src/links/lora/meshtastic.js';
 import { Counters } from '../../../src/util/counters.js';
-import { ConfigError } from '../../../src/util/errors.js';
+import { configErrorOf } from '../../helpers/errors.js';
 import { silentLogger } from '../../../src/util/log.js';
 
 const deps = () => ({ log: silentLogger(), counters: new Counters() });
@@ -51,14 +51,7 @@ describe('createRadioTransport', () => {
       [{ type: 'kiss', callsign: 'N0CALL', device: 'x', txdelay: 'soon' }, /txdelay=soon/],
     ];
     for (const [opts, re] of bad) {
-      let err: unknown;
-      try {
-        createRadioTransport(opts, deps());
-      } catch (e) {
-        err = e;
-      }
-      expect(err, JSON.stringify(opts)).toBeInstanceOf(ConfigError);
-      expect((err as Error).message, JSON.stringify(opts)).toMatch(re);
+      expect(configErrorOf(() => createRadioTransport(opts, deps()), JSON.stringify(opts)).message, JSON.stringify(opts)).toMatch(re);
     }
   });
 
