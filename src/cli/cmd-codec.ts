@@ -12,6 +12,7 @@ import { headerHash } from '../chain/header.js';
 import {
   decodeAckBody,
   decodeFragmentBody,
+  fragmentVersionOf,
   decodeFrame,
   decodeGetHeadersBody,
   decodeHeadersBody,
@@ -190,8 +191,9 @@ function describeBody(type: number, body: Uint8Array, p: Parsed): Record<string,
     }
     case FrameType.ACK:
       return { ...decodeAckBody(body) };
-    case FrameType.FRAGMENT: {
-      const f = decodeFragmentBody(body);
+    case FrameType.FRAGMENT:
+    case FrameType.FRAGMENT_V3: {
+      const f = decodeFragmentBody(body, fragmentVersionOf(type));
       return {
         msgId: f.msgId,
         innerType: TYPE_NAMES[f.innerType] ?? f.innerType,
@@ -225,7 +227,7 @@ function decode(p: Parsed, io: CliIO): number {
       if (frame.seq !== undefined) out.seq = frame.seq;
       out.body = describeBody(frame.type, frame.body, p);
       io.out(JSON.stringify(out));
-      if (frame.type === FrameType.FRAGMENT) {
+      if (fragmentVersionOf(frame.type) !== undefined) {
         // A reassembler checks one integrity mode; without --integrity, use the frame's own.
         const res = (integrity ? rx : reassemblerFor(frame.integrity)).receive(hex(arg, 'frame'), 'cli', 0);
         for (const m of res.messages) {

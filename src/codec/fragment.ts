@@ -14,6 +14,11 @@ import {
   encodeAckBody,
   encodeFragmentBody,
   encodeFrame,
+  DEFAULT_FRAGMENT_VERSION,
+  FRAGMENT_FRAME_TYPE,
+  fragmentHeaderLength,
+  fragmentVersionOf,
+  type FragmentVersion,
   frameOverhead,
   FrameType,
   type Integrity,
@@ -28,6 +33,8 @@ export interface LinkFraming {
   /** Largest frame the link carries, bytes (>= 20). */
   mtu: number;
   integrity: Integrity;
+  /** Fragment header version sent (codecs/frames.md 4.2; default 3); receivers take both. */
+  fragmentVersion?: FragmentVersion;
 }
 
 function checkMtu(mtu: number): void {
@@ -81,6 +88,7 @@ function parseUnit(unit: Uint8Array): Uint8Array {
 export class MessageEncoder {
   readonly k: number;
   readonly symbolSize: number;
+  readonly version: FragmentVersion;
   private readonly fountain: FountainEncoder;
 
   constructor(
@@ -91,13 +99,15 @@ export class MessageEncoder {
     readonly maxIndex = MAX_INDEX,
   ) {
     checkMtu(framing.mtu);
-    const overhead = frameOverhead(FrameType.FRAGMENT, { integrity: framing.integrity, seq: framing.seq }) + 2;
-    const idxLen = leb128Length(Math.min(maxIndex, MAX_INDEX));
-    // k's own field size depends on k: try the short form first.
-    let size = framing.mtu - overhead - idxLen - 1;
+    this.version = framing.fragmentVersion ?? DEFAULT_FRAGMENT_VERSION;
+    const envelope = frameOverhead(FRAGMENT_FRAME_TYPE[this.version], { integrity: framing.integrity, seq: framing.seq });
+    const maxIdx = Math.min(maxIndex, MAX_INDEX);
+    const headerFor = (k: number) => envelope + fragmentHeaderLength(k, maxIdx, innerType, this.version);
+    // The header's size depends on k (its field is a varint): try the short form first.
+    let size = framing.mtu - headerFor(1);
     let built = buildUnit(payload, size);
-    if (built.k >= 128) {
-      size = framing.mtu - overhead - idxLen - 2;
+    if (headerFor(built.k) > headerFor(1)) {
+      size = framing.mtu - headerFor(MAX_K);
       built = buildUnit(payload, size);
     }
     if (built.k > MAX_K) {
@@ -132,8 +142,11 @@ export class MessageEncoder {
   }
 
   frame(index: number, opts: { poll?: boolean; seq?: number } = {}): Uint8Array {
-    const body = encodeFragmentBody({ msgId: this.msgId, innerType: this.innerType, k: this.k, index, symbol: this.symbol(index) });
-    return encodeFrame(FrameType.FRAGMENT, body, { integrity: this.framing.integrity, poll: opts.poll, seq: opts.seq });
+    const body = encodeFragmentBody(
+      { msgId: this.msgId, innerType: this.innerType, k: this.k, index, symbol: this.symbol(index) },
+      this.version,
+    );
+    return encodeFrame(FRAGMENT_FRAME_TYPE[this.version], body, { integrity: this.framing.integrity, poll: opts.poll, seq: opts.seq });
   }
 }
 
@@ -150,6 +163,18 @@ export interface FragmenterOptions extends LinkFraming {
 const SHORT_MAX_INDEX = 127;
 /** Messages of at most this many source symbols use one-byte indexes (four passes of fresh symbols). */
 const SHORT_INDEX_MAX_K = 32;
+
+/**
+ * Bytes a repeated small message's fragment adds around its symbol: the frame envelope and the
+ * fragment header of a HEADERS message with k <= 32 and one-byte indexes (version 3: 3 bytes,
+ * version 2: 4), what the beacon's batch sizing counts per frame.
+ */
+export function fragmentOverhead(integrity: Integrity, version: FragmentVersion = DEFAULT_FRAGMENT_VERSION): number {
+  return (
+    frameOverhead(FRAGMENT_FRAME_TYPE[version], { integrity }) +
+    fragmentHeaderLength(SHORT_INDEX_MAX_K, SHORT_MAX_INDEX, FrameType.HEADERS, version)
+  );
+}
 
 /** A message the carousel is repeating: its encoder and the next symbol index to send. */
 interface CarouselEntry {
@@ -359,14 +384,15 @@ export class Reassembler {
         'FRAGMENT frame of fountain code version 1 (frame type 7), which this receiver no longer decodes; upgrade the sender to fountain code version 2 (frame type 8)',
       );
     }
-    if (frame.type !== FrameType.FRAGMENT) {
+    const version = fragmentVersionOf(frame.type);
+    if (version === undefined) {
       this.count('direct');
       result.messages.push({ type: frame.type, payload: frame.body, sender });
       return result;
     }
     let f;
     try {
-      f = decodeFragmentBody(frame.body);
+      f = decodeFragmentBody(frame.body, version);
     } catch (err) {
       this.count('malformed');
       throw err;

@@ -20,6 +20,8 @@ export const FrameType = {
   FRAGMENT: 8,
   /** Transactions a gateway's node accepted, sent back on the link they came over (frames.md 3.4). */
   TXACK: 9,
+  /** One symbol of a fragmented message with the compact version 3 header (codecs/frames.md 4.2), same code as FRAGMENT. */
+  FRAGMENT_V3: 10,
 } as const;
 export type KnownFrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -275,14 +277,68 @@ export interface FragmentBody {
   symbol: Uint8Array;
 }
 
-export function fragmentHeaderLength(k: number, index: number): number {
-  return 2 + (k < 128 ? 1 : 2) + (index < 128 ? 1 : 2);
+/**
+ * Fragment header versions (codecs/frames.md 4.2): 3, the compact header of frame type 10 (the
+ * default: a byte less in most frames), or 2, frame type 8, for receivers not yet upgraded.
+ * Receivers take both; the symbols and the erasure code are the same.
+ */
+export type FragmentVersion = 2 | 3;
+export const FRAGMENT_VERSIONS: readonly FragmentVersion[] = [2, 3];
+export const DEFAULT_FRAGMENT_VERSION: FragmentVersion = 3;
+/** The frame type of a fragment with each header version. */
+export const FRAGMENT_FRAME_TYPE: Record<FragmentVersion, number> = { 2: FrameType.FRAGMENT, 3: FrameType.FRAGMENT_V3 };
+/** The fragment header version of a frame type, or undefined when it is not a (current) fragment. */
+export function fragmentVersionOf(frameType: number): FragmentVersion | undefined {
+  return frameType === FrameType.FRAGMENT ? 2 : frameType === FrameType.FRAGMENT_V3 ? 3 : undefined;
 }
 
-export function encodeFragmentBody(b: FragmentBody): Uint8Array {
+/** Version 3: inner types with a 2-bit code in the shape field (position = code); code 3 means the type byte follows. */
+const V3_SHORT_TYPES: readonly number[] = [FrameType.HEADERS, FrameType.TX, FrameType.BLOCK];
+const V3_EXPLICIT_TYPE = 3;
+
+const leb128Bytes = (n: number) => (n < 128 ? 1 : n < 16384 ? 2 : 3);
+
+/** Bytes of a fragment body before its symbol (codecs/frames.md 4.2). */
+export function fragmentHeaderLength(
+  k: number,
+  index: number,
+  innerType: number = FrameType.HEADERS,
+  version: FragmentVersion = 2,
+): number {
+  if (version === 2) return 2 + leb128Bytes(k) + leb128Bytes(index);
+  const code = V3_SHORT_TYPES.indexOf(innerType);
+  return 1 + leb128Bytes((k - 1) * 4 + V3_EXPLICIT_TYPE) + (code < 0 ? 1 : 0) + leb128Bytes(index);
+}
+
+function checkInnerType(innerType: number): void {
+  if (
+    innerType === 0 ||
+    innerType === FrameType.FRAGMENT ||
+    innerType === FrameType.FRAGMENT_V1 ||
+    innerType === FrameType.FRAGMENT_V3 ||
+    innerType === FrameType.ACK ||
+    innerType === EXTENDED_TYPE
+  ) {
+    throw new MalformedInputError('fragment-inner-type', `a fragment cannot carry frame type ${innerType}; the frame is corrupt`);
+  }
+}
+
+/**
+ * A fragment body. Version 2: msgId, inner type, varint k, varint index, symbol. Version 3:
+ * msgId, varint shape = (k - 1) * 4 + type code (0 HEADERS, 1 TX, 2 BLOCK, 3 = inner type byte
+ * follows), [inner type], varint index, symbol.
+ */
+export function encodeFragmentBody(b: FragmentBody, version: FragmentVersion = 2): Uint8Array {
   if (b.k < 1 || b.k > MAX_K || b.index < 0 || b.index > MAX_INDEX) throw new RangeError('fragment k or index out of range');
-  const head: number[] = [b.msgId & 0xff, b.innerType];
-  writeLeb128(head, b.k);
+  const head: number[] = [b.msgId & 0xff];
+  if (version === 2) {
+    head.push(b.innerType);
+    writeLeb128(head, b.k);
+  } else {
+    const code = V3_SHORT_TYPES.indexOf(b.innerType);
+    writeLeb128(head, (b.k - 1) * 4 + (code < 0 ? V3_EXPLICIT_TYPE : code));
+    if (code < 0) head.push(b.innerType);
+  }
   writeLeb128(head, b.index);
   const out = new Uint8Array(head.length + b.symbol.length);
   out.set(head);
@@ -290,21 +346,32 @@ export function encodeFragmentBody(b: FragmentBody): Uint8Array {
   return out;
 }
 
-export function decodeFragmentBody(body: Uint8Array): FragmentBody {
+export function decodeFragmentBody(body: Uint8Array, version: FragmentVersion = 2): FragmentBody {
   const r = new ByteReader(body);
   const msgId = r.u8('fragment message id');
-  const innerType = r.u8('fragment inner type');
-  if (
-    innerType === 0 ||
-    innerType === FrameType.FRAGMENT ||
-    innerType === FrameType.FRAGMENT_V1 ||
-    innerType === FrameType.ACK ||
-    innerType === EXTENDED_TYPE
-  ) {
-    throw new MalformedInputError('fragment-inner-type', `a fragment cannot carry frame type ${innerType}; the frame is corrupt`);
+  let innerType: number;
+  let k: number;
+  if (version === 2) {
+    innerType = r.u8('fragment inner type');
+    checkInnerType(innerType);
+    k = r.leb128('fragment k', MAX_K);
+    if (k < 1) throw new MalformedInputError('fragment-k', 'fragment k must be at least 1; the frame is corrupt');
+  } else {
+    // (MAX_K - 1) * 4 + 3 = 16383: the shape takes at most two bytes, like the index.
+    const shape = r.leb128('fragment shape', (MAX_K - 1) * 4 + V3_EXPLICIT_TYPE);
+    k = (shape >>> 2) + 1;
+    const code = shape & 3;
+    if (code === V3_EXPLICIT_TYPE) {
+      innerType = r.u8('fragment inner type');
+      checkInnerType(innerType);
+      if (V3_SHORT_TYPES.includes(innerType)) {
+        throw new MalformedInputError(
+          'fragment-noncanonical',
+          `a version 3 fragment names inner type ${innerType} in a byte where its 2-bit code belongs; the frame is corrupt or from a faulty sender`,
+        );
+      }
+    } else innerType = V3_SHORT_TYPES[code];
   }
-  const k = r.leb128('fragment k', MAX_K);
-  if (k < 1) throw new MalformedInputError('fragment-k', 'fragment k must be at least 1; the frame is corrupt');
   const index = r.leb128('fragment index', MAX_INDEX);
   if (r.remaining < 1) throw new MalformedInputError('fragment-empty', 'fragment carries no symbol bytes; the frame is corrupt');
   return { msgId, innerType, k, index, symbol: body.slice(r.pos) };

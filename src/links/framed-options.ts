@@ -1,7 +1,7 @@
 // Options of the framed layer (codec, fragments, FEC) that every radio link type takes: the
 // option table and its reader. Kept apart from framed.ts so the link registry, which every
 // driver process loads, does not load the codec with it.
-import type { Integrity } from '../codec/frames.js';
+import type { FragmentVersion, Integrity } from '../codec/frames.js';
 import type { Clock } from '../util/clock.js';
 import { LinkOptions, type LinkOptionSpec } from './options.js';
 
@@ -10,6 +10,8 @@ export interface FramedLinkOptions {
   integrity?: Integrity;
   /** One-way FEC: repair fragments per source fragment (default 0.5). */
   repairRatio?: number;
+  /** Fragment header version this link sends (codecs/frames.md 4.2; default 3); both are received. */
+  fragmentVersion?: FragmentVersion;
   /** Headers answered per request (default 64). */
   maxAnswer?: number;
   /**
@@ -45,6 +47,13 @@ export const FRAMED_OPTIONS: readonly LinkOptionSpec[] = [
     help: 'One-way FEC: repair fragments per source fragment of a transaction or request; each repeat of a beacon batch sends fresh repair symbols that add up across repeats.',
   },
   {
+    key: 'fragments',
+    type: 'enum',
+    values: ['3', '2'],
+    default: '3',
+    help: 'Fragment header version this link sends: 3 (compact, a byte less in most frames) or 2 while receivers on its channel still run a release before version 3; both are always received.',
+  },
+  {
     key: 'beaconinterval',
     type: 'number',
     min: 0,
@@ -60,10 +69,11 @@ export function framedLinkOptions(
   name: string,
   options: Record<string, string>,
 ): { framed: FramedLinkOptions; rest: Record<string, string> } {
-  const { integrity, repair, beaconinterval, ...rest } = options;
+  const { integrity, repair, fragments, beaconinterval, ...rest } = options;
   const o = new LinkOptions(name, 'framed', FRAMED_OPTIONS, {
     ...(integrity !== undefined && { integrity }),
     ...(repair !== undefined && { repair }),
+    ...(fragments !== undefined && { fragments }),
     ...(beaconinterval !== undefined && { beaconinterval }),
   });
   const every = o.number('beaconinterval');
@@ -71,6 +81,7 @@ export function framedLinkOptions(
     framed: {
       integrity: o.must<Integrity>('integrity'),
       repairRatio: o.must<number>('repair'),
+      fragmentVersion: Number(o.must<string>('fragments')) as FragmentVersion,
       ...(every !== undefined && { beaconIntervalMs: every * 1000 }),
     },
     rest,

@@ -5,7 +5,7 @@
 import { headerHash, HEADER_SIZE } from '../chain/header.js';
 import { AltnetError } from '../util/errors.js';
 import { toHex } from '../util/bytes.js';
-import { Fragmenter, Reassembler } from '../codec/fragment.js';
+import { Fragmenter, fragmentOverhead, Reassembler } from '../codec/fragment.js';
 import {
   FrameType,
   HASH_PREFIX_BYTES,
@@ -127,6 +127,7 @@ export class FramedLink implements Link {
       mtu: transport.capabilities.mtu,
       integrity: this.integrity,
       repairRatio: opts.repairRatio ?? DEFAULT_REPAIR_RATIO,
+      fragmentVersion: opts.fragmentVersion,
     });
     // A resent transaction is delivered again (frames.md 4.4), so the gateway acknowledges it
     // again: the sender resends until a TXACK gets through, and the air may lose every one.
@@ -181,8 +182,8 @@ export class FramedLink implements Link {
     const { mtu } = this.capabilities;
     const { dutyCycle, windowMs } = this.airtimeRule;
     const budget = BATCH_BUDGET_SHARE * dutyCycle * windowMs;
-    // Symbol bytes per fragment: the frame's envelope, msgId, inner type, 1-byte k and index (fragment.ts repeat).
-    const symbol = Math.max(1, mtu - frameOverhead(FrameType.FRAGMENT, { integrity: this.integrity }) - 4);
+    // Symbol bytes per fragment: the frame's envelope and a beacon batch's fragment header (k <= 32, one-byte indexes: fragment.ts repeat).
+    const symbol = Math.max(1, mtu - fragmentOverhead(this.integrity, this.opts.fragmentVersion));
     // A pass of m headers: the coded bytes in whole symbols, its frames sharing them evenly
     // (fragment.ts: the smallest symbol for k), so often shorter than the MTU.
     const passAirtime = (m: number) => {

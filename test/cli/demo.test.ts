@@ -37,7 +37,7 @@ describe('altnet demo', () => {
     const r = spawnSync(process.execPath, [CLI, 'demo', '--sf=12', '--loss=0.4'], { encoding: 'utf8', timeout: 400_000 });
     expect(r.stderr).toBe('');
     expect(r.status, r.stdout.slice(-3000)).toBe(0);
-    expect(r.stdout).toMatch(/simulated time: the air, its duty-cycle limiters and the beacon's timers run 13x faster than real time/);
+    expect(r.stdout).toMatch(/simulated time: the air, its duty-cycle limiters and the beacon's timers run 23x faster than real time/);
     expect(r.stdout).toMatch(/A's active tip is B's tip 30 [0-9a-f]{16}…: rescued/);
     expect(r.stdout).toMatch(/A learned B's chain +[\d.]+ s from start \(\d+ s of simulated air time\)/);
   }, 420_000);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Counters } from '../../src/util/counters.js';
 import { MalformedInputError } from '../../src/util/errors.js';
-import { decodeFrame, encodeFrame, FrameType, type Integrity } from '../../src/codec/frames.js';
+import { decodeFrame, encodeFrame, FRAGMENT_FRAME_TYPE, type FragmentVersion, FrameType, type Integrity } from '../../src/codec/frames.js';
 import { ArqSender, Fragmenter, MessageEncoder, Reassembler } from '../../src/codec/fragment.js';
 import { Prng } from './prng.js';
 
@@ -15,7 +15,8 @@ describe('one-way fragmentation with erasure coding', () => {
       const integrity = rng.pick<Integrity>(['none', 'crc16', 'crc32']);
       const payload = rng.bytes(rng.range(0, 3000));
       const loss = rng.pick([0, 0.1, 0.3]);
-      const frag = new Fragmenter({ mtu, integrity });
+      const fragmentVersion = rng.pick<FragmentVersion>([2, 3]);
+      const frag = new Fragmenter({ mtu, integrity, fragmentVersion });
       const rx = new Reassembler({ integrity });
       // Generous repair so the seeded loss pattern cannot defeat it; bench measures the ratio.
       const repair = 2 * Math.ceil((payload.length + 10) / (mtu - 14)) + 4;
@@ -28,6 +29,24 @@ describe('one-way fragmentation with erasure coding', () => {
       }
       expect(got.map(hex)).toEqual([hex(payload)]);
       expect(rx.bytesHeld).toBe(0);
+    }
+  });
+
+  it('version 3 headers leave a byte more of symbol in each frame of a beacon-sized message; a receiver takes both versions', () => {
+    const payload = new Prng(31).bytes(600);
+    const framing = (fragmentVersion: FragmentVersion) => ({ mtu: 115, integrity: 'crc16' as const, fragmentVersion });
+    const v2 = new MessageEncoder(7, FrameType.HEADERS, payload, framing(2), 127);
+    const v3 = new MessageEncoder(7, FrameType.HEADERS, payload, framing(3), 127);
+    expect([v2.k, v2.symbolSize, v3.k, v3.symbolSize]).toEqual([6, 108, 6, 109]);
+    for (const [enc, version] of [
+      [v2, 2],
+      [v3, 3],
+    ] as const) {
+      expect(enc.frame(0).length).toBe(115);
+      expect(decodeFrame(enc.frame(0)).type).toBe(FRAGMENT_FRAME_TYPE[version]);
+      const rx = new Reassembler({ integrity: 'crc16' });
+      const got = [1, 2, 3, 4, 5, 6, 7].flatMap((i) => rx.receive(enc.frame(i), 'b', 0).messages.map((m) => [m.type, hex(m.payload)]));
+      expect(got).toEqual([[FrameType.HEADERS, hex(payload)]]);
     }
   });
 

@@ -96,7 +96,16 @@ export function fuzzTargets(): FuzzTarget[] {
   let clock = 0;
   // Without a CRC most mutations reach the fragment parser and the decoder itself.
   const plain = new MessageEncoder(4, FrameType.HEADERS, new Prng(2).bytes(300), { mtu: 48, integrity: 'none' });
-  const plainFrames = [plain.frame(0), plain.frame(1), plain.frame(plain.k), plain.frame(plain.k + 5, { poll: true })];
+  // Version 2 headers too (frame type 8): receivers take both (codecs/frames.md 4.2).
+  const plain2 = new MessageEncoder(5, FrameType.GETHEADERS, new Prng(3).bytes(200), { mtu: 48, integrity: 'none', fragmentVersion: 2 });
+  const plainFrames = [
+    plain.frame(0),
+    plain.frame(1),
+    plain.frame(plain.k),
+    plain.frame(plain.k + 5, { poll: true }),
+    plain2.frame(0),
+    plain2.frame(plain2.k),
+  ];
   const rxPlain = new Reassembler({ integrity: 'none', acks: true, maxBytesPerSender: 64 * 1024, maxBytesTotal: 256 * 1024 });
   const arq = new ArqSender({ mtu: 40, integrity: 'crc16', retransmitMs: 10 });
   arq.send(FrameType.TX, new Uint8Array(100));

@@ -18,6 +18,7 @@ import {
   encodeGetHeadersBody,
   encodeHeadersBody,
   encodeTxAckBody,
+  type FragmentVersion,
   FrameType,
   type Integrity,
 } from '../../src/codec/frames.js';
@@ -174,6 +175,25 @@ const frames = [
     'crc16',
     true,
   ),
+  frameCase(
+    'FRAGMENT version 3, poll set, CRC-16: the same symbol as above (TX, k 200, index 300)',
+    FrameType.FRAGMENT_V3,
+    encodeFragmentBody({ msgId: 9, innerType: FrameType.TX, k: 200, index: 300, symbol: Uint8Array.from([1, 2, 3, 4]) }, 3),
+    'crc16',
+    true,
+  ),
+  frameCase(
+    'FRAGMENT version 3, beacon batch symbol: HEADERS, k 5, index 7, CRC-16',
+    FrameType.FRAGMENT_V3,
+    encodeFragmentBody({ msgId: 200, innerType: FrameType.HEADERS, k: 5, index: 7, symbol: Uint8Array.from([0xaa, 0xbb, 0xcc]) }, 3),
+    'crc16',
+  ),
+  frameCase(
+    'FRAGMENT version 3, inner type in its own byte: GETHEADERS, k 1, index 0, CRC-16',
+    FrameType.FRAGMENT_V3,
+    encodeFragmentBody({ msgId: 0, innerType: FrameType.GETHEADERS, k: 1, index: 0, symbol: Uint8Array.from([0x01]) }, 3),
+    'crc16',
+  ),
   frameCase('extended type 42, CRC-16', 42, Uint8Array.from([0xde, 0xad]), 'crc16'),
   frameCase(
     'TXACK of one transaction, CRC-16',
@@ -198,9 +218,10 @@ const badTxAcks = [
 
 const msgRng = new Prng(7);
 const payload = msgRng.bytes(100);
-const enc = new MessageEncoder(3, FrameType.TX, payload, { mtu: 32, integrity: 'crc16' }, 127);
+const enc = new MessageEncoder(3, FrameType.TX, payload, { mtu: 32, integrity: 'crc16', fragmentVersion: 2 }, 127);
 const message = {
   name: '100-byte TX payload fragmented at mtu 32 with CRC-16; index field sized for indexes < 128',
+  fragmentVersion: 2,
   mtu: 32,
   integrity: 'crc16',
   msgId: 3,
@@ -218,6 +239,38 @@ const message = {
     ),
   ),
 };
+
+// The same message with version 3 headers: a byte less per frame, so a byte more of symbol.
+const enc3 = new MessageEncoder(3, FrameType.TX, payload, { mtu: 32, integrity: 'crc16', fragmentVersion: 3 }, 127);
+const messageV3 = {
+  name: 'the same 100-byte TX payload at mtu 32 with CRC-16, version 3 fragment headers',
+  fragmentVersion: 3,
+  mtu: 32,
+  integrity: 'crc16',
+  msgId: 3,
+  innerType: FrameType.TX,
+  payload: toHex(payload),
+  k: enc3.k,
+  symbolSize: enc3.symbolSize,
+  frames: Array.from({ length: enc3.k + 3 }, (_, i) => ({ index: i, frame: toHex(enc3.frame(i)) })),
+};
+
+// Fragment bodies a receiver must refuse (section 4.2), with the header version they claim.
+const badFragments = [
+  { name: 'v2: inner type ACK', version: 2, body: '0106010001', error: 'fragment-inner-type' },
+  { name: 'v2: inner type FRAGMENT version 3', version: 2, body: '010a010001', error: 'fragment-inner-type' },
+  { name: 'v2: k 0', version: 2, body: '0103000001', error: 'fragment-k' },
+  { name: 'v2: no symbol', version: 2, body: '01030100', error: 'fragment-empty' },
+  { name: 'v3: no symbol', version: 3, body: '010000', error: 'fragment-empty' },
+  { name: 'v3: HEADERS named in a type byte (code 3) instead of code 0', version: 3, body: '01030100aa', error: 'fragment-noncanonical' },
+  { name: 'v3: TX named in a type byte', version: 3, body: '01030300aa', error: 'fragment-noncanonical' },
+  { name: 'v3: inner type FRAGMENT (8) in the type byte', version: 3, body: '01030800aa', error: 'fragment-inner-type' },
+  { name: 'v3: inner type 0 in the type byte', version: 3, body: '01030000aa', error: 'fragment-inner-type' },
+  { name: 'v3: shape above k 4096 (16384)', version: 3, body: '0180800100aa', error: 'codec-range' },
+  { name: 'v3: shape varint not minimal', version: 3, body: '01800000aa', error: 'codec-varint' },
+  { name: 'v3: index above 16383', version: 3, body: '0100808001aa', error: 'codec-range' },
+  { name: 'v3: type byte missing', version: 3, body: '0103', error: 'codec-truncated' },
+];
 
 const badFrames = [
   { name: 'empty', frame: '', error: 'frame-empty' },
@@ -256,13 +309,15 @@ const framesVectors = {
   },
   frames,
   message,
+  messageV3,
+  invalidFragmentBodies: badFragments,
   invalidFrames: badFrames,
   invalidTxAckBodies: badTxAcks,
 };
 
 // Sanity: every invalid vector must actually fail with its code (checked again in the tests).
 import { decodeHeaderStream } from '../../src/codec/headers.js';
-import { decodeFrame, decodeTxAckBody } from '../../src/codec/frames.js';
+import { decodeFragmentBody, decodeFrame, decodeTxAckBody } from '../../src/codec/frames.js';
 import { fromHex } from '../../src/util/bytes.js';
 for (const b of badStreams) {
   const got = errorCode(() =>
@@ -281,6 +336,10 @@ for (const b of badTxAcks) {
 for (const b of badFrames) {
   const got = errorCode(() => decodeFrame(fromHex(b.frame)));
   if (got !== b.error) throw new Error(`bad frame vector "${b.name}": expected ${b.error}, got ${got}`);
+}
+for (const b of badFragments) {
+  const got = errorCode(() => decodeFragmentBody(fromHex(b.body), b.version as FragmentVersion));
+  if (got !== b.error) throw new Error(`bad fragment vector "${b.name}": expected ${b.error}, got ${got}`);
 }
 
 writeFileSync(resolve(REPO_ROOT, 'codecs/headers.vectors.json'), JSON.stringify(headersVectors, null, 2) + '\n');

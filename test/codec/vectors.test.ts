@@ -5,7 +5,20 @@ import { resolve } from 'node:path';
 import { fromHex, toHex } from '../../src/util/bytes.js';
 import { crc16, crc32 } from '../../src/codec/crc.js';
 import { encodingRow, fountainParams, GF_EXP, GF_POLY, hdpcMatrix, ldpcRows, SALT_EXCEPTIONS } from '../../src/codec/fec.js';
-import { decodeFrame, decodeTxAckBody, encodeFrame, encodeTxAckBody, FrameType, type Integrity } from '../../src/codec/frames.js';
+import {
+  decodeFragmentBody,
+  decodeFrame,
+  decodeTxAckBody,
+  encodeFragmentBody,
+  encodeFrame,
+  encodeTxAckBody,
+  FRAGMENT_FRAME_TYPE,
+  fragmentHeaderLength,
+  fragmentVersionOf,
+  type FragmentVersion,
+  FrameType,
+  type Integrity,
+} from '../../src/codec/frames.js';
 import { MessageEncoder, Reassembler } from '../../src/codec/fragment.js';
 import {
   decodeHeaderStream,
@@ -90,19 +103,45 @@ describe('codecs/frames.vectors.json', () => {
     });
   }
 
-  it('fragmented message: exact frames, and recovery from the repair frames plus any k-3 sources', () => {
+  for (const key of ['message', 'messageV3']) {
+    it(`fragmented message (${key}): exact frames, and recovery from the repair frames plus any k-3 sources`, () => {
+      const m = framesV[key];
+      const framing = { mtu: m.mtu, integrity: m.integrity, fragmentVersion: m.fragmentVersion };
+      const enc = new MessageEncoder(m.msgId, m.innerType, fromHex(m.payload), framing, 127);
+      expect([enc.k, enc.symbolSize]).toEqual([m.k, m.symbolSize]);
+      for (const f of m.frames) expect(toHex(enc.frame(f.index))).toBe(f.frame);
+      expect(decodeFrame(fromHex(m.frames[0].frame)).type).toBe(FRAGMENT_FRAME_TYPE[m.fragmentVersion as FragmentVersion]);
+      // A receiver takes either version.
+      const rx = new Reassembler({ integrity: m.integrity });
+      const got: string[] = [];
+      for (const f of m.frames.slice(3)) got.push(...rx.receive(fromHex(f.frame), 'x', 0).messages.map((x) => toHex(x.payload)));
+      expect(got).toEqual([m.payload]);
+    });
+  }
+
+  it('a fragment of the retired version 1 is refused with a clear error, not misdecoded', () => {
     const m = framesV.message;
-    const enc = new MessageEncoder(m.msgId, m.innerType, fromHex(m.payload), { mtu: m.mtu, integrity: m.integrity }, 127);
-    expect([enc.k, enc.symbolSize]).toEqual([m.k, m.symbolSize]);
-    for (const f of m.frames) expect(toHex(enc.frame(f.index))).toBe(f.frame);
-    const rx = new Reassembler({ integrity: m.integrity });
-    const got: string[] = [];
-    for (const f of m.frames.slice(3)) got.push(...rx.receive(fromHex(f.frame), 'x', 0).messages.map((x) => toHex(x.payload)));
-    expect(got).toEqual([m.payload]);
-    // A fragment of the retired version 1 is refused with a clear error, not misdecoded.
     expect(() => new Reassembler({ integrity: m.integrity }).receive(fromHex(m.retiredFragment), 'x', 0)).toThrow(
       expect.objectContaining({ code: 'fragment-version' }),
     );
+  });
+
+  for (const v of framesV.invalidFragmentBodies) {
+    it(`invalid fragment body: ${v.name}`, () => {
+      expect(() => decodeFragmentBody(fromHex(v.body), v.version)).toThrow(expect.objectContaining({ code: v.error }));
+      // The same body in a frame: the receiver counts it and throws the same code.
+      const frame = encodeFrame(FRAGMENT_FRAME_TYPE[v.version as FragmentVersion], fromHex(v.body), { integrity: 'crc16' });
+      expect(() => new Reassembler({ integrity: 'crc16' }).receive(frame, 'x', 0)).toThrow(expect.objectContaining({ code: v.error }));
+    });
+  }
+
+  it('fragment bodies of both versions round-trip', () => {
+    for (const v of framesV.frames.filter((f: { type: number }) => fragmentVersionOf(f.type) !== undefined)) {
+      const version = fragmentVersionOf(v.type)!;
+      const f = decodeFragmentBody(fromHex(v.body), version);
+      expect(toHex(encodeFragmentBody(f, version))).toBe(v.body);
+      expect(fragmentHeaderLength(f.k, f.index, f.innerType, version)).toBe(v.body.length / 2 - f.symbol.length);
+    }
   });
 
   for (const v of framesV.invalidTxAckBodies) {

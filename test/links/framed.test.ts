@@ -1,7 +1,7 @@
 // The framed link (codec over a FrameTransport): what goes on the air and what comes back out.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { FramedLink } from '../../src/links/framed.js';
+import { FramedLink, framedLinkOptions, type FramedLinkOptions } from '../../src/links/framed.js';
 import type { FrameTransport, LinkCapabilities, LinkContext, LinkDirection, TipReport } from '../../src/links/link.js';
 import { NETWORKS } from '../../src/chain/networks.js';
 import { headerHash } from '../../src/chain/header.js';
@@ -52,7 +52,7 @@ class MemoryRadio implements FrameTransport {
   }
 }
 
-function endpoint(radio: MemoryRadio, now?: () => number) {
+function endpoint(radio: MemoryRadio, now?: () => number, options: FramedLinkOptions = {}) {
   const got = { headers: [] as Uint8Array[], tips: [] as TipReport[], txs: [] as Uint8Array[], txAcks: [] as Uint8Array[][] };
   const counters = new Counters();
   const ctx: LinkContext = {
@@ -67,7 +67,7 @@ function endpoint(radio: MemoryRadio, now?: () => number) {
       state: () => {},
     },
   };
-  return { link: new FramedLink('air', radio, ctx, { now }), got, counters };
+  return { link: new FramedLink('air', radio, ctx, { ...options, now }), got, counters };
 }
 
 async function pair() {
@@ -107,6 +107,28 @@ describe('framed link', () => {
     await a.link.sendHeaders({ parentHeight: 16, parent: header(16), headers: range(17, 32) });
     await flush();
     expect(b.got.headers).toEqual(range(17, 48));
+  });
+
+  it('sends version 2 fragments with fragments=2 (receivers not yet upgraded), version 3 by default, and takes both', async () => {
+    expect(() => framedLinkOptions('air', { fragments: '4' })).toThrow(expect.objectContaining({ code: 'link-option-invalid' }));
+    expect(framedLinkOptions('air', {}).framed.fragmentVersion).toBe(3);
+    for (const [fragments, type] of [
+      ['2', FrameType.FRAGMENT],
+      ['3', FrameType.FRAGMENT_V3],
+    ] as const) {
+      const ra = new MemoryRadio();
+      const rb = new MemoryRadio();
+      ra.peer = rb;
+      const a = endpoint(ra, undefined, framedLinkOptions('air', { fragments }).framed);
+      const b = endpoint(rb); // the default: it sends version 3, receives both
+      await a.link.start();
+      await b.link.start();
+      b.link.setContext(0, range(0, 16));
+      await a.link.sendHeaders({ parentHeight: 16, parent: header(16), headers: range(17, 32) });
+      await flush();
+      expect(new Set(ra.sent.map((f) => decodeFrame(f).type))).toEqual(new Set([type]));
+      expect(b.got.headers).toEqual(range(17, 32));
+    }
   });
 
   it('reports an unresolvable tip by height only', async () => {
@@ -150,8 +172,8 @@ describe('framed link', () => {
     const types = ra.sent.map((f) => decodeFrame(f).type);
     expect(types.length).toBeGreaterThan(3);
     // The batch's first fragment was already with the radio; the tip goes right after it.
-    expect(types.slice(0, 2)).toEqual([FrameType.FRAGMENT, FrameType.TIP]);
-    expect(types.slice(2).every((t) => t === FrameType.FRAGMENT)).toBe(true);
+    expect(types.slice(0, 2)).toEqual([FrameType.FRAGMENT_V3, FrameType.TIP]);
+    expect(types.slice(2).every((t) => t === FrameType.FRAGMENT_V3)).toBe(true);
   });
 
   it('asks for the next beacon batch when the last has left and the beacon interval has passed, sized to the airtime budget', async () => {

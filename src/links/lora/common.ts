@@ -4,7 +4,7 @@
 // rate, and the airtime of a frame as the modem will send it (radio/airtime.ts frameAirtimeMs).
 import { maxPayloadFor, type BoardProfile, type RegionName } from '../boards.js';
 import type { LinkCapabilities, LinkDirection } from '../link.js';
-import { frameAirtimeMs, loraBitrate, onAirPackets, type LoraAirtimeParams } from '../radio/airtime.js';
+import { frameAirtimeMs, largestFrameWithin, loraBitrate, onAirPackets, type LoraAirtimeParams } from '../radio/airtime.js';
 import { ON_AIR_PROFILES, PROFILE_DIALECTS, rnodePreambleSymbols } from './onair.js';
 import type { ChannelFactory } from '../radio/channel.js';
 import { regionRule, type RegionRule } from '../radio/regions.js';
@@ -134,16 +134,15 @@ export function planLora(o: LoraTransportOptions, dialectMax: number): LoraPlan 
   const limit = maxPayloadFor(o.profile, settings.region, settings.sf, settings.bandwidthHz);
   let mtu = dialectMax;
   while (mtu > 0 && onAirPackets(dialect, mtu).some((p) => p > limit)) mtu--;
-  if (rule.maxDwellMs !== undefined) {
-    // The largest frame whose airtime, overhead included, fits the dwell time.
-    const dwell = rule.maxDwellMs;
-    while (mtu > 0 && airtimeOf(mtu) > dwell) mtu--;
-  }
+  // The largest frame whose airtime, overhead included, fits the dwell time and the duty-cycle
+  // budget of one window (the limiter refuses a longer one outright: SF12 at 0.1% allows 3.6 s).
+  const longest = Math.min(rule.maxDwellMs ?? Infinity, dutyCycle < 1 ? dutyCycle * rule.windowMs : Infinity);
+  mtu = largestFrameWithin(mtu, airtimeOf, longest);
   if (mtu < 1) {
     throw new ConfigError(
       'lora-rate-unusable',
       `SF${settings.sf}/${settings.bandwidthHz / 1000} kHz leaves no payload in ${settings.region}` +
-        (rule.maxDwellMs ? ` (dwell time ${rule.maxDwellMs} ms)` : '') +
+        (rule.maxDwellMs ? ` (dwell time ${rule.maxDwellMs} ms)` : ` (duty-cycle budget ${longest.toFixed(0)} ms per window)`) +
         '; use a lower spreading factor or wider bandwidth',
     );
   }

@@ -68,6 +68,16 @@ export function loraMaxPayloadForDwell(limitMs: number, p: LoraAirtimeParams, ce
   return Math.max(best, 0);
 }
 
+/**
+ * The largest frame of at most `mtu` bytes whose airtime fits `limitMs` (the dwell time, or a
+ * whole window's duty-cycle budget, which the limiter never exceeds for one frame), or 0.
+ */
+export function largestFrameWithin(mtu: number, airtimeOf: (bytes: number) => number, limitMs: number): number {
+  let n = mtu;
+  while (n > 0 && airtimeOf(n) > limitMs) n--;
+  return n;
+}
+
 /** Raw LoRa bit rate, bits/s: SF * BW / 2^SF * 4/CR. */
 export function loraBitrate(p: Pick<LoraAirtimeParams, 'sf' | 'bandwidthHz' | 'codingRate'>): number {
   return ((p.sf * p.bandwidthHz) / 2 ** p.sf) * (4 / p.codingRate);

@@ -7,7 +7,8 @@ import type { HostPort } from '../../util/net.js';
 import { readLinkOptions } from '../options.js';
 import { SIM_OPTIONS } from './options.js';
 import type { LinkDirection } from '../link.js';
-import { loraAirtimeMs, loraBitrate, loraParams, type LoraAirtimeParams } from '../radio/airtime.js';
+import { largestFrameWithin, loraAirtimeMs, loraBitrate, loraParams, type LoraAirtimeParams } from '../radio/airtime.js';
+import { HOUR_MS } from '../radio/regions.js';
 import type { ByteChannel } from '../radio/channel.js';
 import { scaledClock, type TimerHandle } from '../../util/clock.js';
 import { RadioTransport, type RadioDeps } from '../radio/transport.js';
@@ -18,8 +19,11 @@ const JOIN_EVERY_MS = 5000;
 /** Longest wait for the air's TX done beyond the frame's airtime before the transmission counts as failed. */
 const TX_DONE_GRACE_MS = 5000;
 
-/** Largest LoRa payload by spreading factor at 125 kHz (LoRaWAN EU868 regional parameters). */
-export const EU868_MAX_PAYLOAD: Record<number, number> = { 7: 222, 8: 222, 9: 115, 10: 51, 11: 51, 12: 51 };
+/**
+ * Largest frame by spreading factor at 125 kHz: the LoRa boards' EU868 P2P limits (boards/rnode.json
+ * maxPayload, whose notes say why SF10-12 carry 115 bytes rather than LoRaWAN DR0-2's 51).
+ */
+export const EU868_MAX_PAYLOAD: Record<number, number> = { 7: 222, 8: 222, 9: 115, 10: 115, 11: 115, 12: 115 };
 
 export interface SimTransportOptions {
   name: string;
@@ -75,7 +79,9 @@ export class SimTransport extends RadioTransport {
   private txDone: { resolve(): void; reject(e: Error): void; timer: TimerHandle } | undefined;
 
   constructor(o: SimTransportOptions, deps: RadioDeps) {
-    const mtu = o.mtu ?? EU868_MAX_PAYLOAD[o.lora.sf] ?? 51;
+    const airtimeOf = o.airtimeOf ?? ((bytes: number) => loraAirtimeMs(bytes, o.lora));
+    // As a LoRa modem's link (lora/common.ts planLora): no frame longer than one window's budget.
+    const mtu = o.mtu ?? largestFrameWithin(EU868_MAX_PAYLOAD[o.lora.sf] ?? 51, airtimeOf, o.dutyCycle * HOUR_MS);
     super(
       {
         name: o.name,
@@ -89,7 +95,7 @@ export class SimTransport extends RadioTransport {
         },
         openChannel: o.openChannel ?? (() => openUdpChannel(o.air)),
         duty: { dutyCycle: o.dutyCycle, ...(o.burstShare !== undefined && { burstShare: o.burstShare }) },
-        airtimeOf: o.airtimeOf ?? ((bytes) => loraAirtimeMs(bytes, o.lora)),
+        airtimeOf,
         queueLimit: 512,
       },
       deps,

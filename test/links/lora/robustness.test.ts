@@ -195,8 +195,11 @@ describe('duty cycle on a live transport', () => {
     // only passes if the clock moves. Let it run until the link is up; no frame is queued yet.
     const ticking = setInterval(() => clock.advance(50), 5);
     await r.transport.open().finally(() => clearInterval(ticking));
-    // RP002's 51 bytes at SF12 on air, minus the 1-byte RNode-compatible header.
-    expect(r.transport.capabilities.mtu).toBe(50);
+    // At 0.1% the hour's whole budget is 3.6 s: the longest SF12 frame within it (4.9 s for the
+    // board's 115 bytes would never be allowed), less the 1-byte RNode-compatible header.
+    expect(r.transport.capabilities.mtu).toBe(74);
+    expect(r.transport.frameAirtimeMs(74)).toBeLessThanOrEqual(3600);
+    expect(r.transport.frameAirtimeMs(75)).toBeGreaterThan(3600);
     const frame = (n: number) => new Uint8Array(50).fill(n);
     await r.transport.send(frame(1));
     let second = false;

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findBoardProfile, loadBoardProfiles, maxPayloadFor, parseBoardProfile, profilesForUsb } from '../../../src/links/boards.js';
+import { EU868_MAX_PAYLOAD } from '../../../src/links/sim/transport.js';
 import { ConfigError } from '../../../src/util/errors.js';
 
 describe('board profiles', () => {
@@ -29,9 +30,14 @@ describe('board profiles', () => {
     const all = loadBoardProfiles();
     expect(profilesForUsb(all, '0483', '5740').map((p) => p.id)).toEqual(['mobilinkd']);
     const rak = findBoardProfile('rak3172');
-    expect(maxPayloadFor(rak, 'EU868', 12, 125_000)).toBe(51);
+    expect(maxPayloadFor(rak, 'EU868', 12, 125_000)).toBe(115); // not LoRaWAN DR0's 51: boards/rak3172.json notes
+    expect(maxPayloadFor(rak, 'EU868', 9, 125_000)).toBe(115);
     expect(maxPayloadFor(rak, 'EU868', 7, 125_000)).toBe(222);
     expect(maxPayloadFor(rak, 'US915', 10, 125_000)).toBe(255); // no table: the dwell time bounds it
+    // The simulated air's frame sizes are the LoRa boards' (one fact, one table each: kept equal).
+    for (const id of ['rnode', 'rak3172', 'rn2483'])
+      for (const sf of [7, 8, 9, 10, 11, 12])
+        expect([id, sf, maxPayloadFor(findBoardProfile(id), 'EU868', sf, 125_000)]).toEqual([id, sf, EU868_MAX_PAYLOAD[sf]]);
   });
 
   it('rejects a broken profile naming the file and field', () => {

@@ -13,8 +13,8 @@ describe('createRadioTransport', () => {
   it('builds the documented example entries', () => {
     const lora = createRadioTransport({ type: 'lora', board: 'rak3172', device: '/dev/ttyUSB0', region: 'EU868', sf: '12' }, deps());
     expect(lora).toBeInstanceOf(Rak3172Transport);
-    // RP002's 51 bytes at SF12 on air, less the RNode-compatible header byte.
-    expect(lora.capabilities).toMatchObject({ mtu: 50, dutyCycle: 0.01, needsCallsign: false, direction: 'duplex' });
+    // The board's 115 bytes at SF12 on air (not LoRaWAN DR0's 51), less the RNode-compatible header byte.
+    expect(lora.capabilities).toMatchObject({ mtu: 114, dutyCycle: 0.01, needsCallsign: false, direction: 'duplex' });
     const ham = createRadioTransport({ type: 'kiss', callsign: 'N0CALL-7', tcp: '127.0.0.1:8001' }, deps());
     expect(ham).toBeInstanceOf(KissTransport);
     expect((ham as KissTransport).callsign).toEqual({ call: 'N0CALL', ssid: 7 });
