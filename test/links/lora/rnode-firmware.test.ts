@@ -1,49 +1,22 @@
 // The RNode driver against an emulator written from RNode_Firmware itself (test/emulators/radios/
 // rnode.ts): what the firmware really echoes, announces and reports, and how Reticulum's
 // RNodeInterface reacts. Each case reproduces a defect of the earlier driver.
-import { afterEach, describe, expect, it } from 'vitest';
-import { findBoardProfile } from '../../../src/links/boards.js';
-import { serialChannelFactory } from '../../../src/links/radio/channel.js';
+import { describe, expect, it } from 'vitest';
 import { createRadioTransport } from '../../../src/links/radio/factory.js';
 import { RNodeTransport } from '../../../src/links/lora/rnode.js';
 import type { LoraOverrides } from '../../../src/links/lora/common.js';
 import { Counters } from '../../../src/util/counters.js';
-import { memoryLogger, silentLogger } from '../../../src/util/log.js';
+import { silentLogger } from '../../../src/util/log.js';
 import { RNodeEmulator, sx127xReadBack, type RNodeChip } from '../../emulators/radios/rnode.js';
-import { openPtyPair } from '../../emulators/pty.js';
 import { until } from '../../helpers/wait.js';
-
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f().catch(() => undefined);
-});
+import { loraRig } from './rig.js';
 
 const EU = { region: 'EU868', frequencyHz: 868_100_000, sf: 7 } as const;
 
 async function rig(radio: LoraOverrides, chip: RNodeChip = 'sx1276', make = () => new RNodeEmulator({ chip })) {
-  const profile = findBoardProfile('rnode');
-  const pty = await openPtyPair();
-  cleanup.push(() => pty.close());
-  const emu = await make().start(pty.far, 115200);
-  cleanup.push(() => emu.stop());
-  const log = memoryLogger();
-  const counters = new Counters();
-  const t = new RNodeTransport(
-    {
-      name: 'rn0',
-      profile,
-      openChannel: serialChannelFactory(pty.device, profile.transports.serial!),
-      radio,
-      commandTimeoutMs: 400,
-      backoff: { initialMs: 20, maxMs: 200 },
-    },
-    { log, counters },
-  );
-  cleanup.push(() => t.close());
-  const received: Uint8Array[] = [];
-  t.onFrame((f) => received.push(f));
-  const detects = () => emu.commands.filter((c) => c === '0x8').length;
-  return { t, emu, log, counters, received, detects, logged: (re: RegExp) => log.lines.some((l) => re.test(l)) };
+  const r = await loraRig('rnode', RNodeTransport, make(), radio, { name: 'rn0', commandTimeoutMs: 400 });
+  const detects = () => r.emulator.commands.filter((c) => c === '0x8').length;
+  return { ...r, t: r.transport, emu: r.emulator, detects };
 }
 
 describe('RNode as the firmware behaves', () => {

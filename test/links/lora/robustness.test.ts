@@ -2,74 +2,20 @@
 // or send garbage. Each case must end in a logged reason, a retry with backoff, and a working
 // link, never a crash. Also: the duty-cycle limiter holds frames back, in order, and a full
 // queue rejects with a typed, counted error.
-import { afterEach, describe, expect, it } from 'vitest';
-import { findBoardProfile } from '../../../src/links/boards.js';
-import type { LinkState } from '../../../src/links/link.js';
-import { serialChannelFactory } from '../../../src/links/radio/channel.js';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../../src/util/clock.js';
 import { QueueFullError, TransmitFailedError } from '../../../src/links/radio/errors.js';
-import type { RadioTransport } from '../../../src/links/radio/transport.js';
 import { Rak3172Transport } from '../../../src/links/lora/rak3172.js';
 import { Rn2483Transport } from '../../../src/links/lora/rn2483.js';
 import { RNodeTransport } from '../../../src/links/lora/rnode.js';
 import { MeshtasticTransport } from '../../../src/links/lora/meshtastic.js';
-import type { LoraOverrides } from '../../../src/links/lora/common.js';
-import { Counters } from '../../../src/util/counters.js';
-import { memoryLogger } from '../../../src/util/log.js';
 import { MeshtasticEmulator } from '../../emulators/radios/meshtastic.js';
 import { Rak3172Emulator } from '../../emulators/radios/rak3172.js';
 import { Rn2483Emulator } from '../../emulators/radios/rn2483.js';
 import { RNodeEmulator } from '../../emulators/radios/rnode.js';
 import type { RadioDevice as DeviceEmulator } from '../../emulators/radios/device.js';
-import { openPtyPair } from '../../emulators/pty.js';
 import { until } from '../../helpers/wait.js';
-
-const cleanup: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const f of cleanup.splice(0).reverse()) await f().catch(() => undefined);
-});
-
-type Ctor = new (
-  o: ConstructorParameters<typeof Rak3172Transport>[0],
-  deps: ConstructorParameters<typeof Rak3172Transport>[1],
-) => RadioTransport;
-
-async function rig<E extends DeviceEmulator>(
-  board: string,
-  Transport: Ctor,
-  emulator: E,
-  radio: LoraOverrides,
-  extra: { clock?: ManualClock; queueLimit?: number; maxAttempts?: number; dutyCycle?: number } = {},
-) {
-  const profile = findBoardProfile(board);
-  const pty = await openPtyPair();
-  cleanup.push(() => pty.close());
-  await emulator.start(pty.far, profile.transports.serial!.baudRate);
-  cleanup.push(() => emulator.stop());
-  const log = memoryLogger();
-  const counters = new Counters();
-  const transport = new Transport(
-    {
-      name: 'lora0',
-      profile,
-      openChannel: serialChannelFactory(pty.device, profile.transports.serial!),
-      radio,
-      commandTimeoutMs: 300,
-      backoff: { initialMs: 20, maxMs: 200 },
-      queueLimit: extra.queueLimit,
-      maxAttempts: extra.maxAttempts,
-      dutyCycle: extra.dutyCycle,
-    },
-    { log, counters, clock: extra.clock },
-  );
-  cleanup.push(() => transport.close());
-  const states: LinkState[] = [];
-  transport.onState((s) => states.push(s));
-  const received: Uint8Array[] = [];
-  transport.onFrame((f) => received.push(f));
-  const logged = (re: RegExp) => log.lines.some((l) => re.test(l));
-  return { transport, emulator, log, counters, states, received, logged };
-}
+import { loraRig as rig } from './rig.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 /** Frames a raw-LoRa dialect put on air, without the RNode-compatible 1-byte header. */
