@@ -86,110 +86,111 @@ const radio = viaTransport(async () => {
   return (name, o, ctx) => createRadioTransport({ name, ...o }, { log: ctx.log, counters: ctx.counters });
 });
 
+/** A radio type: FramedLink over the driver's transport, so it takes the framed options, can transmit and carries headers and transactions. */
+function radioType(e: Pick<LinkTypeEntry, 'type' | 'summary' | 'options' | 'needsCallsign' | 'load'>): LinkTypeEntry {
+  return { family: 'radio', canTransmit: true, carries: ['headers', 'tx'], ...e, options: [...e.options, ...FRAMED_OPTIONS] };
+}
+
+/** An internet source type: the driver module's create() builds the link; no callsign. */
+function sourceType(
+  e: Pick<LinkTypeEntry, 'type' | 'summary' | 'options' | 'canTransmit' | 'carries' | 'destinationKey' | 'proxyLeak'>,
+  load: () => Promise<{ create: (options: Record<string, string>, ctx: LinkContext) => Link }>,
+): LinkTypeEntry {
+  return { family: 'source', needsCallsign: 'never', ...e, load: viaCreate(load) };
+}
+
 const ENTRIES: readonly LinkTypeEntry[] = [
-  {
+  radioType({
     type: 'lora',
-    family: 'radio',
     summary: 'A LoRa modem on a serial port or TCP (RAK3172, RN2483, RNode, E22, Meshtastic); see `altnet boards`.',
-    options: [...LORA_OPTIONS, ...FRAMED_OPTIONS],
+    options: LORA_OPTIONS,
     needsCallsign: 'never',
-    canTransmit: true,
-    carries: ['headers', 'tx'],
     load: radio,
-  },
-  {
+  }),
+  radioType({
     type: 'kiss',
-    family: 'radio',
     summary: 'Amateur packet radio: an AX.25 KISS TNC on a serial port, or Dire Wolf over TCP. Transmitting needs a callsign.',
-    options: [...KISS_OPTIONS, ...FRAMED_OPTIONS],
+    options: KISS_OPTIONS,
     needsCallsign: 'always',
-    canTransmit: true,
-    carries: ['headers', 'tx'],
     load: radio,
-  },
-  {
+  }),
+  radioType({
     type: 'ble',
-    family: 'radio',
     summary:
       'A Bluetooth LE radio: a BLE KISS TNC (Mobilinkd) or a Nordic UART board. Amateur TNCs need a callsign to transmit, none to listen (direction=rx).',
-    options: [...BLE_OPTIONS, ...FRAMED_OPTIONS],
+    options: BLE_OPTIONS,
     needsCallsign: 'amateur-board',
-    canTransmit: true,
-    carries: ['headers', 'tx'],
     load: viaTransport(async () => {
       const { createBleLinkTransport } = await import('./ble/config.js');
       return (name, o, ctx) => createBleLinkTransport(o, { linkName: name, log: ctx.log, counters: ctx.counters });
     }),
-  },
-  {
-    type: 'p2p',
-    family: 'source',
-    summary: 'One Bitcoin P2P peer you choose (BIP324 v2, falling back to v1): headers and blocks in, transactions out.',
-    options: P2P_OPTIONS,
-    needsCallsign: 'never',
-    canTransmit: true,
-    carries: ['headers', 'tx', 'blocks'],
-    destinationKey: 'peer',
-    load: viaCreate(() => import('./p2p/p2p.js')),
-  },
-  {
-    type: 'peers',
-    family: 'source',
-    summary:
-      "Random Bitcoin P2P peers from the network's DNS seeds, Core's fixed seeds and addr/addrv2 gossip, several netgroups at once (BIP324 first, through proxy= when set); liars are banned.",
-    options: PEERS_OPTIONS,
-    needsCallsign: 'never',
-    canTransmit: true,
-    carries: ['headers', 'tx', 'blocks'],
-    load: viaCreate(() => import('./peers/peers.js')),
-  },
-  {
-    type: 'esplora',
-    family: 'source',
-    summary: 'An Esplora REST server: headers and blocks in, transactions out.',
-    options: ESPLORA_OPTIONS,
-    needsCallsign: 'never',
-    canTransmit: true,
-    carries: ['headers', 'tx', 'blocks'],
-    destinationKey: 'url',
-    load: viaCreate(() => import('./esplora/esplora.js')),
-  },
-  {
-    type: 'electrum',
-    family: 'source',
-    summary: 'An Electrum server: headers in (with tip notifications).',
-    options: ELECTRUM_OPTIONS,
-    needsCallsign: 'never',
-    canTransmit: false,
-    carries: ['headers'],
-    destinationKey: 'server',
-    load: viaCreate(() => import('./electrum/electrum.js')),
-  },
-  {
-    type: 'dns',
-    family: 'source',
-    summary: 'Headers over DNS (AAAA records, bitcoinheaders.net style): headers in.',
-    options: DNS_OPTIONS,
-    needsCallsign: 'never',
-    canTransmit: false,
-    carries: ['headers'],
-    proxyLeak:
-      'its queries go to DNS resolvers directly, around the proxy, telling them (and anyone watching) that this machine follows Bitcoin headers; remove the link, or drop proxy= to use it',
-    load: viaCreate(() => import('./dns/dns.js')),
-  },
-  {
+  }),
+  sourceType(
+    {
+      type: 'p2p',
+      summary: 'One Bitcoin P2P peer you choose (BIP324 v2, falling back to v1): headers and blocks in, transactions out.',
+      options: P2P_OPTIONS,
+      canTransmit: true,
+      carries: ['headers', 'tx', 'blocks'],
+      destinationKey: 'peer',
+    },
+    () => import('./p2p/p2p.js'),
+  ),
+  sourceType(
+    {
+      type: 'peers',
+      summary:
+        "Random Bitcoin P2P peers from the network's DNS seeds, Core's fixed seeds and addr/addrv2 gossip, several netgroups at once (BIP324 first, through proxy= when set); liars are banned.",
+      options: PEERS_OPTIONS,
+      canTransmit: true,
+      carries: ['headers', 'tx', 'blocks'],
+    },
+    () => import('./peers/peers.js'),
+  ),
+  sourceType(
+    {
+      type: 'esplora',
+      summary: 'An Esplora REST server: headers and blocks in, transactions out.',
+      options: ESPLORA_OPTIONS,
+      canTransmit: true,
+      carries: ['headers', 'tx', 'blocks'],
+      destinationKey: 'url',
+    },
+    () => import('./esplora/esplora.js'),
+  ),
+  sourceType(
+    {
+      type: 'electrum',
+      summary: 'An Electrum server: headers in (with tip notifications).',
+      options: ELECTRUM_OPTIONS,
+      canTransmit: false,
+      carries: ['headers'],
+      destinationKey: 'server',
+    },
+    () => import('./electrum/electrum.js'),
+  ),
+  sourceType(
+    {
+      type: 'dns',
+      summary: 'Headers over DNS (AAAA records, bitcoinheaders.net style): headers in.',
+      options: DNS_OPTIONS,
+      canTransmit: false,
+      carries: ['headers'],
+      proxyLeak:
+        'its queries go to DNS resolvers directly, around the proxy, telling them (and anyone watching) that this machine follows Bitcoin headers; remove the link, or drop proxy= to use it',
+    },
+    () => import('./dns/dns.js'),
+  ),
+  radioType({
     type: 'sim',
-    family: 'radio',
     summary: 'A LoRa-like radio on the simulated air (UDP on this machine), for the demo and tests.',
-    options: [...SIM_OPTIONS, ...FRAMED_OPTIONS],
+    options: SIM_OPTIONS,
     needsCallsign: 'never',
-    canTransmit: true,
-    carries: ['headers', 'tx'],
     load: viaTransport(async () => {
       const { simTransportFromOptions } = await import('./sim/transport.js');
       return (name, o, ctx) => simTransportFromOptions(name, o, { log: ctx.log, counters: ctx.counters });
     }),
-  },
+  }),
   {
     type: 'module',
     family: 'module',
