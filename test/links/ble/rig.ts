@@ -6,6 +6,7 @@ import type { LinkState } from '../../../src/links/link.js';
 import { createBleTransport } from '../../../src/links/ble/config.js';
 import type { BleTransport } from '../../../src/links/ble/transport.js';
 import { openPtyPair, type PtyPair } from '../../emulators/pty.js';
+import { until } from '../../helpers/wait.js';
 import { HciControllerEmulator, type ControllerOptions } from '../../emulators/hci/controller.js';
 import { decodeAx25Ui, encodeAx25Ui, parseCallsign } from '../../../src/links/kiss/ax25.js';
 
@@ -29,6 +30,8 @@ export interface Rig {
   transports: BleTransport[];
   /** Builds a transport on this rig's controller (not opened). */
   transport(options: Record<string, string>): BleTransport;
+  /** Builds a transport, watches it (watch()) and opens it: resolves once it is up and `device` subscribed. */
+  opened(options: Record<string, string>, device: { subscribed: boolean }): Promise<{ t: BleTransport; seen: ReturnType<typeof watch> }>;
   /** The link options the rig uses (controller, short timeouts), merged with `options`. */
   options(options: Record<string, string>): Record<string, string>;
   close(): Promise<void>;
@@ -59,6 +62,11 @@ export async function startRig(ctlOpts: Omit<ControllerOptions, 'path'> = {}): P
     ...(options['link.ble0.service'] === 'kiss' ? { 'link.ble0.callsign': OUR_CALL } : {}),
     ...options,
   });
+  const transport = (options: Record<string, string>): BleTransport => {
+    const t = createBleTransport(withDefaults(options), { log: log.child('ble0'), counters: counters.scoped('link.ble0.') });
+    transports.push(t);
+    return t;
+  };
   return {
     pair,
     ctl,
@@ -66,10 +74,13 @@ export async function startRig(ctlOpts: Omit<ControllerOptions, 'path'> = {}): P
     log,
     transports,
     options: withDefaults,
-    transport(options) {
-      const t = createBleTransport(withDefaults(options), { log: log.child('ble0'), counters: counters.scoped('link.ble0.') });
-      transports.push(t);
-      return t;
+    transport,
+    async opened(options, device) {
+      const t = transport(options);
+      const seen = watch(t);
+      await t.open();
+      await until('link up and subscribed', () => t.state === 'up' && device.subscribed);
+      return { t, seen };
     },
     async close() {
       for (const t of transports) {

@@ -17,10 +17,7 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
   test('connects, negotiates the ATT MTU and exchanges frames both ways in MTU-sized fragments', async () => {
     rig = await startRig();
     const tnc = new EmulatedKissTnc(rig.ctl, { address: 'c4:11:22:33:44:55', name: 'TNC4', serverMtu: 40 });
-    const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4' });
-    const seen = watch(t);
-    await t.open();
-    await until('link up and subscribed', () => t.state === 'up' && tnc.subscribed);
+    const { t, seen } = await rig.opened({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4' }, tnc);
     expect(t.attMtu).toBe(40);
     expect(t.capabilities).toMatchObject({ direction: 'duplex', mtu: 256, needsCallsign: true });
 
@@ -59,15 +56,15 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
   test('receive-only without a callsign (listening needs no licence): hears frames to ALTNET, never transmits', async () => {
     rig = await startRig();
     const tnc = new EmulatedKissTnc(rig.ctl, { address: 'c4:11:22:33:44:56', name: 'TNC4', serverMtu: 40 });
-    const t = rig.transport({
-      'link.ble0.service': 'kiss',
-      'link.ble0.name': 'TNC4',
-      'link.ble0.callsign': '',
-      'link.ble0.direction': 'rx',
-    });
-    const seen = watch(t);
-    await t.open();
-    await until('link up and subscribed', () => t.state === 'up' && tnc.subscribed);
+    const { t, seen } = await rig.opened(
+      {
+        'link.ble0.service': 'kiss',
+        'link.ble0.name': 'TNC4',
+        'link.ble0.callsign': '',
+        'link.ble0.direction': 'rx',
+      },
+      tnc,
+    );
     expect(t.capabilities).toMatchObject({ direction: 'rx' });
     const heard = [payload(120, 11), payload(256, 12)];
     tnc.sendFrames([...heard.map((f) => ax25From(f)), ax25From(payload(10, 13), 'DL1ABC-2', 'OTHER')]);
@@ -81,10 +78,7 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
   test('a dropped connection (Disconnection Complete) leads to a reconnect; frames queued meanwhile are sent', async () => {
     rig = await startRig();
     const tnc = new EmulatedKissTnc(rig.ctl, { address: 'c4:11:22:33:44:56', name: 'TNC4', serverMtu: 23 });
-    const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.address': 'C4:11:22:33:44:56' });
-    const seen = watch(t);
-    await t.open();
-    await until('first connection', () => t.state === 'up' && tnc.subscribed);
+    const { t, seen } = await rig.opened({ 'link.ble0.service': 'kiss', 'link.ble0.address': 'C4:11:22:33:44:56' }, tnc);
     await t.send(payload(60, 1));
     await tnc.waitForFrames(1);
 
@@ -117,10 +111,7 @@ describe('BLE KISS TNC (Mobilinkd BLE KISS service)', () => {
   test('a peripheral sending garbage is counted, its frames dropped, and the link keeps working', async () => {
     rig = await startRig();
     const tnc = new EmulatedKissTnc(rig.ctl, { address: 'c4:11:22:33:44:57', name: 'TNC4', serverMtu: 64 });
-    const t = rig.transport({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4', 'link.ble0.mtu': '100' });
-    const seen = watch(t);
-    await t.open();
-    await until('link up', () => t.state === 'up' && tnc.subscribed);
+    const { t, seen } = await rig.opened({ 'link.ble0.service': 'kiss', 'link.ble0.name': 'TNC4', 'link.ble0.mtu': '100' }, tnc);
 
     tnc.sendBytes(Buffer.from('hello, not KISS at all', 'latin1')); // bytes outside any frame
     tnc.sendBytes(Buffer.from([0xc0, 0x00, 0x41, 0xdb, 0x42, 0xc0])); // invalid escape
@@ -158,10 +149,7 @@ describe('Nordic UART Service', () => {
   test('length-prefixed frames both ways over the default 23-byte ATT MTU', async () => {
     rig = await startRig();
     const nus = new EmulatedNusDevice(rig.ctl, { address: 'd0:00:00:00:00:01', name: 'altnet-nus', serverMtu: 23 });
-    const t = rig.transport({ 'link.ble0.service': 'nus', 'link.ble0.name': 'altnet-nus' });
-    const seen = watch(t);
-    await t.open();
-    await until('link up', () => t.state === 'up' && nus.subscribed);
+    const { t, seen } = await rig.opened({ 'link.ble0.service': 'nus', 'link.ble0.name': 'altnet-nus' }, nus);
     expect(t.attMtu).toBe(23);
     expect(t.capabilities).toMatchObject({ mtu: 244, needsCallsign: false });
 
@@ -181,10 +169,7 @@ describe('Nordic UART Service', () => {
   test('garbage, a damaged frame and an oversized length are counted and skipped', async () => {
     rig = await startRig();
     const nus = new EmulatedNusDevice(rig.ctl, { address: 'd0:00:00:00:00:02', name: 'altnet-nus', serverMtu: 100 });
-    const t = rig.transport({ 'link.ble0.service': 'nus', 'link.ble0.name': 'altnet-nus', 'link.ble0.mtu': '64' });
-    const seen = watch(t);
-    await t.open();
-    await until('link up', () => t.state === 'up' && nus.subscribed);
+    const { t, seen } = await rig.opened({ 'link.ble0.service': 'nus', 'link.ble0.name': 'altnet-nus', 'link.ble0.mtu': '64' }, nus);
     nus.sendBytes(Buffer.from([1, 2, 3, 4]));
     nus.sendBytes(Buffer.from([0xa5, 0x00, 0x02, 0x10, 0x20, 0x00, 0x00])); // CRC wrong
     nus.sendBytes(Buffer.from([0xa5, 0xff, 0xff])); // longer than the MTU
