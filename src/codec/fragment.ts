@@ -219,8 +219,8 @@ export class Fragmenter {
     else {
       const id = this.allocateId();
       const framing = { ...this.opts, evenSymbols: true };
-      // Indexes below 128 take one byte (frames.md 4.2), a byte more of symbol in every frame (2%
-      // at 51 bytes): a small message cycles through 128 fresh symbols, a larger one uses them all.
+      // Indexes below 128 take one byte (frames.md 4.2), a byte more of symbol in every frame (1%
+      // at 115 bytes): a small message cycles through 128 fresh symbols, a larger one uses them all.
       let enc = new MessageEncoder(id, type, payload, framing, SHORT_MAX_INDEX);
       if (enc.k > SHORT_INDEX_MAX_K) enc = new MessageEncoder(id, type, payload, framing);
       e = { enc, next: 0, passes: 0 };

@@ -79,6 +79,18 @@ describe('simulated air', () => {
     expect(b.got.some((g) => g.data[0] === 0x46 && g.data[1] === 3)).toBe(true);
   });
 
+  it("sizes its frames as the LoRa boards do: 115 bytes at SF12, shorter when one hour's budget allows less, refused when it allows none", () => {
+    const deps = { log: memoryLogger(), counters: new Counters() };
+    const sim = (dutyCycle: number) =>
+      new SimTransport({ name: 'air', air: { host: '127.0.0.1', port: 9 }, lora: loraParams(12), direction: 'tx', dutyCycle }, deps);
+    expect(sim(0.01).capabilities.mtu).toBe(115);
+    // 0.1%: 3.6 s of airtime per hour, less than a 115-byte SF12 frame (4.4 s).
+    const mtu = sim(0.001).capabilities.mtu;
+    expect(loraAirtimeMs(mtu, loraParams(12))).toBeLessThanOrEqual(3600);
+    expect(loraAirtimeMs(mtu + 1, loraParams(12))).toBeGreaterThan(3600);
+    expect(() => sim(1e-6)).toThrow(expect.objectContaining({ code: 'sim-rate-unusable' }));
+  });
+
   it('the sim driver sends one frame per airtime: three queued frames take three airtimes at 100% duty cycle', async () => {
     const { air, port } = await startAir();
     const counters = new Counters();

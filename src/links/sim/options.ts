@@ -22,7 +22,8 @@ export const SIM_OPTIONS: readonly LinkOptionSpec[] = [
     min: 20,
     max: 255,
     unit: 'bytes',
-    defaultNote: 'the EU868 maximum for the spreading factor',
+    defaultNote:
+      "the LoRa boards' EU868 frame limit for the spreading factor (115 bytes at SF9-12), shortened to fit one hour's duty-cycle budget",
     help: 'Largest frame payload.',
   },
   {

@@ -9,6 +9,7 @@ import { SIM_OPTIONS } from './options.js';
 import type { LinkDirection } from '../link.js';
 import { largestFrameWithin, loraAirtimeMs, loraBitrate, loraParams, type LoraAirtimeParams } from '../radio/airtime.js';
 import { HOUR_MS } from '../radio/regions.js';
+import { ConfigError } from '../../util/errors.js';
 import type { ByteChannel } from '../radio/channel.js';
 import { scaledClock, type TimerHandle } from '../../util/clock.js';
 import { RadioTransport, type RadioDeps } from '../radio/transport.js';
@@ -82,6 +83,12 @@ export class SimTransport extends RadioTransport {
     const airtimeOf = o.airtimeOf ?? ((bytes: number) => loraAirtimeMs(bytes, o.lora));
     // As a LoRa modem's link (lora/common.ts planLora): no frame longer than one window's budget.
     const mtu = o.mtu ?? largestFrameWithin(EU868_MAX_PAYLOAD[o.lora.sf] ?? 51, airtimeOf, o.dutyCycle * HOUR_MS);
+    const least = SIM_OPTIONS.find((s) => s.key === 'mtu')?.min ?? 1;
+    if (mtu < least)
+      throw new ConfigError(
+        'sim-rate-unusable',
+        `link.${o.name}: at SF${o.lora.sf} a duty cycle of ${o.dutyCycle} leaves no frame of ${least} bytes within one hour's airtime budget; raise dutycycle= or lower sf=`,
+      );
     super(
       {
         name: o.name,
