@@ -6,7 +6,7 @@
 // the link's bit rate with the modem's fixed overhead per frame, divided by the duty cycle.
 import { readFileSync } from 'node:fs';
 import { HeaderChain } from '../../src/chain/chain.js';
-import { NETWORKS } from '../../src/chain/networks.js';
+import { NETWORKS, type NetworkParams } from '../../src/chain/networks.js';
 import { headerHash } from '../../src/chain/header.js';
 import { Router } from '../../src/gateway/router.js';
 import { FramedLink } from '../../src/links/framed.js';
@@ -32,6 +32,8 @@ export interface AirProfile {
   airtimeOf(frameBytes: number): number;
   /** Bytes the modem adds around each frame on air beyond altnet's frame (AX.25 addresses, FCS, flags). */
   linkBytesPerFrame: number;
+  /** Fixed time per key-up beyond the bytes (AFSK: TXDELAY + TXTAIL), ms; 0 where the airtime model has none. */
+  keyUpMs: number;
   lora: LoraAirtimeParams;
 }
 
@@ -52,6 +54,7 @@ export function loraProfile(sf: number, dutyCycle: number): AirProfile {
     bitrate: Math.round(((sf * 125_000) / 2 ** sf) * (4 / 5)),
     airtimeOf: (n) => loraAirtimeMs(n, lora),
     linkBytesPerFrame: 0,
+    keyUpMs: 0,
     lora,
   };
 }
@@ -74,6 +77,7 @@ export function afskProfile(): AirProfile {
     bitrate: model.bitrate,
     airtimeOf: (n) => airtimeMs(model, undefined, n + AX25_HEADER_BYTES),
     linkBytesPerFrame: AX25_HEADER_BYTES + model.overheadBytes,
+    keyUpMs: model.overheadMs,
     lora: loraProfile(12, 1).lora, // unused: airtimeOf decides
   };
 }
@@ -89,11 +93,22 @@ export function catchUpBound(
   parentHeight: number,
   n: number,
 ): { codedBytes: number; frames: number; airtimeMs: number; boundMs: number } {
-  const stream = encodeHeaderStream(recentRange(parentHeight + 1, parentHeight + n), {
-    parent: recentHeader(parentHeight),
-    parentHeight,
-    bitsRule: bitsRuleFor(NETWORKS.main),
-  });
+  return streamBound(p, recentRange(parentHeight + 1, parentHeight + n), recentHeader(parentHeight), parentHeight, NETWORKS.main);
+}
+
+/**
+ * The physical bound of carrying `headers` (after `parent` at `parentHeight`) over a modem: the
+ * stream codec's bytes in full MTU frames with no altnet framing, each frame's airtime with the
+ * modem's fixed overhead (LoRa preamble and header; AFSK key-up and AX.25), divided by the duty cycle.
+ */
+export function streamBound(
+  p: AirProfile,
+  headers: Uint8Array[],
+  parent: Uint8Array,
+  parentHeight: number,
+  network: NetworkParams,
+): { codedBytes: number; frames: number; airtimeMs: number; boundMs: number } {
+  const stream = encodeHeaderStream(headers, { parent, parentHeight, bitsRule: bitsRuleFor(network) });
   const frames = Math.ceil(stream.length / p.mtu);
   let airtime = 0;
   for (let left = stream.length; left > 0; left -= p.mtu) airtime += p.airtimeOf(Math.min(left, p.mtu));
