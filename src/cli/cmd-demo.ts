@@ -215,15 +215,9 @@ export async function run(args: string[], io: CliIO): Promise<number> {
       const line = `air: ${air.stats.frames} frames, ${air.stats.bytes} bytes, ${(air.stats.airtimeMs / 1000).toFixed(1)} s airtime, ${air.stats.lost} lost | gateway chain ${receiver.chain.tip().height} | A: headers ${a.headers}, active tip ${a.height}${r ? ` | rescue ${r.state}, ${r.blocksDelivered} blocks delivered` : ''}`;
       // Say plainly when the beacon is silent because the duty-cycle budget is spent.
       const next = beacon.status().links[0]?.counters.next_tx_at_ms ?? 0;
-      // (On compressed time the gauge is in the link's simulated time: say it waits, not when.)
+      // The gauge is wall-clock time, also on compressed time (the link converts it).
       const waiting =
-        o.timescale > 1
-          ? next > 0
-            ? ' | beacon: airtime budget used up, waiting for it'
-            : ''
-          : next > Date.now()
-            ? ` | beacon: airtime budget used up, next frame at ${new Date(next).toISOString().slice(11, 19)} UTC`
-            : '';
+        next > Date.now() ? ` | beacon: airtime budget used up, next frame at ${new Date(next).toISOString().slice(11, 19)} UTC` : '';
       if (line !== lastLine || (waiting && waiting !== lastWaiting)) say(line + waiting);
       lastWaiting = waiting;
       lastLine = line;

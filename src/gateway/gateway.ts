@@ -122,7 +122,18 @@ export interface LinkStatus {
   carries: string[];
   counters: Record<string, number>;
   /** Frame links (radios): when a frame was last heard, airtime in the duty-cycle window, next frame. */
-  radio?: { lastFrameAt?: string; airtimeUsedMs?: number; airtimeBudgetMs?: number; airtimeWindowMs?: number; nextFrameAt?: string };
+  /**
+   * Times are wall-clock; airtime figures are the link's, in compressed time when `timescale` is
+   * set (a simulated link running that many times faster than real time: the demo).
+   */
+  radio?: {
+    lastFrameAt?: string;
+    airtimeUsedMs?: number;
+    airtimeBudgetMs?: number;
+    airtimeWindowMs?: number;
+    nextFrameAt?: string;
+    timescale?: number;
+  };
   /** Polling sources (source/polite.ts): when the link next asks its server on its own, why then, failures in a row. */
   poll?: { nextAt?: string; why?: PollWhy; failures: number };
 }
@@ -910,5 +921,6 @@ function radioStatus(c: Record<string, number>): NonNullable<LinkStatus['radio']
     airtimeBudgetMs: c.airtime_window_budget_ms,
     airtimeWindowMs: c.airtime_window_ms,
     nextFrameAt: iso(c.next_tx_at_ms),
+    ...(c.timescale > 1 && { timescale: c.timescale }),
   };
 }

@@ -320,6 +320,8 @@ export const METRIC_HELP: Readonly<Record<string, string>> = {
     'Header requests the link could not send, by reason (rx_only: it cannot transmit; no_context: no locator entry in its chain context).',
   'link.*.radio_request_retries':
     'Header requests asked again on a duplex radio because no headers came from it in about the airtime of a full answer (lost on air, or no peer heard it).',
+  'link.*.radio_requests_skipped_in_step':
+    'Header requests not sent on a duplex radio because its peer last told us of a tip that is ours (a tip frame, or its own request): it has nothing for us.',
   'link.*.radio_requests_unanswered':
     'Times a duplex radio left our header request and its retries unanswered (no peer ahead of us heard it).',
   'link.*.tips_superseded': 'Queued tip announcements replaced by a newer tip before they were sent.',
@@ -357,7 +359,10 @@ export const METRIC_HELP: Readonly<Record<string, string>> = {
   'link.*.airtime_window_used_ms': 'Airtime used in the current duty-cycle window, ms.',
   'link.*.airtime_window_budget_ms': 'Airtime the duty-cycle limit allows per window, ms.',
   'link.*.airtime_window_ms': 'Length of the duty-cycle window, ms.',
-  'link.*.next_tx_at_ms': 'When the link may transmit next under its duty-cycle limit (milliseconds since the Unix epoch; 0 now).',
+  'link.*.next_tx_at_ms':
+    'When the link may transmit next under its duty-cycle limit (milliseconds since the Unix epoch, wall clock also on compressed time; 0 now).',
+  'link.*.timescale':
+    'How many times faster than real time this simulated link runs (option timescale=; absent at 1): its airtime figures and duty-cycle window are in that compressed time.',
   'link.*.tx_done_timeouts': 'Frames whose TX-done report from the simulated air never came.',
   'link.*.garbage': 'Lines from the modem that are not text, by kind (overlong, not UTF-8).',
   'link.*.modem_resets': 'Times the modem reset itself or turned its radio off unasked; the driver configures it again.',

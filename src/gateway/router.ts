@@ -140,6 +140,14 @@ export class Router {
   private readonly awaiting = new Map<string, { at: number; tries: number }>();
   /** Radio links asked for headers that have not answered yet: when, how often, how long to wait. */
   private readonly radioAwaiting = new Map<string, { at: number; tries: number; waitMs: number }>();
+  /**
+   * The tip each duplex radio peer last told us of (hex hash): a tip frame it sent, or the newest
+   * entry of a header request it sent (its own tip). A peer whose tip is ours has nothing for us,
+   * so we do not ask it (asking is transmitting; issue 17: in-step gateways sent up to 3 header
+   * requests after each link-up that nobody could answer). Trusted for RADIO_TIP_FOLLOW_MS: a
+   * duplex gateway does not announce its new tips on the air, so older news may be stale.
+   */
+  private readonly radioPeerTips = new Map<string, { hash: string; at: number }>();
   private lastStoreRetry = 0;
   /** The header store failed (full disk): what came meanwhile is to be asked for again. */
   private storeFailing = false;
@@ -233,6 +241,13 @@ export class Router {
       }
     }
     if (from === undefined) from = chain.rootHeight;
+    // The newest entry is the requester's tip: when it is on our chain, that is what it has.
+    const newest = req.locator[0];
+    if (newest && from === newest.height)
+      this.radioPeerTips.set(linkName, { hash: hashToHex(chain.getByHeight(from)!.hash), at: this.now() });
+    else this.radioPeerTips.delete(linkName);
+    // In step with us: our own unanswered request to it had nothing to bring.
+    if (this.radioPeerInStep(linkName)) this.radioAwaiting.delete(linkName);
     const batch = this.batchAfter(from, Math.min(req.max || MAX_RADIO_ANSWER, MAX_RADIO_ANSWER));
     this.deps.counters.inc(`link.${linkName}.header_requests`);
     if (batch) link.sendHeaders(batch);
@@ -245,6 +260,13 @@ export class Router {
     this.followedAt.delete(name);
     this.awaiting.delete(name);
     this.radioAwaiting.delete(name);
+    this.radioPeerTips.delete(name);
+  }
+
+  /** Whether a duplex radio peer told us lately of a tip that is our tip (then it has nothing for us). */
+  private radioPeerInStep(linkName: string): boolean {
+    const t = this.radioPeerTips.get(linkName);
+    return t !== undefined && this.now() - t.at < RADIO_TIP_FOLLOW_MS && t.hash === hashToHex(this.deps.chain.tip().hash);
   }
 
   /**
@@ -317,6 +339,11 @@ export class Router {
 
   onLinkTip(linkName: string, report: TipReport): void {
     this.deps.observer?.linkTip(linkName, report);
+    const link = this.links.get(linkName);
+    if (link && isRadio(link.capabilities)) {
+      if (report.hash) this.radioPeerTips.set(linkName, { hash: hashToHex(report.hash), at: this.now() });
+      else this.radioPeerTips.delete(linkName);
+    }
     // A source claiming more than we have (at start, or after a batch) is asked for it; claims
     // are cheap, so at most once per TIP_FOLLOW_MS unless deliveries keep moving our tip.
     if (report.height > this.deps.chain.tip().height) {
@@ -409,7 +436,7 @@ export class Router {
     for (const [name, w] of this.radioAwaiting) {
       if (now - w.at < w.waitMs * 2 ** w.tries) continue;
       const link = this.links.get(name);
-      if (!link?.requestHeaders || this.storeFailing || this.mode === 'receive-only') {
+      if (!link?.requestHeaders || this.storeFailing || this.mode === 'receive-only' || this.radioPeerInStep(name)) {
         this.radioAwaiting.delete(name);
         continue;
       }
@@ -466,6 +493,10 @@ export class Router {
       // A radio that cannot transmit cannot ask (it listens for a beacon).
       if (isRadio(link.capabilities) && !canTransmit(link.capabilities)) continue;
       if (isRadio(link.capabilities)) {
+        if (this.radioPeerInStep(link.name)) {
+          this.deps.counters.inc(`link.${link.name}.radio_requests_skipped_in_step`);
+          continue;
+        }
         this.radioAwaiting.delete(link.name);
         this.awaitRadio(link);
       }

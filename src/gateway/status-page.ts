@@ -86,7 +86,10 @@ function renderLink(l: Obj, now: number): string[] {
     if (typeof radio.airtimeBudgetMs === 'number' && radio.airtimeBudgetMs > 0) {
       const used = Number(radio.airtimeUsedMs) || 0;
       parts.push(
-        `airtime ${(used / 1000).toFixed(1)} s used, ${(Math.max(0, radio.airtimeBudgetMs - used) / 1000).toFixed(1)} s left this ${esc(describeMs(Number(radio.airtimeWindowMs) || 3_600_000))}`,
+        `airtime ${(used / 1000).toFixed(1)} s used, ${(Math.max(0, radio.airtimeBudgetMs - used) / 1000).toFixed(1)} s left this ${esc(describeMs(Number(radio.airtimeWindowMs) || 3_600_000))}` +
+          (Number(radio.timescale) > 1
+            ? ` of compressed time (this simulated link runs ${esc(radio.timescale)}x faster than real time)`
+            : ''),
       );
     }
     if (radio.nextFrameAt) parts.push(`next frame ${esc(ago(radio.nextFrameAt, now)) || 'now'}`);

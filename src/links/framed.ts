@@ -31,7 +31,7 @@ import {
 } from '../codec/headers.js';
 import type { FrameTransport, HeaderBatch, Link, LinkCapabilities, LinkContext } from './link.js';
 import { canTransmit, DEFAULT_BEACON_DEPTH } from './link.js';
-import { systemClock, type Clock, type TimerHandle } from '../util/clock.js';
+import { systemClock, wallMs, type Clock, type TimerHandle } from '../util/clock.js';
 
 // Options of the framed layer live in framed-options.ts, so the link registry (loaded by every
 // driver process) can list them without loading the codec.
@@ -394,7 +394,8 @@ export class FramedLink implements Link {
     const { counters } = this.ctx;
     counters.inc('frames_rx');
     counters.inc('bytes_rx', bytes.length);
-    counters.set('last_frame_rx_at_ms', this.now());
+    // Wall-clock time for status, also when the link runs on compressed time (the demo).
+    counters.set('last_frame_rx_at_ms', wallMs(this.clock, this.now()));
     try {
       const result = this.reassembler.receive(bytes, 'air', this.now());
       for (const m of result.messages) this.onMessage(m.type, m.payload);

@@ -13,6 +13,16 @@ export interface Clock {
   nowMs(): number;
   /** Calls `fn` after `ms`; returns a handle to cancel it. */
   after(ms: number, fn: () => void): TimerHandle;
+  /**
+   * The wall-clock time (ms since the epoch) of `atMs` on this clock, for what a person reads
+   * (status, logs); absent where the two are the same. See wallMs.
+   */
+  wallMs?(atMs: number): number;
+}
+
+/** `atMs` on `clock` as wall-clock time: a compressed clock's readings run ahead of the wall's. */
+export function wallMs(clock: Clock, atMs: number): number {
+  return clock.wallMs ? clock.wallMs(atMs) : atMs;
 }
 
 /** Clock in Node's setTimeout/clearTimeout shape; the same time as Clock.nowMs. */
@@ -51,6 +61,7 @@ export function scaledClock(factor: number, base: Clock = systemClock): Clock {
   return {
     nowMs: () => origin + (base.nowMs() - origin) * factor,
     after: (ms, fn) => base.after(Math.max(0, ms) / factor, fn),
+    wallMs: (atMs) => wallMs(base, origin + (atMs - origin) / factor),
   };
 }
 

@@ -202,6 +202,42 @@ describe('router', () => {
     expect(radio.sent[0].headers).toEqual([21, 22, 23, 24, 25].map(header));
   });
 
+  it('does not ask a duplex radio peer whose tip it just learned is ours: neither after its request nor after its tip frame (issue 17)', () => {
+    const { router, radio, clock, counters } = setup('gateway', 40, {
+      radio: ['ham', { bitrate: 1200, dutyCycle: 1, needsCallsign: true }],
+      random: () => 0,
+    });
+    const entry = (h: number) => ({ height: h, prefix: headerHash(header(h)).subarray(0, 4) });
+    // Link-up: we ask; the peer, in step with us, asks too (its newest locator entry is our tip).
+    router.requestHeadersEverywhere('link ham came up');
+    router.onLinkHeadersWanted('ham', { locator: [entry(40), entry(39)], max: 64 });
+    expect(radio.sent).toEqual([]); // nothing to answer
+    // Its request told us it has nothing for us: no retries of ours, and another link coming up
+    // does not make us ask it again (without this: 1 + 3 requests nobody could answer).
+    for (let i = 0; i < 10; i++) {
+      clock.now += 30_000;
+      router.tick();
+    }
+    expect(radio.requests).toHaveLength(1);
+    clock.now = 2_000_000;
+    router.onLinkHeadersWanted('ham', { locator: [entry(40)], max: 64 });
+    router.requestHeadersEverywhere('link esplora came up');
+    expect(radio.requests).toHaveLength(1);
+    expect(counters.get('link.ham.radio_requests_skipped_in_step')).toBe(1);
+    // Such news is trusted for a minute only (a duplex peer does not announce its new tips).
+    clock.now += 60_000;
+    router.requestHeadersEverywhere('link esplora came up');
+    expect(radio.requests).toHaveLength(2);
+    // A peer whose newest entry is below our tip is behind, not in step: we still ask it (it may
+    // know a fork); one whose tip frame names our tip is in step.
+    router.onLinkHeadersWanted('ham', { locator: [entry(30)], max: 64 });
+    router.requestHeadersEverywhere('anomaly');
+    expect(radio.requests).toHaveLength(3);
+    router.onLinkTip('ham', { height: 40, hash: headerHash(header(40)) });
+    router.requestHeadersEverywhere('anomaly');
+    expect(radio.requests).toHaveLength(3);
+  });
+
   it('answers a block inv from the node for an unknown block with getheaders, and ignores known ones', () => {
     const { router, chain } = setup('gateway');
     const asked: Uint8Array[][] = [];

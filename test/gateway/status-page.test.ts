@@ -131,6 +131,12 @@ describe('status page rendering', () => {
     const recovered = renderStatusBody({ ...status, links: [{ ...status.links[1], state: 'up' }] }, NOW);
     expect(recovered).toContain('<span class="meta">earlier: TNC refused');
     expect(html).toContain('airtime 1.5 s used, 34.5 s left this 60 min');
+    expect(html).not.toContain('compressed time');
+    // A simulated link on compressed time (the demo's --timescale) says its airtime figures are.
+    const air = { ...status.links[0], radio: { ...status.links[0].radio, timescale: 13 } };
+    expect(renderStatusBody({ ...status, links: [air] }, NOW)).toContain(
+      'airtime 1.5 s used, 34.5 s left this 60 min of compressed time (this simulated link runs 13x faster than real time)',
+    );
     expect(html).toMatch(/<h3>History<\/h3>.*raised/s);
     expect(html).toContain('fetching');
     expect(html).toMatch(/Pending transactions<\/h2><p>none/);

@@ -7,7 +7,7 @@ import type { Logger } from '../../util/log.js';
 import { canTransmit, type FrameTransport, type LinkCapabilities, type LinkState } from '../link.js';
 import { ConfigError } from '../../util/errors.js';
 import type { ByteChannel, ChannelFactory } from './channel.js';
-import { systemClock, type Clock, type TimerHandle } from '../../util/clock.js';
+import { systemClock, wallMs, type Clock, type TimerHandle } from '../../util/clock.js';
 import { DutyCycleLimiter } from './dutycycle.js';
 import { LineModem } from './lines.js';
 import type { SerialSettings } from '../boards.js';
@@ -242,7 +242,8 @@ export abstract class RadioTransport implements FrameTransport {
     this.counters.set('airtime_window_used_ms', Math.round(this.limiter.usedMs()));
     this.counters.set('airtime_window_budget_ms', Math.round(this.limiter.budgetMs));
     this.counters.set('airtime_window_ms', this.limiter.windowMs);
-    this.counters.set('next_tx_at_ms', waitMs > 0 ? Math.round(this.clock.nowMs() + waitMs) : 0);
+    // Wall-clock time for a person to read, also when the link runs on compressed time (the demo).
+    this.counters.set('next_tx_at_ms', waitMs > 0 ? Math.round(wallMs(this.clock, this.clock.nowMs() + waitMs)) : 0);
   }
 
   /** Bad bytes from the device: counted and logged, never thrown. */
@@ -377,8 +378,9 @@ export abstract class RadioTransport implements FrameTransport {
             this.counters.inc('frames_deferred');
             // Say plainly why nothing goes out (the limiter, not a fault) and when it will.
             this.log.info('airtime budget used up; frame waits', {
-              nextFrameAt: new Date(this.clock.nowMs() + adm.waitMs).toISOString(),
-              waitS: Math.round(adm.waitMs / 100) / 10,
+              // Wall-clock time and seconds, also on a compressed clock (the demo's --timescale).
+              nextFrameAt: new Date(wallMs(this.clock, this.clock.nowMs() + adm.waitMs)).toISOString(),
+              waitS: Math.round((wallMs(this.clock, this.clock.nowMs() + adm.waitMs) - wallMs(this.clock, this.clock.nowMs())) / 100) / 10,
               usedMs: Math.round(this.limiter.usedMs()),
               budgetMs: Math.round(this.limiter.budgetMs),
               queued: this.queue.length,

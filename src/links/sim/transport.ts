@@ -108,6 +108,7 @@ export class SimTransport extends RadioTransport {
       deps,
     );
     this.timescale = o.timescale ?? 1;
+    if (this.timescale !== 1) this.counters.set('timescale', this.timescale);
   }
 
   protected async initialize(): Promise<void> {
