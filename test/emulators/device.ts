@@ -3,7 +3,8 @@
 // report a received packet. `linkByAir` joins two emulators into a lossy radio channel.
 // Imports nothing from src/: the far end of the pty is opened here with the `serialport` package
 // itself, not through the drivers' channel code.
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
+import { closeFarEnd, openFarEnd } from './pty.js';
 
 export abstract class DeviceEmulator {
   private serial: SerialPort | undefined;
@@ -13,20 +14,16 @@ export abstract class DeviceEmulator {
   /** Packets that reached the antenna while the receiver was off (not listening). */
   missed = 0;
 
-  /** Opens the far end of the pty at 8N1, no flow control (a USB-serial modem's usual setting). */
+  /** Opens the far end of the pty (openFarEnd: 8N1, no flow control). */
   async start(path: string, baudRate = 115200): Promise<this> {
-    const port = new SerialPort({ path, baudRate, dataBits: 8, stopBits: 1, parity: 'none', rtscts: false, autoOpen: false });
-    await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
-    port.on('data', (c: Buffer) => this.onBytes(c));
-    port.on('error', () => undefined); // the host side closing the pty is not the emulator's failure
-    this.serial = port;
+    this.serial = await openFarEnd(path, baudRate, (c) => this.onBytes(c));
     return this;
   }
 
   async stop(): Promise<void> {
     const port = this.serial;
     this.serial = undefined;
-    if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+    await closeFarEnd(port);
   }
 
   protected abstract onBytes(chunk: Uint8Array): void;

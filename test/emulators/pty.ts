@@ -3,6 +3,7 @@
 // opens the other. With `links`, socat also creates symlinks at the given paths, the way udev's
 // SYMLINK+= does in /dev/altnet, and removes them when it exits (an unplug).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { SerialPort } from 'serialport';
 
 export interface PtyPair {
   /** The end the driver under test opens (the link path when `links` was given). */
@@ -61,4 +62,22 @@ export async function openPtyPair(opts: PtyPairOptions = {}): Promise<PtyPair> {
       clearTimeout(lingering);
     },
   };
+}
+
+/**
+ * Opens the emulator's end of a pty pair with the real serialport at 8N1, no flow control (a
+ * USB-serial modem's usual setting); `onData` gets what the host writes. Errors after opening
+ * (the host side closing the pty) are not the emulator's failure and are ignored.
+ */
+export async function openFarEnd(path: string, baudRate: number, onData: (chunk: Buffer) => void): Promise<SerialPort> {
+  const port = new SerialPort({ path, baudRate, dataBits: 8, stopBits: 1, parity: 'none', rtscts: false, autoOpen: false });
+  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+  port.on('data', onData);
+  port.on('error', () => undefined);
+  return port;
+}
+
+/** Closes what openFarEnd opened (nothing when it is closed already). */
+export async function closeFarEnd(port: SerialPort | null | undefined): Promise<void> {
+  if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
 }

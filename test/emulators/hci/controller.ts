@@ -1,7 +1,8 @@
 // An HCI controller on the far end of a UART (H4 framing: 0x01 command, 0x02 ACL, 0x04 event),
 // enough of one for a real host stack (noble) to bring it up, scan, connect and use GATT.
 // It logs every command the host sends so unknown ones show up instead of hanging the host.
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
+import { closeFarEnd, openFarEnd } from '../pty.js';
 import { AttServer } from './att-server.js';
 
 const H4_COMMAND = 0x01;
@@ -106,11 +107,7 @@ export class HciControllerEmulator {
   }
 
   async open(): Promise<void> {
-    const port = new SerialPort({ path: this.opts.path, baudRate: 1_000_000, autoOpen: false });
-    await new Promise<void>((resolve, reject) => port.open((e) => (e ? reject(e) : resolve())));
-    port.on('data', (d: Buffer) => this.onBytes(d));
-    port.on('error', () => {});
-    this.port = port;
+    this.port = await openFarEnd(this.opts.path, 1_000_000, (d) => this.onBytes(d));
   }
 
   async close(): Promise<void> {
@@ -120,7 +117,7 @@ export class HciControllerEmulator {
     this.timers.clear();
     const port = this.port;
     this.port = null;
-    if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+    await closeFarEnd(port);
   }
 
   addPeripheral(p: EmulatedPeripheral): void {

@@ -3,7 +3,8 @@
 // A device opens the far end of a socat pty with the real `serialport` package, speaks its
 // host protocol there, and meets other devices on an emulated air (air.ts) that carries the
 // exact bytes each device puts on air together with the PHY settings it transmits with.
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
+import { closeFarEnd, openFarEnd } from '../pty.js';
 
 /**
  * LoRa PHY settings as a receiver or transmitter is configured. `syncWord` is in the SX127x
@@ -66,18 +67,14 @@ export abstract class RadioDevice {
   readonly commands: string[] = [];
 
   async start(path: string, baudRate = 115200): Promise<this> {
-    const port = new SerialPort({ path, baudRate, autoOpen: false });
-    await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
-    port.on('data', (b: Buffer) => this.onHostBytes(new Uint8Array(b)));
-    port.on('error', () => undefined);
-    this.port = port;
+    this.port = await openFarEnd(path, baudRate, (b) => this.onHostBytes(new Uint8Array(b)));
     return this;
   }
 
   async stop(): Promise<void> {
     const p = this.port;
     this.port = undefined;
-    if (p?.isOpen) await new Promise<void>((resolve) => p.close(() => resolve()));
+    await closeFarEnd(p);
   }
 
   /** Bytes from the host. */
