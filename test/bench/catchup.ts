@@ -22,7 +22,7 @@ function previousBatchBytesPerHeader(p: AirProfile): number {
   const parent = recentHeader(parentHeight);
   const stream = encodeHeaderStream(headers, { parent, parentHeight, bitsRule: bitsRuleFor(NETWORKS.main) });
   const body = encodeHeadersBody({ parentHeight, parentPrefix: headerHash(parent), stream });
-  const frames = new Fragmenter({ mtu: p.mtu, integrity: 'crc16', repairRatio: 0.5 }).fragment(FrameType.HEADERS, body);
+  const frames = new Fragmenter({ mtu: p.mtu, integrity: 'crc16', repairRatio: 0.5, fragmentVersion: 2 }).fragment(FrameType.HEADERS, body);
   return frames.reduce((n, f) => n + f.length + p.linkBytesPerFrame, 0) / 16;
 }
 
