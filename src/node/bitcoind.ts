@@ -96,6 +96,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Starts tried when bitcoind could not bind the ports freePort gave it (taken meanwhile). */
+const BIND_ATTEMPTS = 3;
+
 export interface BitcoindOptions {
   chain?: 'regtest' | 'main';
   /** Extra command-line arguments, e.g. ['-addnode=127.0.0.1:18555', '-v2transport=0']. */
@@ -126,6 +129,19 @@ export class BitcoindProcess {
   async start(): Promise<this> {
     const binary = this.opts.binary ?? chooseBitcoind();
     checkBitcoindBinary(binary);
+    // freePort closes its socket before bitcoind binds the port, so on a busy machine another
+    // process may take it first: bitcoind then exits ("Unable to bind"); try again on new ports.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.launch(binary);
+      } catch (err) {
+        if (attempt >= BIND_ATTEMPTS || !/Unable to bind/.test(String(err))) throw err;
+        this.output = [];
+      }
+    }
+  }
+
+  private async launch(binary: BitcoindChoice): Promise<this> {
     this.p2pPort = await freePort();
     this.rpcPort = await freePort();
     const chainArgs =
