@@ -24,7 +24,7 @@ import {
   type Rejection,
 } from './rules.js';
 import { headerHash80 } from './sha256d.js';
-import { HeaderBatchHasher } from './sha256d-batch.js';
+import { sharedHeaderHasher } from './sha256d-batch.js';
 import { FileHeaderStore, type HeaderStore, type OpenedStore, type StoreCut } from './store.js';
 import { equalBytes, hashToHex, readU32LE } from '../util/bytes.js';
 import { ConfigError } from '../util/errors.js';
@@ -133,8 +133,8 @@ export class HeaderChain {
   private bestLen = 0;
   private readonly side = new Set<number>();
 
-  // The hot path's hashing: digests of a batch of headers at a time.
-  private readonly hasher = new HeaderBatchHasher();
+  // The hot path's hashing: digests of a batch of headers at a time (scratch shared by the process's chains).
+  private readonly hasher = sharedHeaderHasher();
   private readonly ctx: ArenaParent;
   /** Set by open() when the file's tail was cut (torn write, bad checksum, or a record failing re-validation). */
   storeCut: StoreCut | undefined;

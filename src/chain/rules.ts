@@ -245,13 +245,16 @@ export class TargetCache {
 
 /** hash <= target, with the hash (internal byte order) at hash[offset..offset+32]. */
 export function hashMeetsTarget(hash: Uint8Array, offset: number, target: Uint32Array): boolean {
-  // The hash is a little-endian number: its most significant 32 bits are bytes 28..31.
-  for (let i = 7; i >= 0; i--) {
-    const h = readU32LE(hash, offset + 4 * i);
-    const t = target[i];
-    if (h !== t) return h < t;
+  // target - hash over the eight little-endian 32-bit limbs: no borrow out of the top one means
+  // hash <= target. Always all eight limbs, so the code V8 optimises does not depend on where real
+  // hashes first differ from their target (a start-up warm-up with an easy target trains it too:
+  // src/chain/warmup.ts).
+  let borrow = 0;
+  for (let i = 0; i < 8; i++) {
+    const d = target[i] - readU32LE(hash, offset + 4 * i) - borrow;
+    borrow = d < 0 ? 1 : 0;
   }
-  return true;
+  return borrow === 0;
 }
 
 export type HeaderVerdict = { ok: true; hash: Uint8Array; work: bigint; height: number } | ({ ok: false } & Rejection);

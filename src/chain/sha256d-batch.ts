@@ -220,8 +220,8 @@ const wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 let compiled: object | undefined;
 
 /**
- * Hashes headers in batches of up to HASH_BATCH. One per user (a HeaderChain): it owns 64 KiB of
- * module memory; the compiled module is shared.
+ * Hashes headers in batches of up to HASH_BATCH into its own 64 KiB of module memory (the
+ * compiled module is shared). HeaderChain uses the process's one instance, sharedHeaderHasher().
  */
 export class HeaderBatchHasher {
   /** The digests of the last batch: header i's at i * 32, internal byte order. */
@@ -264,4 +264,16 @@ export class HeaderBatchHasher {
     this.run(i - start);
     return i;
   }
+}
+
+let shared: HeaderBatchHasher | undefined;
+/**
+ * The instance every HeaderChain of the process uses. Its memory is scratch for one synchronous
+ * hash() call and what the caller reads right after (like sha256d.ts's module-level scratch), so
+ * chains can share it; sharing keeps the call into the module monomorphic, so code V8 optimised
+ * for one chain (the start-up warm-up's: src/chain/warmup.ts) serves the next one.
+ */
+export function sharedHeaderHasher(): HeaderBatchHasher {
+  shared ??= new HeaderBatchHasher();
+  return shared;
 }
