@@ -8,18 +8,11 @@ import { create as createEsplora } from '../../src/links/esplora/esplora.js';
 import { NETWORKS } from '../../src/chain/networks.js';
 import { Counters } from '../../src/util/counters.js';
 import { silentLogger } from '../../src/util/log.js';
+import { thrownBy } from '../helpers/errors.js';
 
 const caps = { direction: 'rx', mtu: 1000, bitrate: 1e6, dutyCycle: 1, carries: ['headers'], needsCallsign: false };
 
-function code(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(MalformedInputError);
-    return (err as MalformedInputError).code;
-  }
-  return undefined;
-}
+const code = (fn: () => unknown) => thrownBy(fn, MalformedInputError).code;
 
 describe('driver IPC', () => {
   it('round-trips a framed message, bytes as CBOR byte strings and chain work as 32 bytes', () => {

@@ -23,16 +23,9 @@ import { memoryLogger } from '../../src/util/log.js';
 import { hexToHash, toHex } from '../../src/util/bytes.js';
 import { AltnetError } from '../../src/util/errors.js';
 import { REPO_ROOT } from '../harness/data.js';
+import { thrownBy } from '../helpers/errors.js';
 
-function errorCode(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AltnetError);
-    return (err as AltnetError).code;
-  }
-  throw new Error('expected an error');
-}
+const errorCode = (fn: () => unknown) => thrownBy(fn, AltnetError).code;
 
 describe('checkTransaction', () => {
   it('accepts a segwit transaction and reports txid, wtxid and vsize', () => {

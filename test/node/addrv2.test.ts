@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeAddrV2, encodeAddrV2, torV3Name, torV3PublicKey, ipv6Text } from '../../src/node/addrv2.js';
 import { FIXED_SEEDS } from '../../src/links/peers/fixed-seeds.js';
 import { MalformedInputError } from '../../src/util/errors.js';
+import { thrownBy } from '../helpers/errors.js';
 
 const hex = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'));
 // time 0x5f5e1000 LE, services CompactSize 0xfd 0x0409, then Core's "net len addr", then port 0x208d (8333).
@@ -71,14 +72,7 @@ describe('addrv2 (BIP155): Core net_tests vectors', () => {
 });
 
 describe('addrv2: message bounds', () => {
-  const code = (f: () => unknown) => {
-    try {
-      f();
-    } catch (e) {
-      return (e as MalformedInputError).code;
-    }
-    return 'no error';
-  };
+  const code = (f: () => unknown) => thrownBy(f, MalformedInputError).code;
 
   it('more than 1,000 entries is refused from the count alone, before anything is read', () => {
     expect(code(() => decodeAddrV2(hex('fde903')))).toBe('p2p-oversize');
@@ -123,14 +117,7 @@ describe('Tor v3 onion names', () => {
   });
 
   it('a mistyped letter, a wrong version, a v2 name or a wrong key size is refused with its code', () => {
-    const err = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        return (e as MalformedInputError).code;
-      }
-      return 'no error';
-    };
+    const err = (f: () => unknown) => thrownBy(f, MalformedInputError).code;
     expect(err(() => torV3PublicKey(name.replace('pg6m', 'pg6n')))).toBe('onion-bad-checksum');
     // Same key and checksum bytes, version byte 0x04: the last base32 letter changes.
     expect(err(() => torV3PublicKey(name.replace('yd.onion', 'ye.onion')))).toBe('onion-bad-version');

@@ -1,18 +1,14 @@
 // SOCKS5 server-side parsing (RFC 1928): what Bitcoin Core's client sends, and what it must not.
 import { describe, expect, it } from 'vitest';
 import { encodeReply, ipv6ToString, parseGreeting, parseRequest, Reply, Socks5Error } from '../../src/proxy/socks5.js';
+import { thrownBy } from '../helpers/errors.js';
 
 const b = (...xs: number[]) => Uint8Array.from(xs);
 const enc = (s: string) => [...new TextEncoder().encode(s)];
 
 function codeOf(fn: () => unknown): { code: string; reply?: number } {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(Socks5Error);
-    return { code: (e as Socks5Error).code, reply: (e as Socks5Error).reply };
-  }
-  throw new Error('no error');
+  const e = thrownBy(fn, Socks5Error);
+  return { code: e.code, reply: e.reply };
 }
 
 describe('SOCKS5 greeting', () => {
