@@ -87,7 +87,8 @@ describe('KISS transport', () => {
     expect(ca.get('frames_too_large')).toBe(1);
   });
 
-  it('reconnects to a KISS TCP server that drops the connection, and keeps the frames flowing', async () => {
+  /** A KISS TCP server on loopback (a Dire Wolf stand-in): its connections and the frames clients sent it. */
+  async function kissServer() {
     const sockets: Socket[] = [];
     const fromClient: Uint8Array[] = [];
     const server = createServer((sock) => {
@@ -99,7 +100,11 @@ describe('KISS transport', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
     cleanup.push(async () => sockets.forEach((s) => s.destroy()));
-    const port = (server.address() as { port: number }).port;
+    return { sockets, fromClient, port: (server.address() as { port: number }).port };
+  }
+
+  it('reconnects to a KISS TCP server that drops the connection, and keeps the frames flowing', async () => {
+    const { sockets, fromClient, port } = await kissServer();
     const counters = new Counters();
     const t = new KissTransport(
       {
@@ -132,16 +137,7 @@ describe('KISS transport', () => {
   });
 
   it('paces frames to the TNC by their modelled airtime (KISS never says when a frame went out)', async () => {
-    const fromClient: Uint8Array[] = [];
-    const sockets: Socket[] = [];
-    const server = createServer((sock) => {
-      sockets.push(sock);
-      const dec = new KissDecoder();
-      sock.on('data', (d) => fromClient.push(...dec.push(d).map((f) => f.payload)));
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
-    cleanup.push(async () => sockets.forEach((s) => s.destroy()));
+    const { fromClient, port } = await kissServer();
     const clock = new ManualClock(0);
     const counters = new Counters();
     const t = new KissTransport(
@@ -149,7 +145,7 @@ describe('KISS transport', () => {
         name: 'ham0',
         callsign: 'N0CALL-7',
         profile: findBoardProfile('direwolf'),
-        openChannel: tcpChannelFactory('127.0.0.1', (server.address() as { port: number }).port),
+        openChannel: tcpChannelFactory('127.0.0.1', port),
       },
       { log: silentLogger(), counters, clock },
     );
