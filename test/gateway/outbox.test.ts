@@ -123,6 +123,15 @@ describe('Outbox', () => {
     });
   }
 
+  /** Two transactions (from seeds `sa`, `sb`) submitted to the outbox directory. */
+  function submitTwo(sa: number, sb: number) {
+    const a = makeTx(sa);
+    const b = makeTx(sb);
+    submitToOutbox(dir, a.toHex());
+    submitToOutbox(dir, b.toHex());
+    return { a, b };
+  }
+
   it('stores an entry durably and whole, and a fresh outbox loads and sends it at once', () => {
     const tx = makeTx(10);
     const r = submitToOutbox(dir, tx.toHex(), { now: () => clock });
@@ -186,10 +195,7 @@ describe('Outbox', () => {
   });
 
   it('retires a transaction the node announces (wtxid or txid, internal order) into done/', () => {
-    const a = makeTx(13);
-    const b = makeTx(14);
-    submitToOutbox(dir, a.toHex());
-    submitToOutbox(dir, b.toHex());
+    const { a, b } = submitTwo(13, 14);
     const ob = outbox();
     ob.scan();
     ob.tick();
@@ -213,10 +219,7 @@ describe('Outbox', () => {
   });
 
   it('a TXACK marks a pending transaction relayed, durably: no more radio sends, still pending until seen', () => {
-    const a = makeTx(15);
-    const b = makeTx(16);
-    submitToOutbox(dir, a.toHex());
-    submitToOutbox(dir, b.toHex());
+    const { a, b } = submitTwo(15, 16);
     const ob = outbox();
     ob.scan();
     ob.tick();
@@ -381,10 +384,7 @@ describe('Outbox', () => {
   });
 
   it('a send that throws is logged and retried, and does not stop the others', () => {
-    const a = makeTx(23);
-    const b = makeTx(24);
-    submitToOutbox(dir, a.toHex());
-    submitToOutbox(dir, b.toHex());
+    const { a, b } = submitTwo(23, 24);
     let calls = 0;
     const ob = new Outbox({
       dir,
