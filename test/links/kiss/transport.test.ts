@@ -87,7 +87,10 @@ describe('KISS transport', () => {
     expect(ca.get('frames_too_large')).toBe(1);
   });
 
-  /** A KISS TCP server on loopback (a Dire Wolf stand-in): its connections and the frames clients sent it. */
+  /**
+   * A KISS TCP server on loopback (a Dire Wolf stand-in): its connections, the frames clients sent
+   * it, and transport() for a Dire Wolf KISS transport (ham0, N0CALL-7) that dials it.
+   */
   async function kissServer() {
     const sockets: Socket[] = [];
     const fromClient: Uint8Array[] = [];
@@ -100,23 +103,28 @@ describe('KISS transport', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
     cleanup.push(async () => sockets.forEach((s) => s.destroy()));
-    return { sockets, fromClient, port: (server.address() as { port: number }).port };
+    const port = (server.address() as { port: number }).port;
+    const transport = (o: { backoff?: { initialMs: number; maxMs: number }; clock?: ManualClock } = {}) => {
+      const counters = new Counters();
+      const t = new KissTransport(
+        {
+          name: 'ham0',
+          callsign: 'N0CALL-7',
+          profile: findBoardProfile('direwolf'),
+          openChannel: tcpChannelFactory('127.0.0.1', port),
+          backoff: o.backoff,
+        },
+        { log: silentLogger(), counters, clock: o.clock },
+      );
+      cleanup.push(() => t.close());
+      return { t, counters };
+    };
+    return { sockets, fromClient, port, transport };
   }
 
   it('reconnects to a KISS TCP server that drops the connection, and keeps the frames flowing', async () => {
-    const { sockets, fromClient, port } = await kissServer();
-    const counters = new Counters();
-    const t = new KissTransport(
-      {
-        name: 'ham0',
-        callsign: 'N0CALL-7',
-        profile: findBoardProfile('direwolf'),
-        openChannel: tcpChannelFactory('127.0.0.1', port),
-        backoff: { initialMs: 20, maxMs: 100 },
-      },
-      { log: silentLogger(), counters },
-    );
-    cleanup.push(() => t.close());
+    const { sockets, fromClient, transport } = await kissServer();
+    const { t, counters } = transport({ backoff: { initialMs: 20, maxMs: 100 } });
     const states: LinkState[] = [];
     t.onState((s) => states.push(s));
     const got: Uint8Array[] = [];
@@ -137,19 +145,9 @@ describe('KISS transport', () => {
   });
 
   it('paces frames to the TNC by their modelled airtime (KISS never says when a frame went out)', async () => {
-    const { fromClient, port } = await kissServer();
+    const { fromClient, transport } = await kissServer();
     const clock = new ManualClock(0);
-    const counters = new Counters();
-    const t = new KissTransport(
-      {
-        name: 'ham0',
-        callsign: 'N0CALL-7',
-        profile: findBoardProfile('direwolf'),
-        openChannel: tcpChannelFactory('127.0.0.1', port),
-      },
-      { log: silentLogger(), counters, clock },
-    );
-    cleanup.push(() => t.close());
+    const { t, counters } = transport({ clock });
     await t.open();
     // 200-byte frames: 400 ms TXDELAY+TXTAIL plus (200 + 16 + 6) bytes at 1200 bit/s = 1880 ms.
     const air = t.frameAirtimeMs(200);
