@@ -60,7 +60,7 @@ export type SupervisedState = LinkState | 'restarting' | 'quarantined';
 
 /**
  * The compiled child entry, also when this module runs from TypeScript source (tests): the
- * esbuild bundle (scripts/bundle.mjs, part of `npm run build`) when it is at least as new as
+ * esbuild bundle (CommonJS, scripts/bundle.mjs, part of `npm run build`) when it is at least as new as
  * the compiled driver-host.js, else driver-host.js itself (a later bare tsc makes it newer, so
  * a stale bundle is never run). ALTNET_DRIVER_BUNDLE=0 skips the bundle (the memory bench's
  * reference).
@@ -74,7 +74,7 @@ export function driverHostEntry(env: NodeJS.ProcessEnv = process.env): string {
     plain = resolve(dir, 'dist/src/gateway/driver-host.js');
     if (!existsSync(plain)) throw new AltnetError('driver-host-missing', `cannot find ${plain}; run \`npm run build\` first`);
   }
-  const bundled = resolve(dirname(plain), 'driver-host.bundle/driver-host.js');
+  const bundled = resolve(dirname(plain), 'driver-host.bundle/driver-host.cjs');
   if (env.ALTNET_DRIVER_BUNDLE !== '0' && existsSync(bundled) && statSync(bundled).mtimeMs >= statSync(plain).mtimeMs) return bundled;
   return plain;
 }

@@ -116,7 +116,7 @@ describe('scripts/install.sh with DESTDIR', () => {
     // Stand-in for `npm ci --omit=dev`, which the test does not run.
     symlinkSync(join(REPO, 'node_modules'), join(app, 'node_modules'));
     // The drivers run from the esbuild bundle only if the copy kept its times (driverHostEntry).
-    const bundle = 'dist/src/gateway/driver-host.bundle/driver-host.js';
+    const bundle = 'dist/src/gateway/driver-host.bundle/driver-host.cjs';
     if (existsSync(join(REPO, bundle))) {
       expect(statSync(join(app, bundle)).mtimeMs).toBe(statSync(join(REPO, bundle)).mtimeMs);
       const entry = spawnSync(
