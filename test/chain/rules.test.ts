@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { bitsToTarget, serializeHeader, targetToBits } from '../../src/chain/header.js';
 import { NETWORKS } from '../../src/chain/networks.js';
-import { checkContext, medianTimePast, requiredBits, retargetBits, validateHeader, type ParentContext } from '../../src/chain/rules.js';
+import {
+  checkContext,
+  hashMeetsTarget,
+  medianTimePast,
+  requiredBits,
+  retargetBits,
+  validateHeader,
+  type ParentContext,
+} from '../../src/chain/rules.js';
 import { HeaderChain } from '../../src/chain/chain.js';
 import { headerHash80 } from '../../src/chain/sha256d.js';
 import { Counters } from '../../src/util/counters.js';
@@ -206,5 +214,30 @@ describe('checkpoints', () => {
     const cp = { ...NETWORKS.main.checkpoints[0], recentTimes: Array(11).fill(t) };
     const { chain } = newChain(NETWORKS.main, { checkpoint: cp, nowSeconds: () => 1_800_000_000 });
     expect(chain.addHeaders([first]).rejected?.code).toBe('time-too-old');
+  });
+});
+
+describe('hashMeetsTarget', () => {
+  // The hash as 32 bytes in internal order (a little-endian number), the target as 8 little-endian limbs.
+  const hashOf = (n: bigint) => Uint8Array.from({ length: 32 }, (_, i) => Number((n >> BigInt(8 * i)) & 0xffn));
+  const limbsOf = (n: bigint) => Uint32Array.from({ length: 8 }, (_, i) => Number((n >> BigInt(32 * i)) & 0xffffffffn));
+  it('is hash <= target over all 256 bits, at an offset', () => {
+    const target = bitsToTarget(0x1703e8b3)!;
+    const cases: [bigint, boolean][] = [
+      [target, true],
+      [target - 1n, true],
+      [target + 1n, false],
+      [0n, true],
+      [(1n << 256n) - 1n, false],
+      [target ^ 1n, false], // differs from the target only in its lowest bit (target is even: one above)
+      [target - (1n << 100n), true],
+      [target + (1n << 100n), false],
+      [1n << 200n, false],
+    ];
+    for (const [h, ok] of cases) {
+      const buf = new Uint8Array(40);
+      buf.set(hashOf(h), 5);
+      expect(hashMeetsTarget(buf, 5, limbsOf(target)), `hash ${h.toString(16)}`).toBe(ok);
+    }
   });
 });
