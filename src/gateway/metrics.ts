@@ -325,7 +325,10 @@ export const METRIC_HELP: Readonly<Record<string, string>> = {
   'link.*.radio_requests_unanswered':
     'Times a duplex radio left our header request and its retries unanswered (no peer ahead of us heard it).',
   'link.*.tips_superseded': 'Queued tip announcements replaced by a newer tip before they were sent.',
-  'link.*.tips_unresolved': 'Tip announcements whose header could not be rebuilt (its parent unknown); the height still counts.',
+  'link.*.tips_unresolved':
+    'Tip announcements whose header could not be rebuilt yet (its parent unknown); the height still counts, and the tip waits for its parent.',
+  'link.*.tips_joined': 'New tips sent together with the tip still waiting for the radio (one small header batch) instead of replacing it.',
+  'link.*.tips_resolved_late': 'Tip announcements rebuilt once their parent arrived in a later batch (a receiver catching up).',
   'link.*.tx_tx': 'Transactions transmitted on the link.',
   'link.*.txacks_tx': 'Transaction acknowledgements (TXACK) transmitted on the link.',
   'link.*.txacks_rx': 'Transaction acknowledgements (TXACK) received on the link.',

@@ -93,9 +93,10 @@ const RADIO_ANSWER_BYTES = MAX_RADIO_ANSWER * 40 + 64;
 /** Least wait for a radio answer, ms. */
 const MIN_RADIO_ANSWER_WAIT_MS = 5000;
 
-/** A beacon carousel slot as last sent: the hash of its last header, passes so far, send order. */
+/** A beacon carousel slot as last sent: its last header (hash, height), passes so far, send order. */
 interface CarouselSlot {
   last: string;
+  lastHeight: number;
   passes: number;
   seq: number;
 }
@@ -579,12 +580,18 @@ export class Router {
       live.add(p);
       oldest = p;
       const e = seen.get(p);
-      const fresh = !e || e.last !== last;
+      // A batch whose headers changed (never sent, or a reorg) is new. One that only grew (the
+      // newest, by a block) keeps its place in the rotation: the block went alone as a tip at
+      // once (and receivers keep a tip until its parent comes). Counted new at each block, the
+      // newest batch took the whole budget at SF12 and 1% (an hour of it per batch, a block per
+      // 10 minutes) and the carousel never reached a receiver that was behind (issue 17,
+      // catch-up harness with blockEveryMs).
+      const fresh = !e || (e.last !== last && hashToHex(chain.getByHeight(e.lastHeight)?.hash ?? new Uint8Array(32)) !== e.last);
       const passes = fresh ? 0 : e.passes;
       const seq = fresh ? -1 : e.seq;
       // Fewest passes; among equals the one sent longest ago; among new ones the newest.
       if (!best || passes < best.passes || (passes === best.passes && seq < best.seq)) {
-        best = { slot: p, parent, last, passes, seq };
+        best = { slot: p, parent, last, lastHeight, passes, seq };
       }
     }
     for (const p of seen.keys()) if (!live.has(p)) seen.delete(p);
@@ -594,7 +601,7 @@ export class Router {
       return false;
     }
     this.beaconHungry.delete(linkName);
-    seen.set(best.slot, { last: best.last, passes: best.passes + 1, seq: this.beaconSeq++ });
+    seen.set(best.slot, { last: best.last, lastHeight: best.lastHeight, passes: best.passes + 1, seq: this.beaconSeq++ });
     if (best.slot === oldest) carousel.floor = floorNow;
     link.sendHeaders(batch);
     counters.inc('router.beacons');

@@ -42,6 +42,13 @@ import { DEFAULT_INTEGRITY, DEFAULT_REPAIR_RATIO, type FramedLinkOptions } from 
 const CONTEXT_HEIGHTS = 1024;
 /** Header batches waiting for a parent we do not have yet. */
 const MAX_WAITING_BATCHES = 64;
+/**
+ * Tip announcements waiting for their parent, newest kept: a receiver catching up from a beacon
+ * hears the tips of blocks mined meanwhile before it has their parents (a carousel cycle takes
+ * hours at SF12 and 1%, several blocks an hour); kept, they join the chain once the batches
+ * arrive, instead of waiting for the carousel to come round again (issue 17).
+ */
+const MAX_WAITING_TIPS = 144;
 const HOUR_MS = 3_600_000;
 /**
  * Each pass of a beacon batch sends k fresh symbols plus this share more (codecs/frames.md 5):
@@ -76,6 +83,8 @@ interface QueuedMessage {
   frames: Uint8Array[];
   /** Index of the next frame to hand to the radio. */
   next: number;
+  /** A tip message: the new headers it announces (one, or a few a later block joined: sendHeaders). */
+  tip?: HeaderBatch;
 }
 
 interface Known {
@@ -92,6 +101,7 @@ export class FramedLink implements Link {
   private readonly context = new Map<number, Known[]>();
   private topHeight = -1;
   private waiting: Array<{ parentHeight: number; parentPrefix: Uint8Array; stream: Uint8Array }> = [];
+  private waitingTips: TipAnnouncement[] = [];
   /**
    * Messages waiting for the radio, oldest first. A newer tip replaces a queued older one, and
    * a beacon batch is skipped while another waits: on a slow, duty-cycled radio, stale
@@ -262,14 +272,16 @@ export class FramedLink implements Link {
     }
     const rule = bitsRuleFor(this.ctx.network);
     if (batch.headers.length === 1) {
-      // A lone new tip goes as a standalone announcement: one small frame on most links.
-      const body = encodeTip({ header: batch.headers[0], height: batch.parentHeight + 1, parent: batch.parent });
-      this.ctx.counters.inc('tips_tx');
       // The newest carousel batch may be the tip alone: then it answers the link's ask.
       const answer = this.asked;
       this.asked = false;
       if (answer) this.beaconTimer?.cancel();
-      return this.enqueue('tip', this.fragmenter.fragment(FrameType.TIP, body), answer);
+      const joined = this.joinWaitingTip(batch, rule);
+      if (joined) return this.enqueue('tip', joined.frames, answer, joined.tip);
+      // A lone new tip goes as a standalone announcement: one small frame on most links.
+      const body = encodeTip({ header: batch.headers[0], height: batch.parentHeight + 1, parent: batch.parent });
+      this.ctx.counters.inc('tips_tx');
+      return this.enqueue('tip', this.fragmenter.fragment(FrameType.TIP, body), answer, batch);
     }
     const stream = encodeHeaderStream(batch.headers, { parent: batch.parent, parentHeight: batch.parentHeight, bitsRule: rule });
     const body = encodeHeadersBody({ parentHeight: batch.parentHeight, parentPrefix: headerHash(batch.parent), stream });
@@ -283,6 +295,35 @@ export class FramedLink implements Link {
     this.beaconTimer?.cancel();
     this.asked = false;
     return this.enqueue('batch', frames, true);
+  }
+
+  /**
+   * A new tip whose parent is the tip still waiting for the radio (a duty-cycled link, blocks
+   * coming faster than its budget): both go as one small header batch, when it fits one frame,
+   * instead of the newer replacing the older. A receiver following the tips then misses none
+   * (without the older it could not rebuild the newer, nor any after it, until the carousel came
+   * round: hours at SF12; issue 17).
+   */
+  private joinWaitingTip(batch: HeaderBatch, rule: ReturnType<typeof bitsRuleFor>): { frames: Uint8Array[]; tip: HeaderBatch } | undefined {
+    const parentHash = toHex(headerHash(batch.parent));
+    const older = this.queue.find(
+      (q) =>
+        q.kind === 'tip' &&
+        q.next === 0 &&
+        q.tip !== undefined &&
+        q.tip.parentHeight + q.tip.headers.length === batch.parentHeight &&
+        toHex(headerHash(q.tip.headers[q.tip.headers.length - 1])) === parentHash,
+    )?.tip;
+    if (!older) return undefined;
+    const tip = { parentHeight: older.parentHeight, parent: older.parent, headers: [...older.headers, batch.headers[0]] };
+    const stream = encodeHeaderStream(tip.headers, { parent: tip.parent, parentHeight: tip.parentHeight, bitsRule: rule });
+    const frames = this.fragmenter.fragment(
+      FrameType.HEADERS,
+      encodeHeadersBody({ parentHeight: tip.parentHeight, parentPrefix: headerHash(tip.parent), stream }),
+    );
+    if (frames.length > 1) return undefined;
+    this.ctx.counters.inc('tips_joined');
+    return { frames, tip };
   }
 
   async sendTx(raw: Uint8Array): Promise<void> {
@@ -336,16 +377,18 @@ export class FramedLink implements Link {
    * Queues a message. Tips, transactions and requests go before beacon batches (frame by
    * frame, so a new tip does not wait for a long batch), and a newer tip replaces a queued one.
    */
-  private async enqueue(kind: MessageKind, frames: Uint8Array[], carousel = false): Promise<void> {
+  private async enqueue(kind: MessageKind, frames: Uint8Array[], carousel = false, tip?: HeaderBatch): Promise<void> {
     if (kind === 'tip') {
       const before = this.queue.length;
       const replaced = this.queue.filter((q) => q.kind === 'tip' && q.next === 0);
       this.queue = this.queue.filter((q) => !replaced.includes(q));
-      if (this.queue.length < before) this.ctx.counters.inc('tips_superseded');
+      // (One a joined message carries too is not superseded: sendHeaders joinWaitingTip.)
+      const lost = replaced.filter((q) => !tip || !q.tip || tip.parentHeight > q.tip.parentHeight);
+      if (lost.length) this.ctx.counters.inc('tips_superseded');
       // A replaced tip that answered the beacon's ask hands that role on.
       if (replaced.some((q) => q.carousel)) carousel = true;
     }
-    this.queue.push({ kind, frames, next: 0, carousel });
+    this.queue.push({ kind, frames, next: 0, carousel, tip });
     void this.pump();
   }
 
@@ -460,22 +503,38 @@ export class FramedLink implements Link {
   }
 
   private onTip(tip: TipAnnouncement): void {
-    const candidates = this.context.get(tip.height - 1) ?? [];
-    for (const c of candidates) {
+    if (this.resolveTip(tip)) return;
+    // We cannot rebuild it without its parent yet; the height alone still tells the watchdog, and
+    // it waits for the parent (a batch on its way).
+    this.ctx.counters.inc('tips_unresolved');
+    this.ctx.events.tip?.({ height: tip.height });
+    this.waitingTips = this.waitingTips.filter((t) => t.height !== tip.height || toHex(t.merkleRoot) !== toHex(tip.merkleRoot));
+    this.waitingTips.push(tip);
+    this.waitingTips.sort((a, b) => a.height - b.height);
+    if (this.waitingTips.length > MAX_WAITING_TIPS) this.waitingTips.shift();
+  }
+
+  /** Rebuilds a tip whose parent we know and reports it; false when the parent is unknown (yet). */
+  private resolveTip(tip: TipAnnouncement): boolean {
+    for (const c of this.context.get(tip.height - 1) ?? []) {
       if (!tipParentMatches(tip, c.hash)) continue;
       const raw = resolveTip(tip, c.raw);
       this.remember(tip.height, raw);
       this.ctx.counters.inc('tips_rx');
       this.ctx.events.headers([raw]);
       this.ctx.events.tip?.({ height: tip.height, hash: headerHash(raw) });
-      return;
+      return true;
     }
-    // We cannot rebuild it without its parent; the height alone still tells the watchdog.
-    this.ctx.counters.inc('tips_unresolved');
-    this.ctx.events.tip?.({ height: tip.height });
+    return false;
   }
 
   private retryWaiting(): void {
+    // Tips first, lowest first: each resolved one may be the parent of the next.
+    for (const tip of [...this.waitingTips]) {
+      if (!this.waitingTips.includes(tip) || !this.resolveTip(tip)) continue;
+      this.waitingTips = this.waitingTips.filter((t) => t !== tip);
+      this.ctx.counters.inc('tips_resolved_late');
+    }
     for (let progress = true; progress && this.waiting.length;) {
       progress = false;
       for (const body of [...this.waiting]) {
@@ -506,7 +565,7 @@ export class FramedLink implements Link {
       this.topHeight = height;
       for (const h of this.context.keys()) if (h <= height - CONTEXT_HEIGHTS) this.context.delete(h);
     }
-    if (this.waiting.length) queueMicrotask(() => this.retryWaiting());
+    if (this.waiting.length || this.waitingTips.length) queueMicrotask(() => this.retryWaiting());
   }
 
   private find(height: number, prefix: Uint8Array): Known | undefined {

@@ -142,29 +142,30 @@ describe('router', () => {
     ]);
   });
 
-  it('keeps the floor a carousel cycle started from until its oldest batch went, so blocks arriving meanwhile do not strand a receiver at the depth', () => {
+  it('keeps the floor a carousel cycle started from until its oldest batch went, and a batch that grew by a block its place, so blocks arriving meanwhile strand no receiver', () => {
     const { router, radio } = setup('beacon', 300);
     const order = () => radio.sent.splice(0).map((b) => [b.parentHeight, b.headers.length]);
     router.beaconNext('lora', 64);
     expect(order()).toEqual([[256, 44]]);
-    // A block arrives mid-cycle: the floor is now 157, but this cycle's oldest batch still starts
-    // at 156 (a receiver at 156 when the cycle began gets 157).
+    // A block arrives mid-cycle: it goes alone at once. The newest batch grew (257..301) but keeps
+    // its place: the batches not sent yet go first (counted new at each block, the newest took
+    // the whole budget of a slow radio and the carousel never reached a receiver behind). The
+    // floor is now 157, but this cycle's oldest batch still starts at 156 (a receiver at 156 when
+    // the cycle began gets 157).
     router.onLinkHeaders('esplora', [header(301)]);
-    expect(order()).toEqual([[300, 1]]); // the tip alone
-    router.beaconNext('lora', 64);
-    router.beaconNext('lora', 64);
-    router.beaconNext('lora', 64);
+    expect(order()).toEqual([[300, 1]]);
+    for (let i = 0; i < 3; i++) router.beaconNext('lora', 64);
     expect(order()).toEqual([
-      [256, 45],
       [192, 64],
       [156, 36],
+      [256, 45],
     ]);
     // The next cycle starts from the floor of the moment the oldest batch went: 301 - 144.
     for (let i = 0; i < 3; i++) router.beaconNext('lora', 64);
     expect(order()).toEqual([
-      [256, 45],
       [192, 64],
       [157, 35],
+      [256, 45],
     ]);
   });
 

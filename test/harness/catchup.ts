@@ -127,6 +127,11 @@ export interface CatchUpOptions {
   newTipAtMs?: number;
   /** The beacon's tip height (default recentFirstHeight + 1000): batches are aligned, so the tip matters. */
   tip?: number;
+  /**
+   * A new block reaches the beacon this often (virtual ms; the real next headers), as on mainnet
+   * while a slow link catches up; then caught up means the receiver reached the beacon's tip.
+   */
+  blockEveryMs?: number;
 }
 
 export interface CatchUpResult {
@@ -140,6 +145,8 @@ export interface CatchUpResult {
   air: SimAir['stats'];
   beacon: Record<string, number>;
   receiver: Record<string, number>;
+  /** Blocks added by blockEveryMs before the receiver reached the beacon's tip. */
+  blocksAdded: number;
   /** Headers carried in beacon batches and the bytes their frames took (altnet frames only). */
   batchHeaders: number;
   batchFrames: number;
@@ -253,22 +260,33 @@ export async function runCatchUp(o: CatchUpOptions): Promise<CatchUpResult> {
   await settle();
   await starting;
   const limit = start + (o.limitMs ?? 3 * 86_400_000);
-  const done = () => receiverChain.tip().height >= tip && (o.newTipAtMs === undefined || newTipDelayMs !== undefined);
+  let target = tip;
+  let blocksAdded = 0;
+  const nextBlockAt = () => start + (blocksAdded + 1) * o.blockEveryMs!;
+  const reached = () => receiverChain.tip().height >= target;
+  const done = () => reached() && (o.newTipAtMs === undefined || newTipDelayMs !== undefined);
   let caughtUpAt: number | undefined;
   while (!done() && clock.nowMs() < limit) {
     if (o.newTipAtMs !== undefined && newTipAt === undefined && clock.nowMs() - start >= o.newTipAtMs) {
       newTipAt = clock.nowMs();
       router.onLinkHeaders('source', [recentHeader(newTip)]);
     }
-    if (caughtUpAt === undefined && receiverChain.tip().height >= tip) caughtUpAt = clock.nowMs();
+    if (o.blockEveryMs !== undefined && !reached() && clock.nowMs() >= nextBlockAt()) {
+      blocksAdded++;
+      target = tip + blocksAdded;
+      router.onLinkHeaders('source', [recentHeader(target)]);
+      await settle();
+    }
+    if (caughtUpAt === undefined && reached()) caughtUpAt = clock.nowMs();
     const next = clock.nextTimerAt();
     if (next === undefined) break;
     let to = Math.min(next, limit);
     if (o.newTipAtMs !== undefined && newTipAt === undefined) to = Math.min(to, start + o.newTipAtMs);
+    if (o.blockEveryMs !== undefined && !reached()) to = Math.min(to, nextBlockAt());
     clock.advance(Math.max(0, to - clock.nowMs()));
     await settle();
   }
-  if (caughtUpAt === undefined && receiverChain.tip().height >= tip) caughtUpAt = clock.nowMs();
+  if (caughtUpAt === undefined && reached()) caughtUpAt = clock.nowMs();
   await beacon.stop();
   await receiver.stop();
   await air.close();
@@ -280,6 +298,7 @@ export async function runCatchUp(o: CatchUpOptions): Promise<CatchUpResult> {
     air: { ...air.stats },
     beacon: beaconCounters.snapshot(),
     receiver: receiverCounters.snapshot(),
+    blocksAdded,
     batchHeaders,
     batchFrames: beaconCounters.get('batch_frames_tx'),
     batchBytes: beaconCounters.get('batch_bytes_tx'),

@@ -41,6 +41,15 @@ describe('catch-up over a one-way duty-cycled radio (virtual clock)', () => {
     expect(r.receiver['reassembly.completed']).toBeGreaterThan(0);
   });
 
+  it('catches up at SF12 and 1% while a block comes every 10 minutes (tips joined, kept until their parent comes, the newest batch not resent at each block)', async () => {
+    const r = await runCatchUp({ profile: loraProfile(12, 0.01), behind: 144, blockEveryMs: 600_000, limitMs: 3 * 86_400_000 });
+    // Before: never (the newest batch, counted new at each block, took the whole budget).
+    expect(r.caughtUp).toBe(true);
+    expect(r.blocksAdded).toBeGreaterThan(30);
+    expect(r.catchUpMs).toBeLessThan(24 * HOUR);
+    expect(r.receiver.tips_resolved_late).toBeGreaterThan(0);
+  });
+
   it('catches up over AFSK 1200 timing with no duty cycle', async () => {
     const r = await runCatchUp({ profile: afskProfile(), behind: 144 });
     expect(r.caughtUp).toBe(true);

@@ -23,8 +23,12 @@ class MemoryRadio implements FrameTransport {
   hold = false;
   private waiting: Array<() => void> = [];
   private handler: (f: Uint8Array) => void = () => {};
-  constructor(direction: LinkDirection = 'duplex', duty: { dutyCycle: number; bitrate: number } = { dutyCycle: 1, bitrate: 5469 }) {
-    this.capabilities = { direction, mtu: 51, ...duty, carries: ['headers', 'tx'], needsCallsign: false };
+  constructor(
+    direction: LinkDirection = 'duplex',
+    duty: { dutyCycle: number; bitrate: number } = { dutyCycle: 1, bitrate: 5469 },
+    mtu = 51,
+  ) {
+    this.capabilities = { direction, mtu, ...duty, carries: ['headers', 'tx'], needsCallsign: false };
   }
   async open() {}
   async close() {}
@@ -70,9 +74,9 @@ function endpoint(radio: MemoryRadio, now?: () => number, options: FramedLinkOpt
   return { link: new FramedLink('air', radio, ctx, { ...options, now }), got, counters };
 }
 
-async function pair() {
-  const ra = new MemoryRadio();
-  const rb = new MemoryRadio();
+async function pair(mtu = 51) {
+  const ra = new MemoryRadio('duplex', undefined, mtu);
+  const rb = new MemoryRadio('duplex', undefined, mtu);
   ra.peer = rb;
   rb.peer = ra;
   const a = endpoint(ra);
@@ -160,6 +164,49 @@ describe('framed link', () => {
     // The far end (no context: tips reported by height) heard 20 and 22, never the stale 21.
     expect(b.got.tips).toEqual([{ height: 20 }, { height: 22 }]);
     expect(b.got.txs.map((t) => t[0])).toEqual([1, 2]);
+  });
+
+  it('keeps a tip whose parent it lacks and rebuilds it once the batch with its parent arrives (issue 17)', async () => {
+    const { a, b } = await pair();
+    b.link.setContext(0, range(0, 16));
+    await a.link.sendHeaders({ parentHeight: 32, parent: header(32), headers: [header(33)] });
+    await a.link.sendHeaders({ parentHeight: 33, parent: header(33), headers: [header(34)] });
+    await flush();
+    expect(b.got.headers).toEqual([]);
+    expect(b.got.tips).toEqual([{ height: 33 }, { height: 34 }]); // heights only, for the watchdog
+    await a.link.sendHeaders({ parentHeight: 16, parent: header(16), headers: range(17, 32) });
+    await flush();
+    // The batch, then both tips in order: a receiver catching up from a beacon joins the tips
+    // of the blocks mined meanwhile instead of waiting for the carousel to come round.
+    expect(b.got.headers).toEqual(range(17, 34));
+    expect(b.got.tips.slice(2)).toEqual([
+      { height: 33, hash: headerHash(header(33)) },
+      { height: 34, hash: headerHash(header(34)) },
+    ]);
+    expect(b.counters.get('tips_resolved_late')).toBe(2);
+  });
+
+  it('sends a new tip together with the tip still waiting for the radio, as one frame, instead of replacing it (issue 17)', async () => {
+    const { a, b, ra } = await pair(115);
+    b.link.setContext(0, range(0, 40));
+    ra.hold = true;
+    // Tip 41 is with the radio; 42 waits; 43 comes before 42 left: 42 and 43 go as one batch.
+    for (const h of [41, 42, 43]) await a.link.sendHeaders({ parentHeight: h - 1, parent: header(h - 1), headers: [header(h)] });
+    ra.release();
+    await flush();
+    await flush();
+    expect(ra.sent.map((f) => decodeFrame(f).type)).toEqual([FrameType.TIP, FrameType.HEADERS]);
+    expect(b.got.headers).toEqual(range(41, 43));
+    expect(a.counters.get('tips_joined')).toBe(1);
+    expect(a.counters.get('tips_superseded')).toBe(0);
+    // On a 51-byte radio two headers do not fit one frame: the newer replaces the older, as before.
+    const small = await pair();
+    small.ra.hold = true;
+    for (const h of [41, 42, 43]) await small.a.link.sendHeaders({ parentHeight: h - 1, parent: header(h - 1), headers: [header(h)] });
+    small.ra.release();
+    await flush();
+    expect(small.ra.sent.map((f) => decodeFrame(f).type)).toEqual([FrameType.TIP, FrameType.TIP]);
+    expect(small.a.counters.get('tips_superseded')).toBe(1);
   });
 
   it('lets a new tip overtake the rest of a long batch', async () => {
