@@ -1,49 +1,148 @@
-// Child process of the memory bench (memory.ts): the measured main process. Runs a mainnet
-// gateway with 4 links of 4 kinds (sim rx on the air at argv[2], esplora argv[3], electrum
-// argv[4], p2p argv[5], all local servers), waits until they are up and have synced what the
-// servers have, then prints its own and its link children's pids as JSON and keeps running
-// until a line arrives on stdin.
-import { mkdtempSync, rmSync } from 'node:fs';
+// The measured gateway of the memory bench (memory.ts): `altnet run` started as the installed
+// launcher (scripts/install.sh) starts it: the compiled CLI entry with MAIN_NODE_FLAGS and
+// MEMORY_ENV, an altnet.conf of its own naming 4 links of 4 kinds (sim rx on the air at
+// `airPort`, esplora, electrum, p2p, all local servers; no built-in defaults), a mainnet chain.
+// So the main process loads exactly what the daemon loads (the CLI, the config checker, the
+// entry's bundle when the build made one). Ready once <datadir>/status.json (written every 2 s)
+// shows the chain at the servers' tip and every link up (or 20 s later); each link process is found among the
+// daemon's children by the ALTNET_LINK its supervisor gives it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { NETWORKS } from '../../src/chain/networks.js';
-import { Gateway } from '../../src/gateway/gateway.js';
-import { silentLogger } from '../../src/util/log.js';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { GatewayStatus } from '../../src/gateway/gateway.js';
+import { MAIN_NODE_FLAGS, nodeMemoryEnv } from '../../src/util/node-memory.js';
 
-async function main(): Promise<void> {
-  const [airPort, esploraUrl, electrumPort, p2pPort] = process.argv.slice(2);
-  const datadir = mkdtempSync(join(tmpdir(), 'altnet-bench-mem-'));
-  const links: Array<{ name: string; type: string; options: Record<string, string> }> = [
-    { name: 'sim0', type: 'sim', options: { type: 'sim', air: `127.0.0.1:${airPort}`, sf: '7', dutycycle: '0.01', direction: 'rx' } },
-    { name: 'esplora0', type: 'esplora', options: { type: 'esplora', url: esploraUrl } },
-    { name: 'electrum0', type: 'electrum', options: { type: 'electrum', server: `127.0.0.1:${electrumPort}` } },
-    { name: 'p2p0', type: 'p2p', options: { type: 'p2p', peer: `127.0.0.1:${p2pPort}` } },
-  ];
-  const gw = await Gateway.start({ network: NETWORKS.main, listen: { host: '127.0.0.1', port: 0 }, datadir, links, log: silentLogger() });
-  try {
-    const end = Date.now() + 20_000;
-    while (!links.every((l) => gw.link(l.name)?.state === 'up') && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
-    // Let the sync settle, then collect garbage so the figure is steady state, not a peak.
-    await new Promise((r) => setTimeout(r, 3000));
-    (globalThis as { gc?: () => void }).gc?.();
-    await new Promise((r) => setTimeout(r, 500));
-    const out = {
-      pid: process.pid,
-      tipHeight: gw.chain.tip().height,
-      links: links.map((l) => ({ link: l.name, type: l.type, pid: gw.link(l.name)?.pid, state: gw.link(l.name)?.state })),
-    };
-    process.stdout.write(JSON.stringify(out) + '\n');
-    await new Promise<void>((r) => process.stdin.once('data', () => r()));
-  } finally {
-    await gw.stop();
-    rmSync(datadir, { recursive: true, force: true });
-  }
+export interface MeasuredDaemon {
+  pid: number;
+  tipHeight: number;
+  links: Array<{ link: string; type: string; pid?: number; state: string }>;
+  stop(): Promise<void>;
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exit(1);
-  },
-);
+/** The compiled CLI entry (dist/src/cli/main.js), also when this module runs from TypeScript source. */
+function cliEntry(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!readdirSync(dir).includes('package.json') && dirname(dir) !== dir) dir = dirname(dir);
+  return resolve(dir, 'dist/src/cli/main.js');
+}
+
+/** A loopback port free now (the config refuses port 0), for the daemon's node listener. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** Pids of `pid`'s children by their ALTNET_LINK (the link name the supervisor gave each). */
+function linkChildren(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    let children: string;
+    try {
+      children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const child of children.split(' ').filter(Boolean).map(Number)) {
+      try {
+        const env = readFileSync(`/proc/${child}/environ`, 'utf8').split('\0');
+        const name = env.find((e) => e.startsWith('ALTNET_LINK='))?.slice('ALTNET_LINK='.length);
+        if (name) out.set(name, child);
+      } catch {
+        /* exited meanwhile */
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Starts the daemon and resolves once its links are up and synced to `tipHeight` (then a
+ * settling pause: V8's memory reducer collects the sync's garbage a few seconds after it ends).
+ */
+export async function startMeasuredDaemon(opts: {
+  airPort: number;
+  esploraUrl: string;
+  electrumPort: number;
+  p2pPort: number;
+  tipHeight: number;
+  settleMs?: number;
+  timeoutMs?: number;
+}): Promise<MeasuredDaemon> {
+  const datadir = mkdtempSync(join(tmpdir(), 'altnet-bench-mem-'));
+  const conf = join(datadir, 'altnet.conf');
+  const links = [
+    { name: 'sim0', type: 'sim', keys: { air: `127.0.0.1:${opts.airPort}`, sf: '7', dutycycle: '0.01', direction: 'rx' } },
+    { name: 'esplora0', type: 'esplora', keys: { url: opts.esploraUrl } },
+    { name: 'electrum0', type: 'electrum', keys: { server: `127.0.0.1:${opts.electrumPort}` } },
+    { name: 'p2p0', type: 'p2p', keys: { peer: `127.0.0.1:${opts.p2pPort}` } },
+  ];
+  writeFileSync(
+    conf,
+    [
+      'network=main',
+      `datadir=${datadir}`,
+      `listen=127.0.0.1:${await freePort()}`,
+      'defaults=0',
+      'loglevel=warn',
+      ...links.flatMap((l) => [`link.${l.name}.type=${l.type}`, ...Object.entries(l.keys).map(([k, v]) => `link.${l.name}.${k}=${v}`)]),
+    ].join('\n') + '\n',
+  );
+  const child: ChildProcess = spawn(process.execPath, [...MAIN_NODE_FLAGS, cliEntry(), 'run', `--conf=${conf}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: nodeMemoryEnv(process.env),
+  });
+  let stderr = '';
+  child.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2000)));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(t);
+    }
+    rmSync(datadir, { recursive: true, force: true });
+  };
+  try {
+    const end = Date.now() + (opts.timeoutMs ?? 60_000);
+    let status: GatewayStatus | undefined;
+    let syncedAt: number | undefined;
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`memory bench: altnet run exited with ${child.exitCode}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      try {
+        status = JSON.parse(readFileSync(join(datadir, 'status.json'), 'utf8')) as GatewayStatus;
+      } catch {
+        status = undefined;
+      }
+      const synced = status !== undefined && status.chain.height >= opts.tipHeight;
+      if (synced && links.every((l) => status!.links.find((s) => s.name === l.name)?.state === 'up')) break;
+      // An HTTP source stays `starting` until its first request completes, which may be a long
+      // paced fetch begun before the other links synced: synced and 20 s on, measure as it is.
+      if (synced) syncedAt ??= Date.now();
+      if (syncedAt !== undefined && Date.now() - syncedAt > 20_000) break;
+      if (Date.now() > end) {
+        throw new Error(
+          `memory bench: altnet run not up and synced in time (chain ${status?.chain.height}, links ${JSON.stringify(status?.links.map((l) => [l.name, l.state]))}): ${stderr.slice(-300)}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await new Promise((r) => setTimeout(r, opts.settleMs ?? 8000));
+    const pids = linkChildren(child.pid!);
+    return {
+      pid: child.pid!,
+      tipHeight: status!.chain.height,
+      links: links.map((l) => ({ link: l.name, type: l.type, pid: pids.get(l.name), state: status!.links.find((s) => s.name === l.name)!.state })),
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

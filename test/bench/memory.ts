@@ -4,19 +4,20 @@
 // a bare Node is the floor that isolating each driver in a process costs. PSS splits pages
 // shared between processes (the node binary, libraries) among them, so the two sets are
 // measured together, each process's share of the shared pages counted once.
-// The gateway runs as the installed daemon does (the launcher's MAIN_NODE_FLAGS and MEMORY_ENV;
-// the supervisor gives its drivers theirs); the bare processes get neither. Once the links are
-// up and synced (memory-gateway.ts), both sets are sampled SAMPLES times a second apart at the
-// same moments; the figures are medians (the ratio: the median of the per-sample ratios).
+// The gateway is `altnet run` as the installed launcher starts it (memory-gateway.ts: the CLI
+// entry with MAIN_NODE_FLAGS and MEMORY_ENV; the supervisor gives its drivers theirs); the bare
+// processes get neither. Once the links are up and synced and the daemon has settled, both sets
+// are sampled SAMPLES times a second apart at the same moments; the figures are medians (the
+// ratio: the median of the per-sample ratios).
 // The drivers run from the esbuild bundle when the build made one (settings.driverEntry says
 // which); ALTNET_DRIVER_BUNDLE=0 npm run --silent bench -- memory measures them unbundled.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { dirname, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { relative } from 'node:path';
 import { driverHostEntry } from '../../src/gateway/supervisor.js';
 import { SimAir } from '../../src/links/sim/air.js';
 import { driverNodeFlags, MAIN_NODE_FLAGS, nodeMemoryEnv } from '../../src/util/node-memory.js';
+import { startMeasuredDaemon, type MeasuredDaemon } from './memory-gateway.js';
 import { startEsploraServer } from '../servers/esplora-server.js';
 import { startElectrumServer } from '../servers/electrum-server.js';
 import { startFakePeer } from '../servers/p2p-peer.js';
@@ -42,31 +43,7 @@ const median = (xs: number[]) => {
 
 const mb = (kb: number) => +(kb / 1024).toFixed(1);
 
-function waitLine(child: ChildProcess, timeoutMs: number): Promise<string> {
-  return new Promise((res, rej) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(
-      () => rej(new Error(`memory bench: no answer from the gateway child in ${timeoutMs} ms: ${err.slice(-300)}`)),
-      timeoutMs,
-    );
-    child.stderr?.on('data', (b: Buffer) => (err = (err + b.toString()).slice(-2000)));
-    child.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(timer);
-        res(out.slice(0, nl));
-      }
-    });
-    child.once('exit', (code) =>
-      rej(new Error(`memory bench: gateway child exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`)),
-    );
-  });
-}
-
 export async function bench(): Promise<Record<string, unknown>> {
-  const here = dirname(fileURLToPath(import.meta.url));
   const air = new SimAir({
     loss: 0,
     lora: { sf: 7, bandwidthHz: 125_000, codingRate: 5, preambleSymbols: 8, explicitHeader: true, crc: true, lowDataRateOptimize: 'auto' },
@@ -76,30 +53,19 @@ export async function bench(): Promise<Record<string, unknown>> {
   const electrum = await startElectrumServer();
   const peer = await startFakePeer();
   const bare: ChildProcess[] = [];
-  let gwChild: ChildProcess | undefined;
+  let daemon: MeasuredDaemon | undefined;
   try {
     for (let i = 0; i < 5; i++) bare.push(spawn(process.execPath, ['-e', 'setInterval(()=>{},1e3)'], { stdio: 'ignore' }));
-    gwChild = spawn(
-      process.execPath,
-      [
-        ...MAIN_NODE_FLAGS,
-        '--expose-gc',
-        resolve(here, 'memory-gateway.js'),
-        String(airPort),
-        esplora.url,
-        String(electrum.port),
-        String(peer.port),
-      ],
-      { stdio: ['pipe', 'pipe', 'pipe'], env: nodeMemoryEnv(process.env) },
-    );
-    const info = JSON.parse(await waitLine(gwChild, 60_000)) as {
-      pid: number;
-      tipHeight: number;
-      links: Array<{ link: string; type: string; pid?: number; state: string }>;
-    };
+    daemon = await startMeasuredDaemon({
+      airPort,
+      esploraUrl: esplora.url,
+      electrumPort: electrum.port,
+      p2pPort: peer.port,
+      tipHeight: esplora.tipHeight,
+    });
     const gwProcs = [
-      { what: 'main', pid: info.pid },
-      ...info.links.map((l) => ({ what: `${l.type} link`, pid: l.pid ?? 0, state: l.state })),
+      { what: 'main', pid: daemon.pid },
+      ...daemon.links.map((l) => ({ what: `${l.type} link`, pid: l.pid ?? 0, state: l.state })),
     ];
     const gwSamples: Array<ReturnType<typeof smapsRollup>[]> = [];
     const bareSamples: Array<ReturnType<typeof smapsRollup>[]> = [];
@@ -125,7 +91,7 @@ export async function bench(): Promise<Record<string, unknown>> {
       ratio: +median(ratios).toFixed(3),
       ratioSamples: ratios.map((r) => +r.toFixed(3)),
       target: '<= 1.25 (main + 4 link processes vs 5 bare Node processes, same run)',
-      chainTipHeight: info.tipHeight,
+      chainTipHeight: daemon.tipHeight,
       settings: {
         mainFlags: MAIN_NODE_FLAGS,
         driverFlags: { radio: driverNodeFlags('radio'), source: driverNodeFlags('source') },
@@ -134,13 +100,7 @@ export async function bench(): Promise<Record<string, unknown>> {
       },
     };
   } finally {
-    if (gwChild && gwChild.exitCode === null) {
-      const exited = new Promise((r) => gwChild!.once('exit', r));
-      gwChild.stdin?.write('stop\n');
-      const t = setTimeout(() => gwChild!.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(t);
-    }
+    await daemon?.stop();
     for (const c of bare) c.kill();
     await peer.close();
     await electrum.close();
