@@ -8,7 +8,7 @@ import { existsSync, fstatSync } from 'node:fs';
 import { loadBoardProfiles } from '../links/boards.js';
 import { checkLinks, effectiveOptions, type LinkCheckResult } from './link-check.js';
 import { createLogger, journalStream, type Logger } from '../util/log.js';
-import { Bip324Proxy } from '../proxy/proxy.js';
+import type { Bip324Proxy } from '../proxy/proxy.js';
 import {
   formatHostPort,
   loadConfig,
@@ -158,6 +158,8 @@ export async function runDaemon(args: string[], io: CliIO, forcedMode?: GatewayM
   let proxy: Bip324Proxy | undefined;
   if (config.bip324proxy) {
     const opts = { listen: config.bip324proxy, upstream: config.proxy, allowV1: config.allowv1, log: log.child('bip324proxy') };
+    // Loaded only when asked for (bip324proxy=): the proxy, its SOCKS5 server and dialer.
+    const { Bip324Proxy } = await import('../proxy/proxy.js');
     proxy = new Bip324Proxy({ ...opts, counters: gateway.counters.scoped('bip324proxy.') });
     try {
       await proxy.listen();

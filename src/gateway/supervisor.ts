@@ -3,7 +3,7 @@
 // quarantines it when it keeps delivering data the chain rejects. Nothing a driver does can
 // affect another driver or the node connection.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Socket } from 'node:net';
@@ -12,6 +12,7 @@ import type { Counters } from '../util/counters.js';
 import { AltnetError } from '../util/errors.js';
 import { driverNodeFlags, nodeMemoryEnv } from '../util/node-memory.js';
 import { linkTypeEntry } from '../links/registry.js';
+import { freshBundleOr } from '../util/bundle-entry.js';
 import type { HeaderBatch, HeadersWanted, LinkCapabilities, LinkState, TipReport } from '../links/link.js';
 import { frameMessage, IpcDecoder, parseChildMessage, DEFAULT_MAX_IPC_MESSAGE, MAX_HEADERS_PER_IPC, type ParentMessage } from './ipc.js';
 import type { RouterLink } from './router.js';
@@ -74,9 +75,7 @@ export function driverHostEntry(env: NodeJS.ProcessEnv = process.env): string {
     plain = resolve(dir, 'dist/src/gateway/driver-host.js');
     if (!existsSync(plain)) throw new AltnetError('driver-host-missing', `cannot find ${plain}; run \`npm run build\` first`);
   }
-  const bundled = resolve(dirname(plain), 'driver-host.bundle/driver-host.cjs');
-  if (env.ALTNET_DRIVER_BUNDLE !== '0' && existsSync(bundled) && statSync(bundled).mtimeMs >= statSync(plain).mtimeMs) return bundled;
-  return plain;
+  return freshBundleOr(plain, resolve(dirname(plain), 'driver-host.bundle/driver-host.cjs'), env.ALTNET_DRIVER_BUNDLE !== '0');
 }
 
 export class LinkSupervisor implements RouterLink {

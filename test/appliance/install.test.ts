@@ -115,10 +115,18 @@ describe('scripts/install.sh with DESTDIR', () => {
     const app = join(root, 'opt/altnet');
     // Stand-in for `npm ci --omit=dev`, which the test does not run.
     symlinkSync(join(REPO, 'node_modules'), join(app, 'node_modules'));
-    // The drivers run from the esbuild bundle only if the copy kept its times (driverHostEntry).
+    // The drivers and the CLI run from their esbuild bundles only if the copy kept their times
+    // (src/util/bundle-entry.ts).
+    for (const [bundle, entry] of [
+      ['dist/src/gateway/driver-host.bundle/driver-host.cjs', 'dist/src/gateway/driver-host.js'],
+      ['dist/src/cli/cli.bundle/cli.cjs', 'dist/src/cli/cli.js'],
+    ]) {
+      if (!existsSync(join(REPO, bundle))) continue;
+      expect(statSync(join(app, bundle)).mtimeMs).toBe(statSync(join(REPO, bundle)).mtimeMs);
+      expect(statSync(join(app, bundle)).mtimeMs).toBeGreaterThanOrEqual(statSync(join(app, entry)).mtimeMs);
+    }
     const bundle = 'dist/src/gateway/driver-host.bundle/driver-host.cjs';
     if (existsSync(join(REPO, bundle))) {
-      expect(statSync(join(app, bundle)).mtimeMs).toBe(statSync(join(REPO, bundle)).mtimeMs);
       const entry = spawnSync(
         process.execPath,
         [

@@ -8,12 +8,13 @@
 // daemon's children by the ALTNET_LINK its supervisor gives it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { GatewayStatus } from '../../src/gateway/gateway.js';
+import { freePort } from '../../src/node/bitcoind.js';
 import { MAIN_NODE_FLAGS, nodeMemoryEnv } from '../../src/util/node-memory.js';
+import { freshBundleOr } from '../../src/util/bundle-entry.js';
 
 export interface MeasuredDaemon {
   pid: number;
@@ -22,20 +23,15 @@ export interface MeasuredDaemon {
   stop(): Promise<void>;
 }
 
-/** The compiled CLI entry (dist/src/cli/main.js), also when this module runs from TypeScript source. */
-function cliEntry(): string {
+function repoDist(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!readdirSync(dir).includes('package.json') && dirname(dir) !== dir) dir = dirname(dir);
-  return resolve(dir, 'dist/src/cli/main.js');
+  return resolve(dir, 'dist/src/cli');
 }
 
-/** A loopback port free now (the config refuses port 0), for the daemon's node listener. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
+/** What the entry dist/src/cli/main.js runs (src/cli/main.ts): the CLI bundle or cli.js. */
+export function mainCliEntry(env: NodeJS.ProcessEnv = process.env): string {
+  return freshBundleOr(resolve(repoDist(), 'cli.js'), resolve(repoDist(), 'cli.bundle/cli.cjs'), env.ALTNET_MAIN_BUNDLE !== '0');
 }
 
 /** Pids of `pid`'s children by their ALTNET_LINK (the link name the supervisor gave each). */
@@ -87,13 +83,13 @@ export async function startMeasuredDaemon(opts: {
     [
       'network=main',
       `datadir=${datadir}`,
-      `listen=127.0.0.1:${await freePort()}`,
+      `listen=127.0.0.1:${await freePort()}`, // the config refuses port 0
       'defaults=0',
       'loglevel=warn',
       ...links.flatMap((l) => [`link.${l.name}.type=${l.type}`, ...Object.entries(l.keys).map(([k, v]) => `link.${l.name}.${k}=${v}`)]),
     ].join('\n') + '\n',
   );
-  const child: ChildProcess = spawn(process.execPath, [...MAIN_NODE_FLAGS, cliEntry(), 'run', `--conf=${conf}`], {
+  const child: ChildProcess = spawn(process.execPath, [...MAIN_NODE_FLAGS, resolve(repoDist(), 'main.js'), 'run', `--conf=${conf}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: nodeMemoryEnv(process.env),
   });
@@ -114,7 +110,8 @@ export async function startMeasuredDaemon(opts: {
     let status: GatewayStatus | undefined;
     let syncedAt: number | undefined;
     for (;;) {
-      if (child.exitCode !== null) throw new Error(`memory bench: altnet run exited with ${child.exitCode}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      if (child.exitCode !== null)
+        throw new Error(`memory bench: altnet run exited with ${child.exitCode}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
       try {
         status = JSON.parse(readFileSync(join(datadir, 'status.json'), 'utf8')) as GatewayStatus;
       } catch {
@@ -138,7 +135,12 @@ export async function startMeasuredDaemon(opts: {
     return {
       pid: child.pid!,
       tipHeight: status!.chain.height,
-      links: links.map((l) => ({ link: l.name, type: l.type, pid: pids.get(l.name), state: status!.links.find((s) => s.name === l.name)!.state })),
+      links: links.map((l) => ({
+        link: l.name,
+        type: l.type,
+        pid: pids.get(l.name),
+        state: status!.links.find((s) => s.name === l.name)!.state,
+      })),
       stop,
     };
   } catch (err) {

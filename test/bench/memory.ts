@@ -9,15 +9,16 @@
 // processes get neither. Once the links are up and synced and the daemon has settled, both sets
 // are sampled SAMPLES times a second apart at the same moments; the figures are medians (the
 // ratio: the median of the per-sample ratios).
-// The drivers run from the esbuild bundle when the build made one (settings.driverEntry says
-// which); ALTNET_DRIVER_BUNDLE=0 npm run --silent bench -- memory measures them unbundled.
+// The CLI and the drivers run from their esbuild bundles when the build made them
+// (settings.mainEntry and driverEntry say which); ALTNET_MAIN_BUNDLE=0 and ALTNET_DRIVER_BUNDLE=0
+// (npm run --silent bench -- memory) measure them unbundled.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { driverHostEntry } from '../../src/gateway/supervisor.js';
 import { SimAir } from '../../src/links/sim/air.js';
 import { driverNodeFlags, MAIN_NODE_FLAGS, nodeMemoryEnv } from '../../src/util/node-memory.js';
-import { startMeasuredDaemon, type MeasuredDaemon } from './memory-gateway.js';
+import { mainCliEntry, startMeasuredDaemon, type MeasuredDaemon } from './memory-gateway.js';
 import { startEsploraServer } from '../servers/esplora-server.js';
 import { startElectrumServer } from '../servers/electrum-server.js';
 import { startFakePeer } from '../servers/p2p-peer.js';
@@ -96,6 +97,7 @@ export async function bench(): Promise<Record<string, unknown>> {
         mainFlags: MAIN_NODE_FLAGS,
         driverFlags: { radio: driverNodeFlags('radio'), source: driverNodeFlags('source') },
         env: nodeMemoryEnv({}),
+        mainEntry: relative(process.cwd(), mainCliEntry()),
         driverEntry: relative(process.cwd(), driverHostEntry()),
       },
     };

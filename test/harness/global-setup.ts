@@ -26,7 +26,7 @@ export default function setup(): void {
   // tsc still emits JavaScript when there are type errors; type errors fail CI in scripts/setup.sh.
   if (r.status !== 0) process.stderr.write(`global-setup: tsc reported errors (JavaScript emitted anyway):\n${r.stdout.slice(0, 4000)}\n`);
   if (!existsSync(resolve(REPO_ROOT, 'dist/src/gateway/driver-host.js'))) throw new Error('build failed: dist/ was not produced');
-  // The driver bundle, as npm run build makes it (the supervisor skips a bundle older than dist/).
+  // The driver and CLI bundles, as npm run build makes them (a bundle older than dist/ is skipped).
   const b = spawnSync(process.execPath, [resolve(REPO_ROOT, 'scripts/bundle.mjs')], { cwd: REPO_ROOT, encoding: 'utf8' });
   if (b.status !== 0) throw new Error(`global-setup: scripts/bundle.mjs failed: ${b.stderr.slice(0, 4000)}`);
   writeFileSync(stamp, new Date().toISOString());
