@@ -85,6 +85,8 @@ interface QueuedMessage {
   next: number;
   /** A tip message: the new headers it announces (one, or a few a later block joined: sendHeaders). */
   tip?: HeaderBatch;
+  /** A later pass of a carousel batch (its symbols continue the earlier passes': repair for a lossy receiver). */
+  repeat?: boolean;
 }
 
 interface Known {
@@ -290,11 +292,12 @@ export class FramedLink implements Link {
     const { frames, pass } = this.fragmenter.repeat(FrameType.HEADERS, body, { repairRatio: CAROUSEL_PASS_REPAIR });
     this.ctx.counters.inc('header_batches_tx');
     if (pass > 1) this.ctx.counters.inc('header_batch_repeats');
+    const repeat = pass > 1;
     const airtime = frames.reduce((ms, f) => ms + this.airtimeOf(f.length), 0);
     this.nextBatchAt = this.now() + (this.opts.beaconIntervalMs ?? this.defaultBeaconIntervalMs(airtime));
     this.beaconTimer?.cancel();
     this.asked = false;
-    return this.enqueue('batch', frames, true);
+    return this.enqueue('batch', frames, true, undefined, repeat);
   }
 
   /**
@@ -377,7 +380,7 @@ export class FramedLink implements Link {
    * Queues a message. Tips, transactions and requests go before beacon batches (frame by
    * frame, so a new tip does not wait for a long batch), and a newer tip replaces a queued one.
    */
-  private async enqueue(kind: MessageKind, frames: Uint8Array[], carousel = false, tip?: HeaderBatch): Promise<void> {
+  private async enqueue(kind: MessageKind, frames: Uint8Array[], carousel = false, tip?: HeaderBatch, repeat = false): Promise<void> {
     if (kind === 'tip') {
       const before = this.queue.length;
       const replaced = this.queue.filter((q) => q.kind === 'tip' && q.next === 0);
@@ -388,7 +391,7 @@ export class FramedLink implements Link {
       // A replaced tip that answered the beacon's ask hands that role on.
       if (replaced.some((q) => q.carousel)) carousel = true;
     }
-    this.queue.push({ kind, frames, next: 0, carousel, tip });
+    this.queue.push({ kind, frames, next: 0, carousel, tip, repeat });
     void this.pump();
   }
 
@@ -419,6 +422,7 @@ export class FramedLink implements Link {
           if (item.kind === 'batch') {
             this.ctx.counters.inc('batch_frames_tx');
             this.ctx.counters.inc('batch_bytes_tx', frame.length);
+            if (item.repeat) this.ctx.counters.inc('batch_repeat_frames_tx');
           }
         } catch (err) {
           this.ctx.counters.inc(`send_errors.${err instanceof AltnetError ? err.code : 'other'}`);

@@ -5,7 +5,15 @@
 // (test/harness/catchup.ts). Also the air bytes per header inside beacon batches beside the
 // stream codec's cost plus the same link framing, and beside the previous implementation's
 // batches (16 headers, 0.5 repair per fragment).
-import { afskProfile, catchUpBound, loraProfile, recentHeader, runCatchUp, type AirProfile } from '../harness/catchup.js';
+import {
+  afskProfile,
+  catchUpBound,
+  loraProfile,
+  recentHeader,
+  runCatchUp,
+  type AirProfile,
+  type CatchUpResult,
+} from '../harness/catchup.js';
 import { Fragmenter } from '../../src/codec/fragment.js';
 import { encodeHeadersBody, FrameType } from '../../src/codec/frames.js';
 import { bitsRuleFor, encodeHeaderStream } from '../../src/codec/headers.js';
@@ -25,6 +33,15 @@ function previousBatchBytesPerHeader(p: AirProfile): number {
   const frames = new Fragmenter({ mtu: p.mtu, integrity: 'crc16', repairRatio: 0.5, fragmentVersion: 2 }).fragment(FrameType.HEADERS, body);
   return frames.reduce((n, f) => n + f.length + p.linkBytesPerFrame, 0) / 16;
 }
+
+/** Frames the beacon spent on tips (lone or joined), first passes of batches, and later passes (repair symbols). */
+function framesSpent(r: CatchUpResult): { tips: number; batches: number; repairs: number } {
+  const repairs = r.beacon.batch_repeat_frames_tx ?? 0;
+  return { tips: (r.beacon.frames_tx ?? 0) - r.batchFrames, batches: r.batchFrames - repairs, repairs };
+}
+
+/** Virtual days the lossy moving-chain catch-up may take before it counts as not caught up. */
+const LOSSY_LIMIT_DAYS = 5;
 
 /** Beacon tips the catch-up runs from: batches are aligned, so how the depth splits into batches (the newest and oldest part-full) depends on the tip. */
 const TIP_OFFSETS = [1000, 1005, 1011, 1018];
@@ -64,6 +81,20 @@ export async function bench(): Promise<Record<string, unknown>> {
     // bound (the tips of new blocks share the budget), but it must finish.
     const moving = await runCatchUp({ profile, behind, tip: SHARED_DATA.recentFirstHeight + TIP_OFFSETS[0], blockEveryMs: 600_000 });
     wallMs += moving.wallMs;
+    // And with 20% frame loss on top (SF12 only: the hardest case; lost tips and batch passes must add up).
+    const lossy =
+      profile.name === loraProfile(12, 0.01).name
+        ? await runCatchUp({
+            profile,
+            behind,
+            tip: SHARED_DATA.recentFirstHeight + TIP_OFFSETS[0],
+            blockEveryMs: 600_000,
+            loss: 0.2,
+            seed: 1,
+            limitMs: LOSSY_LIMIT_DAYS * 86_400_000,
+          })
+        : undefined;
+    if (lossy) wallMs += lossy.wallMs;
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     out[profile.name] = {
       caughtUp: runs.every((r) => r.caughtUp),
@@ -80,7 +111,20 @@ export async function bench(): Promise<Record<string, unknown>> {
         catchUpS: round(moving.catchUpMs / 1000, 0),
         blocksMeanwhile: moving.blocksAdded,
         tipsResolvedLate: moving.receiver.tips_resolved_late ?? 0,
+        frames: framesSpent(moving),
       },
+      ...(lossy && {
+        withBlockEvery10MinAnd20PctLoss: {
+          caughtUp: lossy.caughtUp,
+          result: lossy.caughtUp
+            ? `caught up in ${round(lossy.catchUpMs / 3_600_000, 1)} h`
+            : `not caught up after ${LOSSY_LIMIT_DAYS} days`,
+          catchUpS: round(lossy.catchUpMs / 1000, 0),
+          blocksMeanwhile: lossy.blocksAdded,
+          tipsResolvedLate: lossy.receiver.tips_resolved_late ?? 0,
+          frames: framesSpent(lossy),
+        },
+      }),
       simulated: 'virtual clock: the sim air, the limiter and every timer run on simulated time',
       wallS: round(wallMs / 1000, 1),
       batches: {
