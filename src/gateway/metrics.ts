@@ -176,6 +176,7 @@ export const METRIC_HELP: Readonly<Record<string, string>> = {
   'outbox.acks_unmatched': 'Transaction acknowledgements (TXACK) that matched no pending outbox transaction.',
   'txack.accepted': 'Transactions from a link that the node took; each gets TXACK frames back on that link.',
   'txack.repeated': 'Resent transactions acknowledged again (the first TXACK may have been lost).',
+  'txack.capped': 'Resent transactions not acknowledged again: their TXACK frames reached the cap per transaction (MAX_ACKS_PER_TX).',
   'txack.sent': 'TXACK frames sent on links.',
   'txack.not_sent': 'TXACK frames that could not be sent (the link was down or cannot transmit).',
   'txack.gave_up': 'Transactions whose TXACK frames were all sent or could not be; no more are sent.',

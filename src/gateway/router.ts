@@ -21,6 +21,7 @@ import type { Cargo, HeaderBatch, HeadersWanted, LinkCapabilities, TipReport } f
 import { canReceive, canTransmit, DEFAULT_BEACON_DEPTH } from '../links/link.js';
 import { PeerChains, type PeerChain } from './peer-chains.js';
 import { TxAckTracker } from './tx-acks.js';
+import { HOUR_MS } from '../links/radio/regions.js';
 
 export interface ChainTip {
   height: number;
@@ -123,7 +124,7 @@ export interface RouterDeps {
   storeRetryMs?: number;
   /** ms since the epoch (tests). */
   now?: () => number;
-  /** Uniform in [0, 1): the jitter of radio request retries (tests; default Math.random). */
+  /** Uniform in [0, 1): the jitter of radio request retries and TXACK repeats (tests; default Math.random). */
   random?: () => number;
 }
 
@@ -170,6 +171,10 @@ export class Router {
       log: deps.log,
       counters: deps.counters,
       now: deps.now,
+      random: deps.random,
+      // The router does not see a link's airtime rule, only its share: the EU868 hour, as framed.ts
+      // assumes when a transport names no rule.
+      ackWindowMs: (name) => ((this.links.get(name)?.capabilities.dutyCycle ?? 1) < 1 ? HOUR_MS : undefined),
       sendAck: (name, txids) => {
         const link = this.links.get(name);
         // On a radio, acknowledging is transmitting: a receive-only gateway only listens there.

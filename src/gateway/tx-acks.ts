@@ -6,8 +6,15 @@
 // round to us has passed (FindTxForGetData, ~2 s for an outbound peer), `notfound` before or if
 // it was refused. Acks found together go out together, up to MAX_TXACK_ENTRIES per frame.
 // A TXACK is one unprotected frame that the air may lose, so each is sent ACK_REPEATS times,
-// ACK_REPEAT_MS apart, and again whenever the same transaction arrives once more (the sender
-// resends until acknowledged, and the link delivers each resend again: codecs/frames.md 4.4).
+// and again whenever the same transaction arrives once more (the sender resends until
+// acknowledged, and the link delivers each resend again: codecs/frames.md 4.4), at most
+// MAX_ACKS_PER_TX times in all. Every send waits a random share of its spacing, drawn from the
+// injected random source: with one fixed schedule every gateway that accepts at the same moment
+// (two gateways hearing one another's relays) repeats at the same moment, and on a shared
+// channel a collision repeats with it (issue 17: in test/e2e/send-tx.test.ts both of gateway
+// B's acks went on the air in the same millisecond as gateway A's). On a duty-cycled link the
+// whole schedule fits one duty-cycle window (ackWindowMs), so the acks of one acceptance count
+// against one window of the budget, not two.
 import type { Logger } from '../util/log.js';
 import type { Counters } from '../util/counters.js';
 import { fromHex, toHex } from '../util/bytes.js';
@@ -21,11 +28,20 @@ export const FIRST_PROBE_MS = 3000;
 export const PROBE_EVERY_MS = 5000;
 /** Probes before giving up (the node refused it, or it is an orphan it will not serve). */
 export const MAX_PROBES = 24;
-/** Times each acknowledgement goes out, and the spacing (a lost frame is not retransmitted). */
+/** Times each acknowledgement goes out (a lost frame is not retransmitted). */
 export const ACK_REPEATS = 2;
+/** Spacing of the repeats: ACK_REPEAT_MS plus a uniform random 0..ACK_REPEAT_JITTER_MS. */
 export const ACK_REPEAT_MS = 4000;
-/** A repeated acknowledgement waits this long after the transaction came again (half-duplex radios). */
+export const ACK_REPEAT_JITTER_MS = 8000;
+/** The first send waits a uniform random 0..ACK_FIRST_JITTER_MS after the node took the transaction. */
+export const ACK_FIRST_JITTER_MS = 2000;
+/**
+ * A repeated acknowledgement waits ACK_AFTER_RX_MS plus a uniform random 0..ACK_AFTER_RX_MS after
+ * the transaction came again (half-duplex radios: the sender's repair frames end first).
+ */
 export const ACK_AFTER_RX_MS = 2000;
+/** Most TXACK sends for one accepted transaction, re-arrivals included (then counted, not sent). */
+export const MAX_ACKS_PER_TX = 8;
 
 interface Watched {
   link: string;
@@ -41,6 +57,8 @@ interface Acked {
   txid: Uint8Array;
   sendsLeft: number;
   nextAt: number;
+  /** Sends so far, up to MAX_ACKS_PER_TX. */
+  sent: number;
 }
 
 export interface TxAckDeps {
@@ -50,7 +68,14 @@ export interface TxAckDeps {
   sendAck(link: string, txids: Uint8Array[]): boolean;
   /** Asks every node connection for these txids (getdata); returns how many connections were asked. */
   probe(txids: Uint8Array[]): number;
+  /**
+   * The duty-cycle window of the named link, ms (undefined: not duty-cycled); the repeats of one
+   * acknowledgement are spaced to fit in it.
+   */
+  ackWindowMs?(link: string): number | undefined;
   now?: () => number;
+  /** Uniform in [0, 1): the jitter of the ack schedule (tests; default Math.random). */
+  random?: () => number;
 }
 
 const reversedHex = (displayHex: string) => displayHex.match(/../g)!.reverse().join('');
@@ -67,6 +92,22 @@ export class TxAckTracker {
 
   private now(): number {
     return this.deps.now?.() ?? Date.now();
+  }
+
+  private random(): number {
+    return (this.deps.random ?? Math.random)();
+  }
+
+  /**
+   * The wait before the next repeat on `link`: ACK_REPEAT_MS plus a random share of
+   * ACK_REPEAT_JITTER_MS, shrunk on a duty-cycled link so that ACK_REPEATS sends fit one window.
+   */
+  private repeatGapMs(link: string): number {
+    const window = this.deps.ackWindowMs?.(link);
+    const most = window === undefined ? Infinity : window / ACK_REPEATS;
+    const hi = Math.min(ACK_REPEAT_MS + ACK_REPEAT_JITTER_MS, most);
+    const lo = Math.min(ACK_REPEAT_MS, hi / 2);
+    return Math.round(lo + (hi - lo) * this.random());
   }
 
   get size(): number {
@@ -88,10 +129,11 @@ export class TxAckTracker {
     if (done) {
       // The sender did not hear our acknowledgement and sent it again: acknowledge again, the
       // same number of times, starting once its transmission (repair frames too) has ended.
+      // Sends still due are not added to, and MAX_ACKS_PER_TX bounds them all.
       done.link = link;
-      done.sendsLeft = ACK_REPEATS;
-      done.nextAt = this.now() + ACK_AFTER_RX_MS;
-      this.deps.counters.inc('txack.repeated');
+      done.sendsLeft = Math.min(Math.max(done.sendsLeft, ACK_REPEATS), MAX_ACKS_PER_TX - done.sent);
+      done.nextAt = this.now() + Math.round(ACK_AFTER_RX_MS * (1 + this.random()));
+      this.deps.counters.inc(done.sendsLeft > 0 ? 'txack.repeated' : 'txack.capped');
       return;
     }
     if (this.watched.has(key)) return;
@@ -107,15 +149,17 @@ export class TxAckTracker {
 
   /** Hashes (txid or wtxid, internal order) the node announced or sent: those it holds. */
   accepted(hashes: Uint8Array[]): void {
+    // One draw for the hashes that came together, so that their acks still share frames.
+    const nextAt = this.now() + Math.round(ACK_FIRST_JITTER_MS * this.random());
     for (const h of hashes) {
       const w = this.byKey.get(toHex(h));
       if (!w) continue;
       this.forget(w);
-      this.acked.set(w.keys[0], { link: w.link, txid: w.txid, sendsLeft: ACK_REPEATS - 1, nextAt: this.now() + ACK_REPEAT_MS });
+      this.acked.set(w.keys[0], { link: w.link, txid: w.txid, sendsLeft: ACK_REPEATS, nextAt, sent: 0 });
       if (this.acked.size > MAX_WATCHED_TXS) this.acked.delete(this.acked.keys().next().value as string);
       this.deps.counters.inc('txack.accepted');
-      this.queueAck(w.link, w.txid);
     }
+    if (nextAt <= this.now()) this.sendDue();
   }
 
   private queueAck(link: string, txid: Uint8Array): void {
@@ -148,10 +192,20 @@ export class TxAckTracker {
       due.push(w.txid);
     }
     if (due.length) this.deps.probe(due);
+    this.sendDue();
+  }
+
+  /** Queues the acknowledgements that are due (sent together at the end of this turn). */
+  private sendDue(): void {
+    const now = this.now();
+    const gaps = new Map<string, number>(); // one draw per link, so acks due together stay together
     for (const a of this.acked.values()) {
       if (a.sendsLeft <= 0 || now < a.nextAt) continue;
       a.sendsLeft--;
-      a.nextAt = now + ACK_REPEAT_MS;
+      a.sent++;
+      let gap = gaps.get(a.link);
+      if (gap === undefined) gaps.set(a.link, (gap = this.repeatGapMs(a.link)));
+      a.nextAt = now + gap;
       this.queueAck(a.link, a.txid);
     }
   }

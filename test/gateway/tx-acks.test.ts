@@ -2,14 +2,31 @@
 // node asked by getdata, one TXACK back on that link (repeated, and again if the tx comes again).
 import { describe, expect, it } from 'vitest';
 import { makeTx } from '../e2e/send-tx-helpers.js';
-import { ACK_AFTER_RX_MS, ACK_REPEAT_MS, FIRST_PROBE_MS, MAX_PROBES, PROBE_EVERY_MS, TxAckTracker } from '../../src/gateway/tx-acks.js';
+import {
+  ACK_AFTER_RX_MS,
+  ACK_FIRST_JITTER_MS,
+  ACK_REPEAT_JITTER_MS,
+  ACK_REPEAT_MS,
+  ACK_REPEATS,
+  FIRST_PROBE_MS,
+  MAX_ACKS_PER_TX,
+  MAX_PROBES,
+  PROBE_EVERY_MS,
+  TxAckTracker,
+} from '../../src/gateway/tx-acks.js';
 import { Counters } from '../../src/util/counters.js';
 import { memoryLogger } from '../../src/util/log.js';
 import { toHex } from '../../src/util/bytes.js';
 
 const flush = () => new Promise((r) => setTimeout(r, 0));
 
-function tracker(canSend = true) {
+/** A scripted random source: the given values in turn, then the last one again. */
+const scripted = (values: number[]) => {
+  let i = 0;
+  return () => values[Math.min(i++, values.length - 1)];
+};
+
+function tracker(canSend = true, opts: { random?: () => number; ackWindowMs?: (link: string) => number | undefined } = {}) {
   let clock = 0;
   const acks: Array<{ link: string; txids: string[] }> = [];
   const probes: string[][] = [];
@@ -20,8 +37,11 @@ function tracker(canSend = true) {
     now: () => clock,
     sendAck: (link, txids) => (canSend ? (acks.push({ link, txids: txids.map(toHex) }), true) : false),
     probe: (txids) => (probes.push(txids.map(toHex)), 1),
+    // Zero: every wait at its shortest (the earliest the schedule allows).
+    random: opts.random ?? (() => 0),
+    ackWindowMs: opts.ackWindowMs,
   });
-  return { t, acks, probes, counters, advance: (ms: number) => (clock += ms) };
+  return { t, acks, probes, counters, advance: (ms: number) => (clock += ms), clock: () => clock };
 }
 
 describe('TxAckTracker', () => {
@@ -94,5 +114,64 @@ describe('TxAckTracker', () => {
     await flush();
     expect(acks).toEqual([]);
     expect(counters.get('txack.not_sent')).toBe(1);
+  });
+
+  /**
+   * Two gateways accept the same transaction in the same tick (as in test/e2e/send-tx.test.ts,
+   * where both of gateway B's acks went out in the same millisecond as gateway A's): on a 1 s
+   * tick, the times each sends at must differ. With the former fixed schedule (at once, then
+   * 4 s later) both sends of both coincide.
+   */
+  async function sendTimes(random: () => number, ackWindowMs?: (link: string) => number | undefined, rearrivals = 0) {
+    const g = tracker(true, { random, ackWindowMs });
+    const times: number[] = [];
+    const a = makeTx(31);
+    g.t.watch('air', a.toBuffer());
+    g.t.accepted([a.getHash()]);
+    let seen = 0;
+    const note = () => {
+      for (; seen < g.acks.length; seen++) times.push(g.clock());
+    };
+    for (let s = 0; s < 600; s++) {
+      if (s > 0 && s <= rearrivals * 30 && s % 30 === 0) g.t.watch('air', a.toBuffer()); // the sender resends every 30 s
+      g.t.tick();
+      await flush(); // acks due together go out at the end of the turn
+      note();
+      g.advance(1000);
+    }
+    return { times, counters: g.counters };
+  }
+  it('spaces the repeats of two gateways apart with the injected random, a bounded number of times', async () => {
+    // Scripted draws: gateway A draws low, gateway B high (first wait, then each repeat's).
+    const gwA = await sendTimes(scripted([0.1, 0.2]));
+    const gwB = await sendTimes(scripted([0.9, 0.7]));
+    expect(gwA.times).toHaveLength(ACK_REPEATS);
+    expect(gwB.times).toHaveLength(ACK_REPEATS);
+    expect(gwA.times.filter((t) => gwB.times.includes(t))).toEqual([]);
+    // Each wait is drawn within its bounds: the first within ACK_FIRST_JITTER_MS (plus a tick), the repeat's gap within ACK_REPEAT_MS..+jitter.
+    for (const { times } of [gwA, gwB]) {
+      expect(times[0]).toBeLessThanOrEqual(ACK_FIRST_JITTER_MS + 1000);
+      const gap = times[1] - times[0];
+      expect(gap).toBeGreaterThanOrEqual(ACK_REPEAT_MS);
+      expect(gap).toBeLessThanOrEqual(ACK_REPEAT_MS + ACK_REPEAT_JITTER_MS + 1000);
+    }
+    // The draws are used: different draws give a different schedule.
+    expect(gwA.times).not.toEqual(gwB.times);
+  });
+
+  it('sends at most MAX_ACKS_PER_TX acks per accepted transaction however often it comes again', async () => {
+    const r = await sendTimes(scripted([0.5]), undefined, 19);
+    expect(r.times.length).toBe(MAX_ACKS_PER_TX);
+    expect(r.counters.get('txack.capped')).toBeGreaterThan(0);
+  });
+
+  it('fits the repeats of one acknowledgement in one duty-cycle window', async () => {
+    const window = 6000;
+    const r = await sendTimes(scripted([0, 0.99]), (link) => (link === 'air' ? window : undefined));
+    expect(r.times).toHaveLength(ACK_REPEATS);
+    expect(r.times.at(-1)! - r.times[0]).toBeLessThanOrEqual(window / ACK_REPEATS);
+    // Without a window the same draw would wait far longer.
+    const free = await sendTimes(scripted([0, 0.99]));
+    expect(free.times.at(-1)! - free.times[0]).toBeGreaterThan(window);
   });
 });
