@@ -63,12 +63,19 @@ export interface PendingTxStatus {
 }
 
 export interface OutboxSchedule {
-  /** Wait after the first send; doubles after every send. */
+  /**
+   * Wait after the first send; doubles after every send. Each wait grows by a random share of up
+   * to OUTBOX_JITTER of itself: two senders that started together (a restart resends everything
+   * at once) would otherwise resend in step on a shared radio channel and keep colliding.
+   */
   firstMs: number;
   maxMs: number;
   /** Counted from addedAt; then the entry moves to expired/. */
   expireMs: number;
 }
+
+/** Most extra share of each resend wait, drawn at random (OutboxDeps.random). */
+export const OUTBOX_JITTER = 0.25;
 
 export const DEFAULT_SCHEDULE: OutboxSchedule = { firstMs: 30_000, maxMs: 30 * 60_000, expireMs: 14 * 24 * 3600_000 };
 
@@ -85,6 +92,8 @@ export interface OutboxDeps {
   send(raw: Uint8Array, opts?: { skipRadio?: boolean }): SendResult;
   /** Milliseconds since the epoch. */
   now?: () => number;
+  /** Uniform in [0, 1): the jitter of the resend waits (tests; default Math.random). */
+  random?: () => number;
   schedule?: Partial<OutboxSchedule>;
   /** How often the directory is rescanned and due sends go out (also on fs.watch events). */
   rescanMs?: number;
@@ -336,7 +345,7 @@ export class Outbox {
     }
   }
 
-  /** Delay after the n-th send (n >= 1): firstMs, 2x, 4x ... capped. */
+  /** Delay after the n-th send (n >= 1): firstMs, 2x, 4x ... capped (before the random share). */
   delayAfter(attempts: number): number {
     const { firstMs, maxMs } = this.schedule;
     return Math.min(maxMs, firstMs * 2 ** Math.min(Math.max(0, attempts - 1), 40));
@@ -372,7 +381,8 @@ export class Outbox {
       p.attempts++;
       p.lastSentAt = now;
       p.lastLinks = result.links;
-      p.nextAttemptAt = now + this.delayAfter(p.attempts);
+      const wait = this.delayAfter(p.attempts);
+      p.nextAttemptAt = now + wait + Math.round(wait * OUTBOX_JITTER * (this.deps.random ?? Math.random)());
       this.counters.inc('sends');
       sent.push(p.tx.txid);
       this.deps.log.info('pending transaction sent', {

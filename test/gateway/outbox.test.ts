@@ -12,6 +12,7 @@ import {
   checkTransaction,
   DEFAULT_SCHEDULE,
   MAX_TX_VSIZE,
+  OUTBOX_JITTER,
   Outbox,
   outboxDir,
   parseEntry,
@@ -107,12 +108,14 @@ describe('Outbox', () => {
   });
   afterEach(() => rmSync(resolve(dir, '../..'), { recursive: true, force: true }));
 
-  function outbox(): Outbox {
+  /** random: the jitter draw (default 0: every wait exactly as the schedule says). */
+  function outbox(random: () => number = () => 0): Outbox {
     return new Outbox({
       dir,
       log,
       counters,
       now: () => clock,
+      random,
       send: (raw, opts) => {
         sends.push(checkTransaction(raw).txid);
         sendOpts.push(opts);
@@ -175,6 +178,41 @@ describe('Outbox', () => {
     expect(Math.max(...gaps)).toBe(1800);
     expect(ob.delayAfter(1)).toBe(DEFAULT_SCHEDULE.firstMs);
     expect(ob.delayAfter(1000)).toBe(DEFAULT_SCHEDULE.maxMs);
+  });
+
+  it('draws each resend wait from the injected random, so two senders that started together drift apart', () => {
+    const tx = makeTx(11);
+    submitToOutbox(dir, tx.toHex(), { now: () => clock });
+    // Two daemons with the same entry (same start, same schedule), scripted draws: one low, one high.
+    const draws = [
+      [0.1, 0.3, 0.2, 0.0],
+      [0.9, 0.6, 0.8, 1 - 1e-9],
+    ];
+    const times = draws.map((d) => {
+      let i = 0;
+      clock = T0;
+      const ob = outbox(() => d[Math.min(i++, d.length - 1)]);
+      ob.scan();
+      const at: number[] = [];
+      for (let t = T0; t <= T0 + 3600_000; t += 1_000) {
+        clock = t;
+        if (ob.tick().length) at.push((t - T0) / 1000);
+      }
+      return at;
+    });
+    // Both send at once, then never again in the same second.
+    expect(times[0][0]).toBe(0);
+    expect(times[1][0]).toBe(0);
+    expect(times[0].slice(1).filter((t) => times[1].includes(t))).toEqual([]);
+    // Each gap lies within the schedule's wait and OUTBOX_JITTER more (1 s steps).
+    for (const at of times) {
+      const gaps = at.slice(1).map((t, i) => t - at[i]);
+      gaps.slice(0, 5).forEach((g, n) => {
+        const wait = (DEFAULT_SCHEDULE.firstMs * 2 ** n) / 1000;
+        expect(g).toBeGreaterThanOrEqual(wait);
+        expect(g).toBeLessThanOrEqual(Math.ceil(wait * (1 + OUTBOX_JITTER)));
+      });
+    }
   });
 
   it('does not count a send that nothing could take, and retries on every poll', () => {
