@@ -121,6 +121,7 @@ export async function bench(): Promise<Record<string, unknown>> {
             : `not caught up after ${LOSSY_LIMIT_DAYS} days`,
           catchUpS: round(lossy.catchUpMs / 1000, 0),
           blocksMeanwhile: lossy.blocksAdded,
+          behindAtEnd: lossy.behindAtEnd,
           tipsResolvedLate: lossy.receiver.tips_resolved_late ?? 0,
           frames: framesSpent(lossy),
         },

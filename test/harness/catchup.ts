@@ -145,6 +145,8 @@ export interface CatchUpResult {
   air: SimAir['stats'];
   beacon: Record<string, number>;
   receiver: Record<string, number>;
+  /** Headers the receiver still lacked at the end (0 when it caught up). */
+  behindAtEnd: number;
   /** Blocks added by blockEveryMs before the receiver reached the beacon's tip. */
   blocksAdded: number;
   /** Headers carried in beacon batches and the bytes their frames took (altnet frames only). */
@@ -298,6 +300,7 @@ export async function runCatchUp(o: CatchUpOptions): Promise<CatchUpResult> {
     air: { ...air.stats },
     beacon: beaconCounters.snapshot(),
     receiver: receiverCounters.snapshot(),
+    behindAtEnd: Math.max(0, target - receiverChain.tip().height),
     blocksAdded,
     batchHeaders,
     batchFrames: beaconCounters.get('batch_frames_tx'),
