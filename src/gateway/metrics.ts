@@ -306,6 +306,8 @@ export const METRIC_HELP: Readonly<Record<string, string>> = {
   'link.*.header_batch_repeats':
     'Beacon batches sent again with the same message id and fresh repair symbols (a receiver adds up the passes).',
   'link.*.batch_frames_tx': 'Frames of header batches transmitted.',
+  'link.*.batch_repeat_frames_tx':
+    'Frames of header batches transmitted on a repeat pass of a batch already sent (fountain repair symbols or a whole pass again); part of batch_frames_tx.',
   'link.*.radio_requests':
     'Header requests the gateway sent on a duplex radio for the range it lacked (a peer claimed a better tip, or a full answer moved our tip).',
   'link.*.kiss_paced': 'Frames held back before going to the KISS TNC until the previous ones had left the air (by the airtime model).',
