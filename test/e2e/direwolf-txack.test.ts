@@ -10,17 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { secp256k1 } from '@noble/curves/secp256k1.js';
-import * as btc from '@scure/btc-signer';
 import { NETWORKS } from '../../src/chain/networks.js';
 import { Gateway } from '../../src/gateway/gateway.js';
-import { memoryLogger } from '../../src/util/log.js';
 import { direwolfMissing, startDirewolfPair, workdir, type DirewolfPair } from '../emulators/direwolf.js';
 import { BitcoindProcess, freePort } from '../harness/bitcoind.js';
-import { runCli } from './send-tx-helpers.js';
+import { gatewayLogs, regtestWallet, runCli } from './send-tx-helpers.js';
 
-const REGTEST = { bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef };
 const missing = direwolfMissing();
 if (missing) console.warn(`skipping the Dire Wolf acknowledgement test: ${missing}`);
 
@@ -30,14 +25,11 @@ describe.skipIf(missing !== undefined)('a transaction sent over two real Dire Wo
   let pair: DirewolfPair;
   let gwA: Gateway;
   let gwB: Gateway;
-  const logA = memoryLogger();
-  const logB = memoryLogger();
+  const { logA, logB, tail } = gatewayLogs();
   let nodeA: BitcoindProcess;
   let nodeB: BitcoindProcess;
-  const priv = sha256(new TextEncoder().encode('altnet direwolf txack e2e key'));
-  const payment = btc.p2wpkh(secp256k1.getPublicKey(priv, true), REGTEST);
-  const diag = () =>
-    `--- gateway A ---\n${logA.lines.slice(-40).join('\n')}\n--- gateway B ---\n${logB.lines.slice(-40).join('\n')}\n${pair.diag()}`;
+  const wallet = regtestWallet('altnet direwolf txack e2e key');
+  const diag = () => `${tail()}\n${pair.diag()}`;
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'altnet-dw-txack-'));
@@ -80,7 +72,7 @@ describe.skipIf(missing !== undefined)('a transaction sent over two real Dire Wo
   });
 
   it('reaches node B over AFSK 1200, and the TXACK back marks it relayed at gateway A', async () => {
-    const hashes = await nodeB.rpc<string[]>('generatetoaddress', 101, payment.address);
+    const hashes = await nodeB.rpc<string[]>('generatetoaddress', 101, wallet.address);
     await nodeA.copyBlocksFrom(nodeB, 1);
     expect(await nodeA.rpc<string>('getbestblockhash')).toBe(hashes[hashes.length - 1]);
     // Both nodes are eclipsed but for their gateways: the radio is the only way across.
@@ -88,11 +80,7 @@ describe.skipIf(missing !== undefined)('a transaction sent over two real Dire Wo
     expect((await nodeB.rpc<any[]>('getpeerinfo')).map((p) => p.subver)).toEqual(['/altnet:0.1.0/']);
 
     const coinbase = (await nodeB.rpc<any>('getblock', hashes[0], 2)).tx[0];
-    const tx = new btc.Transaction();
-    tx.addInput({ txid: coinbase.txid, index: 0, witnessUtxo: { script: payment.script, amount: 5_000_000_000n } });
-    tx.addOutputAddress(payment.address!, 5_000_000_000n - 20_000n, REGTEST);
-    tx.sign(priv);
-    tx.finalize();
+    const tx = wallet.spend(coinbase.txid, 5_000_000_000n);
 
     const queued = await runCli(['send-tx', tx.hex, '--conf=none', '-regtest', `-datadir=${join(root, 'gwA')}`]);
     expect(queued.code, queued.stderr).toBe(0);

@@ -10,18 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { secp256k1 } from '@noble/curves/secp256k1.js';
-import * as btc from '@scure/btc-signer';
 import { NETWORKS } from '../../src/chain/networks.js';
 import { Gateway, type GatewayOptions } from '../../src/gateway/gateway.js';
 import type { SimAir } from '../../src/links/sim/air.js';
-import { memoryLogger } from '../../src/util/log.js';
 import { BitcoindProcess, freePort } from '../harness/bitcoind.js';
-import { runCli } from './send-tx-helpers.js';
+import { gatewayLogs, regtestWallet, runCli } from './send-tx-helpers.js';
 import { startTestAir } from '../harness/air.js';
 
-const REGTEST = { bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef };
 const LOSS = 0.3;
 
 describe("send-tx: a transaction crosses a lossy radio link into an eclipsed node's mempool", () => {
@@ -29,29 +24,20 @@ describe("send-tx: a transaction crosses a lossy radio link into an eclipsed nod
   let root: string;
   let gwA: Gateway;
   let gwB: Gateway;
-  const logA = memoryLogger();
-  const logB = memoryLogger();
+  const { logA, logB, tail: diag } = gatewayLogs();
   let nodeA: BitcoindProcess;
   let nodeB: BitcoindProcess;
   // Set by the first test: our key, its address and the blocks mined to it.
-  const priv = sha256(new TextEncoder().encode('altnet send-tx e2e key'));
-  const payment = btc.p2wpkh(secp256k1.getPublicKey(priv, true), REGTEST);
+  const wallet = regtestWallet('altnet send-tx e2e key');
   let hashes: string[] = [];
 
   /** A signed spend of the coinbase of hashes[index] back to our address. */
-  async function spendCoinbase(index: number): Promise<btc.Transaction> {
+  async function spendCoinbase(index: number) {
     const coinbase = (await nodeB.rpc<any>('getblock', hashes[index], 2)).tx[0];
     const value = 5_000_000_000n;
     expect(Math.round(coinbase.vout[0].value * 1e8)).toBe(Number(value));
-    const tx = new btc.Transaction();
-    tx.addInput({ txid: coinbase.txid, index: 0, witnessUtxo: { script: payment.script, amount: value } });
-    tx.addOutputAddress(payment.address!, value - 20_000n, REGTEST);
-    tx.sign(priv);
-    tx.finalize();
-    return tx;
+    return wallet.spend(coinbase.txid, value);
   }
-
-  const diag = () => `--- gateway A ---\n${logA.lines.slice(-40).join('\n')}\n--- gateway B ---\n${logB.lines.slice(-40).join('\n')}`;
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'altnet-sendtx-e2e-'));
@@ -94,7 +80,7 @@ describe("send-tx: a transaction crosses a lossy radio link into an eclipsed nod
 
   it('reaches node A over the radio, then comes back to gateway B through node B, which marks it done', async () => {
     // B mines to our key, so we can spend a mature coinbase.
-    hashes = await nodeB.rpc<string[]>('generatetoaddress', 101, payment.address);
+    hashes = await nodeB.rpc<string[]>('generatetoaddress', 101, wallet.address);
     // Node A learns the same chain by RPC (its inputs must exist for A to take the transaction);
     // it stays eclipsed: no P2P peer but its gateway.
     for (const hash of hashes) {
