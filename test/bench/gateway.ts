@@ -302,7 +302,7 @@ async function frameToNode(via: 'direct' | 'simAir', samples: number): Promise<R
         (via === 'direct'
           ? 'one loopback UDP datagram to the sim link child'
           : 'a loopback UDP datagram to the SimAir, its relay timer (airtime/1e9) and a second datagram to the sim link child') +
-        '; reassembler + CRC-16 + tip decode against the context in the child; JSON IPC over fd 3 (headers + tip messages); main-process parse of the IPC message, chain.addHeaders (PoW, rules, store), router push (headersAfter, headers message encode, socket.write), also router context push to the driver; loopback TCP to the raw peer (its data event). No simulated airtime.',
+        '; reassembler + CRC-16 + tip decode against the context in the child; CBOR IPC over fd 3 (src/gateway/ipc.ts) (headers + tip messages); main-process parse of the IPC message, chain.addHeaders (PoW, rules, store), router push (headersAfter, headers message encode, socket.write), also router context push to the driver; loopback TCP to the raw peer (its data event). No simulated airtime.',
       setup: `regtest receive-only gateway, one sim rx link (SF7, duty cycle 1), raw v1 peer as the node, ${samples} successive mined headers after ${WARMUP} warm-up, one at a time; frames ${via === 'direct' ? 'sent by us straight to the link socket (we are its air)' : 'sent by a second member through the SimAir relay (airtime divided by 1e9)'}`,
     };
   } finally {
