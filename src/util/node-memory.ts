@@ -35,8 +35,27 @@ export function driverNodeFlags(family: string | undefined): string[] {
  * The same young generation and heuristics for the main process, given by the launcher that
  * scripts/install.sh writes (with MEMORY_ENV) and by the memory bench. Measured (npm run bench
  * -- memory, issue 18): the main process of a 4-link gateway 20.7 -> 18.3 MB PSS.
+ * Then two code-memory settings (issue 18; where the main process's memory went after a sync:
+ * V8 heap 8 MB against a bare Node's 4, of it ~0.7 MB of code space and 0.5 MB of bytecode):
+ * - --no-sparkplug: no baseline (Sparkplug) machine code, which V8 compiled for every function
+ *   run a few times (code space 724 -> 76 kB); the hot paths still tier up from the interpreter
+ *   to optimised code.
+ * - --bytecode-old-age=1: bytecode of functions not run since the last full GC (start-up: config
+ *   checking, CLI, link set-up) is dropped at the next one instead of the fifth (0.5 -> 0.16 MB
+ *   of bytecode after a sync); a function run again is compiled again.
+ * Measured (npm run --silent bench -- memory, 3 runs alternating with and without, same-run bare
+ * Node 6.9-7.5 MB PSS, 6.2 anonymous): main process 15.1/15.6/16.0 -> 14.5/14.0/15.5 MB PSS,
+ * anonymous 13.6/14.2/13.8 -> 13.0/12.7/13.1 MB. Header validation (npm run --silent bench --
+ * coldstart, main-thread CPU, 8,065 headers): warm run 10.1-10.7 ms vs 10.9-13.4 without them;
+ * the daemon's first run after its warm-up 1.29-1.37x the warm one (1.52-1.68x without). Without
+ * the warm-up (not how the daemon runs) the first run is 2.9-3.0x instead of 2.3-2.4x.
  */
-export const MAIN_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--optimize-for-size'];
+export const MAIN_NODE_FLAGS: readonly string[] = [
+  '--max-semi-space-size=1',
+  '--optimize-for-size',
+  '--no-sparkplug',
+  '--bytecode-old-age=1',
+];
 /**
  * glibc malloc settings of processes that should stay small (the driver processes; the
  * launcher and the memory bench give the main process the same):
