@@ -62,10 +62,10 @@ if [ "$LIVE" = 1 ] && [ "$(id -u)" != 0 ]; then
   exit 1
 fi
 
-command -v node >/dev/null || { echo "install.sh: Node.js 20 or newer is needed (apt-get install nodejs)" >&2; exit 1; }
-NODE_MAJOR="$(node -p 'process.versions.node.split(".")[0]')"
-if [ "$NODE_MAJOR" -lt 20 ]; then
-  echo "install.sh: Node.js $(node --version) is too old; altnet needs 20 or newer" >&2
+command -v node >/dev/null || { echo "install.sh: Node.js 20.16 or newer is needed (apt-get install nodejs)" >&2; exit 1; }
+# 20.16: process.getBuiltinModule (src/links/source/dial.ts).
+if [ "$(node -p 'typeof process.getBuiltinModule')" != function ]; then
+  echo "install.sh: Node.js $(node --version) is too old; altnet needs 20.16 or newer" >&2
   exit 1
 fi
 NODE_BIN="$(command -v node)"

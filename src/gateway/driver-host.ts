@@ -4,6 +4,7 @@
 import { Socket } from 'node:net';
 import { networkByName } from '../chain/networks.js';
 import { Counters } from '../util/counters.js';
+import { monotonicMs } from '../util/clock.js';
 import type { Logger, LogFields } from '../util/log.js';
 import { createLink } from '../links/registry.js';
 import type { Link, LinkEvents } from '../links/link.js';
@@ -120,15 +121,16 @@ process.on('unhandledRejection', fail);
 
 // This process's own health, reported with the driver's counters: resident memory and how late
 // its event loop runs timers (mean and worst over the last report interval), from a 500 ms probe
-// timer's lateness. (perf_hooks' monitorEventLoopDelay histogram cost 0.2 MB PSS per process,
-// measured with two idle Node processes side by side; issue 18.)
+// timer's lateness, on monotonicMs (not performance.now(), which loads perf_hooks). (perf_hooks'
+// monitorEventLoopDelay histogram cost 0.2 MB PSS per process, measured with two idle Node
+// processes side by side; issue 18.)
 const LAG_PROBE_MS = 500;
 let lagSum = 0;
 let lagCount = 0;
 let lagMax = 0;
-let lagDue = performance.now() + LAG_PROBE_MS;
+let lagDue = monotonicMs() + LAG_PROBE_MS;
 setInterval(() => {
-  const now = performance.now();
+  const now = monotonicMs();
   const late = Math.max(0, now - lagDue);
   lagDue = now + LAG_PROBE_MS;
   lagSum += late;
