@@ -314,6 +314,8 @@ const MAX_SENDERS = 1024;
 
 interface Partial {
   sender: string;
+  /** partialKey: msgId and shape. */
+  key: string;
   msgId: number;
   innerType: number;
   k: number;
@@ -328,10 +330,21 @@ interface Partial {
 }
 
 interface SenderState {
-  partials: Map<number, Partial>;
-  /** msgId -> (k, size, inner type, time) of completed messages, to ignore their late fragments. */
-  done: Map<number, { k: number; size: number; innerType: number; at: number }>;
+  /** Keyed by msgId and shape (partialKey): see receive(). */
+  partials: Map<string, Partial>;
+  /** msgId and shape -> time of completed messages, to ignore their late fragments. */
+  done: Map<string, { at: number }>;
   bytes: number;
+}
+
+/**
+ * A message's identity at a receiver: its msgId and its shape (k, symbol size, inner type). On a
+ * shared channel the link often cannot name the transmitter (one name for the whole air), and
+ * every station counts its own ids from wherever it started, so two stations' messages may
+ * share an id; their shapes usually differ, and then both are kept apart (codecs/frames.md 4.4).
+ */
+function partialKey(msgId: number, k: number, size: number, innerType: number): string {
+  return `${msgId}:${k}:${size}:${innerType}`;
 }
 
 export class Reassembler {
@@ -399,8 +412,8 @@ export class Reassembler {
     }
     this.count('fragments');
     const st = this.sender(sender);
-    const done = st.done.get(f.msgId);
-    const repeat = done && done.k === f.k && done.size === f.symbol.length && done.innerType === f.innerType;
+    const key = partialKey(f.msgId, f.k, f.symbol.length, f.innerType);
+    const repeat = st.done.has(key);
     const again = repeat && this.redeliver.has(f.innerType);
     if (repeat && !again) {
       this.count('late');
@@ -408,7 +421,7 @@ export class Reassembler {
       result.dropped = 'duplicate';
       return result;
     }
-    if (done) st.done.delete(f.msgId);
+    if (repeat) st.done.delete(key);
     if (f.k > this.maxK) {
       this.count('dropped.k-limit');
       result.dropped = 'k-limit';
@@ -420,16 +433,16 @@ export class Reassembler {
       result.dropped = 'message-too-large';
       return result;
     }
-    let p = st.partials.get(f.msgId);
-    if (p && (p.k !== f.k || p.size !== f.symbol.length || p.innerType !== f.innerType)) {
-      // Same id, different shape: the old one is a stale message whose id was reused.
-      this.count('replaced');
-      this.drop(st, p);
-      p = undefined;
-    }
+    // A partial with this id and another shape is another message: a stale one whose id was
+    // reused, or another station's on a shared channel. It is not replaced (two stations sending
+    // at once would each wipe out the other's symbols, forever); a stale one expires or is
+    // evicted by the byte budgets.
+    let p = st.partials.get(key);
     if (!p) {
+      if ([...st.partials.values()].some((o) => o.msgId === f.msgId)) this.count('same-id');
       p = {
         sender,
+        key,
         msgId: f.msgId,
         innerType: f.innerType,
         k: f.k,
@@ -440,7 +453,7 @@ export class Reassembler {
         triedAt: 0,
         again: !!again,
       };
-      st.partials.set(f.msgId, p);
+      st.partials.set(key, p);
     }
     p.lastActivity = now;
     if (p.symbols.has(f.index) || p.symbols.size >= p.k + EXTRA_SYMBOLS) {
@@ -452,7 +465,7 @@ export class Reassembler {
     if (!this.makeRoom(st, p, symCost)) {
       result.dropped = st.bytes + symCost > this.maxPerSender ? 'sender-limit' : 'total-limit';
       this.count(`dropped.${result.dropped}`);
-      if (p.symbols.size === 0) st.partials.delete(p.msgId);
+      if (p.symbols.size === 0) st.partials.delete(p.key);
       return result;
     }
     p.symbols.set(f.index, f.symbol);
@@ -546,12 +559,12 @@ export class Reassembler {
   }
 
   private remember(st: SenderState, p: Partial, now: number): void {
-    st.done.set(p.msgId, { k: p.k, size: p.size, innerType: p.innerType, at: now });
+    st.done.set(p.key, { at: now });
     if (st.done.size > DONE_PER_SENDER) st.done.delete(st.done.keys().next().value!);
   }
 
   private drop(st: SenderState, p: Partial): void {
-    st.partials.delete(p.msgId);
+    st.partials.delete(p.key);
     st.bytes -= p.bytes;
     this.total -= p.bytes;
     p.bytes = 0;

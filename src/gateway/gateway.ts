@@ -70,6 +70,8 @@ export interface GatewayOptions {
   checkpoint?: null;
   /** Seconds since the epoch. */
   nowSeconds?: () => number;
+  /** Uniform in [0, 1): the jitter of radio request retries, TXACK repeats and outbox resends (tests; default Math.random). */
+  random?: () => number;
   /**
    * Also hand `send-tx` transactions to the node (default true). The node never announces a
    * transaction back to the peer that gave it, so with this on "seen by the network" is only
@@ -300,6 +302,7 @@ export class Gateway {
       counters: this.counters,
       mode: opts.mode,
       storeRetryMs: opts.storeRetryMs,
+      random: opts.random,
       nodePeers: () => this.server?.readyPeers() ?? [],
       onNodeTxInv: (hashes) => this.outbox?.markSeen(hashes),
       observer: {
@@ -479,6 +482,7 @@ export class Gateway {
         log: log.child('outbox'),
         counters: this.counters,
         rescanMs: opts.outboxRescanMs,
+        random: opts.random,
         send: (raw, sendOpts) => {
           // Acknowledged over the air: radio links (family radio: LoRa, KISS, BLE, sim) stop; internet sources may still take it.
           const skip = sendOpts?.skipRadio

@@ -22,6 +22,8 @@ export interface FramedLinkOptions {
   now?: () => number;
   /** Time and timers (tests and the bench run hours of air on a virtual clock); default the system's. */
   clock?: Clock;
+  /** Uniform in [0, 1): where this link's message ids start (tests; default Math.random). */
+  random?: () => number;
 }
 
 /** Frame integrity check when the config says nothing: the link's own CRC is short or absent. */

@@ -140,6 +140,10 @@ export class FramedLink implements Link {
       integrity: this.integrity,
       repairRatio: opts.repairRatio ?? DEFAULT_REPAIR_RATIO,
       fragmentVersion: opts.fragmentVersion,
+      // Frames name no transmitter, and on a shared channel every station is 'air' to a receiver
+      // (onFrame): stations that all counted from 0 gave their first messages the same id (two
+      // gateways' first transactions, same id and shape). Each starts somewhere else instead.
+      firstMsgId: Math.floor((opts.random ?? Math.random)() * 256),
     });
     // A resent transaction is delivered again (frames.md 4.4), so the gateway acknowledges it
     // again: the sender resends until a TXACK gets through, and the air may lose every one.

@@ -231,12 +231,16 @@ export class BitcoindProcess {
     }
   }
 
-  async waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  /** Polls `probe` until it returns a value; `what` names it in the timeout error (a function: built then, e.g. with the logs as they are at the end). */
+  async waitFor<T>(what: string | (() => string), probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const v = await probe().catch(() => undefined);
       if (v) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n--- bitcoind log ---\n${this.log(40)}`);
+      if (Date.now() > deadline) {
+        const name = typeof what === 'function' ? what() : what;
+        throw new Error(`timed out waiting for ${name}\n--- bitcoind log ---\n${this.log(40)}`);
+      }
       await sleep(100);
     }
   }

@@ -222,6 +222,27 @@ describe('reassembly bounds', () => {
     expect(r.messages.map((m) => hex(m.payload))).toEqual(['010203']);
   });
 
+  it('keeps apart two stations whose messages share an id on one shared channel (one sender name), interleaved', () => {
+    // Every gateway's fragmenter started at msgId 0: on the simulated air (one sender name,
+    // 'air') a beacon's batch and another gateway's transaction, sent at once, both had id 0.
+    // Each fragment of one replaced the other's partial, so neither ever decoded.
+    const counters = new Counters();
+    const rx = new Reassembler({ integrity: 'crc16', counters });
+    const rng = new Prng(35);
+    const tx = rng.bytes(191);
+    const batch = rng.bytes(400);
+    const a = new Fragmenter({ mtu: 51, integrity: 'crc16' }).repeat(FrameType.TX, tx);
+    const b = new Fragmenter({ mtu: 51, integrity: 'crc16' }).repeat(FrameType.HEADERS, batch);
+    expect(a.msgId).toBe(b.msgId);
+    const got: string[] = [];
+    for (let i = 0; i < Math.max(a.frames.length, b.frames.length); i++) {
+      for (const f of [a.frames[i], b.frames[i]]) if (f) got.push(...rx.receive(f, 'air', i).messages.map((m) => hex(m.payload)));
+    }
+    expect(got.sort()).toEqual([hex(tx), hex(batch)].sort());
+    expect(counters.get('reassembly.same-id')).toBeGreaterThan(0);
+    expect(rx.bytesHeld).toBe(0);
+  });
+
   it('counts and throws a typed error for malformed frames', () => {
     const counters = new Counters();
     const rx = new Reassembler({ integrity: 'crc16', counters });

@@ -85,7 +85,7 @@ describe.skipIf(missing !== undefined)('a transaction sent over two real Dire Wo
     const queued = await runCli(['send-tx', tx.hex, '--conf=none', '-regtest', `-datadir=${join(root, 'gwA')}`]);
     expect(queued.code, queued.stderr).toBe(0);
     await nodeB.waitFor(
-      `tx in node B's mempool\n${diag()}`,
+      () => `tx in node B's mempool\n${diag()}`,
       async () => (await nodeB.rpc<string[]>('getrawmempool')).includes(tx.id),
       180_000,
     );
@@ -93,7 +93,11 @@ describe.skipIf(missing !== undefined)('a transaction sent over two real Dire Wo
     const altnetPeerOnB = (await nodeB.rpc<any[]>('getpeerinfo'))[0].id;
     expect(nodeB.grepLog(new RegExp(`peer=${altnetPeerOnB}: accepted ${tx.id}`))).toHaveLength(1);
     // Direwolf 2 decoded gateway A's frames; direwolf 1 gateway B's (the TXACK).
-    await nodeA.waitFor(`gateway A got the TXACK\n${diag()}`, async () => gwA.outbox!.pending()[0]?.relayedAt !== undefined, 180_000);
+    await nodeA.waitFor(
+      () => `gateway A got the TXACK\n${diag()}`,
+      async () => gwA.outbox!.pending()[0]?.relayedAt !== undefined,
+      180_000,
+    );
     expect(pair.stations[1].output()).toMatch(/N0CALL-7>ALTNET:/);
     expect(pair.stations[0].output()).toMatch(/N0CALL-8>ALTNET:/);
     const status = gwA.outbox!.pending();

@@ -25,6 +25,9 @@ describe("send-tx: a transaction crosses a lossy radio link into an eclipsed nod
   let gwA: Gateway;
   let gwB: Gateway;
   const { logA, logB, tail: diag } = gatewayLogs();
+  /** The air and both gateways' radio counters (frames, reassembly, acks), for a failure message. */
+  const radioDiag = () =>
+    `air ${JSON.stringify(air.stats)}\nA ${JSON.stringify(gwA.status().links[0]?.counters)}\nB ${JSON.stringify(gwB.status().links[0]?.counters)}`;
   let nodeA: BitcoindProcess;
   let nodeB: BitcoindProcess;
   // Set by the first test: our key, its address and the blocks mined to it.
@@ -109,7 +112,7 @@ describe("send-tx: a transaction crosses a lossy radio link into an eclipsed nod
     expect(queued.stdout).toContain(`queued ${txid}`);
 
     await nodeA.waitFor(
-      `tx in node A's mempool\n${diag()}`,
+      () => `tx in node A's mempool\n${diag()}`,
       async () => (await nodeA.rpc<string[]>('getrawmempool')).includes(txid),
       90_000,
     );
@@ -119,7 +122,11 @@ describe("send-tx: a transaction crosses a lossy radio link into an eclipsed nod
     expect(gwB.counters.get('node.tx_sent')).toBe(0);
 
     // Node A relays it to node B, which announces it to gateway B: done.
-    await nodeB.waitFor(`gateway B saw it back\n${diag()}`, async () => gwB.outbox!.pending().length === 0, 60_000);
+    await nodeB.waitFor(
+      () => `gateway B saw it back\n${diag()}`,
+      async () => gwB.outbox!.pending().length === 0,
+      60_000,
+    );
     expect(nodeB.grepLog(new RegExp(`peer=${nodeAOnB}: accepted ${txid}`))).toHaveLength(1);
     expect(existsSync(join(root, 'gwB', 'outbox', 'regtest', 'done', `${txid}.json`))).toBe(true);
     expect(existsSync(join(root, 'gwB', 'outbox', 'regtest', `${txid}.json`))).toBe(false);
@@ -132,28 +139,38 @@ describe("send-tx: a transaction crosses a lossy radio link into an eclipsed nod
 
   it('with txtonode on (the default) the gateway hands its own transaction to its node, which cannot announce it back', async () => {
     const tx = await spendCoinbase(1);
+    // Node B leaves node A, so the transaction can reach node B only over the radio (through
+    // gateway B), and the TXACK below answers what gateway B really heard.
+    await nodeB.rpc('disconnectnode', `127.0.0.1:${nodeA.p2pPort}`);
+    await nodeA.waitFor('node B left node A', async () => (await nodeA.rpc<any[]>('getpeerinfo')).length === 1);
     const altnetPeerOnA = (await nodeA.rpc<any[]>('getpeerinfo')).find((p) => p.subver === '/altnet:0.1.0/').id;
+    const altnetPeerOnB = (await nodeB.rpc<any[]>('getpeerinfo')).find((p) => p.subver === '/altnet:0.1.0/').id;
     const sentBefore = gwA.counters.get('node.tx_sent');
     const queued = await runCli(['send-tx', tx.hex, '--conf=none', '-regtest', `-datadir=${join(root, 'gwA')}`]);
     expect(queued.code, queued.stderr).toBe(0);
     await nodeA.waitFor(
-      `tx in node A's mempool\n${diag()}`,
+      () => `tx in node A's mempool\n${diag()}`,
       async () => (await nodeA.rpc<string[]>('getrawmempool')).includes(tx.id),
       60_000,
     );
     expect(gwA.counters.get('node.tx_sent')).toBeGreaterThan(sentBefore);
     // It went out on the radio too: gateway B hands it to node B, so both nodes have it.
     await nodeB.waitFor(
-      `tx in node B's mempool\n${diag()}`,
+      () => `tx in node B's mempool\n${diag()}`,
       async () => (await nodeB.rpc<string[]>('getrawmempool')).includes(tx.id),
       60_000,
     );
     expect(nodeA.grepLog(new RegExp(`peer=${altnetPeerOnA}: accepted ${tx.id}`))).toHaveLength(1);
+    expect(nodeB.grepLog(new RegExp(`peer=${altnetPeerOnB}: accepted ${tx.id}`))).toHaveLength(1);
     // Node A got it from gateway A, so Core never announces it to gateway A: it stays pending
     // until it arrives at node A by another route. But gateway B, whose node took it from the
     // radio, finds it in node B's mempool (getdata) and acknowledges it on the air (TXACK):
     // gateway A marks it relayed, durably, and sends it on radio no more.
-    await nodeA.waitFor(`gateway A got the TXACK\n${diag()}`, async () => gwA.outbox!.pending()[0]?.relayedAt !== undefined, 100_000);
+    await nodeA.waitFor(
+      () => `gateway A got the TXACK\n${diag()}\n${radioDiag()}`,
+      async () => gwA.outbox!.pending()[0]?.relayedAt !== undefined,
+      100_000,
+    );
     const status = gwA.outbox!.pending();
     expect(status.map((p) => p.txid)).toEqual([tx.id]);
     expect(status[0].relayedVia).toBe('air');

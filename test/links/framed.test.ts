@@ -330,6 +330,22 @@ describe('framed link', () => {
     expect(b.counters.get('reassembly.redelivered')).toBe(2);
   });
 
+  it('starts its message ids where its random source says, so two stations on one channel do not both begin at 0', async () => {
+    const tx = Uint8Array.from({ length: 191 }, (_, i) => i);
+    const firstId = async (random: () => number) => {
+      const radio = new MemoryRadio();
+      const e = endpoint(radio, undefined, { random });
+      await e.link.start();
+      await e.link.sendTx(tx);
+      await flush();
+      const f = decodeFrame(radio.sent[0]);
+      expect(f.type).toBe(FrameType.FRAGMENT_V3);
+      return f.body[0]; // msgId, the fragment header's first byte (codecs/frames.md 4.2)
+    };
+    expect(await firstId(() => 0.1)).toBe(25);
+    expect(await firstId(() => 0.9)).toBe(230);
+  });
+
   it('holds a header request that came before its chain context and sends it when the context arrives; counts one it cannot send', async () => {
     const { a, ra } = await pair();
     // The gateway asks at link-up; its context may come later: nothing silently dropped.
