@@ -19,6 +19,7 @@ import { ConfigError } from '../util/errors.js';
 import type { LogLevel } from '../util/log.js';
 import type { CliIO } from './io.js';
 import { closest } from '../util/suggest.js';
+import { compareNames } from '../util/order.js';
 import { wrap } from '../util/wrap.js';
 
 export type OptionType = 'string' | 'int' | 'number' | 'bool' | 'hostport' | 'path' | 'enum' | 'duration';
@@ -631,7 +632,7 @@ function groupLinks(entries: RawEntry[]): { links: Record<string, Record<string,
     }
     const keys: Record<string, string> = {};
     const sources: Record<string, ValueSource> = {};
-    for (const [k, e] of [...m.entries()].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [k, e] of [...m.entries()].sort(([a], [b]) => compareNames(a, b))) {
       keys[k] = k === 'type' ? type : e.value;
       sources[k] = e.source;
     }

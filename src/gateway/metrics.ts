@@ -19,6 +19,7 @@ import type { Counters } from '../util/counters.js';
 import { AltnetError, ConfigError } from '../util/errors.js';
 import type { Logger } from '../util/log.js';
 import { isLoopback } from '../util/net.js';
+import { compareNames } from '../util/order.js';
 
 /** A family given whole (samples with any labels), e.g. per-process memory. */
 export interface ExplicitFamily {
@@ -527,10 +528,10 @@ export function renderPrometheus(snapshot: Record<string, number>, meta: Metrics
     }
     families.set(name, fam);
   }
-  for (const fam of [...families.values()].sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const fam of [...families.values()].sort((a, b) => compareNames(a.name, b.name))) {
     lines.push(`# HELP ${fam.name} ${escapeHelp(fam.help)}`);
     lines.push(`# TYPE ${fam.name} ${fam.type}`);
-    const samples = [...fam.samples.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, s]) => s);
+    const samples = [...fam.samples.entries()].sort(([a], [b]) => compareNames(a, b)).map(([, s]) => s);
     for (const s of samples) {
       const labels = s.labels.length ? `{${s.labels.map(([k, v]) => `${k}="${escapeLabelValue(v)}"`).join(',')}}` : '';
       lines.push(`${fam.name}${labels} ${formatValue(s.value)}`);

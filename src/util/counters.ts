@@ -2,6 +2,7 @@
 // scoped view of a shared one) through its constructor: there is no global registry.
 // A name written with set() is a gauge (it may go down); one written with inc() a counter.
 // Metrics export the two kinds as Prometheus gauges and counters.
+import { compareNames } from './order.js';
 
 export class Counters {
   constructor(
@@ -36,6 +37,6 @@ export class Counters {
 
   /** Every counter in the store (not only this view's), sorted by name. */
   snapshot(): Record<string, number> {
-    return Object.fromEntries([...this.values.entries()].sort(([a], [b]) => a.localeCompare(b)));
+    return Object.fromEntries([...this.values.entries()].sort(([a], [b]) => compareNames(a, b)));
   }
 }

@@ -11,6 +11,7 @@ import { ConfigError } from '../util/errors.js';
 import type { Counters } from '../util/counters.js';
 import type { Logger } from '../util/log.js';
 import { hashToHex } from '../util/bytes.js';
+import { compareNames } from '../util/order.js';
 
 export type AnomalyKind = 'stale-tip' | 'link-more-work' | 'link-silent' | 'node-not-connected' | 'peers-disagree';
 
@@ -256,7 +257,7 @@ export class Watchdog {
         if (rank[standing] > rank[s.standing]) s.standing = standing;
       }
     }
-    const standings = [...byOrigin.values()].sort((a, b) => a.origin.localeCompare(b.origin));
+    const standings = [...byOrigin.values()].sort((a, b) => compareNames(a.origin, b.origin));
     for (const s of standings) s.links.sort();
     return { agreeing: standings.filter((s) => s.standing === 'agrees').length, sources: standings.length, best, standings };
   }
