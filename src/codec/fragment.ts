@@ -207,9 +207,15 @@ export class Fragmenter {
   /**
    * Frames for one pass of a repeated message: the same (type, payload) as an earlier pass keeps
    * its msgId and gets the next `k + ceil(k * repairRatio)` symbols (`repairRatio` here, default
-   * the fragmenter's). A message that fits one frame goes as one plain frame every time.
+   * the fragmenter's), or on a later pass `ceil(k * laterPassShare)` when that is given (a
+   * receiver that heard most of an earlier pass needs only the symbols it lost). A message that
+   * fits one frame goes as one plain frame every time.
    */
-  repeat(type: number, payload: Uint8Array, opts: { repairRatio?: number } = {}): { frames: Uint8Array[]; msgId?: number; pass: number } {
+  repeat(
+    type: number,
+    payload: Uint8Array,
+    opts: { repairRatio?: number; laterPassShare?: number } = {},
+  ): { frames: Uint8Array[]; msgId?: number; pass: number } {
     if (payload.length + frameOverhead(type, { integrity: this.opts.integrity }) <= this.opts.mtu) {
       return { frames: [encodeFrame(type, payload, { integrity: this.opts.integrity })], pass: 0 };
     }
@@ -227,7 +233,10 @@ export class Fragmenter {
       while (this.carousel.size >= this.carouselSize) this.carousel.delete(this.carousel.keys().next().value!);
     }
     this.carousel.set(key, e);
-    const count = e.enc.k + Math.ceil(e.enc.k * (opts.repairRatio ?? this.opts.repairRatio ?? 0.5));
+    const count =
+      e.passes > 0 && opts.laterPassShare !== undefined
+        ? Math.max(1, Math.ceil(e.enc.k * opts.laterPassShare))
+        : e.enc.k + Math.ceil(e.enc.k * (opts.repairRatio ?? this.opts.repairRatio ?? 0.5));
     const frames: Uint8Array[] = [];
     for (let i = 0; i < count; i++) {
       // After the last index, start again from 0: old symbols still fill a late receiver's gaps.

@@ -314,7 +314,8 @@ export const METRIC_HELP: Readonly<Record<string, string>> = {
   'link.*.kiss_paced': 'Frames held back before going to the KISS TNC until the previous ones had left the air (by the airtime model).',
   'link.*.batch_bytes_tx': 'Bytes of header batch frames transmitted (altnet frames, without the modem framing).',
   'link.*.header_batches_waiting': 'Compact header batches held until the header they build on arrives.',
-  'link.*.header_batches_dropped': 'Compact header batches dropped (they waited too long, or too many waited).',
+  'link.*.header_batches_waiting_again': 'Compact header batches heard again while the same batch already waited for its parent.',
+  'link.*.header_batches_dropped': 'Compact header batches dropped (too many waited: the one farthest from our newest header goes).',
   'link.*.header_requests_tx': 'Header requests transmitted on the link.',
   'link.*.header_requests_rx': 'Header requests received on the link.',
   'link.*.header_requests_waiting_context':

@@ -94,13 +94,41 @@ const RADIO_ANSWER_BYTES = MAX_RADIO_ANSWER * 40 + 64;
 /** Least wait for a radio answer, ms. */
 const MIN_RADIO_ANSWER_WAIT_MS = 5000;
 
-/** A beacon carousel slot as last sent: its last header (hash, height), passes so far, send order. */
-interface CarouselSlot {
-  last: string;
-  lastHeight: number;
+/**
+ * A beacon carousel batch: the headers after `parent` up to `end`, fixed once made (so its
+ * message id and fountain symbols stay the same from pass to pass and a receiver adds the
+ * passes up), the hash of its last header (a reorg that replaced it drops it), and how often it
+ * went: `passes` counts the tip announcements that already carried its headers as one,
+ * `batchPasses` only the batch itself.
+ */
+interface CarouselBatch {
+  parent: number;
+  end: number;
+  endHash: string;
   passes: number;
-  seq: number;
+  /** Every header in it went alone as a tip when it came. */
+  tipped: boolean;
 }
+
+/**
+ * A beacon's carousel on one link: its batches oldest first (contiguous: each starts where the
+ * one below ends), and the heights it announced alone as tips (their batch counts that as a pass).
+ */
+interface Carousel {
+  batches: CarouselBatch[];
+  tipped: Set<number>;
+  /** Where the next round goes on: the first batch whose parent is at or above it. */
+  next: number;
+}
+
+/**
+ * Batch passes the oldest carousel batch has had before the carousel drops it once the chain
+ * has moved beaconDepth past it: a receiver losing a share of the frames needs more than one
+ * (each later pass sends fresh symbols that add up), and a batch dropped too early strands every
+ * receiver still below it (issue 17: SF12 1%, 20% loss, the oldest batch went once per ~11-hour
+ * cycle and the floor moved past a receiver that lost one of its frames).
+ */
+export const CAROUSEL_FLOOR_PASSES = 3;
 
 export type GatewayMode = 'gateway' | 'receive-only' | 'beacon';
 
@@ -158,8 +186,7 @@ export class Router {
    * beaconNext), and per aligned slot (a batch's height rounded down to its size) the hash of its
    * last header when it was sent and how many passes it had (a batch that grew is a new batch).
    */
-  private readonly carousels = new Map<string, { floor: number; slots: Map<number, CarouselSlot> }>();
-  private beaconSeq = 0;
+  private readonly carousels = new Map<string, Carousel>();
   /** Links that asked for a beacon batch when there was none to send: fed when the tip moves. */
   private readonly beaconHungry = new Map<string, number>();
   readonly nodeEvents: NodePeerEvents;
@@ -527,24 +554,35 @@ export class Router {
     const batch = tipOnly ? this.batchAfter(tip.height - 1, 1) : undefined;
     for (const link of this.links.values()) {
       if (!link.sendHeaders || !canTransmit(link.capabilities) || !carries(link.capabilities, 'headers')) continue;
-      if (batch) link.sendHeaders(batch);
-      else if (!this.beaconNext(link.name, BEACON_BATCH)) continue;
+      if (batch) {
+        link.sendHeaders(batch);
+        this.carouselOf(link.name).tipped.add(tip.height);
+      } else if (!this.beaconNext(link.name, BEACON_BATCH)) continue;
       sent++;
     }
     if (batch) this.deps.counters.inc('router.beacon_tips');
     return sent;
   }
 
+  private carouselOf(linkName: string): Carousel {
+    let c = this.carousels.get(linkName);
+    if (!c) this.carousels.set(linkName, (c = { batches: [], tipped: new Set(), next: 0 }));
+    return c;
+  }
+
   /**
    * A transmitting link is ready for its next beacon batch (framed.ts asks once its last batch
-   * has left and its beaconinterval= has passed), of at most `maxHeaders`. Batches are aligned
-   * (their parent's height is a multiple of their size, so a batch keeps its content, message id
-   * and symbols from one pass to the next and receivers add the passes up), reach exactly
-   * beaconDepth below the tip (the oldest starts at the floor), and go fewest passes first (among
-   * equals, the one sent longest ago; among new ones, the newest): new headers first (the newest
-   * batch grows with each block and counts as new), then the batches sent least often, which are
-   * the gaps receivers most likely still have. A receiver at most beaconDepth behind always finds
-   * a batch whose parent it has. Returns whether a batch went.
+   * has left and its beaconinterval= has passed), of at most `maxHeaders`. The carousel is a list
+   * of batches fixed once made (issue 17: a batch that grew by a block changed its message id, so
+   * its passes never added up at a lossy receiver): it starts beaconDepth below the tip, full
+   * batches are cut from the newest batch's end as the chain grows, and what lies above them goes
+   * as a short batch when the round reaches the top (headers that all went alone as tips only
+   * once they make half a batch). It goes round from the bottom up, so a receiver behind attaches
+   * each batch as it comes and every batch gets its next pass (fresh symbols: framed.ts) one round
+   * later; a new carousel starts with its newest batch. The oldest batch leaves once the chain is
+   * beaconDepth past its end and it went CAROUSEL_FLOOR_PASSES times, one batch at a time, so a
+   * lossy receiver that was within the depth is not stranded below it (issue 17: the floor moved
+   * past the oldest batch after its one pass). Returns whether a batch went.
    */
   beaconNext(linkName: string, maxHeaders: number): boolean {
     const link = this.links.get(linkName);
@@ -560,57 +598,59 @@ export class Router {
       this.beaconHungry.set(linkName, size);
       return false;
     }
-    // The carousel reaches down to the floor its current cycle started from (the chain's tip less
-    // beaconDepth then), not below: headers beyond the depth are airtime no promised receiver
-    // needs (aligned batches reached up to size - 1 below it, 9% of a 144-header carousel of
-    // 16-header batches: issue 17). Kept for the whole cycle, so a receiver beaconDepth behind when
-    // a cycle starts is served by it although blocks arrive meanwhile (a cycle takes hours at
-    // SF12); the next cycle starts from the floor of the moment the oldest batch went. Never more
-    // than another beaconDepth lower (a beacon that just synced far starts afresh).
-    const carousel = this.carousels.get(linkName) ?? { floor: floorNow, slots: new Map<number, CarouselSlot>() };
-    this.carousels.set(linkName, carousel);
-    if (carousel.floor > floorNow || floorNow - carousel.floor > depth) carousel.floor = floorNow;
-    const floor = carousel.floor;
-    const seen = carousel.slots;
-    // Slots are aligned (p a multiple of size); the oldest starts at the floor, so it loses its
-    // first headers when a new cycle's floor is higher, and its message changes then; every other
-    // batch keeps its content.
-    let best: (CarouselSlot & { slot: number; parent: number }) | undefined;
-    const live = new Set<number>();
-    let oldest = Infinity;
-    for (let p = Math.floor((tip.height - 1) / size) * size; p + size > floor; p -= size) {
-      const parent = Math.max(p, floor);
-      const lastHeight = Math.min(tip.height, p + size);
-      const last = hashToHex(chain.getByHeight(lastHeight)!.hash);
-      live.add(p);
-      oldest = p;
-      const e = seen.get(p);
-      // A batch whose headers changed (never sent, or a reorg) is new. One that only grew (the
-      // newest, by a block) keeps its place in the rotation: the block went alone as a tip at
-      // once (and receivers keep a tip until its parent comes). Counted new at each block, the
-      // newest batch took the whole budget at SF12 and 1% (an hour of it per batch, a block per
-      // 10 minutes) and the carousel never reached a receiver that was behind (issue 17,
-      // catch-up harness with blockEveryMs).
-      const fresh = !e || (e.last !== last && hashToHex(chain.getByHeight(e.lastHeight)?.hash ?? new Uint8Array(32)) !== e.last);
-      const passes = fresh ? 0 : e.passes;
-      const seq = fresh ? -1 : e.seq;
-      // Fewest passes; among equals the one sent longest ago; among new ones the newest.
-      if (!best || passes < best.passes || (passes === best.passes && seq < best.seq)) {
-        best = { slot: p, parent, last, lastHeight, passes, seq };
-      }
+    const carousel = this.carouselOf(linkName);
+    const { batches, tipped } = carousel;
+    const hashAt = (h: number) => {
+      const e = chain.getByHeight(h);
+      return e ? hashToHex(e.hash) : '';
+    };
+    // A reorg replaced a batch's headers: it and every batch above it go (made anew below).
+    const stale = batches.findIndex((b) => b.end > tip.height || hashAt(b.end) !== b.endHash);
+    if (stale >= 0) batches.splice(stale);
+    // The oldest leaves once the chain is beaconDepth past it and it had its passes; never more
+    // than twice beaconDepth lower again (a beacon that just synced far starts afresh; bounds the
+    // carousel when its airtime cannot give every batch its passes).
+    while (
+      batches.length &&
+      batches[0].end <= floorNow &&
+      (batches[0].passes >= CAROUSEL_FLOOR_PASSES || batches[0].end <= floorNow - 2 * depth)
+    ) {
+      batches.shift();
     }
-    for (const p of seen.keys()) if (!live.has(p)) seen.delete(p);
-    const batch = best && this.batchAfter(best.parent, best.slot + size - best.parent);
+    for (const h of tipped) if (h <= (batches[0]?.parent ?? floorNow)) tipped.delete(h);
+    const make = (parent: number, end: number): CarouselBatch => {
+      let all = true;
+      for (let h = parent + 1; h <= end && all; h++) all = tipped.has(h);
+      return { parent, end, endHash: hashAt(end), passes: 0, tipped: all };
+    };
+    const fresh = batches.length === 0;
+    let top = batches.length ? batches[batches.length - 1].end : floorNow;
+    for (; tip.height - top >= size; top += size) batches.push(make(top, top + size));
+    // A new carousel starts with its newest headers (a receiver just behind gets them at once),
+    // then goes round from the bottom.
+    if (fresh) carousel.next = top < tip.height ? top : (batches[batches.length - 1]?.parent ?? floorNow);
+    // What lies above the full batches: a short batch, made (and fixed) only if it goes now.
+    const short = top < tip.height ? make(top, tip.height) : undefined;
+    // A short batch of headers that all went as tips is fixed only once it holds half a batch;
+    // until then it goes as it is (one frame or a few, its message new each time) at the top of
+    // each round: fixed at each turn, the carousel filled with batches of a block or two (issue 17).
+    const keepShort = short !== undefined && (!short.tipped || short.end - short.parent >= size / 2);
+    // Round the carousel from the bottom up: the next batch at or above where the last one ended
+    // (the short one at the top), then from the oldest again.
+    const all = short ? [...batches, short] : batches;
+    const best = all.find((b) => b.parent >= carousel.next) ?? all[0];
+    const batch = best && this.batchAfter(best.parent, best.end - best.parent);
     if (!best || !batch) {
       this.beaconHungry.set(linkName, size);
       return false;
     }
+    if (best === short && keepShort) batches.push(short);
     this.beaconHungry.delete(linkName);
-    seen.set(best.slot, { last: best.last, lastHeight: best.lastHeight, passes: best.passes + 1, seq: this.beaconSeq++ });
-    if (best.slot === oldest) carousel.floor = floorNow;
+    best.passes++;
+    carousel.next = best.end;
     link.sendHeaders(batch);
     counters.inc('router.beacons');
-    log.debug('beaconed headers', { link: linkName, from: batch.parentHeight + 1, count: batch.headers.length, pass: best.passes + 1 });
+    log.debug('beaconed headers', { link: linkName, from: batch.parentHeight + 1, count: batch.headers.length, pass: best.passes });
     return true;
   }
 

@@ -56,6 +56,13 @@ const HOUR_MS = 3_600_000;
  * needs only the margin that lets a receiver with light loss decode it at once.
  */
 export const CAROUSEL_PASS_REPAIR = 0;
+/**
+ * A later pass of a beacon batch sends this share of its k symbols, fresh ones: a receiver that
+ * lost a share of the first pass's frames needs about that share again, not a whole pass, and the
+ * carousel's airtime goes further (issue 17: at SF12 1% with a block every 10 min and 20% loss,
+ * two whole passes of each new header took 12 of the ~14 headers an hour the batches can carry).
+ */
+export const CAROUSEL_LATER_PASS_SHARE = 0.5;
 /** Beacon batch sizes: multiples of BATCH_STEP headers in BATCH_STEP..BATCH_MAX (see beaconBatchHeaders). */
 const BATCH_STEP = 4;
 const BATCH_MAX = 72;
@@ -72,7 +79,7 @@ const BEACON_ASK_RETRY_MS = 60_000;
  * carousel cycle, hours apart at SF12 and 1%, and the symbols of every pass add up. Memory stays
  * bounded by the reassembler's byte budgets, whatever the expiry.
  */
-const REASSEMBLY_EXPIRY_MS = 24 * HOUR_MS;
+const REASSEMBLY_EXPIRY_MS = 72 * HOUR_MS;
 
 type MessageKind = 'tip' | 'batch' | 'tx' | 'txack' | 'request';
 
@@ -293,7 +300,10 @@ export class FramedLink implements Link {
     const body = encodeHeadersBody({ parentHeight: batch.parentHeight, parentPrefix: headerHash(batch.parent), stream });
     // The same batch again keeps its message id and continues its symbols: a receiver adds the
     // symbols of every pass it heard part of (codecs/frames.md 5).
-    const { frames, pass } = this.fragmenter.repeat(FrameType.HEADERS, body, { repairRatio: CAROUSEL_PASS_REPAIR });
+    const { frames, pass } = this.fragmenter.repeat(FrameType.HEADERS, body, {
+      repairRatio: CAROUSEL_PASS_REPAIR,
+      laterPassShare: CAROUSEL_LATER_PASS_SHARE,
+    });
     this.ctx.counters.inc('header_batches_tx');
     if (pass > 1) this.ctx.counters.inc('header_batch_repeats');
     const repeat = pass > 1;
@@ -461,14 +471,7 @@ export class FramedLink implements Link {
     switch (type) {
       case FrameType.HEADERS: {
         const body = decodeHeadersBody(payload);
-        if (!this.decodeBatch(body)) {
-          counters.inc('header_batches_waiting');
-          this.waiting.push(body);
-          if (this.waiting.length > MAX_WAITING_BATCHES) {
-            this.waiting.shift();
-            counters.inc('header_batches_dropped');
-          }
-        }
+        if (!this.decodeBatch(body)) this.keepWaiting(body);
         return;
       }
       case FrameType.TIP:
@@ -493,6 +496,31 @@ export class FramedLink implements Link {
       default:
         counters.inc('frames_ignored');
     }
+  }
+
+  /**
+   * Keeps a batch whose parent has not come yet. The reassembler has marked it done, so later
+   * passes of it are ignored for a day: dropped, it is lost for that long. So the same batch is
+   * kept once, and when the list is full the batch farthest from our newest header goes (the one
+   * that would attach last, or a stale fork), not the oldest, which is usually the next to attach
+   * (issue 17: at SF12 1% with 20% loss, joined tips and repeats pushed out the batches right
+   * above a receiver catching up, and it never got them again).
+   */
+  private keepWaiting(body: { parentHeight: number; parentPrefix: Uint8Array; stream: Uint8Array }): void {
+    const { counters } = this.ctx;
+    const same = (b: typeof body) =>
+      b.parentHeight === body.parentHeight && toHex(b.parentPrefix) === toHex(body.parentPrefix) && toHex(b.stream) === toHex(body.stream);
+    if (this.waiting.some(same)) {
+      counters.inc('header_batches_waiting_again');
+      return;
+    }
+    counters.inc('header_batches_waiting');
+    this.waiting.push(body);
+    if (this.waiting.length <= MAX_WAITING_BATCHES) return;
+    const distance = (b: typeof body) => Math.abs(b.parentHeight - this.topHeight);
+    const farthest = this.waiting.reduce((far, b) => (distance(b) > distance(far) ? b : far));
+    this.waiting = this.waiting.filter((b) => b !== farthest);
+    counters.inc('header_batches_dropped');
   }
 
   /** Decodes a batch whose parent we know; false when the parent is unknown (yet). */

@@ -9,6 +9,7 @@ import {
   afskProfile,
   catchUpBound,
   loraProfile,
+  lossyMovingBound,
   recentHeader,
   runCatchUp,
   type AirProfile,
@@ -95,6 +96,8 @@ export async function bench(): Promise<Record<string, unknown>> {
           })
         : undefined;
     if (lossy) wallMs += lossy.wallMs;
+    const lossyTip = SHARED_DATA.recentFirstHeight + TIP_OFFSETS[0];
+    const lossyBound = lossy ? lossyMovingBound(profile, lossyTip - behind, behind, { blockEveryMs: 600_000, loss: 0.2 }) : undefined;
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     out[profile.name] = {
       caughtUp: runs.every((r) => r.caughtUp),
@@ -120,6 +123,9 @@ export async function bench(): Promise<Record<string, unknown>> {
             ? `caught up in ${round(lossy.catchUpMs / 3_600_000, 1)} h`
             : `not caught up after ${LOSSY_LIMIT_DAYS} days`,
           catchUpS: round(lossy.catchUpMs / 1000, 0),
+          boundS: round(lossyBound!.boundMs / 1000, 0),
+          ratio: lossy.caughtUp ? round(lossy.catchUpMs / lossyBound!.boundMs, 3) : null,
+          boundNote: `bound = the ${behind} headers and the blocks that come meanwhile, each header's coded airtime (${round(lossyBound!.perHeaderAirtimeMs / 1000, 2)} s in full frames) / (1 - loss), plus each new block's tip frame (${round(lossyBound!.tipAirtimeMs / 1000, 2)} s) once, within the duty cycle (test/harness/catchup.ts lossyMovingBound)`,
           blocksMeanwhile: lossy.blocksAdded,
           behindAtEnd: lossy.behindAtEnd,
           tipsResolvedLate: lossy.receiver.tips_resolved_late ?? 0,

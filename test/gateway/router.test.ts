@@ -63,50 +63,61 @@ function setup(
 }
 
 describe('router', () => {
-  it('beacons aligned 16-header batches, newest first, then starts again', () => {
+  it('beacons 16-header batches, the newest first, then round from the oldest', () => {
     const { router, radio, web } = setup('beacon', 40);
     for (let i = 0; i < 4; i++) router.beaconHeaders();
     expect(radio.sent.map((b) => [b.parentHeight, b.headers.length])).toEqual([
       [32, 8],
-      [16, 16],
       [0, 16],
+      [16, 16],
       [32, 8],
     ]);
-    expect(radio.sent[1].parent).toEqual(header(16));
-    expect(headerHash(radio.sent[1].headers[0])).toEqual(headerHash(header(17)));
+    expect(radio.sent[2].parent).toEqual(header(16));
+    expect(headerHash(radio.sent[2].headers[0])).toEqual(headerHash(header(17)));
     // An rx-only source is never asked to transmit.
     expect(web.sent).toEqual([]);
   });
 
-  it("beacons each link's batch size, new headers first, then the batches sent least often, reaching beaconDepth", () => {
+  it("beacons each link's batch size round the carousel; blocks that went as tips go as they are at the top of each round until they make half a batch, and the batches stay as made", () => {
     const { router, radio } = setup('beacon', 40);
     const order = () => radio.sent.splice(0).map((b) => [b.parentHeight, b.headers.length]);
     for (let i = 0; i < 5; i++) expect(router.beaconNext('lora', 8)).toBe(true);
     expect(order()).toEqual([
       [32, 8],
-      [24, 8],
-      [16, 8],
-      [8, 8],
       [0, 8],
-    ]);
-    router.beaconNext('lora', 8);
-    router.beaconNext('lora', 8);
-    expect(order()).toEqual([
-      [32, 8],
+      [8, 8],
+      [16, 8],
       [24, 8],
     ]);
-    // Header 41 arrives: the tip goes alone at once; the grown batch (41..48) is new, so next,
-    // then the second passes carry on where they were (16, 8, 0), then its own second pass,
-    // all before any third pass.
+    // Header 41 arrives: the tip goes alone at once, and again at the top of the round (a receiver
+    // that lost the tip frame gets it), not fixed as a batch of its own.
     expect(router.onLinkHeaders('esplora', [header(41)]).tipChanged).toBe(true);
     expect(order()).toEqual([[40, 1]]);
-    for (let i = 0; i < 5; i++) router.beaconNext('lora', 8);
+    for (let i = 0; i < 2; i++) router.beaconNext('lora', 8);
     expect(order()).toEqual([
+      [32, 8],
       [40, 1],
-      [16, 8],
-      [8, 8],
+    ]);
+    // Three more blocks, each a tip: half a batch (41..44) goes at the top of the next round and
+    // stays that batch (the next starts at 44), so its passes add up at a receiver.
+    for (const h of [42, 43, 44]) router.onLinkHeaders('esplora', [header(h)]);
+    order();
+    for (let i = 0; i < 6; i++) router.beaconNext('lora', 8);
+    expect(order()).toEqual([
       [0, 8],
-      [40, 1],
+      [8, 8],
+      [16, 8],
+      [24, 8],
+      [32, 8],
+      [40, 4],
+    ]);
+    for (const h of [45, 46, 47, 48, 49, 50, 51, 52]) router.onLinkHeaders('esplora', [header(h)]);
+    order();
+    for (let i = 0; i < 3; i++) router.beaconNext('lora', 8);
+    expect(order()).toEqual([
+      [44, 8],
+      [0, 8],
+      [8, 8],
     ]);
   });
 
@@ -125,47 +136,41 @@ describe('router', () => {
     expect(gw.radio.sent).toEqual([]);
   });
 
-  it('keeps batches aligned and reaches exactly beaconDepth: the oldest starts at the floor, not below it', () => {
-    const { router, radio } = setup('beacon', 300);
-    const seen = new Map<number, number>();
-    for (let i = 0; i < 20; i++) {
-      router.beaconNext('lora', 64);
-      const b = radio.sent.pop()!;
-      seen.set(b.parentHeight, b.headers.length);
-    }
-    // 300 - 144 = 156: aligned batches from 192 up, and 157..192 (aligned it went from 129: 28
-    // headers no receiver within the depth needs, issue 17). 144 headers per cycle.
-    expect([...seen].sort((a, b) => a[0] - b[0])).toEqual([
-      [156, 36],
-      [192, 64],
-      [256, 44],
-    ]);
-  });
-
-  it('keeps the floor a carousel cycle started from until its oldest batch went, and a batch that grew by a block its place, so blocks arriving meanwhile strand no receiver', () => {
+  it('starts beaconDepth below the tip and drops the oldest batch only after CAROUSEL_FLOOR_PASSES passes, one batch at a time, so blocks arriving meanwhile strand no receiver', () => {
     const { router, radio } = setup('beacon', 300);
     const order = () => radio.sent.splice(0).map((b) => [b.parentHeight, b.headers.length]);
-    router.beaconNext('lora', 64);
-    expect(order()).toEqual([[256, 44]]);
-    // A block arrives mid-cycle: it goes alone at once. The newest batch grew (257..301) but keeps
-    // its place: the batches not sent yet go first (counted new at each block, the newest took
-    // the whole budget of a slow radio and the carousel never reached a receiver behind). The
-    // floor is now 157, but this cycle's oldest batch still starts at 156 (a receiver at 156 when
-    // the cycle began gets 157).
-    router.onLinkHeaders('esplora', [header(301)]);
-    expect(order()).toEqual([[300, 1]]);
+    // 300 - 144 = 156: 64-header batches from there (the newest first), 144 headers a round.
     for (let i = 0; i < 3; i++) router.beaconNext('lora', 64);
     expect(order()).toEqual([
-      [192, 64],
-      [156, 36],
-      [256, 45],
+      [284, 16],
+      [156, 64],
+      [220, 64],
     ]);
-    // The next cycle starts from the floor of the moment the oldest batch went: 301 - 144.
-    for (let i = 0; i < 3; i++) router.beaconNext('lora', 64);
+    // 70 blocks later the oldest batch (157..220) lies beyond the depth, but it went once: it
+    // stays; the round goes on with the batches as made (285..300 too), a new full one and the
+    // blocks above it as they are.
+    for (let h = 301; h <= 370; h++) router.onLinkHeaders('esplora', [header(h)]);
+    order();
+    for (let i = 0; i < 8; i++) router.beaconNext('lora', 64);
     expect(order()).toEqual([
-      [192, 64],
-      [157, 35],
-      [256, 45],
+      [284, 16],
+      [300, 64],
+      [364, 6],
+      [156, 64],
+      [220, 64],
+      [284, 16],
+      [300, 64],
+      [364, 6],
+    ]);
+    // Its third pass is its last: after it the carousel starts from the next batch up.
+    for (let i = 0; i < 6; i++) router.beaconNext('lora', 64);
+    expect(order()).toEqual([
+      [156, 64],
+      [220, 64],
+      [284, 16],
+      [300, 64],
+      [364, 6],
+      [220, 64],
     ]);
   });
 

@@ -15,10 +15,13 @@ import { SimAir, seededRandom } from '../../src/links/sim/air.js';
 import { EU868_MAX_PAYLOAD, SimTransport } from '../../src/links/sim/transport.js';
 import { airtimeMs, loraAirtimeMs, type LoraAirtimeParams } from '../../src/links/radio/airtime.js';
 import { AX25_HEADER_BYTES, AX25_MAX_INFO } from '../../src/links/kiss/ax25.js';
-import { bitsRuleFor, encodeHeaderStream } from '../../src/codec/headers.js';
+import { bitsRuleFor, encodeHeaderStream, encodeTip } from '../../src/codec/headers.js';
+import { Fragmenter } from '../../src/codec/fragment.js';
+import { FrameType } from '../../src/codec/frames.js';
+import { DEFAULT_INTEGRITY } from '../../src/links/framed-options.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { Counters } from '../../src/util/counters.js';
-import { silentLogger } from '../../src/util/log.js';
+import { createLogger, silentLogger } from '../../src/util/log.js';
 import type { AirtimeModel } from '../../src/links/boards.js';
 import { REPO_ROOT, SHARED_DATA } from './data.js';
 import { resolve } from 'node:path';
@@ -115,6 +118,32 @@ export function streamBound(
   return { codedBytes: stream.length, frames, airtimeMs: airtime, boundMs: airtime / p.dutyCycle };
 }
 
+/**
+ * The physical bound of catching up `n` headers after `parentHeight` while a block comes every
+ * `blockEveryMs` and a share `loss` of the frames is lost: every new block costs its tip frame
+ * once (airtime no receiver behind can use), and every header a receiver lacks, old or new, needs
+ * its coded bytes (in full frames, as catchUpBound) heard, so sent 1 / (1 - loss) times. The
+ * receiver is done at the time t when the duty cycle's airtime d*t covers both:
+ *   d*t = (t / blockEvery) * tip + (n + t / blockEvery) * perHeader / (1 - loss),
+ * so t = n * perHeader / (1 - loss) / (d - (tip + perHeader / (1 - loss)) / blockEvery). Infinite
+ * when the blocks alone take the whole budget.
+ */
+export function lossyMovingBound(
+  p: AirProfile,
+  parentHeight: number,
+  n: number,
+  o: { blockEveryMs: number; loss: number },
+): { boundMs: number; tipAirtimeMs: number; perHeaderAirtimeMs: number } {
+  const still = catchUpBound(p, parentHeight, n);
+  const perHeader = still.airtimeMs / n;
+  const tipBody = encodeTip({ header: recentHeader(parentHeight + 1), height: parentHeight + 1, parent: recentHeader(parentHeight) });
+  const tipFrame = new Fragmenter({ mtu: p.mtu, integrity: DEFAULT_INTEGRITY }).fragment(FrameType.TIP, tipBody)[0];
+  const tipAirtimeMs = p.airtimeOf(tipFrame.length);
+  const heard = 1 - o.loss;
+  const spare = p.dutyCycle - (tipAirtimeMs + perHeader / heard) / o.blockEveryMs;
+  return { boundMs: spare > 0 ? (n * perHeader) / heard / spare : Infinity, tipAirtimeMs, perHeaderAirtimeMs: perHeader };
+}
+
 export interface CatchUpOptions {
   profile: AirProfile;
   /** Headers the receiver lacks (default 144). */
@@ -132,6 +161,8 @@ export interface CatchUpOptions {
    * while a slow link catches up; then caught up means the receiver reached the beacon's tip.
    */
   blockEveryMs?: number;
+  /** Debug lines of the beacon's router and both links, stamped with virtual time (instrumentation). */
+  trace?: (line: string) => void;
 }
 
 export interface CatchUpResult {
@@ -172,7 +203,7 @@ export async function runCatchUp(o: CatchUpOptions): Promise<CatchUpResult> {
     clock,
     random: seededRandom(o.seed ?? 1),
   });
-  const log = silentLogger();
+  const log = o.trace ? createLogger({ level: 'debug', write: o.trace, now: () => new Date(clock.nowMs() - start) }) : silentLogger();
   const chainOf = (top: number) => {
     const c = new HeaderChain({ network: NETWORKS.main, log, counters: new Counters(), nowSeconds: () => 1_800_000_000 });
     const r = c.addHeaders(recentRange(FIRST, top));
@@ -230,6 +261,7 @@ export async function runCatchUp(o: CatchUpOptions): Promise<CatchUpResult> {
   });
 
   const receiverCounters = new Counters();
+  let target = tip;
   let newTipAt: number | undefined;
   let newTipDelayMs: number | undefined;
   let newTipHeardMs: number | undefined;
@@ -243,6 +275,9 @@ export async function runCatchUp(o: CatchUpOptions): Promise<CatchUpResult> {
       },
       headers: (raw) => {
         receiverChain.addHeaders(raw);
+        o.trace?.(
+          `${new Date(clock.nowMs() - start).toISOString()} RX headers ${raw.length} receiver tip ${receiverChain.tip().height} target ${target}`,
+        );
         if (
           newTipAt !== undefined &&
           newTipDelayMs === undefined &&
@@ -262,7 +297,6 @@ export async function runCatchUp(o: CatchUpOptions): Promise<CatchUpResult> {
   await settle();
   await starting;
   const limit = start + (o.limitMs ?? 3 * 86_400_000);
-  let target = tip;
   let blocksAdded = 0;
   const nextBlockAt = () => start + (blocksAdded + 1) * o.blockEveryMs!;
   const reached = () => receiverChain.tip().height >= target;
