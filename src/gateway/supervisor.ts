@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../util/log.js';
 import type { Counters } from '../util/counters.js';
 import { AltnetError } from '../util/errors.js';
-import { driverNodeFlags, nodeMemoryEnv } from '../util/node-memory.js';
+import { DRIVER_MALLOC_ARENA_MAX, driverNodeFlags, nodeMemoryEnv } from '../util/node-memory.js';
 import { linkTypeEntry } from '../links/registry.js';
 import { freshBundleOr } from '../util/bundle-entry.js';
 import type { HeaderBatch, HeadersWanted, LinkCapabilities, LinkState, TipReport } from '../links/link.js';
@@ -206,7 +206,7 @@ export class LinkSupervisor implements RouterLink {
       [...driverNodeFlags(linkTypeEntry(this.opts.type)?.family), ...heap, this.opts.entry ?? driverHostEntry()],
       {
         stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-        env: { ...nodeMemoryEnv(process.env), ALTNET_LINK: this.name },
+        env: { ...nodeMemoryEnv(process.env, DRIVER_MALLOC_ARENA_MAX), ALTNET_LINK: this.name },
       },
     );
     this.child = child;

@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { driverHostEntry } from '../../src/gateway/supervisor.js';
 import { SimAir } from '../../src/links/sim/air.js';
-import { driverNodeFlags, MAIN_NODE_FLAGS, nodeMemoryEnv } from '../../src/util/node-memory.js';
+import { DRIVER_MALLOC_ARENA_MAX, driverNodeFlags, MAIN_NODE_FLAGS, nodeMemoryEnv } from '../../src/util/node-memory.js';
 import { mainCliEntry, startMeasuredDaemon, type MeasuredDaemon } from './memory-gateway.js';
 import { startEsploraServer } from '../servers/esplora-server.js';
 import { startElectrumServer } from '../servers/electrum-server.js';
@@ -96,7 +96,7 @@ export async function bench(): Promise<Record<string, unknown>> {
       settings: {
         mainFlags: MAIN_NODE_FLAGS,
         driverFlags: { radio: driverNodeFlags('radio'), source: driverNodeFlags('source') },
-        env: nodeMemoryEnv({}),
+        env: { main: nodeMemoryEnv({}), drivers: nodeMemoryEnv({}, DRIVER_MALLOC_ARENA_MAX) },
         mainEntry: relative(process.cwd(), mainCliEntry()),
         driverEntry: relative(process.cwd(), driverHostEntry()),
       },

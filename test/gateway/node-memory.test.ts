@@ -61,6 +61,8 @@ describe('nodeMemoryEnv', () => {
     // glibc reads the list left to right; a later setting of the same tunable overrides.
     expect(own.GLIBC_TUNABLES).toBe(`${MEMORY_ENV.GLIBC_TUNABLES}:glibc.malloc.trim_threshold=0`);
     expect(own.MALLOC_ARENA_MAX).toBe('4');
+    expect(nodeMemoryEnv({}, '1').MALLOC_ARENA_MAX).toBe('1'); // a driver's
+    expect(nodeMemoryEnv({ MALLOC_ARENA_MAX: '4' }, '1').MALLOC_ARENA_MAX).toBe('4');
   });
 });
 
