@@ -13,7 +13,7 @@ import type { NetworkParams } from '../chain/networks.js';
 import type { Logger } from '../util/log.js';
 import type { Counters } from '../util/counters.js';
 import { AltnetError, MalformedInputError } from '../util/errors.js';
-import { hashToHex } from '../util/bytes.js';
+import { concatBytes, hashToHex } from '../util/bytes.js';
 import {
   decodeGetHeaders,
   decodeHeaders,
@@ -34,7 +34,7 @@ import {
 } from './messages.js';
 import type { P2PMessage } from './wire.js';
 import { V1Transport, type MessageTransport } from './transport.js';
-import { detectTransport } from './v2/session.js';
+import { detectTransport } from './v2/detect.js';
 
 export const USER_AGENT = '/altnet:0.1.0/';
 const MIN_PEER_VERSION = 70015;
@@ -95,8 +95,11 @@ export interface NodePeerEvents {
   closed(peer: NodePeer, reason: string): void;
 }
 
-/** Builds a BIP324 responder transport; absent until v2 support is plugged in. */
-export type V2ResponderFactory = () => MessageTransport;
+/**
+ * Builds a BIP324 responder transport; absent until v2 support is plugged in. It may resolve
+ * later (the daemon loads BIP324 on the first v2 connection): the bytes arriving meanwhile wait.
+ */
+export type V2ResponderFactory = () => MessageTransport | Promise<MessageTransport>;
 
 export interface NodePeerDeps {
   network: NetworkParams;
@@ -110,6 +113,9 @@ export interface NodePeerDeps {
   limits?: Partial<NodePeerLimits>;
 }
 
+/** Bytes a v2 connection may send while its responder is being built (node/server.ts loads BIP324 then). */
+const MAX_V2_EARLY_BYTES = 64 * 1024;
+
 type PeerState = 'detecting' | 'awaiting-version' | 'awaiting-verack' | 'ready' | 'closed';
 
 export class NodePeer {
@@ -117,6 +123,8 @@ export class NodePeer {
   private state: PeerState = 'detecting';
   private transport: MessageTransport | undefined;
   private prefix = new Uint8Array(0);
+  /** Bytes received while the v2 responder is being built (V2ResponderFactory resolving later). */
+  private waiting: Uint8Array[] | undefined;
   private readonly ourNonce = randomBytes(8).readBigUInt64LE();
   private handshakeTimer: NodeJS.Timeout | undefined;
   private requestTimer: NodeJS.Timeout | undefined;
@@ -245,6 +253,12 @@ export class NodePeer {
 
   private onData(chunk: Uint8Array): void {
     if (this.state === 'closed') return;
+    if (this.waiting) {
+      // A v2 initiator sends at most its key, 4,095 bytes of garbage and a few packets before our key.
+      this.waiting.push(chunk.slice());
+      if (this.waiting.reduce((n, b) => n + b.length, 0) > MAX_V2_EARLY_BYTES) this.close('v2: too many bytes before our key');
+      return;
+    }
     try {
       if (!this.transport) {
         chunk = this.detectTransport(chunk);
@@ -319,8 +333,16 @@ export class NodePeer {
     if (kind === 'v1') {
       this.transport = new V1Transport(this.deps.network.magic);
     } else if (this.deps.v2Responder) {
-      this.transport = this.deps.v2Responder();
-      for (const bytes of this.transport.start()) this.socket.write(bytes);
+      const made = this.deps.v2Responder();
+      if (made instanceof Promise) {
+        this.waiting = [joined];
+        made.then(
+          (transport) => this.startV2(transport),
+          (err: unknown) => this.close(`v2 transport unavailable: ${err instanceof Error ? err.message : String(err)}`),
+        );
+        return new Uint8Array(0);
+      }
+      this.startV2(made, false);
     } else {
       // Closing before we send anything makes Bitcoin Core retry the connection as v1.
       this.deps.counters.inc('node.v2_refused');
@@ -329,9 +351,25 @@ export class NodePeer {
         'the node opened a BIP324 v2 connection; v2 is not enabled, so it will retry with v1',
       );
     }
-    this.state = 'awaiting-version';
-    this.deps.log.debug('transport chosen', { peer: this.id, transport: this.transport.kind });
+    this.chosen();
     return joined;
+  }
+
+  private chosen(): void {
+    this.state = 'awaiting-version';
+    this.deps.log.debug('transport chosen', { peer: this.id, transport: this.transport!.kind });
+  }
+
+  /** Speaks v2 from now on; `later`: built after the first bytes came, which wait in `waiting`. */
+  private startV2(transport: MessageTransport, later = true): void {
+    if (this.state === 'closed') return;
+    this.transport = transport;
+    for (const bytes of transport.start()) this.socket.write(bytes);
+    if (!later) return;
+    this.chosen();
+    const waiting = concatBytes(...(this.waiting ?? []));
+    this.waiting = undefined;
+    this.onData(waiting);
   }
 
   private onMessage(msg: P2PMessage): void {

@@ -1,14 +1,6 @@
 // BIP324 v2 P2P transport: a pure per-connection session plus its building blocks.
-export {
-  V2Session,
-  detectTransport,
-  v1Prefix,
-  KEY_LEN,
-  type V2Role,
-  type V2State,
-  type V2SessionOptions,
-  type V2ReceiveResult,
-} from './session.js';
+export { V2Session, KEY_LEN, type V2Role, type V2State, type V2SessionOptions, type V2ReceiveResult } from './session.js';
+export { detectTransport, v1Prefix } from './detect.js';
 export {
   PacketCipher,
   FSChaCha20,

@@ -36,6 +36,7 @@ import {
 import { ellswiftCreate, v2Ecdh, type RandomBytes } from './ellswift.js';
 import { decodeMessageContents, encodeMessageContents, type V2Message } from './messages.js';
 import { concatBytes } from '../../util/bytes.js';
+import { detectTransport, V1_PREFIX_LEN, v1Prefix } from './detect.js';
 
 export type V2Role = 'initiator' | 'responder';
 
@@ -76,27 +77,7 @@ export interface V2ReceiveResult {
 }
 
 export const KEY_LEN = 64;
-const V1_PREFIX_LEN = 16;
 const EMPTY = new Uint8Array(0);
-
-/** The 16 bytes a v1 peer opens with: magic || "version" || 5 NULs. */
-export function v1Prefix(magic: Uint8Array): Uint8Array {
-  const p = new Uint8Array(V1_PREFIX_LEN);
-  p.set(magic, 0);
-  p.set(new TextEncoder().encode('version'), 4);
-  return p;
-}
-
-/**
- * For a responder: what the first bytes of an inbound connection say about its transport.
- * 'undecided' while every byte so far matches the v1 prefix and fewer than 16 arrived.
- */
-export function detectTransport(magic: Uint8Array, firstBytes: Uint8Array): 'v1' | 'v2' | 'undecided' {
-  const prefix = v1Prefix(magic);
-  const n = Math.min(firstBytes.length, V1_PREFIX_LEN);
-  for (let i = 0; i < n; i++) if (firstBytes[i] !== prefix[i]) return 'v2';
-  return n === V1_PREFIX_LEN ? 'v1' : 'undecided';
-}
 
 function defaultRng(n: number): Uint8Array {
   return new Uint8Array(nodeRandomBytes(n));

@@ -6,7 +6,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NETWORKS } from '../../../src/chain/networks.js';
 import type { V2Message } from '../../../src/node/v2/messages.js';
-import { detectTransport } from '../../../src/node/v2/session.js';
+import { detectTransport } from '../../../src/node/v2/detect.js';
 import { V2Transport } from '../../../src/node/v2/transport.js';
 import { toHex } from '../../../src/util/bytes.js';
 import { BITCOIND_SHA256, BitcoindProcess } from '../../harness/bitcoind.js';

@@ -4,7 +4,7 @@ import type { MessageTransport } from '../../../src/node/transport.js';
 import { V2Transport } from '../../../src/node/v2/transport.js';
 import type { V2Message } from '../../../src/node/v2/messages.js';
 import { AltnetError } from '../../../src/util/errors.js';
-import { v1Prefix } from '../../../src/node/v2/session.js';
+import { v1Prefix } from '../../../src/node/v2/detect.js';
 
 const MAGIC = NETWORKS.regtest.magic;
 
