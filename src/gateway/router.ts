@@ -129,6 +129,13 @@ interface Carousel {
  * cycle and the floor moved past a receiver that lost one of its frames).
  */
 export const CAROUSEL_FLOOR_PASSES = 3;
+/**
+ * However few passes it had, a carousel batch leaves once it lies this many beaconDepths below
+ * the tip. Where the airtime cannot give every batch its passes (SF12 1%, a block every 10 min:
+ * the tips take a third of it) the carousel deepens up to this; at 2 it dropped the batch right
+ * above a lossy receiver before its third pass and stranded it (issue 17, catch-up harness).
+ */
+export const CAROUSEL_MAX_DEPTHS = 5;
 
 export type GatewayMode = 'gateway' | 'receive-only' | 'beacon';
 
@@ -607,13 +614,13 @@ export class Router {
     // A reorg replaced a batch's headers: it and every batch above it go (made anew below).
     const stale = batches.findIndex((b) => b.end > tip.height || hashAt(b.end) !== b.endHash);
     if (stale >= 0) batches.splice(stale);
-    // The oldest leaves once the chain is beaconDepth past it and it had its passes; never more
-    // than twice beaconDepth lower again (a beacon that just synced far starts afresh; bounds the
-    // carousel when its airtime cannot give every batch its passes).
+    // The oldest leaves once the chain is beaconDepth past it and it had its passes, and in any
+    // case CAROUSEL_MAX_DEPTHS beaconDepths below the tip (a beacon that just synced far starts
+    // afresh; bounds the carousel when its airtime cannot give every batch its passes).
     while (
       batches.length &&
       batches[0].end <= floorNow &&
-      (batches[0].passes >= CAROUSEL_FLOOR_PASSES || batches[0].end <= floorNow - 2 * depth)
+      (batches[0].passes >= CAROUSEL_FLOOR_PASSES || batches[0].end <= tip.height - CAROUSEL_MAX_DEPTHS * depth)
     ) {
       batches.shift();
     }
@@ -647,7 +654,12 @@ export class Router {
     if (best === short && keepShort) batches.push(short);
     this.beaconHungry.delete(linkName);
     best.passes++;
-    carousel.next = best.end;
+    // A new batch of headers that all went as tips goes twice in a row (its second pass is a share
+    // of its symbols: framed.ts), so a receiver that lost some of the first pass's frames has it
+    // within the hour, not a round later (issue 17: a round takes most of a day at SF12 1%, the
+    // newest batches were always a round short of decodable, and a lossy receiver stayed that far
+    // behind: 206 headers after 5 days, 16 with this).
+    carousel.next = best.tipped && best.passes === 1 && batches.includes(best) ? best.parent : best.end;
     link.sendHeaders(batch);
     counters.inc('router.beacons');
     log.debug('beaconed headers', { link: linkName, from: batch.parentHeight + 1, count: batch.headers.length, pass: best.passes });

@@ -102,6 +102,26 @@ describe('one-way fragmentation with erasure coding', () => {
     expect(rx.bytesHeld).toBe(0);
   });
 
+  it('sends a later pass as laterPassShare of k fresh symbols, which complete a receiver that lost a fifth of the first pass', () => {
+    const rng = new Prng(33);
+    const payload = rng.bytes(600);
+    const frag = new Fragmenter({ mtu: 115, integrity: 'crc16' });
+    const rx = new Reassembler({ integrity: 'crc16' });
+    const first = frag.repeat(FrameType.HEADERS, payload, { repairRatio: 0, laterPassShare: 0.5 });
+    const k = first.frames.length;
+    const second = frag.repeat(FrameType.HEADERS, payload, { repairRatio: 0, laterPassShare: 0.5 });
+    expect(second.frames).toHaveLength(Math.ceil(k / 2));
+    expect(second.msgId).toBe(first.msgId);
+    // One frame of the first pass lost: not decodable alone, complete with the short second pass.
+    const got: string[] = [];
+    first.frames.slice(1).forEach((f) => rx.receive(f, 'b', 0).messages.forEach((m) => got.push(hex(m.payload))));
+    expect(got).toEqual([]);
+    second.frames.forEach((f) => rx.receive(f, 'b', 1000).messages.forEach((m) => got.push(hex(m.payload))));
+    expect(got).toEqual([hex(payload)]);
+    // Without laterPassShare a later pass is a whole one again.
+    expect(frag.repeat(FrameType.HEADERS, payload, { repairRatio: 0 }).frames).toHaveLength(k);
+  });
+
   it('delivers a resent transaction again once k more of its symbols are heard, but ignores the late symbols of other repeats (frames.md 4.4)', () => {
     const rng = new Prng(34);
     const tx = rng.bytes(191);

@@ -113,6 +113,25 @@ describe('framed link', () => {
     expect(b.got.headers).toEqual(range(17, 48));
   });
 
+  it('when too many batches wait, drops the one farthest from its newest header, not the next to attach (issue 17)', async () => {
+    const { a, b } = await pair();
+    b.link.setContext(0, range(0, 16));
+    // The batch right above a gap first, then 64 from far above: the list holds 64.
+    await a.link.sendHeaders({ parentHeight: 32, parent: header(32), headers: range(33, 34) });
+    await flush();
+    for (let i = 0; i < 64; i++) {
+      const p = 200 + 2 * i;
+      await a.link.sendHeaders({ parentHeight: p, parent: header(p), headers: range(p + 1, p + 2) });
+      await flush();
+    }
+    expect(b.counters.get('header_batches_waiting')).toBe(65);
+    expect(b.counters.get('header_batches_dropped')).toBe(1);
+    // The gap's batch arrives: the one above it was kept (the oldest, dropped before), so both attach.
+    await a.link.sendHeaders({ parentHeight: 16, parent: header(16), headers: range(17, 32) });
+    await flush();
+    expect(b.got.headers).toEqual(range(17, 34));
+  });
+
   it('sends version 2 fragments with fragments=2 (receivers not yet upgraded), version 3 by default, and takes both', async () => {
     expect(() => framedLinkOptions('air', { fragments: '4' })).toThrow(expect.objectContaining({ code: 'link-option-invalid' }));
     expect(framedLinkOptions('air', {}).framed.fragmentVersion).toBe(3);
