@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../util/log.js';
 import type { Counters } from '../util/counters.js';
 import { AltnetError } from '../util/errors.js';
-import { DRIVER_MALLOC_ARENA_MAX, driverNodeFlags, nodeMemoryEnv } from '../util/node-memory.js';
+import { driverEnv, driverNodeFlags } from '../util/node-memory.js';
 import { linkTypeEntry } from '../links/registry.js';
 import { freshBundleOr } from '../util/bundle-entry.js';
 import type { HeaderBatch, HeadersWanted, LinkCapabilities, LinkState, TipReport } from '../links/link.js';
@@ -201,14 +201,11 @@ export class LinkSupervisor implements RouterLink {
     const { log } = this.opts;
     this.setState('starting');
     const heap = this.opts.heapMb ? [`--max-old-space-size=${this.opts.heapMb}`] : [];
-    const child = spawn(
-      process.execPath,
-      [...driverNodeFlags(linkTypeEntry(this.opts.type)?.family), ...heap, this.opts.entry ?? driverHostEntry()],
-      {
-        stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
-        env: { ...nodeMemoryEnv(process.env, DRIVER_MALLOC_ARENA_MAX), ALTNET_LINK: this.name },
-      },
-    );
+    const entry = linkTypeEntry(this.opts.type);
+    const child = spawn(process.execPath, [...driverNodeFlags(entry?.family), ...heap, this.opts.entry ?? driverHostEntry()], {
+      stdio: ['ignore', 'ignore', 'pipe', 'pipe'],
+      env: { ...driverEnv(process.env, entry?.speaksTls?.(this.opts.options) ?? true), ALTNET_LINK: this.name },
+    });
     this.child = child;
     this.startedAt = this.now();
     const channel = child.stdio[3] as Socket;

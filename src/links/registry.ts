@@ -8,7 +8,7 @@
 import { ConfigError } from '../util/errors.js';
 import type { Cargo, FrameTransport, Link, LinkContext } from './link.js';
 import { FRAMED_OPTIONS, framedLinkOptions } from './framed-options.js';
-import { checkLinkOptions, type LinkOptionProblem, type LinkOptionSpec } from './options.js';
+import { checkLinkOptions, FALSE_WORDS, type LinkOptionProblem, type LinkOptionSpec } from './options.js';
 import { KISS_OPTIONS, LORA_OPTIONS } from './radio/options.js';
 import { SIM_OPTIONS } from './sim/options.js';
 import { BLE_OPTIONS } from './ble/options.js';
@@ -52,6 +52,12 @@ export interface LinkTypeEntry {
   destinationKey?: 'peer' | 'url' | 'server';
   /** Why this type cannot run under proxy= (it would reach the network around the proxy). */
   proxyLeak?: string;
+  /**
+   * Whether a link with these options may open TLS connections; false: its driver process never
+   * does (the supervisor then leaves NODE_EXTRA_CA_CERTS out of its environment,
+   * util/node-memory.ts driverEnv). Unset: it may.
+   */
+  speaksTls?: (options: Record<string, string>) => boolean;
   /** Builds the factory; loads the driver module only when a link of this type starts. */
   load: () => Promise<LinkFactory>;
 }
@@ -88,12 +94,19 @@ const radio = viaTransport(async () => {
 
 /** A radio type: FramedLink over the driver's transport, so it takes the framed options, can transmit and carries headers and transactions. */
 function radioType(e: Pick<LinkTypeEntry, 'type' | 'summary' | 'options' | 'needsCallsign' | 'load'>): LinkTypeEntry {
-  return { family: 'radio', canTransmit: true, carries: ['headers', 'tx'], ...e, options: [...e.options, ...FRAMED_OPTIONS] };
+  return {
+    family: 'radio',
+    canTransmit: true,
+    carries: ['headers', 'tx'],
+    speaksTls: () => false,
+    ...e,
+    options: [...e.options, ...FRAMED_OPTIONS],
+  };
 }
 
 /** An internet source type: the driver module's create() builds the link; no callsign. */
 function sourceType(
-  e: Pick<LinkTypeEntry, 'type' | 'summary' | 'options' | 'canTransmit' | 'carries' | 'destinationKey' | 'proxyLeak'>,
+  e: Pick<LinkTypeEntry, 'type' | 'summary' | 'options' | 'canTransmit' | 'carries' | 'destinationKey' | 'proxyLeak' | 'speaksTls'>,
   load: () => Promise<{ create: (options: Record<string, string>, ctx: LinkContext) => Link }>,
 ): LinkTypeEntry {
   return { family: 'source', needsCallsign: 'never', ...e, load: viaCreate(load) };
@@ -130,6 +143,7 @@ const ENTRIES: readonly LinkTypeEntry[] = [
       type: 'p2p',
       summary: 'One Bitcoin P2P peer you choose (BIP324 v2, falling back to v1): headers and blocks in, transactions out.',
       options: P2P_OPTIONS,
+      speaksTls: () => false,
       canTransmit: true,
       carries: ['headers', 'tx', 'blocks'],
       destinationKey: 'peer',
@@ -142,6 +156,7 @@ const ENTRIES: readonly LinkTypeEntry[] = [
       summary:
         "Random Bitcoin P2P peers from the network's DNS seeds, Core's fixed seeds and addr/addrv2 gossip, several netgroups at once (BIP324 first, through proxy= when set); liars are banned.",
       options: PEERS_OPTIONS,
+      speaksTls: () => false,
       canTransmit: true,
       carries: ['headers', 'tx', 'blocks'],
     },
@@ -155,6 +170,7 @@ const ENTRIES: readonly LinkTypeEntry[] = [
       canTransmit: true,
       carries: ['headers', 'tx', 'blocks'],
       destinationKey: 'url',
+      speaksTls: (o) => !/^http:\/\//i.test(o.url ?? ''),
     },
     () => import('./esplora/esplora.js'),
   ),
@@ -166,6 +182,7 @@ const ENTRIES: readonly LinkTypeEntry[] = [
       canTransmit: false,
       carries: ['headers'],
       destinationKey: 'server',
+      speaksTls: (o) => o.tls !== undefined && !(FALSE_WORDS as readonly string[]).includes(o.tls.toLowerCase()),
     },
     () => import('./electrum/electrum.js'),
   ),
@@ -174,6 +191,7 @@ const ENTRIES: readonly LinkTypeEntry[] = [
       type: 'dns',
       summary: 'Headers over DNS (AAAA records, bitcoinheaders.net style): headers in.',
       options: DNS_OPTIONS,
+      speaksTls: () => false,
       canTransmit: false,
       carries: ['headers'],
       proxyLeak:

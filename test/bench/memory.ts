@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { driverHostEntry } from '../../src/gateway/supervisor.js';
 import { SimAir } from '../../src/links/sim/air.js';
-import { DRIVER_MALLOC_ARENA_MAX, driverNodeFlags, MAIN_NODE_FLAGS, nodeMemoryEnv } from '../../src/util/node-memory.js';
+import { driverEnv, driverNodeFlags, MAIN_NODE_FLAGS, nodeMemoryEnv } from '../../src/util/node-memory.js';
 import { mainCliEntry, startMeasuredDaemon, type MeasuredDaemon } from './memory-gateway.js';
 import { startEsploraServer } from '../servers/esplora-server.js';
 import { startElectrumServer } from '../servers/electrum-server.js';
@@ -96,7 +96,10 @@ export async function bench(): Promise<Record<string, unknown>> {
       settings: {
         mainFlags: MAIN_NODE_FLAGS,
         driverFlags: { radio: driverNodeFlags('radio'), source: driverNodeFlags('source') },
-        env: { main: nodeMemoryEnv({}), drivers: nodeMemoryEnv({}, DRIVER_MALLOC_ARENA_MAX) },
+        env: { main: nodeMemoryEnv({}), drivers: driverEnv({}, true) },
+        // Set, it costs every Node process that inherits it ~1.1 MB (the bare ones included);
+        // link drivers that speak no TLS run without it (driverEnv).
+        nodeExtraCaCerts: process.env.NODE_EXTRA_CA_CERTS ?? null,
         mainEntry: relative(process.cwd(), mainCliEntry()),
         driverEntry: relative(process.cwd(), driverHostEntry()),
       },

@@ -5,8 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { driverNodeFlags, MEMORY_ENV, nodeMemoryEnv } from '../../src/util/node-memory.js';
-import { linkTypeEntries } from '../../src/links/registry.js';
+import { driverEnv, driverNodeFlags, MEMORY_ENV, nodeMemoryEnv } from '../../src/util/node-memory.js';
+import { linkTypeEntries, linkTypeEntry } from '../../src/links/registry.js';
 import { REPO_ROOT } from '../harness/data.js';
 
 /** Imports the compiled driver module in a fresh Node; returns the built-ins and CommonJS files it loaded. */
@@ -63,6 +63,28 @@ describe('nodeMemoryEnv', () => {
     expect(own.MALLOC_ARENA_MAX).toBe('4');
     expect(nodeMemoryEnv({}, '1').MALLOC_ARENA_MAX).toBe('1'); // a driver's
     expect(nodeMemoryEnv({ MALLOC_ARENA_MAX: '4' }, '1').MALLOC_ARENA_MAX).toBe('4');
+  });
+});
+
+describe('driverEnv', () => {
+  it('leaves NODE_EXTRA_CA_CERTS out for links that speak no TLS, keeps it for those that may', () => {
+    const env = { PATH: '/bin', NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt' };
+    expect(driverEnv(env, false).NODE_EXTRA_CA_CERTS).toBeUndefined();
+    expect(driverEnv(env, true).NODE_EXTRA_CA_CERTS).toBe(env.NODE_EXTRA_CA_CERTS);
+    expect(driverEnv(env, false)).toMatchObject({ PATH: '/bin', MALLOC_ARENA_MAX: '1' });
+    expect(env.NODE_EXTRA_CA_CERTS).toBeDefined(); // the caller's environment is not touched
+  });
+
+  it('the registry says which links may speak TLS', () => {
+    const tls = (type: string, o: Record<string, string>) => linkTypeEntry(type)!.speaksTls?.(o) ?? true;
+    expect(tls('esplora', { url: 'https://esplora.example.org/api' })).toBe(true);
+    expect(tls('esplora', { url: 'HTTP://127.0.0.1:3000/api' })).toBe(false);
+    expect(tls('electrum', { server: 'e.example.org:50002', tls: '1' })).toBe(true);
+    expect(tls('electrum', { server: 'e.example.org:50002', tls: 'yes' })).toBe(true);
+    expect(tls('electrum', { server: 'e.example.org:50001', tls: 'off' })).toBe(false);
+    expect(tls('electrum', { server: 'e.example.org:50001' })).toBe(false);
+    for (const type of ['p2p', 'peers', 'dns', 'sim', 'lora', 'kiss', 'ble']) expect(tls(type, {}), type).toBe(false);
+    expect(tls('module', { path: '/x.mjs' })).toBe(true); // unknown code: keep what the operator set
   });
 });
 
