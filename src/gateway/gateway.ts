@@ -303,6 +303,7 @@ export class Gateway {
       mode: opts.mode,
       storeRetryMs: opts.storeRetryMs,
       random: opts.random,
+      schedule: (ms, fn) => setTimeout(fn, ms).unref(),
       nodePeers: () => this.server?.readyPeers() ?? [],
       onNodeTxInv: (hashes) => this.outbox?.markSeen(hashes),
       observer: {

@@ -161,6 +161,8 @@ export interface RouterDeps {
   now?: () => number;
   /** Uniform in [0, 1): the jitter of radio request retries and TXACK repeats (tests; default Math.random). */
   random?: () => number;
+  /** Runs `fn` after `ms`: TXACKs go at their drawn times, not on the next tick (TxAckDeps.schedule). */
+  schedule?(ms: number, fn: () => void): void;
 }
 
 export interface LinkHeadersResult extends AddHeadersOutcome {
@@ -206,6 +208,7 @@ export class Router {
       counters: deps.counters,
       now: deps.now,
       random: deps.random,
+      schedule: deps.schedule,
       // The router does not see a link's airtime rule, only its share: the EU868 hour, as framed.ts
       // assumes when a transport names no rule.
       ackWindowMs: (name) => ((this.links.get(name)?.capabilities.dutyCycle ?? 1) < 1 ? HOUR_MS : undefined),

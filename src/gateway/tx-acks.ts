@@ -82,6 +82,13 @@ export interface TxAckDeps {
   now?: () => number;
   /** Uniform in [0, 1): the jitter of the ack schedule (tests; default Math.random). */
   random?: () => number;
+  /**
+   * Runs `fn` after `ms` (the gateway: an unref'd timer), so each ack goes at its drawn time.
+   * Without it due acks wait for tick(): on a 1 s tick the jitter is whole seconds, and two
+   * gateways whose ticks run in step (within a frame's airtime) collided on every ack they sent
+   * in the same second (issue 17, send-tx e2e: 6-40 ms apart in 3 of 35 logged runs).
+   */
+  schedule?(ms: number, fn: () => void): void;
 }
 
 const reversedHex = (displayHex: string) => displayHex.match(/../g)!.reverse().join('');
@@ -139,6 +146,7 @@ export class TxAckTracker {
       done.link = link;
       done.sendsLeft = Math.min(Math.max(done.sendsLeft, ACK_REPEATS), MAX_ACKS_PER_TX - done.sent);
       done.nextAt = this.now() + Math.round(ACK_AFTER_RX_MS * (1 + this.random()));
+      this.wakeAt(done.nextAt);
       this.deps.counters.inc(done.sendsLeft > 0 ? 'txack.repeated' : 'txack.capped');
       return;
     }
@@ -166,6 +174,12 @@ export class TxAckTracker {
       this.deps.counters.inc('txack.accepted');
     }
     if (nextAt <= this.now()) this.sendDue();
+    else this.wakeAt(nextAt);
+  }
+
+  /** Sends what is due at `at` then (schedule), rather than at the next tick. */
+  private wakeAt(at: number): void {
+    this.deps.schedule?.(Math.max(0, at - this.now()), () => this.sendDue());
   }
 
   private queueAck(link: string, txid: Uint8Array): void {
@@ -212,6 +226,7 @@ export class TxAckTracker {
       let gap = gaps.get(a.link);
       if (gap === undefined) gaps.set(a.link, (gap = this.repeatGapMs(a.link)));
       a.nextAt = now + gap;
+      if (a.sendsLeft > 0) this.wakeAt(a.nextAt);
       this.queueAck(a.link, a.txid);
     }
   }

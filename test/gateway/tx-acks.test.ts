@@ -101,6 +101,35 @@ describe('TxAckTracker', () => {
     expect(probes).toHaveLength(1);
   });
 
+  it('sends each ack at its drawn time through the injected timer, not on the next tick', async () => {
+    let clock = 0;
+    const acks: number[] = [];
+    const timers: Array<{ at: number; fn: () => void }> = [];
+    const t = new TxAckTracker({
+      log: memoryLogger(),
+      counters: new Counters(),
+      now: () => clock,
+      sendAck: () => (acks.push(clock), true),
+      probe: () => 1,
+      random: () => 0.3,
+      schedule: (ms, fn) => timers.push({ at: clock + ms, fn }),
+    });
+    const a = makeTx(25);
+    t.watch('air', a.toBuffer());
+    t.accepted([a.getHash()]);
+    // Run the timers only (never tick): 0.3 of the first jitter, then 0.3 of each repeat's span.
+    for (let i = 0; i < 10 && timers.length; i++) {
+      timers.sort((x, y) => x.at - y.at);
+      const next = timers.shift()!;
+      clock = next.at;
+      next.fn();
+      await flush();
+    }
+    const gap = ACK_REPEAT_MS + 0.3 * ACK_REPEAT_JITTER_MS;
+    const first = 0.3 * ACK_FIRST_JITTER_MS;
+    expect(acks).toEqual([first, first + gap, first + 2 * gap]);
+  });
+
   it('gives up on a transaction the node never holds, ignores garbage, counts acks it cannot send', async () => {
     const { t, acks, probes, counters, advance } = tracker(false);
     t.watch('air', new Uint8Array([1, 2, 3]));
