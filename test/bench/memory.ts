@@ -6,7 +6,9 @@
 // measured together, each process's share of the shared pages counted once.
 // The gateway is `altnet run` as the installed launcher starts it (memory-gateway.ts: the CLI
 // entry with MAIN_NODE_FLAGS and MEMORY_ENV; the supervisor gives its drivers theirs); the bare
-// processes get neither. Once the links are up and synced and the daemon has settled, both sets
+// processes get neither. Both run in the deployed appliance's environment (memory-gateway.ts
+// deploymentEnv: without NODE_EXTRA_CA_CERTS, NODE_OPTIONS and the other inherited variables
+// that change a Node process's memory; `settings.envRemoved` says which this run had and why). Once the links are up and synced and the daemon has settled, both sets
 // are sampled SAMPLES times a second apart at the same moments; the figures are medians (the
 // ratio: the median of the per-sample ratios).
 // The CLI and the drivers run from their esbuild bundles when the build made them
@@ -18,7 +20,7 @@ import { relative } from 'node:path';
 import { driverHostEntry } from '../../src/gateway/supervisor.js';
 import { SimAir } from '../../src/links/sim/air.js';
 import { driverEnv, driverNodeFlags, MAIN_NODE_FLAGS, nodeMemoryEnv } from '../../src/util/node-memory.js';
-import { mainCliEntry, startMeasuredDaemon, type MeasuredDaemon } from './memory-gateway.js';
+import { deploymentEnv, mainCliEntry, startMeasuredDaemon, type MeasuredDaemon } from './memory-gateway.js';
 import { startEsploraServer } from '../servers/esplora-server.js';
 import { startElectrumServer } from '../servers/electrum-server.js';
 import { startFakePeer } from '../servers/p2p-peer.js';
@@ -55,8 +57,10 @@ export async function bench(): Promise<Record<string, unknown>> {
   const peer = await startFakePeer();
   const bare: ChildProcess[] = [];
   let daemon: MeasuredDaemon | undefined;
+  const deployed = deploymentEnv(process.env);
   try {
-    for (let i = 0; i < 5; i++) bare.push(spawn(process.execPath, ['-e', 'setInterval(()=>{},1e3)'], { stdio: 'ignore' }));
+    for (let i = 0; i < 5; i++)
+      bare.push(spawn(process.execPath, ['-e', 'setInterval(()=>{},1e3)'], { stdio: 'ignore', env: deployed.env }));
     daemon = await startMeasuredDaemon({
       airPort,
       esploraUrl: esplora.url,
@@ -97,9 +101,9 @@ export async function bench(): Promise<Record<string, unknown>> {
         mainFlags: MAIN_NODE_FLAGS,
         driverFlags: { radio: driverNodeFlags('radio'), source: driverNodeFlags('source') },
         env: { main: nodeMemoryEnv({}), drivers: driverEnv({}, true) },
-        // Set, it costs every Node process that inherits it ~1.1 MB (the bare ones included);
-        // link drivers that speak no TLS run without it (driverEnv).
-        nodeExtraCaCerts: process.env.NODE_EXTRA_CA_CERTS ?? null,
+        // Inherited variables removed from the gateway's and the bare processes' environment
+        // (memory-gateway.ts DEPLOYMENT_UNSET): name -> value and why.
+        envRemoved: deployed.removed,
         mainEntry: relative(process.cwd(), mainCliEntry()),
         driverEntry: relative(process.cwd(), driverHostEntry()),
       },
