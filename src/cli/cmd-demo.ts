@@ -15,6 +15,7 @@ import { createLogger } from '../util/log.js';
 import { fromHex } from '../util/bytes.js';
 import { encodeTip } from '../codec/headers.js';
 import { encodeFrame, FrameType } from '../codec/frames.js';
+import { constants as osConstants } from 'node:os';
 import type { CliIO } from './io.js';
 import { flag, num, parseCommand, str, type CommandSpec } from './args.js';
 import { ALTNET_VERSION } from '../util/version.js';
@@ -41,6 +42,9 @@ being rescued onto it with verified blocks.
                        else bitcoind from PATH, e.g. on a Raspberry Pi)
 
 Ctrl-C stops the nodes and removes their temporary directories.`;
+
+/** Signals that stop the demo cleanly (exit code 128 + the signal's number, as a shell reports it). */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 interface DemoOptions {
   blocks: number;
@@ -114,7 +118,10 @@ export async function run(args: string[], io: CliIO): Promise<number> {
   const parts: { stop(): Promise<void> }[] = [];
   let nodeA: BitcoindProcess | undefined;
   let nodeB: BitcoindProcess | undefined;
-  // Ctrl-C or kill: stop the nodes and remove their temporary directories before leaving.
+  // Ctrl-C, kill or a closed terminal: stop the nodes and remove their temporary directories
+  // before leaving. (A death that cannot be caught, SIGKILL or a crash, is covered by the nodes
+  // themselves: see orphanSafeLaunch in node/bitcoind.ts; the gateways' drivers exit when their
+  // IPC channel closes, and the air lives in this process.)
   let cleaned: Promise<void> | undefined;
   const cleanup = () =>
     (cleaned ??= (async () => {
@@ -124,10 +131,9 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     })());
   const onSignal = (sig: NodeJS.Signals) => {
     io.err(`altnet demo: ${sig}: stopping the nodes and removing their temporary directories`);
-    void cleanup().finally(() => process.exit(sig === 'SIGINT' ? 130 : 143));
+    void cleanup().finally(() => process.exit(128 + osConstants.signals[sig]));
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  for (const sig of STOP_SIGNALS) process.once(sig, onSignal);
   try {
     const airPort = await air.start();
     say(
@@ -326,8 +332,7 @@ export async function run(args: string[], io: CliIO): Promise<number> {
     io.out(`  A's peers / bans         ${peers.length} / ${banned.length} (altnet was never disconnected or banned)`);
     return blockMs !== undefined && banned.length === 0 ? 0 : 1;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const sig of STOP_SIGNALS) process.off(sig, onSignal);
     await cleanup();
   }
 }

@@ -21,9 +21,14 @@ function bundledBitcoind(): string | undefined {
 
 /** The first executable `bitcoind` on PATH. */
 export function bitcoindOnPath(pathEnv = process.env.PATH ?? ''): string | undefined {
+  return executableOnPath('bitcoind', pathEnv);
+}
+
+/** The first executable `name` on PATH. */
+function executableOnPath(name: string, pathEnv = process.env.PATH ?? ''): string | undefined {
   for (const dir of pathEnv.split(':')) {
     if (!dir) continue;
-    const p = join(dir, 'bitcoind');
+    const p = join(dir, name);
     try {
       accessSync(p, constants.X_OK);
       return p;
@@ -96,6 +101,38 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * How bitcoind is started so it never outlives the process that started it, even one killed
+ * with SIGKILL or gone through process.exit() before its stops resolved (Bitcoin Core 30.2 has
+ * no option to watch its parent). On Linux, util-linux's setpriv (Debian's essential util-linux,
+ * also on Raspberry Pi OS) sets the parent-death signal, prctl(PR_SET_PDEATHSIG), and execs
+ * bitcoind (same pid): when the thread that spawned it (Node's main thread) ends, the kernel
+ * sends bitcoind SIGTERM, its clean shutdown. And -shutdownnotify (run by bitcoind through
+ * `sh -c` as shutdown begins, so $PPID is bitcoind) leaves a detached shell that waits until
+ * bitcoind has exited and removes the temporary datadir when `owner` (this process) is gone:
+ * nobody else is left to (also when the owner died during its own stop(), e.g. process.exit()
+ * on EPIPE while awaiting it). While the owner lives, its stop() removes the datadir.
+ */
+export function orphanSafeLaunch(
+  binary: string,
+  args: string[],
+  datadir: string,
+  opts: { platform?: string; setpriv?: string | undefined; owner?: number } = {},
+): { command: string; args: string[] } {
+  if ((opts.platform ?? process.platform) !== 'linux') return { command: binary, args };
+  const quoted = `'${datadir.replaceAll("'", `'\\''`)}'`;
+  const owner = opts.owner ?? process.pid;
+  // alive: running, not a zombie. After bitcoind exits, give a living owner 10 s to remove the
+  // datadir itself (its stop() does at once; a bind retry reuses it), else remove it here.
+  const notify =
+    `-shutdownnotify=P=$PPID; alive() { grep -qs '^State:[[:space:]]*[^Z]' /proc/$1/status; }; ` +
+    `(while alive $P; do sleep 0.2; done; i=0; while [ -e ${quoted} ] && alive ${owner} && [ $i -lt 50 ]; do sleep 0.2; i=$((i+1)); done; ` +
+    `alive ${owner} || rm -rf ${quoted}) >/dev/null 2>&1 &`;
+  const setpriv = 'setpriv' in opts ? opts.setpriv : executableOnPath('setpriv');
+  if (!setpriv) return { command: binary, args: [...args, notify] };
+  return { command: setpriv, args: ['--pdeathsig', 'TERM', '--', binary, ...args, notify] };
+}
+
 /** Starts tried when bitcoind could not bind the ports freePort gave it (taken meanwhile). */
 const BIND_ATTEMPTS = 3;
 
@@ -116,6 +153,7 @@ export class BitcoindProcess {
   private proc: ChildProcess | undefined;
   private output: string[] = [];
   private exited: Promise<number | null> | undefined;
+  private stopped = false;
   private readonly auth = 'Basic ' + Buffer.from('altnet:altnet-test').toString('base64');
 
   constructor(private readonly opts: BitcoindOptions = {}) {
@@ -171,7 +209,9 @@ export class BitcoindProcess {
       '-fallbackfee=0.0002',
       ...(this.opts.args ?? []),
     ];
-    const proc = spawn(binary.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (this.stopped) throw new Error('bitcoind stopped before it started');
+    const launch = orphanSafeLaunch(binary.path, args, this.datadir);
+    const proc = spawn(launch.command, launch.args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
     const keep = (b: Buffer) => {
       for (const line of b.toString().split('\n')) if (line) this.output.push(line);
@@ -186,6 +226,7 @@ export class BitcoindProcess {
         await this.rpc('getblockchaininfo');
         return this;
       } catch (err) {
+        if (this.stopped) throw new Error('bitcoind stopped before it started');
         if (proc.exitCode !== null) throw new Error(`bitcoind exited with ${proc.exitCode}:\n${this.log(30)}`);
         if (Date.now() > deadline) throw new Error(`bitcoind RPC not ready after 60 s: ${String(err)}\n${this.log(30)}`);
         await sleep(200);
@@ -204,8 +245,13 @@ export class BitcoindProcess {
   }
 
   async rpc<T = any>(method: string, ...params: unknown[]): Promise<T> {
+    return this.call<T>(method, params);
+  }
+
+  private async call<T>(method: string, params: unknown[], signal?: AbortSignal): Promise<T> {
     const res = await fetch(`http://127.0.0.1:${this.rpcPort}/`, {
       method: 'POST',
+      signal,
       headers: { authorization: this.auth, 'content-type': 'application/json' },
       body: JSON.stringify({ jsonrpc: '1.0', id: 1, method, params }),
     });
@@ -248,8 +294,15 @@ export class BitcoindProcess {
   async stop(): Promise<void> {
     const proc = this.proc;
     this.proc = undefined;
+    this.stopped = true;
     if (proc && proc.exitCode === null) {
-      await this.rpc('stop').catch(() => undefined);
+      // RPC `stop`; when RPC does not answer (still starting, or hung) SIGTERM, the same clean
+      // shutdown, rather than waiting out the 15 s before SIGKILL.
+      const asked = await this.call('stop', [], AbortSignal.timeout(5_000)).then(
+        () => true,
+        () => false,
+      );
+      if (!asked) proc.kill('SIGTERM');
       const timedOut = await Promise.race([this.exited!.then(() => false), sleep(15_000).then(() => true)]);
       if (timedOut) {
         proc.kill('SIGKILL');
