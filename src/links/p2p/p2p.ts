@@ -399,7 +399,8 @@ export class P2PLink implements Link {
       case 'headers': {
         let headers: Uint8Array[];
         try {
-          headers = decodeHeaders(m.payload);
+          // Views of one copy: the driver hands them on over IPC and drops them (decodeHeaders).
+          headers = decodeHeaders(m.payload, true);
         } catch (e) {
           this.ctx.counters.inc('bad-answers');
           this.drop(e as Error);
