@@ -219,13 +219,27 @@ export class Watchdog {
    * only: a link that brings headers but reports no tip (a beacon's batches) still counts.
    */
   observeLinkDelivery(linkName: string, last: { height: number; hash: Uint8Array }): void {
-    if (!this.delivered.has(linkName) && this.delivered.size >= this.maxLinks) return;
+    const prev = this.delivered.get(linkName);
+    if (!prev && this.delivered.size >= this.maxLinks) return;
+    // Keep the best delivery, not the latest: a beacon's carousel repeats old batches (router.ts,
+    // bottom up), and a repeat of a batch at height 4 must not make a link that delivered height 10
+    // look behind. By work when the chain knows both blocks, else by height.
+    if (prev && !this.betterOrEqual(last, prev)) return;
     this.delivered.set(linkName, { height: last.height, hash: Uint8Array.from(last.hash) });
+  }
+
+  /** Whether delivery `a` reaches at least as far as `b`: by chain work when both are held, else by height. */
+  private betterOrEqual(a: { height: number; hash: Uint8Array }, b: { height: number; hash: Uint8Array }): boolean {
+    const wa = this.chainView?.workOf(a.hash);
+    const wb = this.chainView?.workOf(b.hash);
+    if (wa !== undefined && wb !== undefined) return wa >= wb;
+    if (wb === undefined && wa !== undefined) return true;
+    return a.height >= b.height;
   }
 
   /**
    * How many independent sources agree on the best chain's work, now. A link stands by its
-   * reported tip and by the last valid header it delivered, the better of the two; both are
+   * reported tip and by the best valid header it delivered, the better of the two; both are
    * looked up again each time (a tip reported before its headers arrived agrees once they are
    * held; a source that agreed is behind once the best chain moves past it).
    */

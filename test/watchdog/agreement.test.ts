@@ -86,7 +86,7 @@ describe('watchdog agreement', () => {
     expect([a.agreeing, a.sources]).toEqual([1, 3]);
   });
 
-  it('a link that only delivers headers (a beacon receiver) stands by the last valid header it brought', () => {
+  it('a link that only delivers headers (a beacon receiver) stands by the best valid header it brought', () => {
     const { wd } = setup();
     wd.observeLinkDelivery('lora0', { height: 100, hash: h(100) });
     wd.observeLinkDelivery('kiss0', { height: 99, hash: h(99) });
@@ -97,6 +97,13 @@ describe('watchdog agreement', () => {
     expect([a.agreeing, a.sources]).toEqual([1, 2]);
     wd.forgetLink('lora0');
     expect(wd.agreement().sources).toBe(1);
+  });
+
+  it("a beacon's repeat of an old batch does not make a link that delivered the best chain look behind", () => {
+    const { wd } = setup();
+    wd.observeLinkDelivery('lora0', { height: 100, hash: h(100) });
+    wd.observeLinkDelivery('lora0', { height: 60, hash: h(60) }); // the carousel goes round from the bottom
+    expect(wd.agreement().standings.map((s) => `${s.origin}:${s.standing}:${s.height}`)).toEqual(['lora0:agrees:100']);
   });
 
   it('with no source yet, and for anomalies not about the chain, the record has the count but the text is unchanged', () => {
