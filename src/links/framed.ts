@@ -4,7 +4,7 @@
 // decodes is still re-validated by the main process.
 import { headerHash, HEADER_SIZE } from '../chain/header.js';
 import { AltnetError } from '../util/errors.js';
-import { toHex } from '../util/bytes.js';
+import { equalBytes, toHex } from '../util/bytes.js';
 import { Fragmenter, fragmentOverhead, Reassembler } from '../codec/fragment.js';
 import {
   FrameType,
@@ -509,7 +509,7 @@ export class FramedLink implements Link {
   private keepWaiting(body: { parentHeight: number; parentPrefix: Uint8Array; stream: Uint8Array }): void {
     const { counters } = this.ctx;
     const same = (b: typeof body) =>
-      b.parentHeight === body.parentHeight && toHex(b.parentPrefix) === toHex(body.parentPrefix) && toHex(b.stream) === toHex(body.stream);
+      b.parentHeight === body.parentHeight && equalBytes(b.parentPrefix, body.parentPrefix) && equalBytes(b.stream, body.stream);
     if (this.waiting.some(same)) {
       counters.inc('header_batches_waiting_again');
       return;
