@@ -11,6 +11,9 @@
 // that change a Node process's memory; `settings.envRemoved` says which this run had and why). Once the links are up and synced and the daemon has settled, both sets
 // are sampled SAMPLES times a second apart at the same moments; the figures are medians (the
 // ratio: the median of the per-sample ratios).
+// Then, beside them, the floor of a driver (memory-floor.ts: a process with a driver's flags that
+// loads and does only what every bench driver must, none of altnet's code): `driverFloor` says how
+// far each link process is from it and what the ratio would be with every driver at the floor.
 // The CLI and the drivers run from their esbuild bundles when the build made them
 // (settings.mainEntry and driverEntry say which); ALTNET_MAIN_BUNDLE=0 and ALTNET_DRIVER_BUNDLE=0
 // (npm run --silent bench -- memory) measure them unbundled.
@@ -24,6 +27,7 @@ import { deploymentEnv, mainCliEntry, startMeasuredDaemon, type MeasuredDaemon }
 import { startEsploraServer } from '../servers/esplora-server.js';
 import { startElectrumServer } from '../servers/electrum-server.js';
 import { startFakePeer } from '../servers/p2p-peer.js';
+import { startFloorDrivers, type FloorDrivers } from './memory-floor.js';
 
 /** Kernel-reported memory of a process, kB (smaps_rollup): Pss and its anonymous and file parts, Rss, Private_Dirty. */
 export function smapsRollup(pid: number): { pss: number; pssAnon: number; pssFile: number; rss: number; privateDirty: number } {
@@ -39,6 +43,9 @@ export function smapsRollup(pid: number): { pss: number; pssAnon: number; pssFil
 }
 
 const SAMPLES = 5;
+/** The floor processes' settling time (as the daemon's after its sync) and samples. */
+const FLOOR_SETTLE_MS = 8000;
+const FLOOR_SAMPLES = 3;
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -57,6 +64,7 @@ export async function bench(): Promise<Record<string, unknown>> {
   const peer = await startFakePeer();
   const bare: ChildProcess[] = [];
   let daemon: MeasuredDaemon | undefined;
+  let floor: FloorDrivers | undefined;
   const deployed = deploymentEnv(process.env);
   try {
     for (let i = 0; i < 5; i++)
@@ -87,6 +95,27 @@ export async function bench(): Promise<Record<string, unknown>> {
     const gwPss = median(gwSamples.map(total));
     const barePss = median(bareSamples.map(total));
     const ratios = gwSamples.map((g, i) => total(g) / total(bareSamples[i]));
+
+    // Then the floor of a driver (memory-floor.ts), one per link, sampled with the same gateway
+    // and bare processes after the ratio's samples (more processes share the node binary's pages,
+    // so these PSS figures are a little lower than the ratio's).
+    floor = await startFloorDrivers(gwProcs.length - 1, deployed.env);
+    await new Promise((r) => setTimeout(r, FLOOR_SETTLE_MS));
+    const floorSamples: Array<ReturnType<typeof smapsRollup>[]> = [];
+    for (let i = 0; i < FLOOR_SAMPLES; i++) {
+      if (i) await new Promise((r) => setTimeout(r, 1000));
+      floorSamples.push([
+        ...gwProcs.map((p) => smapsRollup(p.pid)),
+        ...bare.map((c) => smapsRollup(c.pid!)),
+        ...floor.pids.map(smapsRollup),
+      ]);
+    }
+    const nGw = gwProcs.length;
+    const across = (from: number, to: number, f: 'pss' | 'pssAnon') =>
+      mb(median(floorSamples.flatMap((s) => s.slice(from, to).map((p) => p[f]))));
+    const floorRatio = median(
+      floorSamples.map((s) => (s[0].pss + total(s.slice(nGw + bare.length))) / total(s.slice(nGw, nGw + bare.length))),
+    );
     return {
       gateway: gwProcs.map((p, i) => ({ process: p.what, state: (p as { state?: string }).state, ...perProcess(gwSamples, i) })),
       gatewayPssMB: mb(gwPss),
@@ -96,6 +125,16 @@ export async function bench(): Promise<Record<string, unknown>> {
       ratio: +median(ratios).toFixed(3),
       ratioSamples: ratios.map((r) => +r.toFixed(3)),
       target: '<= 1.25 (main + 4 link processes vs 5 bare Node processes, same run)',
+      driverFloor: {
+        what: 'a driver process with none of altnet: IPC socket on fd 3, one TCP connection, node:crypto SHA-256, cbor-x (memory-floor-driver.ts), source driver flags and env; sampled with the gateway and bare processes after the ratio',
+        pssMB: across(nGw + bare.length, Infinity, 'pss'),
+        pssAnonMB: across(nGw + bare.length, Infinity, 'pssAnon'),
+        bareNode: { pssMB: across(nGw, nGw + bare.length, 'pss'), pssAnonMB: across(nGw, nGw + bare.length, 'pssAnon') },
+        links: gwProcs
+          .slice(1)
+          .map((p, i) => ({ process: p.what, pssMB: across(i + 1, i + 2, 'pss'), pssAnonMB: across(i + 1, i + 2, 'pssAnon') })),
+        ratioWithDriversAtFloor: +floorRatio.toFixed(3),
+      },
       chainTipHeight: daemon.tipHeight,
       settings: {
         mainFlags: MAIN_NODE_FLAGS,
@@ -109,6 +148,7 @@ export async function bench(): Promise<Record<string, unknown>> {
       },
     };
   } finally {
+    await floor?.stop();
     await daemon?.stop();
     for (const c of bare) c.kill();
     await peer.close();
