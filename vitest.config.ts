@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // TypeScript in .cts files too (src/cli/main.cts and util/bundle-entry.cts are CommonJS).
+  oxc: { include: /\.(m|c)?tsx?$/ },
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/harness/global-setup.ts'],

@@ -1,13 +1,13 @@
 // Bundles altnet's two kinds of process with esbuild, after tsc: the link driver process
 // (dist/src/gateway/driver-host.js into dist/src/gateway/driver-host.bundle/driver-host.cjs) and
 // the CLI, whose `altnet run` is the daemon's main process (dist/src/cli/cli.js into
-// dist/src/cli/cli.bundle/cli.cjs, which the entry dist/src/cli/main.js runs). Each gets one chunk
+// dist/src/cli/cli.bundle/cli.cjs, which the entry dist/src/cli/main.cjs runs). Each gets one chunk
 // for what every run loads and one per lazily imported part (a driver, a command), so a process
 // loads a handful of files instead of 45-100 ESM modules (each costs ~38 kB of memory by itself),
 // without comments and indentation, as CommonJS, and tree shaking leaves out what is never
 // called. Measured (npm run --silent bench -- memory, issue 18): sim, esplora and electrum link
-// processes 0.7-2 MB PSS less each than unbundled; the main process: see src/cli/main.ts. A
-// bundle runs only when it is at least as new as its compiled entry (src/util/bundle-entry.ts), so
+// processes 0.7-2 MB PSS less each than unbundled; the main process: see src/cli/main.cts. A
+// bundle runs only when it is at least as new as its compiled entry (src/util/bundle-entry.cts), so
 // a bare `npx tsc` never runs stale code (it falls back to the unbundled files). Native and
 // optional packages stay external.
 //

@@ -71,7 +71,7 @@ fi
 NODE_BIN="$(command -v node)"
 
 # 1. Build, if this checkout has not been built yet (needs the dev dependencies).
-if [ ! -f "$SRC/dist/src/cli/main.js" ]; then
+if [ ! -f "$SRC/dist/src/cli/main.cjs" ]; then
   say "building (npm ci, npm run build: tsc and the driver bundle)"
   (cd "$SRC" && npm ci --no-audit --no-fund && npm run build)
 fi
@@ -101,7 +101,7 @@ cat >"$APP/bin/altnet" <<EOF
 #!/bin/sh
 # altnet launcher, written by scripts/install.sh: Node with altnet's memory settings
 # (src/util/node-memory.ts).
-exec env $MEMORY_ENV "$NODE_BIN" $MAIN_FLAGS "$PREFIX/dist/src/cli/main.js" "\$@"
+exec env $MEMORY_ENV "$NODE_BIN" $MAIN_FLAGS "$PREFIX/dist/src/cli/main.cjs" "\$@"
 EOF
 chmod 0755 "$APP/bin/altnet"
 mkdir -p "$DESTDIR/usr/local/bin"

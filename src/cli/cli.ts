@@ -1,4 +1,4 @@
-// `altnet <command> [args]`, loaded by the entry src/cli/main.ts. Each command lives in its own module exporting
+// `altnet <command> [args]`, loaded by the entry src/cli/main.cts. Each command lives in its own module exporting
 // `run(args: string[], io: CliIO): Promise<number>` (the exit code); this file only dispatches,
 // answers --version and `altnet help [command]`, and keeps a closed stdout (`altnet … | head`)
 // from turning into a stack trace.

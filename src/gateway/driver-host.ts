@@ -4,7 +4,7 @@
 import { Socket } from 'node:net';
 import { networkByName } from '../chain/networks.js';
 import { Counters } from '../util/counters.js';
-import { monotonicMs } from '../util/clock.js';
+import { LoopLag } from '../util/loop-lag.js';
 import type { Logger, LogFields } from '../util/log.js';
 import { createLink } from '../links/registry.js';
 import type { Link, LinkEvents } from '../links/link.js';
@@ -120,28 +120,14 @@ process.on('uncaughtException', fail);
 process.on('unhandledRejection', fail);
 
 // This process's own health, reported with the driver's counters: resident memory and how late
-// its event loop runs timers (mean and worst over the last report interval), from a 500 ms probe
-// timer's lateness, on monotonicMs (not performance.now(), which loads perf_hooks). (perf_hooks'
-// monitorEventLoopDelay histogram cost 0.2 MB PSS per process, measured with two idle Node
-// processes side by side; issue 18.)
-const LAG_PROBE_MS = 500;
-let lagSum = 0;
-let lagCount = 0;
-let lagMax = 0;
-let lagDue = monotonicMs() + LAG_PROBE_MS;
-setInterval(() => {
-  const now = monotonicMs();
-  const late = Math.max(0, now - lagDue);
-  lagDue = now + LAG_PROBE_MS;
-  lagSum += late;
-  lagCount++;
-  if (late > lagMax) lagMax = late;
-}, LAG_PROBE_MS).unref();
+// its event loop runs timers (util/loop-lag.ts).
+const lag = new LoopLag();
+lag.start();
 setInterval(() => {
   counters.set('process.rss_bytes', process.memoryUsage.rss());
-  counters.set('process.eventloop_lag_seconds', lagCount ? lagSum / lagCount / 1e3 : 0);
-  counters.set('process.eventloop_lag_max_seconds', lagMax / 1e3);
-  lagSum = lagCount = lagMax = 0;
+  const { meanSeconds, maxSeconds } = lag.take();
+  counters.set('process.eventloop_lag_seconds', meanSeconds);
+  counters.set('process.eventloop_lag_max_seconds', maxSeconds);
   const values = counters.snapshot();
   const gauges = counters.gaugeNames();
   if (Object.keys(values).length) send({ t: 'counters', values, gauges });

@@ -27,7 +27,6 @@ import { ALTNET_VERSION } from '../util/version.js';
 import { Alerter } from './alerts.js';
 import type { StatusServer } from './status-page.js';
 import { METRICS_CONTENT_TYPE, renderPrometheus, type ExplicitFamily, type MetricsMeta } from './metrics.js';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { Progress, type ProgressSnapshot } from '../util/progress.js';
 import { readNodeView } from '../watchdog/node-view.js';
 import { FRAME_LINK_TYPES, linkServer, linkTypeEntry } from '../links/registry.js';
@@ -36,6 +35,7 @@ import { DatadirLock, prepareDatadir } from './datadir.js';
 import { BlockStore } from '../blocks/store.js';
 import type { NodeRpcOptions } from '../node/rpc.js';
 import { Rescue, type RescueRecord } from './rescue.js';
+import { LoopLag } from '../util/loop-lag.js';
 import { pollWhyFromCode, type PollWhy } from '../links/source/polite.js';
 
 export interface LinkSpec {
@@ -237,7 +237,8 @@ export class Gateway {
   private timers: NodeJS.Timeout[] = [];
   private lock: DatadirLock | undefined;
   /** This process's event-loop delay, for the metrics (only while they are served). */
-  private loopDelay: IntervalHistogram | undefined;
+  /** How late the event loop runs timers (util/loop-lag.ts); probed only when metrics are served. */
+  private readonly loopLag = new LoopLag();
   private readonly startedAt = new Date();
   nodePort = 0;
   readonly alerts: Alerter;
@@ -502,8 +503,7 @@ export class Gateway {
     this.timers.push(setInterval(() => this.router.tick(), 1000));
     const shareMetrics = opts.status && opts.metrics && opts.status.host === opts.metrics.host && opts.status.port === opts.metrics.port;
     if (opts.metrics) {
-      this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
-      this.loopDelay.enable();
+      this.loopLag.start();
     }
     if (opts.status) {
       // The status page (off by default) and node:http load only when it is served (issue 18).
@@ -831,11 +831,10 @@ export class Gateway {
     const rss: ExplicitFamily['samples'] = [{ labels: { process: 'main' }, value: process.memoryUsage.rss() }];
     const lag: ExplicitFamily['samples'] = [];
     const lagMax: ExplicitFamily['samples'] = [];
-    const loop = this.loopDelay;
-    if (loop) {
-      lag.push({ labels: { process: 'main' }, value: Number.isFinite(loop.mean) ? loop.mean / 1e9 : 0 });
-      lagMax.push({ labels: { process: 'main' }, value: loop.max / 1e9 });
-      loop.reset();
+    if (this.opts.metrics) {
+      const { meanSeconds, maxSeconds } = this.loopLag.take();
+      lag.push({ labels: { process: 'main' }, value: meanSeconds });
+      lagMax.push({ labels: { process: 'main' }, value: maxSeconds });
     }
     for (const [name, sup] of this.supervisors) {
       const c = sup.driverCounters;
@@ -899,7 +898,7 @@ export class Gateway {
     await Promise.all([...this.supervisors.keys()].map((n) => this.stopLink(n)));
     await this.server?.close();
     await this.metrics?.close();
-    this.loopDelay?.disable();
+    this.loopLag.stop();
     this.writeStatus();
     this.chain.close();
     this.lock?.release();

@@ -5,8 +5,7 @@
 // debounced: udev creates and removes links in bursts, and a connector that bounces must not
 // open and close a link several times.
 import { EventEmitter } from 'node:events';
-import { watch, type FSWatcher } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, stat, watch, type FSWatcher, type Stats } from 'node:fs';
 import { basename, dirname, join, normalize } from 'node:path';
 import type { Counters } from '../util/counters.js';
 import type { Logger } from '../util/log.js';
@@ -57,9 +56,16 @@ export interface DeviceWatcherEvents {
   gone: [path: string];
 }
 
+// node:fs's callback readdir and stat, not node:fs/promises: the daemon's main process loads
+// nothing else of fs/promises, whose modules (FileHandle, readline for readLines, streams) cost
+// it 0.22 MB of anonymous memory (issue 18; a bare Node with net, child_process, crypto and
+// zlib loaded, Pss_Anon median of 3 runs: 6520 kB, 6740 with node:fs/promises).
+const listDir = (dir: string) => new Promise<string[]>((ok, fail) => readdir(dir, (err, names) => (err ? fail(err) : ok(names))));
+const statPath = (path: string) => new Promise<Stats>((ok, fail) => stat(path, (err, st) => (err ? fail(err) : ok(st))));
+
 async function probeCharDevice(path: string): Promise<DeviceIdentity | undefined> {
   try {
-    const st = await stat(path);
+    const st = await statPath(path);
     return st.isCharacterDevice() ? { rdev: st.rdev, ino: st.ino } : undefined;
   } catch {
     return undefined;
@@ -164,7 +170,7 @@ export class DeviceWatcher extends EventEmitter<DeviceWatcherEvents> {
     this.counters?.inc('hotplug.scans');
     let names: string[];
     try {
-      names = (await readdir(this.dir)).filter(this.filter);
+      names = (await listDir(this.dir)).filter(this.filter);
       this.noteDirState('present');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

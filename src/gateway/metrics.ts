@@ -600,7 +600,9 @@ export async function startMetricsServer(opts: MetricsServerOptions): Promise<Me
   }
   const log = opts.log.child('metrics');
   // node:http only when metrics are served (off by default): 0.6 MB PSS a process (issue 18).
-  const { createServer } = await import('node:http');
+  // process.getBuiltinModule, not import(): an import() in the daemon's CommonJS bundle would
+  // start Node's ESM loader.
+  const { createServer } = process.getBuiltinModule('node:http');
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {

@@ -1,6 +1,5 @@
 // The outbox's check of a transaction before it is stored or sent: hex a user pasted, parsed
 // strictly with bitcoinjs-lib, standard size, no legacy form without inputs. Pure; no I/O.
-import { createRequire } from 'node:module';
 import type { Transaction } from 'bitcoinjs-lib';
 import { InvalidDataError, MalformedInputError } from '../util/errors.js';
 import { fromHex, hashToHex } from '../util/bytes.js';
@@ -81,11 +80,14 @@ function isLegacyWithoutInputs(b: Uint8Array): boolean {
  * completely and canonically, has inputs and outputs, is not a coinbase, and is within the
  * relay size limit. Everything else (signatures, fees, inputs' existence) is the node's job.
  */
-// bitcoinjs-lib costs the daemon about 5 MB of memory; it is loaded on the first transaction.
-const requireHere = createRequire(import.meta.url);
+// bitcoinjs-lib costs the daemon about 5 MB of memory; it is loaded on the first transaction,
+// and so is node:module for its createRequire (process.getBuiltinModule, not a static import:
+// node:module brings Node's ESM loader with it, which the daemon's CommonJS main process
+// otherwise never starts; issue 18).
 let transactionClass: typeof Transaction | undefined;
 function TransactionClass(): typeof Transaction {
-  return (transactionClass ??= (requireHere('bitcoinjs-lib') as typeof import('bitcoinjs-lib')).Transaction);
+  const requireHere = () => process.getBuiltinModule('node:module').createRequire(import.meta.url);
+  return (transactionClass ??= (requireHere()('bitcoinjs-lib') as typeof import('bitcoinjs-lib')).Transaction);
 }
 
 export function checkTransaction(input: string | Uint8Array): CheckedTx {

@@ -12,7 +12,7 @@ import type { Counters } from '../util/counters.js';
 import { AltnetError } from '../util/errors.js';
 import { driverEnv, driverNodeFlags } from '../util/node-memory.js';
 import { linkTypeEntry } from '../links/registry.js';
-import { freshBundleOr } from '../util/bundle-entry.js';
+import { freshBundleOr } from '../util/bundle-entry.cjs';
 import type { HeaderBatch, HeadersWanted, LinkCapabilities, LinkState, TipReport } from '../links/link.js';
 import { frameMessage, IpcDecoder, parseChildMessage, DEFAULT_MAX_IPC_MESSAGE, MAX_HEADERS_PER_IPC, type ParentMessage } from './ipc.js';
 import type { RouterLink } from './router.js';

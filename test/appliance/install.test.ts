@@ -53,18 +53,18 @@ describe('scripts/install.sh with DESTDIR', () => {
     expect(r.code, r.out).toBe(0);
 
     const app = join(root, 'opt/altnet');
-    expect(existsSync(join(app, 'dist/src/cli/main.js'))).toBe(true);
+    expect(existsSync(join(app, 'dist/src/cli/main.cjs'))).toBe(true);
     expect(existsSync(join(app, 'boards/rak3172.json'))).toBe(true);
     expect(existsSync(join(app, 'package-lock.json'))).toBe(true);
     const launcher = readFileSync(join(app, 'bin/altnet'), 'utf8');
-    expect(launcher).toContain('"/opt/altnet/dist/src/cli/main.js" "$@"');
+    expect(launcher).toContain('"/opt/altnet/dist/src/cli/main.cjs" "$@"');
     // The main process runs with the memory settings of src/util/node-memory.ts (issue 18).
     expect(launcher).toContain(
       `exec env ${Object.entries(MEMORY_ENV)
         .map(([k, v]) => `${k}=${v}`)
         .join(' ')} "`,
     );
-    expect(launcher).toContain(`" ${MAIN_NODE_FLAGS.join(' ')} "/opt/altnet/dist/src/cli/main.js"`);
+    expect(launcher).toContain(`" ${MAIN_NODE_FLAGS.join(' ')} "/opt/altnet/dist/src/cli/main.cjs"`);
     expect(mode(join(app, 'bin/altnet'))).toBe(0o755);
     expect(readlinkSync(join(root, 'usr/local/bin/altnet'))).toBe('/opt/altnet/bin/altnet');
 
@@ -99,7 +99,7 @@ describe('scripts/install.sh with DESTDIR', () => {
     const root = stage();
     expect(sh('install.sh', ['--no-npm', '--prefix=/srv/altnet', `--destdir=${root}`]).code).toBe(0);
     expect(readFileSync(join(root, 'etc/systemd/system/altnet.service'), 'utf8')).toContain('ExecStart=/srv/altnet/bin/altnet run');
-    expect(readFileSync(join(root, 'srv/altnet/bin/altnet'), 'utf8')).toContain('"/srv/altnet/dist/src/cli/main.js"');
+    expect(readFileSync(join(root, 'srv/altnet/bin/altnet'), 'utf8')).toContain('"/srv/altnet/dist/src/cli/main.cjs"');
     expect(existsSync(join(root, 'opt/altnet'))).toBe(false);
   });
 
@@ -116,7 +116,7 @@ describe('scripts/install.sh with DESTDIR', () => {
     // Stand-in for `npm ci --omit=dev`, which the test does not run.
     symlinkSync(join(REPO, 'node_modules'), join(app, 'node_modules'));
     // The drivers and the CLI run from their esbuild bundles only if the copy kept their times
-    // (src/util/bundle-entry.ts).
+    // (src/util/bundle-entry.cts).
     for (const [bundle, entry] of [
       ['dist/src/gateway/driver-host.bundle/driver-host.cjs', 'dist/src/gateway/driver-host.js'],
       ['dist/src/cli/cli.bundle/cli.cjs', 'dist/src/cli/cli.js'],
@@ -138,7 +138,7 @@ describe('scripts/install.sh with DESTDIR', () => {
       );
       expect(entry.stdout.trim(), entry.stderr).toBe(join(app, bundle));
     }
-    const r = spawnSync(process.execPath, [join(app, 'dist/src/cli/main.js'), 'boards', '--udev-rules'], {
+    const r = spawnSync(process.execPath, [join(app, 'dist/src/cli/main.cjs'), 'boards', '--udev-rules'], {
       encoding: 'utf8',
       cwd: '/',
       timeout: 30_000,

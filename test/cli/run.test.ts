@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { REPO_ROOT } from '../harness/data.js';
 import { BitcoindProcess, freePort, sleep } from '../harness/bitcoind.js';
 
-const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.js');
+const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.cjs');
 
 describe('altnet run and altnet status', () => {
   const dir = mkdtempSync(join(tmpdir(), 'altnet-run-'));

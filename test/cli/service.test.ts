@@ -20,7 +20,7 @@ import { REPO_ROOT } from '../harness/data.js';
 import { freePort, sleep } from '../harness/bitcoind.js';
 import { makeTx } from '../e2e/send-tx-helpers.js';
 
-const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.js');
+const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.cjs');
 const root = mkdtempSync(join(tmpdir(), 'altnet-service-'));
 chmodSync(root, 0o755);
 afterAll(() => rmSync(root, { recursive: true, force: true }));

@@ -9,7 +9,7 @@ import * as btc from '@scure/btc-signer';
 import { memoryLogger } from '../../src/util/log.js';
 import { REPO_ROOT } from '../harness/data.js';
 
-export const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.js');
+export const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.cjs');
 
 const REGTEST = { bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, wif: 0xef };
 

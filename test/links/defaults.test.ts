@@ -16,7 +16,7 @@ import { checkLinks } from '../../src/cli/link-check.js';
 import { NETWORK_NAMES } from '../../src/chain/networks.js';
 import { REPO_ROOT } from '../harness/data.js';
 
-const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.js');
+const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.cjs');
 const dir = mkdtempSync(join(tmpdir(), 'altnet-defaults-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -10,7 +10,7 @@ import { freePort } from '../harness/bitcoind.js';
 import { REPO_ROOT } from '../harness/data.js';
 import { until, V1Client, V2Peer, versionPayload } from './peers.js';
 
-const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.js');
+const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.cjs');
 
 function start(args: string[]): { proc: ChildProcess; log: () => string; exited: Promise<number | null> } {
   const proc = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -12,7 +12,7 @@ import { BitcoindProcess, freePort } from '../../harness/bitcoind.js';
 import { startDnsSeed } from '../../servers/dns-seed.js';
 import { lifecycle } from '../../servers/lifecycle.js';
 
-const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.js');
+const CLI = resolve(REPO_ROOT, 'dist/src/cli/main.cjs');
 const { serve } = lifecycle();
 
 describe('altnet run with a peers link', () => {
