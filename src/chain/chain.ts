@@ -4,7 +4,7 @@
 // Memory: headers live in flat typed arrays, no per-header objects: 48 bytes of header (the 80
 // bytes minus prevHash, which is the parent's hash and is put back when a header is read out),
 // the 32-byte hash, 24 bytes of cumulative work, parent, height, walk-back bits, child count and
-// an open-addressing hash index: 132 bytes per header slot (plus growth slack). Headers whose parent is unknown are rejected
+// an open-addressing hash index: 132 bytes per header slot (plus growth slack: GROWTH). Headers whose parent is unknown are rejected
 // ('prev-not-found'), not kept as orphans: the caller asks the sender for the gap with locator().
 // Side-branch headers are capped (maxSideHeaders); past the cap the side leaf with the least work
 // is evicted (counted), which may be the newcomer ('side-branch-full').
@@ -46,7 +46,7 @@ export interface HeaderChainOptions {
   checkpoint?: Checkpoint | null;
   /** Cap on headers outside the best chain. Default 10,000. */
   maxSideHeaders?: number;
-  /** Headers to make room for up front (arrays grow by doubling past it). Default 4096. */
+  /** Headers to make room for up front (arrays grow by GROWTH past it). Default 4096. */
   initialCapacity?: number;
 }
 
@@ -71,6 +71,20 @@ export interface AddResult {
 }
 
 const INITIAL_CAPACITY = 4096;
+/**
+ * How the arena grows when full: by a quarter (at least to what is needed), not doubling. Its
+ * arrays are 120 bytes a slot, so slack is what a long-running appliance pays for: on mainnet
+ * today the chain holds ~100,000 headers from the checkpoint, which doubling put in 131,072 slots
+ * (15.7 MB of arrays, 3.5 MB of them empty); a quarter leaves at most 25% (on average ~12%) and
+ * needs less while copying (old + new arrays: 2.25 times the headers, not 3). Growing copies the
+ * arrays (memcpy, ~1 ms a MB), a few times more often. Issue 18.
+ */
+const GROWTH = 1.25;
+/**
+ * Headers of room beyond a stored chain's records when it is opened (the replay then never grows
+ * the arena, and two weeks of new blocks fit before the first growth).
+ */
+const OPEN_HEADROOM = 2016;
 /** addOne's verdicts besides a rejection. */
 const ADDED = 0;
 const DUPLICATE = 1;
@@ -152,7 +166,7 @@ export class HeaderChain {
     this.interval = difficultyInterval(this.network);
     this.limitBits = powLimitBits(this.network);
     this.ctx = new ArenaParent(this);
-    this.grow(2 ** Math.ceil(Math.log2(Math.max(16, opts.initialCapacity ?? INITIAL_CAPACITY))));
+    this.grow(Math.max(16, Math.ceil(opts.initialCapacity ?? INITIAL_CAPACITY)));
 
     const cp = opts.checkpoint === undefined ? this.network.checkpoints.at(-1) : (opts.checkpoint ?? undefined);
     const slot = this.allocate();
@@ -204,6 +218,7 @@ export class HeaderChain {
       opts.log,
       opts.counters,
     );
+    chain.reserve(opened.count + OPEN_HEADROOM);
     try {
       chain.storeCut = HeaderChain.replay(chain, opened, opts.log);
     } catch (err) {
@@ -367,7 +382,13 @@ export class HeaderChain {
     let accepted = 0;
     let duplicates = 0;
     let rejected: AddResult['rejected'];
-    this.reserve(raws.length);
+    // Room for the batch up front, unless its last header is known: a link repeating headers
+    // another delivered first (the usual duplicate batch) brings nothing new, and reserving for
+    // it grew a full arena for nothing. Should such a batch bring new headers after all,
+    // allocate() makes room one at a time.
+    if (raws.length && !(raws[raws.length - 1].length === HEADER_SIZE && this.has(headerHash80(raws[raws.length - 1])))) {
+      this.reserve(raws.length);
+    }
     const hasher = this.hasher;
     // raws[batchStart..hashed) are in the hasher, header i as its entry i - batchStart.
     let batchStart = 0;
@@ -592,7 +613,7 @@ export class HeaderChain {
   private allocate(): number {
     const reused = this.free.pop();
     if (reused !== undefined) return reused;
-    if (this.used >= this.cap) this.grow(this.cap * 2);
+    if (this.used >= this.cap) this.grow(grownCapacity(this.cap, this.used + 1));
     return this.used++;
   }
 
@@ -613,10 +634,11 @@ export class HeaderChain {
     this.children = copy(this.children, (n) => new Int32Array(n), 1);
     if (this.best.length === 0) this.best = new Int32Array(cap);
     this.cap = cap;
-    // Keep the index at most half full.
+    // Keep the index at most half full; its size is a power of two (probes wrap with a mask).
     if (this.table.length < cap * 2) {
-      this.table = new Int32Array(cap * 2);
-      this.mask = cap * 2 - 1;
+      const size = 2 ** Math.ceil(Math.log2(cap * 2));
+      this.table = new Int32Array(size);
+      this.mask = size - 1;
       for (let s = 0; s < this.used; s++) if (this.isLive(s)) this.indexInsert(s);
     }
   }
@@ -625,12 +647,10 @@ export class HeaderChain {
     return slot === 0 || this.parents[slot] >= 0;
   }
 
-  /** Doubles the best-chain array until it holds `length` entries. */
+  /** Grows the best-chain array (by GROWTH) until it holds `length` entries. */
   private growBest(length: number): void {
-    let n = this.best.length;
-    while (n < length) n *= 2;
-    if (n === this.best.length) return;
-    const next = new Int32Array(n);
+    if (this.best.length >= length) return;
+    const next = new Int32Array(grownCapacity(this.best.length, length));
     next.set(this.best);
     this.best = next;
   }
@@ -642,9 +662,7 @@ export class HeaderChain {
    * and compile it again (test/bench/coldstart.ts).
    */
   private reserve(n: number): void {
-    let cap = this.cap;
-    while (this.used + n > cap) cap *= 2;
-    if (cap !== this.cap) this.grow(cap);
+    if (this.used + n > this.cap) this.grow(grownCapacity(this.cap, this.used + n));
     this.growBest(this.bestLen + n);
   }
 
@@ -862,4 +880,9 @@ class ArenaParent implements ParentContext {
   timesInto(out: Float64Array, n: number): void {
     this.chain.fillTimes(this.slot, out, n);
   }
+}
+
+/** The next size of an array of `current` entries that must hold `needed`: GROWTH times larger, at least `needed`. */
+function grownCapacity(current: number, needed: number): number {
+  return Math.max(needed, Math.ceil(current * GROWTH));
 }

@@ -59,6 +59,14 @@ describe('persisted header chain', () => {
     expect(chain.addHeaders(recent.slice(8000)).duplicates).toBe(65);
   });
 
+  it('opens into an arena sized to the file plus two weeks of headers, not the next power of two', async () => {
+    const path = await writeChain('sized.dat', recent.length);
+    const { chain } = await openChain(path);
+    // 8,065 records + the root + 2,016 headroom (issue 18: doubling made it 16,384 slots).
+    expect(chain.memoryUsage()).toMatchObject({ headers: 8066, capacity: 8066 + 2016 });
+    expect(chain.memoryUsage().bytes).toBeLessThan(10_082 * 140);
+  });
+
   it('cuts a partial last record and keeps every record before it', async () => {
     const path = await writeChain('torn.dat', 300);
     truncateSync(path, FILE_HEADER_SIZE + RECORD_SIZE * 299 + 30);
