@@ -6,6 +6,26 @@
 // 5 processes against 5 bare Node processes in the same run).
 
 /**
+ * Local time from the C library instead of ICU (issue 18, the node binary's file-backed pages).
+ * The first Date that needs a time zone (toISOString too: V8 sets up its date cache, which asks
+ * ICU for the default zone) makes V8 open ICU's time-zone data, which is compiled into the node
+ * binary: the process then maps 208 more pages of it (160 of ICU's data, 48 of its code, 0.8 MB;
+ * the main process formats log lines and status.json times with toISOString, the radio driver its
+ * next frame time). With --no-icu-timezone-data, V8 takes local time from localtime_r (same
+ * offsets and DST rules, from the system's tzdata; only Date#toString's zone name is the
+ * abbreviation, "CET" for "Central European Standard Time"); altnet writes UTC times only.
+ * Measured: a bare Node calling new Date().toISOString() maps 7,532 pages of /usr/bin/node
+ * against 7,308 without the call and 7,324 with the flag (/proc/PID/pagemap, pages attributed to
+ * ICU with nm); the daemon's main process in the memory bench's gateway, 9,766 -> 9,558 pages (no
+ * ICU data page left beyond a bare Node's). npm run --silent bench -- memory, 3 runs alternating
+ * with and without it (nodeBinaryRssMB; same-run bare Node 29.4 MB of it, 5.1 MB anonymous):
+ * main 39.1/39.0/39.0 -> 37.6/38.2/38.3 MB of the node binary resident. Its PSS (main 12.5/12.8/
+ * 13.6 -> 12.7/12.4/13.0 MB, ratio 1.555/1.517/1.517 -> 1.561/1.504/1.543) did not show it on the
+ * shared development machine: other Node processes there (other checkouts' daemons, test runners)
+ * map the same ICU pages and take their share; on the appliance only altnet maps them.
+ */
+const NO_ICU_TIME_ZONES = '--no-icu-timezone-data';
+/**
  * V8 settings sized for a driver, which holds a few batches at a time: a young generation of
  * 1 MB semi-spaces instead of up to 16 MB, and V8's memory-over-speed heuristics. Measured
  * (npm run bench -- memory): electrum and p2p link processes 34 -> 17-19 MB PSS after a sync.
@@ -24,6 +44,7 @@ export const DRIVER_NODE_FLAGS: readonly string[] = [
   '--optimize-for-size',
   '--no-sparkplug',
   '--bytecode-old-age=1',
+  NO_ICU_TIME_ZONES,
 ];
 /**
  * The internet header sources (registry family 'source': p2p, peers, esplora, electrum, dns)
@@ -69,6 +90,7 @@ export const MAIN_NODE_FLAGS: readonly string[] = [
   '--optimize-for-size',
   '--no-sparkplug',
   '--bytecode-old-age=1',
+  NO_ICU_TIME_ZONES,
 ];
 /**
  * glibc malloc settings of processes that should stay small (the driver processes, with one

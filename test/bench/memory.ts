@@ -18,7 +18,7 @@
 // (settings.mainEntry and driverEntry say which); ALTNET_MAIN_BUNDLE=0 and ALTNET_DRIVER_BUNDLE=0
 // (npm run --silent bench -- memory) measure them unbundled.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { relative } from 'node:path';
 import { driverHostEntry } from '../../src/gateway/supervisor.js';
 import { SimAir } from '../../src/links/sim/air.js';
@@ -29,9 +29,18 @@ import { startElectrumServer } from '../servers/electrum-server.js';
 import { startFakePeer } from '../servers/p2p-peer.js';
 import { startFloorDrivers, type FloorDrivers } from './memory-floor.js';
 
-/** Kernel-reported memory of a process, kB (smaps_rollup): Pss and its anonymous and file parts, Rss, Private_Dirty. */
-export function smapsRollup(pid: number): { pss: number; pssAnon: number; pssFile: number; rss: number; privateDirty: number } {
+/** Kernel-reported memory of a process, kB (smaps_rollup): Pss and its anonymous and file parts, Rss, Private_Dirty; and the node binary's part (nodeBinaryKb). */
+export function smapsRollup(pid: number): {
+  pss: number;
+  pssAnon: number;
+  pssFile: number;
+  rss: number;
+  privateDirty: number;
+  nodeBinaryRss: number;
+  nodeBinaryPss: number;
+} {
   const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const binary = nodeBinaryKb(pid);
   const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
   return {
     pss: field('Pss'),
@@ -39,7 +48,28 @@ export function smapsRollup(pid: number): { pss: number; pssAnon: number; pssFil
     pssFile: field('Pss_File'),
     rss: field('Rss'),
     privateDirty: field('Private_Dirty'),
+    nodeBinaryRss: binary.rss,
+    nodeBinaryPss: binary.pss,
   };
+}
+
+/**
+ * Resident and proportional size of the node binary's mappings in a process, kB (/proc/PID/smaps):
+ * the file-backed pages of V8, ICU, OpenSSL and Node's built-in JavaScript a process has touched.
+ * Their PSS is split among every process on the machine mapping the same page (other Node
+ * processes too), so it moves with the machine's other work; RSS counts the pages this process maps.
+ */
+export function nodeBinaryKb(pid: number, binary = realpathSync(process.execPath)): { rss: number; pss: number } {
+  let rss = 0;
+  let pss = 0;
+  let inBinary = false;
+  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
+    const mapping = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (mapping) inBinary = mapping[1] === binary;
+    else if (inBinary && line.startsWith('Rss:')) rss += Number(line.split(/\s+/)[1]);
+    else if (inBinary && line.startsWith('Pss:')) pss += Number(line.split(/\s+/)[1]);
+  }
+  return { rss, pss };
 }
 
 const SAMPLES = 5;
@@ -90,7 +120,15 @@ export async function bench(): Promise<Record<string, unknown>> {
     const total = (procs: ReturnType<typeof smapsRollup>[]) => procs.reduce((s, p) => s + p.pss, 0);
     const perProcess = (samples: Array<ReturnType<typeof smapsRollup>[]>, i: number) => {
       const m = (f: keyof ReturnType<typeof smapsRollup>) => mb(median(samples.map((s) => s[i][f])));
-      return { pssMB: m('pss'), pssAnonMB: m('pssAnon'), pssFileMB: m('pssFile'), privateDirtyMB: m('privateDirty'), rssMB: m('rss') };
+      return {
+        pssMB: m('pss'),
+        pssAnonMB: m('pssAnon'),
+        pssFileMB: m('pssFile'),
+        privateDirtyMB: m('privateDirty'),
+        rssMB: m('rss'),
+        nodeBinaryRssMB: m('nodeBinaryRss'),
+        nodeBinaryPssMB: m('nodeBinaryPss'),
+      };
     };
     const gwPss = median(gwSamples.map(total));
     const barePss = median(bareSamples.map(total));
