@@ -201,7 +201,7 @@ export async function bench(): Promise<Record<string, unknown>> {
     headers: recent.length,
     sha256dHeadersPerSec,
     sha256dChosen:
-      'headerBatchHasher (WebAssembly double SHA-256 of a batch of headers, src/chain/sha256d-batch.ts) in the chain; sha256d80 for single headers',
+      'headerBatchHasher (sha256d80 over a batch of headers into one scratch buffer read as words, src/chain/sha256d-batch.ts) in the chain; sha256d80 for single headers',
     fullValidation: {
       what: 'parse + sha256d + PoW (32-bit limbs) + nBits rule + MTP + future limit + connection + best-chain update, in memory, no fsync',
       ...v,

@@ -27,7 +27,8 @@
 //   feedback yet; --trace-deopt).
 // - kept: (1) headers hashed a batch of 64 at a time in WebAssembly (src/chain/sha256d-batch.ts):
 //   Liftoff code from the first header, optimised after the first batch; hashing the file 7.5 ms
-//   cold / 6.3 warm against sha256d80's 13.3 / 9.7; (2) TargetInfo a class; (3) the arena and best
+//   cold / 6.3 warm against sha256d80's 13.3 / 9.7 (replaced later by sha256d80 over the same
+//   batches for memory, issue 18: see below); (2) TargetInfo a class; (3) the arena and best
 //   chain grown once per batch before the loop (HeaderChain.reserve); (4) the hot path moving and
 //   comparing 32-bit words (hash index, packed headers) instead of bytes. Together: cold ~23 ms vs
 //   ~11.3 warm (2.0-2.2x), process CPU of the cold run ~64 ms; warm validation ~25% faster.
@@ -40,6 +41,10 @@
 //   on real ones), the throwaway chain's work has full 32-bit limbs, its arena grows, a few fresh
 //   chains exercise the checkpoint root, and all chains share one hashing instance (a call target
 //   per chain deoptimised the hashing call). The bench runs both variants, interleaved.
+// - changed for memory (issue 18): the batch is hashed with sha256d80 again, not WebAssembly, which
+//   cost the daemon's main process 320 pages of the node binary (1.3 MB; sha256d-batch.ts has the
+//   figures). With the warm-up, first run 1.34/1.37x the warm one (WebAssembly 1.42/1.35x), warm
+//   14.1/17.4 ms (11.3/15.4), 2 runs of this bench alternating.
 // - tried, not kept: node:crypto for the header hash (warm validation ~1.8x slower: a native call
 //   per hash costs more than the hashing); the WebAssembly rounds fully unrolled (Liftoff code 11x
 //   slower than optimised, optimising compile 22 ms instead of 5: first pass 10-12 ms instead of
@@ -111,7 +116,7 @@ function figures(children: Child[]) {
     wall: figure('wallMs'),
     chainConstruction: {
       ...figure('constructMs'),
-      note: 'main-thread CPU of new HeaderChain before each run (not in the runs above): the first assembles and compiles the WebAssembly hashing module',
+      note: 'main-thread CPU of new HeaderChain before each run (not in the runs above)',
     },
   };
 }

@@ -53,5 +53,7 @@ describe('HeaderBatchHasher', () => {
     for (let i = 8; i < 11; i++) expect(hasher.digests.subarray((i - 8) * 32, (i - 7) * 32)).toEqual(sha256(sha256(raws[i])));
     // The digests also read as words in platform order, as HeaderChain compares them.
     expect(hasher.digestWords[0]).toBe(new DataView(hasher.digests.buffer, hasher.digests.byteOffset).getUint32(0, true));
+    // And the batch's headers as words in platform order (the chain stores and looks them up so).
+    expect(hasher.inputWords[20 + 1]).toBe(new DataView(raws[9].buffer, raws[9].byteOffset).getUint32(4, true));
   });
 });
