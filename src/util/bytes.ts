@@ -4,11 +4,25 @@ export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
 
+/**
+ * The bytes of `hex` (whole bytes of hex digits, either case), or undefined for anything else.
+ * Checked without a regular expression: V8 keeps the last string a regular expression ran on
+ * (the legacy RegExp.input) until the next match elsewhere, so the electrum link driver held its
+ * last 2016-header answer (a 322 kB string) for as long as it idled after a sync (heap snapshot,
+ * issue 18). Node's hex decoder stops at the first pair that is not two hex digits, so a short
+ * result means bad input; it reads only a character's low byte ('0\u0130' would pass), so
+ * non-ASCII input is refused first (its UTF-8 length differs from its length).
+ */
+export function parseHex(hex: string): Uint8Array | undefined {
+  if (hex.length % 2 !== 0 || Buffer.byteLength(hex, 'utf8') !== hex.length) return undefined;
+  const bytes = Buffer.from(hex, 'hex');
+  return bytes.length === hex.length / 2 ? new Uint8Array(bytes) : undefined;
+}
+
 export function fromHex(hex: string): Uint8Array {
-  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
-    throw new TypeError(`not a hex string of whole bytes: ${hex.length > 40 ? hex.slice(0, 40) + '…' : hex}`);
-  }
-  return new Uint8Array(Buffer.from(hex, 'hex'));
+  const bytes = parseHex(hex);
+  if (!bytes) throw new TypeError(`not a hex string of whole bytes: ${hex.length > 40 ? hex.slice(0, 40) + '…' : hex}`);
+  return bytes;
 }
 
 /** Bitcoin shows hashes byte-reversed; this converts between internal order and display hex. */

@@ -117,6 +117,35 @@ export const MEMORY_ENV: Readonly<Record<string, string>> = {
  */
 export const DRIVER_MALLOC_ARENA_MAX = '1';
 
+// The floor of a driver process (issue 18), printed by `npm run --silent bench -- memory` as
+// driverFloor (test/bench/memory-floor-driver.ts: IPC socket on fd 3, one TCP connection,
+// node:crypto SHA-256, cbor-x, with a source driver's flags and environment, none of altnet's
+// code): 6.4 MB anonymous against bare Node's 5.1 and the bench drivers' 7.1-7.8; the ratio with
+// every driver at that floor would be 1.42 (measured 1.55 in the same run). Its parts, measured in
+// jitless processes with these flags (3 each, Pss_Anon kB): idle 5168; require('node:net') 5680;
+// plus a socket on fd 3 and a TCP connection 5800; plus require('node:crypto') 6208 (hashing adds
+// nothing); cbor-x's two light entry points alone +130-170. A JavaScript SHA-256
+// (@noble/hashes) instead of node:crypto costs 80 kB instead of 410 but hashes 2000 headers
+// twice in 240-280 ms instead of 8-11 ms without a JIT, and TLS and BIP324 load node:crypto anyway:
+// not taken.
+// Tried for the drivers and not kept, npm run --silent bench -- memory, 2 runs each alternating
+// with the settings above (anonymous MB of sim/esplora/electrum/p2p; bare Node 5.1): as they are
+// 7.3/7.8/7.1/7.6 and 7.2/7.1/7.1/7.5; --v8-pool-size=1 7.1/7.2/7.4/7.4, 7.1/7.1/7.2/7.4;
+// --single-threaded 7.2/7.2/7.4/7.9, 7.2/7.2/7.1/7.3; glibc.malloc.tcache_count=0 7.1/7.5/7.1/7.2,
+// 7.2/7.1/6.9/7.3; glibc.malloc.mxfast=0 7.6/7.0/7.0/7.7, 7.3/7.7/7.1/7.4; UV_THREADPOOL_SIZE=1
+// 7.1/7.1/7.2/7.5, 7.6/7.1/7.2/7.4: all within the run-to-run spread. On an idle floor process,
+// --single-generation, --lite-mode and --lazy-new-space-shrinking change nothing (6568-6600 kB).
+// Code changes tried the same way and not kept: building codec/fec.ts's 64 kB product table on
+// first use (its load-time loop is compiled by TurboFan, on-stack, in every radio driver: peak
+// malloc 590 -> 281 kB) left the sim driver at 7.3/7.1/7.5 against 7.4/7.3/7.3 MB; joining each
+// driver's 20-23 bundle chunks into 2 files (20 tiny CommonJS files cost 204 kB more than one in
+// an idle process) moved the drivers within their spread (sim 7.3, esplora 7.6, electrum 7.3,
+// p2p 7.5 MB); the source links' learned heights (links/source/heights.ts) in two typed arrays
+// instead of a Map (its table: 448 kB in electrum's V8 heap after the sync, 224 kB in p2p's;
+// 917 kB at the 20,000-entry limit; the arrays 128 kB) left electrum at 6.6/6.7 and p2p at
+// 7.9/7.3 against 6.8/6.7 and 7.4/7.9 MB; --compact-on-every-full-gc for the drivers gave
+// 7.3/7.1/6.7/7.2 and 7.3/7.2/6.8/7.6 against 7.3/7.4/6.6/7.9 and 7.3/7.2/6.7/7.3.
+
 /**
  * The environment for a small Node process: `env` with MEMORY_ENV (an operator's own
  * GLIBC_TUNABLES and MALLOC_ARENA_MAX win); `arenas` replaces MEMORY_ENV's arena count.

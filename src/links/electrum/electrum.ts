@@ -1,7 +1,7 @@
 // Electrum server as a header source: blockchain.headers.subscribe (tip and its
 // notifications), blockchain.block.header(height), blockchain.block.headers(start, count).
 import { headerHash, HEADER_SIZE } from '../../chain/header.js';
-import { fromHex } from '../../util/bytes.js';
+import { fromHex, parseHex } from '../../util/bytes.js';
 import { MalformedInputError } from '../../util/errors.js';
 import { internetCapabilities, type Link, type LinkCapabilities, type LinkContext } from '../link.js';
 import { PolitePolicy, readPemOption, realTimers, SourceLink, type HeaderSource, type Timers, type SourceTip } from '../source/index.js';
@@ -140,13 +140,13 @@ export class ElectrumSource implements HeaderSource {
         this.maxChunk = Math.min(DEFAULT_MAX_CHUNK, o.max);
         cap = Math.min(ask, o.max);
       }
-      if (o.count > ask || o.hex.length !== o.count * HEADER_SIZE * 2 || !/^[0-9a-fA-F]*$/.test(o.hex)) {
+      const bytes = o.count > ask || o.hex.length !== o.count * HEADER_SIZE * 2 ? undefined : parseHex(o.hex);
+      if (!bytes) {
         throw new MalformedInputError(
           'electrum-bad-headers',
           `blockchain.block.headers(${from}, ${ask}): count ${o.count} does not match ${o.hex.length} hex digits`,
         );
       }
-      const bytes = fromHex(o.hex);
       // Views into the answer's one buffer: a copy per header is a malloc each (typed arrays over
       // 64 bytes live outside the V8 heap), and a sync's thousands of them fragmented this
       // process's malloc heap by 2 MB PSS (npm run bench -- memory, issue 18). Nothing keeps
