@@ -14,11 +14,15 @@
 // Then, beside them, the floor of a driver (memory-floor.ts: a process with a driver's flags that
 // loads and does only what every bench driver must, none of altnet's code): `driverFloor` says how
 // far each link process is from it and what the ratio would be with every driver at the floor.
+// The node binary's part (nodeBinaryAlone): PSS also splits its pages with every other Node process
+// on the machine, so `nodeBinaryAlone` gives it as if the 10 measured processes ran alone (the
+// appliance's case), from the pages each maps (/proc/PID/pagemap), and per-process RSS/PSS of the
+// binary beside the totals (nodeBinaryRssMB, nodeBinaryPssMB).
 // The CLI and the drivers run from their esbuild bundles when the build made them
 // (settings.mainEntry and driverEntry say which); ALTNET_MAIN_BUNDLE=0 and ALTNET_DRIVER_BUNDLE=0
 // (npm run --silent bench -- memory) measure them unbundled.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, realpathSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, realpathSync } from 'node:fs';
 import { relative } from 'node:path';
 import { driverHostEntry } from '../../src/gateway/supervisor.js';
 import { SimAir } from '../../src/links/sim/air.js';
@@ -72,6 +76,59 @@ export function nodeBinaryKb(pid: number, binary = realpathSync(process.execPath
   return { rss, pss };
 }
 
+/**
+ * The node binary's file pages `pid` has mapped (present in its page tables), as page indexes of
+ * the file: /proc/PID/maps for the binary's mappings, /proc/PID/pagemap for each page (bit 63
+ * present, bit 61 file page; a written copy-on-write page of .data is anonymous and left out).
+ * Readable by the processes' owner; no page frame numbers needed, a file page is known by its offset.
+ */
+export function nodeBinaryPages(pid: number, binary = realpathSync(process.execPath)): Set<number> {
+  const pages = new Set<number>();
+  const fd = openSync(`/proc/${pid}/pagemap`, 'r');
+  try {
+    for (const line of readFileSync(`/proc/${pid}/maps`, 'utf8').split('\n')) {
+      const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ ([0-9a-f]+) \S+ \S+\s+(.*)$/.exec(line);
+      if (!m || m[4] !== binary) continue;
+      const start = parseInt(m[1], 16) / 4096;
+      const count = parseInt(m[2], 16) / 4096 - start;
+      const firstPage = parseInt(m[3], 16) / 4096;
+      const entries = Buffer.alloc(count * 8);
+      readSync(fd, entries, 0, entries.length, start * 8);
+      for (let i = 0; i < count; i++) {
+        const high = entries.readUInt32LE(i * 8 + 4);
+        if (high & 0x80000000 && high & 0x20000000) pages.add(firstPage + i);
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return pages;
+}
+
+/**
+ * The node binary's part of the PSS of the gateway's processes and of the bare ones as if those
+ * 10 processes were alone on the machine (a page's 4 kB split among those of them mapping it),
+ * from nodeBinaryPages, and how many of its pages the gateway maps that no bare process does.
+ * PSS as measured also splits pages with every other Node process running (other checkouts,
+ * test runners), so it moves with the machine's other work; this figure does not, and it is
+ * what the appliance, where only altnet runs, pays.
+ */
+function nodeBinaryAlone(gateway: Array<{ what: string; pid: number }>, bare: number[]) {
+  const sets = [...gateway.map((p) => p.pid), ...bare].map((pid) => nodeBinaryPages(pid));
+  const mappers = new Map<number, number>();
+  for (const set of sets) for (const page of set) mappers.set(page, (mappers.get(page) ?? 0) + 1);
+  const pss = (set: Set<number>) => [...set].reduce((s, page) => s + 4 / mappers.get(page)!, 0);
+  const gwSets = sets.slice(0, gateway.length);
+  const bareSets = sets.slice(gateway.length);
+  const gatewayPages = new Set(gwSets.flatMap((set) => [...set]));
+  return {
+    gatewayMB: mb(gwSets.reduce((s, set) => s + pss(set), 0)),
+    bareNodesMB: mb(bareSets.reduce((s, set) => s + pss(set), 0)),
+    gatewayPagesNotInBare: [...gatewayPages].filter((page) => !bareSets.some((set) => set.has(page))).length,
+    pages: Object.fromEntries([...gateway.map((p, i) => [p.what, gwSets[i].size]), ['bare Node', bareSets[0].size]]),
+  };
+}
+
 const SAMPLES = 5;
 /** The floor processes' settling time (as the daemon's after its sync) and samples. */
 const FLOOR_SETTLE_MS = 8000;
@@ -117,6 +174,10 @@ export async function bench(): Promise<Record<string, unknown>> {
       gwSamples.push(gwProcs.map((p) => smapsRollup(p.pid)));
       bareSamples.push(bare.map((c) => smapsRollup(c.pid!)));
     }
+    const alone = nodeBinaryAlone(
+      gwProcs,
+      bare.map((c) => c.pid!),
+    );
     const total = (procs: ReturnType<typeof smapsRollup>[]) => procs.reduce((s, p) => s + p.pss, 0);
     const perProcess = (samples: Array<ReturnType<typeof smapsRollup>[]>, i: number) => {
       const m = (f: keyof ReturnType<typeof smapsRollup>) => mb(median(samples.map((s) => s[i][f])));
@@ -162,6 +223,7 @@ export async function bench(): Promise<Record<string, unknown>> {
       bareNodesPssMB: mb(barePss),
       ratio: +median(ratios).toFixed(3),
       ratioSamples: ratios.map((r) => +r.toFixed(3)),
+      nodeBinaryAlone: alone,
       target: '<= 1.25 (main + 4 link processes vs 5 bare Node processes, same run)',
       driverFloor: {
         what: 'a driver process with none of altnet: IPC socket on fd 3, one TCP connection, node:crypto SHA-256, cbor-x (memory-floor-driver.ts), source driver flags and env; sampled with the gateway and bare processes after the ratio',
