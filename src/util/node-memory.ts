@@ -168,7 +168,12 @@ export function nodeMemoryEnv(env: NodeJS.ProcessEnv, arenas: string = MEMORY_EN
  * what its connections trust.
  */
 export function driverEnv(env: NodeJS.ProcessEnv, speaksTls: boolean): NodeJS.ProcessEnv {
-  const out = nodeMemoryEnv(env, DRIVER_MALLOC_ARENA_MAX);
+  // The main process's own arena count (MEMORY_ENV's, in its environment from the launcher or the
+  // memory bench) is not passed on: it made every driver run with 2 arenas, not
+  // DRIVER_MALLOC_ARENA_MAX (seen in /proc/PID/environ of the memory bench's drivers). An
+  // operator's own count still is.
+  const arenas = env.MALLOC_ARENA_MAX === MEMORY_ENV.MALLOC_ARENA_MAX ? undefined : env.MALLOC_ARENA_MAX;
+  const out = nodeMemoryEnv({ ...env, MALLOC_ARENA_MAX: arenas }, DRIVER_MALLOC_ARENA_MAX);
   if (!speaksTls) delete out.NODE_EXTRA_CA_CERTS;
   return out;
 }

@@ -75,6 +75,12 @@ describe('driverEnv', () => {
     expect(env.NODE_EXTRA_CA_CERTS).toBeDefined(); // the caller's environment is not touched
   });
 
+  it("runs with the driver's one malloc arena, not the main process's count it inherits", () => {
+    // The supervisor builds a driver's environment from the main process's (MEMORY_ENV's 2).
+    expect(driverEnv(nodeMemoryEnv({ PATH: '/bin' }), false).MALLOC_ARENA_MAX).toBe('1');
+    expect(driverEnv({ MALLOC_ARENA_MAX: '4' }, false).MALLOC_ARENA_MAX).toBe('4'); // an operator's
+  });
+
   it('the registry says which links may speak TLS', () => {
     const tls = (type: string, o: Record<string, string>) => linkTypeEntry(type)!.speaksTls?.(o) ?? true;
     expect(tls('esplora', { url: 'https://esplora.example.org/api' })).toBe(true);
