@@ -83,17 +83,34 @@ export function sha256d80(buf: Uint8Array, offset: number, out: Int32Array): voi
     const p = offset + 64 + i * 4;
     W[i] = (buf[p] << 24) | (buf[p + 1] << 16) | (buf[p + 2] << 8) | buf[p + 3];
   }
+  finish80();
+  out.set(S);
+}
+
+/** The rest of a header's double SHA-256 once its last 16 bytes are in W[0..3]: padding, the second block, the outer hash. */
+function finish80(): void {
   W[4] = 0x80000000 | 0;
   for (let i = 5; i < 15; i++) W[i] = 0;
   W[15] = 640; // message length in bits
   compress(S);
-  for (let i = 0; i < 8; i++) W[i] = S[i];
-  W[8] = 0x80000000 | 0;
-  for (let i = 9; i < 15; i++) W[i] = 0;
-  W[15] = 256;
+  finishDouble();
+}
+
+const bswap32 = (w: number) => (w >>> 24) | ((w >>> 8) & 0xff00) | ((w & 0xff00) << 8) | (w << 24);
+
+/**
+ * sha256d80 over a header held as 20 little-endian 32-bit words (words[at..at+20], its bytes in
+ * order on a little-endian CPU), the digest written the same way: out[outAt..outAt+8] are the
+ * digest's bytes as little-endian words. Word loads instead of byte loads, for the batch hasher
+ * (sha256d-batch.ts), whose scratch the chain reads as words.
+ */
+export function sha256d80Words(words: Uint32Array, at: number, out: Uint32Array, outAt: number): void {
   S.set(IV);
+  for (let i = 0; i < 16; i++) W[i] = bswap32(words[at + i]);
   compress(S);
-  out.set(S);
+  for (let i = 0; i < 4; i++) W[i] = bswap32(words[at + 16 + i]);
+  finish80();
+  for (let i = 0; i < 8; i++) out[outAt + i] = bswap32(S[i]);
 }
 
 /** Digest words (as written by sha256d80) to the 32 hash bytes in internal order. */
