@@ -25,6 +25,17 @@
  * map the same ICU pages and take their share; on the appliance only altnet maps them.
  */
 const NO_ICU_TIME_ZONES = '--no-icu-timezone-data';
+// The node binary's pages (issue 18): a page of /usr/bin/node that only altnet's processes map
+// costs the gateway 4 kB of PSS however many of them map it (the memory bench's nodeBinaryAlone:
+// 1,888 pages the gateway maps that a bare Node does not, 857 of them TurboFan's, mapped by the
+// main process and the radio driver, ~600 Node's built-in modules' sources and code cache, which
+// every process loads for net, streams and crypto). Tried for TurboFan's 3.4 MB, not kept: the
+// main process without it (--max-opt=0) validated the 8,065 shared headers in 561 ms (14k
+// headers/s; 11-12 ms with it, the target is 500k/s), and it only pays if the radio driver, whose
+// fountain decoder needs the JIT, drops it too; 12 --no-turbo-* phase flags (inlining, load and
+// store elimination, escape analysis, loop peeling, ...) on both: 901 -> 885 TurboFan pages;
+// --maglev --max-opt=2 compiled nothing here (V8 11.3), interpreter speed. For WebAssembly (no
+// longer used, chain/sha256d-batch.ts): --liftoff-only 364 -> 332 pages of it, --no-liftoff 284.
 /**
  * V8 settings sized for a driver, which holds a few batches at a time: a young generation of
  * 1 MB semi-spaces instead of up to 16 MB, and V8's memory-over-speed heuristics. Measured
