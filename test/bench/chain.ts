@@ -227,7 +227,7 @@ export async function bench(): Promise<Record<string, unknown>> {
       headers: memN,
       ...(await memoryPerHeader(memN, [100_000, 131_000, memN])),
       gcExposed: typeof (globalThis as { gc?: unknown }).gc === 'function',
-      note: 'measured: heapUsed + arrayBuffers growth (run node with --expose-gc for a steadier figure); arena: bytes of the header arrays per slot (arenaAt: per header at sizes on the way); arrays grow by a quarter (GROWTH in src/chain/chain.ts), a chain opened from its file gets its size plus 2016',
+      note: 'measured: heapUsed + arrayBuffers growth (run node with --expose-gc for a steadier figure); arena: bytes of the header arrays per slot (arenaAt: per header at sizes on the way); arrays double up to 16,384 slots, then grow by a quarter (GROWTH in src/chain/chain.ts), a chain opened from its file gets its size plus 2016',
     },
   };
 }

@@ -45,7 +45,7 @@ describe('HeaderChain on real mainnet headers', () => {
     expect(again).toMatchObject({ accepted: 0, duplicates: 100, tipChanged: false });
   });
 
-  it('grows its arena by a quarter, and not at all for a batch of known headers', () => {
+  it('grows its arena by doubling while small, and not at all for a batch of known headers', () => {
     const { chain } = newChain(NETWORKS.main, { nowSeconds: () => NOW, initialCapacity: 1000 });
     expect(chain.memoryUsage().capacity).toBe(1000);
     expect(chain.addHeaders(recent.slice(0, 990)).accepted).toBe(990);
@@ -54,18 +54,24 @@ describe('HeaderChain on real mainnet headers', () => {
     // reserving for the whole batch grew a full arena).
     expect(chain.addHeaders(recent.slice(0, 990))).toMatchObject({ accepted: 0, duplicates: 990 });
     expect(chain.memoryUsage().capacity).toBe(1000);
-    // New headers: a quarter more than before (at least what the batch needs), not double.
     expect(chain.addHeaders(recent.slice(990, 1100)).accepted).toBe(110);
-    expect(chain.memoryUsage().capacity).toBe(1250);
-    expect(chain.addHeaders(recent.slice(1100, 3000)).accepted).toBe(1900);
-    expect(chain.memoryUsage().capacity).toBe(3001);
+    expect(chain.memoryUsage().capacity).toBe(2000);
+    expect(chain.addHeaders(recent.slice(1100, 5000)).accepted).toBe(3900);
+    expect(chain.memoryUsage().capacity).toBe(5001); // at least what the batch needs
     // A batch whose last header is known but earlier ones are new still goes in, one slot at a time.
     const { chain: other } = newChain(NETWORKS.main, { nowSeconds: () => NOW, initialCapacity: 16 });
     expect(other.addHeaders(recent.slice(40, 41)).rejected?.code).toBe('prev-not-found');
     expect(other.addHeaders(recent.slice(0, 10)).accepted).toBe(10);
     expect(other.addHeaders([...recent.slice(10, 30), recent[5]])).toMatchObject({ accepted: 20, duplicates: 1 });
-    expect(other.memoryUsage()).toMatchObject({ headers: 31, capacity: 32 }); // 16 -> 20 -> 25 -> 32
+    expect(other.memoryUsage()).toMatchObject({ headers: 31, capacity: 32 });
     expect(other.tip().height).toBe(822527 + 30);
+  });
+
+  it('grows a large arena by a quarter, not doubling (issue 18)', () => {
+    const { chain } = newChain(NETWORKS.regtest, { initialCapacity: 16_384 });
+    const run = mineRun(NETWORKS.regtest.genesisHeader, 16_400, 1_700_000_000, 600, 0x207fffff);
+    for (let i = 0; i < run.length; i += 2000) expect(chain.addHeaders(run.slice(i, i + 2000)).rejected).toBeUndefined();
+    expect(chain.memoryUsage()).toMatchObject({ headers: 16_401, capacity: 20_480 });
   });
 
   it('validates the first 10,000 mainnet headers from genesis, across four retargets', () => {
