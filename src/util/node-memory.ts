@@ -139,6 +139,11 @@ export const DRIVER_MALLOC_ARENA_MAX = '1';
 // (@noble/hashes) instead of node:crypto costs 80 kB instead of 410 but hashes 2000 headers
 // twice in 240-280 ms instead of 8-11 ms without a JIT, and TLS and BIP324 load node:crypto anyway:
 // not taken.
+// Freed malloc heap that only malloc_trim(0) returns (gdb on the bench's drivers after the sync,
+// kB): floor 132-136; sim 236-296, esplora 308-328, electrum 332-476, p2p 516-616 before
+// chain/header.ts sha256d stopped making a malloc'd Buffer per digest, then esplora 104, electrum
+// 144, p2p 320, sim 248. Causes found so far are fixed where they were: NODE_EXTRA_CA_CERTS
+// (driverEnv), one slice() per received header (p2p), a Buffer per digest (sha256d).
 // Tried for the drivers and not kept, npm run --silent bench -- memory, 2 runs each alternating
 // with the settings above (anonymous MB of sim/esplora/electrum/p2p; bare Node 5.1): as they are
 // 7.3/7.8/7.1/7.6 and 7.2/7.1/7.1/7.5; --v8-pool-size=1 7.1/7.2/7.4/7.4, 7.1/7.1/7.2/7.4;
