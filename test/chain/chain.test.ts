@@ -174,6 +174,9 @@ describe('HeaderChain on real mainnet headers', () => {
     const got = chain.headersAfter(peerLocator);
     expect(got.length).toBe(2000);
     expect(got[0]).toEqual(recent[73]);
+    expect(got).toEqual(recent.slice(73, 2073));
+    // Views of one buffer, not 2000 arrays of 80 bytes each outside V8's heap (issue 18).
+    expect(new Set(got.map((h) => h.buffer)).size).toBe(1);
     // Stop hash ends the answer; unknown locators fall back to the root.
     expect(chain.headersAfter([new Uint8Array(32).fill(7)], headerHash80(recent[4]))).toEqual(recent.slice(0, 5));
     expect(chain.headersAfter([], headerHash80(recent[9]))).toEqual([recent[9]]);
