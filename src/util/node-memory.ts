@@ -161,6 +161,13 @@ export const DRIVER_MALLOC_ARENA_MAX = '1';
 // 917 kB at the 20,000-entry limit; the arrays 128 kB) left electrum at 6.6/6.7 and p2p at
 // 7.9/7.3 against 6.8/6.7 and 7.4/7.9 MB; --compact-on-every-full-gc for the drivers gave
 // 7.3/7.1/6.7/7.2 and 7.3/7.2/6.8/7.6 against 7.3/7.4/6.6/7.9 and 7.3/7.2/6.7/7.3.
+// --no-node-snapshot (Node runs its bootstrap instead of deserializing its start-up snapshot,
+// whose V8 heap carries a 256 kB number-to-string cache sized for a 16 MB young generation, and
+// more): an idle floor process 6600 -> 5816 kB Pss_Anon, but in the drivers the malloc heap grew
+// by most of what the V8 heap lost (hold gateway: [anon] -0.7 to -1 MB, [heap] +0.35 to +0.5 MB)
+// and Node's built-in sources are read from the binary's pages; 3 runs alternating: ratio
+// 1.462/1.493 -> 1.460/1.495, sim 7.1/7.5/7.1 -> 6.9/6.9/6.9 MB, the sources within their spread;
+// 30 ms more per driver start (69-79 -> 98-112 ms).
 
 /**
  * The environment for a small Node process: `env` with MEMORY_ENV (an operator's own
