@@ -93,11 +93,11 @@ export async function bench(): Promise<Record<string, unknown>> {
       { reps: 5, max: cbor.DEFAULT_MAX_IPC_MESSAGE, parse: true },
     ),
     // Larger than any block (a block is at most 4,000,000 bytes serialized, and the parser caps
-    // it there): framing and decoding only. 2 MB and 8 MB the same way show the decoder linear.
+    // it there): framing and decoding only. 1 MB and 8 MB the same way show the decoder linear.
     compare(
-      'payload 2 MB',
-      { t: 'block', hash: filled(32), raw: filled(2_000_000) },
-      { reps: 9, refReps: 3, max: 8_100_000, parse: false },
+      'payload 1 MB',
+      { t: 'block', hash: filled(32), raw: filled(1_000_000) },
+      { reps: 15, refReps: 3, max: 8_100_000, parse: false },
     ),
     compare(
       'payload 8 MB',
@@ -107,12 +107,14 @@ export async function bench(): Promise<Record<string, unknown>> {
   ];
   const byName = (n: string) =>
     results.find((r) => r.message === n) as { ms: number; refMs: number; cpuMs: number; refCpuMs: number; speedup: number };
-  const p2 = byName('payload 2 MB');
+  const p1 = byName('payload 1 MB');
   const p8 = byName('payload 8 MB');
-  // Linear: 4x the input takes about 4x the CPU; quadratic would take 16x (the reference measures
-  // 16-17x). The line is drawn at 8x, halfway on a log scale: 2 MB fits the CPU cache, 8 MB does
-  // not; measured 5.1x here.
-  const growth = +(p8.cpuMs / p2.cpuMs).toFixed(1);
+  // Linear: 8x the input takes about 8x the CPU; quadratic would take 64x. The line is drawn at
+  // 22.6x (sqrt(8 * 64)), halfway on a log scale; measured 7.6-12.5x, the JSON reference 39-51x. It was 2 MB against 8 MB with the line at 8x
+  // (halfway between 4x and 16x), but a 2 MB decode takes ~0.4 ms of CPU, so noise on this shared
+  // machine moved the linear decoder's ratio from 5.4 to 8.5 between runs of one build (npm run
+  // --silent bench -- ipc alone: 5.4/6.8/6.1; inside `coldstart fec ipc memory chain`: 8.5).
+  const growth = +(p8.cpuMs / p1.cpuMs).toFixed(1);
   return {
     summary: {
       target: 'binary IPC (CBOR) with a decoder linear in its input; an 8 MB payload moved across it',
@@ -120,10 +122,10 @@ export async function bench(): Promise<Record<string, unknown>> {
         ms8MB: p8.ms,
         refMs8MB: p8.refMs,
         speedup8MB: p8.speedup,
-        cpu8MBOver2MB: growth,
-        refCpu8MBOver2MB: +(p8.refCpuMs / p2.refCpuMs).toFixed(1),
+        cpu8MBOver1MB: growth,
+        refCpu8MBOver1MB: +(p8.refCpuMs / p1.refCpuMs).toFixed(1),
       },
-      met: growth <= 8 && p8.speedup > 1,
+      met: growth <= 22.6 && p8.speedup > 1,
     },
     transport: `framed, then decoded from ${CHUNK}-byte chunks; ms: median wall, cpuMs: best CPU; reference = JSON with hex (before issue 18)`,
     messages: results,
