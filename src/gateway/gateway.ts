@@ -236,7 +236,6 @@ export class Gateway {
   outbox: Outbox | undefined;
   private timers: NodeJS.Timeout[] = [];
   private lock: DatadirLock | undefined;
-  /** This process's event-loop delay, for the metrics (only while they are served). */
   /** How late the event loop runs timers (util/loop-lag.ts); probed only when metrics are served. */
   private readonly loopLag = new LoopLag();
   private readonly startedAt = new Date();

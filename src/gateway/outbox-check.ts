@@ -3,6 +3,7 @@
 import type { Transaction } from 'bitcoinjs-lib';
 import { InvalidDataError, MalformedInputError } from '../util/errors.js';
 import { fromHex, hashToHex } from '../util/bytes.js';
+import { requireLate } from '../util/require-late.js';
 
 /** Bitcoin Core's standardness limit (MAX_STANDARD_TX_WEIGHT / 4): larger ones are not relayed. */
 export const MAX_TX_VSIZE = 100_000;
@@ -80,14 +81,11 @@ function isLegacyWithoutInputs(b: Uint8Array): boolean {
  * completely and canonically, has inputs and outputs, is not a coinbase, and is within the
  * relay size limit. Everything else (signatures, fees, inputs' existence) is the node's job.
  */
-// bitcoinjs-lib costs the daemon about 5 MB of memory; it is loaded on the first transaction,
-// and so is node:module for its createRequire (process.getBuiltinModule, not a static import:
-// node:module brings Node's ESM loader with it, which the daemon's CommonJS main process
-// otherwise never starts; issue 18).
+// bitcoinjs-lib costs the daemon about 5 MB of memory; it is loaded on the first transaction
+// (util/require-late.ts).
 let transactionClass: typeof Transaction | undefined;
 function TransactionClass(): typeof Transaction {
-  const requireHere = () => process.getBuiltinModule('node:module').createRequire(import.meta.url);
-  return (transactionClass ??= (requireHere()('bitcoinjs-lib') as typeof import('bitcoinjs-lib')).Transaction);
+  return (transactionClass ??= requireLate<typeof import('bitcoinjs-lib')>('bitcoinjs-lib').Transaction);
 }
 
 export function checkTransaction(input: string | Uint8Array): CheckedTx {

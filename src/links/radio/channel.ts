@@ -6,6 +6,7 @@ import { Socket, connect } from 'node:net';
 import type * as SerialPortPackage from 'serialport';
 import type { SerialSettings } from '../boards.js';
 import { LinkClosedError } from './errors.js';
+import { requireLate } from '../../util/require-late.js';
 
 export interface ByteChannel {
   /** e.g. `serial:/dev/ttyUSB0@115200` or `tcp:127.0.0.1:8001`. */
@@ -24,12 +25,11 @@ export type ChannelFactory = () => Promise<ByteChannel>;
  * The `serialport` package, loaded when a serial device is first opened, not when a radio driver
  * starts: links over Dire Wolf's KISS TCP port, BLE and the simulated air never open one, and
  * loading it (its native binding, stream and every parser) costs a Node process ~3.5 MB of
- * anonymous memory (bare Node 5.1 -> 8.6 MB Pss_Anon, 3 processes each). Through
- * process.getBuiltinModule's createRequire (as gateway/outbox-check.ts loads bitcoinjs-lib): an
- * import() would bring Node's ESM loader into the bundled, CommonJS driver process.
+ * anonymous memory (bare Node 5.1 -> 8.6 MB Pss_Anon, 3 processes each). util/require-late.ts
+ * says why not import().
  */
 function serialPortPackage(): typeof SerialPortPackage {
-  return process.getBuiltinModule('node:module').createRequire(import.meta.url)('serialport') as typeof SerialPortPackage;
+  return requireLate<typeof SerialPortPackage>('serialport');
 }
 
 export function serialChannelFactory(path: string, settings: SerialSettings): ChannelFactory {
